@@ -1,0 +1,1 @@
+# capture: sources, programs and tests (see the top-level Makefile).

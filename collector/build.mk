@@ -1,0 +1,1 @@
+# collector: sources, programs and tests (see the top-level Makefile).

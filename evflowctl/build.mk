@@ -1,0 +1,1 @@
+# evflowctl: sources, programs and tests (see the top-level Makefile).

@@ -1,0 +1,365 @@
+/*
+ * Checked encode and decode of evflow records.  See evflow.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "evflow.h"
+
+/* 1 if the fixed array `s` of `n` bytes holds a NUL. */
+static int
+bounded(const char *s, size_t n)
+{
+	return memchr(s, '\0', n) != NULL;
+}
+
+static int
+bad(void)
+{
+	errno = EBADMSG;
+	return -1;
+}
+
+int
+evp_decode_hello(const void *buf, size_t len, struct evp_hello *h)
+{
+	if (len != sizeof(*h))
+		return bad();
+	memcpy(h, buf, sizeof(*h));
+	if (!bounded(h->name, sizeof(h->name)) ||
+	    !bounded(h->iface, sizeof(h->iface)) ||
+	    h->role == 0 || h->role >= EVP_ROLE_MAX)
+		return bad();
+	return 0;
+}
+
+static int
+proc_ok(const struct evp_proc *p)
+{
+	return bounded(p->uid_name, sizeof(p->uid_name)) &&
+	    bounded(p->gid_name, sizeof(p->gid_name)) &&
+	    bounded(p->path, sizeof(p->path)) &&
+	    bounded(p->cmdline, sizeof(p->cmdline));
+}
+
+static int
+side_ok(const struct evp_side *s)
+{
+	const struct evp_container *c = &s->container;
+
+	return proc_ok(&s->proc) && proc_ok(&s->parent) &&
+	    c->kind <= EVP_CONT_OTHER &&
+	    bounded(c->id, sizeof(c->id)) && bounded(c->name, sizeof(c->name)) &&
+	    bounded(c->pod, sizeof(c->pod)) && bounded(c->ns, sizeof(c->ns));
+}
+
+size_t
+evp_flow_len(const struct evp_flow *f)
+{
+	size_t n = f->extra_len;
+
+	if (n > EVP_EXTRA_MAX)
+		n = EVP_EXTRA_MAX;
+	return EVP_FLOW_FIXED_LEN + n;
+}
+
+int
+evp_decode_flow(const void *buf, size_t len, struct evp_flow *f)
+{
+	size_t extra;
+
+	if (len < EVP_FLOW_FIXED_LEN || len > sizeof(*f))
+		return bad();
+	memcpy(f, buf, len);
+	extra = len - EVP_FLOW_FIXED_LEN;
+	if (f->extra_len != extra || extra > EVP_EXTRA_MAX)
+		return bad();
+	memset(f->extra + extra, 0, sizeof(f->extra) - extra);
+	if (memchr(f->extra, '\0', extra) != NULL)
+		return bad();
+	if (f->source == 0 || f->source >= EVP_SRC_MAX ||
+	    f->event >= EVP_EV_MAX || f->tcp_state >= EVP_TCP_STATE_MAX ||
+	    (f->ip_version != 4 && f->ip_version != 6) ||
+	    !bounded(f->ifname, sizeof(f->ifname)) ||
+	    !side_ok(&f->side[0]) || !side_ok(&f->side[1]))
+		return bad();
+	return 0;
+}
+
+int
+evp_decode_ifcounter(const void *buf, size_t len, struct evp_ifcounter *c)
+{
+	if (len != sizeof(*c))
+		return bad();
+	memcpy(c, buf, sizeof(*c));
+	if (!bounded(c->if_name, sizeof(c->if_name)))
+		return bad();
+	return 0;
+}
+
+int
+evp_decode_listen(const void *buf, size_t len, struct evp_listen *l)
+{
+	if (len != sizeof(*l))
+		return bad();
+	memcpy(l, buf, sizeof(*l));
+	if (!bounded(l->proc, sizeof(l->proc)) ||
+	    !bounded(l->pkg, sizeof(l->pkg)) ||
+	    !bounded(l->host, sizeof(l->host)) ||
+	    (l->ip_version != 4 && l->ip_version != 6))
+		return bad();
+	return 0;
+}
+
+int
+evp_decode_producer(const void *buf, size_t len, struct evp_producer *p)
+{
+	if (len != sizeof(*p))
+		return bad();
+	memcpy(p, buf, sizeof(*p));
+	if (!bounded(p->peer, sizeof(p->peer)) ||
+	    !bounded(p->info, sizeof(p->info)))
+		return bad();
+	return 0;
+}
+
+int
+evp_decode_stats(const void *buf, size_t len, struct evp_stats *s)
+{
+	unsigned i;
+
+	if (len != sizeof(*s))
+		return bad();
+	memcpy(s, buf, sizeof(*s));
+	if (s->count > EVP_STATS_MAX || s->role == 0 ||
+	    s->role >= EVP_ROLE_MAX || !bounded(s->name, sizeof(s->name)))
+		return bad();
+	for (i = 0; i < s->count; i++)
+		if (!bounded(s->key[i], sizeof(s->key[i])))
+			return bad();
+	return 0;
+}
+
+int
+evp_decode_iface(const void *buf, size_t len, struct evp_iface *i)
+{
+	if (len != sizeof(*i))
+		return bad();
+	memcpy(i, buf, sizeof(*i));
+	if (i->id >= EVP_MAX_IFACES ||
+	    (i->kind != EVP_IFACE_ZMQ && i->kind != EVP_IFACE_PACKET) ||
+	    i->companion > EVP_MAX_IFACES ||
+	    !bounded(i->name, sizeof(i->name)))
+		return bad();
+	return 0;
+}
+
+static const char *
+name_of(const char *const *names, unsigned n, unsigned v)
+{
+	if (v < n && names[v] != NULL)
+		return names[v];
+	return "unknown";
+}
+
+const char *
+evp_type_name(unsigned t)
+{
+	static const char *const n[] = {
+		[EVP_HELLO] = "hello", [EVP_FLOW] = "flow",
+		[EVP_IFCOUNTER] = "ifcounter", [EVP_LISTEN] = "listen",
+		[EVP_PRODUCER] = "producer", [EVP_STATS] = "stats",
+		[EVP_IFACE] = "iface",
+	};
+	return name_of(n, sizeof(n) / sizeof(n[0]), t);
+}
+
+const char *
+evp_role_name(unsigned r)
+{
+	static const char *const n[] = {
+		[EVP_ROLE_COLLECTOR] = "collector", [EVP_ROLE_CAPTURE] = "capture",
+		[EVP_ROLE_ROUTER] = "router", [EVP_ROLE_STORE] = "store",
+		[EVP_ROLE_WEBD] = "webd", [EVP_ROLE_TOOL] = "tool",
+	};
+	return name_of(n, sizeof(n) / sizeof(n[0]), r);
+}
+
+const char *
+evp_event_name(unsigned e)
+{
+	static const char *const n[] = {
+		[EVP_EV_NONE] = "", [EVP_EV_CONNECT] = "CONNECT",
+		[EVP_EV_ACCEPT] = "ACCEPT", [EVP_EV_CLOSE] = "CLOSE",
+		[EVP_EV_RETRANSMIT] = "RETRANSMIT",
+		[EVP_EV_CONNECT_FAILED] = "CONNECT_FAILED",
+		[EVP_EV_SEND] = "SEND", [EVP_EV_RECV] = "RECV",
+		[EVP_EV_UPDATE] = "UPDATE", [EVP_EV_END] = "END",
+	};
+	return name_of(n, sizeof(n) / sizeof(n[0]), e);
+}
+
+const char *
+evp_source_name(unsigned s)
+{
+	static const char *const n[] = {
+		[EVP_SRC_EVENT] = "event", [EVP_SRC_NETSTAT] = "netstat",
+		[EVP_SRC_NETFLOW] = "netflow", [EVP_SRC_PACKET] = "packet",
+	};
+	return name_of(n, sizeof(n) / sizeof(n[0]), s);
+}
+
+const char *
+evp_tcp_state_name(unsigned s)
+{
+	static const char *const n[] = {
+		[EVP_TCP_UNKNOWN] = "", [EVP_TCP_ESTABLISHED] = "ESTABLISHED",
+		[EVP_TCP_SYN_SENT] = "SYN-SENT", [EVP_TCP_SYN_RECV] = "SYN-RECV",
+		[EVP_TCP_FIN_WAIT1] = "FIN-WAIT-1",
+		[EVP_TCP_FIN_WAIT2] = "FIN-WAIT-2",
+		[EVP_TCP_TIME_WAIT] = "TIME-WAIT", [EVP_TCP_CLOSE] = "CLOSE",
+		[EVP_TCP_CLOSE_WAIT] = "CLOSE-WAIT",
+		[EVP_TCP_LAST_ACK] = "LAST-ACK", [EVP_TCP_LISTEN] = "LISTEN",
+		[EVP_TCP_CLOSING] = "CLOSING", [EVP_TCP_RESET] = "RESET",
+	};
+	return name_of(n, sizeof(n) / sizeof(n[0]), s);
+}
+
+int
+evp_batch_open(struct evp_batch_iter *it, const void *buf, size_t len)
+{
+	memset(it, 0, sizeof(*it));
+	if (len < sizeof(it->hdr))
+		return bad();
+	memcpy(&it->hdr, buf, sizeof(it->hdr));
+	if (it->hdr.magic != EVP_MAGIC || it->hdr.version != EVP_VERSION ||
+	    it->hdr.count > EVP_BATCH_MAX_RECORDS)
+		return bad();
+	it->buf = buf;
+	it->len = len;
+	it->off = sizeof(it->hdr);
+	it->left = it->hdr.count;
+	return 0;
+}
+
+int
+evp_batch_next(struct evp_batch_iter *it, struct evp_rec_hdr *rh,
+    const void **body)
+{
+	if (it->left == 0)
+		return it->off == it->len ? 0 : bad();
+	if (it->len - it->off < sizeof(*rh))
+		return bad();
+	memcpy(rh, it->buf + it->off, sizeof(*rh));
+	it->off += sizeof(*rh);
+	if (rh->len > it->len - it->off)
+		return bad();
+	*body = it->buf + it->off;
+	it->off += rh->len;
+	it->left--;
+	return 1;
+}
+
+void
+evp_batch_init(struct evp_batch *b, void *buf, uint64_t sender)
+{
+	struct evp_batch_hdr h = {
+		.magic = EVP_MAGIC, .version = EVP_VERSION, .sender = sender,
+	};
+
+	b->buf = buf;
+	memcpy(b->buf, &h, sizeof(h));
+	b->len = sizeof(h);
+	b->count = 0;
+}
+
+void
+evp_batch_reset(struct evp_batch *b)
+{
+	b->len = sizeof(struct evp_batch_hdr);
+	b->count = 0;
+}
+
+int
+evp_batch_add(struct evp_batch *b, uint16_t type, uint64_t seq,
+    const void *body, size_t len)
+{
+	struct evp_rec_hdr rh = {
+		.type = type, .version = EVP_VERSION, .len = (uint32_t)len,
+		.seq = seq,
+	};
+	uint16_t count;
+
+	if (len + sizeof(rh) + sizeof(struct evp_batch_hdr) >
+	    EVP_BATCH_MAX_BYTES) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (b->count >= EVP_BATCH_MAX_RECORDS ||
+	    b->len + sizeof(rh) + len > EVP_BATCH_MAX_BYTES) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	memcpy(b->buf + b->len, &rh, sizeof(rh));
+	memcpy(b->buf + b->len + sizeof(rh), body, len);
+	b->len += sizeof(rh) + len;
+	b->count++;
+	count = (uint16_t)b->count;
+	memcpy(b->buf + offsetof(struct evp_batch_hdr, count), &count,
+	    sizeof(count));
+	return 0;
+}
+
+void
+evp_addr_from_v4(uint8_t a[16], uint32_t v4)
+{
+	memset(a, 0, 10);
+	a[10] = 0xff;
+	a[11] = 0xff;
+	memcpy(a + 12, &v4, 4);
+}
+
+int
+evp_addr_is_v4(const uint8_t a[16])
+{
+	static const uint8_t pfx[12] = { [10] = 0xff, [11] = 0xff };
+
+	return memcmp(a, pfx, 12) == 0;
+}
+
+int
+evp_addr_is_loopback(const uint8_t a[16])
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+
+	if (evp_addr_is_v4(a))
+		return a[12] == 127;
+	return memcmp(a, v6lo, 16) == 0;
+}
+
+const char *
+evp_addr_str(const uint8_t a[16], char *buf, size_t len)
+{
+	if (evp_addr_is_v4(a)) {
+		if (inet_ntop(AF_INET, a + 12, buf, (socklen_t)len) == NULL)
+			snprintf(buf, len, "?");
+	} else if (inet_ntop(AF_INET6, a, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+int
+evp_addr_parse(const char *s, uint8_t a[16])
+{
+	uint32_t v4;
+
+	if (inet_pton(AF_INET, s, &v4) == 1) {
+		evp_addr_from_v4(a, v4);
+		return 4;
+	}
+	if (inet_pton(AF_INET6, s, a) == 1)
+		return evp_addr_is_v4(a) ? 4 : 6;
+	return -1;
+}

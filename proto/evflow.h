@@ -1,0 +1,373 @@
+/*
+ * evflow inter-process protocol: the one definition of what crosses a
+ * process boundary (collector, capture -> router -> store).
+ *
+ * A nanomsg message is a batch: one struct evp_batch_hdr followed by
+ * `count` records.  Each record is a struct evp_rec_hdr followed by
+ * exactly `len` bytes of body.  Bodies are fixed-layout structs; only
+ * EVP_FLOW has a trailing bounded variable part (`extra`), so its length
+ * is offsetof(extra) + extra_len.  All integers are host order; the
+ * protocol is for hosts of one byte order (checked below) and the batch
+ * magic makes a mismatch loud rather than silent.
+ *
+ * Every sender opens with EVP_HELLO and numbers its records with a
+ * per-sender sequence, so a receiver counts every lost record.
+ * Receivers never cast a received buffer: they copy it out with
+ * evp_decode_*(), which checks length, type, version and strings.
+ */
+#ifndef EVFLOW_PROTO_H
+#define EVFLOW_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "evflow's record layout assumes a little-endian host"
+#endif
+
+#define EVP_VERSION		1
+#define EVP_MAGIC		0x31465645u	/* "EVF1" */
+#define EVP_BATCH_MAX_RECORDS	256
+#define EVP_BATCH_MAX_BYTES	(512 * 1024)	/* bytes per nanomsg message */
+
+enum evp_type {
+	EVP_HELLO = 1,		/* struct evp_hello: first record of a sender */
+	EVP_FLOW = 2,		/* struct evp_flow: event or packet flow update */
+	EVP_IFCOUNTER = 3,	/* struct evp_ifcounter: interface counters */
+	EVP_LISTEN = 4,		/* struct evp_listen: a listening socket */
+	EVP_PRODUCER = 5,	/* struct evp_producer: a producer's health */
+	EVP_STATS = 6,		/* struct evp_stats: a daemon's counters */
+	EVP_IFACE = 7,		/* struct evp_iface: one interface table entry */
+	EVP_TYPE_MAX
+};
+
+/* Who sends.  Used in hello and stats. */
+enum evp_role {
+	EVP_ROLE_COLLECTOR = 1,
+	EVP_ROLE_CAPTURE = 2,
+	EVP_ROLE_ROUTER = 3,
+	EVP_ROLE_STORE = 4,
+	EVP_ROLE_WEBD = 5,
+	EVP_ROLE_TOOL = 6,
+	EVP_ROLE_MAX
+};
+
+/* String bounds (bytes, including the NUL). */
+#define EVP_NAME_LEN		64	/* interface and daemon names */
+#define EVP_IFNAME_LEN		32	/* IF_NAME from an event */
+#define EVP_PATH_LEN		128	/* PROCESS_PATH */
+#define EVP_CMDLINE_LEN		128	/* PROCESS_CMDLINE */
+#define EVP_USER_LEN		32	/* UID_NAME, GID_NAME */
+#define EVP_CID_LEN		72	/* container id (64 hex + room) */
+#define EVP_CNAME_LEN		64	/* container, pod, namespace names */
+#define EVP_EXTRA_MAX		1024	/* unknown keys, as a JSON object text */
+#define EVP_STATS_MAX		64	/* counters in one stats record */
+#define EVP_STAT_NAME_LEN	40
+
+struct evp_batch_hdr {
+	uint32_t	magic;		/* EVP_MAGIC */
+	uint16_t	version;	/* EVP_VERSION */
+	uint16_t	count;		/* records that follow */
+	uint64_t	sender;		/* random id of the sending process */
+};
+_Static_assert(sizeof(struct evp_batch_hdr) == 16, "batch header layout");
+
+struct evp_rec_hdr {
+	uint16_t	type;		/* enum evp_type */
+	uint16_t	version;	/* record layout version (EVP_VERSION) */
+	uint32_t	len;		/* body bytes that follow */
+	uint64_t	seq;		/* per-sender record sequence, from 1 */
+};
+_Static_assert(sizeof(struct evp_rec_hdr) == 16, "record header layout");
+
+struct evp_hello {
+	uint32_t	proto_version;	/* EVP_VERSION of the sender */
+	uint32_t	role;		/* enum evp_role */
+	uint32_t	pid;
+	uint32_t	pad;
+	uint64_t	start_usec;	/* wall clock, microseconds */
+	char		name[EVP_NAME_LEN];	/* daemon instance name */
+	char		iface[EVP_NAME_LEN];	/* interface it feeds, or "" */
+};
+_Static_assert(sizeof(struct evp_hello) == 152, "hello layout");
+
+/* What produced a flow record. */
+enum evp_flow_source {
+	EVP_SRC_EVENT = 1,	/* eBPF/netlink event (libebpfflow, nprobe_mini) */
+	EVP_SRC_NETSTAT = 2,	/* periodic socket update (TCP object) */
+	EVP_SRC_NETFLOW = 3,	/* NetFlow-style JSON flow (softflowd, nProbe) */
+	EVP_SRC_PACKET = 4,	/* built by evflow-capture from packets */
+	EVP_SRC_MAX
+};
+
+/* Event types, as producers name them. */
+enum evp_event {
+	EVP_EV_NONE = 0,
+	EVP_EV_CONNECT,
+	EVP_EV_ACCEPT,
+	EVP_EV_CLOSE,
+	EVP_EV_RETRANSMIT,
+	EVP_EV_CONNECT_FAILED,
+	EVP_EV_SEND,		/* UDP */
+	EVP_EV_RECV,		/* UDP */
+	EVP_EV_UPDATE,		/* netstat / packet periodic update */
+	EVP_EV_END,		/* packet flow ended (idle, FIN/RST, eviction) */
+	EVP_EV_MAX
+};
+
+/* TCP connection states (netstat CONN_STATE, or capture's view). */
+enum evp_tcp_state {
+	EVP_TCP_UNKNOWN = 0,
+	EVP_TCP_ESTABLISHED, EVP_TCP_SYN_SENT, EVP_TCP_SYN_RECV,
+	EVP_TCP_FIN_WAIT1, EVP_TCP_FIN_WAIT2, EVP_TCP_TIME_WAIT,
+	EVP_TCP_CLOSE, EVP_TCP_CLOSE_WAIT, EVP_TCP_LAST_ACK,
+	EVP_TCP_LISTEN, EVP_TCP_CLOSING,
+	EVP_TCP_RESET,		/* capture: ended by RST */
+	EVP_TCP_STATE_MAX
+};
+
+/* Flow record flags. */
+#define EVP_F_SIDES_GUESSED	0x0001	/* client/server chosen by port heuristic */
+#define EVP_F_ABSOLUTE		0x0002	/* counters are totals, not deltas */
+#define EVP_F_HAS_COUNTERS	0x0004	/* packet/byte counters are meaningful */
+#define EVP_F_HAS_TCPINFO	0x0008	/* rtt, segs, lost... are meaningful */
+#define EVP_F_LOOPBACK		0x0010	/* an address is loopback */
+#define EVP_F_TRUNCATED		0x0020	/* a string or extra was cut to fit */
+
+/* Side flags (struct evp_side.present). */
+#define EVP_SIDE_PROC		0x01
+#define EVP_SIDE_PARENT		0x02
+#define EVP_SIDE_CONTAINER	0x04
+#define EVP_SIDE_LOCAL		0x08	/* this side is the exporting host */
+
+enum evp_container_kind {
+	EVP_CONT_NONE = 0, EVP_CONT_DOCKER, EVP_CONT_K8S, EVP_CONT_OTHER
+};
+
+struct evp_proc {
+	uint32_t	pid;
+	uint32_t	tid;
+	uint32_t	uid;
+	uint32_t	gid;
+	uint64_t	vm_size;	/* kB, 0 if unknown */
+	uint64_t	vm_peak;	/* kB, 0 if unknown */
+	char		uid_name[EVP_USER_LEN];
+	char		gid_name[EVP_USER_LEN];
+	char		path[EVP_PATH_LEN];
+	char		cmdline[EVP_CMDLINE_LEN];
+};
+_Static_assert(sizeof(struct evp_proc) == 352, "proc layout");
+
+struct evp_container {
+	uint32_t	kind;		/* enum evp_container_kind */
+	uint32_t	pad;
+	char		id[EVP_CID_LEN];
+	char		name[EVP_CNAME_LEN];
+	char		pod[EVP_CNAME_LEN];
+	char		ns[EVP_CNAME_LEN];
+};
+_Static_assert(sizeof(struct evp_container) == 272, "container layout");
+
+struct evp_side {
+	uint32_t	present;	/* EVP_SIDE_* */
+	uint32_t	pad;
+	struct evp_proc	proc;
+	struct evp_proc	parent;
+	struct evp_container container;
+};
+_Static_assert(sizeof(struct evp_side) == 984, "side layout");
+
+/*
+ * One flow update.  Side 0 is the client (initiator), side 1 the server.
+ * Addresses are 16 bytes; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d).
+ * Counters: c2s = client to server.  With EVP_F_ABSOLUTE they are the
+ * flow's totals so far; otherwise deltas since the previous record.
+ */
+struct evp_flow {
+	uint64_t	ts_usec;	/* event time / last packet time */
+	uint64_t	first_usec;	/* flow start if known, else 0 */
+	uint64_t	iface_mask;	/* set by the router: destination ifaces */
+	uint64_t	producer;	/* collector-assigned producer id, 0 = none */
+	uint32_t	iface;		/* origin interface id (set by the router) */
+	uint16_t	flags;		/* EVP_F_* */
+	uint16_t	vlan;		/* 0 = none; outer VLAN id */
+	uint8_t		source;		/* enum evp_flow_source */
+	uint8_t		event;		/* enum evp_event */
+	uint8_t		tcp_state;	/* enum evp_tcp_state */
+	uint8_t		ip_version;	/* 4 or 6 */
+	uint8_t		proto;		/* IP protocol */
+	uint8_t		tcp_flags[2];	/* OR of flags seen per side (c, s) */
+	uint8_t		pad0;
+	uint16_t	port[2];	/* client, server */
+	uint8_t		addr[2][16];	/* client, server */
+	uint64_t	pkts[2];	/* c2s, s2c */
+	uint64_t	bytes[2];	/* IP bytes c2s, s2c */
+	uint64_t	wire_bytes[2];	/* on-wire bytes c2s, s2c */
+	uint32_t	retrans[2];	/* retransmissions c2s, s2c */
+	uint32_t	nw_latency_us;	/* connect latency from the event */
+	uint32_t	cli_latency_us;	/* handshake latency, client side */
+	uint32_t	srv_latency_us;	/* handshake latency, server side */
+	uint32_t	rtt_us;		/* TCP info: smoothed RTT */
+	uint32_t	rtt_var_us;
+	uint32_t	segs_in;
+	uint32_t	segs_out;
+	uint32_t	unack_segs;
+	uint32_t	lost_pkts;
+	uint32_t	pad1;
+	uint64_t	bytes_rcvd;	/* TCP info, absolute */
+	uint64_t	bytes_acked;	/* TCP info, absolute */
+	uint8_t		exporter[16];	/* EXPORTER_IPV4_ADDRESS, mapped, or 0 */
+	char		ifname[EVP_IFNAME_LEN];	/* IF_NAME/INTERFACE_NAME */
+	struct evp_side	side[2];	/* client, server */
+	uint16_t	extra_len;	/* bytes used in extra (no NUL counted) */
+	char		extra[EVP_EXTRA_MAX];	/* JSON object of unknown keys */
+};
+#define EVP_FLOW_FIXED_LEN	offsetof(struct evp_flow, extra)
+
+/* Interface counters from a `counter` message, absolute values. */
+struct evp_ifcounter {
+	uint64_t	ts_usec;
+	uint64_t	producer;
+	uint32_t	iface;		/* origin interface (router) */
+	uint32_t	if_index;
+	uint64_t	if_speed;
+	uint32_t	if_type;
+	uint32_t	if_direction;
+	uint32_t	admin_status;
+	uint32_t	oper_status;
+	uint32_t	promisc;
+	uint32_t	pad;
+	uint64_t	in_octets, in_pkts, in_errors;
+	uint64_t	out_octets, out_pkts, out_errors;
+	uint64_t	samples;
+	uint8_t		device[16];	/* deviceIP, mapped */
+	char		if_name[EVP_NAME_LEN];
+};
+_Static_assert(sizeof(struct evp_ifcounter) == 192, "ifcounter layout");
+
+/* One listening socket, from listening-ports or a netstat LISTEN. */
+struct evp_listen {
+	uint64_t	ts_usec;
+	uint64_t	producer;
+	uint32_t	iface;
+	uint8_t		ip_version;
+	uint8_t		proto;		/* 6 or 17 */
+	uint16_t	port;
+	uint8_t		addr[16];	/* bound address, or all zero */
+	uint32_t	pid;
+	uint32_t	pad;
+	char		proc[EVP_PATH_LEN];	/* process name or path */
+	char		pkg[EVP_CNAME_LEN];
+	char		host[EVP_NAME_LEN];	/* instance name / exporter */
+};
+_Static_assert(sizeof(struct evp_listen) == 304, "listen layout");
+
+/* A producer as the collector sees it. */
+struct evp_producer {
+	uint64_t	ts_usec;	/* last seen */
+	uint64_t	producer;	/* collector-assigned id */
+	uint32_t	iface;
+	uint32_t	source_id;	/* from the ZMQ header */
+	uint64_t	msgs;		/* messages received */
+	uint64_t	events;		/* records parsed */
+	uint64_t	lost_msgs;	/* msg_id gaps */
+	uint64_t	restarts;	/* msg_id went backwards */
+	uint64_t	bad_msgs;	/* rejected messages */
+	uint64_t	probe_drops;	/* drops the producer itself reports */
+	char		peer[EVP_NAME_LEN];	/* address or instance name */
+	char		info[256];	/* last `event` stats object, JSON */
+};
+_Static_assert(sizeof(struct evp_producer) == 392, "producer layout");
+
+/* A daemon's counters, sent periodically to the store. */
+struct evp_stats {
+	uint64_t	ts_usec;
+	uint32_t	role;		/* enum evp_role */
+	uint32_t	count;		/* used entries */
+	char		name[EVP_NAME_LEN];	/* daemon instance name */
+	char		key[EVP_STATS_MAX][EVP_STAT_NAME_LEN];
+	uint64_t	value[EVP_STATS_MAX];
+};
+_Static_assert(sizeof(struct evp_stats) == 80 + EVP_STATS_MAX * 48, "stats layout");
+
+enum evp_iface_kind { EVP_IFACE_ZMQ = 1, EVP_IFACE_PACKET = 2 };
+
+/* One entry of the router's interface table. */
+struct evp_iface {
+	uint32_t	id;		/* 0..63, bit in evp_flow.iface_mask */
+	uint32_t	kind;		/* enum evp_iface_kind */
+	uint32_t	mirrored;	/* packet iface receives mirrored traffic */
+	uint32_t	companion;	/* zmq iface: companion id + 1, 0 = none */
+	char		name[EVP_NAME_LEN];
+};
+_Static_assert(sizeof(struct evp_iface) == 80, "iface layout");
+
+#define EVP_MAX_IFACES		64
+
+/*
+ * Decode one record body of `type` from `buf`/`len` into `out`.
+ * Returns 0, or -1 with errno EBADMSG for a wrong length, an unbounded
+ * string or an out-of-range field.  `out` is fully written on success.
+ */
+int	evp_decode_hello(const void *, size_t, struct evp_hello *);
+int	evp_decode_flow(const void *, size_t, struct evp_flow *);
+int	evp_decode_ifcounter(const void *, size_t, struct evp_ifcounter *);
+int	evp_decode_listen(const void *, size_t, struct evp_listen *);
+int	evp_decode_producer(const void *, size_t, struct evp_producer *);
+int	evp_decode_stats(const void *, size_t, struct evp_stats *);
+int	evp_decode_iface(const void *, size_t, struct evp_iface *);
+
+/* Encoded length of a flow record (fixed part + used extra). */
+size_t	evp_flow_len(const struct evp_flow *);
+
+/* Names for logs and tables; never NULL. */
+const char *evp_type_name(unsigned);
+const char *evp_role_name(unsigned);
+const char *evp_event_name(unsigned);
+const char *evp_source_name(unsigned);
+const char *evp_tcp_state_name(unsigned);
+
+/*
+ * Iterating a received batch.  evp_batch_open() checks the batch header
+ * against the message length; evp_batch_next() yields each record's
+ * header and body in turn, checking that it fits.  Returns 1 with a
+ * record, 0 at a clean end, -1 on a malformed batch (errno EBADMSG).
+ */
+struct evp_batch_iter {
+	const uint8_t	*buf;
+	size_t		 len;
+	size_t		 off;
+	unsigned	 left;
+	struct evp_batch_hdr hdr;
+};
+
+int	evp_batch_open(struct evp_batch_iter *, const void *, size_t);
+int	evp_batch_next(struct evp_batch_iter *, struct evp_rec_hdr *,
+	    const void **);
+
+/*
+ * Building a batch in a caller-owned buffer of EVP_BATCH_MAX_BYTES.
+ * evp_batch_add() returns 0, or -1 if the record does not fit (flush
+ * and retry) or is larger than a batch can ever hold (errno EMSGSIZE).
+ */
+struct evp_batch {
+	uint8_t		*buf;
+	size_t		 len;
+	unsigned	 count;
+};
+
+void	evp_batch_init(struct evp_batch *, void *, uint64_t);
+int	evp_batch_add(struct evp_batch *, uint16_t, uint64_t, const void *,
+	    size_t);
+void	evp_batch_reset(struct evp_batch *);
+
+/* Address helpers: 16-byte mapped form. */
+void	evp_addr_from_v4(uint8_t[16], uint32_t);	/* network order */
+int	evp_addr_is_v4(const uint8_t[16]);
+int	evp_addr_is_loopback(const uint8_t[16]);
+/* Format as text ("10.1.2.3" or "2001:db8::1") into buf of 46 bytes. */
+const char *evp_addr_str(const uint8_t[16], char *, size_t);
+/* Parse text into mapped form; returns 4 or 6, or -1. */
+int	evp_addr_parse(const char *, uint8_t[16]);
+
+#endif /* EVFLOW_PROTO_H */

@@ -1,0 +1,1 @@
+# router: sources, programs and tests (see the top-level Makefile).

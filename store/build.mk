@@ -1,0 +1,1 @@
+# store: sources, programs and tests (see the top-level Makefile).

@@ -1,0 +1,1 @@
+# webd: sources, programs and tests (see the top-level Makefile).
