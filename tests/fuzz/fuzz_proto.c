@@ -1,0 +1,57 @@
+/*
+ * libFuzzer target: the inter-process record decoder.  Feeds arbitrary
+ * bytes to link_in_dispatch(), which opens the batch, checks the hello
+ * and decodes each record the way the router and store do.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/nnlink.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+on_record(void *arg, const struct link_sender *s, const struct evp_rec_hdr *rh,
+    const void *body)
+{
+	union {
+		struct evp_flow f;
+		struct evp_ifcounter c;
+		struct evp_listen l;
+		struct evp_producer p;
+		struct evp_stats st;
+		struct evp_iface i;
+	} u;
+
+	(void)arg;
+	(void)s;
+	switch (rh->type) {
+	case EVP_FLOW:
+		(void)evp_decode_flow(body, rh->len, &u.f);
+		break;
+	case EVP_IFCOUNTER:
+		(void)evp_decode_ifcounter(body, rh->len, &u.c);
+		break;
+	case EVP_LISTEN:
+		(void)evp_decode_listen(body, rh->len, &u.l);
+		break;
+	case EVP_PRODUCER:
+		(void)evp_decode_producer(body, rh->len, &u.p);
+		break;
+	case EVP_STATS:
+		(void)evp_decode_stats(body, rh->len, &u.st);
+		break;
+	case EVP_IFACE:
+		(void)evp_decode_iface(body, rh->len, &u.i);
+		break;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	static struct link_in in = { .sock = -1, .cb = on_record };
+
+	link_in_dispatch(&in, data, len);
+	return 0;
+}
