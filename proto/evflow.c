@@ -150,7 +150,7 @@ evp_decode_iface(const void *buf, size_t len, struct evp_iface *i)
 	memcpy(i, buf, sizeof(*i));
 	if (i->id >= EVP_MAX_IFACES ||
 	    (i->kind != EVP_IFACE_ZMQ && i->kind != EVP_IFACE_PACKET) ||
-	    i->companion > EVP_MAX_IFACES ||
+	    i->companion > EVP_MAX_IFACES || i->flags > EVP_IFACE_F_CHANGED ||
 	    !bounded(i->name, sizeof(i->name)))
 		return bad();
 	return 0;

@@ -298,9 +298,14 @@ struct evp_iface {
 	uint32_t	kind;		/* enum evp_iface_kind */
 	uint32_t	mirrored;	/* packet iface receives mirrored traffic */
 	uint32_t	companion;	/* zmq iface: companion id + 1, 0 = none */
+	uint32_t	flags;		/* EVP_IFACE_F_* */
+	uint32_t	pad;
 	char		name[EVP_NAME_LEN];
 };
-_Static_assert(sizeof(struct evp_iface) == 80, "iface layout");
+_Static_assert(sizeof(struct evp_iface) == 88, "iface layout");
+
+/* evp_iface.flags */
+#define EVP_IFACE_F_CHANGED	0x01	/* a runtime change: persist it */
 
 #define EVP_MAX_IFACES		64
 
