@@ -18,3 +18,4 @@ ALL_SRCS += tests/fuzz/fuzz_proto.c
 $(BUILD)/fuzz/fuzz_proto: $(OBJ)/tests/fuzz/fuzz_proto.o $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(COMMON_LIBS)
+include tests/tools/build.mk

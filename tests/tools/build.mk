@@ -1,0 +1,1 @@
+# tests/tools: the test producer and small test helpers (see the top-level Makefile).
