@@ -1,1 +1,25 @@
-# router: sources, programs and tests (see the top-level Makefile).
+# router: evflow-router, its unit tests (see the top-level Makefile).
+ROUTER_LIB_SRCS = \
+	router/control.c \
+	router/dispatch.c \
+	router/iface_saved.c \
+	router/iface_table.c
+ROUTER_SRCS = router/main.c $(ROUTER_LIB_SRCS)
+ROUTER_LIBS = -lsqlite3
+
+PROGRAMS += $(BIN)/evflow-router
+ALL_SRCS += $(ROUTER_SRCS)
+
+$(BIN)/evflow-router: $(patsubst %.c,$(OBJ)/%.o,$(ROUTER_SRCS)) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ROUTER_LIBS) $(COMMON_LIBS)
+
+# Unit tests link the router's own files (not main.c).  Objects are named
+# with patsubst: $(call objs) is defined after this fragment is included.
+ROUTER_UNIT = test_router_table test_router_dispatch
+UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(ROUTER_UNIT))
+ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(ROUTER_UNIT)))
+
+$(addprefix $(BUILD)/tests/,$(ROUTER_UNIT)): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(patsubst %.c,$(OBJ)/%.o,$(ROUTER_LIB_SRCS)) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ROUTER_LIBS) $(COMMON_LIBS)

@@ -1,0 +1,199 @@
+/*
+ * The router's control commands and what it reports:
+ *
+ *   stats                               counters, interfaces, senders (JSON)
+ *   iface list                          the table with per-interface counters
+ *   iface set NAME mirrored yes|no
+ *   iface set NAME companion OTHER|none
+ *
+ * A change applies to the next record dispatched, and goes to the store
+ * at once as EVP_IFACE with EVP_IFACE_F_CHANGED (so it survives a
+ * restart), followed by the rest of the table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/counters.h"
+#include "common/log.h"
+#include "router.h"
+
+const char *const router_counter_names[RC_MAX] = {
+	[RC_RECEIVED] = "received",
+	[RC_FORWARDED] = "forwarded",
+	[RC_RX_FLOW] = "rx_flow",
+	[RC_RX_IFCOUNTER] = "rx_ifcounter",
+	[RC_RX_LISTEN] = "rx_listen",
+	[RC_RX_PRODUCER] = "rx_producer",
+	[RC_RX_STATS] = "rx_stats",
+	[RC_DROP_UNKNOWN_IFACE] = "unknown_iface",
+	[RC_DROP_BAD_RECORD] = "dropped_bad_record",
+	[RC_DROP_UNEXPECTED_TYPE] = "dropped_unexpected_type",
+	[RC_DROP_SEND] = "dropped_send",
+	[RC_SEND_DROPPED] = "send_dropped",
+	[RC_LOST] = "lost",
+	[RC_BAD_MSGS] = "bad_msgs",
+	[RC_IFNAME_MATCHED] = "ifname_matched",
+	[RC_IFNAME_UNMATCHED] = "ifname_unmatched",
+	[RC_IFNAME_SELF] = "ifname_self",
+	[RC_COMPANION_DELIVERED] = "companion_delivered",
+	[RC_COMPANION_SKIPPED_LOOPBACK] = "companion_skipped_loopback",
+	[RC_COMPANION_SKIPPED_DUPLICATE] = "companion_skipped_duplicate",
+	[RC_IFACE_CHANGES] = "iface_changes",
+	[RC_IFACE_REFUSED] = "iface_refused",
+	[RC_IFACE_SENT] = "iface_sent",
+	[RC_STATS_SENT] = "stats_sent",
+	[RC_CTL_REQUESTS] = "ctl_requests",
+};
+
+/* Copies the counters kept by the links and the control socket. */
+static void
+sync_counters(struct router *r)
+{
+	r->ctr[RC_LOST] = r->in ? r->in->lost : 0;
+	r->ctr[RC_BAD_MSGS] = r->in ? r->in->bad_msgs : 0;
+	r->ctr[RC_SEND_DROPPED] = r->out ? r->out->dropped : 0;
+	r->ctr[RC_CTL_REQUESTS] = r->ctl ? r->ctl->requests : 0;
+}
+
+int
+control_send_table(struct router *r)
+{
+	struct evp_iface e;
+	unsigned k;
+	int failed = 0;
+
+	for (k = 0; k < r->tab.n; k++) {
+		iface_to_evp(&r->tab.ifs[k], &e);
+		if (link_out_put(r->out, EVP_IFACE, &e, sizeof(e)) == -1)
+			failed = 1;
+		else
+			r->ctr[RC_IFACE_SENT]++;
+	}
+	if (link_out_flush(r->out) == -1 || failed) {
+		LOG_RATELIMITED(log_warnx, "interface table not delivered to "
+		    "the store; retrying");
+		return -1;
+	}
+	for (k = 0; k < r->tab.n; k++)
+		r->tab.ifs[k].changed = 0;
+	return 0;
+}
+
+void
+control_send_stats(struct router *r)
+{
+	struct counters c = { router_counter_names, r->ctr, RC_MAX };
+	struct counters ic = { ifc_counter_names, NULL, IFC_MAX };
+	char name[EVP_NAME_LEN];
+	unsigned k;
+
+	sync_counters(r);
+	counters_to_stats(&r->stats, &c, EVP_ROLE_ROUTER, r->conf.name);
+	if (link_out_put(r->out, EVP_STATS, &r->stats,
+	    sizeof(r->stats)) == 0)
+		r->ctr[RC_STATS_SENT]++;
+	/* One more record per interface, named "<router>.iface<id>". */
+	for (k = 0; k < r->tab.n; k++) {
+		ic.v = r->tab.ifs[k].ctr;
+		snprintf(name, sizeof(name), "%.50s.iface%u", r->conf.name,
+		    k & 63);
+		counters_to_stats(&r->stats, &ic, EVP_ROLE_ROUTER, name);
+		if (link_out_put(r->out, EVP_STATS, &r->stats,
+		    sizeof(r->stats)) == 0)
+			r->ctr[RC_STATS_SENT]++;
+	}
+}
+
+void
+control_stats_json(struct buf *b, struct router *r)
+{
+	struct counters c = { router_counter_names, r->ctr, RC_MAX };
+	const struct link_sender *s;
+	unsigned k;
+
+	sync_counters(r);
+	buf_puts(b, "{\"name\": ");
+	buf_json_str(b, r->conf.name);
+	buf_puts(b, ", \"role\": \"router\", \"counters\": {");
+	counters_json(b, &c);
+	buf_puts(b, "}, \"interfaces\": ");
+	iface_table_json(b, &r->tab);
+	buf_puts(b, ", \"senders\": [");
+	for (k = 0; r->in != NULL && k < r->in->nsenders; k++) {
+		s = &r->in->senders[k];
+		buf_puts(b, k ? ", {\"name\": " : "{\"name\": ");
+		buf_json_str(b, s->hello.name);
+		buf_puts(b, ", \"iface\": ");
+		buf_json_str(b, s->hello.iface);
+		buf_printf(b, ", \"role\": \"%s\", \"records\": %llu, "
+		    "\"lost\": %llu}", evp_role_name(s->hello.role),
+		    (unsigned long long)s->records,
+		    (unsigned long long)s->lost);
+	}
+	buf_puts(b, "]}");
+}
+
+/* iface set NAME mirrored yes|no | iface set NAME companion OTHER|none */
+static void
+iface_set(struct router *r, int argc, char **argv, struct buf *reply)
+{
+	char why[256];
+	int on, rv;
+
+	if (argc != 5) {
+		buf_puts(reply, "error: usage: iface set NAME mirrored yes|no "
+		    "| iface set NAME companion OTHER|none");
+		r->ctr[RC_IFACE_REFUSED]++;
+		return;
+	}
+	if (strcmp(argv[3], "mirrored") == 0) {
+		if (conf_parse_bool(argv[4], &on) == -1) {
+			buf_printf(reply, "error: mirrored: '%s' is not yes or "
+			    "no", argv[4]);
+			r->ctr[RC_IFACE_REFUSED]++;
+			return;
+		}
+		rv = iface_table_set_mirrored(&r->tab, argv[2], on, why,
+		    sizeof(why));
+	} else if (strcmp(argv[3], "companion") == 0)
+		rv = iface_table_set_companion(&r->tab, argv[2], argv[4], why,
+		    sizeof(why));
+	else {
+		snprintf(why, sizeof(why), "unknown setting '%s' (mirrored, "
+		    "companion)", argv[3]);
+		rv = -1;
+	}
+	if (rv == -1) {
+		r->ctr[RC_IFACE_REFUSED]++;
+		buf_printf(reply, "error: %s", why);
+		log_info("refused: iface set %s %s %s: %s", argv[2], argv[3],
+		    argv[4], why);
+		return;
+	}
+	r->ctr[RC_IFACE_CHANGES]++;
+	log_info("iface set %s %s %s", argv[2], argv[3], argv[4]);
+	if (control_send_table(r) == -1)
+		buf_puts(reply, "ok (applied; not yet saved: the store did "
+		    "not take it, retrying)");
+	else
+		buf_puts(reply, "ok");
+}
+
+void
+control_handle(void *arg, int argc, char **argv, struct buf *reply)
+{
+	struct router *r = arg;
+
+	if (strcmp(argv[0], "stats") == 0 && argc == 1)
+		control_stats_json(reply, r);
+	else if (strcmp(argv[0], "iface") == 0 && argc == 2 &&
+	    strcmp(argv[1], "list") == 0)
+		iface_table_json(reply, &r->tab);
+	else if (strcmp(argv[0], "iface") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "set") == 0)
+		iface_set(r, argc, argv, reply);
+	else
+		buf_printf(reply, "error: unknown command '%s' (ping, stats, "
+		    "iface list, iface set NAME mirrored|companion VALUE)",
+		    argv[0]);
+}

@@ -1,0 +1,195 @@
+/*
+ * Dispatch: which interfaces a record lands in (docs/design.md, wire.md).
+ *
+ * A flow from a ZMQ interface lands in that interface; in the interface
+ * whose name equals its IF_NAME; and in the origin's companion unless
+ * the flow is loopback.  A flow from a packet interface lands only in
+ * its own.  iface_mask is a bit set, so a record reaches an interface
+ * at most once; a rule that finds its interface already set counts a
+ * duplicate skip instead of a delivery.
+ *
+ * The hot path copies the record once into the router's scratch flow
+ * (evp_decode_flow is that copy plus its checks), patches iface and
+ * iface_mask, and hands it to link_out: nothing is allocated.
+ */
+#include <string.h>
+
+#include "common/log.h"
+#include "router.h"
+
+int
+dispatch_is_loopback(const struct evp_flow *f)
+{
+	return (f->flags & EVP_F_LOOPBACK) != 0 ||
+	    evp_addr_is_loopback(f->addr[0]) ||
+	    evp_addr_is_loopback(f->addr[1]);
+}
+
+/* Lands the flow in `to` by rule counter `rule`. */
+static inline void
+deliver(struct iface *to, uint64_t *mask, enum ifc_counter rule)
+{
+	*mask |= 1ULL << to->id;
+	to->ctr[IFC_DELIVERED]++;
+	to->ctr[rule]++;
+}
+
+uint64_t
+dispatch_flow(struct iface_table *t, struct iface *origin, struct evp_flow *f,
+    uint64_t *rc)
+{
+	struct iface *named, *comp;
+	uint64_t mask = 0;
+
+	deliver(origin, &mask, IFC_ORIGIN_DELIVERED);
+	f->iface = origin->id;
+	if (origin->kind != EVP_IFACE_ZMQ) {
+		f->iface_mask = mask;
+		return mask;
+	}
+	if (f->ifname[0] != '\0') {
+		if ((named = iface_table_find(t, f->ifname)) == NULL) {
+			origin->ctr[IFC_IFNAME_UNMATCHED]++;
+			rc[RC_IFNAME_UNMATCHED]++;
+		} else if (named == origin) {
+			origin->ctr[IFC_IFNAME_SELF]++;
+			rc[RC_IFNAME_SELF]++;
+		} else {
+			deliver(named, &mask, IFC_IFNAME_DELIVERED);
+			rc[RC_IFNAME_MATCHED]++;
+		}
+	}
+	if (origin->companion >= 0) {
+		comp = &t->ifs[origin->companion];
+		if (dispatch_is_loopback(f)) {
+			comp->ctr[IFC_COMPANION_SKIPPED_LOOPBACK]++;
+			rc[RC_COMPANION_SKIPPED_LOOPBACK]++;
+		} else if (mask & (1ULL << comp->id)) {
+			comp->ctr[IFC_COMPANION_SKIPPED_DUPLICATE]++;
+			rc[RC_COMPANION_SKIPPED_DUPLICATE]++;
+		} else {
+			deliver(comp, &mask, IFC_COMPANION_DELIVERED);
+			rc[RC_COMPANION_DELIVERED]++;
+		}
+	}
+	f->iface_mask = mask;
+	return mask;
+}
+
+/* The interface a sender feeds, from its hello; -1 if undeclared.
+ * Cached for the last sender: batches come in runs from one sender. */
+static int
+sender_iface(struct router *r, const struct link_sender *s)
+{
+	struct iface *i;
+
+	if (s->id == r->last_sender && r->last_sender != 0)
+		return r->last_iface;
+	i = iface_table_find(&r->tab, s->hello.iface);
+	r->last_sender = s->id;
+	r->last_iface = i ? (int)i->id : -1;
+	return r->last_iface;
+}
+
+static void
+forward(struct router *r, uint16_t type, const void *body, size_t len)
+{
+	if (link_out_put(r->out, type, body, len) == -1) {
+		r->ctr[RC_DROP_SEND]++;
+		LOG_RATELIMITED(log_warnx, "%s record of %zu bytes not "
+		    "forwarded", evp_type_name(type), len);
+		return;
+	}
+	r->ctr[RC_FORWARDED]++;
+}
+
+static void
+bad_record(struct router *r, const struct link_sender *s, unsigned type)
+{
+	r->ctr[RC_DROP_BAD_RECORD]++;
+	LOG_RATELIMITED(log_warnx, "%s: malformed %s record dropped",
+	    s->hello.name, evp_type_name(type));
+}
+
+void
+dispatch_record(void *arg, const struct link_sender *s,
+    const struct evp_rec_hdr *rh, const void *body)
+{
+	struct router *r = arg;
+	struct iface *origin;
+	union {
+		struct evp_ifcounter	c;
+		struct evp_listen	l;
+		struct evp_producer	p;
+	} u;
+	int id;
+
+	r->ctr[RC_RECEIVED]++;
+	if (rh->type == EVP_STATS) {
+		/* Health of any sender, declared or not: forwarded as is. */
+		r->ctr[RC_RX_STATS]++;
+		if (evp_decode_stats(body, rh->len, &r->stats) == -1) {
+			bad_record(r, s, rh->type);
+			return;
+		}
+		forward(r, EVP_STATS, body, rh->len);
+		return;
+	}
+	if (rh->type == EVP_IFACE) {
+		r->ctr[RC_DROP_UNEXPECTED_TYPE]++;
+		LOG_RATELIMITED(log_warnx, "%s: unexpected %s record dropped",
+		    s->hello.name, evp_type_name(rh->type));
+		return;
+	}
+	if ((id = sender_iface(r, s)) < 0) {
+		r->ctr[RC_DROP_UNKNOWN_IFACE]++;
+		LOG_RATELIMITED(log_warnx, "%s: records for undeclared "
+		    "interface '%s' dropped", s->hello.name, s->hello.iface);
+		return;
+	}
+	origin = &r->tab.ifs[id];
+	origin->ctr[IFC_RECEIVED]++;
+	switch (rh->type) {
+	case EVP_FLOW:
+		r->ctr[RC_RX_FLOW]++;
+		if (evp_decode_flow(body, rh->len, &r->flow) == -1) {
+			bad_record(r, s, rh->type);
+			return;
+		}
+		dispatch_flow(&r->tab, origin, &r->flow, r->ctr);
+		forward(r, EVP_FLOW, &r->flow, evp_flow_len(&r->flow));
+		return;
+	case EVP_IFCOUNTER:
+		r->ctr[RC_RX_IFCOUNTER]++;
+		if (evp_decode_ifcounter(body, rh->len, &u.c) == -1) {
+			bad_record(r, s, rh->type);
+			return;
+		}
+		u.c.iface = origin->id;
+		forward(r, EVP_IFCOUNTER, &u.c, sizeof(u.c));
+		return;
+	case EVP_LISTEN:
+		r->ctr[RC_RX_LISTEN]++;
+		if (evp_decode_listen(body, rh->len, &u.l) == -1) {
+			bad_record(r, s, rh->type);
+			return;
+		}
+		u.l.iface = origin->id;
+		forward(r, EVP_LISTEN, &u.l, sizeof(u.l));
+		return;
+	case EVP_PRODUCER:
+		r->ctr[RC_RX_PRODUCER]++;
+		if (evp_decode_producer(body, rh->len, &u.p) == -1) {
+			bad_record(r, s, rh->type);
+			return;
+		}
+		u.p.iface = origin->id;
+		forward(r, EVP_PRODUCER, &u.p, sizeof(u.p));
+		return;
+	}
+	/* link_in passes only known types; anything else is a new type
+	 * this router does not know how to dispatch. */
+	r->ctr[RC_DROP_UNEXPECTED_TYPE]++;
+	LOG_RATELIMITED(log_warnx, "%s: %s record not dispatched",
+	    s->hello.name, evp_type_name(rh->type));
+}

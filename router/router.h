@@ -1,0 +1,173 @@
+/*
+ * evflow-router: owns the interface table and dispatches every record
+ * from collectors and captures to the interfaces it must land in
+ * (evp_flow.iface_mask), then forwards it to the store.
+ *
+ *   iface_table.c   the table: declaration, lookups, runtime changes
+ *   iface_saved.c   runtime settings saved by the store, read at start
+ *   dispatch.c      the rules: origin, IF_NAME match, companion
+ *   control.c       the control socket commands (stats, iface ...)
+ *   main.c          options, configuration, the loop
+ */
+#ifndef EVFLOW_ROUTER_H
+#define EVFLOW_ROUTER_H
+
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/ctl.h"
+#include "common/nnlink.h"
+#include "proto/evflow.h"
+
+#define ROUTER_STATS_USEC	1000000	/* stats to the store, period */
+#define ROUTER_SEND_TIMEOUT_MS	1000	/* link_out backpressure bound */
+#define ROUTER_POLL_BATCH	64	/* messages per link_in_poll */
+
+/* Per-interface counters: what each rule delivered or skipped there. */
+enum ifc_counter {
+	IFC_RECEIVED,			/* records with this origin */
+	IFC_DELIVERED,			/* flows landing here, any rule */
+	IFC_ORIGIN_DELIVERED,		/* ... because they came from here */
+	IFC_IFNAME_DELIVERED,		/* ... because IF_NAME named it */
+	IFC_COMPANION_DELIVERED,	/* ... as the origin's companion */
+	IFC_IFNAME_UNMATCHED,		/* origin: IF_NAME named no iface */
+	IFC_IFNAME_SELF,		/* origin: IF_NAME named the origin */
+	IFC_COMPANION_SKIPPED_LOOPBACK,	/* companion: loopback flow kept out */
+	IFC_COMPANION_SKIPPED_DUPLICATE,/* companion: IF_NAME already did it */
+	IFC_MAX
+};
+
+struct iface {
+	unsigned	 id;		/* 0..63, bit in iface_mask */
+	unsigned	 kind;		/* enum evp_iface_kind */
+	int		 mirrored;	/* packet iface: mirrored traffic */
+	int		 companion;	/* zmq iface: companion id, -1 = none */
+	int		 changed;	/* runtime change not yet sent */
+	char		 name[EVP_NAME_LEN];
+	uint64_t	 ctr[IFC_MAX];
+};
+
+struct iface_table {
+	unsigned	 n;
+	struct iface	 ifs[EVP_MAX_IFACES];
+};
+
+extern const char *const ifc_counter_names[IFC_MAX];
+
+/* iface_table.c */
+/* Builds the table from the declared interfaces, `mirrored` names and
+ * `companion` lines ("ZMQIFACE PACKETIFACE" or "ZMQIFACE none").
+ * Returns 0, or -1 with the reason in err (nothing is half-built that
+ * the caller must free: the table is plain memory). */
+int	iface_table_build(struct iface_table *, const struct conf_list *,
+	    const struct conf_list *, const struct conf_list *, char *,
+	    size_t);
+/* 1 if `name` names a ZMQ interface (contains "://"). */
+int	iface_name_is_zmq(const char *);
+/* The entry named exactly `name`, or NULL.  Borrowed from the table. */
+struct iface *iface_table_find(struct iface_table *, const char *);
+/* Runtime changes; same rules as the configuration.  Return 0 and mark
+ * the entry changed, or -1 with a refusal reason in err. */
+int	iface_table_set_mirrored(struct iface_table *, const char *, int,
+	    char *, size_t);
+int	iface_table_set_companion(struct iface_table *, const char *,
+	    const char *, char *, size_t);
+/* Fills the wire form of entry `i`. */
+void	iface_to_evp(const struct iface *, struct evp_iface *);
+/* JSON array of the table with each entry's counters (`iface list`). */
+void	iface_table_json(struct buf *, const struct iface_table *);
+/* Prints the table for `-n`, one line per interface. */
+void	iface_table_dump(FILE *, const struct iface_table *);
+
+/* iface_saved.c */
+/* Applies settings the store saved in table interface_settings of the
+ * SQLite database `path`, opened read-only.  A missing file or table is
+ * not an error.  Saved rows for undeclared interfaces, or that break the
+ * companion rules, are skipped with a warning.  Returns the number of
+ * rows applied, or -1 with err if the database cannot be read. */
+int	iface_saved_apply(struct iface_table *, const char *, char *, size_t);
+
+/* Global counters of the router. */
+enum router_counter {
+	RC_RECEIVED,		/* records from link_in */
+	RC_FORWARDED,		/* records handed to link_out */
+	RC_RX_FLOW,
+	RC_RX_IFCOUNTER,
+	RC_RX_LISTEN,
+	RC_RX_PRODUCER,
+	RC_RX_STATS,
+	RC_DROP_UNKNOWN_IFACE,	/* sender's hello.iface not declared */
+	RC_DROP_BAD_RECORD,	/* failed evp_decode_* */
+	RC_DROP_UNEXPECTED_TYPE,/* a type senders must not send */
+	RC_DROP_SEND,		/* link_out_put refused the record */
+	RC_SEND_DROPPED,	/* link_out lost records on send */
+	RC_LOST,		/* link_in sequence gaps */
+	RC_BAD_MSGS,		/* link_in malformed batches */
+	RC_IFNAME_MATCHED,
+	RC_IFNAME_UNMATCHED,
+	RC_IFNAME_SELF,
+	RC_COMPANION_DELIVERED,
+	RC_COMPANION_SKIPPED_LOOPBACK,
+	RC_COMPANION_SKIPPED_DUPLICATE,
+	RC_IFACE_CHANGES,	/* accepted runtime changes */
+	RC_IFACE_REFUSED,	/* refused runtime changes */
+	RC_IFACE_SENT,		/* EVP_IFACE records sent */
+	RC_STATS_SENT,		/* EVP_STATS records sent */
+	RC_CTL_REQUESTS,
+	RC_MAX
+};
+
+extern const char *const router_counter_names[RC_MAX];
+
+struct router_conf {
+	char		 datadir[CONF_STR_LEN];
+	char		 name[EVP_NAME_LEN];
+	char		 router_endpoint[CONF_STR_LEN];
+	char		 store_endpoint[CONF_STR_LEN];
+	char		 database[CONF_STR_LEN];
+	long long	 log_level;
+	long long	 iface_resend;	/* seconds */
+	struct conf_list interface;
+	struct conf_list mirrored;
+	struct conf_list companion;
+};
+
+struct router {
+	struct router_conf conf;
+	struct iface_table tab;
+	struct link_in	*in;
+	struct link_out	*out;
+	struct ctl	*ctl;
+	uint64_t	 ctr[RC_MAX];
+	/* last sender seen and its interface: most batches come from one */
+	uint64_t	 last_sender;
+	int		 last_iface;
+	char		 db_path[CONF_STR_LEN];
+	char		 ctl_endpoint[CONF_STR_LEN + 16];
+	struct evp_flow	 flow;		/* scratch: the record being patched */
+	struct evp_stats stats;		/* scratch: the stats being sent */
+};
+
+/* dispatch.c */
+/* Sets f->iface and f->iface_mask for a flow from interface `origin`
+ * and counts every rule in the table's and the global counters.
+ * Returns the mask. */
+uint64_t dispatch_flow(struct iface_table *, struct iface *,
+	    struct evp_flow *, uint64_t *);
+/* 1 if the flow is loopback by its flag or either address. */
+int	dispatch_is_loopback(const struct evp_flow *);
+/* link_in callback: decodes, dispatches and forwards one record. */
+void	dispatch_record(void *, const struct link_sender *,
+	    const struct evp_rec_hdr *, const void *);
+
+/* control.c */
+void	control_handle(void *, int, char **, struct buf *);
+/* Sends the whole table as EVP_IFACE records (changed entries flagged)
+ * and flushes.  Returns 0, or -1 if the send failed (entries stay
+ * marked changed and go again next time). */
+int	control_send_table(struct router *);
+void	control_send_stats(struct router *);
+void	control_stats_json(struct buf *, struct router *);
+
+#endif
