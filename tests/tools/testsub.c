@@ -7,7 +7,10 @@
  *   frames=2 hdr=24 topic=flow version=2 msg_id=7 source_id=3 zlib=1
  *     payload=612 events=1
  *
- *   evflow-testsub -b ENDPOINT [-n MESSAGES] [-t IDLE_MS] [-q]
+ *   evflow-testsub -b ENDPOINT [-n MESSAGES] [-t IDLE_MS] [-q] [-p]
+ *
+ * -q leaves out the per-message lines; -p prints each decoded payload
+ * that parsed as JSON on a line of its own.
  *
  * Stops after MESSAGES messages or IDLE_MS without one; the last line is
  * "total messages=M events=E bad=B".
@@ -68,23 +71,24 @@ main(int argc, char *argv[])
 {
 	const char *ep = NULL;
 	long want = -1, msgs = 0, events = 0, bad = 0;
-	int c, idle = 3000, quiet = 0, more, nframes;
+	int c, idle = 3000, quiet = 0, dump = 0, more, nframes;
 	void *ctx, *s;
 	int hwm = 0;
 
-	while ((c = getopt(argc, argv, "b:n:t:q")) != -1) {
+	while ((c = getopt(argc, argv, "b:n:t:qp")) != -1) {
 		switch (c) {
 		case 'b': ep = optarg; break;
 		case 'n': want = atol(optarg); break;
 		case 't': idle = atoi(optarg); break;
 		case 'q': quiet = 1; break;
+		case 'p': dump = 1; break;
 		default: goto usage;
 		}
 	}
 	if (ep == NULL) {
 usage:
 		fprintf(stderr, "usage: evflow-testsub -b ENDPOINT [-n N] "
-		    "[-t IDLE_MS] [-q]\n");
+		    "[-t IDLE_MS] [-q] [-p]\n");
 		return 2;
 	}
 	ctx = zmq_ctx_new();
@@ -187,6 +191,10 @@ usage:
 			    "source_id=%u zlib=%u payload=%zu events=%ld\n",
 			    nframes, hl, topic, version, msg_id, source_id,
 			    zflag, pl, n);
+		if (dump && n >= 0) {
+			fwrite(pay, 1, pl, stdout);
+			putchar('\n');
+		}
 		free(infl);
 		while (nframes > 0)
 			zmq_msg_close(&f[--nframes]);

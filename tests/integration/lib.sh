@@ -1,0 +1,254 @@
+# tests/integration/lib.sh: helpers for the pipeline tests (POSIX sh).
+# Source it, then call lib_init.  Everything a test starts is stopped and
+# its temporary directory removed on exit (trap).  No fixed sleeps: every
+# wait polls for a condition until a deadline and fails with a reason.
+#
+#   lib_init                  temp dir $T, data dir $D, database $DB
+#   need_bins NAME...         exit 77 (skip) unless $BIN/NAME exist
+#   free_port                 prints a free loopback TCP port
+#   start_daemon NAME CMD...  runs CMD in the background, log $T/NAME.log
+#   wait_ctl NAME             waits until ipc://$D/NAME.ctl answers ping
+#   ctl NAME CMD...           one control request, reply on stdout
+#   counter NAME KEY          a counter from NAME's `stats` (dotted path)
+#   start_pipeline ROUTER_ARGS -- ZMQ_IFACE...
+#                             store, router (with ROUTER_ARGS plus one -i
+#                             per ZMQ iface), one collector per ZMQ iface
+#                             (named col0, col1...), each waited for
+#   sql QUERY                 runs QUERY read-only on $DB
+#   wait_sql DESC QUERY WANT [SECONDS]
+#                             polls QUERY until it prints WANT or fails
+#   wait_counter DESC NAME KEY WANT [SECONDS]
+#   check_eq DESC GOT WANT    fails with a readable message
+#   fail MSG                  prints MSG, the daemons' log tails, exit 1
+#   publish ARGS...           evflow-testpub ARGS, failing the test if it does
+#   daemon_alive NAME         0 if NAME's process still runs
+
+: "${EVFLOW_BUILD:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
+BIN="$EVFLOW_BUILD/bin"
+SAMPLES=/work/shared/spec/sample-events.jsonl
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+[ -f "$SAMPLES" ] || SAMPLES="$TOP/tests/tools/samples/sample-events.jsonl"
+WAIT_SECS=${WAIT_SECS:-20}	# default deadline of a wait, seconds
+LIB_PIDS=""
+LIB_NAMES=""
+T=""
+checks=0
+
+lib_cleanup() {
+	rc=$?
+	for p in $LIB_PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	# Give them a bounded time to exit cleanly, then insist.
+	n=0
+	for p in $LIB_PIDS; do
+		while kill -0 "$p" 2>/dev/null && [ $n -lt 50 ]; do
+			sleep 0.1; n=$((n + 1))
+		done
+		kill -KILL "$p" 2>/dev/null
+	done
+	if [ -n "$T" ] && [ -d "$T" ]; then
+		if [ -n "$KEEP_TMP" ]; then
+			echo "kept $T"
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit $rc
+}
+
+lib_init() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/evflow-test.XXXXXX") || exit 1
+	D="$T/data"
+	DB="$D/evflow.db"
+	mkdir -p "$D"
+	trap lib_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+}
+
+need_bins() {
+	for b in "$@"; do
+		if [ ! -x "$BIN/$b" ]; then
+			echo "skip: $BIN/$b not built"
+			exit 77
+		fi
+	done
+	command -v sqlite3 >/dev/null || { echo "skip: no sqlite3"; exit 77; }
+	command -v python3 >/dev/null || { echo "skip: no python3"; exit 77; }
+}
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+log_tails() {
+	for n in $LIB_NAMES; do
+		[ -f "$T/$n.log" ] || continue
+		echo "--- $n.log (last 15 lines)"
+		tail -n 15 "$T/$n.log"
+	done
+}
+
+fail() {
+	echo "FAIL: $*"
+	log_tails
+	exit 1
+}
+
+# The pid of daemon NAME.
+pid_of() {
+	cat "$T/$1.pid" 2>/dev/null
+}
+
+daemon_alive() {
+	p=$(pid_of "$1")
+	[ -n "$p" ] && kill -0 "$p" 2>/dev/null
+}
+
+start_daemon() {
+	name=$1; shift
+	"$@" >"$T/$name.log" 2>&1 &
+	echo $! >"$T/$name.pid"
+	LIB_PIDS="$! $LIB_PIDS"
+	LIB_NAMES="$LIB_NAMES $name"
+}
+
+ctl() {
+	name=$1; shift
+	"$BIN/evflow-ctlq" -t 2000 "ipc://$D/$name.ctl" "$@"
+}
+
+counter() {
+	"$BIN/evflow-ctlq" -t 2000 -g "counters.$2" "ipc://$D/$1.ctl" stats
+}
+
+# Deadline helper: now in whole seconds.
+now_s() {
+	date +%s
+}
+
+wait_ctl() {
+	name=$1
+	end=$(( $(now_s) + ${2:-$WAIT_SECS} ))
+	while :; do
+		daemon_alive "$name" || fail "$name exited at start"
+		r=$("$BIN/evflow-ctlq" -t 500 "ipc://$D/$name.ctl" ping \
+		    2>/dev/null)
+		[ "$r" = pong ] && return 0
+		[ "$(now_s)" -ge "$end" ] &&
+			fail "$name: control socket did not answer ping"
+		sleep 0.05
+	done
+}
+
+# start_pipeline [router args...] -- zmq_iface...
+# Starts store, router, collectors (in that order) in $D.
+start_pipeline() {
+	rargs=""
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		rargs="$rargs $1"; shift
+	done
+	[ "$1" = "--" ] && shift
+	ZMQ_IFACES="$*"
+	start_daemon store "$BIN/evflow-store" -d "$D" -N store
+	wait_ctl store
+	iargs=""
+	for i in $ZMQ_IFACES; do iargs="$iargs -i $i"; done
+	# shellcheck disable=SC2086
+	start_daemon router "$BIN/evflow-router" -d "$D" -N router $iargs $rargs
+	wait_ctl router
+	k=0
+	for i in $ZMQ_IFACES; do
+		start_daemon "col$k" "$BIN/evflow-collector" -d "$D" \
+		    -N "col$k" -i "$i"
+		k=$((k + 1))
+	done
+	k=0
+	for i in $ZMQ_IFACES; do
+		wait_ctl "col$k"
+		k=$((k + 1))
+	done
+	COLLECTORS=$k
+}
+
+sql() {
+	sqlite3 -readonly -cmd '.timeout 5000' "$DB" "$1" 2>&1
+}
+
+wait_sql() {
+	desc=$1 q=$2 want=$3
+	end=$(( $(now_s) + ${4:-$WAIT_SECS} ))
+	checks=$((checks + 1))
+	while :; do
+		if [ -f "$DB" ]; then
+			got=$(sql "$q")
+			[ "$got" = "$want" ] && return 0
+		else
+			got="(no database yet)"
+		fi
+		if [ "$(now_s)" -ge "$end" ]; then
+			echo "FAIL: $desc"
+			echo "  query: $q"
+			echo "  got:   $got"
+			echo "  want:  $want"
+			[ -n "$5" ] && { echo "  detail:"; sql "$5" | sed 's/^/    /'; }
+			fail "$desc"
+		fi
+		sleep 0.1
+	done
+}
+
+wait_counter() {
+	desc=$1 name=$2 key=$3 want=$4
+	end=$(( $(now_s) + ${5:-$WAIT_SECS} ))
+	checks=$((checks + 1))
+	while :; do
+		got=$(counter "$name" "$key" 2>&1)
+		[ "$got" = "$want" ] && return 0
+		if [ "$(now_s)" -ge "$end" ]; then
+			fail "$desc: $name counter $key is '$got', want '$want'"
+		fi
+		sleep 0.1
+	done
+}
+
+check_eq() {
+	checks=$((checks + 1))
+	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+publish() {
+	"$BIN/evflow-testpub" "$@" >"$T/testpub.out" 2>&1 ||
+		{ cat "$T/testpub.out"; fail "evflow-testpub $*"; }
+	cat "$T/testpub.out"
+}
+
+# Sum of counter KEY over collectors col0..col(N-1).
+sum_collectors() {
+	key=$1 s=0 k=0
+	while [ $k -lt "$COLLECTORS" ]; do
+		v=$(counter "col$k" "$key") || fail "col$k: no counter $key"
+		s=$((s + v)); k=$((k + 1))
+	done
+	echo $s
+}
+
+# The sum of every counter of NAME whose key matches the extended regex.
+sum_matching() {
+	"$BIN/evflow-ctlq" -t 2000 -g counters "ipc://$D/$1.ctl" stats |
+	    python3 -c 'import json, re, sys
+c = json.load(sys.stdin); r = re.compile(sys.argv[1])
+print(sum(v for k, v in c.items() if r.fullmatch(k) and isinstance(v, int)))' "$2"
+}
+
+all_alive() {
+	for n in $LIB_NAMES; do
+		daemon_alive "$n" || fail "$n is no longer running"
+	done
+}
+
+pass() {
+	echo "PASS: $checks checks"
+	exit 0
+}
