@@ -1,0 +1,298 @@
+/*
+ * evflow-capture: flows built from packets (libpcap) and published as
+ * EVP_FLOW records (source EVP_SRC_PACKET, absolute counters, side 0 =
+ * client) to the router.  One process per NIC or pcap file.
+ *
+ * Pieces, one file each:
+ *   dissect.c     bytes of one frame -> struct pkt (link, VLAN, IP, L4)
+ *   frag.c        IP fragments: first fragment's ports for the rest
+ *   flow_table.c  preallocated bidirectional flow table, timers, eviction
+ *   flow_export.c a flow -> struct evp_flow
+ *   source.c      libpcap: open a NIC or file with the operator's options
+ *   main.c        options, config, the loop
+ */
+#ifndef EVFLOW_CAPTURE_H
+#define EVFLOW_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pcap/pcap.h>
+
+#include "../proto/evflow.h"
+
+/*
+ * Health counters.  Names (capture_counter_names) are stable snake_case:
+ * they become rows in the store and keys of `stats`.
+ */
+enum capture_counter {
+	CC_PACKETS,		/* frames handed over by libpcap */
+	CC_BYTES,		/* their on-wire bytes */
+	CC_IP_PACKETS,		/* frames accounted to a flow */
+	CC_NON_IP,		/* frames that are not IPv4/IPv6 (ARP...) */
+	CC_KERNEL_DROPS,	/* pcap_stats ps_drop */
+	CC_IFACE_DROPS,		/* pcap_stats ps_ifdrop */
+	CC_ERR_TRUNC_L2,	/* link header cut by caplen */
+	CC_ERR_TRUNC_IP,	/* IP header cut by caplen */
+	CC_ERR_TRUNC_L4,	/* ports cut by caplen: packet skipped */
+	CC_ERR_BAD_IP,		/* version, header length, total length */
+	CC_ERR_BAD_LEN,		/* IP length beyond the frame's length */
+	CC_ERR_EXT_HDR,		/* IPv6 extension chain too long or cut */
+	CC_ERR_LINKTYPE,	/* frames of a link type we cannot read */
+	CC_ERR_VLAN_DEPTH,	/* more than DISSECT_MAX_VLAN tags */
+	CC_TRUNCATED,		/* frames with caplen < len (counted, used) */
+	CC_FRAGMENTS,		/* IP fragments */
+	CC_FRAG_UNMATCHED,	/* later fragments without their first */
+	CC_FLOWS_CREATED,
+	CC_FLOWS_EXPIRED,	/* idle timeout */
+	CC_FLOWS_ENDED,		/* FIN/RST after linger */
+	CC_FLOWS_EVICTED,	/* table full: oldest idle flow ended early */
+	CC_FLOWS_FLUSHED,	/* ended at end of file or shutdown */
+	CC_FLOWS_LIVE,		/* gauge */
+	CC_UPDATES,		/* active-timeout updates */
+	CC_RECORDS_SENT,	/* records handed to the link */
+	CC_RECORDS_DROPPED,	/* records the link could not send */
+	CC_READ_ERRORS,		/* pcap read errors (file cut, device gone) */
+	CC_MAX
+};
+
+extern const char *const capture_counter_names[CC_MAX];
+
+/* ---- dissect.c ---- */
+
+#define DISSECT_MAX_VLAN	4	/* tags parsed before giving up */
+#define DISSECT_MAX_EXT		8	/* IPv6 extension headers */
+
+/* Result of dissecting a frame; DIS_OK and DIS_NON_IP are not errors. */
+enum dissect_result {
+	DIS_OK = 0,
+	DIS_NON_IP,
+	DIS_TRUNC_L2,
+	DIS_TRUNC_IP,
+	DIS_TRUNC_L4,
+	DIS_BAD_IP,
+	DIS_BAD_LEN,
+	DIS_EXT_HDR,
+	DIS_LINKTYPE,
+	DIS_VLAN_DEPTH,
+};
+
+#define PKT_FRAG_NONE	0
+#define PKT_FRAG_FIRST	1	/* offset 0, more fragments follow */
+#define PKT_FRAG_LATER	2	/* offset > 0: no L4 header here */
+
+/* One frame as the flow table needs it.  Filled by dissect(). */
+struct pkt {
+	uint64_t	ts_usec;
+	uint32_t	wire_len;	/* on-wire frame length (pcap len) */
+	uint32_t	ip_len;		/* IP datagram length from its header */
+	uint32_t	payload_len;	/* TCP payload bytes (from ip_len) */
+	uint32_t	seq;		/* TCP sequence number */
+	uint32_t	frag_id;	/* IPv4/IPv6 identification */
+	uint16_t	vlan;		/* outer VLAN id, 0 = none */
+	uint16_t	sport, dport;
+	uint8_t		ipver;		/* 4 or 6 */
+	uint8_t		proto;		/* L4 protocol after extension hdrs */
+	uint8_t		tcp_flags;	/* 0 if not TCP or flags cut */
+	uint8_t		has_ports;	/* sport/dport are valid */
+	uint8_t		has_seq;	/* seq/payload_len are valid */
+	uint8_t		frag;		/* PKT_FRAG_* */
+	uint8_t		truncated;	/* caplen < len */
+	uint8_t		pad;
+	uint8_t		src[16], dst[16];	/* IPv4 mapped */
+};
+
+/*
+ * Dissects one frame of pcap link type `dlt` (DLT_* value as returned
+ * by pcap_datalink()).  `caplen` bytes are readable at `p`; `len` is the
+ * on-wire length.  Never reads beyond caplen.  Fills `k` on DIS_OK.
+ */
+enum dissect_result dissect(int, const uint8_t *, uint32_t, uint32_t,
+	    struct pkt *);
+/* 1 if dissect() understands link type `dlt`. */
+int	dissect_linktype_ok(int);
+/* The counter a result is charged to (CC_MAX for DIS_OK). */
+enum capture_counter dissect_counter(enum dissect_result);
+
+/* ---- frag.c ---- */
+
+#define FRAG_SLOTS	4096	/* first fragments remembered (power of 2) */
+#define FRAG_TTL_USEC	30000000	/* 30 s */
+
+struct frag_slot {
+	uint8_t		src[16], dst[16];
+	uint64_t	ts_usec;
+	uint32_t	id;
+	uint16_t	sport, dport;
+	uint8_t		proto;
+	uint8_t		used;
+	uint8_t		pad[6];
+};
+
+struct frag_table {
+	uint64_t	seed;
+	struct frag_slot slot[FRAG_SLOTS];
+};
+
+void	frag_init(struct frag_table *, uint64_t);
+/* Remembers the ports of a first fragment (overwrites a colliding slot). */
+void	frag_note_first(struct frag_table *, const struct pkt *);
+/* Gives a later fragment its first fragment's ports.  1 if found. */
+int	frag_lookup(struct frag_table *, struct pkt *);
+
+/* ---- flow_table.c ---- */
+
+#define FLOW_NIL	UINT32_MAX
+
+/* The canonical key: endpoint a < endpoint b (memcmp of addr, port). */
+struct flow_key {
+	uint8_t		a[16], b[16];
+	uint16_t	aport, bport;
+	uint16_t	vlan;
+	uint8_t		proto;
+	uint8_t		ipver;
+};
+_Static_assert(sizeof(struct flow_key) == 40, "flow key layout");
+
+/* Flow flags. */
+#define FLOW_CLI_IS_B	0x01	/* client is endpoint b of the key */
+#define FLOW_LINGER	0x02	/* FIN both ways or RST: ends at deadline */
+#define FLOW_SEQ0	0x04	/* seq_hi[0] valid */
+#define FLOW_SEQ1	0x08	/* seq_hi[1] valid */
+#define FLOW_SYN_SEEN	0x10	/* client SYN time in t_syn */
+#define FLOW_SYNACK	0x20	/* SYN-ACK time in t_synack */
+#define FLOW_FIN0	0x40	/* FIN from client */
+#define FLOW_FIN1	0x80	/* FIN from server */
+
+/*
+ * One live flow.  Index 0 of per-direction arrays is client to server.
+ * Links are indices into the table's array (FLOW_NIL = none): `hnext`
+ * chains a hash bucket, `prev/next` place the flow in the idle (LRU) or
+ * linger list, `uprev/unext` in the update list (ordered by
+ * next_update).  Kept small: see FLOW_BYTES_MAX.
+ */
+struct flow {
+	struct flow_key	key;
+	uint64_t	first_usec, last_usec;
+	uint64_t	next_update;	/* active timeout deadline */
+	uint64_t	linger_until;
+	uint64_t	t_syn, t_synack;
+	uint64_t	pkts[2];
+	uint64_t	bytes[2];	/* IP bytes */
+	uint64_t	wire_bytes[2];
+	uint32_t	seq_hi[2];	/* highest sequence end seen */
+	uint32_t	retrans[2];
+	uint32_t	cli_lat_us, srv_lat_us;
+	uint32_t	hnext, prev, next, uprev, unext;
+	uint8_t		tcp_flags[2];
+	uint8_t		state;		/* enum evp_tcp_state */
+	uint8_t		flags;		/* FLOW_* */
+	uint8_t		list;		/* FL_LIST_* it is on */
+	uint8_t		pad[3];
+};
+
+#define FLOW_BYTES_MAX	256	/* per live flow in the table, floor */
+_Static_assert(sizeof(struct flow) <= 224, "flow entry too large");
+
+/* Why a flow record is emitted. */
+enum flow_why {
+	FW_UPDATE,	/* active timeout */
+	FW_IDLE,	/* idle timeout */
+	FW_END,		/* FIN/RST linger over, or port reuse */
+	FW_EVICT,	/* table full */
+	FW_FLUSH,	/* end of file, shutdown */
+};
+
+/* Called for each record; `f` is borrowed for the call only. */
+typedef void (*flow_emit_fn)(void *, const struct flow *, enum flow_why);
+
+struct flow_cfg {
+	uint32_t	max_flows;
+	uint64_t	idle_usec;
+	uint64_t	active_usec;
+	uint64_t	linger_usec;
+};
+
+struct flow_list {
+	uint32_t	head, tail;
+};
+
+struct flow_table {
+	struct flow_cfg	 cfg;
+	struct flow	*flows;		/* cfg.max_flows entries */
+	uint32_t	*bucket;	/* heads, nbuckets entries */
+	uint32_t	 nbuckets;	/* power of 2, >= 2 * max_flows */
+	uint32_t	 free_head;	/* free list through hnext */
+	uint32_t	 live;
+	uint64_t	 seed;
+	uint64_t	 now;		/* flow clock: latest packet time */
+	uint64_t	 due;		/* no timer is due before this */
+	struct flow_list idle, linger, update;
+	flow_emit_fn	 emit;
+	void		*emit_arg;
+	uint64_t	*cnt;		/* CC_MAX counters, borrowed */
+	struct frag_table frag;
+};
+
+/* Allocates every entry up front.  NULL (errno) on failure. */
+struct flow_table *flow_table_new(const struct flow_cfg *, flow_emit_fn,
+	    void *, uint64_t *);
+void	flow_table_free(struct flow_table *);
+/* Accounts one dissected packet (may emit END for a reused tuple or
+ * an evicted flow).  Advances the flow clock to its time. */
+void	flow_table_packet(struct flow_table *, struct pkt *);
+/* Emits records due at `now` (idle, linger, active timeout). */
+void	flow_table_expire(struct flow_table *, uint64_t);
+/* The earliest time a timer is due, or UINT64_MAX. */
+uint64_t flow_table_next_deadline(const struct flow_table *);
+/* Ends every flow (FW_FLUSH). */
+void	flow_table_flush(struct flow_table *);
+/* Bytes of memory the table holds per flow slot (entry + buckets). */
+size_t	flow_table_bytes_per_flow(const struct flow_table *);
+
+/* Client/server view of a flow's key. */
+const uint8_t *flow_addr(const struct flow *, int);
+uint16_t flow_port(const struct flow *, int);
+
+/* ---- flow_export.c ---- */
+
+/* Fills `r` (all of it: the caller's buffer is reused) from `f`. */
+void	flow_export(struct evp_flow *, const struct flow *, enum flow_why);
+
+/* ---- source.c ---- */
+
+#define SOURCE_TIMEOUT_MS	100	/* libpcap read timeout, live */
+
+/* What to open and how (borrowed strings). */
+struct source_opts {
+	const char	*device;	/* NIC, for source_open_live */
+	const char	*file;		/* pcap file, for source_open_file */
+	const char	*filter;	/* BPF, or "" */
+	int		 snaplen;
+	int		 promisc;
+	int		 immediate;
+	int		 buffer_size;	/* bytes, 0 = libpcap default */
+};
+
+struct source {
+	pcap_t		*pcap;
+	int		 dlt;		/* pcap_datalink() */
+	int		 live;
+	int		 fd;		/* selectable fd (live), else -1 */
+	unsigned	 prev_drop, prev_ifdrop;
+	struct flow_table *ft;		/* borrowed: where packets go */
+	uint64_t	*cnt;		/* borrowed: CC_MAX counters */
+	char		 err[PCAP_ERRBUF_SIZE];	/* last read error */
+};
+
+/* Open a NIC (nonblocking) or a file.  NULL with a reason in err. */
+struct source *source_open_live(const struct source_opts *, char *, size_t);
+struct source *source_open_file(const struct source_opts *, char *, size_t);
+void	source_free(struct source *);
+/* Reads up to `max` packets into s->ft.  Returns the number read (0 at
+ * the end of a file or when a NIC has nothing), or -1 with s->err. */
+int	source_read(struct source *, int);
+/* Adds pcap_stats drops since the last call to the counters. */
+void	source_stats(struct source *);
+
+#endif /* EVFLOW_CAPTURE_H */

@@ -1,0 +1,40 @@
+/*
+ * A capture flow -> struct evp_flow: source EVP_SRC_PACKET, absolute
+ * counters, side 0 = client.  The router fills iface and iface_mask.
+ */
+#include <string.h>
+
+#include "capture.h"
+
+void
+flow_export(struct evp_flow *r, const struct flow *f, enum flow_why why)
+{
+	int s;
+
+	/* Only the fixed part before the sides is written: the sides and
+	 * extra are zeroed once by the caller and never touched here. */
+	memset(r, 0, offsetof(struct evp_flow, side));
+	r->ts_usec = f->last_usec;
+	r->first_usec = f->first_usec;
+	r->flags = EVP_F_ABSOLUTE | EVP_F_HAS_COUNTERS;
+	r->vlan = f->key.vlan;
+	r->source = EVP_SRC_PACKET;
+	r->event = why == FW_UPDATE ? EVP_EV_UPDATE : EVP_EV_END;
+	r->tcp_state = f->key.proto == 6 ? f->state : EVP_TCP_UNKNOWN;
+	r->ip_version = f->key.ipver;
+	r->proto = f->key.proto;
+	for (s = 0; s < 2; s++) {
+		r->tcp_flags[s] = f->tcp_flags[s];
+		r->port[s] = flow_port(f, s);
+		memcpy(r->addr[s], flow_addr(f, s), 16);
+		r->pkts[s] = f->pkts[s];
+		r->bytes[s] = f->bytes[s];
+		r->wire_bytes[s] = f->wire_bytes[s];
+		r->retrans[s] = f->retrans[s];
+	}
+	r->cli_latency_us = f->cli_lat_us;
+	r->srv_latency_us = f->srv_lat_us;
+	if (evp_addr_is_loopback(r->addr[0]) ||
+	    evp_addr_is_loopback(r->addr[1]))
+		r->flags |= EVP_F_LOOPBACK;
+}

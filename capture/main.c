@@ -1,0 +1,386 @@
+/*
+ * evflow-capture: flows from one NIC (-i) or pcap file (-r), published
+ * to the router as EVP_FLOW records.  See capture.h and README.md.
+ *
+ * The loop polls the pcap descriptor (live) and the control socket; its
+ * timeout is the nearest of: the link's batch flush, the flow timers,
+ * the once-a-second stats.  A file is read as fast as possible in slices
+ * of READ_SLICE packets so the control socket is still served; its flow
+ * clock is the packets' timestamps, and at its end every flow is ended,
+ * the link flushed and the process exits 0.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/buf.h"
+#include "../common/clock.h"
+#include "../common/config.h"
+#include "../common/counters.h"
+#include "../common/ctl.h"
+#include "../common/log.h"
+#include "../common/nnlink.h"
+#include "../common/paths.h"
+#include "../common/sig.h"
+#include "capture.h"
+
+#define READ_SLICE	4096		/* packets per read between polls */
+#define STATS_USEC	1000000		/* EVP_STATS period */
+#define DRAIN_MS	300		/* after the last send of a file */
+
+struct capture_conf {
+	char		datadir[CONF_STR_LEN];
+	char		name[CONF_STR_LEN];
+	char		router_endpoint[CONF_STR_LEN];
+	char		device[CONF_STR_LEN];
+	char		file[CONF_STR_LEN];
+	char		iface_name[CONF_STR_LEN];
+	char		filter[CONF_STR_LEN];
+	long long	snaplen;
+	int		promisc;
+	int		immediate;
+	long long	buffer_size;
+	long long	idle_timeout;
+	long long	active_timeout;
+	long long	linger;
+	long long	max_flows;
+	long long	send_timeout_ms;
+};
+
+#define C(f)	offsetof(struct capture_conf, f)
+static const struct conf_directive capture_directives[] = {
+	{ "datadir", CONF_STR, C(datadir), CONF_STR_LEN,
+	    PATHS_DEFAULT_DATADIR, 0, 0, "data directory" },
+	{ "name", CONF_STR, C(name), CONF_STR_LEN, "capture", 0, 0,
+	    "instance name (control socket <datadir>/<name>.ctl)" },
+	{ "router_endpoint", CONF_STR, C(router_endpoint), CONF_STR_LEN,
+	    NULL, 0, 0, "router input (default ipc://<datadir>/router.ipc)" },
+	{ "capture.device", CONF_STR, C(device), CONF_STR_LEN, NULL, 0, 0,
+	    "NIC to capture on (-i)" },
+	{ "capture.file", CONF_STR, C(file), CONF_STR_LEN, NULL, 0, 0,
+	    "pcap file to read (-r)" },
+	{ "capture.iface_name", CONF_STR, C(iface_name), CONF_STR_LEN, NULL,
+	    0, 0, "interface name in the hello (-I; default the NIC or file)" },
+	{ "capture.filter", CONF_STR, C(filter), CONF_STR_LEN, NULL, 0, 0,
+	    "BPF filter (-F)" },
+	{ "capture.snaplen", CONF_INT, C(snaplen), 0, "262144", 64, 262144,
+	    "bytes captured per packet (-s)" },
+	{ "capture.promisc", CONF_BOOL, C(promisc), 0, "yes", 0, 0,
+	    "promiscuous mode (-p turns it off)" },
+	{ "capture.immediate", CONF_BOOL, C(immediate), 0, "no", 0, 0,
+	    "deliver packets immediately (no kernel batching)" },
+	{ "capture.buffer_size", CONF_BYTES, C(buffer_size), 0, "16M", 0,
+	    1LL << 31, "kernel capture buffer, 0 = libpcap default (-B)" },
+	{ "capture.idle_timeout", CONF_SECONDS, C(idle_timeout), 0, "60", 1,
+	    86400, "a flow without packets this long ends" },
+	{ "capture.active_timeout", CONF_SECONDS, C(active_timeout), 0, "60",
+	    1, 86400, "a live flow is reported this often" },
+	{ "capture.linger", CONF_SECONDS, C(linger), 0, "2", 1, 3600,
+	    "a flow ends this long after FIN both ways or RST" },
+	{ "capture.max_flows", CONF_INT, C(max_flows), 0, "262144", 16,
+	    1 << 28, "flow table size; when full the oldest idle is evicted" },
+	{ "capture.send_timeout_ms", CONF_INT, C(send_timeout_ms), 0, "1000",
+	    0, 60000, "how long a send may block before records are dropped" },
+	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
+};
+#undef C
+
+struct capture {
+	struct capture_conf conf;
+	const char	*iface;		/* name in the hello */
+	struct source	*src;
+	struct flow_table *ft;
+	struct link_out	*link;
+	struct ctl	*ctl;
+	struct evp_flow	*rec;		/* reused record buffer */
+	struct evp_stats stats;
+	uint64_t	 cnt[CC_MAX];
+	struct counters	 counters;
+	uint64_t	 next_stats;	/* monotonic usec */
+};
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: evflow-capture [-hnpv] [-B bytes] [-d datadir] "
+	    "[-F filter] [-f config]\n"
+	    "           [-I name] [-N name] [-o key=value] [-s snaplen] "
+	    "-i nic | -r file\n");
+	conf_usage(stderr, capture_directives);
+	exit(1);
+}
+
+/* Flow table callback: one record to the router. */
+static void
+capture_emit(void *arg, const struct flow *f, enum flow_why why)
+{
+	struct capture *c = arg;
+
+	flow_export(c->rec, f, why);
+	(void)link_out_put(c->link, EVP_FLOW, c->rec, evp_flow_len(c->rec));
+}
+
+static void
+capture_sync_counters(struct capture *c)
+{
+	c->cnt[CC_RECORDS_SENT] = c->link->sent;
+	c->cnt[CC_RECORDS_DROPPED] = c->link->dropped;
+}
+
+static void
+capture_send_stats(struct capture *c)
+{
+	if (c->src != NULL)
+		source_stats(c->src);
+	capture_sync_counters(c);
+	counters_to_stats(&c->stats, &c->counters, EVP_ROLE_CAPTURE,
+	    c->conf.name);
+	(void)link_out_put(c->link, EVP_STATS, &c->stats, sizeof(c->stats));
+}
+
+/* Control socket: `stats` and `flows` (live count, bytes per flow). */
+static void
+capture_ctl(void *arg, int argc, char **argv, struct buf *reply)
+{
+	struct capture *c = arg;
+
+	(void)argc;
+	if (strcmp(argv[0], "stats") == 0) {
+		capture_sync_counters(c);
+		buf_puts(reply, "{\"name\": ");
+		buf_json_str(reply, c->conf.name);
+		buf_puts(reply, ", \"role\": \"capture\", \"iface\": ");
+		buf_json_str(reply, c->iface);
+		buf_printf(reply, ", \"bytes_per_flow\": %zu, \"max_flows\": "
+		    "%lld, \"counters\": {", flow_table_bytes_per_flow(c->ft),
+		    c->conf.max_flows);
+		counters_json(reply, &c->counters);
+		buf_puts(reply, "}}");
+	} else
+		buf_printf(reply, "error: unknown command '%s'", argv[0]);
+}
+
+/* Milliseconds the loop may sleep. */
+static int
+capture_timeout(struct capture *c, uint64_t mono, uint64_t wall)
+{
+	uint64_t d = c->next_stats, fd;
+
+	if (link_out_deadline(c->link) < d)
+		d = link_out_deadline(c->link);
+	if (c->src->live) {
+		fd = flow_table_next_deadline(c->ft);
+		if (fd != UINT64_MAX) {
+			fd = fd > wall ? fd - wall : 0;
+			if (mono + fd < d)
+				d = mono + fd;
+		}
+	}
+	if (d <= mono)
+		return 0;
+	return (d - mono) / 1000 > 1000 ? 1000 : (int)((d - mono + 999) / 1000);
+}
+
+/* The loop.  Returns the exit status. */
+static int
+capture_loop(struct capture *c)
+{
+	struct pollfd pfd[2];
+	uint64_t mono;
+	int n, eof = 0, nfd;
+
+	c->next_stats = clock_mono_usec() + STATS_USEC;
+	while (!sig_quit && !eof) {
+		mono = clock_mono_usec();
+		nfd = 0;
+		pfd[nfd].fd = ctl_fd(c->ctl);
+		pfd[nfd++].events = POLLIN;
+		if (c->src->live) {
+			pfd[nfd].fd = c->src->fd;
+			pfd[nfd++].events = POLLIN;
+		}
+		if (poll(pfd, (nfds_t)nfd, c->src->live ? capture_timeout(c,
+		    mono, clock_wall_usec()) : 0) == -1 && errno != EINTR)
+			fatal("poll");
+		ctl_poll(c->ctl);
+
+		if (c->src->live) {
+			/* Drain what the kernel holds, a slice at a time. */
+			for (n = 0; n < 16; n++)
+				if (source_read(c->src, READ_SLICE) <= 0)
+					break;
+			if (c->src->err[0] != '\0')
+				fatalx("%s: %s", c->iface, c->src->err);
+			flow_table_expire(c->ft, clock_wall_usec());
+		} else if ((n = source_read(c->src, READ_SLICE)) <= 0) {
+			if (n == -1)
+				log_warnx("%s: %s (file cut?): ending flows "
+				    "read so far", c->iface, c->src->err);
+			eof = 1;
+		}
+
+		mono = clock_mono_usec();
+		if (mono >= c->next_stats) {
+			capture_send_stats(c);
+			c->next_stats = mono + STATS_USEC;
+		}
+		if (mono >= link_out_deadline(c->link))
+			(void)link_out_flush(c->link);
+	}
+
+	flow_table_flush(c->ft);
+	capture_send_stats(c);
+	(void)link_out_flush(c->link);
+	capture_sync_counters(c);
+	log_info("%s: %llu packets, %llu flows, %llu records sent, %llu "
+	    "dropped", c->iface, (unsigned long long)c->cnt[CC_PACKETS],
+	    (unsigned long long)c->cnt[CC_FLOWS_CREATED],
+	    (unsigned long long)c->cnt[CC_RECORDS_SENT],
+	    (unsigned long long)c->cnt[CC_RECORDS_DROPPED]);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct capture *c;
+	struct source_opts so;
+	struct flow_cfg fc;
+	char err[512], ep[512], ctlfile[CONF_STR_LEN + 8];
+	const char *conffile = NULL;
+	int ch, check = 0, verbose = 0, rc;
+
+	log_init("evflow-capture", LOG_LVL_INFO);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("calloc");
+	if (conf_defaults(capture_directives, &c->conf, err, sizeof(err)) ==
+	    -1)
+		fatalx("defaults: %s", err);
+	/* The config file is read first so flags override it. */
+	for (ch = 1; ch < argc - 1; ch++)
+		if (strcmp(argv[ch], "-f") == 0)
+			conffile = argv[ch + 1];
+	if (conffile != NULL && conf_load_file(capture_directives, &c->conf,
+	    conffile, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+
+#define SET(k, v) do {							\
+	if (conf_set(capture_directives, &c->conf, (k), (v), err,	\
+	    sizeof(err)) == -1)						\
+		fatalx("%s", err);					\
+} while (0)
+	while ((ch = getopt(argc, argv, "B:d:F:f:hI:i:N:no:pr:s:v")) != -1) {
+		switch (ch) {
+		case 'B': SET("capture.buffer_size", optarg); break;
+		case 'd': SET("datadir", optarg); break;
+		case 'F': SET("capture.filter", optarg); break;
+		case 'f': break;	/* read above */
+		case 'I': SET("capture.iface_name", optarg); break;
+		case 'i': SET("capture.device", optarg); break;
+		case 'N': SET("name", optarg); break;
+		case 'n': check = 1; break;
+		case 'o':
+			if (conf_set_arg(capture_directives, &c->conf, optarg,
+			    err, sizeof(err)) == -1)
+				fatalx("%s", err);
+			break;
+		case 'p': SET("capture.promisc", "no"); break;
+		case 'r': SET("capture.file", optarg); break;
+		case 's': SET("capture.snaplen", optarg); break;
+		case 'v': verbose++; break;
+		default: usage();
+		}
+	}
+#undef SET
+	if (optind != argc)
+		usage();
+	if ((c->conf.device[0] == '\0') == (c->conf.file[0] == '\0')) {
+		if (check)
+			fprintf(stderr, "evflow-capture: exactly one of -i "
+			    "and -r is needed\n");
+		else
+			log_warnx("exactly one of -i and -r is needed");
+		if (!check)
+			usage();
+		return 1;
+	}
+	if (check) {
+		conf_dump(stdout, capture_directives, &c->conf);
+		return 0;
+	}
+	log_set_level(LOG_LVL_INFO + verbose);
+	c->iface = c->conf.iface_name[0] ? c->conf.iface_name :
+	    c->conf.device[0] ? c->conf.device : c->conf.file;
+	if (strlen(c->iface) >= EVP_NAME_LEN)
+		fatalx("interface name '%s' is longer than %d bytes (use -I)",
+		    c->iface, EVP_NAME_LEN - 1);
+	if (sig_setup() == -1)
+		fatal("signals");
+
+	memset(&so, 0, sizeof(so));
+	so.device = c->conf.device;
+	so.file = c->conf.file;
+	so.filter = c->conf.filter;
+	so.snaplen = (int)c->conf.snaplen;
+	so.promisc = c->conf.promisc;
+	so.immediate = c->conf.immediate;
+	so.buffer_size = (int)c->conf.buffer_size;
+	c->src = c->conf.device[0] ? source_open_live(&so, err, sizeof(err)) :
+	    source_open_file(&so, err, sizeof(err));
+	if (c->src == NULL)
+		fatalx("%s", err);
+
+	fc.max_flows = (uint32_t)c->conf.max_flows;
+	fc.idle_usec = (uint64_t)c->conf.idle_timeout * 1000000u;
+	fc.active_usec = (uint64_t)c->conf.active_timeout * 1000000u;
+	fc.linger_usec = (uint64_t)c->conf.linger * 1000000u;
+	if ((c->ft = flow_table_new(&fc, capture_emit, c, c->cnt)) == NULL)
+		fatal("flow table of %u flows", fc.max_flows);
+	c->src->ft = c->ft;
+	c->src->cnt = c->cnt;
+	if ((c->rec = calloc(1, sizeof(*c->rec))) == NULL)
+		fatal("calloc");
+	c->counters.names = capture_counter_names;
+	c->counters.v = c->cnt;
+	c->counters.n = CC_MAX;
+
+	if (paths_make_datadir(c->conf.datadir) == -1)
+		fatal("%s", c->conf.datadir);
+	if (paths_endpoint(ep, sizeof(ep), c->conf.router_endpoint,
+	    c->conf.datadir, "router.ipc") == -1)
+		fatalx("router endpoint too long");
+	if ((c->link = link_out_new(ep, 0, EVP_ROLE_CAPTURE, c->conf.name,
+	    c->iface, (int)c->conf.send_timeout_ms, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	snprintf(ctlfile, sizeof(ctlfile), "%s.ctl", c->conf.name);
+	if (paths_endpoint(ep, sizeof(ep), NULL, c->conf.datadir, ctlfile) ==
+	    -1)
+		fatalx("control endpoint too long");
+	if ((c->ctl = ctl_new(ep, capture_ctl, c, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	log_info("%s: %s, link type %s, %lld flows of %zu bytes", c->iface,
+	    c->src->live ? "live" : "file",
+	    pcap_datalink_val_to_name(c->src->dlt) ?
+	    pcap_datalink_val_to_name(c->src->dlt) : "?", c->conf.max_flows,
+	    flow_table_bytes_per_flow(c->ft));
+
+	rc = capture_loop(c);
+	if (!c->src->live) {
+		/* nanomsg has no linger: give the last message time to
+		 * leave before the socket is closed. */
+		struct timespec ts = { 0, DRAIN_MS * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	ctl_free(c->ctl);
+	link_out_free(c->link);
+	flow_table_free(c->ft);
+	source_free(c->src);
+	free(c->rec);
+	free(c);
+	return rc;
+}

@@ -1,0 +1,190 @@
+/*
+ * libpcap side: open a NIC or a file with the operator's options, read
+ * packets in slices into the flow table, poll pcap_stats drops.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "capture.h"
+
+static int
+source_filter(struct source *s, const char *filter, char *err,
+    size_t errlen)
+{
+	struct bpf_program prog;
+
+	if (filter == NULL || *filter == '\0')
+		return 0;
+	if (pcap_compile(s->pcap, &prog, filter, 1,
+	    PCAP_NETMASK_UNKNOWN) == -1) {
+		snprintf(err, errlen, "filter '%s': %s", filter,
+		    pcap_geterr(s->pcap));
+		return -1;
+	}
+	if (pcap_setfilter(s->pcap, &prog) == -1) {
+		snprintf(err, errlen, "setfilter: %s", pcap_geterr(s->pcap));
+		pcap_freecode(&prog);
+		return -1;
+	}
+	pcap_freecode(&prog);
+	return 0;
+}
+
+static struct source *
+source_finish(struct source *s, const struct source_opts *o, char *err,
+    size_t errlen)
+{
+	if (source_filter(s, o->filter, err, errlen) == -1) {
+		source_free(s);
+		return NULL;
+	}
+	s->dlt = pcap_datalink(s->pcap);
+	if (!dissect_linktype_ok(s->dlt)) {
+		snprintf(err, errlen, "link type %d (%s) is not supported",
+		    s->dlt, pcap_datalink_val_to_name(s->dlt) ?
+		    pcap_datalink_val_to_name(s->dlt) : "unknown");
+		source_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct source *
+source_open_live(const struct source_opts *o, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	struct source *s;
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->live = 1;
+	s->fd = -1;
+	if ((s->pcap = pcap_create(o->device, ebuf)) == NULL) {
+		snprintf(err, errlen, "%s: %s", o->device, ebuf);
+		free(s);
+		return NULL;
+	}
+	(void)pcap_set_snaplen(s->pcap, o->snaplen);
+	(void)pcap_set_promisc(s->pcap, o->promisc);
+	(void)pcap_set_timeout(s->pcap, SOURCE_TIMEOUT_MS);
+	if (o->buffer_size > 0)
+		(void)pcap_set_buffer_size(s->pcap, o->buffer_size);
+	(void)pcap_set_immediate_mode(s->pcap, o->immediate);
+	rc = pcap_activate(s->pcap);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", o->device,
+		    rc == PCAP_ERROR ? pcap_geterr(s->pcap) :
+		    pcap_statustostr(rc));
+		source_free(s);
+		return NULL;
+	}
+	if (rc > 0)
+		log_warnx("%s: %s", o->device, pcap_statustostr(rc));
+	if (pcap_setnonblock(s->pcap, 1, ebuf) == -1) {
+		snprintf(err, errlen, "%s: nonblock: %s", o->device, ebuf);
+		source_free(s);
+		return NULL;
+	}
+	s->fd = pcap_get_selectable_fd(s->pcap);
+	if (s->fd == -1) {
+		snprintf(err, errlen, "%s: no selectable descriptor",
+		    o->device);
+		source_free(s);
+		return NULL;
+	}
+	return source_finish(s, o, err, errlen);
+}
+
+struct source *
+source_open_file(const struct source_opts *o, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	struct source *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->fd = -1;
+	s->pcap = pcap_open_offline_with_tstamp_precision(o->file,
+	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (s->pcap == NULL) {
+		snprintf(err, errlen, "%s: %s", o->file, ebuf);
+		free(s);
+		return NULL;
+	}
+	return source_finish(s, o, err, errlen);
+}
+
+void
+source_free(struct source *s)
+{
+	if (s == NULL)
+		return;
+	if (s->pcap != NULL)
+		pcap_close(s->pcap);
+	free(s);
+}
+
+/* libpcap callback: one frame into the flow table. */
+static void
+source_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct source *s = (struct source *)(void *)arg;
+	uint64_t *cnt = s->cnt;
+	enum dissect_result r;
+	struct pkt k;
+
+	cnt[CC_PACKETS]++;
+	cnt[CC_BYTES] += h->len;
+	r = dissect(s->dlt, bytes, h->caplen, h->len, &k);
+	if (k.truncated)
+		cnt[CC_TRUNCATED]++;
+	if (r != DIS_OK) {
+		cnt[dissect_counter(r)]++;
+		if (r != DIS_NON_IP)
+			LOG_RATELIMITED(log_debug, "packet %llu skipped: %s",
+			    (unsigned long long)cnt[CC_PACKETS],
+			    capture_counter_names[dissect_counter(r)]);
+		return;
+	}
+	k.ts_usec = (uint64_t)h->ts.tv_sec * 1000000u +
+	    (uint64_t)h->ts.tv_usec;
+	flow_table_packet(s->ft, &k);
+}
+
+int
+source_read(struct source *s, int max)
+{
+	int n;
+
+	n = pcap_dispatch(s->pcap, max, source_packet, (u_char *)s);
+	if (n == PCAP_ERROR) {
+		s->cnt[CC_READ_ERRORS]++;
+		snprintf(s->err, sizeof(s->err), "%s", pcap_geterr(s->pcap));
+		return -1;
+	}
+	if (n == PCAP_ERROR_BREAK)
+		return 0;
+	return n;
+}
+
+void
+source_stats(struct source *s)
+{
+	struct pcap_stat ps;
+
+	if (!s->live || pcap_stats(s->pcap, &ps) == -1)
+		return;
+	/* pcap_stat counters are 32 bits and wrap: add the difference. */
+	s->cnt[CC_KERNEL_DROPS] += (uint32_t)(ps.ps_drop - s->prev_drop);
+	s->cnt[CC_IFACE_DROPS] += (uint32_t)(ps.ps_ifdrop - s->prev_ifdrop);
+	s->prev_drop = ps.ps_drop;
+	s->prev_ifdrop = ps.ps_ifdrop;
+}
