@@ -1,0 +1,99 @@
+/*
+ * evflowctl: a small supervisor and control client for development and
+ * the demo.
+ *
+ *   main.c        options, the data directory, start and stop (client side)
+ *   supervise.c   the supervisor: which daemons, spawning, restarts with
+ *                 backoff, ordered stop, its own control socket
+ *   status.c      status, ping and iface: talking to control sockets
+ *   demo.c        the demo: the whole system with live test traffic
+ *
+ * Everything of one instance lives under its data directory: the
+ * database, ipc sockets, each daemon's log (<name>.log), the
+ * supervisor's pidfile (evflowctl.pid), log and control socket
+ * (evflowctl.ctl).  Two instances with two data directories never meet.
+ */
+#ifndef EVFLOW_EVFLOWCTL_H
+#define EVFLOW_EVFLOWCTL_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/config.h"
+
+#define CTL_TIMEOUT_MS		2000	/* one control request */
+#define SUP_MAX_DAEMONS		(CONF_LIST_MAX + 3)
+#define SUP_MAX_ARGS		(2 * CONF_LIST_MAX + 16)
+#define SUP_ARGBUF		(CONF_LIST_MAX * CONF_STR_LEN + 4096) /* bytes */
+#define SUP_STOP_TIMEOUT_MS	5000	/* TERM -> KILL, per stop stage */
+#define SUP_BACKOFF_MIN_MS	500	/* first restart delay */
+#define SUP_BACKOFF_MAX_MS	30000	/* restart delay cap */
+#define SUP_STABLE_USEC		10000000 /* a run this long resets backoff */
+#define SUP_READY_TIMEOUT_MS	10000	/* start: wait for the daemons */
+
+/* Stop order: collectors, captures and webd first, then the router,
+ * then the store, so nothing upstream is left writing to a dead peer. */
+enum sup_stage { STAGE_EDGE = 0, STAGE_ROUTER = 1, STAGE_STORE = 2,
+	STAGE_MAX };
+
+/* The settings of one instance, from options and the config file. */
+struct ctl_opts {
+	char		 datadir[PATH_MAX];
+	char		 conf[PATH_MAX];	/* absolute, or "" */
+	char		 self_dir[PATH_MAX];	/* where evflowctl lives */
+	long long	 web_port;		/* 0 = webd default */
+	int		 foreground;
+	int		 json;
+	int		 verbose;
+	struct conf_list iface;
+};
+
+struct daemon {
+	char		 name[64];	/* instance name: store, collector0 ... */
+	const char	*role;		/* store, router, collector, capture, webd */
+	enum sup_stage	 stage;
+	char		 path[PATH_MAX];
+	char		*argv[SUP_MAX_ARGS];	/* NULL-terminated, into argbuf */
+	unsigned	 argc;
+	size_t		 arglen;
+	char		 argbuf[SUP_ARGBUF];
+	pid_t		 pid;		/* 0 when not running */
+	uint64_t	 started_usec;	/* monotonic */
+	uint64_t	 restart_usec;	/* monotonic: when to start again */
+	unsigned	 backoff_ms;
+	unsigned	 starts;
+	unsigned	 restarts;
+	int		 last_status;	/* wait status of the last exit */
+};
+
+/* main.c */
+/* Finds daemon binary `name`: next to evflowctl, then in PATH.
+ * Returns 0 with the path, or -1. */
+int	find_bin(const struct ctl_opts *, const char *, char *, size_t);
+/* Paths under the data directory. */
+void	datadir_path(char *, size_t, const struct ctl_opts *, const char *);
+void	ctl_endpoint_of(char *, size_t, const struct ctl_opts *, const char *);
+/* Starts the supervisor (background unless -F) and waits until it
+ * reports ready.  Returns the exit status for the command. */
+int	cmd_start_opts(struct ctl_opts *);
+/* Stops the instance of `o` and waits until it is gone.  0 or 1. */
+int	cmd_stop_opts(const struct ctl_opts *);
+
+/* supervise.c */
+/* Runs the supervisor in this process until SIGTERM/SIGINT, then stops
+ * every daemon in order.  `ready_fd` (or -1) gets one line, "ok" or the
+ * reason it could not start, then is closed.  Returns the exit status. */
+int	supervise(struct ctl_opts *, int);
+
+/* status.c */
+int	cmd_status(const struct ctl_opts *);
+int	cmd_ping(const struct ctl_opts *);
+int	cmd_iface(const struct ctl_opts *, int, char **);
+/* Prints where things are: database, control endpoints, logs. */
+void	print_places(const struct ctl_opts *);
+
+/* demo.c */
+int	cmd_demo(struct ctl_opts *);
+
+#endif

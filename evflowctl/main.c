@@ -1,0 +1,446 @@
+/*
+ * evflowctl: options, the data directory, and the start and stop
+ * commands as the user runs them.  The supervisor itself is in
+ * supervise.c; `start` runs it in the background (double fork, its
+ * output in <datadir>/evflowctl.log) or, with -F, in the foreground.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/ctl.h"
+#include "common/log.h"
+#include "common/paths.h"
+#include "evflowctl.h"
+
+#define STOP_WAIT_MS	60000	/* stop: how long to wait for the end */
+
+/* The keys evflowctl reads from a shared config file. */
+static const struct conf_directive ctl_conf_table[] = {
+	{ "datadir", CONF_STR, offsetof(struct ctl_opts, datadir),
+	  sizeof(((struct ctl_opts *)0)->datadir), NULL, 0, 0,
+	  "data directory" },
+	{ "interface", CONF_LIST, offsetof(struct ctl_opts, iface), 0, NULL,
+	  0, 0, "interfaces: one collector per ZMQ interface, one capture "
+	  "per packet interface" },
+	{ "evflowctl.web_port", CONF_INT, offsetof(struct ctl_opts, web_port),
+	  0, "0", 0, 65535, "webd port (0: webd's own default)" },
+	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+"usage: evflowctl start  [-d DATADIR] [-f CONF] [-F] [-p WEBPORT] -i IFACE ...\n"
+"       evflowctl stop   [-d DATADIR]\n"
+"       evflowctl status [-d DATADIR] [--json]\n"
+"       evflowctl ping   [-d DATADIR]\n"
+"       evflowctl iface  [-d DATADIR] [--json] list\n"
+"       evflowctl iface  [-d DATADIR] set NAME mirrored yes|no\n"
+"       evflowctl iface  [-d DATADIR] set NAME companion OTHER|none\n"
+"       evflowctl demo   [-d DATADIR] [-p WEBPORT]\n"
+"  -i IFACE  tcp://*:1234c (ZMQ: a collector), eth0 (a capture), a pcap file\n"
+"  -F        supervise in the foreground (default: background, log in\n"
+"            DATADIR/evflowctl.log)\n"
+"DATADIR defaults to /var/lib/evflow as root, else $XDG_RUNTIME_DIR/evflow\n"
+"or /tmp/evflow-$USER.\n");
+	exit(status);
+}
+
+int
+find_bin(const struct ctl_opts *o, const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char dir[PATH_MAX];
+	const char *p, *e;
+
+	snprintf(out, len, "%s/%s", o->self_dir, name);
+	if (access(out, X_OK) == 0)
+		return 0;
+	for (p = path ? path : "/usr/bin:/bin"; *p != '\0'; p = e + (*e != 0)) {
+		e = strchr(p, ':');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (e - p == 0 || (size_t)(e - p) >= sizeof(dir))
+			continue;
+		memcpy(dir, p, (size_t)(e - p));
+		dir[e - p] = '\0';
+		snprintf(out, len, "%s/%s", dir, name);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+void
+datadir_path(char *out, size_t len, const struct ctl_opts *o,
+    const char *file)
+{
+	snprintf(out, len, "%s/%s", o->datadir, file);
+}
+
+void
+ctl_endpoint_of(char *out, size_t len, const struct ctl_opts *o,
+    const char *name)
+{
+	snprintf(out, len, "ipc://%s/%s.ctl", o->datadir, name);
+}
+
+/* The default data directory of this user. */
+static void
+default_datadir(char *out, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR"), *user = getenv("USER");
+	struct passwd *pw;
+
+	if (geteuid() == 0)
+		snprintf(out, len, "%s", PATHS_DEFAULT_DATADIR);
+	else if (xdg != NULL && xdg[0] == '/')
+		snprintf(out, len, "%s/evflow", xdg);
+	else {
+		if (user == NULL || user[0] == '\0')
+			user = (pw = getpwuid(geteuid())) ? pw->pw_name :
+			    "nobody";
+		snprintf(out, len, "/tmp/evflow-%s", user);
+	}
+}
+
+/* Creates the data directory if needed and makes its path absolute. */
+static int
+prepare_datadir(struct ctl_opts *o)
+{
+	char abs[PATH_MAX];
+
+	if (paths_make_datadir(o->datadir) == -1) {
+		fprintf(stderr, "evflowctl: %s: %s\n", o->datadir,
+		    strerror(errno));
+		return -1;
+	}
+	if (realpath(o->datadir, abs) == NULL) {
+		fprintf(stderr, "evflowctl: %s: %s\n", o->datadir,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(o->datadir, sizeof(o->datadir), "%s", abs);
+	return 0;
+}
+
+void
+print_places(const struct ctl_opts *o)
+{
+	char p[PATH_MAX + 80];
+
+	datadir_path(p, sizeof(p), o, "evflow.db");
+	printf("database: %s\n", p);
+	printf("datadir:  %s (logs: <name>.log)\n", o->datadir);
+	ctl_endpoint_of(p, sizeof(p), o, "evflowctl");
+	printf("control:  %s (supervisor)\n", p);
+	ctl_endpoint_of(p, sizeof(p), o, "router");
+	printf("control:  %s (router: iface list|set)\n", p);
+	ctl_endpoint_of(p, sizeof(p), o, "store");
+	printf("control:  %s (store)\n", p);
+	if (o->web_port > 0)
+		printf("web:      http://127.0.0.1:%lld/ (if evflow-webd is "
+		    "built)\n", o->web_port);
+}
+
+/* Pings every daemon the supervisor lists until all answer or the
+ * timeout passes; prints each one's state.  0 if all answered. */
+static int
+wait_ready(const struct ctl_opts *o)
+{
+	char sup_ep[PATH_MAX + 80];
+	uint64_t deadline = clock_mono_usec() + SUP_READY_TIMEOUT_MS * 1000ULL;
+	struct timespec nap = { 0, 100 * 1000000L };
+	cJSON *root = NULL, *ds, *d;
+	struct buf b, pong;
+	int all = 0, r;
+
+	ctl_endpoint_of(sup_ep, sizeof(sup_ep), o, "evflowctl");
+	buf_init(&b);
+	while (!all && clock_mono_usec() < deadline) {
+		buf_reset(&b);
+		cJSON_Delete(root);
+		root = NULL;
+		if (ctl_request(sup_ep, "daemons", &b, CTL_TIMEOUT_MS) == -1 ||
+		    (root = cJSON_ParseWithLength(b.p, b.len)) == NULL) {
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		ds = cJSON_GetObjectItem(root, "daemons");
+		all = 1;
+		cJSON_ArrayForEach(d, ds) {
+			buf_init(&pong);
+			r = ctl_request(cJSON_GetStringValue(cJSON_GetObjectItem(
+			    d, "ctl")), "ping", &pong, 300);
+			if (r == -1 || pong.len != 4 ||
+			    memcmp(pong.p, "pong", 4) != 0)
+				all = 0;
+			buf_free(&pong);
+		}
+		if (!all)
+			nanosleep(&nap, NULL);
+	}
+	if (root != NULL)
+		cJSON_ArrayForEach(d, cJSON_GetObjectItem(root, "daemons")) {
+			buf_init(&pong);
+			r = ctl_request(cJSON_GetStringValue(cJSON_GetObjectItem(
+			    d, "ctl")), "ping", &pong, 300);
+			printf("%-16s pid %-7d %s\n", cJSON_GetStringValue(
+			    cJSON_GetObjectItem(d, "name")),
+			    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(d,
+			    "pid")), r == 0 ? "ready" : "NOT ANSWERING (see its "
+			    "log)");
+			buf_free(&pong);
+		}
+	else
+		printf("supervisor not answering: see %s/evflowctl.log\n",
+		    o->datadir);
+	cJSON_Delete(root);
+	buf_free(&b);
+	return all ? 0 : -1;
+}
+
+int
+cmd_start_opts(struct ctl_opts *o)
+{
+	char logp[PATH_MAX + 32], msg[600];
+	int pfd[2], fd, st;
+	ssize_t n;
+	size_t got = 0;
+	pid_t pid;
+
+	if (prepare_datadir(o) == -1)
+		return 1;
+	if (o->iface.n == 0)
+		fprintf(stderr, "evflowctl: warning: no interface declared "
+		    "(-i or 'interface =' in the config)\n");
+	if (o->foreground) {
+		print_places(o);
+		fflush(stdout);
+		return supervise(o, -1);
+	}
+	if (pipe(pfd) == -1) {
+		perror("evflowctl: pipe");
+		return 1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		perror("evflowctl: fork");
+		return 1;
+	}
+	if (pid == 0) {
+		/* The middle process: new session, then the supervisor's
+		 * fork, so the supervisor is no session leader. */
+		close(pfd[0]);
+		if (setsid() == -1 || (pid = fork()) == -1)
+			_exit(1);
+		if (pid > 0)
+			_exit(0);
+		datadir_path(logp, sizeof(logp), o, "evflowctl.log");
+		if ((fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0640)) ==
+		    -1)
+			_exit(1);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
+			dup2(fd, STDIN_FILENO);
+			close(fd);
+		}
+		if (pfd[1] != 3) {
+			dup2(pfd[1], 3);
+			close(pfd[1]);
+		}
+		closefrom(4);
+		umask(027);
+		if (chdir("/") == -1)
+			_exit(1);
+		_exit(supervise(o, 3));
+	}
+	close(pfd[1]);
+	waitpid(pid, &st, 0);
+	while (got < sizeof(msg) - 1 && (n = read(pfd[0], msg + got,
+	    sizeof(msg) - 1 - got)) > 0)
+		got += (size_t)n;
+	close(pfd[0]);
+	msg[got] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	if (strcmp(msg, "ok") != 0) {
+		fprintf(stderr, "evflowctl: %s\n", got ? msg :
+		    "the supervisor did not start (see evflowctl.log)");
+		return 1;
+	}
+	st = wait_ready(o);
+	print_places(o);
+	return st == 0 ? 0 : 1;
+}
+
+int
+cmd_stop_opts(const struct ctl_opts *o)
+{
+	char path[PATH_MAX + 32], buf[32];
+	struct timespec nap = { 0, 100 * 1000000L };
+	uint64_t deadline;
+	ssize_t n;
+	pid_t pid;
+	int fd;
+
+	datadir_path(path, sizeof(path), o, "evflowctl.pid");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		printf("no instance running in %s\n", o->datadir);
+		return 0;
+	}
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		printf("no instance running in %s (stale pidfile)\n",
+		    o->datadir);
+		close(fd);
+		return 0;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = (pid_t)strtol(buf, NULL, 10);
+	if (pid <= 1 || kill(pid, SIGTERM) == -1) {
+		fprintf(stderr, "evflowctl: cannot signal supervisor '%s': %s\n",
+		    buf, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	deadline = clock_mono_usec() + STOP_WAIT_MS * 1000ULL;
+	while (flock(fd, LOCK_SH | LOCK_NB) == -1) {
+		if (clock_mono_usec() >= deadline) {
+			fprintf(stderr, "evflowctl: supervisor %d still runs "
+			    "after %d s\n", (int)pid, STOP_WAIT_MS / 1000);
+			close(fd);
+			return 1;
+		}
+		nanosleep(&nap, NULL);
+	}
+	close(fd);
+	printf("stopped (supervisor pid %d)\n", (int)pid);
+	return 0;
+}
+
+/* Fills `o` from the options after the command; leaves optind at the
+ * first operand.  Exits on a usage error. */
+static void
+parse_opts(struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *datadir = NULL, *conf = NULL, *port = NULL;
+	char self[PATH_MAX], err[512];
+	const char *ifs[CONF_LIST_MAX];
+	unsigned nifs = 0, k;
+	ssize_t n;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt_long(argc, argv, "d:f:Fi:p:vh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'd': datadir = optarg; break;
+		case 'f': conf = optarg; break;
+		case 'F': o->foreground = 1; break;
+		case 'p': port = optarg; break;
+		case 'j': o->json = 1; break;
+		case 'v': o->verbose++; break;
+		case 'h': usage(0);
+		case 'i':
+			if (nifs == CONF_LIST_MAX)
+				fatalx("more than %d interfaces", CONF_LIST_MAX);
+			ifs[nifs++] = optarg;
+			break;
+		default:
+			usage(1);
+		}
+	}
+	if (conf_defaults(ctl_conf_table, o, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (conf != NULL) {
+		if (realpath(conf, o->conf) == NULL)
+			fatal("%s", conf);
+		if (conf_load_file(ctl_conf_table, o, o->conf, err,
+		    sizeof(err)) == -1)
+			fatalx("%s", err);
+	}
+	if (datadir != NULL)
+		snprintf(o->datadir, sizeof(o->datadir), "%s", datadir);
+	else if (o->datadir[0] == '\0')
+		default_datadir(o->datadir, sizeof(o->datadir));
+	if (nifs > 0)
+		o->iface.n = 0;
+	for (k = 0; k < nifs; k++)
+		if (conf_set(ctl_conf_table, o, "interface", ifs[k], err,
+		    sizeof(err)) == -1)
+			fatalx("-i %s", err);
+	if (port != NULL && conf_set(ctl_conf_table, o, "evflowctl.web_port",
+	    port, err, sizeof(err)) == -1)
+		fatalx("-p %s", err);
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		snprintf(o->self_dir, sizeof(o->self_dir), "%s", dirname(self));
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl_opts *o;
+	const char *cmd;
+	int rc;
+
+	log_init("evflowctl", LOG_LVL_INFO);
+	if (argc < 2)
+		usage(1);
+	cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "help") == 0)
+		usage(0);
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		fatal("calloc");
+	parse_opts(o, argc - 1, argv + 1);
+	log_set_level(LOG_LVL_INFO + o->verbose);
+	argc -= optind + 1;
+	argv += optind + 1;
+	if (strcmp(cmd, "iface") == 0)
+		rc = cmd_iface(o, argc, argv);
+	else if (argc != 0)
+		usage(1);
+	else if (strcmp(cmd, "start") == 0)
+		rc = cmd_start_opts(o);
+	else if (strcmp(cmd, "stop") == 0)
+		rc = cmd_stop_opts(o);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(o);
+	else if (strcmp(cmd, "ping") == 0)
+		rc = cmd_ping(o);
+	else if (strcmp(cmd, "demo") == 0)
+		rc = cmd_demo(o);
+	else {
+		fprintf(stderr, "evflowctl: unknown command '%s'\n", cmd);
+		usage(1);
+	}
+	free(o);
+	return rc;
+}

@@ -1,0 +1,356 @@
+/*
+ * The client side: status, ping and iface ask the daemons' control
+ * sockets.  The list of daemons comes from the supervisor; when it is
+ * not running, from the control sockets present in the data directory.
+ */
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "common/buf.h"
+#include "common/ctl.h"
+#include "evflowctl.h"
+
+/* Pipeline rows, in the order records flow. */
+static const char *const stage_roles[] = {
+	"collector", "capture", "router", "store", NULL
+};
+
+/* Sends `cmd` to `ep`, parses the JSON reply.  NULL with the reason in
+ * why (the reply text, or the transport error). */
+static cJSON *
+ask_json(const char *ep, const char *cmd, struct buf *why)
+{
+	struct buf b;
+	cJSON *j = NULL;
+
+	buf_init(&b);
+	if (ctl_request(ep, cmd, &b, CTL_TIMEOUT_MS) == 0 && buf_ok(&b) &&
+	    b.len > 0 && (j = cJSON_ParseWithLength(b.p, b.len)) == NULL)
+		buf_printf(why, "bad reply: %.200s", b.p);
+	else if (j == NULL)
+		buf_add(why, b.p ? b.p : "no reply", b.p ? b.len :
+		    strlen("no reply"));
+	buf_free(&b);
+	return j;
+}
+
+/* The daemons of the instance as a JSON array the caller frees: from
+ * the supervisor (*sup is set to its reply) or from *.ctl files. */
+static cJSON *
+daemon_list(const struct ctl_opts *o, cJSON **sup)
+{
+	char ep[PATH_MAX + 80], pat[PATH_MAX + 16], name[256];
+	struct buf why;
+	cJSON *list, *d;
+	glob_t g;
+	size_t k, len;
+	const char *base;
+
+	ctl_endpoint_of(ep, sizeof(ep), o, "evflowctl");
+	buf_init(&why);
+	*sup = ask_json(ep, "daemons", &why);
+	buf_free(&why);
+	if (*sup != NULL && (list = cJSON_DetachItemFromObject(*sup,
+	    "daemons")) != NULL)
+		return list;
+	list = cJSON_CreateArray();
+	snprintf(pat, sizeof(pat), "%s/*.ctl", o->datadir);
+	if (glob(pat, 0, NULL, &g) != 0)
+		return list;
+	for (k = 0; k < g.gl_pathc; k++) {
+		base = strrchr(g.gl_pathv[k], '/') + 1;
+		len = strlen(base) - strlen(".ctl");
+		if (len >= sizeof(name))
+			continue;
+		memcpy(name, base, len);
+		name[len] = '\0';
+		if (strcmp(name, "evflowctl") == 0)
+			continue;
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "name", name);
+		cJSON_AddStringToObject(d, "role", strncmp(name, "collector",
+		    9) == 0 ? "collector" : strncmp(name, "capture", 7) == 0 ?
+		    "capture" : name);
+		ctl_endpoint_of(ep, sizeof(ep), o, name);
+		cJSON_AddStringToObject(d, "ctl", ep);
+		cJSON_AddItemToArray(list, d);
+	}
+	globfree(&g);
+	return list;
+}
+
+static unsigned long long
+num(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(obj, key);
+
+	return cJSON_IsNumber(v) ? (unsigned long long)v->valuedouble : 0;
+}
+
+/* 1 if counter `key` counts records dropped or lost. */
+static int
+is_drop(const char *key)
+{
+	return strstr(key, "drop") != NULL || strncmp(key, "lost", 4) == 0 ||
+	    strncmp(key, "unknown_", 8) == 0 || strncmp(key, "bad_", 4) == 0 ||
+	    strncmp(key, "rejected", 8) == 0;
+}
+
+static unsigned long long
+drops(const cJSON *counters)
+{
+	const cJSON *c;
+	unsigned long long sum = 0;
+
+	cJSON_ArrayForEach(c, counters)
+		if (cJSON_IsNumber(c) && is_drop(c->string))
+			sum += (unsigned long long)c->valuedouble;
+	return sum;
+}
+
+static void
+print_counters(const cJSON *counters)
+{
+	const cJSON *c;
+	unsigned col = 0;
+
+	cJSON_ArrayForEach(c, counters) {
+		if (!cJSON_IsNumber(c))
+			continue;
+		printf("%s%-30s %12llu", col ? "  " : "    ", c->string,
+		    (unsigned long long)c->valuedouble);
+		if (++col == 2) {
+			printf("\n");
+			col = 0;
+		}
+	}
+	if (col)
+		printf("\n");
+}
+
+/* The router's interfaces, nonzero counters only. */
+static void
+print_ifaces(const cJSON *ifs)
+{
+	const cJSON *i, *c;
+	const char *comp;
+
+	cJSON_ArrayForEach(i, ifs) {
+		comp = cJSON_GetStringValue(cJSON_GetObjectItem(i,
+		    "companion"));
+		printf("    iface %llu %s (%s%s%s%s)", num(i, "id"),
+		    cJSON_GetStringValue(cJSON_GetObjectItem(i, "name")),
+		    cJSON_GetStringValue(cJSON_GetObjectItem(i, "kind")),
+		    cJSON_IsTrue(cJSON_GetObjectItem(i, "mirrored")) ?
+		    ", mirrored" : "", comp ? ", companion " : "",
+		    comp ? comp : "");
+		cJSON_ArrayForEach(c, cJSON_GetObjectItem(i, "counters"))
+			if (cJSON_IsNumber(c) && c->valuedouble != 0)
+				printf(" %s=%llu", c->string,
+				    (unsigned long long)c->valuedouble);
+		printf("\n");
+	}
+}
+
+int
+cmd_status(const struct ctl_opts *o)
+{
+	char db[PATH_MAX + 16];
+	unsigned long long agg[4][3];
+	cJSON *sup, *list, *d, *st, *counters, *out, *pipe, *row;
+	struct buf why;
+	const char *role, *ep;
+	unsigned k, ok = 0, n = 0;
+
+	memset(agg, 0, sizeof(agg));
+	datadir_path(db, sizeof(db), o, "evflow.db");
+	list = daemon_list(o, &sup);
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "datadir", o->datadir);
+	cJSON_AddStringToObject(out, "database", db);
+	if (!o->json) {
+		printf("database: %s\n", db);
+		if (sup != NULL)
+			printf("supervisor: pid %llu, %llu of %llu daemons "
+			    "running, %llu restarts\n", num(sup, "pid"),
+			    num(cJSON_GetObjectItem(sup, "counters"),
+			    "running"), num(cJSON_GetObjectItem(sup,
+			    "counters"), "daemons"), num(cJSON_GetObjectItem(
+			    sup, "counters"), "restarts"));
+		else
+			printf("supervisor: not running in %s\n", o->datadir);
+	}
+	cJSON_ArrayForEach(d, list) {
+		n++;
+		buf_init(&why);
+		ep = cJSON_GetStringValue(cJSON_GetObjectItem(d, "ctl"));
+		role = cJSON_GetStringValue(cJSON_GetObjectItem(d, "role"));
+		st = ep ? ask_json(ep, "stats", &why) : NULL;
+		counters = cJSON_GetObjectItem(st, "counters");
+		if (!o->json) {
+			printf("\n%s (%s", cJSON_GetStringValue(
+			    cJSON_GetObjectItem(d, "name")), role ? role : "?");
+			if (cJSON_GetObjectItem(d, "pid"))
+				printf(", pid %llu, restarts %llu", num(d,
+				    "pid"), num(d, "restarts"));
+			printf(")%s%.*s\n", st ? "" : ": ",
+			    st ? 0 : (int)why.len, why.p ? why.p : "");
+			if (counters)
+				print_counters(counters);
+			if (cJSON_GetObjectItem(st, "interfaces"))
+				print_ifaces(cJSON_GetObjectItem(st,
+				    "interfaces"));
+		}
+		for (k = 0; st != NULL && role && stage_roles[k]; k++)
+			if (strcmp(role, stage_roles[k]) == 0) {
+				agg[k][0] += num(counters, "received");
+				agg[k][1] += num(counters, "stored") +
+				    num(counters, "forwarded");
+				agg[k][2] += drops(counters);
+			}
+		if (st != NULL) {
+			ok++;
+			cJSON_AddItemToObject(d, "stats", st);
+		} else
+			cJSON_AddStringToObject(d, "error", why.p ? why.p :
+			    "no reply");
+		buf_free(&why);
+	}
+	pipe = cJSON_AddObjectToObject(out, "pipeline");
+	if (!o->json)
+		printf("\npipeline     %14s %14s %14s\n", "received",
+		    "forwarded/stored", "dropped");
+	for (k = 0; stage_roles[k]; k++) {
+		row = cJSON_AddObjectToObject(pipe, stage_roles[k]);
+		cJSON_AddNumberToObject(row, "received", (double)agg[k][0]);
+		cJSON_AddNumberToObject(row, k == 3 ? "stored" : "forwarded",
+		    (double)agg[k][1]);
+		cJSON_AddNumberToObject(row, "dropped", (double)agg[k][2]);
+		if (!o->json)
+			printf("  %-10s %14llu %14llu %14llu\n", stage_roles[k],
+			    agg[k][0], agg[k][1], agg[k][2]);
+	}
+	if (o->json) {
+		char *txt;
+
+		cJSON_AddItemToObject(out, "supervisor", sup ? sup :
+		    cJSON_CreateNull());
+		sup = NULL;
+		cJSON_AddItemToObject(out, "daemons", list);
+		list = NULL;
+		if ((txt = cJSON_Print(out)) != NULL) {
+			printf("%s\n", txt);
+			cJSON_free(txt);
+		}
+	}
+	cJSON_Delete(out);
+	cJSON_Delete(list);
+	cJSON_Delete(sup);
+	if (n == 0 && !o->json)
+		printf("no daemon running in %s\n", o->datadir);
+	return n > 0 && ok == n ? 0 : 1;
+}
+
+int
+cmd_ping(const struct ctl_opts *o)
+{
+	char ep[PATH_MAX + 80];
+	cJSON *sup, *list, *d;
+	struct buf b;
+	const char *dep;
+	int rc = 0;
+
+	ctl_endpoint_of(ep, sizeof(ep), o, "evflowctl");
+	list = daemon_list(o, &sup);
+	buf_init(&b);
+	if (sup != NULL)
+		printf("%-16s %s\n", "evflowctl", "pong");
+	cJSON_ArrayForEach(d, list) {
+		buf_reset(&b);
+		dep = cJSON_GetStringValue(cJSON_GetObjectItem(d, "ctl"));
+		if (dep == NULL || ctl_request(dep, "ping", &b,
+		    CTL_TIMEOUT_MS) == -1)
+			rc = 1;
+		printf("%-16s %.*s\n", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(d, "name")), (int)b.len,
+		    b.p ? b.p : "?");
+	}
+	if (sup == NULL && cJSON_GetArraySize(list) == 0) {
+		printf("nothing running in %s\n", o->datadir);
+		rc = 1;
+	}
+	buf_free(&b);
+	cJSON_Delete(list);
+	cJSON_Delete(sup);
+	return rc;
+}
+
+static void
+print_iface_table(const cJSON *ifs)
+{
+	const cJSON *i;
+	const char *comp;
+
+	printf("%-3s %-7s %-8s %-24s %-24s %12s\n", "ID", "KIND", "MIRRORED",
+	    "NAME", "COMPANION", "DELIVERED");
+	cJSON_ArrayForEach(i, ifs) {
+		comp = cJSON_GetStringValue(cJSON_GetObjectItem(i,
+		    "companion"));
+		printf("%-3llu %-7s %-8s %-24s %-24s %12llu\n", num(i, "id"),
+		    cJSON_GetStringValue(cJSON_GetObjectItem(i, "kind")),
+		    cJSON_IsTrue(cJSON_GetObjectItem(i, "mirrored")) ? "yes" :
+		    "no", cJSON_GetStringValue(cJSON_GetObjectItem(i, "name")),
+		    comp ? comp : "-", num(cJSON_GetObjectItem(i, "counters"),
+		    "delivered"));
+	}
+}
+
+int
+cmd_iface(const struct ctl_opts *o, int argc, char **argv)
+{
+	char ep[PATH_MAX + 80], req[CTL_MAX_REQUEST];
+	struct buf b;
+	cJSON *j;
+	size_t off = 0;
+	int k, rc = 0;
+
+	if (argc < 1 || (strcmp(argv[0], "list") == 0 && argc != 1) ||
+	    (strcmp(argv[0], "set") == 0 && argc != 4) ||
+	    (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "set") != 0)) {
+		fprintf(stderr, "usage: evflowctl iface [-d DATADIR] [--json] "
+		    "list | set NAME mirrored yes|no | set NAME companion "
+		    "OTHER|none\n");
+		return 2;
+	}
+	off = (size_t)snprintf(req, sizeof(req), "iface");
+	for (k = 0; k < argc && off < sizeof(req); k++)
+		off += (size_t)snprintf(req + off, sizeof(req) - off, " %s",
+		    argv[k]);
+	if (off >= sizeof(req)) {
+		fprintf(stderr, "evflowctl: request too long\n");
+		return 2;
+	}
+	ctl_endpoint_of(ep, sizeof(ep), o, "router");
+	buf_init(&b);
+	if (ctl_request(ep, req, &b, CTL_TIMEOUT_MS) == -1) {
+		fprintf(stderr, "evflowctl: router: %.*s\n", (int)b.len,
+		    b.p ? b.p : "");
+		buf_free(&b);
+		return 1;
+	}
+	if (b.len >= 7 && strncmp(b.p, "error: ", 7) == 0) {
+		fprintf(stderr, "evflowctl: %.*s\n", (int)b.len, b.p);
+		rc = 1;
+	} else if (strcmp(argv[0], "list") == 0 && !o->json &&
+	    (j = cJSON_ParseWithLength(b.p, b.len)) != NULL) {
+		print_iface_table(j);
+		cJSON_Delete(j);
+	} else
+		printf("%.*s\n", (int)b.len, b.p ? b.p : "");
+	buf_free(&b);
+	return rc;
+}
