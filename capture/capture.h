@@ -234,6 +234,13 @@ struct flow_table {
 	struct frag_table frag;
 };
 
+/* A packet's canonical key and bucket, computed ahead of accounting. */
+struct flow_prep {
+	struct flow_key	key;
+	uint32_t	bucket;
+	int		from_a;		/* the sender is endpoint a */
+};
+
 /* Allocates every entry up front.  NULL (errno) on failure. */
 struct flow_table *flow_table_new(const struct flow_cfg *, flow_emit_fn,
 	    void *, uint64_t *);
@@ -241,6 +248,19 @@ void	flow_table_free(struct flow_table *);
 /* Accounts one dissected packet (may emit END for a reused tuple or
  * an evicted flow).  Advances the flow clock to its time. */
 void	flow_table_packet(struct flow_table *, struct pkt *);
+/*
+ * The same in steps, so a reader can work on a batch and hide memory
+ * latency: prepare (fragments, key, hash; prefetches the bucket) every
+ * packet of the batch in order, then account them in the same order,
+ * calling prefetch for a packet a few places ahead.  Preparing a packet
+ * never depends on accounting an earlier one.
+ */
+void	flow_table_prepare(struct flow_table *, struct pkt *,
+	    struct flow_prep *);
+void	flow_table_prefetch(const struct flow_table *,
+	    const struct flow_prep *);
+void	flow_table_account(struct flow_table *, const struct pkt *,
+	    const struct flow_prep *);
 /* Emits records due at `now` (idle, linger, active timeout). */
 void	flow_table_expire(struct flow_table *, uint64_t);
 /* The earliest time a timer is due, or UINT64_MAX. */
@@ -274,8 +294,14 @@ struct source_opts {
 	int		 buffer_size;	/* bytes, 0 = libpcap default */
 };
 
+#define SOURCE_BATCH	32	/* packets prepared before accounting */
+#define SOURCE_AHEAD	6	/* flow entries prefetched ahead */
+
 struct source {
 	pcap_t		*pcap;
+	unsigned	 nbatch;
+	struct pkt	 batch[SOURCE_BATCH];
+	struct flow_prep prep[SOURCE_BATCH];
 	int		 dlt;		/* pcap_datalink() */
 	int		 live;
 	int		 fd;		/* selectable fd (live), else -1 */

@@ -353,15 +353,11 @@ flow_tcp(struct flow_table *t, uint32_t i, int dir, const struct pkt *k)
 }
 
 void
-flow_table_packet(struct flow_table *t, struct pkt *k)
+flow_table_prepare(struct flow_table *t, struct pkt *k, struct flow_prep *pp)
 {
-	struct flow_key key;
-	struct flow *f;
-	uint32_t b, i;
-	int from_a, c, dir;
+	struct flow_key *key = &pp->key;
+	int c;
 
-	if (k->ts_usec > t->now)
-		t->now = k->ts_usec;
 	if (k->frag != PKT_FRAG_NONE) {
 		t->cnt[CC_FRAGMENTS]++;
 		if (k->frag == PKT_FRAG_FIRST && k->has_ports)
@@ -373,25 +369,47 @@ flow_table_packet(struct flow_table *t, struct pkt *k)
 
 	/* Canonical key: the smaller (address, port) endpoint first. */
 	c = memcmp(k->src, k->dst, 16);
-	from_a = c < 0 || (c == 0 && k->sport <= k->dport);
-	if (from_a) {
-		memcpy(key.a, k->src, 16);
-		memcpy(key.b, k->dst, 16);
-		key.aport = k->sport;
-		key.bport = k->dport;
+	pp->from_a = c < 0 || (c == 0 && k->sport <= k->dport);
+	if (pp->from_a) {
+		memcpy(key->a, k->src, 16);
+		memcpy(key->b, k->dst, 16);
+		key->aport = k->sport;
+		key->bport = k->dport;
 	} else {
-		memcpy(key.a, k->dst, 16);
-		memcpy(key.b, k->src, 16);
-		key.aport = k->dport;
-		key.bport = k->sport;
+		memcpy(key->a, k->dst, 16);
+		memcpy(key->b, k->src, 16);
+		key->aport = k->dport;
+		key->bport = k->sport;
 	}
-	key.vlan = k->vlan;
-	key.proto = k->proto;
-	key.ipver = k->ipver;
+	key->vlan = k->vlan;
+	key->proto = k->proto;
+	key->ipver = k->ipver;
+	pp->bucket = key_bucket(t, key);
+	__builtin_prefetch(&t->bucket[pp->bucket]);
+}
 
-	b = key_bucket(t, &key);
+void
+flow_table_prefetch(const struct flow_table *t, const struct flow_prep *pp)
+{
+	uint32_t i = t->bucket[pp->bucket];
+
+	if (i != FLOW_NIL)
+		__builtin_prefetch(&t->flows[i]);
+}
+
+void
+flow_table_account(struct flow_table *t, const struct pkt *k,
+    const struct flow_prep *pp)
+{
+	const struct flow_key *key = &pp->key;
+	struct flow *f;
+	uint32_t b = pp->bucket, i;
+	int from_a = pp->from_a, dir;
+
+	if (k->ts_usec > t->now)
+		t->now = k->ts_usec;
 	for (i = t->bucket[b]; i != FLOW_NIL; i = t->flows[i].hnext)
-		if (memcmp(&t->flows[i].key, &key, sizeof(key)) == 0)
+		if (memcmp(&t->flows[i].key, key, sizeof(*key)) == 0)
 			break;
 	if (i != FLOW_NIL && (t->flows[i].flags & FLOW_LINGER) &&
 	    (k->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
@@ -400,11 +418,10 @@ flow_table_packet(struct flow_table *t, struct pkt *k)
 		i = FLOW_NIL;
 	}
 	if (i == FLOW_NIL) {
-		i = flow_alloc(t);
-		b = key_bucket(t, &key);	/* unchanged; eviction is safe */
+		i = flow_alloc(t);	/* eviction leaves bucket b valid */
 		f = &t->flows[i];
 		memset(f, 0, sizeof(*f));
-		f->key = key;
+		f->key = *key;
 		/* The sender is the client, unless it answers a SYN. */
 		if (from_a == ((k->tcp_flags & (TH_SYN | TH_ACK)) ==
 		    (TH_SYN | TH_ACK)))
@@ -440,6 +457,15 @@ flow_table_packet(struct flow_table *t, struct pkt *k)
 	t->cnt[CC_IP_PACKETS]++;
 	if (t->now >= t->due)
 		flow_table_expire(t, t->now);
+}
+
+void
+flow_table_packet(struct flow_table *t, struct pkt *k)
+{
+	struct flow_prep pp;
+
+	flow_table_prepare(t, k, &pp);
+	flow_table_account(t, k, &pp);
 }
 
 uint64_t

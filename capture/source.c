@@ -132,19 +132,35 @@ source_free(struct source *s)
 	free(s);
 }
 
-/* libpcap callback: one frame into the flow table. */
+/* Accounts the prepared batch, in order, prefetching ahead. */
+static void
+source_drain(struct source *s)
+{
+	unsigned i, n = s->nbatch;
+
+	for (i = 0; i < n && i < SOURCE_AHEAD; i++)
+		flow_table_prefetch(s->ft, &s->prep[i]);
+	for (i = 0; i < n; i++) {
+		if (i + SOURCE_AHEAD < n)
+			flow_table_prefetch(s->ft, &s->prep[i + SOURCE_AHEAD]);
+		flow_table_account(s->ft, &s->batch[i], &s->prep[i]);
+	}
+	s->nbatch = 0;
+}
+
+/* libpcap callback: one frame into the batch. */
 static void
 source_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct source *s = (struct source *)(void *)arg;
 	uint64_t *cnt = s->cnt;
 	enum dissect_result r;
-	struct pkt k;
+	struct pkt *k = &s->batch[s->nbatch];
 
 	cnt[CC_PACKETS]++;
 	cnt[CC_BYTES] += h->len;
-	r = dissect(s->dlt, bytes, h->caplen, h->len, &k);
-	if (k.truncated)
+	r = dissect(s->dlt, bytes, h->caplen, h->len, k);
+	if (k->truncated)
 		cnt[CC_TRUNCATED]++;
 	if (r != DIS_OK) {
 		cnt[dissect_counter(r)]++;
@@ -154,9 +170,11 @@ source_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 			    capture_counter_names[dissect_counter(r)]);
 		return;
 	}
-	k.ts_usec = (uint64_t)h->ts.tv_sec * 1000000u +
+	k->ts_usec = (uint64_t)h->ts.tv_sec * 1000000u +
 	    (uint64_t)h->ts.tv_usec;
-	flow_table_packet(s->ft, &k);
+	flow_table_prepare(s->ft, k, &s->prep[s->nbatch]);
+	if (++s->nbatch == SOURCE_BATCH)
+		source_drain(s);
 }
 
 int
@@ -165,6 +183,7 @@ source_read(struct source *s, int max)
 	int n;
 
 	n = pcap_dispatch(s->pcap, max, source_packet, (u_char *)s);
+	source_drain(s);
 	if (n == PCAP_ERROR) {
 		s->cnt[CC_READ_ERRORS]++;
 		snprintf(s->err, sizeof(s->err), "%s", pcap_geterr(s->pcap));
