@@ -18,9 +18,11 @@
 #   wait_sql DESC QUERY WANT [SECONDS]
 #                             polls QUERY until it prints WANT or fails
 #   wait_counter DESC NAME KEY WANT [SECONDS]
+#   wait_true DESC CMD [SECONDS]  polls a shell command until it succeeds
 #   check_eq DESC GOT WANT    fails with a readable message
 #   fail MSG                  prints MSG, the daemons' log tails, exit 1
 #   publish ARGS...           evflow-testpub ARGS, failing the test if it does
+#   last_msg_id               the last msg_id of the previous publish
 #   daemon_alive NAME         0 if NAME's process still runs
 
 : "${EVFLOW_BUILD:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
@@ -213,9 +215,27 @@ wait_counter() {
 	done
 }
 
+# wait_true DESC CMD [SECONDS]: runs CMD (a shell string) until it
+# succeeds; on the deadline fails with CMD's last output.
+wait_true() {
+	desc=$1 cmd=$2
+	end=$(( $(now_s) + ${3:-$WAIT_SECS} ))
+	checks=$((checks + 1))
+	while :; do
+		out=$(eval "$cmd" 2>&1) && return 0
+		[ "$(now_s)" -ge "$end" ] && fail "$desc: $out"
+		sleep 0.1
+	done
+}
+
 check_eq() {
 	checks=$((checks + 1))
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+# The last msg_id the previous publish sent.
+last_msg_id() {
+	sed -n 's/.*last_msg_id=\([0-9]*\).*/\1/p' "$T/testpub.out"
 }
 
 publish() {

@@ -1,0 +1,287 @@
+#!/bin/sh
+# capture_live: real traffic between two network namespaces joined by a
+# veth pair (an HTTP download with curl from python3's http.server, a
+# UDP exchange, a refused TCP connection), captured on the client's veth
+# end by the real evflow-capture and, at the same time, by tcpdump.
+#
+# The flows evflow reports (in the store's SQLite file when evflow-store
+# and evflow-router are built, else as records received by
+# evflow-capture-sink standing in for the router) must match what the
+# traffic was, and agree exactly, per direction, with tshark's
+# `-z conv,tcp` / `-z conv,udp` on the tcpdump file (frames = packets,
+# frame bytes = on-wire bytes) and with IP bytes summed by tshark.
+#
+# Needs root and `ip netns`; exits 77 otherwise.  Only the veth ends it
+# makes are touched; addresses are in a private /30 inside the
+# namespaces; everything is removed on exit.
+. "$(dirname "$0")/lib.sh"
+
+skip() { echo "skip: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
+for c in tshark tcpdump curl python3 sqlite3 ss; do
+	command -v $c >/dev/null 2>&1 || skip "no $c"
+done
+[ -x "$BIN/evflow-capture" ] || skip "evflow-capture not built"
+
+lib_init
+NA=evfca$$ NB=evfcb$$ VA=evca$$ VB=evcb$$
+NET=10.213.$(( $$ % 250 ))
+CLI=$NET.1 SRV=$NET.2
+HTTP_PORT=8080 UDP_PORT=5300 UDP_CPORT=40053 CLOSED_PORT=9
+
+cap_cleanup() {
+	rc=$?
+	for ns in $NA $NB; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -TERM "$p" 2>/dev/null
+		done
+	done
+	for ns in $NA $NB; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	(exit $rc)
+	lib_cleanup
+}
+trap cap_cleanup EXIT
+
+ip netns add "$NA" || skip "cannot create a namespace"
+ip netns add "$NB" || fail "ip netns add $NB"
+ip -n "$NA" link add "$VA" type veth peer name "$VB" netns "$NB" ||
+	fail "veth pair"
+for x in "$NA $VA $CLI" "$NB $VB $SRV"; do
+	set -- $x
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$1" link set lo up
+	ip -n "$1" addr add "$3/30" dev "$2"
+	ip -n "$1" link set "$2" up
+done
+
+# Servers in B: HTTP (a 300000-byte file), UDP echo answering twice the
+# bytes it got (so the directions differ).
+mkdir -p "$T/www"
+head -c 300000 /dev/urandom >"$T/www/blob"
+start_daemon http ip netns exec "$NB" python3 -m http.server "$HTTP_PORT" \
+    --bind "$SRV" --directory "$T/www"
+start_daemon udpecho ip netns exec "$NB" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+while True:
+    d, a = s.recvfrom(65535)
+    s.sendto(d * 2, a)' "$SRV" "$UDP_PORT"
+end=$(( $(now_s) + WAIT_SECS ))
+until ip netns exec "$NB" ss -ltn | grep -q ":$HTTP_PORT " &&
+    ip netns exec "$NB" ss -lun | grep -q ":$UDP_PORT "; do
+	[ "$(now_s)" -ge "$end" ] && fail "servers did not start"
+	sleep 0.1
+done
+
+# Receivers of the capture's records.
+if [ -x "$BIN/evflow-store" ] && [ -x "$BIN/evflow-router" ]; then
+	MODE=store
+	start_daemon store "$BIN/evflow-store" -d "$D" -N store
+	wait_ctl store
+	start_daemon router "$BIN/evflow-router" -d "$D" -N router -i "$VA"
+	wait_ctl router
+else
+	MODE=sink
+	start_daemon sink "$BIN/evflow-capture-sink" "ipc://$D/router.ipc"
+fi
+echo "mode: $MODE"
+
+# Both captures on the client's veth end.
+start_daemon tcpdump ip netns exec "$NA" tcpdump -i "$VA" -n -U -s 262144 \
+    -w "$T/cap.pcap"
+start_daemon cap ip netns exec "$NA" "$BIN/evflow-capture" -d "$D" -N cap \
+    -i "$VA" -o capture.linger=1 -o capture.immediate=yes
+wait_ctl cap
+end=$(( $(now_s) + WAIT_SECS ))
+until grep -q "listening on" "$T/tcpdump.log"; do
+	[ "$(now_s)" -ge "$end" ] && fail "tcpdump did not start"
+	sleep 0.1
+done
+
+# The traffic.
+ip netns exec "$NA" curl -s -o "$T/got" "http://$SRV:$HTTP_PORT/blob" ||
+	fail "curl download"
+check_eq "downloaded size" "$(wc -c <"$T/got")" 300000
+ip netns exec "$NA" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[3])))
+s.settimeout(5)
+for n in (100, 200, 300):
+    s.sendto(b"x" * n, (sys.argv[2], int(sys.argv[4])))
+    d, a = s.recvfrom(65535)
+    assert len(d) == 2 * n' "$CLI" "$SRV" "$UDP_CPORT" "$UDP_PORT" ||
+	fail "udp exchange"
+if ip netns exec "$NA" curl -s --max-time 5 "http://$SRV:$CLOSED_PORT/" \
+    >/dev/null 2>&1; then
+	fail "connection to a closed port succeeded"
+fi
+
+# The TCP flows end after the 1 s linger (FIN both ways, RST).
+wait_counter "tcp flows ended by FIN/RST" cap flows_ended 2
+kill -INT "$(pid_of tcpdump)"
+end=$(( $(now_s) + WAIT_SECS ))
+while daemon_alive tcpdump; do
+	[ "$(now_s)" -ge "$end" ] && fail "tcpdump did not stop"
+	sleep 0.1
+done
+# SIGTERM ends the capture: the UDP flow is flushed.
+kill -TERM "$(pid_of cap)"
+end=$(( $(now_s) + WAIT_SECS ))
+while daemon_alive cap; do
+	[ "$(now_s)" -ge "$end" ] && fail "evflow-capture did not stop"
+	sleep 0.1
+done
+grep -q "records sent" "$T/cap.log" || fail "no closing summary"
+
+# Our flows as lines "proto cli cport srv sport c2s_pkts c2s_bytes
+# c2s_wire s2c_pkts s2c_bytes s2c_wire state".
+if [ "$MODE" = store ]; then
+	Q="SELECT f.protocol, f.cli_addr, f.cli_port, f.srv_addr, f.srv_port,
+	    f.c2s_packets, f.c2s_bytes, f.c2s_wire_bytes, f.s2c_packets,
+	    f.s2c_bytes, f.s2c_wire_bytes, f.tcp_state FROM flows f JOIN
+	    interfaces i ON i.id = f.iface_id WHERE i.name = '$VA'
+	    AND f.protocol IN (6, 17) AND f.cli_addr IN ('$CLI', '$SRV')
+	    ORDER BY f.protocol, f.srv_port"
+	WANT_ROWS=3
+	wait_sql "three flows stored" "SELECT count(*) FROM ($Q)" "$WANT_ROWS"
+	# Final rows: wait until the UDP row has its last counters.
+	wait_sql "udp flow final" "SELECT c2s_packets || ' ' || s2c_packets
+	    FROM flows WHERE protocol = 17 AND srv_port = $UDP_PORT" "3 3"
+	sql "$Q" | tr '|' ' ' >"$T/ours.txt"
+else
+	kill -TERM "$(pid_of sink)"
+	end=$(( $(now_s) + WAIT_SECS ))
+	while daemon_alive sink; do
+		[ "$(now_s)" -ge "$end" ] && fail "sink did not stop"
+		sleep 0.1
+	done
+	grep '^flow ' "$T/sink.log" | python3 -c '
+import sys
+for line in sys.stdin:
+    kv = dict(w.split("=", 1) for w in line.split()[1:])
+    if kv["proto"] not in ("6", "17") or kv["event"] != "END":
+        continue
+    c, cp = kv["cli"].rsplit(":", 1)
+    s, sp = kv["srv"].rsplit(":", 1)
+    print(kv["proto"], c, cp, s, sp, kv["c2s_pkts"], kv["c2s_bytes"],
+          kv["c2s_wire"], kv["s2c_pkts"], kv["s2c_bytes"], kv["s2c_wire"],
+          kv["state"])' | sort -k1,1n -k5,5n >"$T/ours.txt"
+	grep -q "^sink .* lost=0 " "$T/sink.log" || fail "sink lost records"
+fi
+echo "flows reported:"
+cat "$T/ours.txt"
+
+# What the traffic was.
+python3 - "$T/ours.txt" "$CLI" "$SRV" "$HTTP_PORT" "$UDP_PORT" \
+    "$UDP_CPORT" "$CLOSED_PORT" <<'EOF' || fail "flows differ from the traffic"
+import sys
+path, cli, srv, hp, up, ucp, cp = sys.argv[1:]
+rows = [l.split() for l in open(path)]
+def find(proto, sport):
+    m = [r for r in rows if r[0] == proto and r[4] == sport]
+    if len(m) != 1:
+        sys.exit("expected one flow %s port %s, got %d" % (proto, sport, len(m)))
+    return m[0]
+bad = []
+def want(desc, got, exp):
+    if str(got) != str(exp):
+        bad.append("%s: got %s, want %s" % (desc, got, exp))
+h = find("6", hp)
+want("http client", h[1], cli); want("http server", h[3], srv)
+want("http state", h[11], "CLOSE")
+if int(h[9]) < 300000:
+    bad.append("http s2c bytes %s < file size" % h[9])
+r = find("6", cp)
+want("refused client", r[1], cli); want("refused state", r[11], "RESET")
+want("refused c2s packets", r[5], 1); want("refused s2c packets", r[8], 1)
+u = find("17", up)
+want("udp client port", u[2], ucp)
+want("udp c2s packets", u[5], 3); want("udp s2c packets", u[8], 3)
+want("udp c2s ip bytes", u[6], 3 * 28 + 600)
+want("udp s2c ip bytes", u[9], 3 * 28 + 1200)
+want("udp c2s wire bytes", u[7], 3 * 42 + 600)
+want("udp s2c wire bytes", u[10], 3 * 42 + 1200)
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+EOF
+checks=$((checks + 13))
+
+# tshark on the tcpdump file: conversations and exact sums.
+tshark -r "$T/cap.pcap" -q -z conv,tcp -z conv,udp >"$T/conv.txt" 2>/dev/null ||
+	fail "tshark conv"
+tshark -r "$T/cap.pcap" -T fields -E separator=' ' -e ip.proto -e ip.src \
+    -e ip.dst -e tcp.srcport -e tcp.dstport -e udp.srcport -e udp.dstport \
+    -e frame.len -e ip.len >"$T/fields.txt" 2>/dev/null || fail "tshark fields"
+echo "tshark conversations:"
+grep '<->' "$T/conv.txt"
+python3 - "$T/ours.txt" "$T/conv.txt" "$T/fields.txt" <<'EOF' ||
+import re, sys
+ours = [l.split() for l in open(sys.argv[1])]
+conv = {}
+pat = re.compile(r"^(\S+):(\d+)\s+<->\s+(\S+):(\d+)\s+(\d+)\s+([\d,]+)\s+(\S+)"
+                 r"\s+(\d+)\s+([\d,]+)\s+(\S+)")
+for line in open(sys.argv[2]):
+    m = pat.match(line)
+    if not m:
+        continue
+    a, ap, b, bp = m.group(1), m.group(2), m.group(3), m.group(4)
+    # "<-" is B to A, "->" is A to B.
+    conv[(a, ap, b, bp)] = (int(m.group(8)), m.group(9), m.group(10),
+                            int(m.group(5)), m.group(6), m.group(7))
+sums = {}
+for line in open(sys.argv[3]):
+    f = line.split()
+    if len(f) != 7:
+        continue
+    proto, s, d, sp, dp, flen, iplen = f
+    k = (proto, s, sp, d, dp)
+    v = sums.setdefault(k, [0, 0, 0])
+    v[0] += 1; v[1] += int(flen); v[2] += int(iplen)
+bad = []
+n = 0
+def unit_ok(got, txt, unit):
+    # conv prints small counts in bytes, large ones rounded (kB, MB).
+    val = int(txt.replace(",", ""))
+    if unit == "bytes":
+        return got == val
+    scale = {"kB": 1000, "MB": 1000000}.get(unit)
+    return scale is not None and abs(got / scale - val) <= 1
+for r in ours:
+    proto, c, cp, s, sp = r[0], r[1], r[2], r[3], r[4]
+    c2s = [int(r[5]), int(r[6]), int(r[7])]
+    s2c = [int(r[8]), int(r[9]), int(r[10])]
+    if (c, cp, s, sp) in conv:
+        ab, ba = conv[(c, cp, s, sp)][:3], conv[(c, cp, s, sp)][3:]
+    elif (s, sp, c, cp) in conv:
+        ba, ab = conv[(s, sp, c, cp)][:3], conv[(s, sp, c, cp)][3:]
+    else:
+        bad.append("no tshark conversation for %s" % " ".join(r[:5])); continue
+    for d, mine, t in (("c2s", c2s, ab), ("s2c", s2c, ba)):
+        n += 2
+        if mine[0] != t[0]:
+            bad.append("%s %s packets: ours %d, tshark conv %d" % (" ".join(r[:5]), d, mine[0], t[0]))
+        if not unit_ok(mine[2], t[1], t[2]):
+            bad.append("%s %s bytes: ours %d, tshark conv %s %s" % (" ".join(r[:5]), d, mine[2], t[1], t[2]))
+    e1 = sums.get((proto, c, cp, s, sp), [0, 0, 0])
+    e2 = sums.get((proto, s, sp, c, cp), [0, 0, 0])
+    for d, mine, e in (("c2s", c2s, e1), ("s2c", s2c, e2)):
+        n += 1
+        if mine != e:
+            bad.append("%s %s [pkts, ip bytes, wire bytes]: ours %s, tshark %s" %
+                       (" ".join(r[:5]), d, mine, [e[0], e[2], e[1]]))
+        mine[1], mine[2] = mine[1], mine[2]
+for b in bad:
+    print(b)
+print("compared %d values with tshark" % n)
+sys.exit(1 if bad or n == 0 else 0)
+EOF
+	fail "evflow and tshark disagree"
+checks=$((checks + 1))
+echo "capture_live: $checks checks passed ($MODE mode)"
