@@ -11,6 +11,7 @@
 # `-z conv,tcp` / `-z conv,udp` on the tcpdump file (frames = packets,
 # frame bytes = on-wire bytes) and with IP bytes summed by tshark.
 #
+# CAPTURE_LIVE_SINK=1 forces the sink even when the store is built.
 # Needs root and `ip netns`; exits 77 otherwise.  Only the veth ends it
 # makes are touched; addresses are in a private /30 inside the
 # namespaces; everything is removed on exit.
@@ -79,7 +80,8 @@ until ip netns exec "$NB" ss -ltn | grep -q ":$HTTP_PORT " &&
 done
 
 # Receivers of the capture's records.
-if [ -x "$BIN/evflow-store" ] && [ -x "$BIN/evflow-router" ]; then
+if [ -z "$CAPTURE_LIVE_SINK" ] && [ -x "$BIN/evflow-store" ] &&
+    [ -x "$BIN/evflow-router" ]; then
 	MODE=store
 	start_daemon store "$BIN/evflow-store" -d "$D" -N store
 	wait_ctl store
@@ -273,10 +275,9 @@ for r in ours:
     e2 = sums.get((proto, s, sp, c, cp), [0, 0, 0])
     for d, mine, e in (("c2s", c2s, e1), ("s2c", s2c, e2)):
         n += 1
-        if mine != e:
+        if mine != [e[0], e[2], e[1]]:
             bad.append("%s %s [pkts, ip bytes, wire bytes]: ours %s, tshark %s" %
                        (" ".join(r[:5]), d, mine, [e[0], e[2], e[1]]))
-        mine[1], mine[2] = mine[1], mine[2]
 for b in bad:
     print(b)
 print("compared %d values with tshark" % n)
