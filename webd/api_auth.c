@@ -1,0 +1,98 @@
+/*
+ * /api/v1/session, /api/v1/login, /api/v1/logout.
+ *
+ * A login sets an HttpOnly, SameSite=Strict session cookie (Secure with
+ * TLS) and returns the session's CSRF token, which the UI sends in
+ * X-CSRF-Token on every write.  Login attempts are rate limited per
+ * client (webd.login_rate per minute) on top of the general limit.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "common/log.h"
+#include "webd.h"
+
+void
+api_session(struct webd *w, struct req *q, struct resp *r)
+{
+	if (q->auth == AUTH_SESSION) {
+		buf_puts(&r->body, "{\"user\":");
+		buf_json_str(&r->body, q->user);
+		buf_puts(&r->body, ",\"csrf\":");
+		buf_json_str(&r->body, q->csrf);
+		buf_puts(&r->body, ",\"kind\":\"session\"}");
+		return;
+	}
+	if (q->auth == AUTH_TOKEN) {
+		buf_puts(&r->body, "{\"user\":");
+		buf_json_str(&r->body, q->user);
+		buf_puts(&r->body, ",\"kind\":\"token\"}");
+		return;
+	}
+	resp_error(r, 401, auth_user_count(w->auth) == 0 ?
+	    "no user is configured: run evflow-webd --set-password USER" :
+	    "authentication required");
+}
+
+void
+api_login(struct webd *w, struct req *q, struct resp *r)
+{
+	char id[WEBD_SESSION_ID_LEN + 1], csrf[WEBD_SESSION_ID_LEN + 1];
+	const cJSON *u, *p;
+	cJSON *j;
+
+	if (!rate_allow(w->login_rate, q->client, 1.0)) {
+		WEBD_COUNT(w, WC_REJ_RATE);
+		resp_error(r, 429, "too many login attempts, wait a minute");
+		return;
+	}
+	if ((j = req_json(q, r)) == NULL)
+		return;
+	u = cJSON_GetObjectItemCaseSensitive(j, "user");
+	p = cJSON_GetObjectItemCaseSensitive(j, "password");
+	if (!cJSON_IsString(u) || !cJSON_IsString(p) ||
+	    strlen(u->valuestring) >= WEBD_USER_LEN ||
+	    strlen(p->valuestring) > 1024) {
+		cJSON_Delete(j);
+		resp_error(r, 400, "expected {\"user\": text, \"password\": text}");
+		return;
+	}
+	if (auth_user_count(w->auth) == 0) {
+		cJSON_Delete(j);
+		LOG_RATELIMITED(log_warnx, "login refused: no user configured;"
+		    " run evflow-webd --set-password USER");
+		resp_error(r, 503, "no user is configured: run evflow-webd"
+		    " --set-password USER on the server");
+		return;
+	}
+	if (!auth_check_password(w->auth, u->valuestring, p->valuestring)) {
+		WEBD_COUNT(w, WC_LOGIN_FAILED);
+		LOG_RATELIMITED(log_warnx, "login failed from %s", q->client);
+		cJSON_Delete(j);
+		resp_error(r, 401, "wrong user or password");
+		return;
+	}
+	WEBD_COUNT(w, WC_LOGIN_OK);
+	auth_session_new(w->auth, u->valuestring, id, csrf);
+	snprintf(r->cookie, sizeof(r->cookie), "evflow_session=%s; Path=/;"
+	    " HttpOnly; SameSite=Strict%s", id, w->tls ? "; Secure" : "");
+	buf_puts(&r->body, "{\"user\":");
+	buf_json_str(&r->body, u->valuestring);
+	buf_puts(&r->body, ",\"csrf\":");
+	buf_json_str(&r->body, csrf);
+	buf_puts(&r->body, ",\"kind\":\"session\"}");
+	log_info("login: %s from %s", u->valuestring, q->client);
+	cJSON_Delete(j);
+}
+
+void
+api_logout(struct webd *w, struct req *q, struct resp *r)
+{
+	auth_session_end(w->auth, q->session);
+	snprintf(r->cookie, sizeof(r->cookie), "evflow_session=; Path=/;"
+	    " HttpOnly; SameSite=Strict; Max-Age=0%s",
+	    w->tls ? "; Secure" : "");
+	buf_puts(&r->body, "{\"ok\":true}");
+}

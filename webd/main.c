@@ -1,0 +1,370 @@
+/*
+ * evflow-webd: REST API and browser UI over the store's database.
+ *
+ * Set-up: configuration table, credentials file, read-only database
+ * pool, libmicrohttpd (its own thread pool answers HTTP).  The loop
+ * below answers webd's control socket and, once a second, refreshes the
+ * daemons' live statistics and expires idle sessions.
+ *
+ * Install time: `evflow-webd --set-password USER` reads the password
+ * from stdin; `evflow-webd --add-token NAME` prints a new read-only API
+ * token.  There is no default password: without a user, logins are
+ * refused with a message saying how to create one.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/counters.h"
+#include "common/ctl.h"
+#include "common/log.h"
+#include "common/paths.h"
+#include "common/sig.h"
+#include "webd.h"
+
+#define TICK_USEC	1000000ULL	/* live refresh, session expiry */
+#define PEM_MAX		(256 * 1024)	/* bytes of a TLS cert or key */
+
+const char *const webd_counter_names[WC_COUNTER_MAX] = {
+	"requests", "resp_2xx", "resp_4xx", "resp_5xx", "rejected_rate",
+	"rejected_auth", "rejected_csrf", "rejected_forbidden",
+	"rejected_method", "rejected_too_large", "rejected_param",
+	"not_found", "login_ok", "login_failed", "db_errors", "ctl_errors",
+};
+
+#define O(f)	offsetof(struct webd_conf, f)
+#define S(f)	sizeof(((struct webd_conf *)0)->f)
+
+static const struct conf_directive webd_conf_table[] = {
+	{ "datadir", CONF_STR, O(datadir), S(datadir), PATHS_DEFAULT_DATADIR,
+	  0, 0, "data directory (sockets, database)" },
+	{ "database", CONF_STR, O(database), S(database), NULL, 0, 0,
+	  "flow database (default <datadir>/evflow.db), opened read-only" },
+	{ "name", CONF_STR, O(name), S(name), "webd", 0, 0,
+	  "instance name (control socket <datadir>/<name>.ctl)" },
+	{ "webd.listen", CONF_STR, O(listen), S(listen), "127.0.0.1", 0, 0,
+	  "address to listen on (IPv4 or IPv6)" },
+	{ "webd.port", CONF_INT, O(port), 0, WEBD_PORT_DEFAULT, 0, 65535,
+	  "TCP port (0: any free port, see webd.port_file)" },
+	{ "webd.port_file", CONF_STR, O(port_file), S(port_file), NULL, 0, 0,
+	  "write the bound port here once listening" },
+	{ "webd.threads", CONF_INT, O(threads), 0, "2", 1, WEBD_DB_POOL_MAX,
+	  "HTTP threads (one database connection each)" },
+	{ "webd.body_max", CONF_BYTES, O(body_max), 0, "16k", 1024, 1048576,
+	  "largest request body" },
+	{ "webd.header_max", CONF_BYTES, O(header_max), 0, "32k", 8192,
+	  1048576, "memory per connection for the request line and headers" },
+	{ "webd.conn_max", CONF_INT, O(conn_max), 0, "256", 4, 65536,
+	  "concurrent connections" },
+	{ "webd.rate", CONF_INT, O(rate), 0, "200", 0, 10000000,
+	  "requests per second per client address (0: no limit)" },
+	{ "webd.burst", CONF_INT, O(burst), 0, "400", 0, 10000000,
+	  "requests a client may make in a burst" },
+	{ "webd.login_rate", CONF_INT, O(login_rate), 0, "10", 1, 100000,
+	  "login attempts per minute per client address" },
+	{ "webd.session_ttl", CONF_SECONDS, O(session_ttl), 0, "12h", 60,
+	  30 * 86400, "idle time after which a session ends" },
+	{ "webd.ctl_timeout", CONF_INT, O(ctl_timeout), 0, "250", 10, 10000,
+	  "milliseconds to wait for a daemon's control socket" },
+	{ "webd.credentials", CONF_STR, O(credentials), S(credentials), NULL,
+	  0, 0, "users and API tokens (default <datadir>/webd.db)" },
+	{ "webd.router", CONF_STR, O(router), S(router), "router", 0, 0,
+	  "the router's instance name (interface settings go there)" },
+	{ "webd.tls_cert", CONF_STR, O(tls_cert), S(tls_cert), NULL, 0, 0,
+	  "PEM certificate: serve HTTPS" },
+	{ "webd.tls_key", CONF_STR, O(tls_key), S(tls_key), NULL, 0, 0,
+	  "PEM private key for webd.tls_cert" },
+	{ NULL, CONF_STR, 0, 0, NULL, 0, 0, NULL }
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: evflow-webd [-nvh] [-f file] [-d datadir]"
+	    " [-o key=value] [-N name]\n"
+	    "       evflow-webd [options] --set-password USER  (password on"
+	    " stdin)\n"
+	    "       evflow-webd [options] --add-token NAME\n\nkeys:\n");
+	conf_usage(f, webd_conf_table);
+}
+
+/* Reads a whole small file; NULL with errno on failure. */
+static char *
+read_file(const char *path)
+{
+	FILE *f;
+	char *p;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if ((p = malloc(PEM_MAX + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(p, 1, PEM_MAX, f);
+	fclose(f);
+	if (n == 0 || n == PEM_MAX) {
+		free(p);
+		errno = EINVAL;
+		return NULL;
+	}
+	p[n] = '\0';
+	return p;
+}
+
+/* --set-password: the first line of stdin is the password. */
+static int
+set_password(struct webd *w, const char *user)
+{
+	char pw[1100], err[256];
+	size_t n;
+
+	if (fgets(pw, sizeof(pw), stdin) == NULL) {
+		fprintf(stderr, "evflow-webd: no password on stdin\n");
+		return 1;
+	}
+	n = strcspn(pw, "\r\n");
+	pw[n] = '\0';
+	if (n > 1024) {
+		fprintf(stderr, "evflow-webd: password too long\n");
+		return 1;
+	}
+	if (auth_set_password(w->auth, user, pw, err, sizeof(err)) == -1) {
+		fprintf(stderr, "evflow-webd: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "evflow-webd: password set for %s\n", user);
+	return 0;
+}
+
+static int
+add_token(struct webd *w, const char *name)
+{
+	char tok[128], err[256];
+
+	if (auth_add_token(w->auth, name, tok, sizeof(tok), err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "evflow-webd: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", tok);
+	fprintf(stderr, "evflow-webd: read-only token %s created; it is shown"
+	    " only now\n", name);
+	return 0;
+}
+
+/* webd's own control socket: ping (in ctl.c) and stats. */
+static void
+webd_ctl(void *arg, int argc, char **argv, struct buf *reply)
+{
+	struct webd *w = arg;
+	uint64_t v[WC_COUNTER_MAX];
+	struct counters c = { webd_counter_names, v, WC_COUNTER_MAX };
+	int i;
+
+	(void)argc;
+	if (strcmp(argv[0], "stats") != 0) {
+		buf_puts(reply, "error: unknown command");
+		return;
+	}
+	for (i = 0; i < WC_COUNTER_MAX; i++)
+		v[i] = w->counters[i];
+	buf_puts(reply, "{\"name\":");
+	buf_json_str(reply, w->conf.name);
+	buf_puts(reply, ",\"role\":\"webd\",\"counters\":{");
+	counters_json(reply, &c);
+	buf_puts(reply, "}}");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "set-password", required_argument, NULL, 'P' },
+		{ "add-token", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct webd w;
+	struct conf_directive const *t = webd_conf_table;
+	const char *conffile = NULL, *setpw = NULL, *addtok = NULL;
+	char err[512], ep[CONF_STR_LEN * 2 + 16], *overrides[64];
+	int owned[64] = { 0 };
+	struct ctl *ctl;
+	struct pollfd pfd;
+	uint64_t next;
+	int ch, check = 0, verbose = 0, nover = 0, i, rc;
+	FILE *pf;
+
+	log_init("evflow-webd", 0);
+	while ((ch = getopt_long(argc, argv, "f:d:o:N:nvh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'd':
+		case 'N':
+		case 'o':
+			if (nover + 1 >= (int)(sizeof(overrides) /
+			    sizeof(overrides[0])))
+				fatalx("too many options");
+			if (ch == 'o')
+				overrides[nover++] = optarg;
+			else {
+				size_t l = strlen(optarg) + 10;
+				char *s = malloc(l);
+
+				if (s == NULL)
+					fatal("malloc");
+				snprintf(s, l, "%s=%s", ch == 'd' ? "datadir" :
+				    "name", optarg);
+				owned[nover] = 1;
+				overrides[nover++] = s;
+			}
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'P':
+			setpw = optarg;
+			break;
+		case 'T':
+			addtok = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	log_set_level(verbose);
+	if (conf_defaults(t, &w.conf, err, sizeof(err)) == -1 ||
+	    (conffile != NULL && conf_load_file(t, &w.conf, conffile, err,
+	    sizeof(err)) == -1))
+		fatalx("%s", err);
+	for (i = 0; i < nover; i++)
+		if (conf_set_arg(t, &w.conf, overrides[i], err, sizeof(err)) ==
+		    -1)
+			fatalx("%s", err);
+	if (w.conf.database[0] == '\0' && paths_file(w.conf.database,
+	    sizeof(w.conf.database), NULL, w.conf.datadir, "evflow.db") == -1)
+		fatalx("database path too long");
+	if (w.conf.credentials[0] == '\0' && paths_file(w.conf.credentials,
+	    sizeof(w.conf.credentials), NULL, w.conf.datadir, "webd.db") == -1)
+		fatalx("credentials path too long");
+	if ((w.conf.tls_cert[0] == '\0') != (w.conf.tls_key[0] == '\0'))
+		fatalx("webd.tls_cert and webd.tls_key go together");
+	if (!live_name_ok(w.conf.name) || !live_name_ok(w.conf.router))
+		fatalx("name and webd.router: letters, digits, . _ - only");
+	if (check) {
+		conf_dump(stdout, t, &w.conf);
+		for (i = 0; i < nover; i++)
+			if (owned[i])
+				free(overrides[i]);
+		return 0;
+	}
+
+	if (paths_make_datadir(w.conf.datadir) == -1)
+		fatal("%s", w.conf.datadir);
+	if ((w.auth = auth_new(w.conf.credentials, w.conf.session_ttl, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (setpw != NULL || addtok != NULL) {
+		rc = setpw != NULL ? set_password(&w, setpw) : add_token(&w,
+		    addtok);
+		auth_free(w.auth);
+		for (i = 0; i < nover; i++)
+			if (owned[i])
+				free(overrides[i]);
+		return rc;
+	}
+	if (auth_user_count(w.auth) == 0)
+		log_warnx("no user has a password: logins are refused until"
+		    " you run `evflow-webd -d %s --set-password USER`",
+		    w.conf.datadir);
+	if (w.conf.tls_cert[0] != '\0') {
+		if ((w.tls_cert_pem = read_file(w.conf.tls_cert)) == NULL)
+			fatal("%s", w.conf.tls_cert);
+		if ((w.tls_key_pem = read_file(w.conf.tls_key)) == NULL)
+			fatal("%s", w.conf.tls_key);
+		w.tls = 1;
+	}
+	if ((w.rate = rate_new((double)w.conf.rate, (double)w.conf.burst)) ==
+	    NULL || (w.login_rate = rate_new((double)w.conf.login_rate / 60.0,
+	    (double)w.conf.login_rate)) == NULL)
+		fatal("rate");
+	if ((w.db = db_pool_new(w.conf.database, (unsigned)w.conf.threads +
+	    1)) == NULL)
+		fatal("database pool");
+	if ((w.live = live_new(w.conf.datadir, w.conf.name,
+	    (int)w.conf.ctl_timeout)) == NULL)
+		fatal("live");
+	if (sig_setup() == -1)
+		fatal("signals");
+	snprintf(ep, sizeof(ep), "ipc://%s/%s.ctl", w.conf.datadir,
+	    w.conf.name);
+	if ((ctl = ctl_new(ep, webd_ctl, &w, err, sizeof(err))) == NULL)
+		fatalx("control socket: %s", err);
+	if (http_start(&w, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	log_info("listening on %s%s%s port %u (%s), database %s",
+	    strchr(w.conf.listen, ':') ? "[" : "", w.conf.listen,
+	    strchr(w.conf.listen, ':') ? "]" : "", w.port,
+	    w.tls ? "https" : "http", w.conf.database);
+	if (w.conf.port_file[0] != '\0') {
+		if ((pf = fopen(w.conf.port_file, "w")) == NULL)
+			fatal("%s", w.conf.port_file);
+		fprintf(pf, "%u\n", w.port);
+		fclose(pf);
+	}
+
+	live_refresh(w.live);
+	next = clock_mono_usec() + TICK_USEC;
+	while (!sig_quit) {
+		pfd.fd = ctl_fd(ctl);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, clock_ms_until(next,
+		    1000)) == -1 && errno != EINTR)
+			fatal("poll");
+		if (pfd.revents & POLLIN)
+			ctl_poll(ctl);
+		if (clock_mono_usec() >= next) {
+			live_refresh(w.live);
+			auth_expire(w.auth);
+			next = clock_mono_usec() + TICK_USEC;
+		}
+	}
+
+	log_info("exiting");
+	http_stop(&w);
+	ctl_free(ctl);
+	live_free(w.live);
+	db_pool_free(w.db);
+	rate_free(w.rate);
+	rate_free(w.login_rate);
+	auth_free(w.auth);
+	free(w.tls_cert_pem);
+	free(w.tls_key_pem);
+	for (i = 0; i < nover; i++)
+		if (owned[i])
+			free(overrides[i]);
+	return 0;
+}

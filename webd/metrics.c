@@ -1,0 +1,229 @@
+/*
+ * /metrics: every daemon's counters in the Prometheus text format.
+ *
+ * Live values come from the control sockets (live.c); a daemon that is
+ * down or does not answer falls back to the latest values the store
+ * recorded in daemon_counters.  A key "iface.<name>.<counter>" becomes
+ * evflow_iface_<counter>{daemon=..,iface="<name>"}; any other key k
+ * becomes evflow_<k>{daemon=..,role=..}.  webd's own counters are
+ * evflow_webd_<name>.  Samples are sorted so each metric's lines are
+ * together under one # TYPE line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "query.h"
+#include "webd.h"
+
+#define METRIC_LEN	128
+#define LABELS_LEN	384
+
+struct sample {
+	char		metric[METRIC_LEN];
+	char		labels[LABELS_LEN];
+	double		value;
+};
+
+struct samples {
+	struct sample	*s;
+	size_t		 n, cap;
+	int		 failed;
+};
+
+static void
+metric_name(char *out, size_t len, const char *pfx, const char *key)
+{
+	size_t o, i;
+
+	o = (size_t)snprintf(out, len, "%s", pfx);
+	for (i = 0; key[i] != '\0' && o + 1 < len; i++, o++) {
+		char ch = key[i];
+
+		out[o] = ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_') ? ch : '_';
+	}
+	out[o < len ? o : len - 1] = '\0';
+}
+
+/* Appends `name="value"` with Prometheus escaping. */
+static void
+label(char *out, size_t len, const char *name, const char *val)
+{
+	size_t o = strlen(out);
+	const char *p;
+
+	if (o + 1 >= len)
+		return;
+	o += (size_t)snprintf(out + o, len - o, "%s%s=\"", o ? "," : "", name);
+	for (p = val; *p != '\0' && o + 3 < len; p++) {
+		if (*p == '\\' || *p == '"') {
+			out[o++] = '\\';
+			out[o++] = *p;
+		} else if (*p == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else
+			out[o++] = *p;
+	}
+	if (o + 1 < len)
+		out[o++] = '"';
+	out[o] = '\0';
+}
+
+static void
+add(struct samples *ss, const char *daemon, const char *role,
+    const char *key, double value)
+{
+	struct sample *s;
+	const char *dot;
+	char iface[256];
+
+	if (ss->n == ss->cap) {
+		size_t cap = ss->cap ? ss->cap * 2 : 256;
+		struct sample *p = realloc(ss->s, cap * sizeof(*p));
+
+		if (p == NULL) {
+			ss->failed = 1;
+			return;
+		}
+		ss->s = p;
+		ss->cap = cap;
+	}
+	s = &ss->s[ss->n++];
+	s->labels[0] = '\0';
+	s->value = value;
+	label(s->labels, sizeof(s->labels), "daemon", daemon);
+	if (strncmp(key, "iface.", 6) == 0 && (dot = strrchr(key, '.')) !=
+	    key + 5 && (size_t)(dot - key - 6) < sizeof(iface)) {
+		memcpy(iface, key + 6, (size_t)(dot - key - 6));
+		iface[dot - key - 6] = '\0';
+		metric_name(s->metric, sizeof(s->metric), "evflow_iface_",
+		    dot + 1);
+		label(s->labels, sizeof(s->labels), "iface", iface);
+	} else {
+		metric_name(s->metric, sizeof(s->metric), "evflow_", key);
+		label(s->labels, sizeof(s->labels), "role", role);
+	}
+}
+
+static int
+sample_cmp(const void *a, const void *b)
+{
+	const struct sample *x = a, *y = b;
+	int c = strcmp(x->metric, y->metric);
+
+	return c != 0 ? c : strcmp(x->labels, y->labels);
+}
+
+/* Adds a live daemon's counters; returns 1 if it had any. */
+static int
+add_live(struct samples *ss, const char *stats)
+{
+	const cJSON *name, *role, *ctr, *it;
+	cJSON *j;
+
+	if ((j = cJSON_Parse(stats)) == NULL)
+		return 0;
+	name = cJSON_GetObjectItemCaseSensitive(j, "name");
+	role = cJSON_GetObjectItemCaseSensitive(j, "role");
+	ctr = cJSON_GetObjectItemCaseSensitive(j, "counters");
+	if (!cJSON_IsString(name) || !cJSON_IsObject(ctr)) {
+		cJSON_Delete(j);
+		return 0;
+	}
+	cJSON_ArrayForEach(it, ctr)
+		if (cJSON_IsNumber(it) && it->string != NULL)
+			add(ss, name->valuestring, cJSON_IsString(role) ?
+			    role->valuestring : "", it->string, it->valuedouble);
+	cJSON_Delete(j);
+	return 1;
+}
+
+void
+api_metrics(struct webd *w, struct req *q, struct resp *r)
+{
+	struct samples ss = { NULL, 0, 0, 0 };
+	struct query qy;
+	struct db_conn *c;
+	sqlite3_stmt *st;
+	struct buf live, up;
+	cJSON *arr, *d;
+	const char *last = "";
+	size_t i;
+	int k;
+
+	query_init(&qy, none_params, NULL, 0);
+	if (req_query(q, &qy, r) == -1)
+		return;
+	buf_init(&live);
+	buf_init(&up);
+	buf_puts(&up, "\n");
+	live_json(w->live, &live);
+	arr = buf_ok(&live) ? cJSON_Parse(live.p) : NULL;
+	/* Names of the daemons whose live stats were used, as a JSON
+	 * array, to keep their stored values out. */
+	cJSON_ArrayForEach(d, arr) {
+		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(d, "name");
+		const cJSON *ok = cJSON_GetObjectItemCaseSensitive(d, "up");
+		const cJSON *stt = cJSON_GetObjectItemCaseSensitive(d, "stats");
+		char *txt;
+
+		if (!cJSON_IsString(nm))
+			continue;
+		add(&ss, nm->valuestring, "", "daemon_up", cJSON_IsTrue(ok));
+		if (!cJSON_IsTrue(ok) || stt == NULL ||
+		    (txt = cJSON_PrintUnformatted(stt)) == NULL)
+			continue;
+		if (add_live(&ss, txt))
+			buf_printf(&up, "%s\n", nm->valuestring);
+		free(txt);
+	}
+	cJSON_Delete(arr);
+	if ((c = db_get(w->db)) != NULL) {
+		st = db_prepare(c, "SELECT daemon, role, key, value FROM"
+		    " daemon_counters ORDER BY daemon, key");
+		while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+			const char *dn = (const char *)sqlite3_column_text(st, 0);
+			char needle[96];
+
+			if (dn == NULL)
+				continue;
+			snprintf(needle, sizeof(needle), "\n%s\n", dn);
+			if (up.p != NULL && strstr(up.p, needle) != NULL)
+				continue;	/* live values win */
+			add(&ss, dn, (const char *)(sqlite3_column_text(st, 1) ?
+			    sqlite3_column_text(st, 1) : (const unsigned char *)""),
+			    (const char *)(sqlite3_column_text(st, 2) ?
+			    sqlite3_column_text(st, 2) : (const unsigned char *)""),
+			    sqlite3_column_double(st, 3));
+		}
+		db_put(w->db, c);
+	}
+	for (k = 0; k < WC_COUNTER_MAX; k++)
+		add(&ss, w->conf.name, "webd", webd_counter_names[k],
+		    (double)w->counters[k]);
+	if (ss.failed) {
+		free(ss.s);
+		buf_free(&live);
+		buf_free(&up);
+		resp_error(r, 500, "out of memory");
+		return;
+	}
+	qsort(ss.s, ss.n, sizeof(*ss.s), sample_cmp);
+	r->type = "text/plain; version=0.0.4; charset=utf-8";
+	for (i = 0; i < ss.n; i++) {
+		if (strcmp(ss.s[i].metric, last) != 0) {
+			buf_printf(&r->body, "# TYPE %s untyped\n",
+			    ss.s[i].metric);
+			last = ss.s[i].metric;
+		}
+		buf_printf(&r->body, "%s{%s} %.17g\n", ss.s[i].metric,
+		    ss.s[i].labels, ss.s[i].value);
+	}
+	free(ss.s);
+	buf_free(&live);
+	buf_free(&up);
+}

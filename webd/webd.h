@@ -1,0 +1,253 @@
+/*
+ * evflow-webd: the REST API and the browser UI.
+ *
+ * Threads: libmicrohttpd runs its own pool of `webd.threads` threads and
+ * calls http.c's handler on them; main.c's loop only refreshes the live
+ * daemon statistics (live.c) and expires sessions.  Everything shared
+ * between those threads is behind a mutex owned by its module (auth,
+ * rate, live, db pool); the context struct itself is read-only after
+ * set-up.
+ */
+#ifndef EVFLOW_WEBD_H
+#define EVFLOW_WEBD_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+
+#define WEBD_PORT_DEFAULT	"3000"
+#define WEBD_SESSION_MAX	256	/* concurrent sessions */
+#define WEBD_SESSION_ID_LEN	64	/* hex characters */
+#define WEBD_USER_LEN		64	/* bytes of a user or token name */
+#define WEBD_RATE_SLOTS		1024	/* clients tracked by the rate limit */
+#define WEBD_DB_POOL_MAX	16	/* read-only connections */
+#define WEBD_PAGE_MAX		1000	/* rows per page */
+
+/* Settings, filled by the configuration table in main.c. */
+struct webd_conf {
+	char		datadir[CONF_STR_LEN];
+	char		database[CONF_STR_LEN];
+	char		name[CONF_STR_LEN];
+	char		listen[CONF_STR_LEN];
+	long long	port;
+	long long	threads;
+	long long	body_max;	/* bytes of a request body */
+	long long	header_max;	/* bytes of a request's headers */
+	long long	conn_max;	/* concurrent connections */
+	long long	rate;		/* requests per second per client, 0 off */
+	long long	burst;		/* requests a client may burst */
+	long long	login_rate;	/* login attempts per minute per client */
+	long long	session_ttl;	/* seconds of idleness */
+	long long	ctl_timeout;	/* milliseconds per control request */
+	char		credentials[CONF_STR_LEN];
+	char		port_file[CONF_STR_LEN];
+	char		router[CONF_STR_LEN];	/* router instance name */
+	char		tls_cert[CONF_STR_LEN];
+	char		tls_key[CONF_STR_LEN];
+	int		log_level;
+};
+
+/* Counters, rendered by /metrics and the `stats` view of webd itself. */
+enum webd_counter {
+	WC_REQUESTS,
+	WC_RESP_2XX,
+	WC_RESP_4XX,
+	WC_RESP_5XX,
+	WC_REJ_RATE,		/* 429 */
+	WC_REJ_AUTH,		/* 401 */
+	WC_REJ_CSRF,		/* 403, missing or wrong CSRF token */
+	WC_REJ_FORBIDDEN,	/* 403, read-only token writing */
+	WC_REJ_METHOD,		/* 405 */
+	WC_REJ_TOO_LARGE,	/* 413 */
+	WC_REJ_PARAM,		/* 400, bad query parameter or body */
+	WC_REJ_NOT_FOUND,	/* 404 */
+	WC_LOGIN_OK,
+	WC_LOGIN_FAILED,
+	WC_DB_ERRORS,
+	WC_CTL_ERRORS,
+	WC_COUNTER_MAX
+};
+
+struct webd_auth;
+struct webd_rate;
+struct webd_live;
+struct webd_dbpool;
+struct MHD_Daemon;
+
+struct webd {
+	struct webd_conf	 conf;
+	struct webd_auth	*auth;
+	struct webd_rate	*rate;
+	struct webd_rate	*login_rate;
+	struct webd_live	*live;
+	struct webd_dbpool	*db;
+	struct MHD_Daemon	*mhd;
+	unsigned		 port;	/* bound port */
+	int			 tls;
+	char			*tls_cert_pem;
+	char			*tls_key_pem;
+	_Atomic uint64_t	 counters[WC_COUNTER_MAX];
+};
+
+extern const char *const webd_counter_names[WC_COUNTER_MAX];
+
+#define WEBD_COUNT(w, c)	((w)->counters[(c)]++)
+
+/* ---- http.c: the server, routing, responses */
+
+/* Who made a request. */
+enum auth_kind { AUTH_NONE = 0, AUTH_SESSION, AUTH_TOKEN };
+
+struct req {
+	const char	*method;
+	const char	*url;
+	const char	*path_arg;	/* text after a route's prefix, or NULL */
+	struct MHD_Connection *conn;
+	char		 client[64];	/* peer address, text */
+	enum auth_kind	 auth;
+	char		 user[WEBD_USER_LEN];
+	char		 session[WEBD_SESSION_ID_LEN + 1];
+	char		 csrf[WEBD_SESSION_ID_LEN + 1];
+	const char	*body;		/* NUL-terminated */
+	size_t		 body_len;
+};
+
+struct resp {
+	unsigned	 status;
+	struct buf	 body;
+	const char	*type;		/* Content-Type, default JSON */
+	const void	*static_data;	/* if set, served instead of body */
+	size_t		 static_len;
+	char		 cookie[256];	/* Set-Cookie value, or "" */
+	int		 cacheable;	/* static asset: may be cached */
+};
+
+int	http_start(struct webd *, char *, size_t);
+void	http_stop(struct webd *);
+/* Sets an error response: {"error":{"code":status,"message":msg}}. */
+void	resp_error(struct resp *, unsigned, const char *);
+/* Parses a JSON request body; NULL (and a 400 in resp) if it is not an
+ * object.  The caller frees the result with cJSON_Delete(). */
+struct cJSON *req_json(struct req *, struct resp *);
+struct query;
+/* Feeds the URL's query parameters to q and checks them; 0, or -1 with
+ * a 400 in resp. */
+int	req_query(struct req *, struct query *, struct resp *);
+/* Borrows a database connection; NULL with a 503 in resp. */
+struct db_conn *req_db(struct webd *, struct resp *);
+/* Sets a 500 for a failed statement (logged, not shown). */
+void	resp_db_error(struct webd *, struct db_conn *, struct resp *);
+
+/* ---- rate.c: per-client token buckets */
+
+struct webd_rate *rate_new(double, double);
+void	rate_free(struct webd_rate *);
+/* 1 if `client` may make one more request of `cost` tokens now. */
+int	rate_allow(struct webd_rate *, const char *, double);
+
+/* ---- auth.c: credentials, sessions, CSRF, API tokens */
+
+struct webd_auth *auth_new(const char *, long long, char *, size_t);
+void	auth_free(struct webd_auth *);
+/* Number of users with a password. */
+int	auth_user_count(struct webd_auth *);
+/* Sets USER's password (hashed).  0 or -1 with err. */
+int	auth_set_password(struct webd_auth *, const char *, const char *,
+	    char *, size_t);
+/* Creates a read-only API token NAME; writes the secret (shown once)
+ * into out.  0 or -1 with err. */
+int	auth_add_token(struct webd_auth *, const char *, char *, size_t,
+	    char *, size_t);
+/* 1 if user/password are right. */
+int	auth_check_password(struct webd_auth *, const char *, const char *);
+/* 1 if the bearer secret is a known token; its name into name. */
+int	auth_check_token(struct webd_auth *, const char *, char *, size_t);
+/* Creates a session for user; id and CSRF token out.  0 or -1. */
+int	auth_session_new(struct webd_auth *, const char *, char *, char *);
+/* 1 if the session id is live (touches it); user and csrf out. */
+int	auth_session_get(struct webd_auth *, const char *, char *, size_t,
+	    char *, size_t);
+void	auth_session_end(struct webd_auth *, const char *);
+void	auth_expire(struct webd_auth *);
+
+/* ---- db.c: read-only connections to the flow database */
+
+struct db_conn;
+struct webd_dbpool *db_pool_new(const char *, unsigned);
+void	db_pool_free(struct webd_dbpool *);
+/* Borrows a connection (waits if all are busy); NULL if the database
+ * cannot be opened (not created yet, unreadable).  Give it back with
+ * db_put(), which also resets its statements. */
+struct db_conn *db_get(struct webd_dbpool *);
+void	db_put(struct webd_dbpool *, struct db_conn *);
+sqlite3	*db_handle(struct db_conn *);
+/* Prepares `sql`, cached per connection: reset, bindings cleared.  The
+ * statement is borrowed: never finalize it.  NULL on error (logged). */
+sqlite3_stmt *db_prepare(struct db_conn *, const char *);
+/* 1 if `table` (or view) exists in the database. */
+int	db_has_table(struct db_conn *, const char *);
+
+/* ---- live.c: the daemons' control sockets */
+
+struct webd_live *live_new(const char *, const char *, int);
+/* 1 if `s` may name a daemon instance. */
+int	live_name_ok(const char *);
+void	live_free(struct webd_live *);
+/* Polls every <datadir>/ *.ctl for "stats"; called by the main loop. */
+void	live_refresh(struct webd_live *);
+/* Appends the latest stats as a JSON array of the daemons' objects. */
+void	live_json(struct webd_live *, struct buf *);
+/* Sends `cmd` to daemon `name`'s control socket; reply into out.
+ * 0 ok, 1 refused ("error: ..." reply, text after the prefix in out),
+ * -1 unreachable. */
+int	live_command(struct webd_live *, const char *, const char *,
+	    struct buf *);
+
+/* ---- api_*.c: handlers, all `void fn(struct webd *, struct req *,
+ * struct resp *)` */
+
+void	api_session(struct webd *, struct req *, struct resp *);
+void	api_login(struct webd *, struct req *, struct resp *);
+void	api_logout(struct webd *, struct req *, struct resp *);
+void	api_flows(struct webd *, struct req *, struct resp *);
+void	api_flow(struct webd *, struct req *, struct resp *);
+void	api_ifaces(struct webd *, struct req *, struct resp *);
+void	api_iface_set(struct webd *, struct req *, struct resp *);
+void	api_processes(struct webd *, struct req *, struct resp *);
+void	api_containers(struct webd *, struct req *, struct resp *);
+void	api_listening(struct webd *, struct req *, struct resp *);
+void	api_producers(struct webd *, struct req *, struct resp *);
+void	api_ifcounters(struct webd *, struct req *, struct resp *);
+void	api_daemons(struct webd *, struct req *, struct resp *);
+void	api_summary(struct webd *, struct req *, struct resp *);
+void	api_metrics(struct webd *, struct req *, struct resp *);
+
+/* ---- json.c: rows as JSON */
+
+/* Appends column i of the current row as a JSON value. */
+void	json_col(struct buf *, sqlite3_stmt *, int);
+/* Appends the current row as an object {"column": value, ...}; columns
+ * whose name starts with "_" are skipped, and a column named "j_x" is
+ * text made by SQLite's JSON functions, embedded as the value of "x". */
+void	json_row(struct buf *, sqlite3_stmt *);
+/* Runs a prepared statement and appends its rows as a JSON array.
+ * Returns the row count or -1 on a database error. */
+int	json_rows(struct buf *, sqlite3_stmt *);
+
+/* ---- assets.c (generated from webd/ui/) */
+
+struct asset {
+	const char		*path;	/* "/app.js" */
+	const char		*type;
+	const unsigned char	*data;
+	size_t			 len;
+};
+extern const struct asset webd_assets[];
+extern const size_t webd_nassets;
+
+#endif
