@@ -101,8 +101,8 @@ cmd_demo(struct ctl_opts *o)
 	} else
 		snprintf(zmq, sizeof(zmq), "%.60s", o->iface.item[0]);
 	web = find_bin(o, "evflow-webd", webbin, sizeof(webbin)) == 0;
-	if (web && o->web_port == 0)
-		o->web_port = free_port();
+	if (web && o->web_port < 0)
+		o->web_port = 0;	/* any free port, read back below */
 	if ((rc = cmd_start_opts(o)) != 0) {
 		fprintf(stderr, "evflowctl: demo: start failed; stopping\n");
 		cmd_stop_opts(o);
@@ -120,7 +120,7 @@ cmd_demo(struct ctl_opts *o)
 	else
 		printf("demo traffic: evflow-testpub -z %s --live (log %s)\n",
 		    zmq, logp);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%lld/", o->web_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", web_port_of(o));
 	printf("\nhave a look:\n"
 	    "  evflowctl status -d %s\n"
 	    "  evflowctl iface list -d %s\n"

@@ -42,7 +42,7 @@ struct ctl_opts {
 	char		 datadir[PATH_MAX];
 	char		 conf[PATH_MAX];	/* absolute, or "" */
 	char		 self_dir[PATH_MAX];	/* where evflowctl lives */
-	long long	 web_port;		/* 0 = webd default */
+	long long	 web_port;		/* -1 webd's default, 0 any */
 	int		 foreground;
 	int		 json;
 	int		 verbose;
@@ -90,6 +90,8 @@ int	supervise(struct ctl_opts *, int);
 int	cmd_status(const struct ctl_opts *);
 int	cmd_ping(const struct ctl_opts *);
 int	cmd_iface(const struct ctl_opts *, int, char **);
+/* The port webd reported in <datadir>/webd.port, or -1. */
+int	web_port_of(const struct ctl_opts *);
 /* Prints where things are: database, control endpoints, logs. */
 void	print_places(const struct ctl_opts *);
 

@@ -39,7 +39,8 @@ static const struct conf_directive ctl_conf_table[] = {
 	  0, 0, "interfaces: one collector per ZMQ interface, one capture "
 	  "per packet interface" },
 	{ "evflowctl.web_port", CONF_INT, offsetof(struct ctl_opts, web_port),
-	  0, "0", 0, 65535, "webd port (0: webd's own default)" },
+	  0, "-1", -1, 65535, "webd port (-p; 0: any free port; -1: webd's "
+	  "own default)" },
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -145,6 +146,7 @@ void
 print_places(const struct ctl_opts *o)
 {
 	char p[PATH_MAX + 80];
+	int port;
 
 	datadir_path(p, sizeof(p), o, "evflow.db");
 	printf("database: %s\n", p);
@@ -155,9 +157,24 @@ print_places(const struct ctl_opts *o)
 	printf("control:  %s (router: iface list|set)\n", p);
 	ctl_endpoint_of(p, sizeof(p), o, "store");
 	printf("control:  %s (store)\n", p);
-	if (o->web_port > 0)
-		printf("web:      http://127.0.0.1:%lld/ (if evflow-webd is "
-		    "built)\n", o->web_port);
+	if ((port = web_port_of(o)) > 0)
+		printf("web:      http://127.0.0.1:%d/\n", port);
+}
+
+int
+web_port_of(const struct ctl_opts *o)
+{
+	char p[PATH_MAX + 32];
+	FILE *fp;
+	int port = -1;
+
+	datadir_path(p, sizeof(p), o, "webd.port");
+	if ((fp = fopen(p, "r")) == NULL)
+		return -1;
+	if (fscanf(fp, "%d", &port) != 1)
+		port = -1;
+	fclose(fp);
+	return port;
 }
 
 /* Pings every daemon the supervisor lists until all answer or the
@@ -191,6 +208,10 @@ wait_ready(const struct ctl_opts *o)
 			    d, "ctl")), "ping", &pong, 300);
 			if (r == -1 || pong.len != 4 ||
 			    memcmp(pong.p, "pong", 4) != 0)
+				all = 0;
+			/* webd is ready for users once its port is known */
+			if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(d,
+			    "name")), "webd") == 0 && web_port_of(o) <= 0)
 				all = 0;
 			buf_free(&pong);
 		}

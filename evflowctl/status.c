@@ -91,13 +91,46 @@ num(const cJSON *obj, const char *key)
 	return cJSON_IsNumber(v) ? (unsigned long long)v->valuedouble : 0;
 }
 
-/* 1 if counter `key` counts records dropped or lost. */
+/*
+ * Reading other daemons' counters for the pipeline summary.  Each stage
+ * names its counters its own way; these lists say which name carries
+ * what was received and what went on, first present wins.  Drops are
+ * every counter named like a loss (the sum mixes messages and records:
+ * it says where to look, the counters above say what).
+ */
+static const char *const received_keys[] = {
+	"received", "events_received", "packets", NULL
+};
+static const char *const forwarded_keys[] = {
+	"stored", "forwarded", "events_forwarded", "records_sent", NULL
+};
+
+/* 1 if counter `key` counts something dropped, lost or rejected. */
 static int
 is_drop(const char *key)
 {
-	return strstr(key, "drop") != NULL || strncmp(key, "lost", 4) == 0 ||
-	    strncmp(key, "unknown_", 8) == 0 || strncmp(key, "bad_", 4) == 0 ||
-	    strncmp(key, "rejected", 8) == 0;
+	static const char *const pfx[] = {
+		"drop", "lost", "unknown_", "bad_", "rejected", "err_", "no_",
+		NULL
+	};
+	unsigned k;
+
+	if (strstr(key, "drop") != NULL || strstr(key, "_lost") != NULL)
+		return 1;
+	for (k = 0; pfx[k] != NULL; k++)
+		if (strncmp(key, pfx[k], strlen(pfx[k])) == 0)
+			return 1;
+	return 0;
+}
+
+static unsigned long long
+first_of(const cJSON *counters, const char *const *keys)
+{
+	for (; *keys != NULL; keys++)
+		if (cJSON_IsNumber(cJSON_GetObjectItem(counters, *keys)))
+			return (unsigned long long)cJSON_GetObjectItem(
+			    counters, *keys)->valuedouble;
+	return 0;
 }
 
 static unsigned long long
@@ -207,9 +240,9 @@ cmd_status(const struct ctl_opts *o)
 		}
 		for (k = 0; st != NULL && role && stage_roles[k]; k++)
 			if (strcmp(role, stage_roles[k]) == 0) {
-				agg[k][0] += num(counters, "received");
-				agg[k][1] += num(counters, "stored") +
-				    num(counters, "forwarded");
+				agg[k][0] += first_of(counters, received_keys);
+				agg[k][1] += first_of(counters,
+				    forwarded_keys);
 				agg[k][2] += drops(counters);
 			}
 		if (st != NULL) {

@@ -107,6 +107,7 @@ static int
 plan(struct sup *s, char *err, size_t errlen)
 {
 	char bin[PATH_MAX], cap[PATH_MAX], name[64], sys[PATH_MAX + 32];
+	char portfile[PATH_MAX + 16], arg[PATH_MAX + 32];
 	const char *ifn;
 	struct daemon *d;
 	struct stat st;
@@ -170,9 +171,15 @@ plan(struct sup *s, char *err, size_t errlen)
 			    "no capture for it", ifn);
 	}
 	if (find_bin(s->o, "evflow-webd", bin, sizeof(bin)) == 0) {
-		if ((d = plan_add(s, "webd", "webd", STAGE_EDGE, bin)) == NULL)
+		/* webd writes the port it bound to webd.port: evflowctl
+		 * prints the URL from it (with -p 0 any free port works). */
+		datadir_path(portfile, sizeof(portfile), s->o, "webd.port");
+		unlink(portfile);
+		snprintf(arg, sizeof(arg), "webd.port_file=%s", portfile);
+		if ((d = plan_add(s, "webd", "webd", STAGE_EDGE, bin)) == NULL ||
+		    arg_add(d, "-o") == -1 || arg_add(d, arg) == -1)
 			goto full;
-		if (s->o->web_port > 0) {
+		if (s->o->web_port >= 0) {
 			snprintf(name, sizeof(name), "webd.port=%lld",
 			    s->o->web_port);
 			if (arg_add(d, "-o") == -1 || arg_add(d, name) == -1)
