@@ -30,6 +30,7 @@ api_flows(struct webd *w, struct req *q, struct resp *r)
 	struct db_conn *c;
 	sqlite3_stmt *st;
 	struct buf sql, next;
+	struct json_keys keys;
 	int rc, n = 0;
 
 	query_init(&qy, flow_params, flow_sorts, 100);
@@ -55,6 +56,7 @@ api_flows(struct webd *w, struct req *q, struct resp *r)
 		resp_db_error(w, c, r);
 		goto out;
 	}
+	json_keys_init(&keys, st);
 	buf_puts(&r->body, "{\"flows\":[");
 	/* The query asks for limit + 1 rows: the extra one only says that
 	 * a next page exists, whose cursor is the last row shown. */
@@ -63,11 +65,12 @@ api_flows(struct webd *w, struct req *q, struct resp *r)
 			break;
 		if (n++)
 			buf_puts(&r->body, ",");
-		json_row(&r->body, st);
+		json_row_keys(&r->body, st, &keys);
 		if (n == qy.limit)
 			query_cursor_json(&qy, st, sqlite3_column_count(st) - 1,
 			    sqlite3_column_int64(st, 0), &next);
 	}
+	json_keys_free(&keys);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		resp_db_error(w, c, r);
 		goto out;

@@ -36,7 +36,7 @@ api_ifaces(struct webd *w, struct req *q, struct resp *r)
 	    "   || '.') AS j_counters,"
 	    " (SELECT count(*) FROM flows f WHERE f.iface_id = i.id AND"
 	    "   f.last_seen >= (julianday('now') - 2440587.5) * 86400.0 - 120)"
-	    "   AS live_flows"
+	    "   AS recent_flows"
 	    " FROM interfaces i ORDER BY i.router_id IS NULL, i.router_id,"
 	    " i.name");
 	if (st == NULL) {

@@ -1,6 +1,11 @@
 /*
  * SQLite rows as JSON: every API answer is built from prepared
  * statements whose column names (or aliases) are the JSON keys.
+ *
+ * This is the hot path of the flows endpoint (a page is ~3,000 values),
+ * so values are formatted by hand rather than through printf, strings
+ * are copied in runs, and a statement's keys are rendered once per
+ * request (struct json_keys), not once per row.
  */
 #include <math.h>
 #include <stdio.h>
@@ -8,76 +13,205 @@
 
 #include "webd.h"
 
+/* Appends s[0..n) as a JSON string literal; control characters, quote
+ * and backslash are escaped, everything else is copied in runs. */
+void
+json_str(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+	char esc[6];
+
+	buf_add(b, "\"", 1);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		if (i > run)
+			buf_add(b, s + run, i - run);
+		run = i + 1;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			buf_add(b, esc, 2);
+		} else {
+			esc[0] = '\\';
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			buf_add(b, esc, 6);
+		}
+	}
+	if (n > run)
+		buf_add(b, s + run, n - run);
+	buf_add(b, "\"", 1);
+}
+
+void
+json_int(struct buf *b, long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* Reals are times (unix seconds, microseconds) and milliseconds: six
+ * decimals, trailing zeros trimmed.  Very large values use %.17g. */
+void
+json_real(struct buf *b, double d)
+{
+	char tmp[48];
+	long long ip, fp;
+	double a;
+	int i, n;
+
+	if (!isfinite(d)) {
+		buf_add(b, "null", 4);
+		return;
+	}
+	a = fabs(d);
+	if (a >= 1e12) {
+		n = snprintf(tmp, sizeof(tmp), "%.17g", d);
+		buf_add(b, tmp, (size_t)n);
+		return;
+	}
+	ip = (long long)a;
+	fp = llround((a - (double)ip) * 1e6);
+	if (fp >= 1000000) {
+		ip++;
+		fp -= 1000000;
+	}
+	if (d < 0 && (ip != 0 || fp != 0))
+		buf_add(b, "-", 1);
+	json_int(b, ip);
+	if (fp == 0)
+		return;
+	tmp[0] = '.';
+	for (i = 6; i >= 1; i--) {
+		tmp[i] = (char)('0' + fp % 10);
+		fp /= 10;
+	}
+	for (n = 6; tmp[n] == '0'; n--)
+		;
+	buf_add(b, tmp, (size_t)n + 1);
+}
+
 void
 json_col(struct buf *b, sqlite3_stmt *st, int i)
 {
-	double d;
-
 	switch (sqlite3_column_type(st, i)) {
 	case SQLITE_INTEGER:
-		buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, i));
+		json_int(b, (long long)sqlite3_column_int64(st, i));
 		break;
 	case SQLITE_FLOAT:
-		d = sqlite3_column_double(st, i);
-		if (isfinite(d))
-			buf_printf(b, "%.16g", d);
-		else
-			buf_puts(b, "null");
+		json_real(b, sqlite3_column_double(st, i));
 		break;
 	case SQLITE_TEXT:
-		buf_json_strn(b, (const char *)sqlite3_column_text(st, i),
+		json_str(b, (const char *)sqlite3_column_text(st, i),
 		    (size_t)sqlite3_column_bytes(st, i));
 		break;
 	default:
-		buf_puts(b, "null");
+		buf_add(b, "null", 4);
 		break;
 	}
+}
+
+void
+json_keys_init(struct json_keys *k, sqlite3_stmt *st)
+{
+	const char *name;
+	int i;
+
+	buf_init(&k->text);
+	k->n = sqlite3_column_count(st);
+	if (k->n > JSON_KEYS_MAX)
+		k->n = JSON_KEYS_MAX;
+	for (i = 0; i < k->n; i++) {
+		name = sqlite3_column_name(st, i);
+		k->off[i] = k->text.len;
+		k->raw[i] = 0;
+		if (name == NULL || name[0] == '_') {
+			k->len[i] = 0;
+			continue;
+		}
+		if (strncmp(name, "j_", 2) == 0) {
+			/* JSON made by SQLite's json functions: embedded. */
+			k->raw[i] = 1;
+			name += 2;
+		}
+		json_str(&k->text, name, strlen(name));
+		buf_add(&k->text, ":", 1);
+		k->len[i] = k->text.len - k->off[i];
+	}
+}
+
+void
+json_keys_free(struct json_keys *k)
+{
+	buf_free(&k->text);
+}
+
+void
+json_row_keys(struct buf *b, sqlite3_stmt *st, const struct json_keys *k)
+{
+	int i, first = 1;
+
+	buf_add(b, "{", 1);
+	for (i = 0; i < k->n; i++) {
+		if (k->len[i] == 0)
+			continue;
+		if (!first)
+			buf_add(b, ",", 1);
+		first = 0;
+		buf_add(b, k->text.p + k->off[i], k->len[i]);
+		if (k->raw[i]) {
+			if (sqlite3_column_type(st, i) == SQLITE_TEXT)
+				buf_add(b, sqlite3_column_text(st, i),
+				    (size_t)sqlite3_column_bytes(st, i));
+			else
+				buf_add(b, "null", 4);
+		} else
+			json_col(b, st, i);
+	}
+	buf_add(b, "}", 1);
 }
 
 void
 json_row(struct buf *b, sqlite3_stmt *st)
 {
-	int i, n = sqlite3_column_count(st), first = 1;
-	const char *name;
+	struct json_keys k;
 
-	buf_puts(b, "{");
-	for (i = 0; i < n; i++) {
-		name = sqlite3_column_name(st, i);
-		if (name == NULL || name[0] == '_')
-			continue;
-		if (!first)
-			buf_puts(b, ",");
-		first = 0;
-		if (strncmp(name, "j_", 2) == 0) {
-			/* JSON built by SQLite's json functions: embed. */
-			buf_json_str(b, name + 2);
-			buf_puts(b, ":");
-			if (sqlite3_column_type(st, i) == SQLITE_TEXT)
-				buf_add(b, sqlite3_column_text(st, i),
-				    (size_t)sqlite3_column_bytes(st, i));
-			else
-				buf_puts(b, "null");
-			continue;
-		}
-		buf_json_str(b, name);
-		buf_puts(b, ":");
-		json_col(b, st, i);
-	}
-	buf_puts(b, "}");
+	json_keys_init(&k, st);
+	json_row_keys(b, st, &k);
+	json_keys_free(&k);
 }
 
 int
 json_rows(struct buf *b, sqlite3_stmt *st)
 {
+	struct json_keys k;
 	int rc, n = 0;
 
-	buf_puts(b, "[");
+	json_keys_init(&k, st);
+	buf_add(b, "[", 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++)
-			buf_puts(b, ",");
-		json_row(b, st);
+			buf_add(b, ",", 1);
+		json_row_keys(b, st, &k);
 	}
-	buf_puts(b, "]");
+	buf_add(b, "]", 1);
 	sqlite3_reset(st);
+	json_keys_free(&k);
 	return rc == SQLITE_DONE ? n : -1;
 }

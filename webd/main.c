@@ -49,6 +49,8 @@ static const struct conf_directive webd_conf_table[] = {
 	  "flow database (default <datadir>/evflow.db), opened read-only" },
 	{ "name", CONF_STR, O(name), S(name), "webd", 0, 0,
 	  "instance name (control socket <datadir>/<name>.ctl)" },
+	{ "log_level", CONF_INT, O(log_level), 0, "1", 0, 2,
+	  "0 warnings, 1 info, 2 debug" },
 	{ "webd.listen", CONF_STR, O(listen), S(listen), "127.0.0.1", 0, 0,
 	  "address to listen on (IPv4 or IPv6)" },
 	{ "webd.port", CONF_INT, O(port), 0, WEBD_PORT_DEFAULT, 0, 65535,
@@ -254,7 +256,6 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	log_set_level(verbose);
 	if (conf_defaults(t, &w.conf, err, sizeof(err)) == -1 ||
 	    (conffile != NULL && conf_load_file(t, &w.conf, conffile, err,
 	    sizeof(err)) == -1))
@@ -273,6 +274,7 @@ main(int argc, char **argv)
 		fatalx("webd.tls_cert and webd.tls_key go together");
 	if (!live_name_ok(w.conf.name) || !live_name_ok(w.conf.router))
 		fatalx("name and webd.router: letters, digits, . _ - only");
+	log_set_level((int)w.conf.log_level + verbose);
 	if (check) {
 		conf_dump(stdout, t, &w.conf);
 		for (i = 0; i < nover; i++)

@@ -202,9 +202,12 @@ api_metrics(struct webd *w, struct req *q, struct resp *r)
 		}
 		db_put(w->db, c);
 	}
-	for (k = 0; k < WC_COUNTER_MAX; k++)
-		add(&ss, w->conf.name, "webd", webd_counter_names[k],
-		    (double)w->counters[k]);
+	for (k = 0; k < WC_COUNTER_MAX; k++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "webd_%s", webd_counter_names[k]);
+		add(&ss, w->conf.name, "webd", key, (double)w->counters[k]);
+	}
 	if (ss.failed) {
 		free(ss.s);
 		buf_free(&live);

@@ -49,7 +49,7 @@ struct webd_conf {
 	char		router[CONF_STR_LEN];	/* router instance name */
 	char		tls_cert[CONF_STR_LEN];
 	char		tls_key[CONF_STR_LEN];
-	int		log_level;
+	long long	log_level;
 };
 
 /* Counters, rendered by /metrics and the `stats` view of webd itself. */
@@ -227,13 +227,29 @@ void	api_daemons(struct webd *, struct req *, struct resp *);
 void	api_summary(struct webd *, struct req *, struct resp *);
 void	api_metrics(struct webd *, struct req *, struct resp *);
 
-/* ---- json.c: rows as JSON */
+/* ---- json.c: rows as JSON, formatted by hand (the hot path) */
 
+#define JSON_KEYS_MAX	128	/* columns of one statement */
+
+/* A statement's column names rendered once as `"name":`. */
+struct json_keys {
+	struct buf	text;
+	int		n;
+	size_t		off[JSON_KEYS_MAX], len[JSON_KEYS_MAX];
+	unsigned char	raw[JSON_KEYS_MAX];
+};
+
+void	json_str(struct buf *, const char *, size_t);
+void	json_int(struct buf *, long long);
+void	json_real(struct buf *, double);
 /* Appends column i of the current row as a JSON value. */
 void	json_col(struct buf *, sqlite3_stmt *, int);
-/* Appends the current row as an object {"column": value, ...}; columns
- * whose name starts with "_" are skipped, and a column named "j_x" is
+/* Columns whose name starts with "_" are skipped; a column "j_x" holds
  * text made by SQLite's JSON functions, embedded as the value of "x". */
+void	json_keys_init(struct json_keys *, sqlite3_stmt *);
+void	json_keys_free(struct json_keys *);
+/* Appends the current row as an object {"column": value, ...}. */
+void	json_row_keys(struct buf *, sqlite3_stmt *, const struct json_keys *);
 void	json_row(struct buf *, sqlite3_stmt *);
 /* Runs a prepared statement and appends its rows as a JSON array.
  * Returns the row count or -1 on a database error. */
