@@ -1,0 +1,79 @@
+#!/bin/sh
+# The supervisor restarts a daemon that dies: the router killed with
+# SIGKILL comes back under a new pid, the restart is counted and logged,
+# a second quick crash doubles the backoff, and records published after
+# the restart still flow collector -> router -> store.
+. "$(dirname "$0")/ctl_lib/common.sh"
+need evflowctl evflow-store evflow-router evflow-collector evflow-testpub
+ctl_init
+A="$T/a"
+P=$(free_port)
+start_instance "$A" -p 0 -i "tcp://127.0.0.1:${P}c"
+
+old=$(daemon_pid "$A" router)
+check "router pid known" test "${old:-0}" -gt 1
+kill -KILL "$old" || fail "kill router"
+
+router_back() {
+	p=$(daemon_pid "$A" router)
+	[ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$old" ] &&
+	    "$CTL" ping -d "$A" >/dev/null 2>&1
+}
+wait_until "router restarted and every daemon answers" 20 router_back
+remember_pids "$A"
+new=$(daemon_pid "$A" router)
+"$CTL" status -d "$A" --json >"$T/s.json"
+check "restart counted for the router" \
+    test "$(jget "$T/s.json" daemons.router.restarts)" -eq 1
+check "restart counted by the supervisor" \
+    test "$(jget "$T/s.json" supervisor.counters.restarts)" -eq 1
+check "other daemons not restarted" \
+    test "$(jget "$T/s.json" daemons.store.restarts)" -eq 0
+check "the death is logged with its signal" \
+    grep -q "router (pid $old) killed by signal 9; restart in 500 ms" "$A/evflowctl.log"
+
+# A crash right after a restart doubles the delay.
+kill -KILL "$new" || fail "kill router again"
+backoff_logged() {
+	grep -q "router (pid $new) killed by signal 9; restart in 1000 ms" \
+	    "$A/evflowctl.log"
+}
+wait_until "second crash logged with a doubled backoff" 10 backoff_logged
+old=$new
+wait_until "router back again" 20 router_back
+remember_pids "$A"
+
+# The pipeline works through the restarted router.
+"$BIN/evflow-testpub" -q -z "tcp://127.0.0.1:${P}c" -f "$SAMPLES" ||
+	fail "testpub"
+n=$(grep -c . "$SAMPLES")
+flows_through() {
+	"$CTL" status -d "$A" --json >"$T/s.json" 2>/dev/null &&
+	    [ "$(jget "$T/s.json" daemons.router.stats.counters.rx_flow)" -eq "$n" ] &&
+	    [ "$(jget "$T/s.json" daemons.store.stats.counters.recv_flow)" -ge "$n" ]
+}
+wait_until "all $n events through the restarted router to the store" 20 flows_through
+check "restarted router dropped nothing" \
+    test "$(jget "$T/s.json" pipeline.router.dropped)" -eq 0
+
+# A collector killed comes back and binds its port again.
+col=$(daemon_pid "$A" collector0)
+kill -KILL "$col" || fail "kill collector"
+collector_back() {
+	p=$(daemon_pid "$A" collector0)
+	[ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$col" ] &&
+	    "$CTL" ping -d "$A" >/dev/null 2>&1
+}
+wait_until "collector restarted" 20 collector_back
+remember_pids "$A"
+"$BIN/evflow-testpub" -q -z "tcp://127.0.0.1:${P}c" -f "$SAMPLES" ||
+	fail "testpub after collector restart"
+more_flows() {
+	"$CTL" status -d "$A" --json >"$T/s.json" 2>/dev/null &&
+	    [ "$(jget "$T/s.json" daemons.router.stats.counters.rx_flow)" -eq $((2 * n)) ]
+}
+wait_until "events through the restarted collector" 20 more_flows
+
+"$CTL" stop -d "$A" >/dev/null || fail "stop"
+check "no restart during stop" sh -c "! sed -n '/stopping\$/,\$p' '$A/evflowctl.log' | grep -q restarting"
+echo "ctl_restart: $checks checks passed"
