@@ -1,0 +1,492 @@
+/*
+ * One live flow table per interface.  See store.h.
+ *
+ * Entries live in a pool of fixed chunks of slots that grows a chunk
+ * at a time up to max_flows (memory follows the live flow count, slots
+ * never move, nothing is allocated per record); links are slot index
+ * + 1 so 0 means none.
+ * Every entry is on exactly one expiry list; each list has a single
+ * timeout, so appending at the tail keeps it ordered by deadline and
+ * expiry only ever looks at list heads.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/hash.h"
+#include "store.h"
+
+#define FT_MIN_SLOTS	1024
+
+const char *const ft_counter_names[FTC_MAX] = {
+	[FTC_MERGED] = "merged",
+	[FTC_CREATED] = "created",
+	[FTC_JOINS] = "joins",
+	[FTC_MISSES] = "misses",
+	[FTC_PENDING_EVICTED] = "pending_evicted",
+	[FTC_PACKET_FLOWS] = "packet_flows",
+	[FTC_PACKET_FLOWS_WITH_PROCESS] = "packet_flows_with_process",
+	[FTC_PACKET_FLOWS_NO_PROCESS] = "packet_flows_no_process",
+	[FTC_EXPIRED] = "expired",
+	[FTC_EVICTED] = "evicted",
+};
+
+#define SLOT(ft, i)	(&(ft)->chunk[((i) - 1) >> FT_CHUNK_SHIFT]	\
+			    [((i) - 1) & (FT_CHUNK - 1)])
+#define IDX(ft, f)	((f)->self)
+
+struct flow_table *
+flow_table_new(struct intern *in, uint64_t *next_id, int packet,
+    uint32_t max_flows, uint32_t max_pending, uint64_t idle_usec,
+    uint64_t window_usec)
+{
+	struct flow_table *ft;
+
+	if ((ft = calloc(1, sizeof(*ft))) == NULL)
+		return NULL;
+	ft->in = in;
+	ft->next_id = next_id;
+	ft->packet = packet;
+	ft->max_flows = max_flows > 0 ? max_flows : 1;
+	ft->max_pending = max_pending > 0 ? max_pending : 1;
+	ft->idle_usec = idle_usec;
+	ft->window_usec = window_usec;
+	ft->seed = hash_random_seed();
+	ft->nbucket = FT_MIN_SLOTS;
+	if ((ft->bucket = calloc(ft->nbucket, sizeof(*ft->bucket))) == NULL) {
+		free(ft);
+		return NULL;
+	}
+	return ft;
+}
+
+void
+flow_table_set_retire(struct flow_table *ft, flow_retire_cb cb, void *arg)
+{
+	ft->retire = cb;
+	ft->retire_arg = arg;
+}
+
+void
+flow_table_free(struct flow_table *ft)
+{
+	if (ft == NULL)
+		return;
+	flow_table_flush(ft);
+	while (ft->nchunk > 0)
+		free(ft->chunk[--ft->nchunk]);
+	free(ft->chunk);
+	free(ft->bucket);
+	free(ft->tcpi);
+	free(ft);
+}
+
+/* Compares (addr, port) endpoints a and b of a record. */
+static int
+ep_cmp(const uint8_t *aa, uint16_t ap, const uint8_t *ba, uint16_t bp)
+{
+	int r = memcmp(aa, ba, 16);
+
+	if (r != 0)
+		return r;
+	return (ap > bp) - (ap < bp);
+}
+
+int
+flow_key_make(struct flow_key *k, const struct evp_flow *r)
+{
+	int cli = ep_cmp(r->addr[0], r->port[0], r->addr[1], r->port[1]) <= 0
+	    ? 0 : 1;
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr[cli], r->addr[0], 16);
+	k->port[cli] = r->port[0];
+	memcpy(k->addr[!cli], r->addr[1], 16);
+	k->port[!cli] = r->port[1];
+	k->vlan = r->vlan;
+	k->proto = r->proto;
+	return cli;
+}
+
+static uint32_t
+bucket_of(const struct flow_table *ft, const struct flow_key *k)
+{
+	return (uint32_t)(hash_bytes(k, sizeof(*k), ft->seed) &
+	    (ft->nbucket - 1));
+}
+
+struct flow *
+flow_table_find(struct flow_table *ft, const struct flow_key *k)
+{
+	uint32_t i;
+	struct flow *f;
+
+	for (i = ft->bucket[bucket_of(ft, k)]; i != 0; i = f->hnext) {
+		f = SLOT(ft, i);
+		if (memcmp(&f->key, k, sizeof(*k)) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+static void
+list_unlink(struct flow_table *ft, struct flow *f)
+{
+	uint8_t l = f->list;
+
+	if (l == FLIST_NONE)
+		return;
+	if (f->prev)
+		SLOT(ft, f->prev)->next = f->next;
+	else
+		ft->head[l] = f->next;
+	if (f->next)
+		SLOT(ft, f->next)->prev = f->prev;
+	else
+		ft->tail[l] = f->prev;
+	if (l == FLIST_PENDING)
+		ft->pending--;
+	f->prev = f->next = 0;
+	f->list = FLIST_NONE;
+}
+
+static void
+list_append(struct flow_table *ft, struct flow *f, enum flow_list l)
+{
+	uint32_t i = IDX(ft, f);
+
+	f->list = (uint8_t)l;
+	f->prev = ft->tail[l];
+	f->next = 0;
+	if (ft->tail[l])
+		SLOT(ft, ft->tail[l])->next = i;
+	else
+		ft->head[l] = i;
+	ft->tail[l] = i;
+	if (l == FLIST_PENDING)
+		ft->pending++;
+}
+
+void
+flow_table_touch(struct flow_table *ft, struct flow *f, enum flow_list l,
+    uint64_t now)
+{
+	list_unlink(ft, f);
+	f->touch = now;
+	list_append(ft, f, l);
+}
+
+void
+flow_table_mark_dirty(struct flow_table *ft, struct flow *f)
+{
+	uint32_t i = IDX(ft, f);
+
+	if (f->flags & FL_DIRTY)
+		return;
+	f->flags |= FL_DIRTY;
+	f->qnext = 0;
+	f->qprev = ft->qtail;
+	if (ft->qtail)
+		SLOT(ft, ft->qtail)->qnext = i;
+	else
+		ft->qhead = i;
+	ft->qtail = i;
+	ft->ndirty++;
+}
+
+static void
+dirty_unlink(struct flow_table *ft, struct flow *f)
+{
+	if (!(f->flags & FL_DIRTY))
+		return;
+	if (f->qprev)
+		SLOT(ft, f->qprev)->qnext = f->qnext;
+	else
+		ft->qhead = f->qnext;
+	if (f->qnext)
+		SLOT(ft, f->qnext)->qprev = f->qprev;
+	else
+		ft->qtail = f->qprev;
+	f->qprev = f->qnext = 0;
+	f->flags &= (uint16_t)~FL_DIRTY;
+	ft->ndirty--;
+}
+
+struct flow *
+flow_table_pop_dirty(struct flow_table *ft)
+{
+	struct flow *f;
+
+	if (ft->qhead == 0)
+		return NULL;
+	f = SLOT(ft, ft->qhead);
+	dirty_unlink(ft, f);
+	return f;
+}
+
+int
+flow_has_process(const struct flow *f)
+{
+	return f->proc[0] != 0 || f->proc[1] != 0;
+}
+
+/* Per-interface accounting of a flow leaving the table. */
+static void
+account(struct flow_table *ft, const struct flow *f, enum flow_retire why)
+{
+	switch (why) {
+	case RETIRE_EVICT:
+		ft->c[FTC_EVICTED]++;
+		break;
+	case RETIRE_PENDING_CAP:
+		ft->c[FTC_PENDING_EVICTED]++;
+		break;
+	case RETIRE_IDLE:
+	case RETIRE_WINDOW:
+	case RETIRE_ENDED:
+		ft->c[FTC_EXPIRED]++;
+		break;
+	case RETIRE_FLUSH:
+		break;
+	}
+	if (!ft->packet)
+		return;
+	if (f->flags & FL_PACKETS) {
+		ft->c[FTC_PACKET_FLOWS]++;
+		if (flow_has_process(f))
+			ft->c[FTC_PACKET_FLOWS_WITH_PROCESS]++;
+		else
+			ft->c[FTC_PACKET_FLOWS_NO_PROCESS]++;
+	} else if (why == RETIRE_WINDOW)
+		ft->c[FTC_MISSES] += f->events;
+}
+
+void
+flow_table_retire(struct flow_table *ft, struct flow *f, enum flow_retire why)
+{
+	uint32_t i = IDX(ft, f), *pp;
+	unsigned s;
+
+	if (ft->retire != NULL)
+		ft->retire(ft->retire_arg, ft, f, why);
+	account(ft, f, why);
+	list_unlink(ft, f);
+	dirty_unlink(ft, f);
+	for (pp = &ft->bucket[bucket_of(ft, &f->key)]; *pp != i;
+	    pp = &SLOT(ft, *pp)->hnext)
+		;
+	*pp = f->hnext;
+	for (s = 0; s < 2; s++) {
+		intern_unref(ft->in, f->proc[s]);
+		intern_unref(ft->in, f->parent[s]);
+		intern_unref(ft->in, f->cont[s]);
+	}
+	intern_unref(ft->in, f->meta);
+	if (f->tcpi) {
+		ft->tcpi[f->tcpi - 1].next_free = ft->tcpi_free;
+		ft->tcpi_free = f->tcpi;
+	}
+	memset(f, 0, sizeof(*f));
+	f->self = i;
+	f->flags = FL_FREE;
+	f->hnext = ft->free_head;
+	ft->free_head = i;
+	ft->live--;
+}
+
+/* Adds a chunk of slots, and doubles the buckets when the slots
+ * outnumber them.  0 or -1 (at max_flows or out of memory). */
+static int
+grow(struct flow_table *ft)
+{
+	struct flow **nc, *c;
+	uint32_t *nb, nbk, i, b;
+
+	if (ft->nslot >= ft->max_flows)
+		return -1;
+	if (ft->nchunk == ft->chunk_cap) {
+		uint32_t cap = ft->chunk_cap ? ft->chunk_cap * 2 : 16;
+
+		if ((nc = realloc(ft->chunk, cap * sizeof(*nc))) == NULL)
+			return -1;
+		ft->chunk = nc;
+		ft->chunk_cap = cap;
+	}
+	if ((c = malloc(FT_CHUNK * sizeof(*c))) == NULL)
+		return -1;
+	ft->chunk[ft->nchunk++] = c;
+	ft->nslot += FT_CHUNK;
+	if (ft->nslot > ft->max_flows)
+		ft->nslot = ft->max_flows;
+	for (nbk = ft->nbucket; nbk < ft->nslot; nbk *= 2)
+		;
+	if (nbk == ft->nbucket)
+		return 0;
+	if ((nb = calloc(nbk, sizeof(*nb))) == NULL)
+		return 0;	/* longer chains, still correct */
+	free(ft->bucket);
+	ft->bucket = nb;
+	ft->nbucket = nbk;
+	for (i = 1; i <= ft->used; i++) {
+		struct flow *f = SLOT(ft, i);
+
+		if (f->flags & FL_FREE)
+			continue;
+		b = bucket_of(ft, &f->key);
+		f->hnext = nb[b];
+		nb[b] = i;
+	}
+	return 0;
+}
+
+/* Chooses what to evict when the table is full: ended flows first
+ * (their rows are final), then the least recently updated live flow,
+ * then the oldest pending event-only entry. */
+static struct flow *
+victim(struct flow_table *ft)
+{
+	if (ft->head[FLIST_ENDED])
+		return SLOT(ft, ft->head[FLIST_ENDED]);
+	if (ft->head[FLIST_IDLE])
+		return SLOT(ft, ft->head[FLIST_IDLE]);
+	if (ft->head[FLIST_PENDING])
+		return SLOT(ft, ft->head[FLIST_PENDING]);
+	return NULL;
+}
+
+struct flow *
+flow_table_create(struct flow_table *ft, const struct flow_key *k,
+    enum flow_list l, uint64_t now)
+{
+	struct flow *f, *v;
+	uint32_t i, b;
+
+	if (l == FLIST_PENDING && ft->pending >= ft->max_pending)
+		flow_table_retire(ft, SLOT(ft, ft->head[FLIST_PENDING]),
+		    RETIRE_PENDING_CAP);
+	if (ft->free_head == 0 && ft->used == ft->nslot && grow(ft) == -1) {
+		if ((v = victim(ft)) == NULL)
+			return NULL;
+		flow_table_retire(ft, v, v->list == FLIST_PENDING ?
+		    RETIRE_PENDING_CAP : RETIRE_EVICT);
+	}
+	if (ft->free_head != 0) {
+		i = ft->free_head;
+		ft->free_head = SLOT(ft, i)->hnext;
+	} else
+		i = ++ft->used;
+	f = SLOT(ft, i);
+	memset(f, 0, sizeof(*f));
+	f->self = i;
+	f->key = *k;
+	f->id = ++*ft->next_id;
+	b = bucket_of(ft, k);
+	f->hnext = ft->bucket[b];
+	ft->bucket[b] = i;
+	f->touch = now;
+	list_append(ft, f, l);
+	ft->live++;
+	ft->c[FTC_CREATED]++;
+	return f;
+}
+
+static uint64_t
+list_timeout(const struct flow_table *ft, int l)
+{
+	return l == FLIST_IDLE ? ft->idle_usec : ft->window_usec;
+}
+
+static enum flow_retire
+list_reason(int l)
+{
+	switch (l) {
+	case FLIST_PENDING:
+		return RETIRE_WINDOW;
+	case FLIST_ENDED:
+		return RETIRE_ENDED;
+	default:
+		return RETIRE_IDLE;
+	}
+}
+
+unsigned
+flow_table_expire(struct flow_table *ft, uint64_t now, unsigned max)
+{
+	unsigned n = 0;
+	int l;
+	struct flow *f;
+
+	for (l = FLIST_IDLE; l < FLIST_MAX; l++)
+		while (n < max && ft->head[l] != 0) {
+			f = SLOT(ft, ft->head[l]);
+			if (f->touch + list_timeout(ft, l) > now)
+				break;
+			flow_table_retire(ft, f, list_reason(l));
+			n++;
+		}
+	return n;
+}
+
+uint64_t
+flow_table_deadline(const struct flow_table *ft)
+{
+	uint64_t d = UINT64_MAX, t;
+	int l;
+
+	for (l = FLIST_IDLE; l < FLIST_MAX; l++)
+		if (ft->head[l] != 0) {
+			t = SLOT(ft, ft->head[l])->touch +
+			    list_timeout(ft, l);
+			if (t < d)
+				d = t;
+		}
+	return d;
+}
+
+void
+flow_table_flush(struct flow_table *ft)
+{
+	int l;
+
+	for (l = FLIST_IDLE; l < FLIST_MAX; l++)
+		while (ft->head[l] != 0)
+			flow_table_retire(ft, SLOT(ft, ft->head[l]),
+			    RETIRE_FLUSH);
+}
+
+struct flow_tcpinfo *
+flow_tcpinfo(struct flow_table *ft, struct flow *f, int create)
+{
+	struct flow_tcpinfo *nt;
+	uint32_t i, n;
+
+	if (f->tcpi != 0)
+		return &ft->tcpi[f->tcpi - 1];
+	if (!create)
+		return NULL;
+	if (ft->tcpi_free != 0) {
+		i = ft->tcpi_free;
+		ft->tcpi_free = ft->tcpi[i - 1].next_free;
+	} else {
+		if (ft->tcpi_used == ft->ntcpi) {
+			n = ft->ntcpi ? ft->ntcpi * 2 : 256;
+			if ((nt = realloc(ft->tcpi, (size_t)n * sizeof(*nt))) ==
+			    NULL)
+				return NULL;
+			ft->tcpi = nt;
+			ft->ntcpi = n;
+		}
+		i = ++ft->tcpi_used;
+	}
+	memset(&ft->tcpi[i - 1], 0, sizeof(ft->tcpi[0]));
+	f->tcpi = i;
+	return &ft->tcpi[i - 1];
+}
+
+size_t
+flow_table_mem(const struct flow_table *ft)
+{
+	return (size_t)ft->nchunk * FT_CHUNK * sizeof(struct flow) +
+	    (size_t)ft->chunk_cap * sizeof(struct flow *) +
+	    (size_t)ft->nbucket * sizeof(uint32_t) +
+	    (size_t)ft->ntcpi * sizeof(struct flow_tcpinfo);
+}

@@ -1,0 +1,263 @@
+/*
+ * Interned values: distinct byte strings with reference counts.  See
+ * store.h.  A value is allocated when it is first seen and freed when
+ * its last reference goes; lookups hash the bytes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/hash.h"
+#include "store.h"
+
+struct intern_ent {
+	uint32_t	refs;
+	uint32_t	next;		/* chain: id, or free list: id */
+	uint64_t	hash;
+	size_t		len;
+	uint8_t		data[];
+};
+
+#define INTERN_MIN_BUCKETS	1024
+
+struct intern *
+intern_new(void)
+{
+	struct intern *in;
+
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return NULL;
+	in->nbucket = INTERN_MIN_BUCKETS;
+	if ((in->bucket = calloc(in->nbucket, sizeof(*in->bucket))) == NULL) {
+		free(in);
+		return NULL;
+	}
+	in->seed = hash_random_seed();
+	return in;
+}
+
+void
+intern_free(struct intern *in)
+{
+	uint32_t i;
+
+	if (in == NULL)
+		return;
+	for (i = 0; i < in->nent; i++)
+		free(in->ent[i]);
+	free(in->ent);
+	free(in->freeid);
+	free(in->bucket);
+	free(in);
+}
+
+/* Doubles the bucket array when the load passes 1; keeps old on ENOMEM. */
+static void
+grow_buckets(struct intern *in)
+{
+	uint32_t *nb, n = in->nbucket * 2, i, id, next;
+	struct intern_ent *e;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (i = 0; i < in->nbucket; i++)
+		for (id = in->bucket[i]; id != 0; id = next) {
+			e = in->ent[id - 1];
+			next = e->next;
+			e->next = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = id;
+		}
+	free(in->bucket);
+	in->bucket = nb;
+	in->nbucket = n;
+}
+
+uint32_t
+intern_get(struct intern *in, const void *data, size_t len)
+{
+	struct intern_ent *e, **ne;
+	uint32_t *nf;
+	uint64_t h;
+	uint32_t id, b;
+
+	if (len == 0)
+		return 0;
+	h = hash_bytes(data, len, in->seed);
+	b = (uint32_t)(h & (in->nbucket - 1));
+	for (id = in->bucket[b]; id != 0; id = e->next) {
+		e = in->ent[id - 1];
+		if (e->hash == h && e->len == len &&
+		    memcmp(e->data, data, len) == 0) {
+			e->refs++;
+			return id;
+		}
+	}
+	if ((e = malloc(sizeof(*e) + len)) == NULL)
+		return 0;
+	if (in->nfree > 0)
+		id = in->freeid[--in->nfree];
+	else {
+		if (in->nent == in->cap) {
+			uint32_t ncap = in->cap ? in->cap * 2 : 1024;
+
+			if ((ne = realloc(in->ent, ncap * sizeof(*ne))) ==
+			    NULL) {
+				free(e);
+				return 0;
+			}
+			in->ent = ne;
+			if ((nf = realloc(in->freeid, ncap * sizeof(*nf))) ==
+			    NULL) {
+				free(e);
+				return 0;
+			}
+			in->freeid = nf;
+			in->cap = ncap;
+		}
+		id = ++in->nent;
+	}
+	e->refs = 1;
+	e->hash = h;
+	e->len = len;
+	memcpy(e->data, data, len);
+	e->next = in->bucket[b];
+	in->bucket[b] = id;
+	in->ent[id - 1] = e;
+	in->live++;
+	in->bytes += sizeof(*e) + len;
+	if (in->live > in->nbucket)
+		grow_buckets(in);
+	return id;
+}
+
+void
+intern_ref(struct intern *in, uint32_t id)
+{
+	if (id != 0)
+		in->ent[id - 1]->refs++;
+}
+
+void
+intern_unref(struct intern *in, uint32_t id)
+{
+	struct intern_ent *e;
+	uint32_t *pp;
+
+	if (id == 0)
+		return;
+	e = in->ent[id - 1];
+	if (--e->refs > 0)
+		return;
+	for (pp = &in->bucket[e->hash & (in->nbucket - 1)]; *pp != id;
+	    pp = &in->ent[*pp - 1]->next)
+		;
+	*pp = e->next;
+	in->bytes -= sizeof(*e) + e->len;
+	in->live--;
+	free(e);
+	in->ent[id - 1] = NULL;
+	in->freeid[in->nfree++] = id;
+}
+
+const void *
+intern_data(const struct intern *in, uint32_t id, size_t *len)
+{
+	const struct intern_ent *e;
+
+	if (id == 0)
+		return NULL;
+	e = in->ent[id - 1];
+	if (len != NULL)
+		*len = e->len;
+	return e->data;
+}
+
+size_t
+intern_mem(const struct intern *in)
+{
+	return in->bytes + in->cap * (sizeof(*in->ent) + sizeof(*in->freeid)) +
+	    in->nbucket * sizeof(*in->bucket);
+}
+
+/* Copies a bounded string, zeroing the rest, so equal strings compare
+ * equal byte for byte whatever followed their NUL on the wire. */
+static void
+norm_str(char *dst, const char *src, size_t n)
+{
+	size_t l = strnlen(src, n - 1);
+
+	memcpy(dst, src, l);
+	memset(dst + l, 0, n - l);
+}
+
+/* Tagged value: one byte of kind, then the struct. */
+struct tagged_proc {
+	uint8_t		tag;
+	uint8_t		pad[7];
+	struct evp_proc	p;
+};
+
+struct tagged_cont {
+	uint8_t		tag;
+	uint8_t		pad[7];
+	struct evp_container c;
+};
+
+uint32_t
+intern_proc(struct intern *in, const struct evp_proc *p)
+{
+	struct tagged_proc t;
+
+	memset(&t, 0, sizeof(t));
+	t.tag = INTERN_PROC;
+	t.p.pid = p->pid;
+	t.p.tid = p->tid;
+	t.p.uid = p->uid;
+	t.p.gid = p->gid;
+	t.p.vm_size = p->vm_size;
+	t.p.vm_peak = p->vm_peak;
+	norm_str(t.p.uid_name, p->uid_name, sizeof(t.p.uid_name));
+	norm_str(t.p.gid_name, p->gid_name, sizeof(t.p.gid_name));
+	norm_str(t.p.path, p->path, sizeof(t.p.path));
+	norm_str(t.p.cmdline, p->cmdline, sizeof(t.p.cmdline));
+	return intern_get(in, &t, sizeof(t));
+}
+
+uint32_t
+intern_container(struct intern *in, const struct evp_container *c)
+{
+	struct tagged_cont t;
+
+	memset(&t, 0, sizeof(t));
+	t.tag = INTERN_CONT;
+	t.c.kind = c->kind;
+	norm_str(t.c.id, c->id, sizeof(t.c.id));
+	norm_str(t.c.name, c->name, sizeof(t.c.name));
+	norm_str(t.c.pod, c->pod, sizeof(t.c.pod));
+	norm_str(t.c.ns, c->ns, sizeof(t.c.ns));
+	return intern_get(in, &t, sizeof(t));
+}
+
+const struct evp_proc *
+intern_get_proc(const struct intern *in, uint32_t id)
+{
+	const struct tagged_proc *t = intern_data(in, id, NULL);
+
+	return t == NULL ? NULL : &t->p;
+}
+
+const struct evp_container *
+intern_get_container(const struct intern *in, uint32_t id)
+{
+	const struct tagged_cont *t = intern_data(in, id, NULL);
+
+	return t == NULL ? NULL : &t->c;
+}
+
+const struct flow_meta *
+intern_get_meta(const struct intern *in, uint32_t id)
+{
+	const uint8_t *d = intern_data(in, id, NULL);
+
+	return d == NULL ? NULL : (const struct flow_meta *)(const void *)
+	    (d + 8);
+}

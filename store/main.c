@@ -1,0 +1,308 @@
+/*
+ * evflow-store: options, configuration, set-up and the loop.
+ *
+ * One poll loop on the record input and the control socket.  Writing
+ * is sliced into the loop rather than given to a thread: a flush cycle
+ * opens a transaction and writes at most store.write_slice dirty flows
+ * per turn, receiving between slices, until the dirty queue is empty
+ * (or a flush interval has passed, then it commits and goes on in a
+ * new transaction).  The flow tables have one owner, nothing is locked,
+ * and a long write never stops the input for more than one slice.
+ * Deadlines: flush, flow expiry, counters (1 s), retention (60 s).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/clock.h"
+#include "../common/ctl.h"
+#include "../common/log.h"
+#include "../common/nnlink.h"
+#include "../common/paths.h"
+#include "../common/sig.h"
+#include "store.h"
+
+#define STORE_MAX_OVERRIDES	64	/* -o options */
+#define STORE_POLL_BATCH	16	/* messages per receive turn */
+#define STORE_EXPIRE_BATCH	4096	/* flows retired per turn */
+#define STORE_COUNTERS_USEC	1000000	/* own counters to SQLite */
+#define STORE_RETENTION_USEC	60000000	/* retention check */
+
+struct store_main {
+	struct store	 st;
+	char		 endpoint[CONF_STR_LEN + 16];
+	char		 ctl_endpoint[CONF_STR_LEN + 16];
+	struct link_in	*in;
+	struct ctl	*ctl;
+};
+
+/* Settings; `name` is a global key shared by all daemons. */
+struct store_settings {
+	struct store_conf c;
+	char		name[EVP_NAME_LEN];
+	long long	log_level;
+};
+
+#define STR(field) offsetof(struct store_settings, c.field), \
+	sizeof(((struct store_settings *)0)->c.field)
+#define NUM(field) offsetof(struct store_settings, c.field), 0
+
+static const struct conf_directive store_conf_table_[] = {
+	{ "datadir", CONF_STR, STR(datadir), PATHS_DEFAULT_DATADIR, 0, 0,
+	  "data directory: sockets, database" },
+	{ "name", CONF_STR, offsetof(struct store_settings, name),
+	  sizeof(((struct store_settings *)0)->name), "store", 0, 0,
+	  "instance name (control socket <datadir>/<name>.ctl)" },
+	{ "database", CONF_STR, STR(database), NULL, 0, 0,
+	  "SQLite file (default <datadir>/evflow.db)" },
+	{ "store_endpoint", CONF_STR, STR(endpoint), NULL, 0, 0,
+	  "record input, bound (default ipc://<datadir>/store.ipc)" },
+	{ "log_level", CONF_INT, offsetof(struct store_settings, log_level),
+	  0, "1", 0, 2, "0 warnings, 1 info, 2 debug" },
+	{ "store.flush_interval", CONF_SECONDS, NUM(flush_interval), "1s",
+	  1, 3600, "longest time a change waits before it is committed" },
+	{ "store.flow_idle", CONF_SECONDS, NUM(flow_idle), "120s", 1, 86400,
+	  "a flow without records for this long is written and freed" },
+	{ "store.max_flows", CONF_INT, NUM(max_flows), "1000000", 1024,
+	  100000000, "live flows per interface; more evict the oldest" },
+	{ "store.max_pending", CONF_INT, NUM(max_pending), "65536", 1,
+	  100000000, "event-only entries waiting for packets, per packet "
+	  "interface; more evict the oldest" },
+	{ "store.join_window", CONF_SECONDS, NUM(join_window), "30s", 1,
+	  3600, "how long events wait for packets, and ended packet flows "
+	  "stay joinable" },
+	{ "store.retention", CONF_SECONDS, NUM(retention), "7d", 0,
+	  100LL * 365 * 86400, "delete rows older than this (0 = keep)" },
+	{ "store.max_db_size", CONF_BYTES, NUM(max_db_size), "0", 0, 0,
+	  "delete the oldest flows while the database is larger "
+	  "(0 = unlimited)" },
+	{ "store.cache_size", CONF_BYTES, NUM(cache_size), "64M", 0, 0,
+	  "SQLite page cache" },
+	{ "store.history_interval", CONF_SECONDS, NUM(history_interval),
+	  "10s", 1, 86400, "period of counter_history samples" },
+	{ "store.write_slice", CONF_INT, NUM(write_slice), "2000", 1,
+	  1000000, "flows written per loop turn during a flush" },
+	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: evflow-store [-nvh] [-f file] [-d datadir] [-N name] "
+	    "[-o key=value]\n"
+	    "  -n        check the configuration, print it and exit\n"
+	    "configuration keys:\n");
+	conf_usage(status ? stderr : stdout, store_conf_table_);
+	exit(status);
+}
+
+/* Defaults, file, -o, then -d and -N.  Exits with the reason. */
+static void
+configure(struct store_settings *s, int argc, char **argv, int *check,
+    int *verbose)
+{
+	const char *file = NULL, *datadir = NULL, *name = NULL;
+	const char *over[STORE_MAX_OVERRIDES];
+	unsigned nover = 0, k;
+	char err[512];
+	int ch;
+
+	while ((ch = getopt(argc, argv, "f:d:o:N:nvh")) != -1) {
+		switch (ch) {
+		case 'f': file = optarg; break;
+		case 'd': datadir = optarg; break;
+		case 'N': name = optarg; break;
+		case 'n': *check = 1; break;
+		case 'v': (*verbose)++; break;
+		case 'h': usage(0);
+		case 'o':
+			if (nover == STORE_MAX_OVERRIDES)
+				fatalx("too many -o options");
+			over[nover++] = optarg;
+			break;
+		default: usage(1);
+		}
+	}
+	if (optind != argc)
+		usage(1);
+	if (conf_defaults(store_conf_table_, s, err, sizeof(err)) == -1 ||
+	    (file != NULL && conf_load_file(store_conf_table_, s, file, err,
+	    sizeof(err)) == -1))
+		fatalx("%s", err);
+	for (k = 0; k < nover; k++)
+		if (conf_set_arg(store_conf_table_, s, over[k], err,
+		    sizeof(err)) == -1)
+			fatalx("-o %s", err);
+	if (datadir != NULL && conf_set(store_conf_table_, s, "datadir",
+	    datadir, err, sizeof(err)) == -1)
+		fatalx("-d %s", err);
+	if (name != NULL && conf_set(store_conf_table_, s, "name", name, err,
+	    sizeof(err)) == -1)
+		fatalx("-N %s", err);
+	if (s->name[0] == '\0' || strchr(s->name, '/') != NULL)
+		fatalx("name '%s': must be non-empty, without '/'", s->name);
+}
+
+/* Control socket: "stats" (JSON), "flush" (commit now). */
+static void
+control(void *arg, int argc, char **argv, struct buf *reply)
+{
+	struct store_main *m = arg;
+
+	if (argc == 1 && strcmp(argv[0], "stats") == 0) {
+		m->st.c[SC_LOST] = m->in->lost;
+		m->st.c[SC_BAD_MSGS] = m->in->bad_msgs;
+		store_stats_json(&m->st, reply);
+	} else if (argc == 1 && strcmp(argv[0], "flush") == 0) {
+		(void)store_write_dirty(&m->st, UINT32_MAX);
+		if (sink_commit(m->st.sink) == 0)
+			buf_puts(reply, "ok");
+		else
+			buf_puts(reply, "error: commit failed");
+	} else
+		buf_printf(reply, "error: unknown command '%s' (stats, flush, "
+		    "ping)", argv[0]);
+}
+
+static void
+setup(struct store_main *m, const struct store_settings *s)
+{
+	char file[EVP_NAME_LEN + 8], err[512];
+
+	if (paths_make_datadir(s->c.datadir) == -1)
+		fatal("%s", s->c.datadir);
+	if (store_init(&m->st, &s->c, s->name, SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	snprintf(file, sizeof(file), "%s.ctl", s->name);
+	if (paths_endpoint(m->endpoint, sizeof(m->endpoint), s->c.endpoint,
+	    s->c.datadir, "store.ipc") == -1 ||
+	    paths_endpoint(m->ctl_endpoint, sizeof(m->ctl_endpoint), NULL,
+	    s->c.datadir, file) == -1)
+		fatalx("endpoint too long");
+	if ((m->in = link_in_new(m->endpoint, 1, store_record, &m->st, err,
+	    sizeof(err))) == NULL)
+		fatalx("input: %s", err);
+	if ((m->ctl = ctl_new(m->ctl_endpoint, control, m, err,
+	    sizeof(err))) == NULL)
+		fatalx("control: %s", err);
+	log_info("input %s, control %s, database schema version %d, "
+	    "next flow id %llu", m->endpoint, m->ctl_endpoint,
+	    sink_schema_version(m->st.sink),
+	    (unsigned long long)m->st.next_id + 1);
+}
+
+static uint64_t
+min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void
+loop(struct store_main *m)
+{
+	struct store *st = &m->st;
+	struct pollfd pfd[2];
+	uint64_t now, next_flush, next_counters, next_ret, cycle_start = 0;
+	uint64_t flush_usec = (uint64_t)st->conf.flush_interval * 1000000;
+	unsigned slice = (unsigned)st->conf.write_slice;
+	int timeout, writing = 0;
+
+	now = clock_mono_usec();
+	next_flush = now + flush_usec;
+	next_counters = now + STORE_COUNTERS_USEC;
+	next_ret = now + STORE_RETENTION_USEC / 6;
+	pfd[0].fd = nnlink_recv_fd(m->in->sock);
+	pfd[1].fd = ctl_fd(m->ctl);
+	if (pfd[0].fd == -1 || pfd[1].fd == -1)
+		fatalx("nanomsg: no pollable descriptor");
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (!sig_quit) {
+		if (writing)
+			timeout = 0;
+		else
+			timeout = clock_ms_until(min_u64(min_u64(next_flush,
+			    next_counters), min_u64(next_ret,
+			    store_deadline(st))), 1000);
+		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
+			fatal("poll");
+		if (link_in_poll(m->in, STORE_POLL_BATCH) == -1)
+			LOG_RATELIMITED(log_warnx, "input socket error");
+		ctl_poll(m->ctl);
+		now = clock_mono_usec();
+		if (now >= store_deadline(st))
+			(void)store_expire(st, now, STORE_EXPIRE_BATCH);
+		if (!writing && now >= next_flush) {
+			writing = 1;
+			cycle_start = now;
+		}
+		if (writing) {
+			if (store_write_dirty(st, slice) == 0) {
+				(void)sink_commit(st->sink);
+				writing = 0;
+				next_flush = now + flush_usec;
+			} else if (now >= cycle_start + flush_usec) {
+				/* Under load: make progress visible. */
+				(void)sink_commit(st->sink);
+				cycle_start = now;
+			}
+		}
+		if (now >= next_counters) {
+			st->c[SC_LOST] = m->in->lost;
+			st->c[SC_BAD_MSGS] = m->in->bad_msgs;
+			store_write_counters(st, now);
+			next_counters = now + STORE_COUNTERS_USEC;
+		}
+		if (now >= next_ret) {
+			if (sink_begin(st->sink) == 0)
+				(void)retention_run(&st->ret, st->sink,
+				    (double)clock_wall_usec() / 1e6);
+			(void)sink_commit(st->sink);
+			next_ret = now + STORE_RETENTION_USEC;
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct store_settings s;
+	struct store_main *m;
+	int check = 0, verbose = 0;
+
+	log_init("evflow-store", LOG_LVL_INFO);
+	memset(&s, 0, sizeof(s));
+	configure(&s, argc, argv, &check, &verbose);
+	if (check) {
+		conf_dump(stdout, store_conf_table_, &s);
+		return 0;
+	}
+	log_set_level((int)s.log_level + verbose);
+	if (sig_setup() == -1)
+		fatal("signals");
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("calloc");
+	setup(m, &s);
+	loop(m);
+	/* SIGTERM: drain what already arrived, then write everything. */
+	(void)link_in_poll(m->in, 1000);
+	m->st.c[SC_LOST] = m->in->lost;
+	m->st.c[SC_BAD_MSGS] = m->in->bad_msgs;
+	store_flush_all(&m->st);
+	store_write_counters(&m->st, clock_mono_usec());
+	(void)sink_commit(m->st.sink);
+	log_info("exiting: received %llu, stored %llu, flows written %llu",
+	    (unsigned long long)m->st.c[SC_RECEIVED],
+	    (unsigned long long)m->st.c[SC_STORED],
+	    (unsigned long long)m->st.c[SC_FLOWS_WRITTEN]);
+	ctl_free(m->ctl);
+	link_in_free(m->in);
+	store_fini(&m->st);
+	free(m);
+	return 0;
+}

@@ -1,0 +1,719 @@
+/*
+ * Records from the link: each type goes to its table.  Flow records go
+ * to the flow table of every interface in their mask; everything else
+ * is written to SQLite in the transaction that is open (the loop
+ * commits it).  See store.h for the counters' identity.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/clock.h"
+#include "../common/counters.h"
+#include "../common/hash.h"
+#include "../common/log.h"
+#include "../common/nnlink.h"
+#include "../common/paths.h"
+#include "store.h"
+
+const char *const store_counter_names[SC_MAX] = {
+	[SC_RECEIVED] = "received",
+	[SC_RECV_FLOW] = "recv_flow",
+	[SC_RECV_IFACE] = "recv_iface",
+	[SC_RECV_IFCOUNTER] = "recv_ifcounter",
+	[SC_RECV_LISTEN] = "recv_listen",
+	[SC_RECV_PRODUCER] = "recv_producer",
+	[SC_RECV_STATS] = "recv_stats",
+	[SC_STORED] = "stored",
+	[SC_BAD_RECORDS] = "bad_records",
+	[SC_NO_IFACE] = "no_iface",
+	[SC_NO_MEMORY] = "no_memory",
+	[SC_WRITE_DROPS] = "write_drops",
+	[SC_LOST] = "lost",
+	[SC_BAD_MSGS] = "bad_msgs",
+	[SC_UNKNOWN_IFACE] = "unknown_iface",
+	[SC_MERGED] = "merged",
+	[SC_FLOWS_CREATED] = "flows_created",
+	[SC_FLOWS_WRITTEN] = "flows_written",
+	[SC_FLOWS_EXPIRED] = "flows_expired",
+	[SC_FLOWS_EVICTED] = "flows_evicted",
+	[SC_ROWS_INSERTED] = "rows_inserted",
+	[SC_ROWS_UPDATED] = "rows_updated",
+	[SC_TRANSACTIONS] = "transactions",
+	[SC_WRITE_ERRORS] = "write_errors",
+	[SC_RETENTION_DELETED] = "retention_deleted",
+	[SC_RETENTION_RUNS] = "retention_runs",
+	[SC_LIVE_FLOWS] = "live_flows",
+	[SC_PENDING_EVENTS] = "pending_events",
+	[SC_DIRTY_FLOWS] = "dirty_flows",
+	[SC_DB_BYTES] = "db_bytes",
+	[SC_MEM_BYTES] = "mem_bytes",
+};
+
+static const char *
+kind_name(uint32_t k)
+{
+	switch (k) {
+	case EVP_IFACE_ZMQ:
+		return "zmq";
+	case EVP_IFACE_PACKET:
+		return "packet";
+	default:
+		return "unknown";
+	}
+}
+
+static uint32_t
+kind_of(const char *s)
+{
+	if (s != NULL && strcmp(s, "zmq") == 0)
+		return EVP_IFACE_ZMQ;
+	if (s != NULL && strcmp(s, "packet") == 0)
+		return EVP_IFACE_PACKET;
+	return 0;
+}
+
+/* Name of the companion of `ifc`, or NULL if none or not yet known. */
+static const char *
+companion_name(const struct store *st, const struct store_iface *ifc)
+{
+	const struct store_iface *c;
+
+	if (ifc->companion == 0 || ifc->companion > EVP_MAX_IFACES)
+		return NULL;
+	c = &st->iface[ifc->companion - 1];
+	return c->known ? c->name : NULL;
+}
+
+/* Writes the interface row of `ifc`; its row id, or -1. */
+static int64_t
+iface_row(struct store *st, struct store_iface *ifc)
+{
+	if (sink_begin(st->sink) == -1)
+		return -1;
+	return sink_iface(st->sink, ifc->name, kind_name(ifc->kind),
+	    (int)ifc->bit, (int)ifc->mirrored, companion_name(st, ifc));
+}
+
+/* Makes sure interface `ifc` has a row: its name, or a placeholder
+ * "#<bit>" until the router's table names it.  Returns the row id or
+ * 0 (then the write fails and is counted). */
+static int64_t
+iface_bind(struct store *st, struct store_iface *ifc)
+{
+	char name[EVP_NAME_LEN];
+	int64_t id;
+
+	if (ifc->db_id != 0)
+		return ifc->db_id;
+	if (sink_begin(st->sink) == -1)
+		return 0;
+	if (ifc->known)
+		id = iface_row(st, ifc);
+	else {
+		snprintf(name, sizeof(name), "#%u", ifc->bit);
+		id = sink_iface(st->sink, name, "unknown", -1, 0, NULL);
+		ifc->placeholder = 1;
+	}
+	ifc->db_id = id > 0 ? id : 0;
+	return ifc->db_id;
+}
+
+/* Writes a flow's row in the open transaction (opening one). */
+static void
+write_flow(struct store *st, struct store_iface *ifc, struct flow_table *ft,
+    struct flow *f)
+{
+	int64_t id = iface_bind(st, ifc);
+
+	if (id == 0 || sink_begin(st->sink) == -1 ||
+	    sink_write_flow(st->sink, id, f, st->in,
+	    flow_tcpinfo(ft, f, 0)) == -1)
+		return;
+	f->flags |= FL_WRITTEN;
+}
+
+/* flow_retire_cb: a flow leaves its table; its row must be final. */
+static void
+on_retire(void *arg, struct flow_table *ft, struct flow *f,
+    enum flow_retire why)
+{
+	struct store_iface *ifc = arg;
+	struct store *st = ifc->st;
+
+	if (f->flags & FL_DIRTY)
+		write_flow(st, ifc, ft, f);
+	switch (why) {
+	case RETIRE_EVICT:
+	case RETIRE_PENDING_CAP:
+		st->c[SC_FLOWS_EVICTED]++;
+		break;
+	case RETIRE_FLUSH:
+		break;
+	default:
+		st->c[SC_FLOWS_EXPIRED]++;
+		break;
+	}
+}
+
+static struct flow_table *
+iface_table(struct store *st, struct store_iface *ifc)
+{
+	const struct store_conf *c = &st->conf;
+
+	if (ifc->ft != NULL)
+		return ifc->ft;
+	ifc->ft = flow_table_new(st->in, &st->next_id,
+	    ifc->kind == EVP_IFACE_PACKET, (uint32_t)c->max_flows,
+	    (uint32_t)c->max_pending, (uint64_t)c->flow_idle * 1000000,
+	    (uint64_t)c->join_window * 1000000);
+	if (ifc->ft != NULL)
+		flow_table_set_retire(ifc->ft, on_retire, ifc);
+	return ifc->ft;
+}
+
+/* sink_iface_load callback: restores the last known interface table. */
+static void
+load_iface(void *arg, int64_t id, const char *name, const char *kind,
+    int bit, int mirrored)
+{
+	struct store *st = arg;
+	struct store_iface *ifc;
+
+	if (bit < 0 || bit >= EVP_MAX_IFACES || name == NULL)
+		return;
+	ifc = &st->iface[bit];
+	ifc->known = 1;
+	ifc->db_id = id;
+	ifc->kind = kind_of(kind);
+	ifc->mirrored = (uint32_t)mirrored;
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+}
+
+int
+store_init(struct store *st, const struct store_conf *conf, const char *name,
+    int schema_target, char *err, size_t errlen)
+{
+	char path[CONF_STR_LEN + 16];
+	unsigned i;
+
+	memset(st, 0, sizeof(*st));
+	st->conf = *conf;
+	snprintf(st->name, sizeof(st->name), "%s", name);
+	for (i = 0; i < EVP_MAX_IFACES; i++) {
+		st->iface[i].st = st;
+		st->iface[i].bit = i;
+	}
+	if (paths_file(path, sizeof(path), conf->database, conf->datadir,
+	    "evflow.db") == -1) {
+		snprintf(err, errlen, "database path too long");
+		return -1;
+	}
+	if ((st->in = intern_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((st->sink = sink_open(path, conf->cache_size, schema_target, err,
+	    errlen)) == NULL) {
+		intern_free(st->in);
+		st->in = NULL;
+		return -1;
+	}
+	st->next_id = sink_max_flow_id(st->sink);
+	(void)sink_iface_load(st->sink, load_iface, st);
+	st->ret.max_age = conf->retention;
+	st->ret.max_bytes = conf->max_db_size;
+	st->hash_seed = hash_random_seed();
+	return 0;
+}
+
+void
+store_fini(struct store *st)
+{
+	unsigned i;
+
+	store_flush_all(st);
+	for (i = 0; i < EVP_MAX_IFACES; i++) {
+		flow_table_free(st->iface[i].ft);
+		st->iface[i].ft = NULL;
+	}
+	sink_close(st->sink);
+	st->sink = NULL;
+	intern_free(st->in);
+	st->in = NULL;
+}
+
+void
+store_flow(struct store *st, const struct evp_flow *r, uint64_t now)
+{
+	struct store_iface *ifc;
+	struct flow_table *ft;
+	uint64_t mask = r->iface_mask;
+	unsigned bit, merged = 0, failed = 0;
+
+	if (mask == 0) {
+		st->c[SC_NO_IFACE]++;
+		LOG_RATELIMITED(log_warnx, "flow record without destination "
+		    "interface dropped");
+		return;
+	}
+	for (bit = 0; bit < EVP_MAX_IFACES; bit++) {
+		if (!(mask & ((uint64_t)1 << bit)))
+			continue;
+		ifc = &st->iface[bit];
+		if (!ifc->known)
+			st->c[SC_UNKNOWN_IFACE]++;
+		if ((ft = iface_table(st, ifc)) == NULL ||
+		    flow_merge(ft, r, now) == -1) {
+			failed++;
+			continue;
+		}
+		merged++;
+	}
+	st->c[SC_MERGED] += merged;
+	if (merged > 0)
+		st->c[SC_STORED]++;
+	else {
+		st->c[SC_NO_MEMORY]++;
+		LOG_RATELIMITED(log_warnx, "out of memory for flow entries");
+	}
+	(void)failed;
+}
+
+void
+store_iface_rec(struct store *st, const struct evp_iface *r)
+{
+	struct store_iface *ifc = &st->iface[r->id];
+	int64_t old = 0, id;
+	unsigned i;
+
+	if (ifc->known && strcmp(ifc->name, r->name) != 0) {
+		/* The router's table changed under this bit: the flows
+		 * belong to the old name; finish them first. */
+		log_info("interface %u is now %s (was %s)", r->id, r->name,
+		    ifc->name);
+		if (ifc->ft != NULL)
+			flow_table_flush(ifc->ft);
+		ifc->db_id = 0;
+	}
+	if (ifc->placeholder) {
+		old = ifc->db_id;
+		ifc->db_id = 0;
+		ifc->placeholder = 0;
+	}
+	ifc->known = 1;
+	ifc->kind = r->kind;
+	ifc->mirrored = r->mirrored;
+	ifc->companion = r->companion;
+	snprintf(ifc->name, sizeof(ifc->name), "%s", r->name);
+	if (ifc->ft != NULL)
+		ifc->ft->packet = r->kind == EVP_IFACE_PACKET;
+	if ((id = iface_row(st, ifc)) <= 0) {
+		st->c[SC_WRITE_DROPS]++;
+		return;
+	}
+	ifc->db_id = id;
+	if (old != 0 && old != id)
+		(void)sink_iface_merge(st->sink, old, id);
+	/* Interfaces naming this one as companion before it was known. */
+	for (i = 0; i < EVP_MAX_IFACES; i++)
+		if (st->iface[i].known && st->iface[i].companion == r->id + 1 &&
+		    i != r->id)
+			(void)iface_row(st, &st->iface[i]);
+	if ((r->flags & EVP_IFACE_F_CHANGED) &&
+	    sink_iface_setting(st->sink, ifc->name, (int)r->mirrored,
+	    companion_name(st, ifc)) == -1) {
+		st->c[SC_WRITE_DROPS]++;
+		return;
+	}
+	st->c[SC_STORED]++;
+}
+
+/* The interface row of a non-flow record's origin, or 0. */
+static int64_t
+origin_iface(struct store *st, uint32_t bit)
+{
+	if (bit >= EVP_MAX_IFACES)
+		return 0;
+	if (!st->iface[bit].known)
+		st->c[SC_UNKNOWN_IFACE]++;
+	return iface_bind(st, &st->iface[bit]);
+}
+
+static void
+stored_or_dropped(struct store *st, int rc)
+{
+	if (rc == 0)
+		st->c[SC_STORED]++;
+	else
+		st->c[SC_WRITE_DROPS]++;
+}
+
+/* Interface counters: rates from the previous sample of the same
+ * (interface, producer, device, ifIndex), kept in a small cache. */
+void
+store_ifcounter(struct store *st, const struct evp_ifcounter *r)
+{
+	struct {
+		uint64_t	producer;
+		uint32_t	iface, if_index;
+		uint8_t		device[16];
+	} key;
+	struct ifc_prev *p;
+	uint64_t h;
+	double dt, ib = 0, ob = 0, ip = 0, op = 0;
+	int64_t id;
+	int have = 0;
+
+	memset(&key, 0, sizeof(key));
+	key.producer = r->producer;
+	key.iface = r->iface;
+	key.if_index = r->if_index;
+	memcpy(key.device, r->device, 16);
+	h = hash_bytes(&key, sizeof(key), st->hash_seed) | 1;
+	p = &st->ifc[h % STORE_IFC_PREV];
+	if (p->hash == h && r->ts_usec > p->ts_usec &&
+	    r->in_octets >= p->in_octets && r->out_octets >= p->out_octets &&
+	    r->in_pkts >= p->in_pkts && r->out_pkts >= p->out_pkts) {
+		dt = (double)(r->ts_usec - p->ts_usec) / 1e6;
+		ib = (double)(r->in_octets - p->in_octets) * 8 / dt;
+		ob = (double)(r->out_octets - p->out_octets) * 8 / dt;
+		ip = (double)(r->in_pkts - p->in_pkts) / dt;
+		op = (double)(r->out_pkts - p->out_pkts) / dt;
+		have = 1;
+	}
+	p->hash = h;
+	p->ts_usec = r->ts_usec;
+	p->in_octets = r->in_octets;
+	p->out_octets = r->out_octets;
+	p->in_pkts = r->in_pkts;
+	p->out_pkts = r->out_pkts;
+	id = origin_iface(st, r->iface);
+	stored_or_dropped(st, id == 0 || sink_begin(st->sink) == -1 ? -1 :
+	    sink_ifcounter(st->sink, id, r, ib, ob, ip, op, have));
+}
+
+void
+store_listen(struct store *st, const struct evp_listen *r)
+{
+	int64_t id = origin_iface(st, r->iface);
+
+	stored_or_dropped(st, id == 0 || sink_begin(st->sink) == -1 ? -1 :
+	    sink_listen(st->sink, id, r));
+}
+
+void
+store_producer(struct store *st, const struct evp_producer *r)
+{
+	int64_t id = origin_iface(st, r->iface);
+
+	stored_or_dropped(st, id == 0 || sink_begin(st->sink) == -1 ? -1 :
+	    sink_producer(st->sink, id, r));
+}
+
+/* 1 if daemon `name` is due a history sample (and notes it). */
+static int
+history_due(struct store *st, const char *name, uint64_t now)
+{
+	uint64_t iv = (uint64_t)st->conf.history_interval * 1000000;
+	unsigned i, old = 0;
+
+	for (i = 0; i < st->nhist; i++)
+		if (strcmp(st->hist[i].name, name) == 0)
+			break;
+	if (i == st->nhist) {
+		if (st->nhist < STORE_MAX_DAEMONS)
+			i = st->nhist++;
+		else {
+			for (i = 1; i < st->nhist; i++)
+				if (st->hist[i].last_usec <
+				    st->hist[old].last_usec)
+					old = i;
+			i = old;
+		}
+		snprintf(st->hist[i].name, sizeof(st->hist[i].name), "%s",
+		    name);
+		st->hist[i].last_usec = 0;
+	}
+	if (st->hist[i].last_usec != 0 && now < st->hist[i].last_usec + iv)
+		return 0;
+	st->hist[i].last_usec = now;
+	return 1;
+}
+
+void
+store_stats_rec(struct store *st, const struct evp_stats *r, uint64_t now)
+{
+	double ts = (double)r->ts_usec / 1e6;
+	int hist = history_due(st, r->name, now), rc = 0;
+	unsigned i;
+
+	if (sink_begin(st->sink) == -1) {
+		st->c[SC_WRITE_DROPS]++;
+		return;
+	}
+	for (i = 0; i < r->count && i < EVP_STATS_MAX; i++)
+		if (sink_counter(st->sink, r->name, evp_role_name(r->role),
+		    r->key[i], r->value[i], ts, hist) == -1)
+			rc = -1;
+	stored_or_dropped(st, rc);
+}
+
+/* The record callback of the link. */
+void
+store_record(void *arg, const struct link_sender *s,
+    const struct evp_rec_hdr *h, const void *body)
+{
+	struct store *st = arg;
+	uint64_t now = clock_mono_usec();
+	int rc = -1;
+
+	st->c[SC_RECEIVED]++;
+	switch (h->type) {
+	case EVP_FLOW:
+		st->c[SC_RECV_FLOW]++;
+		if ((rc = evp_decode_flow(body, h->len, &st->rec.flow)) == 0)
+			store_flow(st, &st->rec.flow, now);
+		break;
+	case EVP_IFACE:
+		st->c[SC_RECV_IFACE]++;
+		if ((rc = evp_decode_iface(body, h->len, &st->rec.iface)) ==
+		    0 && st->rec.iface.id >= EVP_MAX_IFACES)
+			rc = -1;
+		if (rc == 0)
+			store_iface_rec(st, &st->rec.iface);
+		break;
+	case EVP_IFCOUNTER:
+		st->c[SC_RECV_IFCOUNTER]++;
+		if ((rc = evp_decode_ifcounter(body, h->len, &st->rec.ifc)) ==
+		    0)
+			store_ifcounter(st, &st->rec.ifc);
+		break;
+	case EVP_LISTEN:
+		st->c[SC_RECV_LISTEN]++;
+		if ((rc = evp_decode_listen(body, h->len, &st->rec.listen)) ==
+		    0)
+			store_listen(st, &st->rec.listen);
+		break;
+	case EVP_PRODUCER:
+		st->c[SC_RECV_PRODUCER]++;
+		if ((rc = evp_decode_producer(body, h->len,
+		    &st->rec.producer)) == 0)
+			store_producer(st, &st->rec.producer);
+		break;
+	case EVP_STATS:
+		st->c[SC_RECV_STATS]++;
+		if ((rc = evp_decode_stats(body, h->len, &st->rec.stats)) == 0)
+			store_stats_rec(st, &st->rec.stats, now);
+		break;
+	default:
+		/* link_in passes only known types; a new one is a bug. */
+		break;
+	}
+	if (rc == -1) {
+		st->c[SC_BAD_RECORDS]++;
+		LOG_RATELIMITED(log_warnx, "%s: bad %s record (%u bytes) "
+		    "dropped", s->hello.name, evp_type_name(h->type), h->len);
+	}
+}
+
+uint64_t
+store_write_dirty(struct store *st, unsigned max)
+{
+	struct store_iface *ifc;
+	struct flow *f;
+	uint64_t left = 0;
+	unsigned i, n = 0, b;
+
+	for (i = 0; i < EVP_MAX_IFACES; i++) {
+		b = (st->rr + i) % EVP_MAX_IFACES;
+		ifc = &st->iface[b];
+		if (ifc->ft == NULL)
+			continue;
+		while (n < max && (f = flow_table_pop_dirty(ifc->ft)) != NULL) {
+			write_flow(st, ifc, ifc->ft, f);
+			n++;
+		}
+		left += ifc->ft->ndirty;
+		if (n >= max && ifc->ft->ndirty > 0)
+			st->rr = b;
+	}
+	return left;
+}
+
+unsigned
+store_expire(struct store *st, uint64_t now, unsigned max)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < EVP_MAX_IFACES && n < max; i++)
+		if (st->iface[i].ft != NULL)
+			n += flow_table_expire(st->iface[i].ft, now, max - n);
+	return n;
+}
+
+uint64_t
+store_deadline(const struct store *st)
+{
+	uint64_t d = UINT64_MAX, t;
+	unsigned i;
+
+	for (i = 0; i < EVP_MAX_IFACES; i++)
+		if (st->iface[i].ft != NULL &&
+		    (t = flow_table_deadline(st->iface[i].ft)) < d)
+			d = t;
+	return d;
+}
+
+void
+store_flush_all(struct store *st)
+{
+	unsigned i;
+
+	if (st->sink == NULL)
+		return;
+	for (i = 0; i < EVP_MAX_IFACES; i++)
+		if (st->iface[i].ft != NULL)
+			flow_table_flush(st->iface[i].ft);
+	(void)sink_commit(st->sink);
+}
+
+double
+store_bytes_per_flow(const struct store *st, uint64_t *live)
+{
+	size_t mem = intern_mem(st->in);
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < EVP_MAX_IFACES; i++)
+		if (st->iface[i].ft != NULL) {
+			mem += flow_table_mem(st->iface[i].ft);
+			n += st->iface[i].ft->live;
+		}
+	if (live != NULL)
+		*live = n;
+	return n ? (double)mem / (double)n : 0;
+}
+
+void
+store_sync_counters(struct store *st)
+{
+	struct sink_stats *k = sink_stats(st->sink);
+	uint64_t live = 0, pending = 0, dirty = 0, created = 0;
+	size_t mem = intern_mem(st->in);
+	unsigned i;
+
+	for (i = 0; i < EVP_MAX_IFACES; i++) {
+		const struct flow_table *ft = st->iface[i].ft;
+
+		if (ft == NULL)
+			continue;
+		live += ft->live;
+		pending += ft->pending;
+		dirty += ft->ndirty;
+		created += ft->c[FTC_CREATED];
+		mem += flow_table_mem(ft);
+	}
+	st->c[SC_FLOWS_CREATED] = created;
+	st->c[SC_LIVE_FLOWS] = live;
+	st->c[SC_PENDING_EVENTS] = pending;
+	st->c[SC_DIRTY_FLOWS] = dirty;
+	st->c[SC_MEM_BYTES] = mem;
+	st->c[SC_FLOWS_WRITTEN] = k->flows_written;
+	st->c[SC_ROWS_INSERTED] = k->rows_inserted;
+	st->c[SC_ROWS_UPDATED] = k->rows_updated;
+	st->c[SC_TRANSACTIONS] = k->transactions;
+	st->c[SC_WRITE_ERRORS] = k->write_errors;
+	st->c[SC_RETENTION_DELETED] = st->ret.deleted;
+	st->c[SC_RETENTION_RUNS] = st->ret.runs;
+}
+
+static double
+attribution(const struct flow_table *ft)
+{
+	return ft->c[FTC_PACKET_FLOWS] ?
+	    (double)ft->c[FTC_PACKET_FLOWS_WITH_PROCESS] /
+	    (double)ft->c[FTC_PACKET_FLOWS] : -1;
+}
+
+void
+store_write_counters(struct store *st, uint64_t now)
+{
+	char key[EVP_STAT_NAME_LEN + EVP_NAME_LEN + 16];
+	double ts = (double)clock_wall_usec() / 1e6;
+	uint64_t iv = (uint64_t)st->conf.history_interval * 1000000;
+	int hist, j;
+	unsigned i;
+
+	hist = st->last_hist_usec == 0 || now >= st->last_hist_usec + iv;
+	if (hist)
+		st->last_hist_usec = now;
+	store_sync_counters(st);
+	if (sink_begin(st->sink) == -1)
+		return;
+	for (j = 0; j < SC_MAX; j++)
+		(void)sink_counter(st->sink, st->name, "store",
+		    store_counter_names[j], st->c[j], ts, hist);
+	for (i = 0; i < EVP_MAX_IFACES; i++) {
+		const struct store_iface *ifc = &st->iface[i];
+
+		if (ifc->ft == NULL || !ifc->known)
+			continue;
+		snprintf(key, sizeof(key), "iface.%s.live_flows", ifc->name);
+		(void)sink_counter(st->sink, st->name, "store", key,
+		    ifc->ft->live, ts, hist);
+		for (j = 0; j < FTC_MAX; j++) {
+			snprintf(key, sizeof(key), "iface.%s.%s", ifc->name,
+			    ft_counter_names[j]);
+			(void)sink_counter(st->sink, st->name, "store", key,
+			    ifc->ft->c[j], ts, hist);
+		}
+	}
+}
+
+void
+store_stats_json(struct store *st, struct buf *b)
+{
+	struct counters c = { store_counter_names, st->c, SC_MAX };
+	const struct store_iface *ifc;
+	double ratio;
+	unsigned i, n = 0;
+
+	store_sync_counters(st);
+	buf_puts(b, "{\"name\": ");
+	buf_json_str(b, st->name);
+	buf_puts(b, ", \"role\": \"store\", \"counters\": {");
+	counters_json(b, &c);
+	buf_puts(b, "}, \"interfaces\": [");
+	for (i = 0; i < EVP_MAX_IFACES; i++) {
+		ifc = &st->iface[i];
+		if (!ifc->known && ifc->ft == NULL)
+			continue;
+		buf_printf(b, "%s{\"id\": %u, \"name\": ", n++ ? ", " : "", i);
+		if (ifc->known)
+			buf_json_str(b, ifc->name);
+		else
+			buf_printf(b, "\"#%u\"", i);
+		buf_printf(b, ", \"kind\": \"%s\", \"db_id\": %lld",
+		    kind_name(ifc->kind), (long long)ifc->db_id);
+		if (ifc->ft == NULL) {
+			buf_puts(b, ", \"live_flows\": 0}");
+			continue;
+		}
+		buf_printf(b, ", \"live_flows\": %u, \"pending\": %u",
+		    ifc->ft->live, ifc->ft->pending);
+		{
+			struct counters fc = { ft_counter_names,
+			    ifc->ft->c, FTC_MAX };
+
+			buf_puts(b, ", ");
+			counters_json(b, &fc);
+		}
+		ratio = attribution(ifc->ft);
+		if (ratio < 0)
+			buf_puts(b, ", \"attribution_ratio\": null}");
+		else
+			buf_printf(b, ", \"attribution_ratio\": %.4f}", ratio);
+	}
+	buf_puts(b, "]}");
+}

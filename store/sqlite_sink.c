@@ -1,0 +1,971 @@
+/*
+ * The one SQLite writer: schema and migrations, and every write the
+ * store makes.  docs/schema.md is the public description of what this
+ * file creates; keep them in step.
+ *
+ * Flows are written by integer id with prepared statements inside
+ * transactions the caller opens and commits (sink_begin/sink_commit),
+ * so thousands of rows share one commit.  There is deliberately no
+ * UNIQUE 5-tuple index: the in-memory table is the authority for
+ * identity.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "../common/clock.h"
+#include "../common/log.h"
+#include "store.h"
+
+/*
+ * Migration steps: step i takes the database from version i to i + 1.
+ * Append only; never edit a step that has shipped.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1: the tables. */
+	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+	"INSERT INTO schema_version VALUES (0);"
+	"CREATE TABLE interfaces (id INTEGER PRIMARY KEY,"
+	" name TEXT UNIQUE NOT NULL, kind TEXT, router_id INTEGER,"
+	" mirrored INTEGER, companion TEXT, first_seen REAL, last_seen REAL);"
+	"CREATE TABLE interface_settings (name TEXT PRIMARY KEY,"
+	" mirrored INTEGER, companion TEXT, updated REAL);"
+	"CREATE TABLE flows (id INTEGER PRIMARY KEY,"
+	" iface_id INTEGER NOT NULL, first_seen REAL, last_seen REAL,"
+	" ip_version INTEGER, protocol INTEGER, vlan INTEGER,"
+	" cli_addr TEXT, cli_port INTEGER, srv_addr TEXT, srv_port INTEGER,"
+	" source TEXT, last_event TEXT, tcp_state TEXT,"
+	" sides_guessed INTEGER, events INTEGER, updates INTEGER,"
+	" c2s_packets INTEGER, c2s_bytes INTEGER,"
+	" s2c_packets INTEGER, s2c_bytes INTEGER,"
+	" c2s_wire_bytes INTEGER, s2c_wire_bytes INTEGER,"
+	" c2s_retrans INTEGER, s2c_retrans INTEGER,"
+	" cli_tcp_flags INTEGER, srv_tcp_flags INTEGER,"
+	" nw_latency_ms REAL, cli_latency_ms REAL, srv_latency_ms REAL,"
+	" rtt_ms REAL, rtt_var_ms REAL, segs_in INTEGER, segs_out INTEGER,"
+	" unack_segs INTEGER, lost_packets INTEGER,"
+	" bytes_rcvd INTEGER, bytes_acked INTEGER,"
+	" ifname TEXT, exporter TEXT, producer INTEGER,"
+	" cli_pid INTEGER, cli_tid INTEGER, cli_uid INTEGER, cli_user TEXT,"
+	" cli_gid INTEGER, cli_grp TEXT, cli_process TEXT, cli_cmdline TEXT,"
+	" cli_vm_size INTEGER, cli_vm_peak INTEGER,"
+	" cli_parent_pid INTEGER, cli_parent_uid INTEGER,"
+	" cli_parent_user TEXT, cli_parent_process TEXT,"
+	" cli_parent_cmdline TEXT, cli_container_kind TEXT,"
+	" cli_container_id TEXT, cli_container_name TEXT, cli_pod TEXT,"
+	" cli_namespace TEXT,"
+	" srv_pid INTEGER, srv_tid INTEGER, srv_uid INTEGER, srv_user TEXT,"
+	" srv_gid INTEGER, srv_grp TEXT, srv_process TEXT, srv_cmdline TEXT,"
+	" srv_vm_size INTEGER, srv_vm_peak INTEGER,"
+	" srv_parent_pid INTEGER, srv_parent_uid INTEGER,"
+	" srv_parent_user TEXT, srv_parent_process TEXT,"
+	" srv_parent_cmdline TEXT, srv_container_kind TEXT,"
+	" srv_container_id TEXT, srv_container_name TEXT, srv_pod TEXT,"
+	" srv_namespace TEXT,"
+	" extra TEXT);"
+	"CREATE TABLE ifcounters (ts REAL, iface_id INTEGER,"
+	" producer INTEGER, device TEXT, if_index INTEGER, if_name TEXT,"
+	" if_speed INTEGER, admin_status INTEGER, oper_status INTEGER,"
+	" promisc INTEGER, in_octets INTEGER, in_packets INTEGER,"
+	" in_errors INTEGER, out_octets INTEGER, out_packets INTEGER,"
+	" out_errors INTEGER, in_bps REAL, out_bps REAL, in_pps REAL,"
+	" out_pps REAL);"
+	"CREATE TABLE listening (id INTEGER PRIMARY KEY, iface_id INTEGER,"
+	" host TEXT NOT NULL, protocol INTEGER, ip_version INTEGER,"
+	" addr TEXT NOT NULL, port INTEGER, pid INTEGER,"
+	" process TEXT NOT NULL, pkg TEXT, first_seen REAL, last_seen REAL,"
+	" UNIQUE (iface_id, host, protocol, ip_version, addr, port, pid,"
+	" process));"
+	"CREATE TABLE producers (id INTEGER PRIMARY KEY, iface_id INTEGER,"
+	" peer TEXT NOT NULL, source_id INTEGER, producer INTEGER,"
+	" first_seen REAL, last_seen REAL, msgs INTEGER, events INTEGER,"
+	" lost_msgs INTEGER, restarts INTEGER, bad_msgs INTEGER,"
+	" probe_drops INTEGER, info TEXT,"
+	" UNIQUE (iface_id, peer, source_id));"
+	"CREATE TABLE daemon_counters (daemon TEXT, role TEXT, key TEXT,"
+	" value INTEGER, updated REAL, PRIMARY KEY (daemon, key))"
+	" WITHOUT ROWID;"
+	"CREATE TABLE counter_history (ts REAL, daemon TEXT, key TEXT,"
+	" value INTEGER);",
+
+	/* 1 -> 2: views and the indexes queries need. */
+	"CREATE VIEW flows_v AS SELECT f.*, i.name AS iface,"
+	" i.kind AS iface_kind FROM flows f"
+	" JOIN interfaces i ON i.id = f.iface_id;"
+	"CREATE VIEW iface_attribution AS SELECT i.name AS iface,"
+	" count(*) AS packet_flows,"
+	" sum(f.cli_pid IS NOT NULL OR f.srv_pid IS NOT NULL) AS with_process,"
+	" 1.0 * sum(f.cli_pid IS NOT NULL OR f.srv_pid IS NOT NULL) /"
+	" count(*) AS ratio"
+	" FROM flows f JOIN interfaces i ON i.id = f.iface_id"
+	" WHERE f.source IN ('packet', 'joined') GROUP BY i.name;"
+	"CREATE INDEX flows_last_seen ON flows (last_seen);"
+	"CREATE INDEX flows_iface_last_seen ON flows (iface_id, last_seen);"
+	"CREATE INDEX ifcounters_ts ON ifcounters (ts);"
+	"CREATE INDEX counter_history_key ON counter_history"
+	" (daemon, key, ts);",
+};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+    SINK_SCHEMA_VERSION, "one migration step per schema version");
+
+/* Columns of flows after id, in bind order (parameter 2 onwards). */
+static const char *const flow_cols[] = {
+	"iface_id", "first_seen", "last_seen", "ip_version", "protocol",
+	"vlan", "cli_addr", "cli_port", "srv_addr", "srv_port", "source",
+	"last_event", "tcp_state", "sides_guessed", "events", "updates",
+	"c2s_packets", "c2s_bytes", "s2c_packets", "s2c_bytes",
+	"c2s_wire_bytes", "s2c_wire_bytes", "c2s_retrans", "s2c_retrans",
+	"cli_tcp_flags", "srv_tcp_flags", "nw_latency_ms", "cli_latency_ms",
+	"srv_latency_ms", "rtt_ms", "rtt_var_ms", "segs_in", "segs_out",
+	"unack_segs", "lost_packets", "bytes_rcvd", "bytes_acked", "ifname",
+	"exporter", "producer",
+#define SIDE_COLS(p)							\
+	p "pid", p "tid", p "uid", p "user", p "gid", p "grp", p "process", \
+	p "cmdline", p "vm_size", p "vm_peak", p "parent_pid",		\
+	p "parent_uid", p "parent_user", p "parent_process",		\
+	p "parent_cmdline", p "container_kind", p "container_id",	\
+	p "container_name", p "pod", p "namespace"
+	SIDE_COLS("cli_"), SIDE_COLS("srv_"),
+#undef SIDE_COLS
+	"extra",
+};
+#define NFLOW_COLS	(sizeof(flow_cols) / sizeof(flow_cols[0]))
+
+enum stmt {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_FLOW_INSERT, ST_FLOW_UPDATE,
+	ST_IFACE_CLEAR, ST_IFACE_UPSERT, ST_IFACE_SETTING, ST_IFACE_LOAD,
+	ST_IFC_INSERT, ST_LISTEN_UPSERT, ST_PRODUCER_UPSERT,
+	ST_COUNTER_UPSERT, ST_HISTORY_INSERT,
+	ST_MAX_ID,
+	ST_MAX
+};
+
+struct sink {
+	sqlite3		*db;
+	sqlite3_stmt	*st[ST_MAX];
+	int		 in_txn;
+	int		 version;
+	struct sink_stats s;
+};
+
+static const char *const stmt_sql[ST_MAX] = {
+	[ST_BEGIN] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_IFACE_CLEAR] = "UPDATE interfaces SET router_id = NULL"
+	    " WHERE router_id = ?1 AND name <> ?2",
+	[ST_IFACE_UPSERT] = "INSERT INTO interfaces (name, kind, router_id,"
+	    " mirrored, companion, first_seen, last_seen)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (name) DO UPDATE"
+	    " SET kind = excluded.kind, router_id = excluded.router_id,"
+	    " mirrored = excluded.mirrored, companion = excluded.companion,"
+	    " last_seen = excluded.last_seen RETURNING id",
+	[ST_IFACE_SETTING] = "INSERT INTO interface_settings (name, mirrored,"
+	    " companion, updated) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name)"
+	    " DO UPDATE SET mirrored = excluded.mirrored,"
+	    " companion = excluded.companion, updated = excluded.updated",
+	[ST_IFACE_LOAD] = "SELECT id, name, kind, router_id, mirrored"
+	    " FROM interfaces WHERE router_id IS NOT NULL",
+	[ST_IFC_INSERT] = "INSERT INTO ifcounters (ts, iface_id, producer,"
+	    " device, if_index, if_name, if_speed, admin_status, oper_status,"
+	    " promisc, in_octets, in_packets, in_errors, out_octets,"
+	    " out_packets, out_errors, in_bps, out_bps, in_pps, out_pps)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+	    " ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+	[ST_LISTEN_UPSERT] = "INSERT INTO listening (iface_id, host,"
+	    " protocol, ip_version, addr, port, pid, process, pkg, first_seen,"
+	    " last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+	    " ON CONFLICT (iface_id, host, protocol, ip_version, addr, port,"
+	    " pid, process) DO UPDATE SET pkg = excluded.pkg,"
+	    " last_seen = max(last_seen, excluded.last_seen)",
+	[ST_PRODUCER_UPSERT] = "INSERT INTO producers (iface_id, peer,"
+	    " source_id, producer, first_seen, last_seen, msgs, events,"
+	    " lost_msgs, restarts, bad_msgs, probe_drops, info)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+	    " ON CONFLICT (iface_id, peer, source_id) DO UPDATE SET"
+	    " producer = excluded.producer, last_seen = excluded.last_seen,"
+	    " msgs = excluded.msgs, events = excluded.events,"
+	    " lost_msgs = excluded.lost_msgs, restarts = excluded.restarts,"
+	    " bad_msgs = excluded.bad_msgs,"
+	    " probe_drops = excluded.probe_drops, info = excluded.info",
+	[ST_COUNTER_UPSERT] = "INSERT INTO daemon_counters (daemon, role,"
+	    " key, value, updated) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (daemon, key) DO UPDATE SET role = excluded.role,"
+	    " value = excluded.value, updated = excluded.updated",
+	[ST_HISTORY_INSERT] = "INSERT INTO counter_history (ts, daemon, key,"
+	    " value) VALUES (?1, ?2, ?3, ?4)",
+	[ST_MAX_ID] = "SELECT coalesce(max(id), 0) FROM flows",
+};
+
+/* Builds the flow INSERT and UPDATE statements from flow_cols. */
+static int
+prepare_flow_stmts(struct sink *k, char *err, size_t errlen)
+{
+	struct buf ins, upd;
+	size_t i;
+	int rc = -1;
+
+	buf_init(&ins);
+	buf_init(&upd);
+	buf_puts(&ins, "INSERT INTO flows (id");
+	buf_puts(&upd, "UPDATE flows SET ");
+	for (i = 0; i < NFLOW_COLS; i++) {
+		buf_printf(&ins, ", %s", flow_cols[i]);
+		buf_printf(&upd, "%s%s = ?%zu", i ? ", " : "", flow_cols[i],
+		    i + 2);
+	}
+	buf_puts(&ins, ") VALUES (?1");
+	for (i = 0; i < NFLOW_COLS; i++)
+		buf_printf(&ins, ", ?%zu", i + 2);
+	buf_puts(&ins, ")");
+	buf_puts(&upd, " WHERE id = ?1");
+	if (!buf_ok(&ins) || !buf_ok(&upd))
+		snprintf(err, errlen, "out of memory");
+	else if (sqlite3_prepare_v3(k->db, ins.p, -1, SQLITE_PREPARE_PERSISTENT,
+	    &k->st[ST_FLOW_INSERT], NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(k->db, upd.p, -1, SQLITE_PREPARE_PERSISTENT,
+	    &k->st[ST_FLOW_UPDATE], NULL) != SQLITE_OK)
+		snprintf(err, errlen, "prepare flows: %s", sqlite3_errmsg(k->db));
+	else
+		rc = 0;
+	buf_free(&ins);
+	buf_free(&upd);
+	return rc;
+}
+
+/* Reads schema_version; 0 for a database without one (a new file). */
+static int
+read_version(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	int v = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT version FROM schema_version",
+	    -1, &s, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Applies steps [from, to) in one transaction.  0 or -1 with err. */
+static int
+migrate(sqlite3 *db, int from, int to, char *err, size_t errlen)
+{
+	char *msg = NULL, sql[64];
+	int v = from;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	for (v = from; v < to; v++) {
+		if (sqlite3_exec(db, migrations[v], NULL, NULL, &msg) !=
+		    SQLITE_OK)
+			goto fail;
+		snprintf(sql, sizeof(sql), "UPDATE schema_version SET "
+		    "version = %d", v + 1);
+		if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+			goto fail;
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	if (from < to)
+		log_info("database schema migrated from version %d to %d",
+		    from, to);
+	return 0;
+fail:
+	snprintf(err, errlen, "schema migration %d -> %d: %s", v, v + 1,
+	    msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+struct sink *
+sink_open(const char *path, long long cache_bytes, int target, char *err,
+    size_t errlen)
+{
+	struct sink *k;
+	char pragma[128], *msg = NULL;
+	int i, v;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &k->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, k->db ?
+		    sqlite3_errmsg(k->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(k->db, 5000);
+	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode = WAL; "
+	    "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -%lld",
+	    cache_bytes > 0 ? cache_bytes / 1024 : 2000);
+	if (sqlite3_exec(k->db, pragma, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg :
+		    sqlite3_errmsg(k->db));
+		sqlite3_free(msg);
+		goto fail;
+	}
+	v = read_version(k->db);
+	if (v > SINK_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: database schema version %d is newer "
+		    "than this evflow-store supports (%d); refusing to start",
+		    path, v, SINK_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (target > SINK_SCHEMA_VERSION || target < 1)
+		target = SINK_SCHEMA_VERSION;
+	if (v < target && migrate(k->db, v, target, err, errlen) == -1)
+		goto fail;
+	k->version = v > target ? v : target;
+	for (i = 0; i < ST_MAX; i++) {
+		if (stmt_sql[i] == NULL)
+			continue;
+		if (sqlite3_prepare_v3(k->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &k->st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "prepare: %s",
+			    sqlite3_errmsg(k->db));
+			goto fail;
+		}
+	}
+	if (prepare_flow_stmts(k, err, errlen) == -1)
+		goto fail;
+	return k;
+fail:
+	sink_close(k);
+	return NULL;
+}
+
+void
+sink_close(struct sink *k)
+{
+	int i;
+
+	if (k == NULL)
+		return;
+	if (k->in_txn)
+		(void)sink_commit(k);
+	for (i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(k->st[i]);
+	sqlite3_close(k->db);
+	free(k);
+}
+
+struct sink_stats *
+sink_stats(struct sink *k)
+{
+	return &k->s;
+}
+
+int
+sink_schema_version(struct sink *k)
+{
+	return k->version;
+}
+
+/* Runs a statement to completion and resets it.  0 or -1 (logged). */
+static int
+run(struct sink *k, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	k->s.write_errors++;
+	LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
+	return -1;
+}
+
+uint64_t
+sink_max_flow_id(struct sink *k)
+{
+	sqlite3_stmt *s = k->st[ST_MAX_ID];
+	uint64_t id = 0;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		id = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return id;
+}
+
+int
+sink_begin(struct sink *k)
+{
+	if (k->in_txn)
+		return 0;
+	if (run(k, k->st[ST_BEGIN]) == -1)
+		return -1;
+	k->in_txn = 1;
+	return 0;
+}
+
+int
+sink_commit(struct sink *k)
+{
+	if (!k->in_txn)
+		return 0;
+	k->in_txn = 0;
+	if (run(k, k->st[ST_COMMIT]) == -1) {
+		(void)run(k, k->st[ST_ROLLBACK]);
+		return -1;
+	}
+	k->s.transactions++;
+	return 0;
+}
+
+int
+sink_in_txn(const struct sink *k)
+{
+	return k->in_txn;
+}
+
+/* Text of a bounded string, or NULL if empty. */
+static void
+bind_str(sqlite3_stmt *s, int i, const char *p, size_t n)
+{
+	size_t l = p ? strnlen(p, n) : 0;
+
+	if (l == 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, p, (int)l, SQLITE_STATIC);
+}
+
+static void
+bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+	sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+/* NULL for 0: "unknown" for values where 0 is not a measurement. */
+static void
+bind_nz(sqlite3_stmt *s, int i, uint64_t v)
+{
+	if (v == 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+static void
+bind_ms(sqlite3_stmt *s, int i, uint32_t us)
+{
+	if (us == 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_double(s, i, us / 1000.0);
+}
+
+static double
+usec_to_sec(uint64_t u)
+{
+	return (double)(u / 1000000) + (double)(u % 1000000) / 1e6;
+}
+
+static const char *
+container_kind(uint32_t k)
+{
+	switch (k) {
+	case EVP_CONT_DOCKER:
+		return "docker";
+	case EVP_CONT_K8S:
+		return "k8s";
+	case EVP_CONT_OTHER:
+		return "other";
+	default:
+		return NULL;
+	}
+}
+
+/* Binds the 20 columns of one side from parameter `i`. */
+static int
+bind_side(sqlite3_stmt *s, int i, const struct evp_proc *p,
+    const struct evp_proc *pp, const struct evp_container *c)
+{
+	const char *kind;
+	int j;
+
+	if (p != NULL) {
+		bind_u64(s, i, p->pid);
+		bind_nz(s, i + 1, p->tid);
+		bind_u64(s, i + 2, p->uid);
+		bind_str(s, i + 3, p->uid_name, sizeof(p->uid_name));
+		bind_u64(s, i + 4, p->gid);
+		bind_str(s, i + 5, p->gid_name, sizeof(p->gid_name));
+		bind_str(s, i + 6, p->path, sizeof(p->path));
+		bind_str(s, i + 7, p->cmdline, sizeof(p->cmdline));
+		bind_nz(s, i + 8, p->vm_size);
+		bind_nz(s, i + 9, p->vm_peak);
+	} else
+		for (j = 0; j < 10; j++)
+			sqlite3_bind_null(s, i + j);
+	i += 10;
+	if (pp != NULL) {
+		bind_u64(s, i, pp->pid);
+		bind_u64(s, i + 1, pp->uid);
+		bind_str(s, i + 2, pp->uid_name, sizeof(pp->uid_name));
+		bind_str(s, i + 3, pp->path, sizeof(pp->path));
+		bind_str(s, i + 4, pp->cmdline, sizeof(pp->cmdline));
+	} else
+		for (j = 0; j < 5; j++)
+			sqlite3_bind_null(s, i + j);
+	i += 5;
+	if (c != NULL && (kind = container_kind(c->kind)) != NULL) {
+		sqlite3_bind_text(s, i, kind, -1, SQLITE_STATIC);
+		bind_str(s, i + 1, c->id, sizeof(c->id));
+		bind_str(s, i + 2, c->name, sizeof(c->name));
+		bind_str(s, i + 3, c->pod, sizeof(c->pod));
+		bind_str(s, i + 4, c->ns, sizeof(c->ns));
+	} else if (c != NULL) {
+		sqlite3_bind_null(s, i);
+		bind_str(s, i + 1, c->id, sizeof(c->id));
+		bind_str(s, i + 2, c->name, sizeof(c->name));
+		bind_str(s, i + 3, c->pod, sizeof(c->pod));
+		bind_str(s, i + 4, c->ns, sizeof(c->ns));
+	} else
+		for (j = 0; j < 5; j++)
+			sqlite3_bind_null(s, i + j);
+	return i + 5;
+}
+
+static int
+nonzero16(const uint8_t *a)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (a[i])
+			return 1;
+	return 0;
+}
+
+/* Binds every column of a flow row; the address buffers must outlive
+ * the statement's step. */
+static void
+bind_flow(sqlite3_stmt *s, int64_t iface_id, const struct flow *f,
+    const struct intern *in, char abuf[3][64], const struct flow_tcpinfo *t)
+{
+	const struct flow_meta *m = intern_get_meta(in, f->meta);
+	const char *src, *ev, *st;
+	int i = 1, c = f->cli, cnt = (f->flags & FL_COUNTERS) != 0;
+
+	bind_u64(s, i++, f->id);
+	sqlite3_bind_int64(s, i++, iface_id);
+	sqlite3_bind_double(s, i++, usec_to_sec(f->first_usec));
+	sqlite3_bind_double(s, i++, usec_to_sec(f->last_usec));
+	bind_nz(s, i++, f->ip_version);
+	bind_u64(s, i++, f->key.proto);
+	bind_u64(s, i++, f->key.vlan);
+	sqlite3_bind_text(s, i++, evp_addr_str(f->key.addr[c], abuf[0], 64),
+	    -1, SQLITE_STATIC);
+	bind_u64(s, i++, f->key.port[c]);
+	sqlite3_bind_text(s, i++, evp_addr_str(f->key.addr[!c], abuf[1], 64),
+	    -1, SQLITE_STATIC);
+	bind_u64(s, i++, f->key.port[!c]);
+	src = (f->flags & FL_JOINED) ? "joined" : evp_source_name(f->source);
+	sqlite3_bind_text(s, i++, src, -1, SQLITE_STATIC);
+	ev = evp_event_name(f->last_event);
+	bind_str(s, i++, ev, 32);
+	st = evp_tcp_state_name(f->tcp_state);
+	bind_str(s, i++, st, 32);
+	bind_u64(s, i++, f->orient == ORIENT_GUESSED);
+	bind_u64(s, i++, f->events);
+	bind_u64(s, i++, f->updates);
+	if (cnt) {
+		bind_u64(s, i++, f->pkts[0]);
+		bind_u64(s, i++, f->bytes[0]);
+		bind_u64(s, i++, f->pkts[1]);
+		bind_u64(s, i++, f->bytes[1]);
+	} else
+		for (c = 0; c < 4; c++)
+			sqlite3_bind_null(s, i++);
+	if (f->flags & FL_WIRE) {
+		bind_u64(s, i++, f->wire[0]);
+		bind_u64(s, i++, f->wire[1]);
+	} else {
+		sqlite3_bind_null(s, i++);
+		sqlite3_bind_null(s, i++);
+	}
+	if (f->flags & FL_RETRANS) {
+		bind_u64(s, i++, f->retrans[0]);
+		bind_u64(s, i++, f->retrans[1]);
+	} else {
+		sqlite3_bind_null(s, i++);
+		sqlite3_bind_null(s, i++);
+	}
+	if (f->flags & FL_TCPFLAGS) {
+		bind_u64(s, i++, f->tcp_flags[0]);
+		bind_u64(s, i++, f->tcp_flags[1]);
+	} else {
+		sqlite3_bind_null(s, i++);
+		sqlite3_bind_null(s, i++);
+	}
+	bind_ms(s, i++, f->nw_lat_us);
+	bind_ms(s, i++, f->cli_lat_us);
+	bind_ms(s, i++, f->srv_lat_us);
+	if (t != NULL) {
+		bind_ms(s, i++, t->rtt_us);
+		bind_ms(s, i++, t->rtt_var_us);
+		bind_u64(s, i++, t->segs_in);
+		bind_u64(s, i++, t->segs_out);
+		bind_u64(s, i++, t->unack_segs);
+		bind_u64(s, i++, t->lost_pkts);
+		bind_u64(s, i++, t->rcvd_sum);
+		bind_u64(s, i++, t->acked_sum);
+	} else
+		for (c = 0; c < 8; c++)
+			sqlite3_bind_null(s, i++);
+	if (m != NULL) {
+		bind_str(s, i++, m->ifname, sizeof(m->ifname));
+		if (nonzero16(m->exporter))
+			sqlite3_bind_text(s, i++, evp_addr_str(m->exporter,
+			    abuf[2], 64), -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, i++);
+		bind_nz(s, i++, m->producer);
+	} else
+		for (c = 0; c < 3; c++)
+			sqlite3_bind_null(s, i++);
+	i = bind_side(s, i, intern_get_proc(in, f->proc[0]),
+	    intern_get_proc(in, f->parent[0]),
+	    intern_get_container(in, f->cont[0]));
+	i = bind_side(s, i, intern_get_proc(in, f->proc[1]),
+	    intern_get_proc(in, f->parent[1]),
+	    intern_get_container(in, f->cont[1]));
+	if (m != NULL && m->extra_len > 0)
+		sqlite3_bind_text(s, i, m->extra, m->extra_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+int
+sink_write_flow(struct sink *k, int64_t iface_id, const struct flow *f,
+    const struct intern *in, const struct flow_tcpinfo *t)
+{
+	char abuf[3][64];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (f->flags & FL_WRITTEN) {
+		s = k->st[ST_FLOW_UPDATE];
+		bind_flow(s, iface_id, f, in, abuf, t);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE && sqlite3_changes(k->db) == 1) {
+			k->s.rows_updated++;
+			k->s.flows_written++;
+			return 0;
+		}
+		if (rc != SQLITE_DONE) {
+			k->s.write_errors++;
+			LOG_RATELIMITED(log_warnx, "sqlite update flow %llu: "
+			    "%s", (unsigned long long)f->id,
+			    sqlite3_errmsg(k->db));
+			return -1;
+		}
+		/* The row went away (retention by size): insert again. */
+	}
+	s = k->st[ST_FLOW_INSERT];
+	bind_flow(s, iface_id, f, in, abuf, t);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		k->s.write_errors++;
+		LOG_RATELIMITED(log_warnx, "sqlite insert flow %llu: %s",
+		    (unsigned long long)f->id, sqlite3_errmsg(k->db));
+		return -1;
+	}
+	k->s.rows_inserted++;
+	k->s.flows_written++;
+	return 0;
+}
+
+int64_t
+sink_iface(struct sink *k, const char *name, const char *kind, int router_id,
+    int mirrored, const char *companion)
+{
+	sqlite3_stmt *s = k->st[ST_IFACE_UPSERT];
+	double now = usec_to_sec(clock_wall_usec());
+	int64_t id = 0;
+	int rc;
+
+	if (router_id >= 0) {
+		sqlite3_bind_int(k->st[ST_IFACE_CLEAR], 1, router_id);
+		sqlite3_bind_text(k->st[ST_IFACE_CLEAR], 2, name, -1,
+		    SQLITE_STATIC);
+		(void)run(k, k->st[ST_IFACE_CLEAR]);
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+	if (router_id >= 0)
+		sqlite3_bind_int(s, 3, router_id);
+	else
+		sqlite3_bind_null(s, 3);
+	sqlite3_bind_int(s, 4, mirrored);
+	bind_str(s, 5, companion, EVP_NAME_LEN);
+	sqlite3_bind_double(s, 6, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE || id == 0) {
+		k->s.write_errors++;
+		LOG_RATELIMITED(log_warnx, "sqlite interface %s: %s", name,
+		    sqlite3_errmsg(k->db));
+		return -1;
+	}
+	return id;
+}
+
+int
+sink_iface_setting(struct sink *k, const char *name, int mirrored,
+    const char *companion)
+{
+	sqlite3_stmt *s = k->st[ST_IFACE_SETTING];
+
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, mirrored);
+	bind_str(s, 3, companion, EVP_NAME_LEN);
+	sqlite3_bind_double(s, 4, usec_to_sec(clock_wall_usec()));
+	return run(k, s);
+}
+
+int
+sink_iface_merge(struct sink *k, int64_t from, int64_t to)
+{
+	static const char *const sql[] = {
+		"UPDATE flows SET iface_id = ?2 WHERE iface_id = ?1",
+		"UPDATE ifcounters SET iface_id = ?2 WHERE iface_id = ?1",
+		"UPDATE OR IGNORE listening SET iface_id = ?2 WHERE iface_id = ?1",
+		"DELETE FROM listening WHERE iface_id = ?1",
+		"UPDATE OR IGNORE producers SET iface_id = ?2 WHERE iface_id = ?1",
+		"DELETE FROM producers WHERE iface_id = ?1",
+		"DELETE FROM interfaces WHERE id = ?1",
+	};
+	sqlite3_stmt *s;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sqlite3_prepare_v2(k->db, sql[i], -1, &s, NULL) !=
+		    SQLITE_OK) {
+			k->s.write_errors++;
+			return -1;
+		}
+		sqlite3_bind_int64(s, 1, from);
+		sqlite3_bind_int64(s, 2, to);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			k->s.write_errors++;
+			rc = -1;
+		}
+		sqlite3_finalize(s);
+	}
+	return rc;
+}
+
+int
+sink_iface_load(struct sink *k, void (*fn)(void *, int64_t, const char *,
+    const char *, int, int), void *arg)
+{
+	sqlite3_stmt *s = k->st[ST_IFACE_LOAD];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		fn(arg, sqlite3_column_int64(s, 0),
+		    (const char *)sqlite3_column_text(s, 1),
+		    (const char *)sqlite3_column_text(s, 2),
+		    sqlite3_column_int(s, 3), sqlite3_column_int(s, 4));
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Rates are NULL when `have_rate` is 0 (first sample, counter reset). */
+int
+sink_ifcounter(struct sink *k, int64_t iface_id, const struct evp_ifcounter *c,
+    double in_bps, double out_bps, double in_pps, double out_pps,
+    int have_rate)
+{
+	sqlite3_stmt *s = k->st[ST_IFC_INSERT];
+	char abuf[64];
+
+	sqlite3_bind_double(s, 1, usec_to_sec(c->ts_usec));
+	sqlite3_bind_int64(s, 2, iface_id);
+	bind_nz(s, 3, c->producer);
+	if (nonzero16(c->device))
+		sqlite3_bind_text(s, 4, evp_addr_str(c->device, abuf,
+		    sizeof(abuf)), -1, SQLITE_STATIC);
+	bind_u64(s, 5, c->if_index);
+	bind_str(s, 6, c->if_name, sizeof(c->if_name));
+	bind_u64(s, 7, c->if_speed);
+	bind_u64(s, 8, c->admin_status);
+	bind_u64(s, 9, c->oper_status);
+	bind_u64(s, 10, c->promisc);
+	bind_u64(s, 11, c->in_octets);
+	bind_u64(s, 12, c->in_pkts);
+	bind_u64(s, 13, c->in_errors);
+	bind_u64(s, 14, c->out_octets);
+	bind_u64(s, 15, c->out_pkts);
+	bind_u64(s, 16, c->out_errors);
+	if (have_rate) {
+		sqlite3_bind_double(s, 17, in_bps);
+		sqlite3_bind_double(s, 18, out_bps);
+		sqlite3_bind_double(s, 19, in_pps);
+		sqlite3_bind_double(s, 20, out_pps);
+	}
+	return run(k, s);
+}
+
+int
+sink_listen(struct sink *k, int64_t iface_id, const struct evp_listen *l)
+{
+	sqlite3_stmt *s = k->st[ST_LISTEN_UPSERT];
+	char abuf[64];
+
+	sqlite3_bind_int64(s, 1, iface_id);
+	sqlite3_bind_text(s, 2, l->host, (int)strnlen(l->host,
+	    sizeof(l->host)), SQLITE_STATIC);
+	bind_u64(s, 3, l->proto);
+	bind_u64(s, 4, l->ip_version);
+	sqlite3_bind_text(s, 5, evp_addr_str(l->addr, abuf, sizeof(abuf)), -1,
+	    SQLITE_STATIC);
+	bind_u64(s, 6, l->port);
+	bind_u64(s, 7, l->pid);
+	sqlite3_bind_text(s, 8, l->proc, (int)strnlen(l->proc,
+	    sizeof(l->proc)), SQLITE_STATIC);
+	bind_str(s, 9, l->pkg, sizeof(l->pkg));
+	sqlite3_bind_double(s, 10, usec_to_sec(l->ts_usec));
+	return run(k, s);
+}
+
+int
+sink_producer(struct sink *k, int64_t iface_id, const struct evp_producer *p)
+{
+	sqlite3_stmt *s = k->st[ST_PRODUCER_UPSERT];
+
+	sqlite3_bind_int64(s, 1, iface_id);
+	sqlite3_bind_text(s, 2, p->peer, (int)strnlen(p->peer,
+	    sizeof(p->peer)), SQLITE_STATIC);
+	bind_u64(s, 3, p->source_id);
+	bind_nz(s, 4, p->producer);
+	sqlite3_bind_double(s, 5, usec_to_sec(p->ts_usec));
+	bind_u64(s, 6, p->msgs);
+	bind_u64(s, 7, p->events);
+	bind_u64(s, 8, p->lost_msgs);
+	bind_u64(s, 9, p->restarts);
+	bind_u64(s, 10, p->bad_msgs);
+	bind_u64(s, 11, p->probe_drops);
+	bind_str(s, 12, p->info, sizeof(p->info));
+	return run(k, s);
+}
+
+int
+sink_counter(struct sink *k, const char *daemon, const char *role,
+    const char *key, uint64_t value, double ts, int history)
+{
+	sqlite3_stmt *s = k->st[ST_COUNTER_UPSERT];
+
+	sqlite3_bind_text(s, 1, daemon, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
+	bind_u64(s, 4, value);
+	sqlite3_bind_double(s, 5, ts);
+	if (run(k, s) == -1)
+		return -1;
+	if (!history)
+		return 0;
+	s = k->st[ST_HISTORY_INSERT];
+	sqlite3_bind_double(s, 1, ts);
+	sqlite3_bind_text(s, 2, daemon, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
+	bind_u64(s, 4, value);
+	return run(k, s);
+}
+
+/* Runs one DELETE with up to two bound values; rows changed or -1. */
+static long long
+delete_rows(struct sink *k, const char *sql, double a, int b)
+{
+	sqlite3_stmt *s;
+	long long n = -1;
+
+	if (sqlite3_prepare_v2(k->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		k->s.write_errors++;
+		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
+		return -1;
+	}
+	sqlite3_bind_double(s, 1, a);
+	sqlite3_bind_int(s, 2, b);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		n = sqlite3_changes(k->db);
+	else {
+		k->s.write_errors++;
+		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
+	}
+	sqlite3_finalize(s);
+	return n;
+}
+
+long long
+sink_delete_before(struct sink *k, double before, int limit)
+{
+	long long n, t = 0;
+
+	if ((n = delete_rows(k, "DELETE FROM flows WHERE id IN (SELECT id"
+	    " FROM flows WHERE last_seen < ?1 LIMIT ?2)", before, limit)) < 0)
+		return -1;
+	t += n;
+	if ((n = delete_rows(k, "DELETE FROM ifcounters WHERE ts < ?1",
+	    before, 0)) > 0)
+		t += n;
+	if ((n = delete_rows(k, "DELETE FROM counter_history WHERE ts < ?1",
+	    before, 0)) > 0)
+		t += n;
+	if ((n = delete_rows(k, "DELETE FROM listening WHERE last_seen < ?1",
+	    before, 0)) > 0)
+		t += n;
+	return t;
+}
+
+long long
+sink_delete_oldest(struct sink *k, int n)
+{
+	return delete_rows(k, "DELETE FROM flows WHERE id IN (SELECT id FROM"
+	    " flows ORDER BY last_seen LIMIT ?2)", 0, n);
+}
+
+static long long
+pragma_int(struct sink *k, const char *sql)
+{
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(k->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+long long
+sink_db_bytes(struct sink *k)
+{
+	long long pc = pragma_int(k, "PRAGMA page_count"),
+	    fl = pragma_int(k, "PRAGMA freelist_count"),
+	    ps = pragma_int(k, "PRAGMA page_size");
+
+	if (pc < 0 || fl < 0 || ps < 0)
+		return -1;
+	return (pc - fl) * ps;
+}

@@ -1,0 +1,471 @@
+/*
+ * evflow-store: per-interface flow tables, the join of process events
+ * into packet flows, and the one SQLite writer.
+ *
+ *   main.c         options, configuration, the loop
+ *   records.c      records from the link: route each type to its table
+ *   intern.c       refcounted table of distinct process/container/meta values
+ *   flow_table.c   one live table per interface: lookup, expiry, eviction
+ *   flow_merge.c   how a record changes a flow (and the join rules)
+ *   sqlite_sink.c  schema, migrations, batched writes by flow id
+ *   retention.c    deletes by age and by database size
+ *
+ * Everything runs in the loop's thread.  A flow entry never holds a
+ * pointer into a received buffer: strings are interned, numbers copied.
+ */
+#ifndef EVFLOW_STORE_H
+#define EVFLOW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/config.h"
+#include "../proto/evflow.h"
+
+/* ---- intern.c ---------------------------------------------------- */
+
+/*
+ * Distinct byte strings, refcounted, named by a small id (0 = none).
+ * A flow holds ids of its processes and containers instead of copies,
+ * so a live flow stays small however many flows share one process.
+ * Allocates once per distinct value, never per reference.
+ */
+struct intern_ent;
+struct intern {
+	struct intern_ent **ent;	/* by id - 1 */
+	uint32_t	 nent;		/* slots used in ent[] */
+	uint32_t	 cap;
+	uint32_t	*bucket;	/* id of chain head, 0 = empty */
+	uint32_t	 nbucket;	/* power of two */
+	uint32_t	*freeid;	/* stack of free ids, cap entries */
+	uint32_t	 nfree;
+	uint32_t	 live;		/* distinct values held */
+	uint64_t	 seed;
+	size_t		 bytes;		/* heap bytes held by values */
+};
+
+struct intern *intern_new(void);
+void	intern_free(struct intern *);
+/* Returns the id of a value equal to data/len with one more reference,
+ * or 0 if len is 0 or memory ran out. */
+uint32_t intern_get(struct intern *, const void *, size_t);
+void	intern_ref(struct intern *, uint32_t);
+void	intern_unref(struct intern *, uint32_t);
+/* Borrowed pointer to the value of `id` (valid while referenced). */
+const void *intern_data(const struct intern *, uint32_t, size_t *);
+size_t	intern_mem(const struct intern *);
+
+/* What flows intern: a tag byte, then a normalized struct. */
+#define INTERN_PROC	1	/* struct evp_proc */
+#define INTERN_CONT	2	/* struct evp_container */
+#define INTERN_META	3	/* struct flow_meta + extra text */
+
+/* Flow attributes that rarely change per flow (interned as one value). */
+struct flow_meta {
+	uint64_t	producer;
+	uint8_t		exporter[16];
+	char		ifname[EVP_IFNAME_LEN];
+	uint16_t	extra_len;
+	char		extra[];	/* extra_len bytes, no NUL */
+};
+
+/* Interns a proc/container normalized (bytes after each string's NUL
+ * zeroed) so equal values share an id.  0 if the value is empty. */
+uint32_t intern_proc(struct intern *, const struct evp_proc *);
+uint32_t intern_container(struct intern *, const struct evp_container *);
+/* Borrowed views of interned values; NULL for id 0. */
+const struct evp_proc *intern_get_proc(const struct intern *, uint32_t);
+const struct evp_container *intern_get_container(const struct intern *,
+	    uint32_t);
+const struct flow_meta *intern_get_meta(const struct intern *, uint32_t);
+
+/* ---- flow_table.c ------------------------------------------------ */
+
+/* Canonical flow key: endpoint 0 is the lower (addr, port). */
+struct flow_key {
+	uint8_t		addr[2][16];
+	uint16_t	port[2];
+	uint16_t	vlan;
+	uint8_t		proto;
+	uint8_t		pad;
+};
+_Static_assert(sizeof(struct flow_key) == 40, "flow key layout");
+
+/* Latest TCP info from netstat records; only netstat flows have one. */
+struct flow_tcpinfo {
+	uint32_t	rtt_us, rtt_var_us;
+	uint32_t	segs_in, segs_out, unack_segs, lost_pkts;
+	uint64_t	rcvd_sum, acked_sum;	/* sum of deltas */
+	uint64_t	rcvd_last, acked_last;	/* last absolute value seen */
+	uint32_t	next_free;
+	uint32_t	pad;
+};
+
+/* struct flow.flags */
+#define FL_DIRTY	0x0001	/* changed since last written */
+#define FL_WRITTEN	0x0002	/* row exists (update, not insert) */
+#define FL_PACKETS	0x0004	/* packet (capture) counters present */
+#define FL_COUNTERS	0x0008	/* some packet/byte counters present */
+#define FL_WIRE		0x0010	/* wire byte counters present */
+#define FL_RETRANS	0x0020	/* retransmissions known */
+#define FL_TCPFLAGS	0x0040	/* tcp flags known */
+#define FL_GUESSED	0x0080	/* sides only guessed by port */
+#define FL_PENDING	0x0100	/* event-only entry in a packet iface */
+#define FL_ENDED	0x0200	/* packet flow ended, joinable a while */
+#define FL_JOINED	0x0400	/* packet flow with process events */
+#define FL_FREE		0x8000	/* slot on the free list */
+
+/* Orientation authority (struct flow.orient): higher overrides lower. */
+#define ORIENT_GUESSED	1	/* port heuristic */
+#define ORIENT_EVENT	2	/* CONNECT/ACCEPT/netstat/netflow direction */
+#define ORIENT_PACKET	3	/* packets: who sent the first SYN/packet */
+
+/* Expiry lists (struct flow.list), each with one timeout. */
+enum flow_list {
+	FLIST_NONE = 0,
+	FLIST_IDLE,		/* live: store.flow_idle after last update */
+	FLIST_PENDING,		/* event-only: join_window after creation */
+	FLIST_ENDED,		/* packet flow ended: join_window after end */
+	FLIST_MAX
+};
+
+/*
+ * One live flow.  Sides are by role: [0] client, [1] server; `cli`
+ * says which key endpoint is the client.  Links are slot index + 1.
+ * Keep it small: its size is the per-flow memory of the store.
+ */
+struct flow {
+	struct flow_key	key;
+	uint32_t	hnext;		/* hash chain */
+	uint32_t	prev, next;	/* expiry list */
+	uint32_t	qprev, qnext;	/* dirty queue */
+	uint32_t	tcpi;		/* tcpinfo slot + 1, 0 = none */
+	uint32_t	self;		/* own slot index + 1 */
+	uint32_t	meta;		/* intern id of struct flow_meta */
+	uint64_t	id;		/* SQLite row id */
+	uint64_t	first_usec, last_usec;	/* wall clock, from records */
+	uint64_t	touch;		/* monotonic usec: list entry time */
+	uint64_t	pkts[2], bytes[2], wire[2];	/* c2s, s2c */
+	uint32_t	retrans[2];
+	uint32_t	nw_lat_us, cli_lat_us, srv_lat_us;
+	uint32_t	events, updates;
+	uint32_t	proc[2], parent[2], cont[2];	/* intern ids */
+	uint16_t	flags;		/* FL_* */
+	uint8_t		list;		/* enum flow_list */
+	uint8_t		source;		/* enum evp_flow_source of creation */
+	uint8_t		last_event;	/* enum evp_event */
+	uint8_t		tcp_state;	/* enum evp_tcp_state */
+	uint8_t		ip_version;
+	uint8_t		tcp_flags[2];
+	uint8_t		orient;		/* ORIENT_* */
+	uint8_t		cli;		/* key endpoint of the client: 0/1 */
+};
+
+_Static_assert(sizeof(struct flow) <= 216, "a live flow's size is its memory");
+
+/* Slots per pool chunk: the pool grows a chunk at a time, so nothing
+ * is copied when it grows and the slack is at most one chunk. */
+#define FT_CHUNK_SHIFT	12
+#define FT_CHUNK	(1u << FT_CHUNK_SHIFT)
+
+/* Why a flow leaves its table (for accounting and logs). */
+enum flow_retire {
+	RETIRE_IDLE,		/* store.flow_idle without updates */
+	RETIRE_WINDOW,		/* event-only: join window over, a miss */
+	RETIRE_ENDED,		/* packet flow ended + join window */
+	RETIRE_EVICT,		/* store.max_flows reached */
+	RETIRE_PENDING_CAP,	/* store.max_pending reached */
+	RETIRE_FLUSH,		/* shutdown or interface rebind */
+};
+
+/* Per-interface counters (become iface.<name>.<key>). */
+enum ft_counter {
+	FTC_MERGED,
+	FTC_CREATED,
+	FTC_JOINS,
+	FTC_MISSES,
+	FTC_PENDING_EVICTED,
+	FTC_PACKET_FLOWS,
+	FTC_PACKET_FLOWS_WITH_PROCESS,
+	FTC_PACKET_FLOWS_NO_PROCESS,
+	FTC_EXPIRED,
+	FTC_EVICTED,
+	FTC_MAX
+};
+extern const char *const ft_counter_names[FTC_MAX];
+
+struct flow_table;
+/* Called before a flow leaves the table (write it if dirty).  The
+ * flow is still fully valid during the call. */
+typedef void (*flow_retire_cb)(void *, struct flow_table *, struct flow *,
+	    enum flow_retire);
+
+struct flow_table {
+	struct flow	**chunk;	/* pool: FT_CHUNK slots each */
+	uint32_t	 nchunk, chunk_cap;
+	uint32_t	 nslot;		/* slots allocated */
+	uint32_t	 used;		/* slots ever handed out */
+	uint32_t	 free_head;	/* free slot + 1 */
+	uint32_t	 live;
+	uint32_t	 pending;	/* entries on FLIST_PENDING */
+	uint32_t	*bucket;
+	uint32_t	 nbucket;	/* power of two */
+	uint32_t	 head[FLIST_MAX], tail[FLIST_MAX];
+	uint32_t	 qhead, qtail;	/* dirty queue */
+	uint32_t	 ndirty;
+	struct flow_tcpinfo *tcpi;	/* tcpinfo pool */
+	uint32_t	 ntcpi, tcpi_used, tcpi_free;
+	uint64_t	 seed;
+	int		 packet;	/* a packet interface: join rules */
+	/* limits, microseconds and entries */
+	uint64_t	 idle_usec, window_usec;
+	uint32_t	 max_flows, max_pending;
+	struct intern	*in;		/* shared, borrowed */
+	uint64_t	*next_id;	/* shared flow id counter, borrowed */
+	flow_retire_cb	 retire;
+	void		*retire_arg;
+	uint64_t	 c[FTC_MAX];
+};
+
+struct flow_table *flow_table_new(struct intern *, uint64_t *, int,
+	    uint32_t, uint32_t, uint64_t, uint64_t);
+/* Retires every flow (RETIRE_FLUSH), then frees the table. */
+void	flow_table_free(struct flow_table *);
+void	flow_table_set_retire(struct flow_table *, flow_retire_cb, void *);
+/* Fills the canonical key of a record; returns the key endpoint (0 or
+ * 1) that holds the record's client (side 0). */
+int	flow_key_make(struct flow_key *, const struct evp_flow *);
+struct flow *flow_table_find(struct flow_table *, const struct flow_key *);
+/* A fresh entry for `key` on the list `l`, evicting if the table or
+ * the pending list is full.  NULL only if memory ran out. */
+struct flow *flow_table_create(struct flow_table *, const struct flow_key *,
+	    enum flow_list, uint64_t);
+/* Moves f to the tail of list l with entry time `now`. */
+void	flow_table_touch(struct flow_table *, struct flow *, enum flow_list,
+	    uint64_t);
+void	flow_table_mark_dirty(struct flow_table *, struct flow *);
+/* Pops the oldest dirty flow (clearing FL_DIRTY), or NULL. */
+struct flow *flow_table_pop_dirty(struct flow_table *);
+/* Retires flows whose list deadline is before `now`, at most `max`.
+ * Returns how many were retired. */
+unsigned flow_table_expire(struct flow_table *, uint64_t, unsigned);
+/* Monotonic usec of the nearest deadline, UINT64_MAX if none. */
+uint64_t flow_table_deadline(const struct flow_table *);
+/* Retires and frees every entry (RETIRE_FLUSH). */
+void	flow_table_flush(struct flow_table *);
+/* Retires and frees one entry. */
+void	flow_table_retire(struct flow_table *, struct flow *,
+	    enum flow_retire);
+struct flow_tcpinfo *flow_tcpinfo(struct flow_table *, struct flow *, int);
+/* 1 if either side carries a process. */
+int	flow_has_process(const struct flow *);
+/* Heap bytes held by the table (pool, buckets, tcpinfo). */
+size_t	flow_table_mem(const struct flow_table *);
+
+/* ---- flow_merge.c ------------------------------------------------ */
+
+/* Merges one flow record into table ft at monotonic time `now`,
+ * creating the entry if needed and applying the join rules of a packet
+ * interface.  Returns 0, or -1 if no entry could be made (memory). */
+int	flow_merge(struct flow_table *, const struct evp_flow *, uint64_t);
+
+/* ---- sqlite_sink.c ----------------------------------------------- */
+
+#define SINK_SCHEMA_VERSION	2
+
+struct sink;
+
+struct sink_stats {
+	uint64_t	rows_inserted;
+	uint64_t	rows_updated;
+	uint64_t	transactions;
+	uint64_t	write_errors;
+	uint64_t	flows_written;
+};
+
+/* Opens (creating or migrating) the database.  `target_version` is
+ * SINK_SCHEMA_VERSION except in tests of migrations.  NULL with err. */
+struct sink *sink_open(const char *, long long, int, char *, size_t);
+void	sink_close(struct sink *);
+struct sink_stats *sink_stats(struct sink *);
+/* Highest flow id in the database (new ids continue after it). */
+uint64_t sink_max_flow_id(struct sink *);
+int	sink_schema_version(struct sink *);
+int	sink_begin(struct sink *);
+int	sink_commit(struct sink *);
+int	sink_in_txn(const struct sink *);
+/* Inserts or updates the row of `f` (by id) in interface `iface_id`. */
+int	sink_write_flow(struct sink *, int64_t, const struct flow *,
+	    const struct intern *, const struct flow_tcpinfo *);
+/* Interface table: returns the row id for `name`, updating its row. */
+int64_t	sink_iface(struct sink *, const char *, const char *, int, int,
+	    const char *);
+int	sink_iface_setting(struct sink *, const char *, int, const char *);
+/* Moves rows of placeholder interface `from` to `to`, deletes `from`. */
+int	sink_iface_merge(struct sink *, int64_t, int64_t);
+/* Calls fn(arg, name, kind, router_id, mirrored) for each interface row
+ * with a router id, to restore the table at start. */
+int	sink_iface_load(struct sink *, void (*)(void *, int64_t,
+	    const char *, const char *, int, int), void *);
+int	sink_ifcounter(struct sink *, int64_t, const struct evp_ifcounter *,
+	    double, double, double, double, int);
+int	sink_listen(struct sink *, int64_t, const struct evp_listen *);
+int	sink_producer(struct sink *, int64_t, const struct evp_producer *);
+/* One counter: latest value, and a history sample if `history`. */
+int	sink_counter(struct sink *, const char *, const char *, const char *,
+	    uint64_t, double, int);
+/* Retention: deletes rows older than `before` (unix seconds); at most
+ * `limit` flows per call.  Returns rows deleted or -1. */
+long long sink_delete_before(struct sink *, double, int);
+/* Deletes the `n` oldest flows.  Returns rows deleted or -1. */
+long long sink_delete_oldest(struct sink *, int);
+/* Bytes the database occupies (page_count - freelist) * page_size. */
+long long sink_db_bytes(struct sink *);
+
+/* ---- retention.c ------------------------------------------------- */
+
+struct retention {
+	long long	max_age;	/* seconds, 0 = keep forever */
+	long long	max_bytes;	/* 0 = unlimited */
+	uint64_t	deleted;	/* rows */
+	uint64_t	runs;
+	uint64_t	size_runs;	/* runs that deleted for size */
+};
+
+/* One retention pass at wall time `now` (unix seconds).  Returns rows
+ * deleted or -1. */
+long long retention_run(struct retention *, struct sink *, double);
+
+/* ---- records.c, main.c ------------------------------------------ */
+
+/*
+ * The store's counters.  Every received record ends in exactly one of
+ * stored, bad_records, no_iface, no_memory or write_drops:
+ *   received = stored + bad_records + no_iface + no_memory + write_drops
+ */
+enum store_counter {
+	SC_RECEIVED,
+	SC_RECV_FLOW, SC_RECV_IFACE, SC_RECV_IFCOUNTER, SC_RECV_LISTEN,
+	SC_RECV_PRODUCER, SC_RECV_STATS,
+	SC_STORED,
+	SC_BAD_RECORDS,		/* failed decode or out of range */
+	SC_NO_IFACE,		/* flow with an empty interface mask */
+	SC_NO_MEMORY,		/* no flow entry could be made */
+	SC_WRITE_DROPS,		/* non-flow records whose row failed */
+	SC_LOST,		/* sequence gaps (link) */
+	SC_BAD_MSGS,		/* malformed batches (link) */
+	SC_UNKNOWN_IFACE,	/* records for a bit with no interface entry */
+	SC_MERGED,		/* flow records merged, per destination */
+	SC_FLOWS_CREATED, SC_FLOWS_WRITTEN, SC_FLOWS_EXPIRED, SC_FLOWS_EVICTED,
+	SC_ROWS_INSERTED, SC_ROWS_UPDATED, SC_TRANSACTIONS, SC_WRITE_ERRORS,
+	SC_RETENTION_DELETED, SC_RETENTION_RUNS,
+	SC_LIVE_FLOWS, SC_PENDING_EVENTS, SC_DIRTY_FLOWS, SC_DB_BYTES,
+	SC_MEM_BYTES,
+	SC_MAX
+};
+extern const char *const store_counter_names[SC_MAX];
+
+struct store_conf {
+	char		datadir[CONF_STR_LEN];
+	char		database[CONF_STR_LEN];
+	char		endpoint[CONF_STR_LEN];
+	long long	flush_interval;	/* seconds */
+	long long	flow_idle;	/* seconds */
+	long long	max_flows;
+	long long	max_pending;
+	long long	join_window;	/* seconds */
+	long long	retention;	/* seconds */
+	long long	max_db_size;	/* bytes */
+	long long	cache_size;	/* bytes */
+	long long	history_interval;	/* seconds */
+	long long	write_slice;	/* rows per slice */
+};
+
+struct store;
+struct store_iface {
+	struct store	*st;
+	unsigned	 bit;
+	int		 known;		/* an EVP_IFACE or db row named it */
+	int64_t		 db_id;		/* interfaces.id, 0 = not bound */
+	int		 placeholder;	/* bound to "#<bit>" */
+	uint32_t	 kind;		/* enum evp_iface_kind, 0 unknown */
+	uint32_t	 mirrored;
+	uint32_t	 companion;	/* id + 1 */
+	char		 name[EVP_NAME_LEN];
+	struct flow_table *ft;
+};
+
+/* Latest history sample time per daemon name. */
+#define STORE_MAX_DAEMONS	128
+/* Previous interface counter samples kept for rates. */
+#define STORE_IFC_PREV		1024
+
+struct ifc_prev {
+	uint64_t	hash;
+	uint64_t	ts_usec;
+	uint64_t	in_octets, out_octets, in_pkts, out_pkts;
+};
+
+struct store {
+	struct store_conf conf;
+	char		 name[EVP_NAME_LEN];
+	struct sink	*sink;
+	struct intern	*in;
+	struct retention ret;
+	uint64_t	 next_id;
+	struct store_iface iface[EVP_MAX_IFACES];
+	uint64_t	 c[SC_MAX];
+	struct {
+		char	 name[EVP_NAME_LEN];
+		uint64_t last_usec;
+	}		 hist[STORE_MAX_DAEMONS];
+	unsigned	 nhist;
+	struct ifc_prev	 ifc[STORE_IFC_PREV];
+	uint64_t	 hash_seed;
+	uint64_t	 last_hist_usec;	/* own counters' last sample */
+	unsigned	 rr;		/* round robin over tables */
+	union {				/* decoded record (no allocation) */
+		struct evp_flow		flow;
+		struct evp_iface	iface;
+		struct evp_ifcounter	ifc;
+		struct evp_listen	listen;
+		struct evp_producer	producer;
+		struct evp_stats	stats;
+	}		 rec;
+};
+
+struct link_sender;
+
+/* records.c */
+int	store_init(struct store *, const struct store_conf *, const char *,
+	    int, char *, size_t);
+void	store_fini(struct store *);
+/* link_in callback: one record from a sender. */
+void	store_record(void *, const struct link_sender *,
+	    const struct evp_rec_hdr *, const void *);
+/* Handles one decoded record at monotonic time `now`. */
+void	store_flow(struct store *, const struct evp_flow *, uint64_t);
+void	store_iface_rec(struct store *, const struct evp_iface *);
+void	store_ifcounter(struct store *, const struct evp_ifcounter *);
+void	store_listen(struct store *, const struct evp_listen *);
+void	store_producer(struct store *, const struct evp_producer *);
+void	store_stats_rec(struct store *, const struct evp_stats *, uint64_t);
+/* Writes up to `max` dirty flows (opening a transaction if needed);
+ * returns how many remain dirty. */
+uint64_t store_write_dirty(struct store *, unsigned);
+/* Retires expired flows; returns how many were retired. */
+unsigned store_expire(struct store *, uint64_t, unsigned);
+uint64_t store_deadline(const struct store *);
+/* Writes the store's own counters at monotonic time `now` (and a
+ * history sample when store.history_interval has passed). */
+void	store_write_counters(struct store *, uint64_t);
+/* Retires every flow, writes, commits. */
+void	store_flush_all(struct store *);
+/* Refreshes gauges and the sink's counters into st->c. */
+void	store_sync_counters(struct store *);
+void	store_stats_json(struct store *, struct buf *);
+/* Bytes of memory per live flow (tables + interned values). */
+double	store_bytes_per_flow(const struct store *, uint64_t *);
+
+#endif

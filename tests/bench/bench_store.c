@@ -1,0 +1,254 @@
+/*
+ * bench_store: records/s from link_in_dispatch (in process, no socket)
+ * into committed SQLite rows, distinct flows, median of several runs.
+ *
+ *   events   one CONNECT event (with process and parent) per flow, in a
+ *            ZMQ interface: one row per record
+ *   join     per flow, an event then its packet flow, in a packet
+ *            interface: every event joins, one row per flow
+ *   both     events dispatched to a ZMQ interface and its companion
+ *            (two tables, two rows per record)
+ *
+ * Writes follow the daemon's loop: dispatch a batch, write dirty flows
+ * in slices inside one transaction, commit every `flush` records (the
+ * records one flush interval holds at the floor rate, 150 k/s).  Only
+ * dispatch, writes and commits are timed, not building the batches.
+ * Env: BENCH_STORE_N (records per run), BENCH_STORE_RUNS.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/nnlink.h"
+#include "store/store.h"
+#include "tests/unit/test_store_rec.h"
+
+#define FLUSH_RECORDS	150000	/* records per commit: 1 s at the floor */
+#define MAX_RUNS	15
+
+enum mode { M_EVENTS, M_JOIN, M_BOTH };
+
+struct run {
+	double		 rate;		/* records/s */
+	double		 rows_rate;	/* rows/s */
+	double		 bytes_per_flow;
+	uint64_t	 live;
+	int		 ok;
+};
+
+static char dir[64];
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+rm_db(void)
+{
+	char p[160];
+
+	snprintf(p, sizeof(p), "%s/evflow.db", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/evflow.db-wal", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/evflow.db-shm", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/b.ipc", dir);
+	unlink(p);
+}
+
+/* The record of flow number i. */
+static void
+make_flow(struct evp_flow *r, enum mode m, uint64_t i, int packet)
+{
+	char cli[32];
+	uint64_t mask = m == M_BOTH ? 3 : 1;
+
+	snprintf(cli, sizeof(cli), "10.%u.%u.%u", (unsigned)(i >> 24) & 255,
+	    (unsigned)(i >> 16) & 255, (unsigned)(i >> 8) & 255);
+	if (packet) {
+		rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, cli,
+		    1024 + (unsigned)(i & 255), "192.0.2.10", 443, mask);
+		rec_counts(r, 10, 12);
+		return;
+	}
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, cli,
+	    1024 + (unsigned)(i & 255), "192.0.2.10", 443, mask);
+	rec_proc(r, 0, 1000 + (unsigned)(i % 50), "/usr/bin/curl", "alice");
+	rec_parent(r, 0, 900, "/usr/bin/bash");
+	snprintf(r->ifname, sizeof(r->ifname), "eth0");
+	r->nw_latency_us = 250;
+	r->ts_usec = clock_wall_usec();
+}
+
+static struct run
+one_run(enum mode m, uint64_t n)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	uint8_t *buf = malloc(EVP_BATCH_MAX_BYTES);
+	struct store_conf c;
+	struct evp_hello h;
+	struct evp_batch b;
+	struct evp_iface ifc;
+	struct link_in *in;
+	struct run out;
+	char ep[128], err[256];
+	uint64_t t0, spent = 0, seq = 0, i, since = 0, rows0;
+	unsigned per = m == M_JOIN ? 2 : 1, k;
+
+	memset(&out, 0, sizeof(out));
+	rm_db();
+	memset(&c, 0, sizeof(c));
+	snprintf(c.datadir, sizeof(c.datadir), "%s", dir);
+	c.flush_interval = 1;
+	c.flow_idle = 120;
+	c.max_flows = 4000000;
+	c.max_pending = 4000000;
+	c.join_window = 30;
+	c.retention = 0;
+	c.cache_size = 64 << 20;
+	c.history_interval = 10;
+	c.write_slice = 2000;
+	if (store_init(st, &c, "bench", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "bench_store: %s\n", err);
+		exit(1);
+	}
+	snprintf(ep, sizeof(ep), "ipc://%s/b.ipc", dir);
+	if ((in = link_in_new(ep, 1, store_record, st, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "bench_store: %s\n", err);
+		exit(1);
+	}
+	memset(&ifc, 0, sizeof(ifc));
+	ifc.kind = m == M_JOIN ? EVP_IFACE_PACKET : EVP_IFACE_ZMQ;
+	snprintf(ifc.name, sizeof(ifc.name), m == M_JOIN ? "eth0" :
+	    "tcp://*:1234c");
+	store_iface_rec(st, &ifc);
+	if (m == M_BOTH) {
+		ifc.id = 1;
+		ifc.kind = EVP_IFACE_PACKET;
+		snprintf(ifc.name, sizeof(ifc.name), "eth0");
+		store_iface_rec(st, &ifc);
+	}
+	(void)sink_commit(st->sink);
+	st->c[SC_STORED] = 0;	/* count only the timed records */
+	rows0 = sink_stats(st->sink)->flows_written;
+
+	memset(&h, 0, sizeof(h));
+	h.proto_version = EVP_VERSION;
+	h.role = EVP_ROLE_ROUTER;
+	snprintf(h.name, sizeof(h.name), "router");
+	evp_batch_init(&b, buf, 99);
+	for (i = 0; i < n;) {
+		evp_batch_reset(&b);
+		(void)evp_batch_add(&b, EVP_HELLO, 0, &h, sizeof(h));
+		for (; i < n; i++) {
+			/* An event and its packets go in the same batch. */
+			if (b.len + per * (sizeof(struct evp_rec_hdr) +
+			    sizeof(struct evp_flow)) > EVP_BATCH_MAX_BYTES ||
+			    b.count + per > EVP_BATCH_MAX_RECORDS)
+				break;
+			for (k = 0; k < per; k++) {
+				make_flow(r, m, i, k == 1);
+				(void)evp_batch_add(&b, EVP_FLOW, ++seq, r,
+				    evp_flow_len(r));
+			}
+		}
+		t0 = clock_mono_usec();
+		link_in_dispatch(in, b.buf, b.len);
+		since += b.count - 1;
+		/* As the loop does: write a slice after each receive;
+		 * commit once a flush interval's worth has gone through. */
+		(void)store_write_dirty(st, (unsigned)c.write_slice);
+		if (since >= FLUSH_RECORDS) {
+			(void)store_write_dirty(st, UINT32_MAX);
+			(void)sink_commit(st->sink);
+			since = 0;
+		}
+		spent += clock_mono_usec() - t0;
+		if (i == n)
+			out.bytes_per_flow = store_bytes_per_flow(st,
+			    &out.live);
+	}
+	t0 = clock_mono_usec();
+	(void)store_write_dirty(st, UINT32_MAX);
+	(void)sink_commit(st->sink);
+	spent += clock_mono_usec() - t0;
+
+	out.rate = (double)(n * per) / ((double)spent / 1e6);
+	out.rows_rate = (double)(sink_stats(st->sink)->flows_written - rows0) /
+	    ((double)spent / 1e6);
+	store_sync_counters(st);
+	out.ok = in->lost == 0 && st->c[SC_RECEIVED] == n * per &&
+	    st->c[SC_STORED] == n * per &&
+	    sink_stats(st->sink)->flows_written - rows0 ==
+	    n * (m == M_BOTH ? 2 : 1) &&
+	    sink_stats(st->sink)->write_errors == 0 &&
+	    (m != M_JOIN || st->iface[0].ft->c[FTC_JOINS] == n);
+	if (!out.ok)
+		fprintf(stderr, "bench_store: counters inconsistent: received "
+		    "%llu stored %llu rows %llu lost %llu\n",
+		    (unsigned long long)st->c[SC_RECEIVED],
+		    (unsigned long long)st->c[SC_STORED],
+		    (unsigned long long)(sink_stats(st->sink)->flows_written -
+		    rows0), (unsigned long long)in->lost);
+	link_in_free(in);
+	store_fini(st);
+	free(st);
+	free(r);
+	free(buf);
+	rm_db();
+	return out;
+}
+
+int
+main(void)
+{
+	static const char *const names[] = { "events", "join", "both" };
+	const char *e;
+	uint64_t n = 200000;
+	unsigned runs = 5, i;
+	int m, rc = 0;
+	double rate[MAX_RUNS], rows[MAX_RUNS];
+	struct run r = { 0 };
+
+	if ((e = getenv("BENCH_STORE_N")) != NULL && atoll(e) > 0)
+		n = (uint64_t)atoll(e);
+	if ((e = getenv("BENCH_STORE_RUNS")) != NULL && atoi(e) > 0)
+		runs = (unsigned)atoi(e) < MAX_RUNS ? (unsigned)atoi(e) :
+		    MAX_RUNS;
+	snprintf(dir, sizeof(dir), "/tmp/evflow-bench-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	log_init("bench_store", LOG_LVL_WARN);
+	printf("bench_store: %llu distinct flows per run, median of %u runs; "
+	    "struct flow %zu bytes\n", (unsigned long long)n, runs,
+	    sizeof(struct flow));
+	for (m = M_EVENTS; m <= M_BOTH; m++) {
+		for (i = 0; i < runs; i++) {
+			r = one_run((enum mode)m, n);
+			rate[i] = r.rate;
+			rows[i] = r.rows_rate;
+			if (!r.ok)
+				rc = 1;
+		}
+		qsort(rate, runs, sizeof(rate[0]), cmp_double);
+		qsort(rows, runs, sizeof(rows[0]), cmp_double);
+		printf("  %-6s %9.0f records/s  %9.0f rows/s committed "
+		    "(min %.0f, max %.0f records/s); %.0f bytes per live flow "
+		    "(%llu live)\n", names[m], rate[runs / 2], rows[runs / 2],
+		    rate[0], rate[runs - 1], r.bytes_per_flow,
+		    (unsigned long long)r.live);
+	}
+	rmdir(dir);
+	return rc;
+}

@@ -1,0 +1,463 @@
+/*
+ * store/flow_table.c, flow_merge.c, intern.c: merge rules, orientation,
+ * the join and its windows, caps and expiry.  No SQLite here: the
+ * retire callback records what would be written.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "t.h"
+#include "test_store_rec.h"
+
+#define SEC	1000000ULL
+
+struct retired {
+	unsigned	n, dirty, why[RETIRE_FLUSH + 1];
+	uint64_t	last_id;
+	int		last_had_proc;
+};
+
+static void
+on_retire(void *arg, struct flow_table *ft, struct flow *f,
+    enum flow_retire why)
+{
+	struct retired *r = arg;
+
+	(void)ft;
+	r->n++;
+	if (f->flags & FL_DIRTY)
+		r->dirty++;
+	r->why[why]++;
+	r->last_id = f->id;
+	r->last_had_proc = flow_has_process(f);
+}
+
+static struct flow_table *
+table(struct intern *in, uint64_t *ids, int packet, uint32_t max_flows,
+    uint32_t max_pending, struct retired *r)
+{
+	struct flow_table *ft = flow_table_new(in, ids, packet, max_flows,
+	    max_pending, 120 * SEC, 30 * SEC);
+
+	memset(r, 0, sizeof(*r));
+	flow_table_set_retire(ft, on_retire, r);
+	return ft;
+}
+
+static struct flow *
+find(struct flow_table *ft, const struct evp_flow *r)
+{
+	struct flow_key k;
+
+	(void)flow_key_make(&k, r);
+	return flow_table_find(ft, &k);
+}
+
+static const char *
+proc_path(struct flow_table *ft, struct flow *f, int role)
+{
+	const struct evp_proc *p = intern_get_proc(ft->in, f->proc[role]);
+
+	return p ? p->path : "(none)";
+}
+
+/* Client side is the key endpoint holding 10.0.0.1 (the initiator). */
+static int
+client_is(struct flow *f, const char *addr)
+{
+	uint8_t a[16];
+
+	(void)evp_addr_parse(addr, a);
+	return memcmp(f->key.addr[f->cli], a, 16) == 0;
+}
+
+static void
+test_both_directions(struct intern *in)
+{
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct flow_table *ft;
+	struct retired rt;
+	struct flow *f;
+	uint64_t ids = 0;
+
+	ft = table(in, &ids, 0, 1024, 1024, &rt);
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.0.0.1", 40000,
+	    "10.0.0.2", 80, 1);
+	rec_proc(r, 0, 100, "/usr/bin/curl", "alice");
+	CHECK(flow_merge(ft, r, 1) == 0);
+	/* The same flow seen from the server host: its local side is the
+	 * server; the record names the same client. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_ACCEPT, "10.0.0.1", 40000,
+	    "10.0.0.2", 80, 1);
+	rec_proc(r, 1, 200, "/usr/sbin/nginx", "www-data");
+	rec_parent(r, 1, 1, "/sbin/init");
+	rec_container(r, 1, "3f2a", "web-1");
+	CHECK(flow_merge(ft, r, 2) == 0);
+	CHECK_EQ_U(ft->live, 1);
+	f = find(ft, r);
+	CHECK(f != NULL);
+	CHECK(client_is(f, "10.0.0.1"));
+	CHECK_STR(proc_path(ft, f, 0), "/usr/bin/curl");
+	CHECK_STR(proc_path(ft, f, 1), "/usr/sbin/nginx");
+	CHECK(f->parent[1] != 0 && f->parent[0] == 0);
+	CHECK(f->cont[1] != 0);
+	CHECK_EQ_U(f->events, 2);
+	CHECK_EQ_U(f->last_event, EVP_EV_ACCEPT);
+
+	/* A record written the other way round (addresses swapped) finds
+	 * the same entry. */
+	rec_flow(r, EVP_SRC_NETFLOW, EVP_EV_NONE, "10.0.0.2", 80, "10.0.0.1",
+	    40000, 1);
+	r->flags |= EVP_F_SIDES_GUESSED;
+	rec_counts(r, 3, 5);
+	CHECK(flow_merge(ft, r, 3) == 0);
+	CHECK_EQ_U(ft->live, 1);
+	/* Guessed: mapped onto the entry, so its c2s is our s2c. */
+	CHECK_EQ_U(f->pkts[0], 5);
+	CHECK_EQ_U(f->pkts[1], 3);
+	CHECK(client_is(f, "10.0.0.1"));
+	flow_table_free(ft);
+	CHECK_EQ_U(rt.why[RETIRE_FLUSH], 1);
+	free(r);
+}
+
+static void
+test_reorientation(struct intern *in)
+{
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct flow_table *ft;
+	struct retired rt;
+	struct flow *f;
+	uint64_t ids = 0;
+
+	ft = table(in, &ids, 0, 1024, 1024, &rt);
+	/* A guess first: 10.0.0.9:8080 thought to be the client. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CLOSE, "10.0.0.9", 8080,
+	    "10.0.0.5", 55000, 1);
+	r->flags |= EVP_F_SIDES_GUESSED;
+	rec_proc(r, 0, 300, "/usr/bin/java", "app");
+	CHECK(flow_merge(ft, r, 1) == 0);
+	f = find(ft, r);
+	CHECK(f->orient == ORIENT_GUESSED);
+	CHECK(client_is(f, "10.0.0.9"));
+	/* A CONNECT from 10.0.0.5 knows better: the entry turns around
+	 * and the java process moves to the server side. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.0.0.5", 55000,
+	    "10.0.0.9", 8080, 1);
+	rec_proc(r, 0, 301, "/usr/bin/python3", "bob");
+	CHECK(flow_merge(ft, r, 2) == 0);
+	CHECK_EQ_U(ft->live, 1);
+	CHECK(client_is(f, "10.0.0.5"));
+	CHECK(f->orient == ORIENT_EVENT);
+	CHECK_STR(proc_path(ft, f, 0), "/usr/bin/python3");
+	CHECK_STR(proc_path(ft, f, 1), "/usr/bin/java");
+	/* Another guess the wrong way round does not turn it back. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CLOSE, "10.0.0.9", 8080,
+	    "10.0.0.5", 55000, 1);
+	r->flags |= EVP_F_SIDES_GUESSED;
+	rec_proc(r, 0, 302, "/usr/bin/java2", "app");
+	CHECK(flow_merge(ft, r, 3) == 0);
+	CHECK(client_is(f, "10.0.0.5"));
+	CHECK_STR(proc_path(ft, f, 1), "/usr/bin/java2");
+	CHECK_STR(proc_path(ft, f, 0), "/usr/bin/python3");
+	/* Packets are authoritative over events. */
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "10.0.0.9", 8080,
+	    "10.0.0.5", 55000, 1);
+	rec_counts(r, 7, 1);
+	CHECK(flow_merge(ft, r, 4) == 0);
+	CHECK(client_is(f, "10.0.0.9"));
+	CHECK_STR(proc_path(ft, f, 0), "/usr/bin/java2");
+	CHECK_EQ_U(f->pkts[0], 7);
+	flow_table_free(ft);
+	free(r);
+}
+
+static void
+test_netstat_netflow(struct intern *in)
+{
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct flow_table *ft;
+	struct flow_tcpinfo *t;
+	struct retired rt;
+	struct flow *f;
+	uint64_t ids = 0;
+
+	ft = table(in, &ids, 0, 1024, 1024, &rt);
+	rec_flow(r, EVP_SRC_NETSTAT, EVP_EV_UPDATE, "10.0.0.1", 40001,
+	    "10.0.0.2", 22, 1);
+	r->flags |= EVP_F_HAS_TCPINFO;
+	r->bytes_rcvd = 100;
+	r->bytes_acked = 10;
+	r->rtt_us = 1500;
+	CHECK(flow_merge(ft, r, 1) == 0);
+	r->bytes_rcvd = 250;
+	r->bytes_acked = 40;
+	r->rtt_us = 2500;
+	CHECK(flow_merge(ft, r, 2) == 0);
+	f = find(ft, r);
+	t = flow_tcpinfo(ft, f, 0);
+	CHECK(t != NULL);
+	CHECK_EQ_U(t->rcvd_sum, 250);
+	CHECK_EQ_U(t->acked_sum, 40);
+	CHECK_EQ_U(t->rtt_us, 2500);
+	/* Going backwards is a new socket: counted whole. */
+	r->bytes_rcvd = 50;
+	CHECK(flow_merge(ft, r, 3) == 0);
+	CHECK_EQ_U(t->rcvd_sum, 300);
+
+	/* NetFlow records carry deltas: they add up. */
+	rec_flow(r, EVP_SRC_NETFLOW, EVP_EV_NONE, "10.0.0.3", 5000,
+	    "10.0.0.4", 53, 1);
+	rec_counts(r, 1, 2);
+	CHECK(flow_merge(ft, r, 4) == 0);
+	rec_counts(r, 10, 20);
+	CHECK(flow_merge(ft, r, 5) == 0);
+	f = find(ft, r);
+	CHECK_EQ_U(f->pkts[0], 11);
+	CHECK_EQ_U(f->pkts[1], 22);
+	CHECK_EQ_U(f->bytes[1], 2200);
+	CHECK(f->flags & FL_COUNTERS);
+	CHECK(!(f->flags & FL_PACKETS));
+	/* Retransmit events count one from the local side. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_RETRANSMIT, "10.0.0.3", 5000,
+	    "10.0.0.4", 53, 1);
+	r->side[0].present = EVP_SIDE_LOCAL;
+	CHECK(flow_merge(ft, r, 6) == 0);
+	CHECK(flow_merge(ft, r, 7) == 0);
+	CHECK_EQ_U(f->retrans[0], 2);
+	CHECK_EQ_U(f->retrans[1], 0);
+	flow_table_free(ft);
+	free(r);
+}
+
+static void
+test_join(struct intern *in)
+{
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct flow_table *ft;
+	struct retired rt;
+	struct flow *f;
+	uint64_t ids = 0;
+
+	ft = table(in, &ids, 1, 1024, 1024, &rt);
+	/* Before the first packet: the event waits as a pending entry. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_ACCEPT, "192.168.1.7", 51544,
+	    "192.168.1.23", 443, 1);
+	rec_proc(r, 1, 1826, "/usr/sbin/nginx", "www-data");
+	CHECK(flow_merge(ft, r, 1 * SEC) == 0);
+	f = find(ft, r);
+	CHECK(f->flags & FL_PENDING);
+	CHECK_EQ_U(ft->pending, 1);
+	/* Packets arrive inside the window, written server-first. */
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "192.168.1.7", 51544,
+	    "192.168.1.23", 443, 1);
+	rec_counts(r, 10, 12);
+	CHECK(flow_merge(ft, r, 5 * SEC) == 0);
+	CHECK_EQ_U(ft->live, 1);
+	CHECK_EQ_U(ft->pending, 0);
+	CHECK(f->flags & FL_JOINED);
+	CHECK(!(f->flags & FL_PENDING));
+	CHECK_EQ_U(ft->c[FTC_JOINS], 1);
+	CHECK_STR(proc_path(ft, f, 1), "/usr/sbin/nginx");
+	CHECK(f->proc[0] == 0);
+	CHECK_EQ_U(f->pkts[0], 10);
+	CHECK_EQ_U(f->wire[1], 12 * 114);
+	/* Later packet totals replace, never add. */
+	rec_counts(r, 20, 22);
+	CHECK(flow_merge(ft, r, 6 * SEC) == 0);
+	CHECK_EQ_U(f->pkts[0], 20);
+	/* Events carrying counters do not touch packet totals. */
+	rec_flow(r, EVP_SRC_NETFLOW, EVP_EV_NONE, "192.168.1.7", 51544,
+	    "192.168.1.23", 443, 1);
+	rec_counts(r, 1000, 1000);
+	CHECK(flow_merge(ft, r, 6 * SEC) == 0);
+	CHECK_EQ_U(f->pkts[0], 20);
+	CHECK_EQ_U(ft->c[FTC_JOINS], 2);
+
+	/* After the first packet: a packet flow, then the event. */
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "192.168.1.23", 54348,
+	    "203.0.113.80", 80, 1);
+	rec_counts(r, 3, 4);
+	CHECK(flow_merge(ft, r, 7 * SEC) == 0);
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "192.168.1.23", 54348,
+	    "203.0.113.80", 80, 1);
+	rec_proc(r, 0, 30197, "/usr/bin/curl", "alice");
+	CHECK(flow_merge(ft, r, 8 * SEC) == 0);
+	f = find(ft, r);
+	CHECK(f->flags & FL_JOINED);
+	CHECK_STR(proc_path(ft, f, 0), "/usr/bin/curl");
+	CHECK_EQ_U(ft->c[FTC_JOINS], 3);
+
+	/* A packet flow that ended stays joinable for the window. */
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_END, "192.168.1.23", 54400,
+	    "203.0.113.80", 80, 1);
+	rec_counts(r, 5, 5);
+	CHECK(flow_merge(ft, r, 10 * SEC) == 0);
+	f = find(ft, r);
+	CHECK(f->flags & FL_ENDED);
+	CHECK_EQ_U(f->list, FLIST_ENDED);
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CLOSE, "192.168.1.23", 54400,
+	    "203.0.113.80", 80, 1);
+	rec_proc(r, 0, 30198, "/usr/bin/wget", "alice");
+	CHECK(flow_merge(ft, r, 30 * SEC) == 0);
+	CHECK_EQ_U(ft->c[FTC_JOINS], 4);
+	CHECK(flow_has_process(f));
+	CHECK_EQ_U(f->list, FLIST_ENDED);
+	/* Its window runs from the end: gone at 10 + 30 s. */
+	CHECK_EQ_U(flow_table_expire(ft, 39 * SEC, 100), 0);
+	CHECK_EQ_U(flow_table_expire(ft, 41 * SEC, 100), 1);
+	CHECK_EQ_U(rt.why[RETIRE_ENDED], 1);
+	CHECK_EQ_U(rt.dirty, 1);
+	CHECK_EQ_U(ft->c[FTC_PACKET_FLOWS], 1);
+	CHECK_EQ_U(ft->c[FTC_PACKET_FLOWS_WITH_PROCESS], 1);
+
+	/* A packet flow nobody explained: counted without a process. */
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_END, "192.168.1.23", 60000,
+	    "198.51.100.1", 53, 1);
+	r->proto = 17;
+	rec_counts(r, 1, 1);
+	CHECK(flow_merge(ft, r, 50 * SEC) == 0);
+	CHECK_EQ_U(flow_table_expire(ft, 81 * SEC, 100), 1);
+	CHECK_EQ_U(ft->c[FTC_PACKET_FLOWS_NO_PROCESS], 1);
+	CHECK_EQ_U(ft->c[FTC_MISSES], 0);
+	flow_table_free(ft);
+	free(r);
+}
+
+static void
+test_window_and_caps(struct intern *in)
+{
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct flow_table *ft;
+	struct retired rt;
+	uint64_t ids = 0;
+	unsigned i;
+
+	/* An event that never meets packets: a miss when its window ends,
+	 * and the entry is written (dirty) before it goes. */
+	ft = table(in, &ids, 1, 1024, 2, &rt);
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.1.0.1", 1000,
+	    "10.1.0.2", 80, 1);
+	rec_proc(r, 0, 1, "/bin/a", "root");
+	CHECK(flow_merge(ft, r, 1 * SEC) == 0);
+	CHECK(flow_merge(ft, r, 2 * SEC) == 0);
+	CHECK_EQ_U(flow_table_expire(ft, 30 * SEC, 100), 0);
+	CHECK_EQ_U(flow_table_expire(ft, 31 * SEC + 1, 100), 1);
+	CHECK_EQ_U(rt.why[RETIRE_WINDOW], 1);
+	CHECK_EQ_U(rt.dirty, 1);
+	CHECK_EQ_U(ft->c[FTC_MISSES], 2);
+	CHECK_EQ_U(ft->c[FTC_JOINS], 0);
+	CHECK_EQ_U(ft->live, 0);
+
+	/* max_pending = 2: a third pending entry evicts the oldest. */
+	for (i = 0; i < 3; i++) {
+		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.1.0.1",
+		    2000 + i, "10.1.0.2", 80, 1);
+		CHECK(flow_merge(ft, r, 40 * SEC) == 0);
+	}
+	CHECK_EQ_U(ft->pending, 2);
+	CHECK_EQ_U(ft->c[FTC_PENDING_EVICTED], 1);
+	CHECK_EQ_U(rt.why[RETIRE_PENDING_CAP], 1);
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.1.0.1", 2000,
+	    "10.1.0.2", 80, 1);
+	CHECK(find(ft, r) == NULL);
+	flow_table_free(ft);
+
+	/* Idle expiry in a ZMQ interface. */
+	ft = table(in, &ids, 0, 1024, 1024, &rt);
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.2.0.1", 1000,
+	    "10.2.0.2", 80, 1);
+	CHECK(flow_merge(ft, r, 1 * SEC) == 0);
+	CHECK(flow_merge(ft, r, 100 * SEC) == 0);
+	CHECK_EQ_U(flow_table_expire(ft, 200 * SEC, 100), 0);
+	CHECK_EQ_U(flow_table_deadline(ft), 220 * SEC);
+	CHECK_EQ_U(flow_table_expire(ft, 221 * SEC, 100), 1);
+	CHECK_EQ_U(rt.why[RETIRE_IDLE], 1);
+	CHECK_EQ_U(ft->c[FTC_EXPIRED], 1);
+	/* A later record with the same key is a new flow (new id). */
+	{
+		uint64_t first = rt.last_id;
+		struct flow *f;
+
+		CHECK(flow_merge(ft, r, 300 * SEC) == 0);
+		f = find(ft, r);
+		CHECK(f != NULL && f->id > first);
+	}
+	flow_table_free(ft);
+
+	/* max_flows: the least recently updated flow is evicted. */
+	ft = table(in, &ids, 0, 1024, 1024, &rt);
+	for (i = 0; i < 1025; i++) {
+		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.3.0.1",
+		    1000 + i, "10.3.0.2", 80, 1);
+		CHECK(flow_merge(ft, r, (1 + i) * SEC / 1000) == 0);
+	}
+	CHECK_EQ_U(ft->live, 1024);
+	CHECK_EQ_U(ft->c[FTC_EVICTED], 1);
+	CHECK_EQ_U(rt.why[RETIRE_EVICT], 1);
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.3.0.1", 1000,
+	    "10.3.0.2", 80, 1);
+	CHECK(find(ft, r) == NULL);
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.3.0.1", 2024,
+	    "10.3.0.2", 80, 1);
+	CHECK(find(ft, r) != NULL);
+	flow_table_free(ft);
+	free(r);
+}
+
+/* The pool grows by doubling; every flow stays findable, and the
+ * dirty queue hands each one out exactly once. */
+static void
+test_growth(struct intern *in)
+{
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct flow_table *ft;
+	struct retired rt;
+	uint64_t ids = 0;
+	unsigned i, found = 0, popped = 0;
+
+	ft = table(in, &ids, 0, 100000, 1024, &rt);
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.4.0.1", 1,
+	    "10.4.0.2", 80, 1);
+	rec_proc(r, 0, 42, "/usr/bin/same", "u");
+	for (i = 0; i < 20000; i++) {
+		r->port[0] = (uint16_t)(1 + i % 60000);
+		r->addr[1][15] = (uint8_t)(i / 60000);
+		CHECK(flow_merge(ft, r, 1) == 0);
+	}
+	for (i = 0; i < 20000; i++) {
+		r->port[0] = (uint16_t)(1 + i % 60000);
+		r->addr[1][15] = (uint8_t)(i / 60000);
+		found += find(ft, r) != NULL;
+	}
+	CHECK_EQ_U(found, 20000);
+	CHECK_EQ_U(ft->ndirty, 20000);
+	while (flow_table_pop_dirty(ft) != NULL)
+		popped++;
+	CHECK_EQ_U(popped, 20000);
+	/* One process shared by all: interned once. */
+	CHECK_EQ_U(in->live, 1);
+	CHECK(sizeof(struct flow) <= 256);
+	flow_table_free(ft);
+	CHECK_EQ_U(rt.why[RETIRE_FLUSH], 20000);
+	CHECK_EQ_U(rt.dirty, 0);
+	free(r);
+}
+
+int
+main(void)
+{
+	struct intern *in = intern_new();
+
+	test_both_directions(in);
+	test_reorientation(in);
+	test_netstat_netflow(in);
+	test_join(in);
+	test_window_and_caps(in);
+	test_growth(in);
+	/* Every reference was released with its flow. */
+	CHECK_EQ_U(in->live, 0);
+	intern_free(in);
+	return t_done("test_store_flows");
+}

@@ -1,0 +1,524 @@
+/*
+ * The store against real SQLite files: schema creation and migration,
+ * records through link_in_dispatch into rows (flows, the join, the
+ * interface table, counters, listening sockets, producers, stats),
+ * flow ids across restarts, retention by age and by size.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/nnlink.h"
+#include "store/store.h"
+#include "t.h"
+#include "test_store_rec.h"
+
+static char dir[64], dbpath[128];
+
+static void
+conf_init(struct store_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->datadir, sizeof(c->datadir), "%s", dir);
+	c->flush_interval = 1;
+	c->flow_idle = 120;
+	c->max_flows = 100000;
+	c->max_pending = 1000;
+	c->join_window = 30;
+	c->retention = 7 * 86400;
+	c->cache_size = 8 << 20;
+	c->history_interval = 10;
+	c->write_slice = 1000;
+}
+
+static long long
+q_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	long long v = -12345;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+		return v;
+	}
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static double
+q_real(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	double v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return v;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_double(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static const char *
+q_text(sqlite3 *db, const char *sql)
+{
+	static char out[256];
+	sqlite3_stmt *s;
+	const unsigned char *t;
+
+	snprintf(out, sizeof(out), "(no row)");
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+		return out;
+	}
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		t = sqlite3_column_text(s, 0);
+		snprintf(out, sizeof(out), "%s", t ? (const char *)t : "(null)");
+	}
+	sqlite3_finalize(s);
+	return out;
+}
+
+static sqlite3 *
+reader(void)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK)
+		fprintf(stderr, "open %s failed\n", dbpath);
+	return db;
+}
+
+/* A batch under construction, sent with link_in_dispatch. */
+struct feed {
+	struct evp_batch b;
+	uint8_t		*buf;
+	uint64_t	 seq;
+	struct evp_hello hello;
+};
+
+static void
+feed_start(struct feed *f)
+{
+	evp_batch_reset(&f->b);
+	(void)evp_batch_add(&f->b, EVP_HELLO, 0, &f->hello,
+	    sizeof(f->hello));
+}
+
+static void
+feed_init(struct feed *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->buf = malloc(EVP_BATCH_MAX_BYTES);
+	f->hello.proto_version = EVP_VERSION;
+	f->hello.role = EVP_ROLE_ROUTER;
+	snprintf(f->hello.name, sizeof(f->hello.name), "router");
+	evp_batch_init(&f->b, f->buf, 77);
+	feed_start(f);
+}
+
+static void
+feed_send(struct feed *f, struct link_in *in)
+{
+	link_in_dispatch(in, f->b.buf, f->b.len);
+	feed_start(f);
+}
+
+static void
+feed_put(struct feed *f, struct link_in *in, uint16_t type, const void *p,
+    size_t len)
+{
+	if (evp_batch_add(&f->b, type, ++f->seq, p, len) == -1) {
+		feed_send(f, in);
+		(void)evp_batch_add(&f->b, type, f->seq, p, len);
+	}
+}
+
+static void
+put_flow(struct feed *f, struct link_in *in, const struct evp_flow *r)
+{
+	feed_put(f, in, EVP_FLOW, r, evp_flow_len(r));
+}
+
+static void
+put_iface(struct feed *f, struct link_in *in, unsigned id, unsigned kind,
+    const char *name, unsigned flags, unsigned companion)
+{
+	struct evp_iface i;
+
+	memset(&i, 0, sizeof(i));
+	i.id = id;
+	i.kind = kind;
+	i.flags = flags;
+	i.companion = companion;
+	i.mirrored = kind == EVP_IFACE_PACKET;
+	snprintf(i.name, sizeof(i.name), "%s", name);
+	feed_put(f, in, EVP_IFACE, &i, sizeof(i));
+}
+
+static void
+commit_all(struct store *st)
+{
+	(void)store_write_dirty(st, UINT32_MAX);
+	CHECK(sink_commit(st->sink) == 0);
+}
+
+static void
+test_schema(void)
+{
+	struct sink *k;
+	sqlite3 *db;
+	char err[256];
+
+	unlink(dbpath);
+	/* An older database: version 1, with a row in it. */
+	k = sink_open(dbpath, 0, 1, err, sizeof(err));
+	CHECK(k != NULL);
+	CHECK_EQ_U(sink_schema_version(k), 1);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "INSERT INTO interfaces (id, name, kind) "
+	    "VALUES (1, 'eth0', 'packet'); INSERT INTO flows (id, iface_id, "
+	    "last_seen, cli_addr) VALUES (41, 1, 5, '10.9.9.9')", NULL, NULL,
+	    NULL) == SQLITE_OK);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'flows_v'"), 0);
+	sqlite3_close(db);
+	/* Migrated to the current version; the row survives. */
+	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	CHECK_EQ_U(sink_schema_version(k), SINK_SCHEMA_VERSION);
+	CHECK_EQ_U(sink_max_flow_id(k), 41);
+	sink_close(k);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT version FROM schema_version"), 2);
+	CHECK_STR(q_text(db, "SELECT iface FROM flows_v WHERE id = 41"),
+	    "eth0");
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'index' AND name = 'flows_iface_last_seen'"), 1);
+	CHECK_STR(q_text(db, "PRAGMA journal_mode"), "wal");
+	sqlite3_close(db);
+	/* A newer database than we know: refused. */
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "UPDATE schema_version SET version = 99",
+	    NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	err[0] = '\0';
+	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == NULL);
+	CHECK(strstr(err, "newer") != NULL);
+	unlink(dbpath);
+}
+
+static void
+test_pipeline(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct store_conf c;
+	struct evp_ifcounter ic;
+	struct evp_listen ls;
+	struct evp_producer pr;
+	struct evp_stats ss;
+	struct link_in *in;
+	struct feed f;
+	char ep[128], err[256];
+	sqlite3 *db;
+	uint64_t drops;
+
+	unlink(dbpath);
+	conf_init(&c);
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	snprintf(ep, sizeof(ep), "ipc://%s/t.ipc", dir);
+	in = link_in_new(ep, 1, store_record, st, err, sizeof(err));
+	CHECK(in != NULL);
+	feed_init(&f);
+
+	/* The router's table: a ZMQ interface and its companion. */
+	put_iface(&f, in, 0, EVP_IFACE_ZMQ, "tcp://*:1234c", 0, 2);
+	put_iface(&f, in, 1, EVP_IFACE_PACKET, "eth0", EVP_IFACE_F_CHANGED, 0);
+	/* A CONNECT dispatched to both; packets for it in eth0 only. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "192.168.1.23", 54348,
+	    "203.0.113.80", 80, 3);
+	rec_proc(r, 0, 30197, "/usr/bin/curl", "alice");
+	rec_parent(r, 0, 26219, "/usr/bin/bash");
+	snprintf(r->ifname, sizeof(r->ifname), "eth0");
+	r->nw_latency_us = 221;
+	memcpy(r->extra, "{\"K\":1}", 7);
+	r->extra_len = 7;
+	put_flow(&f, in, r);
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "192.168.1.23", 54348,
+	    "203.0.113.80", 80, 2);
+	rec_counts(r, 10, 20);
+	put_flow(&f, in, r);
+	/* An ACCEPT only the ZMQ interface sees, in a pod. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_ACCEPT, "198.51.100.7", 51544,
+	    "192.168.1.23", 443, 1);
+	rec_proc(r, 1, 1826, "/usr/sbin/nginx", "www-data");
+	rec_container(r, 1, "3f2a0000", "web-7d9f");
+	put_flow(&f, in, r);
+	/* Interface counters twice: a rate from the delta. */
+	memset(&ic, 0, sizeof(ic));
+	ic.ts_usec = 1700000000000000ULL;
+	ic.if_index = 3;
+	ic.in_octets = 1000;
+	snprintf(ic.if_name, sizeof(ic.if_name), "ens3");
+	feed_put(&f, in, EVP_IFCOUNTER, &ic, sizeof(ic));
+	ic.ts_usec += 2000000;
+	ic.in_octets += 2000;
+	feed_put(&f, in, EVP_IFCOUNTER, &ic, sizeof(ic));
+	/* A listening socket seen twice. */
+	memset(&ls, 0, sizeof(ls));
+	ls.ts_usec = 1700000000000000ULL;
+	ls.ip_version = 4;
+	ls.proto = 6;
+	ls.port = 22;
+	ls.pid = 700;
+	snprintf(ls.proc, sizeof(ls.proc), "sshd");
+	snprintf(ls.host, sizeof(ls.host), "hostA");
+	feed_put(&f, in, EVP_LISTEN, &ls, sizeof(ls));
+	ls.ts_usec += 60000000;
+	feed_put(&f, in, EVP_LISTEN, &ls, sizeof(ls));
+	memset(&pr, 0, sizeof(pr));
+	pr.ts_usec = 1700000000000000ULL;
+	pr.producer = 1;
+	pr.msgs = 10;
+	pr.lost_msgs = 2;
+	snprintf(pr.peer, sizeof(pr.peer), "10.0.0.5");
+	feed_put(&f, in, EVP_PRODUCER, &pr, sizeof(pr));
+	memset(&ss, 0, sizeof(ss));
+	ss.ts_usec = 1700000000000000ULL;
+	ss.role = EVP_ROLE_COLLECTOR;
+	ss.count = 2;
+	snprintf(ss.name, sizeof(ss.name), "collector");
+	snprintf(ss.key[0], sizeof(ss.key[0]), "received");
+	ss.value[0] = 1234;
+	snprintf(ss.key[1], sizeof(ss.key[1]), "bad_msgs");
+	ss.value[1] = 5;
+	feed_put(&f, in, EVP_STATS, &ss, sizeof(ss));
+	/* A flow record one byte short: counted, the rest still lands. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.0.0.1", 1, "10.0.0.2",
+	    2, 1);
+	feed_put(&f, in, EVP_FLOW, r, EVP_FLOW_FIXED_LEN - 1);
+	/* A flow for interface bit 5 before the router named it. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.5.0.1", 1000,
+	    "10.5.0.2", 80, 1ULL << 5);
+	put_flow(&f, in, r);
+	feed_send(&f, in);
+	commit_all(st);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM interfaces WHERE name = "
+	    "'#5'"), 1);
+	/* ... then the router's table names it: rows move. */
+	put_iface(&f, in, 5, EVP_IFACE_ZMQ, "tcp://*:5556", 0, 0);
+	feed_send(&f, in);
+	store_write_counters(st, clock_mono_usec());
+	commit_all(st);
+
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM interfaces WHERE name = "
+	    "'#5'"), 0);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows_v WHERE iface = "
+	    "'tcp://*:5556'"), 1);
+	CHECK_STR(q_text(db, "SELECT kind FROM interfaces WHERE name = "
+	    "'eth0'"), "packet");
+	CHECK_STR(q_text(db, "SELECT companion FROM interfaces WHERE name = "
+	    "'tcp://*:1234c'"), "eth0");
+	CHECK_EQ_U(q_int(db, "SELECT mirrored FROM interface_settings WHERE "
+	    "name = 'eth0'"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM interface_settings"), 1);
+	/* eth0: one joined flow, packet counters, the client's process. */
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows_v WHERE iface = "
+	    "'eth0'"), 1);
+	CHECK_STR(q_text(db, "SELECT source || ' ' || cli_addr || ':' || "
+	    "cli_port || ' ' || srv_addr || ':' || srv_port || ' ' || "
+	    "cli_process || ' ' || cli_user || ' ' || cli_parent_process "
+	    "FROM flows_v WHERE iface = 'eth0'"),
+	    "joined 192.168.1.23:54348 203.0.113.80:80 /usr/bin/curl alice "
+	    "/usr/bin/bash");
+	CHECK_EQ_U(q_int(db, "SELECT c2s_packets + s2c_bytes FROM flows_v "
+	    "WHERE iface = 'eth0'"), 10 + 2000);
+	CHECK_EQ_U(q_int(db, "SELECT c2s_wire_bytes FROM flows_v WHERE "
+	    "iface = 'eth0'"), 1140);
+	CHECK(q_int(db, "SELECT srv_pid FROM flows_v WHERE iface = "
+	    "'eth0'") == -1);
+	/* The ZMQ interface: event rows without packet counters. */
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows_v WHERE iface = "
+	    "'tcp://*:1234c' AND source = 'event' AND c2s_packets IS NULL"),
+	    2);
+	CHECK_STR(q_text(db, "SELECT ifname || ' ' || extra || ' ' || "
+	    "nw_latency_ms FROM flows_v WHERE iface = 'tcp://*:1234c' AND "
+	    "cli_port = 54348"), "eth0 {\"K\":1} 0.221");
+	CHECK_STR(q_text(db, "SELECT srv_process || ' ' || srv_pod || ' ' || "
+	    "srv_container_kind || ' ' || last_event FROM flows WHERE "
+	    "srv_port = 443"), "/usr/sbin/nginx web-7d9f k8s ACCEPT");
+	CHECK(q_int(db, "SELECT cli_pid FROM flows WHERE srv_port = 443") ==
+	    -1);
+	/* Rates from deltas: 2000 bytes in 2 s = 8000 bit/s. */
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM ifcounters"), 2);
+	CHECK(q_real(db, "SELECT in_bps FROM ifcounters ORDER BY ts DESC") ==
+	    8000.0);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM ifcounters WHERE in_bps "
+	    "IS NULL"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM listening"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT CAST(last_seen - first_seen AS INTEGER) "
+	    "FROM listening WHERE port = 22"), 60);
+	CHECK_EQ_U(q_int(db, "SELECT lost_msgs FROM producers"), 2);
+	CHECK_EQ_U(q_int(db, "SELECT value FROM daemon_counters WHERE "
+	    "daemon = 'collector' AND key = 'received'"), 1234);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM counter_history WHERE "
+	    "daemon = 'collector'"), 2);
+	/* The store's own counters, and the identity they keep. */
+	CHECK_EQ_U(st->c[SC_BAD_RECORDS], 1);
+	CHECK_EQ_U(st->c[SC_UNKNOWN_IFACE], 1);
+	drops = st->c[SC_BAD_RECORDS] + st->c[SC_NO_IFACE] +
+	    st->c[SC_NO_MEMORY] + st->c[SC_WRITE_DROPS];
+	CHECK_EQ_U(st->c[SC_RECEIVED], st->c[SC_STORED] + drops);
+	CHECK_EQ_U(st->c[SC_RECEIVED], 14);
+	CHECK_EQ_U(q_int(db, "SELECT value FROM daemon_counters WHERE "
+	    "daemon = 'store' AND key = 'received'"), 14);
+	CHECK_EQ_U(q_int(db, "SELECT value FROM daemon_counters WHERE "
+	    "daemon = 'store' AND key = 'iface.eth0.joins'"), 1);
+
+	/* Updates go to the same row by id. */
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "192.168.1.23", 54348,
+	    "203.0.113.80", 80, 2);
+	rec_counts(r, 30, 40);
+	put_flow(&f, in, r);
+	feed_send(&f, in);
+	commit_all(st);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows_v WHERE iface = "
+	    "'eth0'"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT c2s_packets FROM flows_v WHERE iface = "
+	    "'eth0'"), 30);
+	{
+		struct buf b;
+
+		buf_init(&b);
+		store_stats_json(st, &b);
+		CHECK(strstr(b.p, "\"role\": \"store\"") != NULL);
+		CHECK(strstr(b.p, "\"name\": \"eth0\", \"kind\": \"packet\"") !=
+		    NULL);
+		CHECK(strstr(b.p, "\"joins\": 1") != NULL);
+		buf_free(&b);
+	}
+	sqlite3_close(db);
+
+	/* Restart: ids continue, the interface table is remembered. */
+	{
+		uint64_t max = st->next_id;
+
+		link_in_free(in);
+		store_fini(st);
+		CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+		    sizeof(err)) == 0);
+		CHECK_EQ_U(st->next_id, max);
+		CHECK(st->iface[1].known);
+		CHECK_STR(st->iface[1].name, "eth0");
+		CHECK_EQ_U(st->iface[1].kind, EVP_IFACE_PACKET);
+		store_fini(st);
+	}
+	free(f.buf);
+	free(st);
+	free(r);
+}
+
+static void
+test_retention(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct evp_iface i;
+	struct store_conf c;
+	char err[256];
+	double now = (double)clock_wall_usec() / 1e6;
+	long long before, n, size;
+	unsigned k;
+	sqlite3 *db;
+
+	unlink(dbpath);
+	conf_init(&c);
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	memset(&i, 0, sizeof(i));
+	i.kind = EVP_IFACE_ZMQ;
+	snprintf(i.name, sizeof(i.name), "tcp://*:1");
+	store_iface_rec(st, &i);
+	/* 100 flows ten days old, 20000 recent ones. */
+	for (k = 0; k < 20100; k++) {
+		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.7.0.1",
+		    1 + k % 60000, "10.7.0.2", 80 + k / 60000, 1);
+		rec_proc(r, 0, 5, "/bin/x", "u");
+		r->ts_usec = (uint64_t)((k < 100 ? now - 10 * 86400 : now) *
+		    1e6);
+		store_flow(st, r, 1);
+	}
+	commit_all(st);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 20100);
+	st->ret.max_age = 7 * 86400;
+	CHECK(sink_begin(st->sink) == 0);
+	n = retention_run(&st->ret, st->sink, now);
+	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(n, 100);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 20000);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE last_seen < "
+	    "strftime('%s','now') - 7 * 86400"), 0);
+	/* By size: half of what it holds now. */
+	before = sink_db_bytes(st->sink);
+	CHECK(before > 0);
+	st->ret.max_bytes = before / 2;
+	CHECK(sink_begin(st->sink) == 0);
+	n = retention_run(&st->ret, st->sink, now);
+	CHECK(sink_commit(st->sink) == 0);
+	size = sink_db_bytes(st->sink);
+	CHECK(n > 0);
+	CHECK(size <= before / 2);
+	CHECK_EQ_U(st->ret.size_runs, 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 20000 - n);
+	/* The oldest went first: what is left is the newest ids. */
+	CHECK_EQ_U(q_int(db, "SELECT max(id) FROM flows"), st->next_id);
+	sqlite3_close(db);
+	/* Flushing writes only dirty flows: deleted rows stay deleted. */
+	store_flush_all(st);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 20000 - n);
+	sqlite3_close(db);
+	store_fini(st);
+	free(st);
+	free(r);
+}
+
+int
+main(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/evflow-store-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(dbpath, sizeof(dbpath), "%s/evflow.db", dir);
+	log_init("test_store_sink", LOG_LVL_WARN);
+	test_schema();
+	test_pipeline();
+	test_retention();
+	unlink(dbpath);
+	{
+		char p[160];
+
+		snprintf(p, sizeof(p), "%s-wal", dbpath);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", dbpath);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/t.ipc", dir);
+		unlink(p);
+	}
+	rmdir(dir);
+	return t_done("test_store_sink");
+}
