@@ -93,7 +93,7 @@ capture_name(char *out, size_t len, const char *iface)
 	const char *base = strrchr(iface, '/');
 	size_t i;
 
-	snprintf(out, len, "capture-%s", base ? base + 1 : iface);
+	snprintf(out, len, "capture-%.48s", base ? base + 1 : iface);
 	for (i = strlen("capture-"); out[i] != '\0'; i++)
 		if (!(out[i] == '-' || out[i] == '_' || out[i] == '.' ||
 		    (out[i] >= '0' && out[i] <= '9') ||
