@@ -7,6 +7,7 @@ STORE_LIB_SRCS = \
 	store/intern.c \
 	store/records.c \
 	store/retention.c \
+	store/schema.c \
 	store/sqlite_sink.c
 STORE_SRCS = store/main.c $(STORE_LIB_SRCS)
 STORE_LIBS = -lsqlite3

@@ -601,6 +601,7 @@ store_sync_counters(struct store *st)
 	struct sink_stats *k = sink_stats(st->sink);
 	uint64_t live = 0, pending = 0, dirty = 0, created = 0;
 	size_t mem = intern_mem(st->in);
+	long long db;
 	unsigned i;
 
 	for (i = 0; i < EVP_MAX_IFACES; i++) {
@@ -626,6 +627,8 @@ store_sync_counters(struct store *st)
 	st->c[SC_WRITE_ERRORS] = k->write_errors;
 	st->c[SC_RETENTION_DELETED] = st->ret.deleted;
 	st->c[SC_RETENTION_RUNS] = st->ret.runs;
+	if ((db = sink_db_bytes(st->sink)) >= 0)
+		st->c[SC_DB_BYTES] = (uint64_t)db;
 }
 
 static double

@@ -7,7 +7,8 @@
  *   intern.c       refcounted table of distinct process/container/meta values
  *   flow_table.c   one live table per interface: lookup, expiry, eviction
  *   flow_merge.c   how a record changes a flow (and the join rules)
- *   sqlite_sink.c  schema, migrations, batched writes by flow id
+ *   schema.c       the SQLite schema and its migrations
+ *   sqlite_sink.c  batched writes by flow id, the other tables
  *   retention.c    deletes by age and by database size
  *
  * Everything runs in the loop's thread.  A flow entry never holds a
@@ -273,6 +274,12 @@ int	flow_merge(struct flow_table *, const struct evp_flow *, uint64_t);
 /* ---- sqlite_sink.c ----------------------------------------------- */
 
 #define SINK_SCHEMA_VERSION	2
+
+/* schema.c: brings the database to version `target` (1..current),
+ * migrating in one transaction.  Returns the version it is at, or -1
+ * with err (a newer version than this binary knows is refused). */
+struct sqlite3;
+int	schema_upgrade(struct sqlite3 *, int, char *, size_t);
 
 struct sink;
 
