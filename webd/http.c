@@ -390,10 +390,21 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 		buf_init(&ctx->body);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && ((n = strtoull(cl, &end, 10)), *end != '\0' ||
-		    n > (unsigned long long)w->conf.body_max))
-			ctx->too_large = 1;
 		*con_cls = ctx;
+		if (cl != NULL && ((n = strtoull(cl, &end, 10)), *end != '\0' ||
+		    n > (unsigned long long)w->conf.body_max)) {
+			/* Refused before reading the body: answering on the
+			 * first call makes MHD close the connection, which is
+			 * what an oversized upload deserves. */
+			memset(&r, 0, sizeof(r));
+			buf_init(&r.body);
+			WEBD_COUNT(w, WC_REQUESTS);
+			WEBD_COUNT(w, WC_REJ_TOO_LARGE);
+			resp_error(&r, 413, "request body too large");
+			ret = http_queue(w, c, &r);
+			buf_free(&r.body);
+			return ret;
+		}
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {

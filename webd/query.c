@@ -84,13 +84,39 @@ parse_num(const char *s, double *out)
 	return 0;
 }
 
-/* 1 if every byte is printable ASCII or part of UTF-8 (no controls). */
+/* 1 if `s` is valid UTF-8 (shortest forms, no surrogates) without
+ * control characters. */
 static int
 text_ok(const char *s)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned c, n, i, min;
+
+	while (*p != '\0') {
+		c = *p;
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1; c &= 0x1f; min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2; c &= 0x0f; min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3; c &= 0x07; min = 0x10000;
+		} else
 			return 0;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		p += n + 1;
+	}
 	return 1;
 }
 

@@ -141,7 +141,8 @@ test_refusals(void)
 		"limit=0", "limit=1001", "limit=-5", "cursor=",
 		"cursor=!!!!", "cursor=AAAA", "pid=4294967296",
 		"process=a%00b", "process=%zz", "process=%4", "iface=%0a",
-		"ip_version=3", "vlan=4096", NULL
+		"ip_version=3", "vlan=4096", "user=%ff", "user=%c0%80",
+		"user=%ed%a0%80", "user=a%e2%82", NULL
 	};
 	char err[QP_ERR_LEN], big[400];
 	struct query q;
@@ -232,6 +233,7 @@ test_filters(void)
 	CHECK_EQ_U(count("from=2040&limit=1000"), 50);
 	CHECK_EQ_U(count("to=1010"), 10);
 	CHECK_EQ_U(count("from=-10"), 0);
+	CHECK_EQ_U(count("user=%C3%A9t%C3%A9"), 0);	/* valid UTF-8 */
 }
 
 /* Pages through by `sort`, adding rows between pages: no id repeats and

@@ -1,1 +1,760 @@
+// evflow UI: a small single-page app over /api/v1.  No framework, no
+// build step, no inline script (the server's CSP forbids it).  Every
+// value from the server is put in the page with textContent, never as
+// HTML.  Pages are routed by the URL hash, and a page's filters live in
+// the hash too, so every view is a permalink.
+'use strict';
 
+const S = { csrf: null, user: null, timer: null, paused: false, page: null,
+	ifaces: [], seq: 0 };
+
+// ---- DOM helpers
+
+function h(tag, attrs, ...kids) {
+	const e = document.createElement(tag);
+	for (const [k, v] of Object.entries(attrs || {})) {
+		if (v === null || v === undefined || v === false) continue;
+		if (k === 'class') e.className = v;
+		else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+		else if (k === 'text') e.textContent = v;
+		else e.setAttribute(k, v === true ? '' : v);
+	}
+	for (const c of kids.flat()) {
+		if (c === null || c === undefined || c === false) continue;
+		e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+	}
+	return e;
+}
+const $ = (id) => document.getElementById(id);
+
+function svg(tag, attrs, ...kids) {
+	const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
+	for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+	for (const c of kids.flat()) if (c) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+	return e;
+}
+
+// ---- formatting
+
+function fmtBytes(n) {
+	if (n === null || n === undefined) return '–';
+	const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+	let i = 0;
+	while (Math.abs(n) >= 1000 && i < u.length - 1) { n /= 1000; i++; }
+	return (i ? n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0) : n) + ' ' + u[i];
+}
+function fmtBits(n) {
+	const u = ['b/s', 'kb/s', 'Mb/s', 'Gb/s', 'Tb/s'];
+	let i = 0;
+	while (Math.abs(n) >= 1000 && i < u.length - 1) { n /= 1000; i++; }
+	return (n < 10 && i ? n.toFixed(1) : Math.round(n)) + ' ' + u[i];
+}
+function fmtNum(n) { return n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US'); }
+function fmtTime(t) {
+	if (!t) return '–';
+	const d = new Date(t * 1000);
+	const p = (x) => String(x).padStart(2, '0');
+	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+function fmtAgo(t) {
+	if (!t) return '–';
+	const s = Math.max(0, Date.now() / 1000 - t);
+	if (s < 60) return Math.round(s) + ' s ago';
+	if (s < 3600) return Math.round(s / 60) + ' min ago';
+	if (s < 86400) return Math.round(s / 3600) + ' h ago';
+	return Math.round(s / 86400) + ' d ago';
+}
+const PROTO = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP', 47: 'GRE', 50: 'ESP' };
+function fmtProto(p) { return PROTO[p] || (p === null || p === undefined ? '–' : String(p)); }
+function endpoint(a, p) {
+	if (!a) return '–';
+	return (a.includes(':') ? '[' + a + ']' : a) + (p ? ':' + p : '');
+}
+function base(p) { return p ? p.split('/').pop() : null; }
+
+// ---- API
+
+async function api(path, opts = {}) {
+	const init = { method: opts.method || 'GET', headers: {}, credentials: 'same-origin' };
+	if (opts.body !== undefined) {
+		init.body = JSON.stringify(opts.body);
+		init.headers['Content-Type'] = 'application/json';
+	}
+	if (init.method !== 'GET' && S.csrf) init.headers['X-CSRF-Token'] = S.csrf;
+	let r;
+	try {
+		r = await fetch(path, init);
+	} catch (e) {
+		throw new ApiError(0, 'webd is not reachable');
+	}
+	const text = await r.text();
+	let j = null;
+	try { j = text ? JSON.parse(text) : null; } catch (e) { j = null; }
+	if (!r.ok) {
+		const msg = j && j.error ? j.error.message : r.statusText;
+		if (r.status === 401 && !opts.noLogin) showLogin();
+		throw new ApiError(r.status, msg);
+	}
+	return j;
+}
+class ApiError extends Error {
+	constructor(status, msg) { super(msg); this.status = status; }
+}
+
+function status(msg, bad) {
+	const s = $('status');
+	s.textContent = msg || '';
+	s.className = 'status' + (bad ? ' bad' : '');
+}
+
+// ---- login
+
+function showLogin(msg) {
+	stopTimer();
+	S.csrf = null;
+	$('top').hidden = true;
+	$('page').hidden = true;
+	$('login').hidden = false;
+	$('login-error').textContent = msg || '';
+	$('login-user').focus();
+}
+
+async function doLogin(ev) {
+	ev.preventDefault();
+	$('login-error').textContent = '';
+	$('login-submit').disabled = true;
+	try {
+		const j = await api('/api/v1/login', { method: 'POST', noLogin: true,
+			body: { user: $('login-user').value, password: $('login-pass').value } });
+		$('login-pass').value = '';
+		startSession(j);
+	} catch (e) {
+		$('login-error').textContent = e.message;
+	} finally {
+		$('login-submit').disabled = false;
+	}
+}
+
+function startSession(j) {
+	S.csrf = j.csrf || null;
+	S.user = j.user;
+	$('who').textContent = j.user;
+	$('login').hidden = true;
+	$('top').hidden = false;
+	$('page').hidden = false;
+	route();
+}
+
+async function doLogout() {
+	try { await api('/api/v1/logout', { method: 'POST', body: {} }); } catch (e) { /* gone anyway */ }
+	showLogin('Logged out.');
+}
+
+// ---- routing: #/page?key=value&...
+
+function parseHash() {
+	const hs = location.hash.replace(/^#/, '') || '/';
+	const [path, qs] = hs.split('?');
+	const parts = path.split('/').filter(Boolean);
+	return { page: parts[0] || 'dashboard', arg: parts[1] ? decodeURIComponent(parts[1]) : null,
+		params: new URLSearchParams(qs || '') };
+}
+function setHash(page, params, replace) {
+	const qs = params && params.toString();
+	const url = '#/' + (page === 'dashboard' ? '' : page) + (qs ? '?' + qs : '');
+	if (replace) history.replaceState(null, '', url);
+	else location.hash = url;
+}
+
+const PAGES = {};
+
+function stopTimer() {
+	if (S.timer) clearInterval(S.timer);
+	S.timer = null;
+}
+function every(ms, fn) {
+	stopTimer();
+	S.timer = setInterval(() => { if (!S.paused && !document.hidden) fn(); }, ms);
+}
+
+async function route() {
+	if (!S.user) return;
+	const r = parseHash();
+	stopTimer();
+	S.seq++;
+	const page = PAGES[r.page] ? r.page : 'dashboard';
+	S.page = page;
+	for (const a of document.querySelectorAll('#nav a'))
+		a.classList.toggle('active', a.dataset.page === (page === 'flow' ? 'flows' : page));
+	const root = $('page');
+	root.replaceChildren();
+	status('');
+	try {
+		await PAGES[page](root, r);
+	} catch (e) {
+		if (e.status !== 401) root.append(h('p', { class: 'error', role: 'alert' }, e.message));
+	}
+}
+
+// A guard against a slow answer for a page the user already left.
+function current(seq) { return seq === S.seq; }
+
+// ---- tables
+
+// cols: [{key, label, sort?, fmt?(row) -> node|text, cls?}]
+function table(cols, rows, opts = {}) {
+	const head = h('tr', {}, cols.map((c) => {
+		const th = h('th', { scope: 'col', class: c.cls });
+		if (c.sort && opts.onSort) {
+			const active = opts.sort === c.sort;
+			const b = h('button', { type: 'button', class: 'sort' + (active ? ' on' : ''),
+				'aria-sort': active ? (opts.order === 'asc' ? 'ascending' : 'descending') : null,
+				onclick: () => opts.onSort(c.sort) },
+			c.label, active ? (opts.order === 'asc' ? ' ▲' : ' ▼') : '');
+			th.append(b);
+		} else th.textContent = c.label;
+		return th;
+	}));
+	const body = h('tbody', {}, rows.map((row) => {
+		const tr = h('tr', {}, cols.map((c) => {
+			const v = c.fmt ? c.fmt(row) : row[c.key];
+			return h('td', { class: c.cls }, v === null || v === undefined ? '–' : v);
+		}));
+		if (opts.onRow) {
+			tr.tabIndex = 0;
+			tr.classList.add('click');
+			tr.addEventListener('click', (ev) => { if (!ev.target.closest('a,button,input,select')) opts.onRow(row); });
+			tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') opts.onRow(row); });
+		}
+		return tr;
+	}));
+	const t = h('table', { class: 'grid' + (opts.cls ? ' ' + opts.cls : '') }, h('thead', {}, head), body);
+	if (!rows.length) return h('div', {}, t, h('p', { class: 'muted empty' }, opts.empty || 'Nothing here yet.'));
+	return h('div', { class: 'tablewrap' }, t);
+}
+
+function card(title, ...kids) {
+	return h('section', { class: 'card' }, h('h2', {}, title), ...kids);
+}
+
+// ---- dashboard
+
+function lineChart(series, opts) {
+	// series: [{name, points: [[t, v]...]}]
+	const W = 720, H = 220, L = 64, R = 12, T = 10, B = 26;
+	const all = series.flatMap((s) => s.points);
+	const t0 = opts.from, t1 = opts.to;
+	const vmax = Math.max(1, ...all.map((p) => p[1]));
+	const x = (t) => L + (W - L - R) * (t - t0) / Math.max(1, t1 - t0);
+	const y = (v) => T + (H - T - B) * (1 - v / vmax);
+	const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img',
+		'aria-label': opts.label });
+	for (let i = 0; i <= 4; i++) {
+		const v = vmax * i / 4;
+		g.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'gridline' }));
+		g.append(svg('text', { x: L - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, opts.fmt(v)));
+	}
+	for (let i = 0; i <= 5; i++) {
+		const t = t0 + (t1 - t0) * i / 5;
+		const d = new Date(t * 1000);
+		g.append(svg('text', { x: x(t), y: H - 6, class: 'axis', 'text-anchor': 'middle' },
+			String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0')));
+	}
+	series.forEach((s, i) => {
+		if (!s.points.length) return;
+		const d = s.points.map((p, k) => (k ? 'L' : 'M') + x(p[0]).toFixed(1) + ' ' + y(p[1]).toFixed(1)).join(' ');
+		g.append(svg('path', { d, class: 'series s' + (i % 6) }));
+	});
+	const legend = h('ul', { class: 'legend' }, series.map((s, i) =>
+		h('li', {}, h('span', { class: 'swatch s' + (i % 6) }), s.name)));
+	return h('div', { class: 'chartbox' }, g, legend);
+}
+
+PAGES.dashboard = async (root) => {
+	const seq = S.seq;
+	const draw = async () => {
+		const j = await api('/api/v1/summary?window=900');
+		const d = await api('/api/v1/daemons');
+		if (!current(seq)) return;
+		const step = j.step;
+		const names = [...new Set(j.throughput.map((r) => r.iface))];
+		const series = names.map((n) => {
+			const by = new Map(j.throughput.filter((r) => r.iface === n).map((r) => [r.t, r.bytes * 8 / step]));
+			const pts = [];
+			for (let t = Math.floor((j.now - j.window) / step) * step; t <= j.now; t += step)
+				pts.push([t, by.get(t) || 0]);
+			return { name: n, points: pts };
+		});
+		const tot = j.totals[0] || {};
+		const ratio = tot.flows ? (100 * (tot.attributed || 0) / tot.flows) : 0;
+		const kpis = h('div', { class: 'kpis' },
+			kpi('Flows (15 min)', fmtNum(tot.flows || 0)),
+			kpi('Bytes (15 min)', fmtBytes(tot.bytes || 0)),
+			kpi('With a process', ratio.toFixed(1) + ' %'),
+			kpi('Daemons up', d.live.filter((x) => x.up).length + ' / ' + d.live.length));
+		const attr = j.attribution.length ? table([
+			{ key: 'iface', label: 'Packet interface' },
+			{ key: 'packet_flows', label: 'Packet flows', cls: 'num', fmt: (r) => fmtNum(r.packet_flows) },
+			{ key: 'with_process', label: 'With process', cls: 'num', fmt: (r) => fmtNum(r.with_process) },
+			{ label: 'Ratio', cls: 'num', fmt: (r) => bar(r.packet_flows ? r.with_process / r.packet_flows : 0) },
+		], j.attribution) : h('p', { class: 'muted' }, 'No packet flows in the window.');
+		const drops = j.drops.filter((r) => r.value > 0);
+		root.replaceChildren(
+			h('h1', {}, 'Dashboard'),
+			kpis,
+			card('Throughput by interface (bits/s of flow bytes, last 15 min)',
+				series.length ? lineChart(series, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Throughput per interface' })
+					: h('p', { class: 'muted' }, 'No flows in the window.')),
+			h('div', { class: 'cols' },
+				card('Top processes', table([
+					{ key: 'process', label: 'Process', fmt: (r) => h('a', { href: '#/flows?process=' + encodeURIComponent(r.process), title: r.process }, base(r.process)) },
+					{ key: 'flows', label: 'Flows', cls: 'num', fmt: (r) => fmtNum(r.flows) },
+					{ key: 'bytes', label: 'Bytes', cls: 'num', fmt: (r) => fmtBytes(r.bytes) },
+				], j.top_processes)),
+				card('Top talkers', table([
+					{ key: 'addr', label: 'Address', fmt: (r) => h('a', { href: '#/flows?addr=' + encodeURIComponent(r.addr) }, r.addr) },
+					{ key: 'flows', label: 'Flows', cls: 'num', fmt: (r) => fmtNum(r.flows) },
+					{ key: 'bytes', label: 'Bytes', cls: 'num', fmt: (r) => fmtBytes(r.bytes) },
+				], j.top_talkers))),
+			h('div', { class: 'cols' },
+				card('Attribution (packet flows carrying a process)', attr),
+				card('Drops at every stage', drops.length ? table([
+					{ key: 'daemon', label: 'Daemon' },
+					{ key: 'key', label: 'Counter' },
+					{ key: 'value', label: 'Value', cls: 'num bad', fmt: (r) => fmtNum(r.value) },
+				], drops) : h('p', { class: 'ok' }, 'No drops recorded: ' + j.drops.length + ' drop counters, all zero.'))));
+		status('updated ' + new Date().toLocaleTimeString());
+	};
+	await draw();
+	every(5000, () => draw().catch((e) => status(e.message, true)));
+};
+
+function kpi(label, value) {
+	return h('div', { class: 'kpi' }, h('div', { class: 'kv' }, value), h('div', { class: 'kl' }, label));
+}
+function bar(f) {
+	const pct = Math.round(f * 100);
+	return h('span', { class: 'bar', title: pct + ' %' }, h('span', { class: 'barfill w' + Math.min(100, Math.max(0, Math.round(pct / 5) * 5)) }), pct + ' %');
+}
+
+// ---- flows
+
+const FLOW_FILTERS = [
+	{ key: 'iface', label: 'Interface', type: 'iface' },
+	{ key: 'proto', label: 'Protocol', type: 'select', options: ['', 'tcp', 'udp', 'icmp', 'icmpv6'] },
+	{ key: 'addr', label: 'Address / CIDR', ph: '10.0.0.0/8' },
+	{ key: 'port', label: 'Port', ph: '443', size: 6 },
+	{ key: 'process', label: 'Process', ph: 'curl or /usr/bin/curl' },
+	{ key: 'pid', label: 'PID', size: 7 },
+	{ key: 'user', label: 'User', size: 9 },
+	{ key: 'container', label: 'Container', size: 10 },
+	{ key: 'pod', label: 'Pod', size: 10 },
+	{ key: 'state', label: 'TCP state', type: 'select', options: ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'RESET'] },
+	{ key: 'attributed', label: 'Process known', type: 'select', options: ['', 'yes', 'no'] },
+	{ key: 'from', label: 'Since', type: 'select', options: ['', '-300', '-3600', '-86400', '-604800'], names: ['any time', '5 min', '1 hour', '1 day', '7 days'] },
+];
+
+const FLOW_COLS = [
+	{ label: 'Last seen', sort: 'last_seen', fmt: (r) => h('span', { title: fmtTime(r.last_seen) }, fmtAgo(r.last_seen)) },
+	{ label: 'Interface', sort: 'iface', fmt: (r) => r.iface },
+	{ label: 'Proto', sort: 'proto', fmt: (r) => fmtProto(r.proto) },
+	{ label: 'Client', sort: 'cli_addr', fmt: (r) => endpoint(r.cli_addr, r.cli_port) },
+	{ label: 'Client process', sort: 'cli_process', fmt: (r) => proc(r.cli_process, r.cli_pid, r.cli_user, r.cli_container_name || r.cli_pod) },
+	{ label: 'Server', sort: 'srv_addr', fmt: (r) => endpoint(r.srv_addr, r.srv_port) },
+	{ label: 'Server process', sort: 'srv_process', fmt: (r) => proc(r.srv_process, r.srv_pid, r.srv_user, r.srv_container_name || r.srv_pod) },
+	{ label: 'State', sort: 'state', fmt: (r) => r.state || r.event },
+	{ label: 'Source', sort: 'source', fmt: (r) => r.source },
+	{ label: 'Bytes', sort: 'bytes', cls: 'num', fmt: (r) => (r.c2s_bytes === null && r.s2c_bytes === null) ? '–' : fmtBytes((r.c2s_bytes || 0) + (r.s2c_bytes || 0)) },
+	{ label: 'RTT', sort: 'rtt', cls: 'num', fmt: (r) => r.rtt_ms === null ? '–' : r.rtt_ms.toFixed(2) + ' ms' },
+];
+
+function proc(path, pid, user, cont) {
+	if (!path && !pid) return h('span', { class: 'muted' }, '–');
+	return h('span', { class: 'proc', title: [path, pid && 'pid ' + pid, user && 'user ' + user, cont && 'container ' + cont].filter(Boolean).join(', ') },
+		h('b', {}, base(path) || '?'), pid ? h('span', { class: 'muted' }, ' ' + pid) : null,
+		cont ? h('span', { class: 'tag' }, cont) : null);
+}
+
+async function loadIfaces() {
+	try {
+		const j = await api('/api/v1/interfaces');
+		S.ifaces = j.interfaces;
+	} catch (e) { if (e.status === 401) throw e; }
+	return S.ifaces;
+}
+
+PAGES.flows = async (root, r) => {
+	const seq = S.seq;
+	const p = r.params;
+	const cursors = []; // the cursors of the pages before this one
+	let cursor = null, next = null;
+	await loadIfaces();
+	if (!current(seq)) return;
+
+	const form = h('form', { class: 'filters', id: 'flow-filters', onsubmit: (ev) => { ev.preventDefault(); apply(); } });
+	for (const f of FLOW_FILTERS) {
+		let input;
+		if (f.type === 'iface') {
+			input = h('select', { name: f.key, id: 'f-' + f.key }, h('option', { value: '' }, 'all'),
+				S.ifaces.map((i) => h('option', { value: i.name }, i.name)));
+		} else if (f.type === 'select') {
+			input = h('select', { name: f.key, id: 'f-' + f.key }, f.options.map((o, k) =>
+				h('option', { value: o }, f.names ? f.names[k] : (o || 'any'))));
+		} else {
+			input = h('input', { name: f.key, id: 'f-' + f.key, placeholder: f.ph || '', size: f.size || 14, autocomplete: 'off', spellcheck: 'false' });
+		}
+		input.value = p.get(f.key) || '';
+		if (f.type) input.addEventListener('change', apply);
+		form.append(h('label', { class: 'field' }, h('span', {}, f.label), input));
+	}
+	form.append(h('div', { class: 'field actions' },
+		h('button', { type: 'submit', id: 'f-apply' }, 'Filter'),
+		h('button', { type: 'button', class: 'secondary', onclick: () => { setHash('flows', new URLSearchParams()); } }, 'Clear')));
+
+	const pause = h('button', { type: 'button', id: 'pause', class: 'secondary', 'aria-pressed': String(S.paused),
+		onclick: () => togglePause() }, S.paused ? 'Resume (p)' : 'Pause (p)');
+	const live = h('span', { class: 'muted', id: 'live-note' });
+	const prev = h('button', { type: 'button', id: 'prev', class: 'secondary', onclick: () => { cursor = cursors.pop() || null; load(); } }, '← Newer');
+	const nextb = h('button', { type: 'button', id: 'next', class: 'secondary', onclick: () => { if (next) { cursors.push(cursor); cursor = next; load(); } } }, 'Older →');
+	const holder = h('div', { id: 'flows-table' });
+	const link = h('a', { href: location.hash, id: 'permalink', title: 'This view, filters included' }, 'Permalink');
+	root.append(h('div', { class: 'titlebar' }, h('h1', {}, 'Flows'), h('span', { class: 'spacer' }), live, pause, link),
+		form, holder, h('div', { class: 'pager' }, prev, nextb));
+
+	function togglePause() {
+		S.paused = !S.paused;
+		pause.textContent = S.paused ? 'Resume (p)' : 'Pause (p)';
+		pause.setAttribute('aria-pressed', String(S.paused));
+		live.textContent = S.paused ? 'auto-refresh paused' : '';
+	}
+	PAGES.flows.togglePause = togglePause;
+
+	function apply() {
+		const q = new URLSearchParams();
+		for (const f of FLOW_FILTERS) {
+			const v = form.elements[f.key].value.trim();
+			if (v) q.set(f.key, v);
+		}
+		if (p.get('sort')) q.set('sort', p.get('sort'));
+		if (p.get('order')) q.set('order', p.get('order'));
+		setHash('flows', q);
+	}
+	function onSort(col) {
+		const q = new URLSearchParams(p);
+		if (q.get('sort') === col || (!q.get('sort') && col === 'last_seen'))
+			q.set('order', (q.get('order') || 'desc') === 'desc' ? 'asc' : 'desc');
+		else { q.set('sort', col); q.set('order', 'desc'); }
+		setHash('flows', q);
+	}
+	async function load() {
+		const q = new URLSearchParams(p);
+		q.set('limit', '50');
+		if (cursor) q.set('cursor', cursor);
+		const j = await api('/api/v1/flows?' + q.toString());
+		if (!current(seq)) return;
+		next = j.next;
+		holder.replaceChildren(table(FLOW_COLS, j.flows, {
+			sort: j.sort, order: j.order, onSort,
+			onRow: (row) => { location.hash = '#/flow/' + row.id; },
+			empty: 'No flows match these filters.', cls: 'flows' }));
+		prev.disabled = !cursors.length && !cursor;
+		nextb.disabled = !next;
+		status((cursor ? 'older page, ' : '') + j.flows.length + ' flows, ' + new Date().toLocaleTimeString());
+	}
+	try { await load(); } catch (e) {
+		holder.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message));
+		return;
+	}
+	// Only the newest page refreshes: older pages hold still.
+	every(2000, () => { if (!cursor) load().catch((e) => status(e.message, true)); });
+};
+
+PAGES.flow = async (root, r) => {
+	const j = await api('/api/v1/flows/' + encodeURIComponent(r.arg || ''));
+	const f = j.flow;
+	const kv = (pairs) => h('dl', { class: 'kv' }, pairs.filter((x) => x[1] !== null && x[1] !== undefined && x[1] !== '')
+		.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+	const side = (name, s, addr, port) => card(name + ' ' + endpoint(addr, port), kv([
+		['Process', s.process], ['Command line', s.cmdline], ['PID', s.pid], ['TID', s.tid],
+		['User', s.user !== null ? s.user + (s.uid !== null ? ' (' + s.uid + ')' : '') : s.uid],
+		['Group', s.grp], ['VM size', s.vm_size ? fmtNum(s.vm_size) + ' kB' : null],
+		['Parent', s.parent_process ? s.parent_process + (s.parent_pid ? ' (' + s.parent_pid + ')' : '') : null],
+		['Parent command', s.parent_cmdline],
+		['Container', s.container_name || s.container_id ? (s.container_name || '') + ' ' + (s.container_id || '').slice(0, 12) + (s.container_kind ? ' (' + s.container_kind + ')' : '') : null],
+		['Pod', s.pod ? s.pod + (s.namespace ? ' / ' + s.namespace : '') : null],
+	].concat(s.pid === null && s.process === null ? [['', h('span', { class: 'muted' }, 'No process information for this side.')]] : [])));
+	root.append(
+		h('div', { class: 'titlebar' }, h('h1', {}, 'Flow ' + f.id), h('span', { class: 'spacer' }),
+			h('a', { href: '#/flows', class: 'button secondary' }, '← Flows')),
+		h('p', { class: 'lead' }, fmtProto(f.protocol) + ' ', h('b', {}, endpoint(f.client.addr, f.client.port)), ' → ',
+			h('b', {}, endpoint(f.server.addr, f.server.port)), ' on ' + f.iface + (f.iface_kind ? ' (' + f.iface_kind + ')' : '')),
+		h('div', { class: 'cols' }, side('Client', f.client, f.client.addr, f.client.port), side('Server', f.server, f.server.addr, f.server.port)),
+		h('div', { class: 'cols' },
+			card('Flow', kv([
+				['First seen', fmtTime(f.first_seen)], ['Last seen', fmtTime(f.last_seen) + ' (' + fmtAgo(f.last_seen) + ')'],
+				['Source', f.source], ['Last event', f.last_event], ['TCP state', f.tcp_state],
+				['Sides', f.sides_guessed ? 'guessed from ports' : 'known'], ['Events merged', f.events], ['Updates', f.updates],
+				['VLAN', f.vlan || null], ['IF_NAME', f.ifname], ['Exporter', f.exporter], ['Producer', f.producer],
+			])),
+			card('Traffic and TCP info', kv([
+				['Client → server', f.c2s_bytes === null ? null : fmtBytes(f.c2s_bytes) + ' in ' + fmtNum(f.c2s_packets) + ' packets'],
+				['Server → client', f.s2c_bytes === null ? null : fmtBytes(f.s2c_bytes) + ' in ' + fmtNum(f.s2c_packets) + ' packets'],
+				['Retransmissions', f.c2s_retrans === null && f.s2c_retrans === null ? null : fmtNum(f.c2s_retrans || 0) + ' / ' + fmtNum(f.s2c_retrans || 0)],
+				['Connect latency', f.nw_latency_ms === null ? null : f.nw_latency_ms.toFixed(3) + ' ms'],
+				['Handshake (client / server)', f.client.latency_ms === null && f.server.latency_ms === null ? null :
+					(f.client.latency_ms ?? '–') + ' / ' + (f.server.latency_ms ?? '–') + ' ms'],
+				['RTT', f.rtt_ms === null ? null : f.rtt_ms.toFixed(3) + ' ms ± ' + (f.rtt_var_ms ?? 0).toFixed(3)],
+				['Segments in / out', f.segs_in === null ? null : fmtNum(f.segs_in) + ' / ' + fmtNum(f.segs_out)],
+				['Unacked segments', f.unack_segs], ['Lost packets', f.lost_packets],
+				['Bytes received / acked', f.bytes_rcvd === null ? null : fmtBytes(f.bytes_rcvd) + ' / ' + fmtBytes(f.bytes_acked)],
+				['TCP flags (client / server)', f.client.tcp_flags === null ? null : '0x' + f.client.tcp_flags.toString(16) + ' / 0x' + (f.server.tcp_flags || 0).toString(16)],
+			].concat(f.c2s_bytes === null && f.rtt_ms === null ? [['', h('span', { class: 'muted' }, 'No packet or TCP counters: this flow was seen through events only.')]] : [])))),
+		f.extra ? card('Other probe fields', h('pre', {}, f.extra)) : '');
+};
+
+// ---- processes, containers, listening, producers
+
+function groupPage(kind) {
+	return async (root, r) => {
+		const seq = S.seq;
+		const p = r.params;
+		const by = p.get('by') || (kind === 'processes' ? 'exe' : 'container');
+		const choices = kind === 'processes' ? [['exe', 'By executable'], ['pid', 'By process (pid)']] : [['container', 'Containers'], ['pod', 'Pods']];
+		const sw = h('div', { class: 'seg', role: 'group' }, choices.map(([v, l]) =>
+			h('button', { type: 'button', class: v === by ? 'on' : '', 'aria-pressed': String(v === by),
+				onclick: () => { const q = new URLSearchParams(p); q.set('by', v); setHash(kind, q); } }, l)));
+		const holder = h('div');
+		root.append(h('div', { class: 'titlebar' }, h('h1', {}, kind === 'processes' ? 'Processes' : 'Containers and pods'), h('span', { class: 'spacer' }), sw),
+			h('p', { class: 'muted' }, 'Flows seen in the last 24 hours, both sides of each flow counted.'), holder);
+		const onSort = (col) => {
+			const q = new URLSearchParams(p);
+			if (q.get('sort') === col) q.set('order', q.get('order') === 'asc' ? 'desc' : 'asc');
+			else { q.set('sort', col); q.delete('order'); }
+			setHash(kind, q);
+		};
+		const load = async () => {
+			const q = new URLSearchParams(p);
+			q.set('by', by);
+			if (!q.get('from')) q.set('from', '-86400');
+			const j = await api('/api/v1/' + kind + '?' + q.toString());
+			if (!current(seq)) return;
+			let cols, rows;
+			if (kind === 'processes') {
+				rows = j.processes;
+				cols = [
+					{ label: 'Process', sort: 'process', fmt: (x) => h('a', { href: '#/flows?process=' + encodeURIComponent(x.process) + (x.pid ? '&pid=' + x.pid : ''), title: x.process }, x.process) },
+					by === 'pid' ? { label: 'PID', fmt: (x) => x.pid } : { label: 'PIDs', sort: 'pids', cls: 'num', fmt: (x) => fmtNum(x.pids) },
+					{ label: 'User', fmt: (x) => x.user },
+					{ label: 'Flows', sort: 'flows', cls: 'num', fmt: (x) => fmtNum(x.flows) },
+					{ label: 'Bytes', sort: 'bytes', cls: 'num', fmt: (x) => fmtBytes(x.bytes) },
+					{ label: 'Peers', sort: 'peers', cls: 'num', fmt: (x) => fmtNum(x.peers) },
+					{ label: 'Last seen', sort: 'last_seen', fmt: (x) => fmtAgo(x.last_seen) },
+				];
+			} else {
+				rows = by === 'pod' ? j.pods : j.containers;
+				cols = [
+					{ label: by === 'pod' ? 'Pod' : 'Container', sort: 'name', fmt: (x) => h('a', { href: '#/flows?' + (by === 'pod' ? 'pod=' : 'container=') + encodeURIComponent(x.name) }, x.name) },
+					by === 'pod' ? { label: 'Namespace', fmt: (x) => x.namespace } : { label: 'Id', fmt: (x) => x.id ? h('code', {}, x.id.slice(0, 12)) : '–' },
+					by === 'pod' ? null : { label: 'Kind', fmt: (x) => x.kind },
+					{ label: 'Processes', fmt: (x) => (x.processes || '').split(',').map(base).join(', ') },
+					{ label: 'Flows', sort: 'flows', cls: 'num', fmt: (x) => fmtNum(x.flows) },
+					{ label: 'Bytes', sort: 'bytes', cls: 'num', fmt: (x) => fmtBytes(x.bytes) },
+					{ label: 'Peers', sort: 'peers', cls: 'num', fmt: (x) => fmtNum(x.peers) },
+					{ label: 'Last seen', sort: 'last_seen', fmt: (x) => fmtAgo(x.last_seen) },
+				].filter(Boolean);
+			}
+			holder.replaceChildren(table(cols, rows, { sort: p.get('sort') || 'bytes', order: p.get('order') || 'desc', onSort,
+				empty: kind === 'processes' ? 'No process information yet: flows need an eBPF or netstat producer.' : 'No containers or pods seen.' }));
+			status('updated ' + new Date().toLocaleTimeString());
+		};
+		await load();
+		every(5000, () => load().catch((e) => status(e.message, true)));
+	};
+}
+PAGES.processes = groupPage('processes');
+PAGES.containers = groupPage('containers');
+
+PAGES.listening = async (root, r) => {
+	const seq = S.seq;
+	const p = r.params;
+	const cur = p.get('current') || 'yes';
+	const sw = h('div', { class: 'seg', role: 'group' }, [['yes', 'Current'], ['no', 'History']].map(([v, l]) =>
+		h('button', { type: 'button', class: v === cur ? 'on' : '', 'aria-pressed': String(v === cur),
+			onclick: () => { const q = new URLSearchParams(p); q.set('current', v); setHash('listening', q); } }, l)));
+	const holder = h('div');
+	root.append(h('div', { class: 'titlebar' }, h('h1', {}, 'Listening sockets'), h('span', { class: 'spacer' }), sw), holder);
+	const load = async () => {
+		const q = new URLSearchParams(p);
+		q.set('current', cur);
+		q.set('limit', '500');
+		const j = await api('/api/v1/listening?' + q.toString());
+		if (!current(seq)) return;
+		holder.replaceChildren(table([
+			{ label: 'Host', fmt: (x) => x.host },
+			{ label: 'Proto', fmt: (x) => fmtProto(x.proto) + (x.ip_version ? 'v' + x.ip_version : '') },
+			{ label: 'Address', fmt: (x) => endpoint(x.addr, x.port) },
+			{ label: 'Process', fmt: (x) => x.process ? h('span', { title: x.process }, base(x.process)) : '–' },
+			{ label: 'PID', cls: 'num', fmt: (x) => x.pid || '–' },
+			{ label: 'Package', fmt: (x) => x.pkg },
+			{ label: 'Interface', fmt: (x) => x.iface },
+			{ label: 'First seen', fmt: (x) => fmtTime(x.first_seen) },
+			{ label: 'Last seen', fmt: (x) => fmtAgo(x.last_seen) },
+		], j.listening, { empty: cur === 'yes' ? 'No socket reported as listening in the last 2 minutes.' : 'No past listening sockets.' }));
+		status('updated ' + new Date().toLocaleTimeString());
+	};
+	await load();
+	every(10000, () => load().catch((e) => status(e.message, true)));
+};
+
+PAGES.producers = async (root) => {
+	const seq = S.seq;
+	const holder = h('div');
+	root.append(h('h1', {}, 'Producers'), h('p', { class: 'muted' }, 'ZMQ publishers (ebpflowexport, nprobe_mini, ...) as the collectors see them. Lost messages are gaps in msg_id.'), holder);
+	const load = async () => {
+		const j = await api('/api/v1/producers');
+		if (!current(seq)) return;
+		holder.replaceChildren(table([
+			{ label: 'Health', fmt: (x) => h('span', { class: 'pill ' + (!x.active ? 'bad' : x.lost_msgs || x.bad_msgs ? 'warn' : 'ok') }, !x.active ? 'silent' : x.lost_msgs || x.bad_msgs ? 'losing' : 'ok') },
+			{ label: 'Interface', fmt: (x) => x.iface },
+			{ label: 'Peer', fmt: (x) => x.peer },
+			{ label: 'Probe', fmt: (x) => x.info && x.info.probe ? (x.info.probe.name || '') + ' ' + (x.info.probe.version || '') : '–' },
+			{ label: 'Source id', cls: 'num', fmt: (x) => x.source_id },
+			{ label: 'Messages', cls: 'num', fmt: (x) => fmtNum(x.msgs) },
+			{ label: 'Events', cls: 'num', fmt: (x) => fmtNum(x.events) },
+			{ label: 'Lost', cls: 'num', fmt: (x) => fmtNum(x.lost_msgs) },
+			{ label: 'Bad', cls: 'num', fmt: (x) => fmtNum(x.bad_msgs) },
+			{ label: 'Restarts', cls: 'num', fmt: (x) => fmtNum(x.restarts) },
+			{ label: 'Probe drops', cls: 'num', fmt: (x) => fmtNum(x.probe_drops) },
+			{ label: 'Last seen', fmt: (x) => fmtAgo(x.last_seen) },
+		], j.producers, { empty: 'No producer has published yet.' }));
+		status('updated ' + new Date().toLocaleTimeString());
+	};
+	await load();
+	every(5000, () => load().catch((e) => status(e.message, true)));
+};
+
+// ---- interfaces and their settings
+
+PAGES.interfaces = async (root) => {
+	const seq = S.seq;
+	const holder = h('div');
+	const msg = h('p', { class: 'msg', id: 'iface-msg', role: 'status', 'aria-live': 'polite' });
+	root.append(h('h1', {}, 'Interfaces'),
+		h('p', { class: 'muted' }, 'Mark a packet interface "Mirrored Traffic" when it sees traffic of other hosts; pick it as the "Companion Interface" of a ZMQ interface to also send that interface\'s events there, where they join the packet flows. Changes apply at once.'),
+		msg, holder);
+	let last = {};
+	const rates = new Map();
+	const set = async (body, what) => {
+		msg.className = 'msg';
+		msg.textContent = 'Applying ' + what + '…';
+		try {
+			await api('/api/v1/interfaces/settings', { method: 'POST', body });
+			msg.className = 'msg ok';
+			msg.textContent = 'Applied: ' + what + '.';
+		} catch (e) {
+			msg.className = 'msg bad';
+			msg.textContent = 'Refused: ' + e.message;
+		}
+		setTimeout(() => load().catch(() => {}), 700);
+	};
+	const load = async () => {
+		const j = await api('/api/v1/interfaces');
+		if (!current(seq)) return;
+		S.ifaces = j.interfaces;
+		const now = Date.now() / 1000;
+		const packet = j.interfaces.filter((i) => i.kind === 'packet');
+		holder.replaceChildren(table([
+			{ label: 'Id', cls: 'num', fmt: (i) => i.router_id ?? '–' },
+			{ label: 'Interface', fmt: (i) => h('a', { href: '#/flows?iface=' + encodeURIComponent(i.name) }, i.name) },
+			{ label: 'Kind', fmt: (i) => i.kind === 'zmq' ? 'ZMQ' : i.kind === 'packet' ? 'packet' : i.kind },
+			{ label: 'Mirrored Traffic', fmt: (i) => i.kind !== 'packet' ? '–' : h('label', { class: 'check' },
+				h('input', { type: 'checkbox', class: 'mirrored', 'data-iface': i.name, checked: !!i.mirrored,
+					onchange: (ev) => set({ name: i.name, mirrored: ev.target.checked }, i.name + ' mirrored ' + (ev.target.checked ? 'on' : 'off')) }),
+				' mirrored') },
+			{ label: 'Companion Interface', fmt: (i) => i.kind !== 'zmq' ? '–' : h('select', { class: 'companion', 'data-iface': i.name,
+				'aria-label': 'Companion of ' + i.name,
+				onchange: (ev) => set({ name: i.name, companion: ev.target.value || null }, i.name + ' companion ' + (ev.target.value || 'none')) },
+				h('option', { value: '' }, 'none'),
+				packet.map((pi) => h('option', { value: pi.name, selected: i.companion === pi.name, disabled: !pi.mirrored && i.companion !== pi.name },
+					pi.name + (pi.mirrored ? '' : ' (not mirrored)')))) },
+			{ label: 'Flows (2 min)', cls: 'num', fmt: (i) => fmtNum(i.recent_flows) },
+			{ label: 'Records/s', cls: 'num', fmt: (i) => {
+				const m = i.counters && i.counters.merged;
+				const prev = last[i.name];
+				let rate = rates.get(i.name);
+				if (m !== undefined && prev && now > prev.t) { rate = (m - prev.m) / (now - prev.t); rates.set(i.name, rate); }
+				last[i.name] = { m, t: now };
+				return rate === undefined ? '–' : rate.toFixed(1);
+			} },
+			{ label: 'Merged', cls: 'num', fmt: (i) => fmtNum(i.counters && i.counters.merged) },
+			{ label: 'Joins / misses', cls: 'num', fmt: (i) => i.kind !== 'packet' ? '–' : fmtNum(i.counters && i.counters.joins) + ' / ' + fmtNum(i.counters && i.counters.misses) },
+			{ label: 'Attribution', cls: 'num', fmt: (i) => {
+				const c = i.counters || {};
+				return i.kind === 'packet' && c.packet_flows ? bar(c.packet_flows_with_process / c.packet_flows) : '–';
+			} },
+			{ label: 'Last listed', fmt: (i) => fmtAgo(i.last_seen) },
+		], j.interfaces, { empty: 'The store has not recorded any interface yet.', cls: 'ifaces' }));
+		status('updated ' + new Date().toLocaleTimeString());
+	};
+	await load();
+	every(3000, () => { if (!holder.contains(document.activeElement) || document.activeElement.tagName !== 'SELECT') load().catch((e) => status(e.message, true)); });
+};
+
+// ---- pipeline counters
+
+PAGES.pipeline = async (root) => {
+	const seq = S.seq;
+	const holder = h('div');
+	root.append(h('h1', {}, 'Pipeline'), h('p', { class: 'muted' }, 'Every daemon\'s counters: live from its control socket, or the last values the store recorded. Drop counters that are not zero are red.'), holder);
+	const isDrop = (k) => /drop|lost|bad|error|unmatched|refused|evicted|misses/.test(k);
+	const load = async () => {
+		const j = await api('/api/v1/daemons');
+		if (!current(seq)) return;
+		const liveNames = new Set(j.live.map((d) => d.name));
+		const blocks = j.live.map((d) => ({ name: d.name, up: d.up, role: d.stats && d.stats.role, seen: d.last_seen,
+			counters: (d.stats && d.stats.counters) || {} }));
+		for (const s of j.stored) if (!liveNames.has(s.daemon) && !s.daemon.includes('.'))
+			blocks.push({ name: s.daemon, up: false, role: s.role, seen: s.updated, counters: s.counters || {}, stored: true });
+		holder.replaceChildren(h('div', { class: 'daemons' }, blocks.map((b) => card(
+			h('span', {}, h('span', { class: 'pill ' + (b.up ? 'ok' : 'bad') }, b.up ? 'up' : 'down'), ' ' + b.name + (b.role && b.role !== b.name ? ' (' + b.role + ')' : '')),
+			h('p', { class: 'muted' }, (b.stored ? 'stored ' : 'live, ') + fmtAgo(b.seen)),
+			h('table', { class: 'grid compact' }, h('tbody', {}, Object.entries(b.counters).filter(([k]) => !k.startsWith('iface.')).map(([k, v]) =>
+				h('tr', { class: isDrop(k) && v > 0 ? 'bad' : '' }, h('td', {}, k), h('td', { class: 'num' }, fmtNum(v))))))))));
+		status('updated ' + new Date().toLocaleTimeString());
+	};
+	await load();
+	every(3000, () => load().catch((e) => status(e.message, true)));
+};
+
+// ---- keyboard
+
+const KEYS = { 1: '#/', 2: '#/flows', 3: '#/processes', 4: '#/containers', 5: '#/listening', 6: '#/producers', 7: '#/interfaces', 8: '#/pipeline' };
+document.addEventListener('keydown', (ev) => {
+	if (ev.ctrlKey || ev.metaKey || ev.altKey || !S.user || !$('login').hidden) return;
+	const t = ev.target;
+	if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA')) {
+		if (ev.key === 'Escape') t.blur();
+		return;
+	}
+	if (KEYS[ev.key]) { location.hash = KEYS[ev.key]; ev.preventDefault(); }
+	else if (ev.key === '/' && S.page === 'flows') { const f = $('f-addr'); if (f) { f.focus(); ev.preventDefault(); } }
+	else if (ev.key === 'p' && S.page === 'flows' && PAGES.flows.togglePause) PAGES.flows.togglePause();
+	else if (ev.key === 'r') route();
+	else if (ev.key === 'n' && $('next') && !$('next').disabled) $('next').click();
+	else if (ev.key === 'b' && $('prev') && !$('prev').disabled) $('prev').click();
+});
+
+// ---- start
+
+window.addEventListener('hashchange', route);
+document.addEventListener('DOMContentLoaded', async () => {
+	$('login-form').addEventListener('submit', doLogin);
+	$('logout').addEventListener('click', doLogout);
+	try {
+		const j = await api('/api/v1/session', { noLogin: true });
+		if (j.kind !== 'session') throw new ApiError(401, '');
+		startSession(j);
+	} catch (e) {
+		showLogin(e.status === 401 && e.message && e.message.startsWith('no user') ? e.message : '');
+	}
+});
