@@ -19,7 +19,7 @@ function h(tag, attrs, ...kids) {
 		else if (k === 'text') e.textContent = v;
 		else e.setAttribute(k, v === true ? '' : v);
 	}
-	for (const c of kids.flat()) {
+	for (const c of kids.flat(Infinity)) {
 		if (c === null || c === undefined || c === false) continue;
 		e.append(c instanceof Node ? c : document.createTextNode(String(c)));
 	}
@@ -30,7 +30,7 @@ const $ = (id) => document.getElementById(id);
 function svg(tag, attrs, ...kids) {
 	const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
 	for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-	for (const c of kids.flat()) if (c) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+	for (const c of kids.flat(Infinity)) if (c) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
 	return e;
 }
 
@@ -47,7 +47,7 @@ function fmtBits(n) {
 	const u = ['b/s', 'kb/s', 'Mb/s', 'Gb/s', 'Tb/s'];
 	let i = 0;
 	while (Math.abs(n) >= 1000 && i < u.length - 1) { n /= 1000; i++; }
-	return (n < 10 && i ? n.toFixed(1) : Math.round(n)) + ' ' + u[i];
+	return (n < 10 && n !== Math.round(n) ? n.toFixed(1) : Math.round(n)) + ' ' + u[i];
 }
 function fmtNum(n) { return n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US'); }
 function fmtTime(t) {
@@ -244,7 +244,13 @@ function lineChart(series, opts) {
 	const W = 720, H = 220, L = 64, R = 12, T = 10, B = 26;
 	const all = series.flatMap((s) => s.points);
 	const t0 = opts.from, t1 = opts.to;
-	const vmax = Math.max(1, ...all.map((p) => p[1]));
+	// A "nice" top (1, 2 or 5 times a power of ten) so ticks read well.
+	const top = Math.max(...all.map((p) => p[1]), 0);
+	let vmax = 1;
+	if (top > 0) {
+		const e = Math.pow(10, Math.floor(Math.log10(top)));
+		vmax = [1, 2, 2.5, 5, 10].map((m) => m * e).find((v) => v >= top);
+	}
 	const x = (t) => L + (W - L - R) * (t - t0) / Math.max(1, t1 - t0);
 	const y = (v) => T + (H - T - B) * (1 - v / vmax);
 	const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img',
@@ -257,7 +263,7 @@ function lineChart(series, opts) {
 	for (let i = 0; i <= 5; i++) {
 		const t = t0 + (t1 - t0) * i / 5;
 		const d = new Date(t * 1000);
-		g.append(svg('text', { x: x(t), y: H - 6, class: 'axis', 'text-anchor': 'middle' },
+		g.append(svg('text', { x: x(t), y: H - 6, class: 'axis', 'text-anchor': i === 0 ? 'start' : i === 5 ? 'end' : 'middle' },
 			String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0')));
 	}
 	series.forEach((s, i) => {
@@ -265,6 +271,8 @@ function lineChart(series, opts) {
 		const d = s.points.map((p, k) => (k ? 'L' : 'M') + x(p[0]).toFixed(1) + ' ' + y(p[1]).toFixed(1)).join(' ');
 		g.append(svg('path', { d, class: 'series s' + (i % 6) }));
 	});
+	if (top === 0)
+		g.append(svg('text', { x: (L + W - R) / 2, y: T + (H - T - B) / 2, class: 'axis note', 'text-anchor': 'middle' }, opts.zero || 'all zero in this window'));
 	const legend = h('ul', { class: 'legend' }, series.map((s, i) =>
 		h('li', {}, h('span', { class: 'swatch s' + (i % 6) }), s.name)));
 	return h('div', { class: 'chartbox' }, g, legend);
@@ -280,6 +288,13 @@ PAGES.dashboard = async (root) => {
 		const names = [...new Set(j.throughput.map((r) => r.iface))];
 		const series = names.map((n) => {
 			const by = new Map(j.throughput.filter((r) => r.iface === n).map((r) => [r.t, r.bytes * 8 / step]));
+			const pts = [];
+			for (let t = Math.floor((j.now - j.window) / step) * step; t <= j.now; t += step)
+				pts.push([t, by.get(t) || 0]);
+			return { name: n, points: pts };
+		});
+		const fseries = names.map((n) => {
+			const by = new Map(j.throughput.filter((r) => r.iface === n).map((r) => [r.t, r.flows]));
 			const pts = [];
 			for (let t = Math.floor((j.now - j.window) / step) * step; t <= j.now; t += step)
 				pts.push([t, by.get(t) || 0]);
@@ -302,9 +317,14 @@ PAGES.dashboard = async (root) => {
 		root.replaceChildren(
 			h('h1', {}, 'Dashboard'),
 			kpis,
-			card('Throughput by interface (bits/s of flow bytes, last 15 min)',
-				series.length ? lineChart(series, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Throughput per interface' })
-					: h('p', { class: 'muted' }, 'No flows in the window.')),
+			h('div', { class: 'cols' },
+				card('Throughput by interface (bits/s of flow bytes, last 15 min)',
+					series.length ? lineChart(series, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Throughput per interface',
+						zero: 'no byte counters in this window (event-only flows carry none)' })
+						: h('p', { class: 'muted' }, 'No flows in the window.')),
+				card('Flows updated per ' + step + ' s, by interface',
+					fseries.length ? lineChart(fseries, { from: j.now - j.window, to: j.now, fmt: (v) => fmtNum(Math.round(v * 10) / 10), label: 'Flows per interval per interface' })
+						: h('p', { class: 'muted' }, 'No flows in the window.'))),
 			h('div', { class: 'cols' },
 				card('Top processes', table([
 					{ key: 'process', label: 'Process', fmt: (r) => h('a', { href: '#/flows?process=' + encodeURIComponent(r.process), title: r.process }, base(r.process)) },
@@ -715,6 +735,9 @@ PAGES.pipeline = async (root) => {
 			counters: (d.stats && d.stats.counters) || {} }));
 		for (const s of j.stored) if (!liveNames.has(s.daemon) && !s.daemon.includes('.'))
 			blocks.push({ name: s.daemon, up: false, role: s.role, seen: s.updated, counters: s.counters || {}, stored: true });
+		// In pipeline order: producers' side first, the store last.
+		const order = { collector: 0, capture: 1, router: 2, store: 3, webd: 4 };
+		blocks.sort((a, b) => (order[a.role] ?? 5) - (order[b.role] ?? 5) || a.name.localeCompare(b.name));
 		holder.replaceChildren(h('div', { class: 'daemons' }, blocks.map((b) => card(
 			h('span', {}, h('span', { class: 'pill ' + (b.up ? 'ok' : 'bad') }, b.up ? 'up' : 'down'), ' ' + b.name + (b.role && b.role !== b.name ? ' (' + b.role + ')' : '')),
 			h('p', { class: 'muted' }, (b.stored ? 'stored ' : 'live, ') + fmtAgo(b.seen)),
