@@ -5,7 +5,7 @@ set -e
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 RUNTIME="build-essential pkg-config libzmq3-dev libnanomsg-dev libcjson-dev \
-  libsqlite3-dev libmicrohttpd-dev libpcap-dev zlib1g-dev sqlite3 iproute2"
+  libsqlite3-dev libmicrohttpd-dev libpcap-dev zlib1g-dev sqlite3 iproute2 libsodium-dev"
 TEST="clang libclang-rt-14-dev tshark softflowd tcpdump curl netcat-openbsd \
   python3 wrk procps psmisc"
 PKGS=$RUNTIME
