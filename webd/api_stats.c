@@ -360,14 +360,14 @@ api_summary(struct webd *w, struct req *q, struct resp *r)
 	    " f.cli_process IS NOT NULL UNION ALL"
 	    " SELECT f.srv_process, " BYTES_SQL " FROM flows f"
 	    " WHERE f.last_seen >= :from AND f.srv_process IS NOT NULL)"
-	    " GROUP BY process ORDER BY bytes DESC LIMIT 10", from, step);
+	    " GROUP BY process ORDER BY bytes DESC, flows DESC LIMIT 10", from, step);
 	rc |= summary_part(&r->body, c, "top_talkers",
 	    "SELECT addr, sum(bytes) AS bytes, count(*) AS flows FROM ("
 	    " SELECT f.cli_addr AS addr, " BYTES_SQL " AS bytes FROM flows f"
 	    " WHERE f.last_seen >= :from UNION ALL"
 	    " SELECT f.srv_addr, " BYTES_SQL " FROM flows f"
 	    " WHERE f.last_seen >= :from)"
-	    " GROUP BY addr ORDER BY bytes DESC LIMIT 10", from, step);
+	    " GROUP BY addr ORDER BY bytes DESC, flows DESC LIMIT 10", from, step);
 	rc |= summary_part(&r->body, c, "attribution",
 	    "SELECT i.name AS iface, count(*) AS packet_flows,"
 	    " sum(f.cli_pid IS NOT NULL OR f.srv_pid IS NOT NULL OR"

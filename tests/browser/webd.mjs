@@ -22,6 +22,19 @@ function check(cond, what) {
 	console.log('ok ' + checks + ' - ' + what);
 }
 
+// page.waitForFunction evaluates a string, which the UI's CSP (rightly)
+// forbids; page.evaluate goes through the debugger protocol instead.
+async function until(page, fn, arg, timeout = WAIT) {
+	const end = Date.now() + timeout;
+	for (;;) {
+		let v = false;
+		try { v = await page.evaluate(fn, arg); } catch (e) { v = false; }
+		if (v) return v;
+		if (Date.now() > end) throw new Error('timed out waiting for ' + String(fn).slice(0, 120));
+		await new Promise((r) => setTimeout(r, 100));
+	}
+}
+
 const profile = mkdtempSync(join(tmpdir(), 'evflow-chromium-'));
 // A fresh profile directory (playwright passes it as --user-data-dir).
 const ctx = await chromium.launchPersistentContext(profile, {
@@ -46,7 +59,7 @@ try {
 	await page.fill('#login-user', USER);
 	await page.fill('#login-pass', 'not-the-password');
 	await page.click('#login-submit');
-	await page.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0);
+	await until(page, () => document.querySelector('#login-error').textContent.length > 0);
 	check((await page.textContent('#login-error')).includes('wrong'), 'a wrong password is refused');
 	await shot('login');
 	await page.fill('#login-pass', PASS);
@@ -66,7 +79,7 @@ try {
 	await page.waitForSelector('#flows-table table.flows tbody tr');
 	const firstRow = async () => (await page.locator('#flows-table tbody tr').first().textContent());
 	const before = await firstRow();
-	await page.waitForFunction((b) => {
+	await until(page, (b) => {
 		const r = document.querySelector('#flows-table tbody tr');
 		return r && r.textContent !== b;
 	}, before);
@@ -83,15 +96,15 @@ try {
 	// filter
 	await page.fill('#f-process', 'curl');
 	await page.press('#f-process', 'Enter');
-	await page.waitForFunction(() => location.hash.includes('process=curl'));
-	await page.waitForFunction(() => {
+	await until(page, () => location.hash.includes('process=curl'));
+	await until(page, () => {
 		const rows = [...document.querySelectorAll('#flows-table tbody tr')];
 		return rows.length > 0 && rows.every((r) => r.textContent.includes('curl'));
 	});
 	check(true, 'filtered on process=curl: every row is curl');
 	await page.selectOption('#f-proto', 'tcp');
-	await page.waitForFunction(() => location.hash.includes('proto=tcp'));
-	await page.waitForFunction(() => {
+	await until(page, () => location.hash.includes('proto=tcp'));
+	await until(page, () => {
 		const rows = [...document.querySelectorAll('#flows-table tbody tr')];
 		return rows.length > 0 && rows.every((r) => r.children[2].textContent === 'TCP');
 	});
@@ -99,14 +112,14 @@ try {
 
 	// sort
 	await page.click('th button.sort:text("Bytes")');
-	await page.waitForFunction(() => location.hash.includes('sort=bytes'));
+	await until(page, () => location.hash.includes('sort=bytes'));
 	await page.waitForSelector('th button.sort.on[aria-sort="descending"]:text("Bytes")');
 	check(true, 'sorted by bytes, descending');
 	await page.click('th button.sort:text("Bytes")');
 	await page.waitForSelector('th button.sort.on[aria-sort="ascending"]:text("Bytes")');
 	check(true, 'sorted by bytes, ascending');
 	await page.click('th button.sort:text("Client")');
-	await page.waitForFunction(() => location.hash.includes('sort=cli_addr'));
+	await until(page, () => location.hash.includes('sort=cli_addr'));
 	await page.waitForSelector('th button.sort.on:text("Client")');
 	check(true, 'sorted by client address');
 
@@ -151,24 +164,24 @@ try {
 	await page.waitForSelector('#iface-msg.ok');
 	check((await page.textContent('#iface-msg')).includes('Applied'), 'mirrored applied');
 	// The table reloads from the store: the box stays checked.
-	await page.waitForFunction((p) => {
+	await until(page, (p) => {
 		const e = document.querySelector(`input.mirrored[data-iface="${p}"]`);
 		const o = document.querySelector(`select.companion option[value="${p}"]`);
 		return e && e.checked && o && !o.disabled;
 	}, PKT);
 	check(true, PKT + ' is mirrored in the store');
 	await page.selectOption(`select.companion[data-iface="${ZMQ}"]`, PKT);
-	await page.waitForFunction(() => document.querySelector('#iface-msg').textContent.includes('companion'));
+	await until(page, () => document.querySelector('#iface-msg').textContent.includes('companion'));
 	await page.waitForSelector('#iface-msg.ok');
 	check(true, 'companion applied');
-	await page.waitForFunction(([z, p]) => {
+	await until(page, ([z, p]) => {
 		const s = document.querySelector(`select.companion[data-iface="${z}"]`);
 		return s && s.value === p;
 	}, [ZMQ, PKT]);
 	await shot('interfaces');
 
 	await page.goto(URL + '/#/flows?iface=' + encodeURIComponent(PKT));
-	await page.waitForFunction(() => document.querySelectorAll('#flows-table tbody tr').length > 0, null, { timeout: 30000 });
+	await until(page, () => document.querySelectorAll('#flows-table tbody tr').length > 0, null, 30000);
 	const ifaces = await page.locator('#flows-table tbody tr td:nth-child(2)').allTextContents();
 	check(ifaces.length > 0 && ifaces.every((t) => t === PKT), 'the next events land in ' + PKT);
 	await shot('flows-companion');

@@ -726,7 +726,7 @@ PAGES.pipeline = async (root) => {
 	const seq = S.seq;
 	const holder = h('div');
 	root.append(h('h1', {}, 'Pipeline'), h('p', { class: 'muted' }, 'Every daemon\'s counters: live from its control socket, or the last values the store recorded. Drop counters that are not zero are red.'), holder);
-	const isDrop = (k) => /drop|lost|bad|error|unmatched|refused|evicted|misses/.test(k);
+	const isDrop = (k) => /drop|lost|bad|error|refused|evicted/.test(k);
 	const load = async () => {
 		const j = await api('/api/v1/daemons');
 		if (!current(seq)) return;
