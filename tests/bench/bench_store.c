@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/nnlink.h"
@@ -62,6 +64,31 @@ rm_db(void)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/b.ipc", dir);
 	unlink(p);
+}
+
+/* BENCH_STORE_DROP="idx ...": drops indexes to measure what each
+ * costs (an experiment, not a configuration). */
+static void
+drop_indexes(void)
+{
+	const char *e = getenv("BENCH_STORE_DROP");
+	char path[160], sql[160], list[256], *w, *save = NULL;
+	sqlite3 *db;
+
+	if (e == NULL || *e == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/evflow.db", dir);
+	snprintf(list, sizeof(list), "%s", e);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		exit(1);
+	for (w = strtok_r(list, " ,", &save); w != NULL;
+	    w = strtok_r(NULL, " ,", &save)) {
+		snprintf(sql, sizeof(sql), "DROP INDEX %s", w);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			fprintf(stderr, "bench_store: %s: %s\n", sql,
+			    sqlite3_errmsg(db));
+	}
+	sqlite3_close(db);
 }
 
 /* The record of flow number i. */
@@ -140,6 +167,7 @@ one_run(enum mode m, uint64_t n)
 		store_iface_rec(st, &ifc);
 	}
 	(void)sink_commit(st->sink);
+	drop_indexes();
 	st->c[SC_STORED] = 0;	/* count only the timed records */
 	rows0 = sink_stats(st->sink)->flows_written;
 
