@@ -38,8 +38,9 @@ $(BIN)/evflow-webd: $(patsubst %.c,$(OBJ)/%.o,$(WEBD_SRCS)) $(OBJ)/webd/gen/asse
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(COMMON_LIBS) $(WEBD_LIBS)
 
-# Unit tests: the query parser and SQL assembly, against a real SQLite.
-WEBD_UNIT = test_webd_query
+# Unit tests: the query parser and SQL assembly against a real SQLite;
+# credentials, sessions and the rate limiter.
+WEBD_UNIT = test_webd_query test_webd_auth
 UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(WEBD_UNIT))
 ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(WEBD_UNIT)))
 
@@ -47,6 +48,11 @@ $(BUILD)/tests/test_webd_query: $(OBJ)/tests/unit/test_webd_query.o \
     $(OBJ)/webd/query.o $(OBJ)/webd/params.o $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lsqlite3 -lm
+
+$(BUILD)/tests/test_webd_auth: $(OBJ)/tests/unit/test_webd_auth.o \
+    $(OBJ)/webd/auth.o $(OBJ)/webd/rate.o $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lsqlite3 -lsodium -lpthread
 
 # libFuzzer: the query-string, parameter, address and cursor parsers.
 FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_webd_query
