@@ -1,1 +1,39 @@
 # collector: sources, programs and tests (see the top-level Makefile).
+COLLECTOR_SRCS := collector/zmq_frame.c collector/event_json.c \
+	collector/producers.c collector/ingest.c collector/zmq_sock.c
+COLLECTOR_LIBS := -lzmq -lcjson -lz -lm
+COLLECTOR_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(COLLECTOR_SRCS))
+
+PROGRAMS += $(BUILD)/bin/evflow-collector
+ALL_SRCS += $(COLLECTOR_SRCS) collector/main.c
+
+$(BUILD)/bin/evflow-collector: $(OBJ)/collector/main.o $(COLLECTOR_OBJS) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS) $(COMMON_LIBS)
+
+# (objs is defined after this fragment is read: paths are spelled out.)
+# Unit tests link the real sources (everything but main.c).
+UNIT_COLLECTOR := test_collector_json test_collector_frame test_collector_zmq
+UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(UNIT_COLLECTOR))
+ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(UNIT_COLLECTOR)))
+
+$(addprefix $(BUILD)/tests/,$(UNIT_COLLECTOR)): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(COLLECTOR_OBJS) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS) $(COMMON_LIBS)
+
+# Benchmark: decoding frames + JSON into records in-process, per dialect.
+TOOLS += $(BUILD)/bench/bench_collector
+ALL_SRCS += tests/bench/bench_collector.c
+
+$(BUILD)/bench/bench_collector: $(OBJ)/tests/bench/bench_collector.o $(COLLECTOR_OBJS) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS) $(COMMON_LIBS)
+
+# libFuzzer targets (make fuzz).
+FUZZ_COLLECTOR := fuzz_zmq_frame fuzz_event_json
+FUZZ_TARGETS += $(addprefix $(BUILD)/fuzz/,$(FUZZ_COLLECTOR))
+ALL_SRCS += $(addprefix tests/fuzz/,$(addsuffix .c,$(FUZZ_COLLECTOR)))
+
+$(addprefix $(BUILD)/fuzz/,$(FUZZ_COLLECTOR)): $(BUILD)/fuzz/%: $(OBJ)/tests/fuzz/%.o $(COLLECTOR_OBJS) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(COLLECTOR_LIBS) $(COMMON_LIBS)

@@ -1,0 +1,167 @@
+/*
+ * One ZMQ message from frames to records: frame count, header, topic,
+ * producer accounting, payload decoding, JSON.  Every message ends in
+ * exactly one of msgs_decoded, msgs_ignored or one drop_msg_* counter.
+ */
+#include <string.h>
+
+#include "common/log.h"
+#include "collector.h"
+
+int
+ingest_init(struct ingest *in, size_t max_payload, ej_emit_fn fn, void *arg)
+{
+	memset(in, 0, sizeof(*in));
+	if (zf_inflater_init(&in->zi, max_payload) == -1)
+		return -1;
+	if ((in->prods = producers_new(in->ctr)) == NULL) {
+		zf_inflater_free(&in->zi);
+		return -1;
+	}
+	ej_init(&in->ej, in->ctr, fn, arg);
+	return 0;
+}
+
+void
+ingest_free(struct ingest *in)
+{
+	zf_inflater_free(&in->zi);
+	producers_free(in->prods);
+	in->prods = NULL;
+}
+
+/* Topics, matched exactly (FIX: ntopng looks at the first letter only). */
+enum topic { T_FLOW, T_EVENT, T_COUNTER, T_LISTENING, T_HELLO, T_EBPF,
+    T_UNKNOWN };
+
+static enum topic
+topic_of(const char *t)
+{
+	static const struct {
+		const char *name;
+		enum topic t;
+	} topics[] = {
+		{ "flow", T_FLOW }, { "event", T_EVENT },
+		{ "counter", T_COUNTER }, { "listening-ports", T_LISTENING },
+		{ "hello", T_HELLO }, { "ebpf", T_EBPF },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		if (strcmp(t, topics[i].name) == 0)
+			return topics[i].t;
+	return T_UNKNOWN;
+}
+
+/* Counts a dropped message (and against its producer, if known). */
+static void
+msg_drop(struct ingest *in, struct producer *p, enum col_counter c,
+    const char *peer, const char *topic)
+{
+	in->ctr[c]++;
+	if (p != NULL)
+		p->rec.bad_msgs++;
+	LOG_RATELIMITED(log_warnx, "message from %s (topic '%s') dropped: %s",
+	    peer, topic, collector_counter_names[c]);
+}
+
+void
+ingest_msg(struct ingest *in, const uint8_t *hdr, size_t hlen,
+    const uint8_t *pay, size_t plen, unsigned nframes, const char *peer,
+    uint64_t now_mono, uint64_t now_wall)
+{
+	static const enum ej_topic ejt[] = { [T_FLOW] = EJ_FLOW,
+	    [T_EVENT] = EJ_EVENT, [T_COUNTER] = EJ_COUNTER,
+	    [T_LISTENING] = EJ_LISTENING };
+	struct zf_header h;
+	struct producer *p;
+	enum zf_result r;
+	enum topic t;
+	const uint8_t *text;
+	size_t tlen;
+	uint64_t fwd;
+
+	in->ctr[C_MSGS_RECEIVED]++;
+	in->ctr[C_BYTES_RECEIVED] += plen;
+	if (nframes < 2) {
+		msg_drop(in, NULL, C_DROP_MSG_ONE_FRAME, peer, "");
+		return;
+	}
+	r = zf_header_decode(hdr, hlen, &h);
+	if (r == ZF_BAD_HEADER) {
+		msg_drop(in, NULL, C_DROP_MSG_BAD_HEADER, peer, "");
+		return;
+	}
+	if (r == ZF_UNSUPPORTED_VERSION) {
+		msg_drop(in, NULL, C_DROP_MSG_UNSUPPORTED_VERSION, peer,
+		    h.topic);
+		return;
+	}
+	in->ctr[C_MSGS_V0 + h.version]++;
+	p = producers_seen(in->prods, peer, h.source_id, h.has_msg_id,
+	    h.msg_id, now_mono);
+	p->rec.ts_usec = now_wall;
+	in->ctr[C_PRODUCERS_ACTIVE] = in->prods->n;
+	if (nframes > 2) {
+		msg_drop(in, p, C_DROP_MSG_TOO_MANY_FRAMES, peer, h.topic);
+		return;
+	}
+	switch ((t = topic_of(h.topic))) {
+	case T_HELLO:
+		in->ctr[C_MSGS_IGNORED]++;
+		return;
+	case T_EBPF:
+		msg_drop(in, p, C_DROP_MSG_EBPF_TOPIC, peer, h.topic);
+		return;
+	case T_UNKNOWN:
+		msg_drop(in, p, C_DROP_MSG_UNKNOWN_TOPIC, peer, h.topic);
+		return;
+	default:
+		break;
+	}
+	switch (zf_payload_decode(&in->zi, &h, pay, plen, &text, &tlen)) {
+	case ZF_OK:
+		break;
+	case ZF_BAD_ZLIB:
+		msg_drop(in, p, C_DROP_MSG_BAD_ZLIB, peer, h.topic);
+		return;
+	case ZF_TOO_LARGE:
+		msg_drop(in, p, C_DROP_MSG_TOO_LARGE, peer, h.topic);
+		return;
+	case ZF_TLV:
+		msg_drop(in, p, C_DROP_MSG_TLV, peer, h.topic);
+		return;
+	default:
+		msg_drop(in, p, C_DROP_MSG_BAD_HEADER, peer, h.topic);
+		return;
+	}
+	if (text != pay)
+		in->ctr[C_BYTES_INFLATED] += tlen;
+	in->ej.producer = p->id;
+	in->ej.now_usec = now_wall;
+	in->ej.health.seen = 0;
+	fwd = in->ctr[C_EVENTS_FORWARDED];
+	if (ej_parse(&in->ej, ejt[t], (const char *)text, tlen) == -1) {
+		msg_drop(in, p, C_DROP_MSG_BAD_JSON, peer, h.topic);
+		return;
+	}
+	in->ctr[C_MSGS_DECODED]++;
+	p->rec.events += in->ctr[C_EVENTS_FORWARDED] - fwd;
+	if (in->ej.health.seen) {
+		memcpy(p->rec.info, in->ej.health.info, sizeof(p->rec.info));
+		p->rec.probe_drops = in->ej.health.probe_drops;
+	}
+}
+
+void
+ingest_producer_records(struct ingest *in)
+{
+	unsigned i;
+
+	for (i = 0; i < in->prods->n; i++) {
+		if (in->ej.emit(in->ej.emit_arg, EVP_PRODUCER,
+		    &in->prods->tab[i].rec, sizeof(in->prods->tab[i].rec)) == 0)
+			in->ctr[C_RECORDS_PRODUCER]++;
+	}
+	in->ctr[C_PRODUCERS_ACTIVE] = in->prods->n;
+}

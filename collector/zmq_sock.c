@@ -1,0 +1,212 @@
+/*
+ * The collector's ZMQ SUB socket: endpoints as ntopng declares them,
+ * socket options, the CURVE server key, and whole-message receive.
+ *
+ * A trailing 'c' binds (tcp://0.0.0.0:1234c); without it the socket connects.
+ * An endpoint ending in ".ipc" is taken as is (ipc:///tmp/p.ipc
+ * connects); write ".ipcc" to bind it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "collector.h"
+
+#define ZSOCK_EP_MAX	512	/* bytes of one endpoint */
+
+int
+zsock_curve_key(const char *path, char *secret, char *public, int *created,
+    char *err, size_t errlen)
+{
+	char buf[128];
+	ssize_t n;
+	int fd;
+
+	*created = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n < 40) {
+			snprintf(err, errlen, "%s: not a z85 CURVE secret key",
+			    path);
+			return -1;
+		}
+		memcpy(secret, buf, 40);
+		secret[40] = '\0';
+		if (zmq_curve_public(public, secret) != 0) {
+			snprintf(err, errlen, "%s: bad CURVE secret key: %s",
+			    path, zmq_strerror(zmq_errno()));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (zmq_curve_keypair(public, secret) != 0) {
+		snprintf(err, errlen, "zmq_curve_keypair: %s",
+		    zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%s\n", secret);
+	if (write(fd, buf, (size_t)n) != n) {
+		snprintf(err, errlen, "%s: write: %s", path, strerror(errno));
+		close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	close(fd);
+	*created = 1;
+	return 0;
+}
+
+void *
+zsock_open(void *zctx, const char *iface, const struct zsock_opts *o,
+    char *err, size_t errlen)
+{
+	char list[4 * ZSOCK_EP_MAX], *ep, *save = NULL, secret[41],
+	    public[41];
+	void *s;
+	size_t n;
+	int one = 1, created, bind;
+
+	if (strlen(iface) >= sizeof(list)) {
+		snprintf(err, errlen, "interface name too long");
+		return NULL;
+	}
+	if ((s = zmq_socket(zctx, ZMQ_SUB)) == NULL) {
+		snprintf(err, errlen, "zmq_socket: %s",
+		    zmq_strerror(zmq_errno()));
+		return NULL;
+	}
+	(void)zmq_setsockopt(s, ZMQ_RCVHWM, &o->rcvhwm, sizeof(o->rcvhwm));
+	(void)zmq_setsockopt(s, ZMQ_RCVBUF, &o->rcvbuf, sizeof(o->rcvbuf));
+	(void)zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE, &one, sizeof(one));
+	if (zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) != 0)
+		goto fail;
+	if (o->curve) {
+		if (!zmq_has("curve")) {
+			snprintf(err, errlen, "libzmq was built without CURVE");
+			zmq_close(s);
+			return NULL;
+		}
+		if (zsock_curve_key(o->curve_key_file, secret, public,
+		    &created, err, errlen) == -1) {
+			zmq_close(s);
+			return NULL;
+		}
+		if (created)
+			printf("CURVE server public key: %s\n", public);
+		log_info("CURVE server public key: %s (secret in %s%s)",
+		    public, o->curve_key_file, created ? ", new" : "");
+		if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one)) ||
+		    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret, 40))
+			goto fail;
+		explicit_bzero(secret, sizeof(secret));
+	}
+	memcpy(list, iface, strlen(iface) + 1);
+	for (ep = strtok_r(list, ",", &save); ep != NULL;
+	    ep = strtok_r(NULL, ",", &save)) {
+		while (*ep == ' ')
+			ep++;
+		n = strlen(ep);
+		bind = n > 0 && ep[n - 1] == 'c' && !(n > 4 &&
+		    strcmp(ep + n - 4, ".ipc") == 0);
+		if (bind)
+			ep[n - 1] = '\0';
+		if (*ep == '\0') {
+			snprintf(err, errlen, "empty endpoint in '%s'", iface);
+			zmq_close(s);
+			return NULL;
+		}
+		if ((bind ? zmq_bind(s, ep) : zmq_connect(s, ep)) != 0) {
+			snprintf(err, errlen, "%s %s: %s", bind ? "bind" :
+			    "connect", ep, zmq_strerror(zmq_errno()));
+			zmq_close(s);
+			return NULL;
+		}
+		if (bind) {
+			char real[ZSOCK_EP_MAX];
+			size_t rl = sizeof(real);
+
+			if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, real,
+			    &rl) == 0)
+				ep = real;
+			log_info("listening on %s", ep);
+		} else
+			log_info("connected to %s", ep);
+	}
+	return s;
+fail:
+	snprintf(err, errlen, "zmq_setsockopt: %s", zmq_strerror(zmq_errno()));
+	zmq_close(s);
+	return NULL;
+}
+
+int
+zsock_recv(void *s, struct zsock_msg *m)
+{
+	zmq_msg_t extra;
+	const char *peer;
+	int more, rc;
+	size_t sz;
+
+	m->nframes = 0;
+	m->bytes = 0;
+	m->ready[0] = m->ready[1] = 0;
+	zmq_msg_init(&m->part[0]);
+	m->ready[0] = 1;
+	if ((rc = zmq_msg_recv(&m->part[0], s, ZMQ_DONTWAIT)) < 0) {
+		zsock_msg_close(m);
+		return zmq_errno() == EAGAIN || zmq_errno() == EINTR ? 0 : -1;
+	}
+	m->nframes = 1;
+	m->bytes = zmq_msg_size(&m->part[0]);
+	peer = zmq_msg_gets(&m->part[0], "Peer-Address");
+	(void)ej_strlcpy(m->peer, peer != NULL && *peer != '\0' ? peer :
+	    "local", sizeof(m->peer));
+	/* Consume every frame of the message, whatever the header said. */
+	for (;;) {
+		more = 0;
+		sz = sizeof(more);
+		if (zmq_getsockopt(s, ZMQ_RCVMORE, &more, &sz) != 0 || !more)
+			break;
+		if (m->nframes == 1) {
+			zmq_msg_init(&m->part[1]);
+			m->ready[1] = 1;
+			if (zmq_msg_recv(&m->part[1], s, 0) < 0)
+				break;
+			m->bytes += zmq_msg_size(&m->part[1]);
+		} else {
+			zmq_msg_init(&extra);
+			rc = zmq_msg_recv(&extra, s, 0);
+			if (rc >= 0)
+				m->bytes += (size_t)rc;
+			zmq_msg_close(&extra);
+			if (rc < 0)
+				break;
+		}
+		m->nframes++;
+	}
+	return 1;
+}
+
+void
+zsock_msg_close(struct zsock_msg *m)
+{
+	if (m->ready[0])
+		zmq_msg_close(&m->part[0]);
+	if (m->ready[1])
+		zmq_msg_close(&m->part[1]);
+	m->ready[0] = m->ready[1] = 0;
+}

@@ -1,0 +1,342 @@
+/*
+ * collector/zmq_frame.c, ingest.c and producers.c: every header layout
+ * and version (with and without zlib), hostile frames, producer loss
+ * accounting, and the message identity
+ *   msgs_received = msgs_decoded + msgs_ignored + sum(drop_msg_*).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "collector/collector.h"
+#include "t.h"
+
+static struct ingest in;
+static unsigned flows, others;
+static struct evp_flow last_flow;
+static struct evp_producer last_prod;
+
+static int
+capture(void *arg, uint16_t type, const void *body, size_t len)
+{
+	(void)arg;
+	if (type == EVP_FLOW) {
+		CHECK(evp_decode_flow(body, len, &last_flow) == 0);
+		flows++;
+	} else if (type == EVP_PRODUCER) {
+		struct evp_producer pr;
+
+		CHECK(evp_decode_producer(body, len, &pr) == 0);
+		if (pr.source_id == 42)
+			last_prod = pr;
+		others++;
+	} else
+		others++;
+	return 0;
+}
+
+static const char ev[] = "{\"IPV4_SRC_ADDR\":\"10.0.0.1\","
+    "\"IPV4_DST_ADDR\":\"10.0.0.2\",\"PROTOCOL\":6,\"L4_SRC_PORT\":40000,"
+    "\"L4_DST_PORT\":80,\"TCP_EVENT_TYPE\":\"CONNECT\"}";
+
+/* Builds a header of layout `len` (40/24/28/36). */
+static size_t
+mkhdr(uint8_t *h, size_t len, const char *topic, unsigned version,
+    unsigned flags, uint32_t msg_id, uint32_t source_id)
+{
+	uint32_t be = htonl(msg_id), v32 = version;
+
+	memset(h, 0xee, len);	/* uninitialised-looking padding */
+	memset(h, 0, len == 40 ? 32 : 16);
+	memcpy(h, topic, strlen(topic));
+	switch (len) {
+	case 40:
+		memcpy(h + 32, &v32, 4);
+		break;
+	case 24:
+		h[16] = (uint8_t)version;
+		h[17] = (uint8_t)source_id;
+		memcpy(h + 20, version == 1 ? &msg_id : &be, 4);
+		break;
+	case 28:
+		h[16] = (uint8_t)version;
+		memcpy(h + 20, version == 1 ? &msg_id : &be, 4);
+		memcpy(h + 24, &source_id, 4);
+		break;
+	case 36:
+		h[16] = (uint8_t)version;
+		h[17] = (uint8_t)flags;
+		memcpy(h + 28, &be, 4);
+		memcpy(h + 32, &source_id, 4);
+		break;
+	}
+	return len;
+}
+
+static void
+feed(const uint8_t *h, size_t hl, const void *p, size_t pl, unsigned nf,
+    const char *peer)
+{
+	ingest_msg(&in, h, hl, p, pl, nf, peer, 1000, 2000);
+}
+
+/* zlib-compresses `s` into `out`; returns the length. */
+static size_t
+deflate_buf(const void *s, size_t n, uint8_t *out, size_t cap)
+{
+	uLongf ol = cap;
+
+	CHECK(compress2(out, &ol, s, n, 6) == Z_OK);
+	return ol;
+}
+
+static void
+check_identity(void)
+{
+	uint64_t sum = in.ctr[C_MSGS_DECODED] + in.ctr[C_MSGS_IGNORED];
+	unsigned i;
+
+	for (i = C_DROP_MSG_BAD_HEADER; i <= C_DROP_MSG_UNKNOWN_TOPIC; i++)
+		sum += in.ctr[i];
+	CHECK_EQ_U(in.ctr[C_MSGS_RECEIVED], sum);
+	sum = in.ctr[C_EVENTS_FORWARDED];
+	for (i = C_DROP_EV_NOT_OBJECT; i <= C_DROP_EV_SEND; i++)
+		sum += in.ctr[i];
+	CHECK_EQ_U(in.ctr[C_EVENTS_RECEIVED], sum);
+}
+
+static void
+test_layouts(void)
+{
+	uint8_t h[40], z[4096], *zp;
+	size_t zl;
+	struct zf_header zh;
+
+	/* Header decode of each layout. */
+	mkhdr(h, 40, "flow", 0, 0, 0, 0);
+	CHECK_EQ_U(zf_header_decode(h, 40, &zh), ZF_OK);
+	CHECK_STR(zh.topic, "flow");
+	CHECK_EQ_U(zh.has_msg_id, 0);
+	mkhdr(h, 24, "flow", 1, 0, 0x01020304, 9);
+	CHECK_EQ_U(zf_header_decode(h, 24, &zh), ZF_OK);
+	CHECK_EQ_U(zh.msg_id, 0x01020304);	/* v1: host order */
+	CHECK_EQ_U(zh.source_id, 9);
+	mkhdr(h, 28, "counter", 2, 0, 0x01020304, 77);
+	CHECK_EQ_U(zf_header_decode(h, 28, &zh), ZF_OK);
+	CHECK_EQ_U(zh.msg_id, 0x01020304);	/* v2: big-endian */
+	CHECK_EQ_U(zh.source_id, 77);
+	CHECK_STR(zh.topic, "counter");
+	mkhdr(h, 36, "listening-ports", 4, ZF_V4_ZLIB, 5, 6);
+	CHECK_EQ_U(zf_header_decode(h, 36, &zh), ZF_OK);
+	CHECK_STR(zh.topic, "listening-ports");
+	CHECK_EQ_U(zh.flags, ZF_V4_ZLIB);
+	CHECK_EQ_U(zh.msg_id, 5);
+	CHECK_EQ_U(zh.source_id, 6);
+	/* A topic filling all 16 bytes without a NUL stays bounded. */
+	memset(h, 'x', 16);
+	h[16] = 2;
+	CHECK_EQ_U(zf_header_decode(h, 28, &zh), ZF_OK);
+	CHECK_EQ_U(strlen(zh.topic), 16);
+
+	/* Whole messages: every layout and version, plain and zlib. */
+	feed(h, mkhdr(h, 40, "flow", 0, 0, 0, 0), ev, strlen(ev), 2, "a");
+	feed(h, mkhdr(h, 24, "flow", 1, 0, 1, 0), ev, strlen(ev), 2, "b");
+	feed(h, mkhdr(h, 24, "flow", 2, 0, 1, 0), ev, strlen(ev), 2, "c");
+	feed(h, mkhdr(h, 28, "flow", 2, 0, 1, 0), ev, strlen(ev), 2, "d");
+	feed(h, mkhdr(h, 36, "flow", 4, 0, 1, 0), ev, strlen(ev), 2, "e");
+	CHECK_EQ_U(flows, 5);
+	CHECK_EQ_U(last_flow.port[1], 80);
+	CHECK_EQ_U(last_flow.producer, 5);
+	/* zlib: v4 by flag, others by a leading 0x00. */
+	zl = deflate_buf(ev, strlen(ev), z, sizeof(z));
+	feed(h, mkhdr(h, 36, "flow", 4, ZF_V4_ZLIB, 2, 0), z, zl, 2, "e");
+	zp = malloc(zl + 1);
+	zp[0] = 0;
+	memcpy(zp + 1, z, zl);
+	feed(h, mkhdr(h, 28, "flow", 2, 0, 2, 0), zp, zl + 1, 2, "d");
+	feed(h, mkhdr(h, 40, "flow", 0, 0, 0, 0), zp, zl + 1, 2, "a");
+	free(zp);
+	CHECK_EQ_U(flows, 8);
+	CHECK_EQ_U(in.ctr[C_BYTES_INFLATED], 3 * strlen(ev));
+	CHECK_EQ_U(in.ctr[C_MSGS_V0], 2);
+	CHECK_EQ_U(in.ctr[C_MSGS_V1], 1);
+	CHECK_EQ_U(in.ctr[C_MSGS_V2], 3);
+	CHECK_EQ_U(in.ctr[C_MSGS_V4], 2);
+	CHECK_EQ_U(in.ctr[C_MSGS_DECODED], 8);
+	CHECK_EQ_U(in.ctr[C_LOST_MSGS], 0);
+	check_identity();
+}
+
+static void
+test_hostile(void)
+{
+	uint8_t h[64], *big, *z;
+	size_t zl, n = 16 * 1024 * 1024, i;
+	uint64_t before[C_COUNTER_MAX];
+	static const size_t bad_lens[] = { 0, 1, 16, 23, 25, 32, 39, 41, 64 };
+
+	memcpy(before, in.ctr, sizeof(before));
+	memset(h, 0, sizeof(h));
+	for (i = 0; i < sizeof(bad_lens) / sizeof(bad_lens[0]); i++)
+		feed(h, bad_lens[i], ev, strlen(ev), 2, "x");
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_BAD_HEADER],
+	    before[C_DROP_MSG_BAD_HEADER] + 9);
+	/* Unsupported versions in each layout. */
+	feed(h, mkhdr(h, 40, "flow", 7, 0, 0, 0), ev, strlen(ev), 2, "x");
+	feed(h, mkhdr(h, 24, "flow", 0, 0, 0, 0), ev, strlen(ev), 2, "x");
+	feed(h, mkhdr(h, 28, "flow", 4, 0, 0, 0), ev, strlen(ev), 2, "x");
+	feed(h, mkhdr(h, 36, "flow", 3, 0, 0, 0), ev, strlen(ev), 2, "x");
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_UNSUPPORTED_VERSION],
+	    before[C_DROP_MSG_UNSUPPORTED_VERSION] + 4);
+	/* Frame counts. */
+	feed(h, mkhdr(h, 28, "flow", 2, 0, 0, 0), NULL, 0, 1, "x");
+	feed(h, mkhdr(h, 28, "flow", 2, 0, 1, 0), ev, strlen(ev), 3, "x");
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_ONE_FRAME], 1);
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_TOO_MANY_FRAMES], 1);
+	/* Topics: ebpf dropped, hello ignored, others unknown. */
+	feed(h, mkhdr(h, 40, "ebpf", 0, 0, 0, 0), "\x01\x02", 2, 2, "x");
+	feed(h, mkhdr(h, 28, "hello", 2, 0, 2, 0), "{}", 2, 2, "x");
+	feed(h, mkhdr(h, 28, "events", 2, 0, 3, 0), ev, strlen(ev), 2, "x");
+	feed(h, mkhdr(h, 28, "e", 2, 0, 4, 0), ev, strlen(ev), 2, "x");
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_EBPF_TOPIC], 1);
+	CHECK_EQ_U(in.ctr[C_MSGS_IGNORED], 1);
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_UNKNOWN_TOPIC], 2);
+	/* TLV, by version 3 and by the v4 flag. */
+	feed(h, mkhdr(h, 28, "flow", 3, 0, 5, 0), "\x01", 1, 2, "x");
+	feed(h, mkhdr(h, 36, "flow", 4, ZF_V4_TLV, 6, 0), "\x01", 1, 2, "x");
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_TLV], 2);
+	/* Bad zlib: garbage, truncated stream, empty. */
+	big = calloc(1, n);
+	z = malloc(n);
+	zl = deflate_buf(ev, strlen(ev), z, n);
+	feed(h, mkhdr(h, 36, "flow", 4, ZF_V4_ZLIB, 7, 0), "garbage!", 8, 2,
+	    "x");
+	feed(h, mkhdr(h, 36, "flow", 4, ZF_V4_ZLIB, 8, 0), z, zl / 2, 2, "x");
+	feed(h, mkhdr(h, 36, "flow", 4, ZF_V4_ZLIB, 9, 0), z, 0, 2, "x");
+	feed(h, mkhdr(h, 28, "flow", 2, 0, 10, 0), "\0", 1, 2, "x");
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_BAD_ZLIB], 4);
+	/* A zlib bomb: 16 MiB of zeros in a few KiB, cap is 1 MiB. */
+	zl = deflate_buf(big, n, z, n);
+	CHECK(zl < 64 * 1024);
+	feed(h, mkhdr(h, 36, "flow", 4, ZF_V4_ZLIB, 11, 0), z, zl, 2, "x");
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_TOO_LARGE], 1);
+	/* A plain payload over the cap. */
+	memset(big, ' ', n);
+	feed(h, mkhdr(h, 28, "flow", 2, 0, 12, 0), big, 2 * 1024 * 1024, 2,
+	    "x");
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_TOO_LARGE], 2);
+	/* Bad JSON. */
+	feed(h, mkhdr(h, 28, "flow", 2, 0, 13, 0), "{\"a\"", 4, 2, "x");
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_BAD_JSON], 1);
+	/* And a good message after all that. */
+	feed(h, mkhdr(h, 28, "flow", 2, 0, 14, 0), ev, strlen(ev), 2, "x");
+	CHECK_EQ_U(in.ctr[C_LOST_MSGS], 0);
+	free(big);
+	free(z);
+	check_identity();
+}
+
+static void
+test_producers(void)
+{
+	uint8_t h[40];
+	uint64_t lost = in.ctr[C_LOST_MSGS], rst = in.ctr[C_RESTARTS];
+	const struct producer *p;
+	unsigned i;
+
+	/* msg_id 100, 101, 105 (3 lost), 105 (dup), 2 (restart), 3. */
+	static const uint32_t ids[] = { 100, 101, 105, 105, 2, 3 };
+	for (i = 0; i < 6; i++)
+		feed(h, mkhdr(h, 36, "flow", 4, 0, ids[i], 42), ev, strlen(ev),
+		    2, "10.9.9.9");
+	CHECK_EQ_U(in.ctr[C_LOST_MSGS], lost + 3);
+	CHECK_EQ_U(in.ctr[C_RESTARTS], rst + 1);
+	CHECK_EQ_U(in.ctr[C_DUPLICATES], 1);
+	/* Same peer, other source_id: a separate producer. */
+	feed(h, mkhdr(h, 36, "flow", 4, 0, 50, 43), ev, strlen(ev), 2,
+	    "10.9.9.9");
+	feed(h, mkhdr(h, 36, "flow", 4, 0, 52, 43), ev, strlen(ev), 2,
+	    "10.9.9.9");
+	CHECK_EQ_U(in.ctr[C_LOST_MSGS], lost + 4);
+	/* msg_id wraps around without a restart. */
+	feed(h, mkhdr(h, 36, "flow", 4, 0, 0xffffffffu, 44), ev, strlen(ev),
+	    2, "w");
+	feed(h, mkhdr(h, 36, "flow", 4, 0, 0, 44), ev, strlen(ev), 2, "w");
+	CHECK_EQ_U(in.ctr[C_RESTARTS], rst + 1);
+	CHECK_EQ_U(in.ctr[C_LOST_MSGS], lost + 4);
+	p = NULL;
+	for (i = 0; i < in.prods->n; i++)
+		if (in.prods->tab[i].source_id == 42)
+			p = &in.prods->tab[i];
+	CHECK(p != NULL);
+	if (p != NULL) {
+		CHECK_EQ_U(p->rec.msgs, 6);
+		CHECK_EQ_U(p->rec.events, 6);
+		CHECK_EQ_U(p->rec.lost_msgs, 3);
+		CHECK_EQ_U(p->rec.restarts, 1);
+		CHECK_STR(p->rec.peer, "10.9.9.9");
+	}
+	/* `event` topic: the producer's health. */
+	feed(h, mkhdr(h, 36, "event", 4, 0, 53, 43), "{\"drops\":7}", 11, 2,
+	    "10.9.9.9");
+	others = 0;
+	ingest_producer_records(&in);
+	CHECK_EQ_U(others, in.prods->n);
+	CHECK_EQ_U(in.ctr[C_RECORDS_PRODUCER], in.prods->n);
+	/* Expiry: all were seen at t=1000; at t=1000+timeout they go. */
+	i = in.prods->n;
+	producers_expire(in.prods, 1000 + 5, 10);
+	CHECK_EQ_U(in.prods->n, i);
+	producers_expire(in.prods, 1000 + 10, 10);
+	CHECK_EQ_U(in.prods->n, 0);
+	CHECK_EQ_U(in.ctr[C_PRODUCERS_EXPIRED], i);
+	/* A known producer after expiry starts afresh: no loss counted. */
+	feed(h, mkhdr(h, 36, "flow", 4, 0, 90, 42), ev, strlen(ev), 2,
+	    "10.9.9.9");
+	CHECK_EQ_U(in.ctr[C_LOST_MSGS], lost + 4);
+	check_identity();
+}
+
+static void
+test_health_record(void)
+{
+	uint8_t h[40];
+	unsigned i;
+
+	const char *hp = "{\"drops\":{\"a\":2,\"b\":3},\"name\":\"nprobe\"}";
+
+	feed(h, mkhdr(h, 36, "event", 4, 0, 91, 42), hp, strlen(hp), 2,
+	    "10.9.9.9");
+	ingest_producer_records(&in);
+	CHECK_EQ_U(last_prod.source_id, 42);
+	CHECK_EQ_U(last_prod.probe_drops, 5);
+	CHECK_STR(last_prod.info, "{\"drops\":{\"a\":2,\"b\":3},"
+	    "\"name\":\"nprobe\"}");
+	CHECK_EQ_U(last_prod.msgs, 2);
+	/* A full table evicts the least recently seen. */
+	for (i = 0; i < PROD_MAX + 5; i++) {
+		char peer[32];
+
+		snprintf(peer, sizeof(peer), "p%u", i);
+		feed(h, mkhdr(h, 36, "flow", 4, 0, 1, i), ev, strlen(ev), 2,
+		    peer);
+	}
+	CHECK_EQ_U(in.prods->n, PROD_MAX);
+	CHECK(in.ctr[C_PRODUCERS_EVICTED] >= 5);
+	check_identity();
+}
+
+int
+main(void)
+{
+	CHECK(ingest_init(&in, 1024 * 1024, capture, NULL) == 0);
+	test_layouts();
+	test_hostile();
+	test_producers();
+	test_health_record();
+	ingest_free(&in);
+	return t_done("test_collector_frame");
+}
