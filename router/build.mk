@@ -23,3 +23,11 @@ ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(ROUTER_UNIT)))
 $(addprefix $(BUILD)/tests/,$(ROUTER_UNIT)): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(patsubst %.c,$(OBJ)/%.o,$(ROUTER_LIB_SRCS)) $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ROUTER_LIBS) $(COMMON_LIBS)
+
+# make bench: flows/s through the real evflow-router process, loss-free.
+TOOLS += $(BUILD)/bench/bench_router
+ALL_SRCS += router/bench_router.c
+
+$(BUILD)/bench/bench_router: $(OBJ)/router/bench_router.o $(BUILD)/libevflow.a | $(BIN)/evflow-router
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COMMON_LIBS)
