@@ -7,7 +7,7 @@ SUDO=""
 RUNTIME="build-essential pkg-config libzmq3-dev libnanomsg-dev libcjson-dev \
   libsqlite3-dev libmicrohttpd-dev libpcap-dev zlib1g-dev sqlite3 iproute2 libsodium-dev"
 TEST="clang libclang-rt-14-dev tshark softflowd tcpdump curl netcat-openbsd \
-  python3 wrk procps psmisc"
+  python3 wrk procps psmisc openssl"
 PKGS=$RUNTIME
 [ "${1:-}" = "--test" ] && PKGS="$RUNTIME $TEST"
 export DEBIAN_FRONTEND=noninteractive

@@ -13,6 +13,19 @@
 
 #include "webd.h"
 
+/* buf_add() without the call when the buffer has room: most appends in
+ * a page are a few bytes into an already grown buffer. */
+static inline void
+jadd(struct buf *b, const void *d, size_t n)
+{
+	if (b->len + n + 1 <= b->cap && !b->failed) {
+		memcpy(b->p + b->len, d, n);
+		b->len += n;
+		b->p[b->len] = '\0';
+	} else
+		buf_add(b, d, n);
+}
+
 /* Appends s[0..n) as a JSON string literal; control characters, quote
  * and backslash are escaped, everything else is copied in runs. */
 void
@@ -22,19 +35,19 @@ json_str(struct buf *b, const char *s, size_t n)
 	size_t i, run = 0;
 	char esc[6];
 
-	buf_add(b, "\"", 1);
+	jadd(b, "\"", 1);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
 			continue;
 		if (i > run)
-			buf_add(b, s + run, i - run);
+			jadd(b, s + run, i - run);
 		run = i + 1;
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			buf_add(b, esc, 2);
+			jadd(b, esc, 2);
 		} else {
 			esc[0] = '\\';
 			esc[1] = 'u';
@@ -42,12 +55,12 @@ json_str(struct buf *b, const char *s, size_t n)
 			esc[3] = '0';
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
-			buf_add(b, esc, 6);
+			jadd(b, esc, 6);
 		}
 	}
 	if (n > run)
-		buf_add(b, s + run, n - run);
-	buf_add(b, "\"", 1);
+		jadd(b, s + run, n - run);
+	jadd(b, "\"", 1);
 }
 
 void
@@ -63,7 +76,7 @@ json_int(struct buf *b, long long v)
 	} while (u != 0);
 	if (v < 0)
 		*--p = '-';
-	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	jadd(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 /* Reals are times (unix seconds, microseconds) and milliseconds: six
@@ -77,13 +90,13 @@ json_real(struct buf *b, double d)
 	int i, n;
 
 	if (!isfinite(d)) {
-		buf_add(b, "null", 4);
+		jadd(b, "null", 4);
 		return;
 	}
 	a = fabs(d);
 	if (a >= 1e12) {
 		n = snprintf(tmp, sizeof(tmp), "%.17g", d);
-		buf_add(b, tmp, (size_t)n);
+		jadd(b, tmp, (size_t)n);
 		return;
 	}
 	ip = (long long)a;
@@ -93,7 +106,7 @@ json_real(struct buf *b, double d)
 		fp -= 1000000;
 	}
 	if (d < 0 && (ip != 0 || fp != 0))
-		buf_add(b, "-", 1);
+		jadd(b, "-", 1);
 	json_int(b, ip);
 	if (fp == 0)
 		return;
@@ -104,7 +117,7 @@ json_real(struct buf *b, double d)
 	}
 	for (n = 6; tmp[n] == '0'; n--)
 		;
-	buf_add(b, tmp, (size_t)n + 1);
+	jadd(b, tmp, (size_t)n + 1);
 }
 
 void
@@ -122,7 +135,7 @@ json_col(struct buf *b, sqlite3_stmt *st, int i)
 		    (size_t)sqlite3_column_bytes(st, i));
 		break;
 	default:
-		buf_add(b, "null", 4);
+		jadd(b, "null", 4);
 		break;
 	}
 }
@@ -151,7 +164,7 @@ json_keys_init(struct json_keys *k, sqlite3_stmt *st)
 			name += 2;
 		}
 		json_str(&k->text, name, strlen(name));
-		buf_add(&k->text, ":", 1);
+		jadd(&k->text, ":", 1);
 		k->len[i] = k->text.len - k->off[i];
 	}
 }
@@ -167,24 +180,24 @@ json_row_keys(struct buf *b, sqlite3_stmt *st, const struct json_keys *k)
 {
 	int i, first = 1;
 
-	buf_add(b, "{", 1);
+	jadd(b, "{", 1);
 	for (i = 0; i < k->n; i++) {
 		if (k->len[i] == 0)
 			continue;
 		if (!first)
-			buf_add(b, ",", 1);
+			jadd(b, ",", 1);
 		first = 0;
-		buf_add(b, k->text.p + k->off[i], k->len[i]);
+		jadd(b, k->text.p + k->off[i], k->len[i]);
 		if (k->raw[i]) {
 			if (sqlite3_column_type(st, i) == SQLITE_TEXT)
-				buf_add(b, sqlite3_column_text(st, i),
+				jadd(b, sqlite3_column_text(st, i),
 				    (size_t)sqlite3_column_bytes(st, i));
 			else
-				buf_add(b, "null", 4);
+				jadd(b, "null", 4);
 		} else
 			json_col(b, st, i);
 	}
-	buf_add(b, "}", 1);
+	jadd(b, "}", 1);
 }
 
 void
@@ -204,13 +217,13 @@ json_rows(struct buf *b, sqlite3_stmt *st)
 	int rc, n = 0;
 
 	json_keys_init(&k, st);
-	buf_add(b, "[", 1);
+	jadd(b, "[", 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++)
-			buf_add(b, ",", 1);
+			jadd(b, ",", 1);
 		json_row_keys(b, st, &k);
 	}
-	buf_add(b, "]", 1);
+	jadd(b, "]", 1);
 	sqlite3_reset(st);
 	json_keys_free(&k);
 	return rc == SQLITE_DONE ? n : -1;
