@@ -372,6 +372,7 @@ const FLOW_FILTERS = [
 	{ key: 'state', label: 'TCP state', type: 'select', options: ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'RESET'] },
 	{ key: 'attributed', label: 'Process known', type: 'select', options: ['', 'yes', 'no'] },
 	{ key: 'from', label: 'Since', type: 'select', options: ['', '-300', '-3600', '-86400', '-604800'], names: ['any time', '5 min', '1 hour', '1 day', '7 days'] },
+	{ key: 'live', label: 'Live', type: 'select', options: ['', 'yes', 'no'], names: ['all', 'live (2 min)', 'ended'] },
 ];
 
 const FLOW_COLS = [
@@ -659,10 +660,43 @@ PAGES.interfaces = async (root) => {
 	const seq = S.seq;
 	const holder = h('div');
 	const msg = h('p', { class: 'msg', id: 'iface-msg', role: 'status', 'aria-live': 'polite' });
+	const counters = h('div', { id: 'ifcounters' });
 	root.append(h('h1', {}, 'Interfaces'),
 		h('p', { class: 'muted' }, 'Mark a packet interface "Mirrored Traffic" when it sees traffic of other hosts; pick it as the "Companion Interface" of a ZMQ interface to also send that interface\'s events there, where they join the packet flows. Changes apply at once.'),
-		msg, holder);
+		msg, holder, counters);
 	let last = {};
+	// Interface counters exported by the probes (`counter` topic), as a
+	// time series per device interface: in and out bits/s.
+	const loadCounters = async () => {
+		const j = await api('/api/v1/ifcounters?from=-3600');
+		if (!current(seq)) return;
+		const by = new Map();
+		for (const r of j.samples) {
+			const k = (r.device || '?') + ' ' + (r.if_name || '#' + r.if_index);
+			if (!by.has(k)) by.set(k, []);
+			by.get(k).push(r);
+		}
+		const now = Date.now() / 1000;
+		const series = [];
+		for (const [k, rows] of by) {
+			series.push({ name: k + ' in', points: rows.filter((r) => r.in_bps !== null).map((r) => [r.ts, r.in_bps]) });
+			series.push({ name: k + ' out', points: rows.filter((r) => r.out_bps !== null).map((r) => [r.ts, r.out_bps]) });
+		}
+		counters.replaceChildren(card('Interface counters from the probes (last hour)',
+			j.samples.length ? h('div', {}, lineChart(series, { from: now - 3600, to: now, fmt: fmtBits, label: 'Interface counters',
+				zero: 'one sample so far per interface: rates need two' }),
+			table([
+				{ label: 'Device', fmt: (r) => r.device },
+				{ label: 'Interface', fmt: (r) => r.if_name || '#' + r.if_index },
+				{ label: 'Speed', cls: 'num', fmt: (r) => r.if_speed ? fmtBits(r.if_speed).replace('/s', '') : '–' },
+				{ label: 'In', cls: 'num', fmt: (r) => fmtBytes(r.in_octets) },
+				{ label: 'Out', cls: 'num', fmt: (r) => fmtBytes(r.out_octets) },
+				{ label: 'Errors', cls: 'num', fmt: (r) => fmtNum((r.in_errors || 0) + (r.out_errors || 0)) },
+				{ label: 'Sample', fmt: (r) => fmtAgo(r.ts) },
+			], [...by.values()].map((rows) => rows[rows.length - 1])))
+				: h('p', { class: 'muted' }, 'No probe has sent interface counters in the last hour.')));
+	};
+	loadCounters().catch(() => {});
 	const rates = new Map();
 	const set = async (body, what) => {
 		msg.className = 'msg';
@@ -717,7 +751,11 @@ PAGES.interfaces = async (root) => {
 		status('updated ' + new Date().toLocaleTimeString());
 	};
 	await load();
-	every(3000, () => { if (!holder.contains(document.activeElement) || document.activeElement.tagName !== 'SELECT') load().catch((e) => status(e.message, true)); });
+	let ticks = 0;
+	every(3000, () => {
+		if (!holder.contains(document.activeElement) || document.activeElement.tagName !== 'SELECT') load().catch((e) => status(e.message, true));
+		if (++ticks % 5 === 0) loadCounters().catch(() => {});
+	});
 };
 
 // ---- pipeline counters
