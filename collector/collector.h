@@ -248,6 +248,7 @@ void	ingest_producer_records(struct ingest *);
 struct zsock_opts {
 	int		 rcvhwm;	/* messages */
 	int		 rcvbuf;	/* bytes, kernel receive buffer */
+	int64_t		 max_frame;	/* bytes, 0 = no limit */
 	int		 curve;		/* be a CURVE server */
 	const char	*curve_key_file;	/* secret key, z85 text */
 };

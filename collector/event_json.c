@@ -89,6 +89,32 @@ static struct {
 	_Alignas(16) unsigned char mem[EJ_ARENA_SIZE];
 } ej_arena;
 
+/* Under ASan, rewound arena memory is poisoned so that a node used
+ * after its payload is caught as it would be with malloc. */
+#if defined(__SANITIZE_ADDRESS__)
+#define EJ_ARENA_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EJ_ARENA_ASAN	1
+#endif
+#endif
+#ifdef EJ_ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define ARENA_POISON(p, n)	ASAN_POISON_MEMORY_REGION((p), (n))
+#define ARENA_UNPOISON(p, n)	ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define ARENA_POISON(p, n)	((void)(p), (void)(n))
+#define ARENA_UNPOISON(p, n)	((void)(p), (void)(n))
+#endif
+
+/* Forgets every node of the last payload. */
+static void
+arena_rewind(void)
+{
+	ARENA_POISON(ej_arena.mem, ej_arena.used);
+	ej_arena.used = 0;
+}
+
 static void *
 arena_malloc(size_t n)
 {
@@ -98,6 +124,7 @@ arena_malloc(size_t n)
 		void *p = ej_arena.mem + ej_arena.used;
 
 		ej_arena.used += need;
+		ARENA_UNPOISON(p, n);
 		return p;
 	}
 	return malloc(n);
@@ -1370,7 +1397,7 @@ ej_parse(struct ej *ej, enum ej_topic topic, const char *text, size_t len)
 
 	root = cJSON_ParseWithLength(text, len);
 	if (root == NULL) {
-		ej_arena.used = 0;
+		arena_rewind();
 		return -1;
 	}
 	if (cJSON_IsArray(root)) {
@@ -1379,6 +1406,6 @@ ej_parse(struct ej *ej, enum ej_topic topic, const char *text, size_t len)
 	} else
 		(void)one_event(ej, topic, root);
 	cJSON_Delete(root);
-	ej_arena.used = 0;
+	arena_rewind();
 	return 0;
 }

@@ -354,6 +354,7 @@ main(int argc, char **argv)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
 	zo.rcvhwm = (int)c->cfg.rcvhwm;
 	zo.rcvbuf = (int)c->cfg.rcvbuf;
+	zo.max_frame = c->cfg.max_payload + 64;
 	zo.curve = c->cfg.curve;
 	zo.curve_key_file = c->cfg.curve_key_file[0] != '\0' ?
 	    c->cfg.curve_key_file : keyfile;

@@ -96,7 +96,7 @@ handshake(void *pub, void *sub)
 static void
 test_tcp_bind(void *ctx)
 {
-	struct zsock_opts o = { 1000, 1 << 20, 0, NULL };
+	struct zsock_opts o = { 1000, 1 << 20, 1 << 20, 0, NULL };
 	char err[256], ep[256];
 	size_t len = sizeof(ep);
 	void *sub, *pub;
@@ -144,7 +144,7 @@ test_tcp_bind(void *ctx)
 static void
 test_ipc_connect(void *ctx, const char *dir)
 {
-	struct zsock_opts o = { 1000, 1 << 20, 0, NULL };
+	struct zsock_opts o = { 1000, 1 << 20, 1 << 20, 0, NULL };
 	char err[256], ep[512], list[1024];
 	void *sub, *pub;
 	unsigned base = flows;
@@ -176,7 +176,7 @@ test_ipc_connect(void *ctx, const char *dir)
 static void
 test_curve(void *ctx, const char *dir)
 {
-	struct zsock_opts o = { 1000, 1 << 20, 1, NULL };
+	struct zsock_opts o = { 1000, 1 << 20, 1 << 20, 1, NULL };
 	char err[256], ep[256], key[512], sec[41], pubk[41], sec2[41],
 	    pubk2[41], csec[41], cpub[41];
 	size_t len = sizeof(ep);
