@@ -1,0 +1,103 @@
+#!/bin/sh
+# capture benchmark (make bench): packets/s per core reading a generated
+# pcap file (2 M packets, ~68 B average, ~260 k TCP/UDP flows) with full
+# flow building, and the same file through tshark and softflowd in the
+# same run, with the ratios.
+#
+#   1. capture-bench: libpcap -> dissect -> flow table -> a record built
+#      per flow end, in-process, no sockets; median of 5 runs.
+#   2. evflow-capture -r, the whole daemon, records sent over nanomsg to
+#      evflow-capture-sink (output discarded); median of 3 runs.
+#   3. tshark -r FILE -q -z conv,tcp (TSHARK_RUNS runs, default 1: it
+#      takes ~15 s) and softflowd -r FILE -n 127.0.0.1:9995 (median of 3).
+#
+# Fails if the in-process rate is below the floor (4 M packets/s) or a
+# flow slot takes more than 256 bytes (capture-bench's exit status).
+# Usage: tests/bench/capture.sh BUILD
+BUILD=${1:-build}
+BIN="$BUILD/bench/capture-bench"
+[ -x "$BIN" ] || { echo "capture: $BIN not built"; exit 1; }
+NPKTS=${CAPTURE_BENCH_PACKETS:-2000000}
+TSHARK_RUNS=${TSHARK_RUNS:-1}
+base=/tmp
+[ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
+T=$(mktemp -d "$base/evflow-capbench.XXXXXX") || exit 1
+SINK_PID=""
+cleanup() {
+	[ -n "$SINK_PID" ] && kill -TERM "$SINK_PID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+F="$T/bench.pcap"
+
+"$BIN" -w "$F" -n "$NPKTS" || exit 1
+
+# Seconds (float) of one run of the command.
+secs() {
+	python3 - "$@" <<'EOF'
+import subprocess, sys, time
+t = time.monotonic()
+try:
+    r = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=300)
+except subprocess.TimeoutExpired:
+    sys.exit("%s did not finish in 300 s" % sys.argv[1])
+if r.returncode != 0:
+    sys.exit("%s exited %d" % (sys.argv[1], r.returncode))
+print("%.4f" % (time.monotonic() - t))
+EOF
+}
+
+# Median of N runs of the command.
+median() {
+	n=$1; shift
+	i=0 all=""
+	while [ $i -lt "$n" ]; do
+		s=$(secs "$@") || return 1
+		all="$all $s"
+		i=$((i + 1))
+	done
+	echo $all | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+"$BIN" -r "$F" -k 5 | tee "$T/bench.out"
+rc=$?
+[ $rc -eq 0 ] || echo "capture: below a floor (exit $rc)"
+ours=$(sed -n 's/^RESULT capture_pps=//p' "$T/bench.out")
+[ -n "$ours" ] || exit 1
+
+daemon=""
+if [ -x "$BUILD/bin/evflow-capture" ] && [ -x "$BUILD/bin/evflow-capture-sink" ]; then
+	mkdir -p "$T/d"
+	"$BUILD/bin/evflow-capture-sink" "ipc://$T/d/router.ipc" >/dev/null 2>&1 &
+	SINK_PID=$!
+	daemon=$(median 3 "$BUILD/bin/evflow-capture" -d "$T/d" -r "$F") ||
+		{ echo "evflow-capture -r failed"; exit 1; }
+fi
+tshark=""
+command -v tshark >/dev/null 2>&1 &&
+	tshark=$(median "$TSHARK_RUNS" tshark -r "$F" -q -z conv,tcp)
+softflowd=""
+# softflowd 1.1.0 blocks in accept() on its control socket when given
+# a longer -c path: run it in $T with short relative paths.
+command -v softflowd >/dev/null 2>&1 &&
+	softflowd=$(cd "$T" && median 3 softflowd -r "$F" -n 127.0.0.1:9995 \
+	    -d -p sfd.pid -c sfd.ctl -m 262144)
+
+python3 - "$NPKTS" "$ours" "$daemon" "$tshark" "$softflowd" <<'EOF'
+import sys
+n = int(sys.argv[1]); ours = float(sys.argv[2])
+def show(name, s):
+    if not s:
+        print("%-44s not available" % name); return
+    pps = n / float(s)
+    print("%-44s %7.2f M packets/s  (%.3f s)  evflow in-process is %.1fx" %
+          (name, pps / 1e6, float(s), ours / pps))
+print("%-44s %7.2f M packets/s" % ("evflow capture, in-process (median of 5)", ours / 1e6))
+show("evflow-capture -r, daemon + nanomsg (median 3)", sys.argv[3])
+show("tshark -q -z conv,tcp", sys.argv[4])
+show("softflowd -r (median of 3)", sys.argv[5])
+EOF
+exit $rc
