@@ -1,6 +1,6 @@
 /*
  * /api/v1/interfaces: the interface table with each interface's store
- * counters; /api/v1/interfaces/settings: mirrored and companion changes,
+ * counters, and the router's live table (settings and dispatch counters); /api/v1/interfaces/settings: mirrored and companion changes,
  * forwarded to the router's control socket, which applies the rules
  * (a companion must be a mirrored packet interface, ...) and tells the
  * store.  A refusal by the router is relayed as a 409 with its text.
@@ -48,6 +48,11 @@ api_ifaces(struct webd *w, struct req *q, struct resp *r)
 		resp_db_error(w, c, r);
 		goto out;
 	}
+	/* The router's own table, live: its settings apply at once (the
+	 * store's copy follows within a second) and its per-interface
+	 * dispatch counters. */
+	buf_puts(&r->body, ",\"router\":");
+	live_member_json(w->live, w->conf.router, "interfaces", &r->body);
 	buf_puts(&r->body, "}");
 out:
 	db_put(w->db, c);

@@ -230,3 +230,26 @@ live_command(struct webd_live *l, const char *name, const char *cmd,
 	buf_free(&reply);
 	return rc;
 }
+
+/* Appends the member `key` of daemon `name`'s latest stats object as
+ * JSON, or null if the daemon is down or has no such member. */
+void
+live_member_json(struct webd_live *l, const char *name, const char *key,
+    struct buf *b)
+{
+	struct live_entry *e;
+	const cJSON *m;
+	cJSON *j = NULL;
+	char *txt = NULL;
+
+	pthread_mutex_lock(&l->mu);
+	if ((e = live_find(l, name)) != NULL && e->up && e->stats != NULL)
+		j = cJSON_Parse(e->stats);
+	pthread_mutex_unlock(&l->mu);
+	if (j != NULL && (m = cJSON_GetObjectItemCaseSensitive(j, key)) !=
+	    NULL)
+		txt = cJSON_PrintUnformatted(m);
+	buf_puts(b, txt != NULL ? txt : "null");
+	free(txt);
+	cJSON_Delete(j);
+}

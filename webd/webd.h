@@ -200,6 +200,9 @@ int	live_name_ok(const char *);
 void	live_free(struct webd_live *);
 /* Polls every <datadir>/ *.ctl for "stats"; called by the main loop. */
 void	live_refresh(struct webd_live *);
+/* Appends member `key` of daemon `name`'s latest stats, or null. */
+void	live_member_json(struct webd_live *, const char *, const char *,
+	    struct buf *);
 /* Appends the latest stats as a JSON array of the daemons' objects. */
 void	live_json(struct webd_live *, struct buf *);
 /* Sends `cmd` to daemon `name`'s control socket; reply into out.

@@ -130,6 +130,8 @@ check_eq "producers" "$(jget 'len(j["producers"])')" "$(sql 'SELECT count(*) FRO
 req GET /api/v1/interfaces -H "$A" >/dev/null
 check_eq "interfaces" "$(jget '",".join(i["name"] for i in j["interfaces"])')" "$ZI,lo"
 check_eq "interface kinds" "$(jget '",".join(i["kind"] for i in j["interfaces"])')" "zmq,packet"
+wait_true "the router's live table" "[ \$(req GET /api/v1/interfaces -H '$A') = 200 ] &&
+    [ \"\$(jget '\",\".join(i[\"name\"] for i in (j[\"router\"] or []))')\" = '$ZI,lo' ]"
 req GET /api/v1/daemons -H "$A" >/dev/null
 check_eq "live daemons" "$(jget '",".join(sorted(d["name"] for d in j["live"] if d["up"]))')" "col0,router,store"
 

@@ -714,6 +714,16 @@ PAGES.interfaces = async (root) => {
 	const load = async () => {
 		const j = await api('/api/v1/interfaces');
 		if (!current(seq)) return;
+		// The router's live table wins for the settings (the store's
+		// copy follows a moment later) and adds dispatch counters.
+		const live = new Map((j.router || []).map((x) => [x.name, x]));
+		for (const i of j.interfaces) {
+			const x = live.get(i.name);
+			if (!x) continue;
+			i.mirrored = x.mirrored ? 1 : 0;
+			i.companion = x.companion;
+			i.router = x.counters;
+		}
 		S.ifaces = j.interfaces;
 		const now = Date.now() / 1000;
 		const packet = j.interfaces.filter((i) => i.kind === 'packet');
@@ -732,8 +742,10 @@ PAGES.interfaces = async (root) => {
 				packet.map((pi) => h('option', { value: pi.name, selected: i.companion === pi.name, disabled: !pi.mirrored && i.companion !== pi.name },
 					pi.name + (pi.mirrored ? '' : ' (not mirrored)')))) },
 			{ label: 'Flows (2 min)', cls: 'num', fmt: (i) => fmtNum(i.recent_flows) },
+			{ label: 'Delivered', cls: 'num', fmt: (i) => i.router ? h('span', { title: 'router: ' + fmtNum(i.router.origin_delivered) + ' own, ' +
+				fmtNum(i.router.ifname_delivered) + ' by IF_NAME, ' + fmtNum(i.router.companion_delivered) + ' as companion' }, fmtNum(i.router.delivered)) : '–' },
 			{ label: 'Records/s', cls: 'num', fmt: (i) => {
-				const m = i.counters && i.counters.merged;
+				const m = i.router ? i.router.delivered : i.counters && i.counters.merged;
 				const prev = last[i.name];
 				let rate = rates.get(i.name);
 				if (m !== undefined && prev && now > prev.t) { rate = (m - prev.m) / (now - prev.t); rates.set(i.name, rate); }
