@@ -306,10 +306,12 @@ main(int argc, char *argv[])
 			log_warnx("exactly one of -i and -r is needed");
 		if (!check)
 			usage();
+		free(c);
 		return 1;
 	}
 	if (check) {
 		conf_dump(stdout, capture_directives, &c->conf);
+		free(c);
 		return 0;
 	}
 	log_set_level(LOG_LVL_INFO + verbose);

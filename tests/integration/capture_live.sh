@@ -140,6 +140,7 @@ while daemon_alive cap; do
 	sleep 0.1
 done
 grep -q "records sent" "$T/cap.log" || fail "no closing summary"
+! grep -q "Sanitizer" "$T/cap.log" || fail "sanitizer report in cap.log"
 
 # Our flows as lines "proto cli cport srv sport c2s_pkts c2s_bytes
 # c2s_wire s2c_pkts s2c_bytes s2c_wire state".
