@@ -354,7 +354,9 @@ main(int argc, char **argv)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
 	zo.rcvhwm = (int)c->cfg.rcvhwm;
 	zo.rcvbuf = (int)c->cfg.rcvbuf;
-	zo.max_frame = c->cfg.max_payload + 64;
+	/* Frames a little over max_payload are received and counted as
+	 * too large; only absurd ones are refused by libzmq itself. */
+	zo.max_frame = c->cfg.max_payload * 8;
 	zo.curve = c->cfg.curve;
 	zo.curve_key_file = c->cfg.curve_key_file[0] != '\0' ?
 	    c->cfg.curve_key_file : keyfile;

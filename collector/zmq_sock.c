@@ -92,8 +92,8 @@ zsock_open(void *zctx, const char *iface, const struct zsock_opts *o,
 	(void)zmq_setsockopt(s, ZMQ_RCVHWM, &o->rcvhwm, sizeof(o->rcvhwm));
 	(void)zmq_setsockopt(s, ZMQ_RCVBUF, &o->rcvbuf, sizeof(o->rcvbuf));
 	(void)zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE, &one, sizeof(one));
-	/* A frame larger than any payload we would accept is refused by
-	 * libzmq before it is buffered (the peer is disconnected). */
+	/* A frame over max_frame is refused by libzmq before it is
+	 * buffered: the peer is disconnected and nothing is counted. */
 	if (o->max_frame > 0)
 		(void)zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &o->max_frame,
 		    sizeof(o->max_frame));
