@@ -505,6 +505,7 @@ http_start(struct webd *w, char *err, size_t errlen)
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)w->conf.threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)w->conf.conn_max,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)w->conf.conn_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)w->conf.header_max,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, w,

@@ -65,6 +65,8 @@ static const struct conf_directive webd_conf_table[] = {
 	  1048576, "memory per connection for the request line and headers" },
 	{ "webd.conn_max", CONF_INT, O(conn_max), 0, "256", 4, 65536,
 	  "concurrent connections" },
+	{ "webd.conn_per_ip", CONF_INT, O(conn_per_ip), 0, "128", 0, 65536,
+	  "concurrent connections per client address (0: no limit)" },
 	{ "webd.rate", CONF_INT, O(rate), 0, "200", 0, 10000000,
 	  "requests per second per client address (0: no limit)" },
 	{ "webd.burst", CONF_INT, O(burst), 0, "400", 0, 10000000,

@@ -39,6 +39,7 @@ struct webd_conf {
 	long long	body_max;	/* bytes of a request body */
 	long long	header_max;	/* bytes of a request's headers */
 	long long	conn_max;	/* concurrent connections */
+	long long	conn_per_ip;	/* concurrent connections per client */
 	long long	rate;		/* requests per second per client, 0 off */
 	long long	burst;		/* requests a client may burst */
 	long long	login_rate;	/* login attempts per minute per client */
