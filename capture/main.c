@@ -31,6 +31,7 @@
 #define READ_SLICE	4096		/* packets per read between polls */
 #define STATS_USEC	1000000		/* EVP_STATS period */
 #define DRAIN_MS	300		/* after the last send of a file */
+#define CAPTURE_OPTS	"B:d:F:f:hI:i:N:no:pr:s:v"
 
 struct capture_conf {
 	char		datadir[CONF_STR_LEN];
@@ -104,14 +105,23 @@ struct capture {
 };
 
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: evflow-capture [-hnpv] [-B bytes] [-d datadir] "
+	FILE *fp = status ? stderr : stdout;
+
+	fprintf(fp, "usage: evflow-capture [-hnpv] [-B bytes] [-d datadir] "
 	    "[-F filter] [-f config]\n"
 	    "           [-I name] [-N name] [-o key=value] [-s snaplen] "
-	    "-i nic | -r file\n");
-	conf_usage(stderr, capture_directives);
-	exit(1);
+	    "-i nic | -r file\n"
+	    "  -i NIC    capture on a NIC (its name is the interface name)\n"
+	    "  -r FILE   read a pcap file (packet times drive the flows)\n"
+	    "  -I NAME   interface name to give the router instead\n"
+	    "  -F BPF    capture filter; -s snaplen; -B kernel buffer bytes;\n"
+	    "            -p no promiscuous mode\n"
+	    "  -n        check the configuration, print it and exit\n"
+	    "configuration keys:\n");
+	conf_usage(fp, capture_directives);
+	exit(status);
 }
 
 /* Flow table callback: one record to the router. */
@@ -260,10 +270,11 @@ main(int argc, char *argv[])
 	if (conf_defaults(capture_directives, &c->conf, err, sizeof(err)) ==
 	    -1)
 		fatalx("defaults: %s", err);
-	/* The config file is read first so flags override it. */
-	for (ch = 1; ch < argc - 1; ch++)
-		if (strcmp(argv[ch], "-f") == 0)
-			conffile = argv[ch + 1];
+	/* Two passes: the config file first, so flags override it. */
+	while ((ch = getopt(argc, argv, CAPTURE_OPTS)) != -1)
+		if (ch == 'f')
+			conffile = optarg;
+	optind = 1;
 	if (conffile != NULL && conf_load_file(capture_directives, &c->conf,
 	    conffile, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -273,12 +284,13 @@ main(int argc, char *argv[])
 	    sizeof(err)) == -1)						\
 		fatalx("%s", err);					\
 } while (0)
-	while ((ch = getopt(argc, argv, "B:d:F:f:hI:i:N:no:pr:s:v")) != -1) {
+	while ((ch = getopt(argc, argv, CAPTURE_OPTS)) != -1) {
 		switch (ch) {
 		case 'B': SET("capture.buffer_size", optarg); break;
 		case 'd': SET("datadir", optarg); break;
 		case 'F': SET("capture.filter", optarg); break;
 		case 'f': break;	/* read above */
+		case 'h': usage(0);
 		case 'I': SET("capture.iface_name", optarg); break;
 		case 'i': SET("capture.device", optarg); break;
 		case 'N': SET("name", optarg); break;
@@ -292,12 +304,12 @@ main(int argc, char *argv[])
 		case 'r': SET("capture.file", optarg); break;
 		case 's': SET("capture.snaplen", optarg); break;
 		case 'v': verbose++; break;
-		default: usage();
+		default: usage(1);
 		}
 	}
 #undef SET
 	if (optind != argc)
-		usage();
+		usage(1);
 	if ((c->conf.device[0] == '\0') == (c->conf.file[0] == '\0')) {
 		if (check)
 			fprintf(stderr, "evflow-capture: exactly one of -i "
@@ -305,7 +317,7 @@ main(int argc, char *argv[])
 		else
 			log_warnx("exactly one of -i and -r is needed");
 		if (!check)
-			usage();
+			usage(1);
 		free(c);
 		return 1;
 	}

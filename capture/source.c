@@ -165,7 +165,7 @@ source_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 	if (r != DIS_OK) {
 		cnt[dissect_counter(r)]++;
 		if (r != DIS_NON_IP)
-			LOG_RATELIMITED(log_debug, "packet %llu skipped: %s",
+			LOG_RATELIMITED(log_warnx, "packet %llu skipped: %s",
 			    (unsigned long long)cnt[CC_PACKETS],
 			    capture_counter_names[dissect_counter(r)]);
 		return;
