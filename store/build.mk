@@ -10,7 +10,7 @@ STORE_LIB_SRCS = \
 	store/schema.c \
 	store/sqlite_sink.c
 STORE_SRCS = store/main.c $(STORE_LIB_SRCS)
-STORE_LIBS = -lsqlite3
+STORE_LIBS = -lsqlite3 -lpthread
 store_objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
 PROGRAMS += $(BUILD)/bin/evflow-store

@@ -84,7 +84,7 @@ static const struct conf_directive store_conf_table_[] = {
 	  "SQLite page cache" },
 	{ "store.history_interval", CONF_SECONDS, NUM(history_interval),
 	  "10s", 1, 86400, "period of counter_history samples" },
-	{ "store.write_slice", CONF_INT, NUM(write_slice), "2000", 1,
+	{ "store.write_slice", CONF_INT, NUM(write_slice), "500", 1,
 	  1000000, "flows written per loop turn during a flush" },
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -223,7 +223,7 @@ loop(struct store_main *m)
 		fatalx("nanomsg: no pollable descriptor");
 	pfd[0].events = pfd[1].events = POLLIN;
 	while (!sig_quit) {
-		if (writing)
+		if (writing || st->ret.active)
 			timeout = 0;
 		else
 			timeout = clock_ms_until(min_u64(min_u64(next_flush,
@@ -258,13 +258,14 @@ loop(struct store_main *m)
 			store_write_counters(st, now);
 			next_counters = now + STORE_COUNTERS_USEC;
 		}
-		if (now >= next_ret) {
-			if (sink_begin(st->sink) == 0)
-				(void)retention_run(&st->ret, st->sink,
-				    (double)clock_wall_usec() / 1e6);
-			(void)sink_commit(st->sink);
+		if (!st->ret.active && now >= next_ret) {
+			retention_start(&st->ret);
 			next_ret = now + STORE_RETENTION_USEC;
 		}
+		/* One chunk per turn, committed with the next flush. */
+		if (st->ret.active && sink_begin(st->sink) == 0)
+			(void)retention_step(&st->ret, st->sink,
+			    (double)clock_wall_usec() / 1e6);
 	}
 }
 

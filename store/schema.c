@@ -96,6 +96,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX ifcounters_ts ON ifcounters (ts);"
 	"CREATE INDEX counter_history_key ON counter_history"
 	" (daemon, key, ts);",
+
+	/* 2 -> 3: retention deletes samples by time alone. */
+	"CREATE INDEX counter_history_ts ON counter_history (ts);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
     SINK_SCHEMA_VERSION, "one migration step per schema version");

@@ -273,7 +273,7 @@ int	flow_merge(struct flow_table *, const struct evp_flow *, uint64_t);
 
 /* ---- sqlite_sink.c ----------------------------------------------- */
 
-#define SINK_SCHEMA_VERSION	2
+#define SINK_SCHEMA_VERSION	3
 
 /* schema.c: brings the database to version `target` (1..current),
  * migrating in one transaction.  Returns the version it is at, or -1
@@ -338,10 +338,16 @@ struct retention {
 	uint64_t	deleted;	/* rows */
 	uint64_t	runs;
 	uint64_t	size_runs;	/* runs that deleted for size */
+	int		active;		/* a pass is in progress */
+	int		phase;		/* by age, then by size */
+	int		size_counted;
 };
 
-/* One retention pass at wall time `now` (unix seconds).  Returns rows
- * deleted or -1. */
+/* Begins a pass; retention_step() then deletes one chunk per call at
+ * wall time `now` (unix seconds) until r->active is 0.  Returns rows
+ * deleted or -1.  retention_run() is a whole pass at once. */
+void	retention_start(struct retention *);
+long long retention_step(struct retention *, struct sink *, double);
 long long retention_run(struct retention *, struct sink *, double);
 
 /* ---- records.c, main.c ------------------------------------------ */

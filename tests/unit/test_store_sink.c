@@ -199,7 +199,10 @@ test_schema(void)
 	CHECK_EQ_U(sink_max_flow_id(k), 41);
 	sink_close(k);
 	db = reader();
-	CHECK_EQ_U(q_int(db, "SELECT version FROM schema_version"), 2);
+	CHECK_EQ_U(q_int(db, "SELECT version FROM schema_version"),
+	    SINK_SCHEMA_VERSION);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'index' AND name = 'counter_history_ts'"), 1);
 	CHECK_STR(q_text(db, "SELECT iface FROM flows_v WHERE id = 41"),
 	    "eth0");
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master WHERE "
