@@ -112,6 +112,18 @@ if [ "$MODE" = store ]; then
 	    i.id = f.iface_id WHERE f.source = 'packet' ORDER BY i.name,
 	    f.protocol"
 	wait_sql "four packet flows" "SELECT count(*) FROM ($Q)" 4
+	# The capture's closing EVP_STATS reached the store.
+	wait_sql "capture counters stored" "SELECT key || '=' || value FROM
+	    daemon_counters WHERE daemon = 'capgood' AND key IN ('packets',
+	    'flows_created', 'records_dropped', 'read_errors') ORDER BY key" \
+	    "flows_created=2
+packets=10
+read_errors=0
+records_dropped=0"
+	wait_sql "cut file counters stored" "SELECT key || '=' || value FROM
+	    daemon_counters WHERE daemon = 'capcut' AND key IN ('packets',
+	    'read_errors') ORDER BY key" "packets=9
+read_errors=1"
 	# The store may still hold a newer version of a row: wait for the
 	# expected text, then compare.
 	end=$(( $(now_s) + WAIT_SECS ))

@@ -157,6 +157,10 @@ if [ "$MODE" = store ]; then
 	wait_sql "udp flow final" "SELECT c2s_packets || ' ' || s2c_packets
 	    FROM flows WHERE protocol = 17 AND srv_port = $UDP_PORT" "3 3"
 	sql "$Q" | tr '|' ' ' >"$T/ours.txt"
+	# Drop counters from pcap_stats reach the store.
+	wait_sql "capture drop counters stored" "SELECT count(*) FROM
+	    daemon_counters WHERE daemon = 'cap' AND key IN ('kernel_drops',
+	    'iface_drops', 'records_dropped')" 3
 else
 	kill -TERM "$(pid_of sink)"
 	end=$(( $(now_s) + WAIT_SECS ))
