@@ -79,29 +79,37 @@ control_send_table(struct router *r)
 	return 0;
 }
 
+/*
+ * Stats to the store: the global counters in one record, then the
+ * per-interface counters as keys "iface<id>.<counter>" (the store's
+ * interfaces.router_id names the id) under the same daemon name, packed
+ * EVP_STATS_MAX keys per record.  The store upserts by (daemon, key).
+ */
 void
 control_send_stats(struct router *r)
 {
 	struct counters c = { router_counter_names, r->ctr, RC_MAX };
-	struct counters ic = { ifc_counter_names, NULL, IFC_MAX };
-	char name[EVP_NAME_LEN];
-	unsigned k;
+	struct evp_stats *st = &r->stats;
+	unsigned k, i;
 
 	sync_counters(r);
-	counters_to_stats(&r->stats, &c, EVP_ROLE_ROUTER, r->conf.name);
-	if (link_out_put(r->out, EVP_STATS, &r->stats,
-	    sizeof(r->stats)) == 0)
+	counters_to_stats(st, &c, EVP_ROLE_ROUTER, r->conf.name);
+	if (link_out_put(r->out, EVP_STATS, st, sizeof(*st)) == 0)
 		r->ctr[RC_STATS_SENT]++;
-	/* One more record per interface, named "<router>.iface<id>". */
-	for (k = 0; k < r->tab.n; k++) {
-		ic.v = r->tab.ifs[k].ctr;
-		snprintf(name, sizeof(name), "%.50s.iface%u", r->conf.name,
-		    k & 63);
-		counters_to_stats(&r->stats, &ic, EVP_ROLE_ROUTER, name);
-		if (link_out_put(r->out, EVP_STATS, &r->stats,
-		    sizeof(r->stats)) == 0)
-			r->ctr[RC_STATS_SENT]++;
-	}
+	st->count = 0;
+	for (k = 0; k < r->tab.n; k++)
+		for (i = 0; i < IFC_MAX; i++) {
+			snprintf(st->key[st->count], sizeof(st->key[0]),
+			    "iface%u.%s", k & 63, ifc_counter_names[i]);
+			st->value[st->count++] = r->tab.ifs[k].ctr[i];
+			if (st->count == EVP_STATS_MAX ||
+			    (k + 1 == r->tab.n && i + 1 == IFC_MAX)) {
+				if (link_out_put(r->out, EVP_STATS, st,
+				    sizeof(*st)) == 0)
+					r->ctr[RC_STATS_SENT]++;
+				st->count = 0;
+			}
+		}
 }
 
 void

@@ -77,6 +77,14 @@ check "ifname_matched (cbr0)" test "$(rc counters.ifname_matched)" -eq 1
 check "ifname_unmatched (eth0, lo)" test "$(rc counters.ifname_unmatched)" -eq 11
 check "mirror0 delivered" test "$(rc interfaces.mirror0.counters.companion_delivered)" -eq 10
 check "cbr0 delivered" test "$(rc interfaces.cbr0.counters.ifname_delivered)" -eq 1
+# The router's per-interface counters reach the store as iface<id>.<key>.
+stats_stored() {
+	[ "$(sqlite3 "$A/evflow.db" "SELECT value FROM daemon_counters WHERE
+	    daemon = 'router' AND key = 'iface1.companion_delivered'" 2>/dev/null)" = 10 ] &&
+	[ "$(sqlite3 "$A/evflow.db" "SELECT value FROM daemon_counters WHERE
+	    daemon = 'router' AND key = 'companion_skipped_loopback'" 2>/dev/null)" = 2 ]
+}
+wait_until "router counters in daemon_counters" 20 stats_stored
 
 # Saved by the store.
 saved() {
