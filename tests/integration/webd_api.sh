@@ -271,4 +271,7 @@ grep -q -- "--set-password" "$T/webd3.log" || fail "no log line on how to set a 
 checks=$((checks + 2))
 
 all_alive
+stop_webd webd
+stop_webd webd2
+stop_webd webd3
 pass

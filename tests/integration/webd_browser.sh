@@ -33,4 +33,5 @@ WEBD_URL=$W_URL WEBD_USER=admin WEBD_PASS=$W_PASS ZMQ_IFACE=$ZI \
 checks=$((checks + 1))
 wait_sql "companion stored" "SELECT companion FROM interfaces WHERE name = '$ZI'" lo
 all_alive
+stop_webd webd
 pass

@@ -40,4 +40,5 @@ checks=$((checks + 1))
 grep -q "go together" "$T/half.log" || fail "no reason given: $(cat "$T/half.log")"
 checks=$((checks + 1))
 daemon_alive webd || fail "webd died"
+stop_webd webd
 pass
