@@ -122,11 +122,13 @@ default_datadir(char *out, size_t len)
 	}
 }
 
-/* Creates the data directory if needed and makes its path absolute. */
+/* Creates the data directory if needed and makes its path absolute.
+ * Refuses one that is not ours: the default under /tmp is guessable. */
 static int
 prepare_datadir(struct ctl_opts *o)
 {
 	char abs[PATH_MAX];
+	struct stat st;
 
 	if (paths_make_datadir(o->datadir) == -1) {
 		fprintf(stderr, "evflowctl: %s: %s\n", o->datadir,
@@ -139,6 +141,12 @@ prepare_datadir(struct ctl_opts *o)
 		return -1;
 	}
 	snprintf(o->datadir, sizeof(o->datadir), "%s", abs);
+	if (stat(o->datadir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    (st.st_uid != geteuid() && geteuid() != 0)) {
+		fprintf(stderr, "evflowctl: %s: not a directory of this user\n",
+		    o->datadir);
+		return -1;
+	}
 	return 0;
 }
 

@@ -215,6 +215,10 @@ spawn(struct sup *s, struct daemon *d)
 	} else if (pid == 0) {
 		sigset_t none;
 
+		/* Own process group: a Ctrl-C meant for a foreground
+		 * supervisor must not reach the daemons, which it stops in
+		 * order itself. */
+		setpgid(0, 0);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGCHLD, SIG_DFL);
