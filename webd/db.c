@@ -116,7 +116,8 @@ db_get(struct webd_dbpool *p)
 			sqlite3_busy_timeout(c->db, DB_BUSY_MS);
 			(void)query_register_functions(c->db);
 			(void)sqlite3_exec(c->db, "PRAGMA query_only = 1;"
-			    "PRAGMA cache_size = -32768;", NULL, NULL, NULL);
+			    "PRAGMA cache_size = -32768; PRAGMA mmap_size = 268435456;",
+			    NULL, NULL, NULL);
 			/* A schema read proves the file is a database. */
 			if (sqlite3_exec(c->db, "SELECT 1 FROM sqlite_master"
 			    " LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
