@@ -74,6 +74,11 @@ while IFS='|' read -r kind spec; do
 		publish -z "$ep" $hdr --msgid-start "$mid" \
 		    --malformed "$kind" >/dev/null
 		mid=$(( $(last_msg_id) + 1 ))
+		sent=$(sed -n 's/.*messages=\([0-9]*\).*/\1/p' "$T/testpub.out")
+		m0=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["msgs_received"])' "$T/before")
+		wait_counter "$kind: the collector received all $sent message(s)" \
+		    "col$k" msgs_received $((m0 + sent))
 		# Good events after it, distinct flows each round; zlib too.
 		# shellcheck disable=SC2086
 		publish -z "$ep" $hdr --msgid-start "$mid" --zlib --array 7 \
