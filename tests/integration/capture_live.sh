@@ -1,7 +1,7 @@
 #!/bin/sh
 # capture_live: real traffic between two network namespaces joined by a
-# veth pair (an HTTP download with curl from python3's http.server, a
-# UDP exchange, a refused TCP connection), captured on the client's veth
+# veth pair (an HTTP download with curl from python3's http.server, UDP
+# exchanges over IPv4 and IPv6, a refused TCP connection), captured on the client's veth
 # end by the real evflow-capture and, at the same time, by tcpdump.
 #
 # The flows evflow reports (in the store's SQLite file when evflow-store
@@ -29,7 +29,10 @@ lib_init
 NA=evfca$$ NB=evfcb$$ VA=evca$$ VB=evcb$$
 NET=10.213.$(( $$ % 250 ))
 CLI=$NET.1 SRV=$NET.2
+NET6=fd00:e5f:$(printf %x $(( $$ % 65536 )))
+CLI6=$NET6::1 SRV6=$NET6::2
 HTTP_PORT=8080 UDP_PORT=5300 UDP_CPORT=40053 CLOSED_PORT=9
+UDP6_PORT=5301 UDP6_CPORT=40054
 
 cap_cleanup() {
 	rc=$?
@@ -50,12 +53,11 @@ ip netns add "$NA" || skip "cannot create a namespace"
 ip netns add "$NB" || fail "ip netns add $NB"
 ip -n "$NA" link add "$VA" type veth peer name "$VB" netns "$NB" ||
 	fail "veth pair"
-for x in "$NA $VA $CLI" "$NB $VB $SRV"; do
+for x in "$NA $VA $CLI $CLI6" "$NB $VB $SRV $SRV6"; do
 	set -- $x
-	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	ip netns exec "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 	ip -n "$1" link set lo up
 	ip -n "$1" addr add "$3/30" dev "$2"
+	ip -n "$1" addr add "$4/64" dev "$2" nodad
 	ip -n "$1" link set "$2" up
 done
 
@@ -65,16 +67,21 @@ mkdir -p "$T/www"
 head -c 300000 /dev/urandom >"$T/www/blob"
 start_daemon http ip netns exec "$NB" python3 -m http.server "$HTTP_PORT" \
     --bind "$SRV" --directory "$T/www"
-start_daemon udpecho ip netns exec "$NB" python3 -c '
+ECHO='
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET,
+                  socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[2])))
 while True:
     d, a = s.recvfrom(65535)
-    s.sendto(d * 2, a)' "$SRV" "$UDP_PORT"
+    s.sendto(d * 2, a)'
+start_daemon udpecho ip netns exec "$NB" python3 -c "$ECHO" "$SRV" "$UDP_PORT"
+start_daemon udpecho6 ip netns exec "$NB" python3 -c "$ECHO" "$SRV6" \
+    "$UDP6_PORT"
 end=$(( $(now_s) + WAIT_SECS ))
 until ip netns exec "$NB" ss -ltn | grep -q ":$HTTP_PORT " &&
-    ip netns exec "$NB" ss -lun | grep -q ":$UDP_PORT "; do
+    ip netns exec "$NB" ss -lun | grep -q ":$UDP_PORT " &&
+    ip netns exec "$NB" ss -lun | grep -q ":$UDP6_PORT "; do
 	[ "$(now_s)" -ge "$end" ] && fail "servers did not start"
 	sleep 0.1
 done
@@ -109,16 +116,20 @@ done
 ip netns exec "$NA" curl -s -o "$T/got" "http://$SRV:$HTTP_PORT/blob" ||
 	fail "curl download"
 check_eq "downloaded size" "$(wc -c <"$T/got")" 300000
-ip netns exec "$NA" python3 -c '
+UDPCLI='
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET,
+                  socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[3])))
 s.settimeout(5)
 for n in (100, 200, 300):
     s.sendto(b"x" * n, (sys.argv[2], int(sys.argv[4])))
     d, a = s.recvfrom(65535)
-    assert len(d) == 2 * n' "$CLI" "$SRV" "$UDP_CPORT" "$UDP_PORT" ||
-	fail "udp exchange"
+    assert len(d) == 2 * n'
+ip netns exec "$NA" python3 -c "$UDPCLI" "$CLI" "$SRV" "$UDP_CPORT" \
+    "$UDP_PORT" || fail "udp exchange"
+ip netns exec "$NA" python3 -c "$UDPCLI" "$CLI6" "$SRV6" "$UDP6_CPORT" \
+    "$UDP6_PORT" || fail "udp exchange over IPv6"
 if ip netns exec "$NA" curl -s --max-time 5 "http://$SRV:$CLOSED_PORT/" \
     >/dev/null 2>&1; then
 	fail "connection to a closed port succeeded"
@@ -149,13 +160,14 @@ if [ "$MODE" = store ]; then
 	    f.c2s_packets, f.c2s_bytes, f.c2s_wire_bytes, f.s2c_packets,
 	    f.s2c_bytes, f.s2c_wire_bytes, f.tcp_state FROM flows f JOIN
 	    interfaces i ON i.id = f.iface_id WHERE i.name = '$VA'
-	    AND f.protocol IN (6, 17) AND f.cli_addr IN ('$CLI', '$SRV')
-	    ORDER BY f.protocol, f.srv_port"
-	WANT_ROWS=3
-	wait_sql "three flows stored" "SELECT count(*) FROM ($Q)" "$WANT_ROWS"
+	    AND f.protocol IN (6, 17) AND f.cli_addr IN ('$CLI', '$SRV',
+	    '$CLI6', '$SRV6') ORDER BY f.protocol, f.srv_port"
+	wait_sql "four flows stored" "SELECT count(*) FROM ($Q)" 4
 	# Final rows: wait until the UDP row has its last counters.
-	wait_sql "udp flow final" "SELECT c2s_packets || ' ' || s2c_packets
-	    FROM flows WHERE protocol = 17 AND srv_port = $UDP_PORT" "3 3"
+	wait_sql "udp flows final" "SELECT c2s_packets || ' ' || s2c_packets
+	    FROM flows WHERE protocol = 17 AND srv_port IN ($UDP_PORT,
+	    $UDP6_PORT)" "3 3
+3 3"
 	sql "$Q" | tr '|' ' ' >"$T/ours.txt"
 	# Drop counters from pcap_stats reach the store.
 	wait_sql "capture drop counters stored" "SELECT count(*) FROM
@@ -174,11 +186,14 @@ for line in sys.stdin:
     kv = dict(w.split("=", 1) for w in line.split()[1:])
     if kv["proto"] not in ("6", "17") or kv["event"] != "END":
         continue
+    if kv["srv"].rsplit(":", 1)[1] not in sys.argv[1:]:
+        continue
     c, cp = kv["cli"].rsplit(":", 1)
     s, sp = kv["srv"].rsplit(":", 1)
     print(kv["proto"], c, cp, s, sp, kv["c2s_pkts"], kv["c2s_bytes"],
           kv["c2s_wire"], kv["s2c_pkts"], kv["s2c_bytes"], kv["s2c_wire"],
-          kv["state"])' | sort -k1,1n -k5,5n >"$T/ours.txt"
+          kv["state"])' "$HTTP_PORT" "$UDP_PORT" "$UDP6_PORT" "$CLOSED_PORT" |
+	    sort -k1,1n -k5,5n >"$T/ours.txt"
 	grep -q "^sink .* lost=0 " "$T/sink.log" || fail "sink lost records"
 fi
 echo "flows reported:"
@@ -186,9 +201,10 @@ cat "$T/ours.txt"
 
 # What the traffic was.
 python3 - "$T/ours.txt" "$CLI" "$SRV" "$HTTP_PORT" "$UDP_PORT" \
-    "$UDP_CPORT" "$CLOSED_PORT" <<'EOF' || fail "flows differ from the traffic"
+    "$UDP_CPORT" "$CLOSED_PORT" "$CLI6" "$SRV6" "$UDP6_PORT" "$UDP6_CPORT" \
+    <<'EOF' || fail "flows differ from the traffic"
 import sys
-path, cli, srv, hp, up, ucp, cp = sys.argv[1:]
+path, cli, srv, hp, up, ucp, cp, cli6, srv6, up6, ucp6 = sys.argv[1:]
 rows = [l.split() for l in open(path)]
 def find(proto, sport):
     m = [r for r in rows if r[0] == proto and r[4] == sport]
@@ -214,25 +230,35 @@ want("udp c2s ip bytes", u[6], 3 * 28 + 600)
 want("udp s2c ip bytes", u[9], 3 * 28 + 1200)
 want("udp c2s wire bytes", u[7], 3 * 42 + 600)
 want("udp s2c wire bytes", u[10], 3 * 42 + 1200)
+u = find("17", up6)
+want("udp6 client", u[1], cli6); want("udp6 server", u[3], srv6)
+want("udp6 client port", u[2], ucp6)
+want("udp6 c2s packets", u[5], 3); want("udp6 s2c packets", u[8], 3)
+want("udp6 c2s ip bytes", u[6], 3 * 48 + 600)
+want("udp6 s2c ip bytes", u[9], 3 * 48 + 1200)
+want("udp6 c2s wire bytes", u[7], 3 * 62 + 600)
+want("udp6 s2c wire bytes", u[10], 3 * 62 + 1200)
 for b in bad:
     print(b)
 sys.exit(1 if bad else 0)
 EOF
-checks=$((checks + 13))
+checks=$((checks + 22))
 
 # tshark on the tcpdump file: conversations and exact sums.
 tshark -r "$T/cap.pcap" -q -z conv,tcp -z conv,udp >"$T/conv.txt" 2>/dev/null ||
 	fail "tshark conv"
-tshark -r "$T/cap.pcap" -T fields -E separator=' ' -e ip.proto -e ip.src \
-    -e ip.dst -e tcp.srcport -e tcp.dstport -e udp.srcport -e udp.dstport \
-    -e frame.len -e ip.len >"$T/fields.txt" 2>/dev/null || fail "tshark fields"
+tshark -r "$T/cap.pcap" -T fields -E separator='|' -E occurrence=f \
+    -e ip.proto -e ipv6.nxt -e ip.src -e ipv6.src -e ip.dst -e ipv6.dst \
+    -e tcp.srcport -e udp.srcport -e tcp.dstport -e udp.dstport \
+    -e frame.len -e ip.len -e ipv6.plen >"$T/fields.txt" 2>/dev/null ||
+	fail "tshark fields"
 echo "tshark conversations:"
 grep '<->' "$T/conv.txt"
 python3 - "$T/ours.txt" "$T/conv.txt" "$T/fields.txt" <<'EOF' ||
 import re, sys
 ours = [l.split() for l in open(sys.argv[1])]
 conv = {}
-pat = re.compile(r"^(\S+):(\d+)\s+<->\s+(\S+):(\d+)\s+(\d+)\s+([\d,]+)\s+(\S+)"
+pat = re.compile(r"^(\S+?):(\d+)\s+<->\s+(\S+):(\d+)\s+(\d+)\s+([\d,]+)\s+(\S+)"
                  r"\s+(\d+)\s+([\d,]+)\s+(\S+)")
 for line in open(sys.argv[2]):
     m = pat.match(line)
@@ -244,10 +270,15 @@ for line in open(sys.argv[2]):
                             int(m.group(5)), m.group(6), m.group(7))
 sums = {}
 for line in open(sys.argv[3]):
-    f = line.split()
-    if len(f) != 7:
+    f = line.rstrip("\n").split("|")
+    if len(f) != 13:
         continue
-    proto, s, d, sp, dp, flen, iplen = f
+    p4, p6, s4, s6, d4, d6, tsp, usp, tdp, udp, flen, l4, pl6 = f
+    proto, s, d = p4 or p6, s4 or s6, d4 or d6
+    sp, dp = tsp or usp, tdp or udp
+    if not (proto and sp and dp):
+        continue
+    iplen = l4 if l4 else str(int(pl6) + 40)
     k = (proto, s, sp, d, dp)
     v = sums.setdefault(k, [0, 0, 0])
     v[0] += 1; v[1] += int(flen); v[2] += int(iplen)
