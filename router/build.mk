@@ -31,3 +31,11 @@ ALL_SRCS += router/bench_router.c
 $(BUILD)/bench/bench_router: $(OBJ)/router/bench_router.o $(BUILD)/libevflow.a | $(BIN)/evflow-router
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(COMMON_LIBS)
+
+# make fuzz: the record path from link_in to link_out on arbitrary records.
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_router
+ALL_SRCS += router/fuzz_router.c
+
+$(BUILD)/fuzz/fuzz_router: $(OBJ)/router/fuzz_router.o $(patsubst %.c,$(OBJ)/%.o,$(ROUTER_LIB_SRCS)) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(ROUTER_LIBS) $(COMMON_LIBS)
