@@ -3,11 +3,13 @@
 # The database is created by evflow-store (its real schema), stopped,
 # then filled with SQL; webd serves a filtered, sorted page of 100 to
 # `wrk -t2 -c50` with a read-only API token.  Prints req/s, p50, p99 and
-# fails if p99 >= 25 ms.  Usage: tests/bench/webd.sh BUILD
+# fails if the median p99 of three runs is 25 ms or more.
+# Usage: tests/bench/webd.sh BUILD
 BUILD=${1:-build}
 BIN=$(cd "$BUILD" && pwd)/bin
 ROWS=${WEBD_BENCH_ROWS:-1000000}
-SECS=${WEBD_BENCH_SECS:-10}
+SECS=${WEBD_BENCH_SECS:-5}
+RUNS=${WEBD_BENCH_RUNS:-3}
 for b in wrk sqlite3 curl; do
 	command -v $b >/dev/null || { echo "skip: $b missing"; exit 0; }
 done
@@ -76,17 +78,29 @@ URL="http://127.0.0.1:$PORT/api/v1/flows?iface=eth0&proto=tcp&sort=last_seen&ord
 n=$(curl -s -H "Authorization: Bearer $TOKEN" "$URL" | grep -o '"id":' | wc -l)
 [ "$n" -eq 100 ] || { echo "expected a page of 100 flows, got $n"; exit 1; }
 
-wrk -t2 -c50 -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "$URL" \
-    >"$D/wrk.out" 2>&1
-rps=$(awk '/^Requests\/sec/ {print $2}' "$D/wrk.out")
-p50=$(awk '$1 == "50%" {print $2}' "$D/wrk.out")
-p99=$(awk '$1 == "99%" {print $2}' "$D/wrk.out")
-errs=$(awk '/Non-2xx/ {print $5}' "$D/wrk.out")
+# Median of RUNS runs (the machine is shared: one run can be unlucky).
+to_ms() {
+	echo "$1" | awk '/us$/ {sub("us",""); print $1/1000; next}
+	    /ms$/ {sub("ms",""); print $1; next} /s$/ {sub("s",""); print $1*1000}'
+}
+: >"$D/runs"
+r=0
+while [ $r -lt "$RUNS" ]; do
+	wrk -t2 -c50 -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" \
+	    "$URL" >"$D/wrk.out" 2>&1
+	rps=$(awk '/^Requests\/sec/ {print $2}' "$D/wrk.out")
+	p50=$(awk '$1 == "50%" {print $2}' "$D/wrk.out")
+	p99=$(awk '$1 == "99%" {print $2}' "$D/wrk.out")
+	errs=$(awk '/Non-2xx/ {print $5}' "$D/wrk.out")
+	[ -z "$errs" ] || { cat "$D/wrk.out"; echo "FAIL: non-2xx responses"; exit 1; }
+	echo "  run $((r + 1)): $rps req/s, p50 $p50, p99 $p99 (load $(cut -d' ' -f1 /proc/loadavg))"
+	echo "$rps $(to_ms "$p50") $(to_ms "$p99")" >>"$D/runs"
+	r=$((r + 1))
+done
+rps=$(sort -n -k1 "$D/runs" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+p50=$(sort -n -k2 "$D/runs" | awk '{a[NR]=$2} END {print a[int((NR+1)/2)]}')
+ms=$(sort -n -k3 "$D/runs" | awk '{a[NR]=$3} END {print a[int((NR+1)/2)]}')
 echo "webd flows page (iface+proto filter, sort last_seen, 100 rows, $ROWS flows):"
-echo "  wrk -t2 -c50 ${SECS}s: $rps req/s, p50 $p50, p99 $p99${errs:+, non-2xx $errs}"
-# p99 in ms for the floor (wrk prints us, ms or s).
-ms=$(echo "$p99" | awk '/us$/ {sub("us",""); print $1/1000; next}
-    /ms$/ {sub("ms",""); print $1; next} /s$/ {sub("s",""); print $1*1000}')
-[ -z "$errs" ] || { echo "FAIL: non-2xx responses"; exit 1; }
-awk -v m="$ms" 'BEGIN { exit !(m < 25) }' || { echo "FAIL: p99 $p99 >= 25 ms"; exit 1; }
+echo "  wrk -t2 -c50, median of $RUNS x ${SECS}s: $rps req/s, p50 ${p50} ms, p99 ${ms} ms"
+awk -v m="$ms" 'BEGIN { exit !(m < 25) }' || { echo "FAIL: p99 $ms ms >= 25 ms"; exit 1; }
 echo "  ok: p99 under 25 ms"
