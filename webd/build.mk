@@ -30,7 +30,7 @@ $(OBJ)/webd/gen/assets.c: webd/gen_assets.sh $(WEBD_UI)
 	@mkdir -p $(dir $@)
 	sh webd/gen_assets.sh $(WEBD_UI) > $@.tmp && mv $@.tmp $@
 
-$(OBJ)/webd/gen/assets.o: $(OBJ)/webd/gen/assets.c
+$(OBJ)/webd/gen/assets.o: $(OBJ)/webd/gen/assets.c webd/webd.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BIN)/evflow-webd: $(patsubst %.c,$(OBJ)/%.o,$(WEBD_SRCS)) $(OBJ)/webd/gen/assets.o \
