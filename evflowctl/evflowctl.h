@@ -65,6 +65,8 @@ struct daemon {
 	unsigned	 starts;
 	unsigned	 restarts;
 	int		 last_status;	/* wait status of the last exit */
+	int		 once;		/* a pcap file: a clean exit is the end */
+	int		 finished;	/* ... and it ended */
 };
 
 /* main.c */
@@ -87,6 +89,12 @@ int	cmd_stop_opts(const struct ctl_opts *);
 int	supervise(struct ctl_opts *, int);
 
 /* status.c */
+struct cJSON;
+/* The string member `key` of a JSON object, or "?" (never NULL). */
+const char *json_str(const struct cJSON *, const char *);
+/* 1 if the daemon entry from the supervisor says it finished (a pcap
+ * file read to its end): not running, and not expected to. */
+int	json_finished(const struct cJSON *);
 int	cmd_status(const struct ctl_opts *);
 int	cmd_ping(const struct ctl_opts *);
 int	cmd_iface(const struct ctl_opts *, int, char **);

@@ -48,7 +48,7 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-"usage: evflowctl start  [-d DATADIR] [-f CONF] [-F] [-p WEBPORT] -i IFACE ...\n"
+"usage: evflowctl start  [-d DATADIR] [-f CONF] [-F] [-p WEBPORT] -i IFACE ... [-r FILE]\n"
 "       evflowctl stop   [-d DATADIR]\n"
 "       evflowctl status [-d DATADIR] [--json]\n"
 "       evflowctl ping   [-d DATADIR]\n"
@@ -57,6 +57,7 @@ usage(int status)
 "       evflowctl iface  [-d DATADIR] set NAME companion OTHER|none\n"
 "       evflowctl demo   [-d DATADIR] [-p WEBPORT]\n"
 "  -i IFACE  tcp://*:1234c (ZMQ: a collector), eth0 (a capture), a pcap file\n"
+"  -r FILE   a pcap file (read once by a capture, as -i FILE)\n"
 "  -F        supervise in the foreground (default: background, log in\n"
 "            DATADIR/evflowctl.log)\n"
 "DATADIR defaults to /var/lib/evflow as root, else $XDG_RUNTIME_DIR/evflow\n"
@@ -211,15 +212,16 @@ wait_ready(const struct ctl_opts *o)
 		ds = cJSON_GetObjectItem(root, "daemons");
 		all = 1;
 		cJSON_ArrayForEach(d, ds) {
+			if (json_finished(d))
+				continue;
 			buf_init(&pong);
-			r = ctl_request(cJSON_GetStringValue(cJSON_GetObjectItem(
-			    d, "ctl")), "ping", &pong, 300);
+			r = ctl_request(json_str(d, "ctl"), "ping", &pong, 300);
 			if (r == -1 || pong.len != 4 ||
 			    memcmp(pong.p, "pong", 4) != 0)
 				all = 0;
 			/* webd is ready for users once its port is known */
-			if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(d,
-			    "name")), "webd") == 0 && web_port_of(o) <= 0)
+			if (strcmp(json_str(d, "name"), "webd") == 0 &&
+			    web_port_of(o) <= 0)
 				all = 0;
 			buf_free(&pong);
 		}
@@ -229,13 +231,12 @@ wait_ready(const struct ctl_opts *o)
 	if (root != NULL)
 		cJSON_ArrayForEach(d, cJSON_GetObjectItem(root, "daemons")) {
 			buf_init(&pong);
-			r = ctl_request(cJSON_GetStringValue(cJSON_GetObjectItem(
-			    d, "ctl")), "ping", &pong, 300);
-			printf("%-16s pid %-7d %s\n", cJSON_GetStringValue(
-			    cJSON_GetObjectItem(d, "name")),
+			r = json_finished(d) ? 0 : ctl_request(json_str(d,
+			    "ctl"), "ping", &pong, 300);
+			printf("%-16s pid %-7d %s\n", json_str(d, "name"),
 			    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(d,
-			    "pid")), r == 0 ? "ready" : "NOT ANSWERING (see its "
-			    "log)");
+			    "pid")), json_finished(d) ? "finished" : r == 0 ?
+			    "ready" : "NOT ANSWERING (see its log)");
 			buf_free(&pong);
 		}
 	else
@@ -385,7 +386,7 @@ parse_opts(struct ctl_opts *o, int argc, char **argv)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt_long(argc, argv, "d:f:Fi:p:vh", longopts,
+	while ((ch = getopt_long(argc, argv, "d:f:Fi:p:r:vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'd': datadir = optarg; break;
@@ -395,6 +396,7 @@ parse_opts(struct ctl_opts *o, int argc, char **argv)
 		case 'j': o->json = 1; break;
 		case 'v': o->verbose++; break;
 		case 'h': usage(0);
+		case 'r':	/* a pcap file is a packet interface too */
 		case 'i':
 			if (nifs == CONF_LIST_MAX)
 				fatalx("more than %d interfaces", CONF_LIST_MAX);

@@ -19,6 +19,20 @@ static const char *const stage_roles[] = {
 	"collector", "capture", "router", "store", NULL
 };
 
+const char *
+json_str(const cJSON *obj, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(obj, key));
+
+	return v ? v : "?";
+}
+
+int
+json_finished(const cJSON *d)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItem(d, "finished"));
+}
+
 /* Sends `cmd` to `ep`, parses the JSON reply.  NULL with the reason in
  * why (the reply text, or the transport error). */
 static cJSON *
@@ -176,8 +190,7 @@ print_ifaces(const cJSON *ifs)
 		comp = cJSON_GetStringValue(cJSON_GetObjectItem(i,
 		    "companion"));
 		printf("    iface %llu %s (%s%s%s%s)", num(i, "id"),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(i, "name")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(i, "kind")),
+		    json_str(i, "name"), json_str(i, "kind"),
 		    cJSON_IsTrue(cJSON_GetObjectItem(i, "mirrored")) ?
 		    ", mirrored" : "", comp ? ", companion " : "",
 		    comp ? comp : "");
@@ -218,6 +231,12 @@ cmd_status(const struct ctl_opts *o)
 			printf("supervisor: not running in %s\n", o->datadir);
 	}
 	cJSON_ArrayForEach(d, list) {
+		if (json_finished(d)) {
+			if (!o->json)
+				printf("\n%s (%s): finished\n", json_str(d,
+				    "name"), json_str(d, "role"));
+			continue;
+		}
 		n++;
 		buf_init(&why);
 		ep = cJSON_GetStringValue(cJSON_GetObjectItem(d, "ctl"));
@@ -225,8 +244,8 @@ cmd_status(const struct ctl_opts *o)
 		st = ep ? ask_json(ep, "stats", &why) : NULL;
 		counters = cJSON_GetObjectItem(st, "counters");
 		if (!o->json) {
-			printf("\n%s (%s", cJSON_GetStringValue(
-			    cJSON_GetObjectItem(d, "name")), role ? role : "?");
+			printf("\n%s (%s", json_str(d, "name"), json_str(d,
+			    "role"));
 			if (cJSON_GetObjectItem(d, "pid"))
 				printf(", pid %llu, restarts %llu", num(d,
 				    "pid"), num(d, "restarts"));
@@ -303,13 +322,14 @@ cmd_ping(const struct ctl_opts *o)
 	if (sup != NULL)
 		printf("%-16s %s\n", "evflowctl", "pong");
 	cJSON_ArrayForEach(d, list) {
+		if (json_finished(d))
+			continue;
 		buf_reset(&b);
 		dep = cJSON_GetStringValue(cJSON_GetObjectItem(d, "ctl"));
 		if (dep == NULL || ctl_request(dep, "ping", &b,
 		    CTL_TIMEOUT_MS) == -1)
 			rc = 1;
-		printf("%-16s %.*s\n", cJSON_GetStringValue(
-		    cJSON_GetObjectItem(d, "name")), (int)b.len,
+		printf("%-16s %.*s\n", json_str(d, "name"), (int)b.len,
 		    b.p ? b.p : "?");
 	}
 	if (sup == NULL && cJSON_GetArraySize(list) == 0) {
@@ -334,9 +354,9 @@ print_iface_table(const cJSON *ifs)
 		comp = cJSON_GetStringValue(cJSON_GetObjectItem(i,
 		    "companion"));
 		printf("%-3llu %-7s %-8s %-24s %-24s %12llu\n", num(i, "id"),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(i, "kind")),
+		    json_str(i, "kind"),
 		    cJSON_IsTrue(cJSON_GetObjectItem(i, "mirrored")) ? "yes" :
-		    "no", cJSON_GetStringValue(cJSON_GetObjectItem(i, "name")),
+		    "no", json_str(i, "name"),
 		    comp ? comp : "-", num(cJSON_GetObjectItem(i, "counters"),
 		    "delivered"));
 	}

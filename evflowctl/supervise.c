@@ -161,6 +161,7 @@ plan(struct sup *s, char *err, size_t errlen)
 			    arg_add(d, ifn) == -1 || arg_add(d, "-I") == -1 ||
 			    arg_add(d, ifn) == -1)
 				goto full;
+			d->once = 1;	/* reading it again would duplicate */
 		} else if (strchr(ifn, '/') == NULL && stat(sys, &st) == 0) {
 			if ((d = plan_add(s, name, "capture", STAGE_EDGE,
 			    cap)) == NULL || arg_add(d, "-i") == -1 ||
@@ -275,6 +276,11 @@ reap(struct sup *s)
 		s->exits++;
 		if (s->stopping)
 			continue;
+		if (d->once && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+			d->finished = 1;
+			log_info("%s (pid %d) finished", d->name, (int)pid);
+			continue;
+		}
 		now = clock_mono_usec();
 		if (now - d->started_usec >= SUP_STABLE_USEC ||
 		    d->backoff_ms == 0)
@@ -377,8 +383,9 @@ sup_json(struct sup *s, struct buf *b)
 		buf_puts(b, k ? ", {\"name\": " : "{\"name\": ");
 		buf_json_str(b, d->name);
 		buf_printf(b, ", \"role\": \"%s\", \"pid\": %d, \"running\": "
-		    "%s, \"restarts\": %u, \"ctl\": ", d->role, (int)d->pid,
-		    d->pid ? "true" : "false", d->restarts);
+		    "%s, \"finished\": %s, \"restarts\": %u, \"ctl\": ",
+		    d->role, (int)d->pid, d->pid ? "true" : "false",
+		    d->finished ? "true" : "false", d->restarts);
 		buf_json_str(b, ep);
 		buf_puts(b, "}");
 	}
