@@ -30,7 +30,7 @@
 
 #define READ_SLICE	4096		/* packets per read between polls */
 #define STATS_USEC	1000000		/* EVP_STATS period */
-#define DRAIN_MS	300		/* after the last send of a file */
+#define DRAIN_MS	300		/* after the last send, before close */
 #define CAPTURE_OPTS	"B:d:F:f:hI:i:N:no:pr:s:v"
 
 struct capture_conf {
@@ -383,7 +383,7 @@ main(int argc, char *argv[])
 	    flow_table_bytes_per_flow(c->ft));
 
 	rc = capture_loop(c);
-	if (!c->src->live) {
+	{
 		/* nanomsg has no linger: give the last message time to
 		 * leave before the socket is closed. */
 		struct timespec ts = { 0, DRAIN_MS * 1000000L };
