@@ -5,8 +5,8 @@
  * is sliced into the loop rather than given to a thread: a flush cycle
  * opens a transaction and writes at most store.write_slice dirty flows
  * per turn, receiving between slices, until the dirty queue is empty
- * (or a flush interval has passed, then it commits and goes on in a
- * new transaction).  The flow tables have one owner, nothing is locked,
+ * (or a flush interval has passed or STORE_TXN_ROWS rows are in it,
+ * then it commits and goes on in a new transaction).  The flow tables have one owner, nothing is locked,
  * and a long write never stops the input for more than one slice.
  * Deadlines: flush, flow expiry, counters (1 s), retention (60 s).
  */
@@ -31,6 +31,8 @@
 #define STORE_EXPIRE_BATCH	4096	/* flows retired per turn */
 #define STORE_COUNTERS_USEC	1000000	/* own counters to SQLite */
 #define STORE_RETENTION_USEC	60000000	/* retention check */
+#define STORE_SLOW_TURN_USEC	50000	/* a turn this long risks upstream
+					   send timeouts: counted */
 
 struct store_main {
 	struct store	 st;
@@ -203,12 +205,54 @@ min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* Phases of a loop turn, timed to explain slow turns. */
+enum phase { PH_RECV, PH_EXPIRE, PH_WRITE, PH_COMMIT, PH_COUNTERS,
+	PH_RETENTION, PH_MAX };
+static const char *const phase_names[PH_MAX] = {
+	"receive", "expire", "write", "commit", "counters", "retention"
+};
+
+/* Adds the time since *t to d[p] and restarts *t. */
+static void
+lap(uint64_t *t, uint64_t *d, enum phase p)
+{
+	uint64_t now = clock_mono_usec();
+
+	d[p] += now - *t;
+	*t = now;
+}
+
+/* Counts a turn that kept the input waiting, and says where it went. */
+static void
+turn_done(struct store *st, uint64_t start, const uint64_t *d)
+{
+	uint64_t turn = clock_mono_usec() - start;
+	char why[160];
+	size_t n = 0;
+	int p;
+
+	if (turn > st->c[SC_MAX_TURN_USEC])
+		st->c[SC_MAX_TURN_USEC] = turn;
+	if (turn <= STORE_SLOW_TURN_USEC)
+		return;
+	st->c[SC_SLOW_TURNS]++;
+	why[0] = '\0';
+	for (p = 0; p < PH_MAX && n < sizeof(why); p++)
+		if (d[p] >= 1000)
+			n += (size_t)snprintf(why + n, sizeof(why) - n,
+			    " %s %llu", phase_names[p],
+			    (unsigned long long)d[p] / 1000);
+	LOG_RATELIMITED(log_info, "slow loop turn: %llu ms (ms:%s)",
+	    (unsigned long long)turn / 1000, why);
+}
+
 static void
 loop(struct store_main *m)
 {
 	struct store *st = &m->st;
 	struct pollfd pfd[2];
 	uint64_t now, next_flush, next_counters, next_ret, cycle_start = 0;
+	uint64_t start, t, d[PH_MAX];
 	uint64_t flush_usec = (uint64_t)st->conf.flush_interval * 1000000;
 	unsigned slice = (unsigned)st->conf.write_slice;
 	int timeout, writing = 0;
@@ -231,41 +275,55 @@ loop(struct store_main *m)
 			    store_deadline(st))), 1000);
 		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
 			fatal("poll");
+		memset(d, 0, sizeof(d));
+		start = t = clock_mono_usec();
 		if (link_in_poll(m->in, STORE_POLL_BATCH) == -1)
 			LOG_RATELIMITED(log_warnx, "input socket error");
 		ctl_poll(m->ctl);
-		now = clock_mono_usec();
+		lap(&t, d, PH_RECV);
+		now = t;
 		if (now >= store_deadline(st))
 			(void)store_expire(st, now, STORE_EXPIRE_BATCH);
+		lap(&t, d, PH_EXPIRE);
 		if (!writing && now >= next_flush) {
 			writing = 1;
 			cycle_start = now;
 		}
 		if (writing) {
-			if (store_write_dirty(st, slice) == 0) {
+			uint64_t left = store_write_dirty(st, slice);
+
+			lap(&t, d, PH_WRITE);
+			if (left == 0) {
 				(void)sink_commit(st->sink);
 				writing = 0;
 				next_flush = now + flush_usec;
-			} else if (now >= cycle_start + flush_usec) {
-				/* Under load: make progress visible. */
+			} else if (now >= cycle_start + flush_usec ||
+			    sink_txn_rows(st->sink) >= STORE_TXN_ROWS) {
+				/* Under load: make progress visible, and keep
+				 * transactions within the page cache. */
 				(void)sink_commit(st->sink);
 				cycle_start = now;
 			}
+			lap(&t, d, PH_COMMIT);
 		}
 		if (now >= next_counters) {
 			st->c[SC_LOST] = m->in->lost;
 			st->c[SC_BAD_MSGS] = m->in->bad_msgs;
 			store_write_counters(st, now);
 			next_counters = now + STORE_COUNTERS_USEC;
+			lap(&t, d, PH_COUNTERS);
 		}
 		if (!st->ret.active && now >= next_ret) {
 			retention_start(&st->ret);
 			next_ret = now + STORE_RETENTION_USEC;
 		}
 		/* One chunk per turn, committed with the next flush. */
-		if (st->ret.active && sink_begin(st->sink) == 0)
+		if (st->ret.active && sink_begin(st->sink) == 0) {
 			(void)retention_step(&st->ret, st->sink,
 			    (double)clock_wall_usec() / 1e6);
+			lap(&t, d, PH_RETENTION);
+		}
+		turn_done(st, start, d);
 	}
 }
 

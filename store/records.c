@@ -48,6 +48,8 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_DIRTY_FLOWS] = "dirty_flows",
 	[SC_DB_BYTES] = "db_bytes",
 	[SC_MEM_BYTES] = "mem_bytes",
+	[SC_SLOW_TURNS] = "slow_turns",
+	[SC_MAX_TURN_USEC] = "max_turn_usec",
 };
 
 static const char *

@@ -78,6 +78,7 @@ struct sink {
 	struct checkpointer ck;
 	sqlite3_stmt	*st[ST_MAX];
 	int		 in_txn;
+	unsigned long	 txn_rows;
 	int		 version;
 	struct sink_stats s;
 };
@@ -359,7 +360,14 @@ sink_begin(struct sink *k)
 	if (run(k, k->st[ST_BEGIN]) == -1)
 		return -1;
 	k->in_txn = 1;
+	k->txn_rows = 0;
 	return 0;
+}
+
+unsigned long
+sink_txn_rows(const struct sink *k)
+{
+	return k->in_txn ? k->txn_rows : 0;
 }
 
 int
@@ -615,6 +623,7 @@ sink_write_flow(struct sink *k, int64_t iface_id, const struct flow *f,
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (rc == SQLITE_DONE && sqlite3_changes(k->db) == 1) {
+			k->txn_rows++;
 			k->s.rows_updated++;
 			k->s.flows_written++;
 			return 0;
@@ -638,6 +647,7 @@ sink_write_flow(struct sink *k, int64_t iface_id, const struct flow *f,
 		    (unsigned long long)f->id, sqlite3_errmsg(k->db));
 		return -1;
 	}
+	k->txn_rows++;
 	k->s.rows_inserted++;
 	k->s.flows_written++;
 	return 0;

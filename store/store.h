@@ -299,7 +299,13 @@ struct sink_stats *sink_stats(struct sink *);
 /* Highest flow id in the database (new ids continue after it). */
 uint64_t sink_max_flow_id(struct sink *);
 int	sink_schema_version(struct sink *);
+/* Rows a transaction may gather before the loop commits it: past the
+ * page cache, SQLite spills dirty pages in one long write that stalled
+ * the loop (measured: 100+ ms turns with 150k-row transactions). */
+#define STORE_TXN_ROWS	10000
 int	sink_begin(struct sink *);
+/* Rows written in the open transaction. */
+unsigned long sink_txn_rows(const struct sink *);
 int	sink_commit(struct sink *);
 int	sink_in_txn(const struct sink *);
 /* Inserts or updates the row of `f` (by id) in interface `iface_id`. */
@@ -375,6 +381,8 @@ enum store_counter {
 	SC_RETENTION_DELETED, SC_RETENTION_RUNS,
 	SC_LIVE_FLOWS, SC_PENDING_EVENTS, SC_DIRTY_FLOWS, SC_DB_BYTES,
 	SC_MEM_BYTES,
+	SC_SLOW_TURNS,		/* loop turns over STORE_SLOW_TURN_USEC */
+	SC_MAX_TURN_USEC,	/* longest loop turn (gauge) */
 	SC_MAX
 };
 extern const char *const store_counter_names[SC_MAX];

@@ -10,8 +10,8 @@
  *            (two tables, two rows per record)
  *
  * Writes follow the daemon's loop: dispatch a batch, write dirty flows
- * in slices inside one transaction, commit every `flush` records (the
- * records one flush interval holds at the floor rate, 150 k/s).  Only
+ * in slices inside one transaction, commit every STORE_TXN_ROWS rows
+ * (as the daemon does under load).  Only
  * dispatch, writes and commits are timed, not building the batches.
  * Env: BENCH_STORE_N (records per run), BENCH_STORE_RUNS.
  */
@@ -28,7 +28,9 @@
 #include "store/store.h"
 #include "tests/unit/test_store_rec.h"
 
-#define FLUSH_RECORDS	150000	/* records per commit: 1 s at the floor */
+/* Rows per commit, as the daemon (BENCH_STORE_TXN to experiment). */
+#define FLUSH_RECORDS	(getenv("BENCH_STORE_TXN") ?			\
+	(uint64_t)atoll(getenv("BENCH_STORE_TXN")) : STORE_TXN_ROWS)
 #define MAX_RUNS	15
 
 enum mode { M_EVENTS, M_JOIN, M_BOTH };
@@ -195,7 +197,7 @@ one_run(enum mode m, uint64_t n)
 		link_in_dispatch(in, b.buf, b.len);
 		since += b.count - 1;
 		/* As the loop does: write a slice after each receive;
-		 * commit once a flush interval's worth has gone through. */
+		 * commit once a transaction holds STORE_TXN_ROWS rows. */
 		(void)store_write_dirty(st, (unsigned)c.write_slice);
 		if (since >= FLUSH_RECORDS) {
 			(void)store_write_dirty(st, UINT32_MAX);
