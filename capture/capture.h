@@ -223,6 +223,7 @@ struct flow_table {
 	uint32_t	*bucket;	/* heads, nbuckets entries */
 	uint32_t	 nbuckets;	/* power of 2, >= 2 * max_flows */
 	uint32_t	 free_head;	/* free list through hnext */
+	uint32_t	 unused;	/* entries [unused, max) never used */
 	uint32_t	 live;
 	uint64_t	 seed;
 	uint64_t	 now;		/* flow clock: latest packet time */

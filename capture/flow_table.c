@@ -4,7 +4,7 @@
  *
  * Memory is fixed at start: cfg.max_flows entries and a power-of-two
  * bucket array of at least twice as many heads; entries are chained by
- * index, and a free list threads the unused ones.  Nothing is allocated
+ * index, and a free list threads the ended ones.  Nothing is allocated
  * per packet.  When the table is full the oldest idle flow is ended
  * early (counted as evicted) to make room.
  *
@@ -117,9 +117,10 @@ flow_table_new(const struct flow_cfg *cfg, flow_emit_fn emit, void *arg,
 	}
 	for (i = 0; i < t->nbuckets; i++)
 		t->bucket[i] = FLOW_NIL;
-	for (i = 0; i < cfg->max_flows; i++)
-		t->flows[i].hnext = i + 1 < cfg->max_flows ? i + 1 : FLOW_NIL;
-	t->free_head = 0;
+	/* Entries are taken in order the first time (t->unused), so the
+	 * pages of a large table are only touched as flows need them. */
+	t->free_head = FLOW_NIL;
+	t->unused = 0;
 	t->idle.head = t->idle.tail = FLOW_NIL;
 	t->linger.head = t->linger.tail = FLOW_NIL;
 	t->update.head = t->update.tail = FLOW_NIL;
@@ -259,6 +260,8 @@ flow_alloc(struct flow_table *t)
 	uint32_t i;
 
 	if (t->free_head == FLOW_NIL) {
+		if (t->unused < t->cfg.max_flows)
+			return t->unused++;
 		i = t->idle.head != FLOW_NIL ? t->idle.head : t->linger.head;
 		t->cnt[CC_FLOWS_EVICTED]++;
 		flow_end(t, i, FW_EVICT);
