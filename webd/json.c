@@ -123,17 +123,23 @@ json_real(struct buf *b, double d)
 void
 json_col(struct buf *b, sqlite3_stmt *st, int i)
 {
-	switch (sqlite3_column_type(st, i)) {
+	/* One column fetch, then the value accessors (cheaper than a
+	 * sqlite3_column_* call per question). */
+	sqlite3_value *v = sqlite3_column_value(st, i);
+
+	switch (sqlite3_value_type(v)) {
 	case SQLITE_INTEGER:
-		json_int(b, (long long)sqlite3_column_int64(st, i));
+		json_int(b, (long long)sqlite3_value_int64(v));
 		break;
 	case SQLITE_FLOAT:
-		json_real(b, sqlite3_column_double(st, i));
+		json_real(b, sqlite3_value_double(v));
 		break;
-	case SQLITE_TEXT:
-		json_str(b, (const char *)sqlite3_column_text(st, i),
-		    (size_t)sqlite3_column_bytes(st, i));
+	case SQLITE_TEXT: {
+		const char *t = (const char *)sqlite3_value_text(v);
+
+		json_str(b, t, (size_t)sqlite3_value_bytes(v));
 		break;
+	}
 	default:
 		jadd(b, "null", 4);
 		break;
