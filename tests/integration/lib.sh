@@ -36,18 +36,38 @@ LIB_NAMES=""
 T=""
 checks=0
 
+# On exit: stops every daemon with SIGTERM (bounded wait, then SIGKILL),
+# and turns a passing test into a failure if a daemon did not exit
+# cleanly (status 0) or a sanitizer reported anything in its log.
 lib_cleanup() {
 	rc=$?
 	for p in $LIB_PIDS; do
 		kill -TERM "$p" 2>/dev/null
 	done
-	# Give them a bounded time to exit cleanly, then insist.
 	n=0
 	for p in $LIB_PIDS; do
-		while kill -0 "$p" 2>/dev/null && [ $n -lt 50 ]; do
+		while kill -0 "$p" 2>/dev/null && [ $n -lt 100 ]; do
 			sleep 0.1; n=$((n + 1))
 		done
 		kill -KILL "$p" 2>/dev/null
+	done
+	for name in $LIB_NAMES; do
+		p=$(pid_of "$name")
+		[ -n "$p" ] || continue
+		wait "$p" 2>/dev/null
+		st=$?
+		if [ $st -ne 0 ] && [ $st -ne 127 ]; then
+			echo "FAIL: $name exited with status $st"
+			tail -n 20 "$T/$name.log"
+			rc=1
+		fi
+		if grep -q -e 'Sanitizer' -e 'runtime error:' "$T/$name.log" \
+		    2>/dev/null; then
+			echo "FAIL: sanitizer report in $name.log:"
+			grep -A 30 -e 'Sanitizer' -e 'runtime error:' \
+			    "$T/$name.log" | head -60
+			rc=1
+		fi
 	done
 	if [ -n "$T" ] && [ -d "$T" ]; then
 		if [ -n "$KEEP_TMP" ]; then
