@@ -87,6 +87,9 @@ int	cmd_stop_opts(const struct ctl_opts *);
  * every daemon in order.  `ready_fd` (or -1) gets one line, "ok" or the
  * reason it could not start, then is closed.  Returns the exit status. */
 int	supervise(struct ctl_opts *, int);
+/* Stops daemons of this data directory that a killed supervisor left
+ * running (from <datadir>/evflowctl.daemons).  Returns how many. */
+int	leftovers_stop(const struct ctl_opts *);
 
 /* status.c */
 struct cJSON;

@@ -339,9 +339,13 @@ cmd_stop_opts(const struct ctl_opts *o)
 		return 0;
 	}
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-		printf("no instance running in %s (stale pidfile)\n",
-		    o->datadir);
 		close(fd);
+		if (leftovers_stop(o) > 0)
+			printf("stopped daemons a killed supervisor left in "
+			    "%s\n", o->datadir);
+		else
+			printf("no instance running in %s (stale pidfile)\n",
+			    o->datadir);
 		return 0;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);

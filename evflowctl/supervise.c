@@ -247,6 +247,89 @@ spawn(struct sup *s, struct daemon *d)
 		close(fd);
 }
 
+/*
+ * <datadir>/evflowctl.daemons lists "pid name" of every running daemon,
+ * rewritten on each start.  If the supervisor itself is killed, its
+ * daemons live on; the next start or stop finds them there.
+ */
+static void
+write_pids(struct sup *s)
+{
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+	unsigned k;
+	FILE *fp;
+
+	datadir_path(path, sizeof(path), s->o, "evflowctl.daemons");
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fp = fopen(tmp, "w")) == NULL) {
+		log_warn("%s", tmp);
+		return;
+	}
+	for (k = 0; k < s->n; k++)
+		if (s->d[k].pid != 0)
+			fprintf(fp, "%d %s\n", (int)s->d[k].pid, s->d[k].name);
+	if (fclose(fp) != 0 || rename(tmp, path) == -1)
+		log_warn("%s", path);
+}
+
+/* 1 if process `pid` is an evflow daemon of data directory `dir`: its
+ * command line holds "-d" followed by exactly `dir`. */
+static int
+is_our_daemon(pid_t pid, const char *dir)
+{
+	char path[64], cmd[8192];
+	size_t n, i;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(cmd, 1, sizeof(cmd) - 1, fp);
+	fclose(fp);
+	cmd[n] = '\0';
+	for (i = 0; i + 3 < n; i += strlen(cmd + i) + 1)
+		if (strcmp(cmd + i, "-d") == 0 &&
+		    strcmp(cmd + i + 3, dir) == 0)
+			return 1;
+	return 0;
+}
+
+int
+leftovers_stop(const struct ctl_opts *o)
+{
+	struct timespec nap = { 0, 100 * 1000000L };
+	char path[PATH_MAX + 32], name[64];
+	pid_t pids[SUP_MAX_DAEMONS];
+	unsigned n = 0, k, tries;
+	int pid, alive;
+	FILE *fp;
+
+	datadir_path(path, sizeof(path), o, "evflowctl.daemons");
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	while (n < SUP_MAX_DAEMONS && fscanf(fp, "%d %63s", &pid, name) == 2)
+		if (pid > 1 && is_our_daemon(pid, o->datadir)) {
+			log_warnx("%s (pid %d) outlived its supervisor: "
+			    "stopping it", name, pid);
+			kill(pid, SIGTERM);
+			pids[n++] = pid;
+		}
+	fclose(fp);
+	for (tries = 0; n > 0 && tries < SUP_STOP_TIMEOUT_MS / 100; tries++) {
+		for (k = alive = 0; k < n; k++)
+			alive += kill(pids[k], 0) == 0 &&
+			    is_our_daemon(pids[k], o->datadir);
+		if (!alive)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	for (k = 0; k < n; k++)
+		if (kill(pids[k], 0) == 0 && is_our_daemon(pids[k], o->datadir))
+			kill(pids[k], SIGKILL);
+	unlink(path);
+	return (int)n;
+}
+
 static struct daemon *
 by_pid(struct sup *s, pid_t pid)
 {
@@ -318,6 +401,7 @@ restart_due(struct sup *s)
 			log_info("restarting %s (restart %u)", d->name,
 			    d->restarts);
 			spawn(s, d);
+			write_pids(s);
 		} else if (d->restart_usec < next)
 			next = d->restart_usec;
 	}
@@ -432,6 +516,8 @@ lock_instance(struct sup *s, char *err, size_t errlen)
 	if (ftruncate(s->lock_fd, 0) == -1 ||
 	    pwrite(s->lock_fd, pid, strlen(pid), 0) != (ssize_t)strlen(pid)) {
 		snprintf(err, errlen, "%.300s: %s", path, strerror(errno));
+		close(s->lock_fd);
+		s->lock_fd = -1;
 		return -1;
 	}
 	return 0;
@@ -465,8 +551,9 @@ supervise(struct ctl_opts *o, int ready_fd)
 		report(&ready_fd, "out of memory");
 		return 1;
 	}
-	if (lock_instance(&s, err, sizeof(err)) == -1 ||
-	    plan(&s, err, sizeof(err)) == -1) {
+	if (lock_instance(&s, err, sizeof(err)) == 0)
+		(void)leftovers_stop(o);
+	if (s.lock_fd == -1 || plan(&s, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		report(&ready_fd, err);
 		free(s.d);
@@ -490,6 +577,7 @@ supervise(struct ctl_opts *o, int ready_fd)
 	 * upstream; nanomsg would cope with any order, the logs read better. */
 	for (k = 0; k < s.n; k++)
 		spawn(&s, &s.d[k]);
+	write_pids(&s);
 	report(&ready_fd, "ok");
 	pfd.fd = ctl_fd(s.ctl);
 	pfd.events = POLLIN;
@@ -508,6 +596,8 @@ supervise(struct ctl_opts *o, int ready_fd)
 	for (k = 0; k < STAGE_MAX; k++)
 		stop_stage(&s, (enum sup_stage)k);
 	ctl_free(s.ctl);
+	datadir_path(path, sizeof(path), o, "evflowctl.daemons");
+	unlink(path);
 	datadir_path(path, sizeof(path), o, "evflowctl.pid");
 	unlink(path);
 	close(s.lock_fd);

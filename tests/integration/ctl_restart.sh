@@ -74,6 +74,32 @@ more_flows() {
 }
 wait_until "events through the restarted collector" 20 more_flows
 
+# The supervisor itself killed: its daemons live on; the next start
+# stops them first, then starts its own.
+sup=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["supervisor"]["pid"])' "$T/s.json")
+old_store=$(daemon_pid "$A" store)
+kill -KILL "$sup" || fail "kill supervisor"
+sup_gone() { ! "$CTL" ping -d "$A" 2>/dev/null | grep -q '^evflowctl '; }
+wait_until "supervisor gone" 10 sup_gone
+check "its store lives on" kill -0 "$old_store"
+start_instance "$A" -p 0 -i "tcp://127.0.0.1:${P}c"
+old_gone() { ! kill -0 "$old_store" 2>/dev/null || grep -q '^State:.*Z' "/proc/$old_store/status"; }
+wait_until "the orphaned store was stopped" 10 old_gone
+check "the new start says so" grep -q "store (pid $old_store) outlived its supervisor" "$A/evflowctl.log"
+check "a new store runs" test "$(daemon_pid "$A" store)" != "$old_store"
+"$CTL" ping -d "$A" >/dev/null || fail "new instance does not answer"
+
+# Killed again, then `stop` finds the orphans.
+"$CTL" status -d "$A" --json >"$T/s.json"
+sup=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["supervisor"]["pid"])' "$T/s.json")
+old_store=$(daemon_pid "$A" store)
+kill -KILL "$sup"
+wait_until "supervisor gone again" 10 sup_gone
+"$CTL" stop -d "$A" >"$T/stop.out" || fail "stop without a supervisor"
+check "stop stopped the orphans" grep -q "stopped daemons a killed supervisor left" "$T/stop.out"
+wait_until "orphaned store gone after stop" 10 old_gone
+
+start_instance "$A" -p 0 -i "tcp://127.0.0.1:${P}c"
 "$CTL" stop -d "$A" >/dev/null || fail "stop"
 check "no restart during stop" sh -c "! sed -n '/stopping\$/,\$p' '$A/evflowctl.log' | grep -q restarting"
 echo "ctl_restart: $checks checks passed"
