@@ -10,8 +10,10 @@
  *
  * Everything of one instance lives under its data directory: the
  * database, ipc sockets, each daemon's log (<name>.log), the
- * supervisor's pidfile (evflowctl.pid), log and control socket
- * (evflowctl.ctl).  Two instances with two data directories never meet.
+ * supervisor's pidfile (evflowctl.pid, flock'ed while it runs), log,
+ * control socket (evflowctl.ctl) and its daemons' pids
+ * (evflowctl.daemons), and webd's port (webd.port).  Two instances with
+ * two data directories never meet.
  */
 #ifndef EVFLOW_EVFLOWCTL_H
 #define EVFLOW_EVFLOWCTL_H
