@@ -223,6 +223,30 @@ http_authenticate(struct webd *w, struct req *q)
 	}
 }
 
+/* A browser names the page that sent a POST in Origin: it must be this
+ * server (scheme and Host).  Requests without Origin (scripts, curl)
+ * pass; they still need a session and its CSRF token, or a token. */
+static int
+http_same_origin(struct webd *w, struct req *q)
+{
+	const char *origin, *host, *rest;
+	size_t n;
+
+	origin = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+	    "Origin");
+	if (origin == NULL)
+		return 1;
+	host = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_HOST);
+	if (host == NULL)
+		return 0;
+	rest = w->tls ? "https://" : "http://";
+	n = strlen(rest);
+	if (strncmp(origin, rest, n) != 0)
+		return 0;
+	return strcmp(origin + n, host) == 0;
+}
+
 /* Routes a complete request; fills r. */
 static void
 http_route(struct webd *w, struct req *q, struct resp *r)
@@ -292,6 +316,11 @@ http_route(struct webd *w, struct req *q, struct resp *r)
 			resp_error(r, 403, "missing or wrong CSRF token");
 			return;
 		}
+	}
+	if (strcmp(method, "POST") == 0 && !http_same_origin(w, q)) {
+		WEBD_COUNT(w, WC_REJ_CSRF);
+		resp_error(r, 403, "cross-origin request refused");
+		return;
 	}
 	if (strcmp(method, "POST") == 0) {
 		h = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,

@@ -162,6 +162,8 @@ expect "wrong password" 401 POST /api/v1/login -H 'Content-Type: application/jso
 expect "unknown user" 401 POST /api/v1/login -H 'Content-Type: application/json' \
     --data '{"user":"nobody","password":"wrong-password"}'
 expect "login body not JSON" 400 POST /api/v1/login -H 'Content-Type: application/json' --data 'user=admin'
+expect "login from another origin" 403 POST /api/v1/login -H 'Content-Type: application/json' \
+    -H 'Origin: http://evil.example' --data "{\"user\":\"admin\",\"password\":\"$W_PASS\"}"
 expect "login without JSON type" 415 POST /api/v1/login --data '{"user":"admin"}'
 login
 grep -i '^Set-Cookie:' "$T/jar" >/dev/null 2>&1 || true
@@ -177,6 +179,9 @@ expect "write without CSRF" 403 POST /api/v1/interfaces/settings -b "$T/jar" \
     -H 'Content-Type: application/json' --data "$SET"
 expect "write with a wrong CSRF" 403 POST /api/v1/interfaces/settings -b "$T/jar" \
     -H 'Content-Type: application/json' -H "X-CSRF-Token: $(printf '%064d' 7)" --data "$SET"
+expect "write from another origin" 403 POST /api/v1/interfaces/settings -b "$T/jar" \
+    -H 'Content-Type: application/json' -H "X-CSRF-Token: $W_CSRF" \
+    -H 'Origin: http://127.0.0.1.evil.example' --data "$SET"
 expect "write with a token" 403 POST /api/v1/interfaces/settings -H "$A" \
     -H 'Content-Type: application/json' -H "X-CSRF-Token: $W_CSRF" --data "$SET"
 expect "write without auth" 401 POST /api/v1/interfaces/settings \
