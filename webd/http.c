@@ -375,6 +375,12 @@ http_queue(struct webd *w, struct MHD_Connection *c, struct resp *r)
 
 	if (r->static_data == NULL && !buf_ok(&r->body))
 		resp_error(r, 500, "out of memory");
+	/* Refusals are logged at a rate limit (the client controls them);
+	 * the text is ours, never the request's. */
+	if (r->status >= 400 && r->status != 401 && r->status != 404 &&
+	    r->static_data == NULL && r->body.p != NULL)
+		LOG_RATELIMITED(log_info, "refused %u: %.160s", r->status,
+		    r->body.p);
 	if (r->static_data != NULL)
 		mr = MHD_create_response_from_buffer(r->static_len,
 		    (void *)(uintptr_t)r->static_data, MHD_RESPMEM_PERSISTENT);
