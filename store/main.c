@@ -27,7 +27,8 @@
 #include "store.h"
 
 #define STORE_MAX_OVERRIDES	64	/* -o options */
-#define STORE_POLL_BATCH	16	/* messages per receive turn */
+#define STORE_POLL_BATCH	4	/* messages per receive turn: ~1000
+					   records, so a turn stays short */
 #define STORE_EXPIRE_BATCH	4096	/* flows retired per turn */
 #define STORE_COUNTERS_USEC	1000000	/* own counters to SQLite */
 #define STORE_RETENTION_USEC	60000000	/* retention check */
@@ -252,7 +253,7 @@ loop(struct store_main *m)
 	struct store *st = &m->st;
 	struct pollfd pfd[2];
 	uint64_t now, next_flush, next_counters, next_ret, cycle_start = 0;
-	uint64_t start, t, d[PH_MAX];
+	uint64_t start, t, d[PH_MAX], got;
 	uint64_t flush_usec = (uint64_t)st->conf.flush_interval * 1000000;
 	unsigned slice = (unsigned)st->conf.write_slice;
 	int timeout, writing = 0;
@@ -277,6 +278,7 @@ loop(struct store_main *m)
 			fatal("poll");
 		memset(d, 0, sizeof(d));
 		start = t = clock_mono_usec();
+		got = st->c[SC_RECEIVED];
 		if (link_in_poll(m->in, STORE_POLL_BATCH) == -1)
 			LOG_RATELIMITED(log_warnx, "input socket error");
 		ctl_poll(m->ctl);
@@ -290,7 +292,15 @@ loop(struct store_main *m)
 			cycle_start = now;
 		}
 		if (writing) {
-			uint64_t left = store_write_dirty(st, slice);
+			/* At least as many rows as records came in this
+			 * turn: writing keeps pace with the input, so the
+			 * backlog (memory) stays bounded; if the store
+			 * cannot keep up, the input backs up upstream where
+			 * it is counted. */
+			uint64_t left, n = st->c[SC_RECEIVED] - got;
+
+			left = store_write_dirty(st, n > slice ?
+			    (unsigned)n : slice);
 
 			lap(&t, d, PH_WRITE);
 			if (left == 0) {
