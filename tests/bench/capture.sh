@@ -6,6 +6,9 @@
 #
 #   1. capture-bench: libpcap -> dissect -> flow table -> a record built
 #      per flow end, in-process, no sockets; median of 5 runs.
+# Rates are per core: packets per CPU second (user + system), so that
+# other work on a shared machine does not skew the ratios; wall times
+# are printed too.
 #   2. evflow-capture -r, the whole daemon, records sent over nanomsg to
 #      evflow-capture-sink (output discarded); median of 3 runs.
 #   3. tshark -r FILE -q -z conv,tcp (TSHARK_RUNS runs, default 1: it
@@ -33,10 +36,13 @@ F="$T/bench.pcap"
 
 "$BIN" -w "$F" -n "$NPKTS" || exit 1
 
-# Seconds (float) of one run of the command.
+# "CPU-seconds wall-seconds" of one run of the command (CPU = user +
+# system of the child and its threads: the per-core cost, which a busy
+# shared machine does not inflate the way it inflates wall time).
 secs() {
 	python3 - "$@" <<'EOF'
-import subprocess, sys, time
+import resource, subprocess, sys, time
+r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
 t = time.monotonic()
 try:
     r = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL,
@@ -46,20 +52,23 @@ except subprocess.TimeoutExpired:
     sys.exit("%s did not finish in 300 s" % sys.argv[1])
 if r.returncode != 0:
     sys.exit("%s exited %d" % (sys.argv[1], r.returncode))
-print("%.4f" % (time.monotonic() - t))
+r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+print("%.4f %.4f" % (cpu, time.monotonic() - t))
 EOF
 }
 
-# Median of N runs of the command.
+# Median (by CPU time) of N runs of the command: "cpu wall".
 median() {
 	n=$1; shift
 	i=0 all=""
 	while [ $i -lt "$n" ]; do
 		s=$(secs "$@") || return 1
-		all="$all $s"
+		all="$all
+$s"
 		i=$((i + 1))
 	done
-	echo $all | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+	echo "$all" | sed '/^$/d' | sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'
 }
 
 "$BIN" -r "$F" -k 5 | tee "$T/bench.out"
@@ -89,15 +98,17 @@ command -v softflowd >/dev/null 2>&1 &&
 python3 - "$NPKTS" "$ours" "$daemon" "$tshark" "$softflowd" <<'EOF'
 import sys
 n = int(sys.argv[1]); ours = float(sys.argv[2])
+print("packets/s per core (packets / CPU seconds), same file, same run:")
 def show(name, s):
     if not s:
-        print("%-44s not available" % name); return
-    pps = n / float(s)
-    print("%-44s %7.2f M packets/s  (%.3f s)  evflow in-process is %.1fx" %
-          (name, pps / 1e6, float(s), ours / pps))
-print("%-44s %7.2f M packets/s" % ("evflow capture, in-process (median of 5)", ours / 1e6))
+        print("  %-46s not available" % name); return
+    cpu, wall = (float(x) for x in s.split())
+    pps = n / cpu
+    print("  %-46s %6.2f M/s  (%.2f CPU s, %.2f s wall)  evflow is %.1fx" %
+          (name, pps / 1e6, cpu, wall, ours / pps))
+print("  %-46s %6.2f M/s" % ("evflow capture, in-process (median of 5)", ours / 1e6))
 show("evflow-capture -r, daemon + nanomsg (median 3)", sys.argv[3])
-show("tshark -q -z conv,tcp", sys.argv[4])
+show("tshark -r -q -z conv,tcp", sys.argv[4])
 show("softflowd -r (median of 3)", sys.argv[5])
 EOF
 exit $rc
