@@ -34,8 +34,20 @@ CLI6=$NET6::1 SRV6=$NET6::2
 HTTP_PORT=8080 UDP_PORT=5300 UDP_CPORT=40053 CLOSED_PORT=9
 UDP6_PORT=5301 UDP6_CPORT=40054
 
+# Servers and clients that are not evflow daemons run outside lib.sh's
+# list (they die by SIGTERM, which is not a daemon's clean exit).
+HELPER_PIDS=""
+helper() {
+	name=$1; shift
+	"$@" >"$T/$name.log" 2>&1 &
+	HELPER_PIDS="$HELPER_PIDS $!"
+}
+
 cap_cleanup() {
 	rc=$?
+	for p in $HELPER_PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
 	for ns in $NA $NB; do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -TERM "$p" 2>/dev/null
@@ -65,7 +77,7 @@ done
 # bytes it got (so the directions differ).
 mkdir -p "$T/www"
 head -c 300000 /dev/urandom >"$T/www/blob"
-start_daemon http ip netns exec "$NB" python3 -m http.server "$HTTP_PORT" \
+helper http ip netns exec "$NB" python3 -m http.server "$HTTP_PORT" \
     --bind "$SRV" --directory "$T/www"
 ECHO='
 import socket, sys
@@ -75,8 +87,8 @@ s.bind((sys.argv[1], int(sys.argv[2])))
 while True:
     d, a = s.recvfrom(65535)
     s.sendto(d * 2, a)'
-start_daemon udpecho ip netns exec "$NB" python3 -c "$ECHO" "$SRV" "$UDP_PORT"
-start_daemon udpecho6 ip netns exec "$NB" python3 -c "$ECHO" "$SRV6" \
+helper udpecho ip netns exec "$NB" python3 -c "$ECHO" "$SRV" "$UDP_PORT"
+helper udpecho6 ip netns exec "$NB" python3 -c "$ECHO" "$SRV6" \
     "$UDP6_PORT"
 end=$(( $(now_s) + WAIT_SECS ))
 until ip netns exec "$NB" ss -ltn | grep -q ":$HTTP_PORT " &&
