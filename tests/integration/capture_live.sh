@@ -104,7 +104,8 @@ if [ -z "$CAPTURE_LIVE_SINK" ] && [ -x "$BIN/evflow-store" ] &&
 	MODE=store
 	start_daemon store "$BIN/evflow-store" -d "$D" -N store
 	wait_ctl store
-	start_daemon router "$BIN/evflow-router" -d "$D" -N router -i "$VA"
+	start_daemon router "$BIN/evflow-router" -d "$D" -N router -i "$VA" \
+	    -i anycap
 	wait_ctl router
 else
 	MODE=sink
@@ -112,12 +113,17 @@ else
 fi
 echo "mode: $MODE"
 
-# Both captures on the client's veth end.
+# Both captures on the client's veth end, and a second evflow-capture on
+# the namespace's `any` device (Linux cooked frames) as interface anycap.
 start_daemon tcpdump ip netns exec "$NA" tcpdump -i "$VA" -n -U -s 262144 \
     -w "$T/cap.pcap"
 start_daemon cap ip netns exec "$NA" "$BIN/evflow-capture" -d "$D" -N cap \
     -i "$VA" -o capture.linger=1 -o capture.immediate=yes
+start_daemon capany ip netns exec "$NA" "$BIN/evflow-capture" -d "$D" \
+    -N capany -i any -I anycap -p -o capture.linger=1 \
+    -o capture.immediate=yes
 wait_ctl cap
+wait_ctl capany
 end=$(( $(now_s) + WAIT_SECS ))
 until grep -q "listening on" "$T/tcpdump.log"; do
 	[ "$(now_s)" -ge "$end" ] && fail "tcpdump did not start"
@@ -149,38 +155,63 @@ fi
 
 # The TCP flows end after the 1 s linger (FIN both ways, RST).
 wait_counter "tcp flows ended by FIN/RST" cap flows_ended 2
+wait_counter "tcp flows ended by FIN/RST on any" capany flows_ended 2
 kill -INT "$(pid_of tcpdump)"
 end=$(( $(now_s) + WAIT_SECS ))
 while daemon_alive tcpdump; do
 	[ "$(now_s)" -ge "$end" ] && fail "tcpdump did not stop"
 	sleep 0.1
 done
-# SIGTERM ends the capture: the UDP flow is flushed.
-kill -TERM "$(pid_of cap)"
+# SIGTERM ends the captures: the UDP flows are flushed.
+kill -TERM "$(pid_of cap)" "$(pid_of capany)"
 end=$(( $(now_s) + WAIT_SECS ))
-while daemon_alive cap; do
+while daemon_alive cap || daemon_alive capany; do
 	[ "$(now_s)" -ge "$end" ] && fail "evflow-capture did not stop"
 	sleep 0.1
 done
-grep -q "records sent" "$T/cap.log" || fail "no closing summary"
-! grep -q "Sanitizer" "$T/cap.log" || fail "sanitizer report in cap.log"
+for n in cap capany; do
+	grep -q "records sent" "$T/$n.log" || fail "no closing summary ($n)"
+done
+grep -q "link type LINUX_SLL" "$T/capany.log" ||
+	fail "the any device was not read as Linux cooked frames"
 
-# Our flows as lines "proto cli cport srv sport c2s_pkts c2s_bytes
-# c2s_wire s2c_pkts s2c_bytes s2c_wire state".
-if [ "$MODE" = store ]; then
-	Q="SELECT f.protocol, f.cli_addr, f.cli_port, f.srv_addr, f.srv_port,
-	    f.c2s_packets, f.c2s_bytes, f.c2s_wire_bytes, f.s2c_packets,
-	    f.s2c_bytes, f.s2c_wire_bytes, f.tcp_state FROM flows f JOIN
-	    interfaces i ON i.id = f.iface_id WHERE i.name = '$VA'
-	    AND f.protocol IN (6, 17) AND f.cli_addr IN ('$CLI', '$SRV',
-	    '$CLI6', '$SRV6') ORDER BY f.protocol, f.srv_port"
-	wait_sql "four flows stored" "SELECT count(*) FROM ($Q)" 4
-	# Final rows: wait until the UDP row has its last counters.
-	wait_sql "udp flows final" "SELECT c2s_packets || ' ' || s2c_packets
-	    FROM flows WHERE protocol = 17 AND srv_port IN ($UDP_PORT,
-	    $UDP6_PORT)" "3 3
+# Our flows of interface $1 as lines "proto cli cport srv sport c2s_pkts
+# c2s_bytes c2s_wire s2c_pkts s2c_bytes s2c_wire state".
+flows_of() {
+	if [ "$MODE" = store ]; then
+		Q="SELECT f.protocol, f.cli_addr, f.cli_port, f.srv_addr,
+		    f.srv_port, f.c2s_packets, f.c2s_bytes, f.c2s_wire_bytes,
+		    f.s2c_packets, f.s2c_bytes, f.s2c_wire_bytes, f.tcp_state
+		    FROM flows f JOIN interfaces i ON i.id = f.iface_id WHERE
+		    i.name = '$1' AND f.protocol IN (6, 17) AND f.cli_addr IN
+		    ('$CLI', '$SRV', '$CLI6', '$SRV6') ORDER BY f.protocol,
+		    f.srv_port"
+		wait_sql "four flows stored for $1" "SELECT count(*) FROM ($Q)" 4
+		# Final rows: wait until the UDP rows have their last counters.
+		wait_sql "udp flows final for $1" "SELECT c2s_packets || ' ' ||
+		    s2c_packets FROM ($Q) WHERE protocol = 17" "3 3
 3 3"
-	sql "$Q" | tr '|' ' ' >"$T/ours.txt"
+		sql "$Q" | tr '|' ' '
+	else
+		grep '^flow ' "$T/sink.log" | python3 -c '
+import sys
+for line in sys.stdin:
+    kv = dict(w.split("=", 1) for w in line.split()[1:])
+    if kv["proto"] not in ("6", "17") or kv["event"] != "END":
+        continue
+    if kv["iface"] != sys.argv[1]:
+        continue
+    if kv["srv"].rsplit(":", 1)[1] not in sys.argv[2:]:
+        continue
+    c, cp = kv["cli"].rsplit(":", 1)
+    s, sp = kv["srv"].rsplit(":", 1)
+    print(kv["proto"], c, cp, s, sp, kv["c2s_pkts"], kv["c2s_bytes"],
+          kv["c2s_wire"], kv["s2c_pkts"], kv["s2c_bytes"], kv["s2c_wire"],
+          kv["state"])' "$1" "$HTTP_PORT" "$UDP_PORT" "$UDP6_PORT" \
+		    "$CLOSED_PORT" | sort -k1,1n -k5,5n
+	fi
+}
+if [ "$MODE" = store ]; then
 	# Drop counters from pcap_stats reach the store.
 	wait_sql "capture drop counters stored" "SELECT count(*) FROM
 	    daemon_counters WHERE daemon = 'cap' AND key IN ('kernel_drops',
@@ -192,22 +223,10 @@ else
 		[ "$(now_s)" -ge "$end" ] && fail "sink did not stop"
 		sleep 0.1
 	done
-	grep '^flow ' "$T/sink.log" | python3 -c '
-import sys
-for line in sys.stdin:
-    kv = dict(w.split("=", 1) for w in line.split()[1:])
-    if kv["proto"] not in ("6", "17") or kv["event"] != "END":
-        continue
-    if kv["srv"].rsplit(":", 1)[1] not in sys.argv[1:]:
-        continue
-    c, cp = kv["cli"].rsplit(":", 1)
-    s, sp = kv["srv"].rsplit(":", 1)
-    print(kv["proto"], c, cp, s, sp, kv["c2s_pkts"], kv["c2s_bytes"],
-          kv["c2s_wire"], kv["s2c_pkts"], kv["s2c_bytes"], kv["s2c_wire"],
-          kv["state"])' "$HTTP_PORT" "$UDP_PORT" "$UDP6_PORT" "$CLOSED_PORT" |
-	    sort -k1,1n -k5,5n >"$T/ours.txt"
 	grep -q "^sink .* lost=0 " "$T/sink.log" || fail "sink lost records"
 fi
+flows_of "$VA" >"$T/ours.txt"
+flows_of anycap >"$T/any.txt"
 echo "flows reported:"
 cat "$T/ours.txt"
 
@@ -255,6 +274,27 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 checks=$((checks + 22))
+
+# The same flows from the any device: same packets and IP bytes; each
+# frame is 2 bytes longer (a 16-byte cooked header instead of 14).
+echo "flows on any:"
+cat "$T/any.txt"
+python3 - "$T/ours.txt" "$T/any.txt" <<'EOF' || fail "any and the veth differ"
+import sys
+a = [l.split() for l in open(sys.argv[1])]
+b = [l.split() for l in open(sys.argv[2])]
+if len(a) != 4 or len(b) != 4:
+    sys.exit("want 4 flows each, got %d and %d" % (len(a), len(b)))
+bad = 0
+for x, y in zip(a, b):
+    ok = x[:7] + x[8:10] + x[11:] == y[:7] + y[8:10] + y[11:] and \
+        int(y[7]) == int(x[7]) + 2 * int(x[5]) and \
+        int(y[10]) == int(x[10]) + 2 * int(x[8])
+    if not ok:
+        print("veth %s\nany  %s" % (" ".join(x), " ".join(y))); bad = 1
+sys.exit(bad)
+EOF
+checks=$((checks + 1))
 
 # tshark on the tcpdump file: conversations and exact sums.
 tshark -r "$T/cap.pcap" -q -z conv,tcp -z conv,udp >"$T/conv.txt" 2>/dev/null ||
