@@ -251,7 +251,7 @@ store_flow(struct store *st, const struct evp_flow *r, uint64_t now)
 	struct store_iface *ifc;
 	struct flow_table *ft;
 	uint64_t mask = r->iface_mask;
-	unsigned bit, merged = 0, failed = 0;
+	unsigned bit, merged = 0;
 
 	if (mask == 0) {
 		st->c[SC_NO_IFACE]++;
@@ -266,10 +266,8 @@ store_flow(struct store *st, const struct evp_flow *r, uint64_t now)
 		if (!ifc->known)
 			st->c[SC_UNKNOWN_IFACE]++;
 		if ((ft = iface_table(st, ifc)) == NULL ||
-		    flow_merge(ft, r, now) == -1) {
-			failed++;
+		    flow_merge(ft, r, now) == -1)
 			continue;
-		}
 		merged++;
 	}
 	st->c[SC_MERGED] += merged;
@@ -279,7 +277,6 @@ store_flow(struct store *st, const struct evp_flow *r, uint64_t now)
 		st->c[SC_NO_MEMORY]++;
 		LOG_RATELIMITED(log_warnx, "out of memory for flow entries");
 	}
-	(void)failed;
 }
 
 void
