@@ -315,10 +315,11 @@ summary_part(struct buf *b, struct db_conn *c, const char *key,
 }
 
 /*
- * The dashboard in one request.  Throughput per interface is the bytes
- * of flows by the time they were last updated, in `step`-second buckets
- * (a flow's bytes count in the bucket of its last update: a long flow
- * shows as a spike when it ends; good enough to see traffic move).
+ * The dashboard in one request.  `capture_bytes` are the capture
+ * daemons' byte counters over time (true packet throughput, by rate);
+ * `throughput` counts, per interface and `step`-second bucket, the flows
+ * last updated in it and their bytes (event-only interfaces have no
+ * bytes, so this is the activity chart for them).
  */
 void
 api_summary(struct webd *w, struct req *q, struct resp *r)
@@ -353,6 +354,13 @@ api_summary(struct webd *w, struct req *q, struct resp *r)
 	    " FROM flows f JOIN interfaces i ON i.id = f.iface_id"
 	    " WHERE f.last_seen >= :from GROUP BY i.name, t ORDER BY t",
 	    from, step);
+	/* Packet throughput: the capture daemons' monotonic byte counters
+	 * as sampled by the store (counter_history); the UI takes rates. */
+	rc |= summary_part(&r->body, c, "capture_bytes",
+	    "SELECT h.daemon, h.ts AS t, h.value AS bytes FROM counter_history h"
+	    " WHERE h.key = 'bytes' AND h.ts >= :from - :step AND h.daemon IN"
+	    " (SELECT daemon FROM daemon_counters WHERE role = 'capture'"
+	    " AND key = 'bytes') ORDER BY h.daemon, h.ts", from, step);
 	rc |= summary_part(&r->body, c, "top_processes",
 	    "SELECT process, sum(bytes) AS bytes, count(*) AS flows FROM ("
 	    " SELECT f.cli_process AS process, " BYTES_SQL " AS bytes"

@@ -20,15 +20,24 @@ command -v node >/dev/null || { echo "skip: no node"; exit 77; }
 lib_init
 ZP=$(free_port)
 ZI="tcp://127.0.0.1:${ZP}c"
-webd_pipeline "$ZI" lo
+# "lo" is the companion to be; "loopcap" is the loopback device captured
+# for real (root only), so the dashboard has packet throughput to draw.
+webd_pipeline "$ZI" lo loopcap
 start_webd webd -o webd.rate=0
+CAPTURE=0
+if [ "$(id -u)" = 0 ] && [ -x "$BIN/evflow-capture" ]; then
+	start_daemon capture-loopcap "$BIN/evflow-capture" -d "$D" \
+	    -N capture-loopcap -i lo -I loopcap -F "tcp port ${W_URL##*:}"
+	wait_ctl capture-loopcap
+	CAPTURE=1
+fi
 start_daemon testpub "$BIN/evflow-testpub" -z "tcp://127.0.0.1:$ZP" --live --rate 20
 wait_sql "live flows stored" "SELECT count(*) > 5 FROM flows" 1
 
 SHOTS="$EVFLOW_BUILD/screenshots"
 rm -rf "$SHOTS"
 WEBD_URL=$W_URL WEBD_USER=admin WEBD_PASS=$W_PASS ZMQ_IFACE=$ZI \
-    PACKET_IFACE=lo SHOTS=$SHOTS \
+    PACKET_IFACE=lo CAPTURE=$CAPTURE SHOTS=$SHOTS \
     node "$TOP/tests/browser/webd.mjs" || fail "browser test"
 checks=$((checks + 1))
 wait_sql "companion stored" "SELECT companion FROM interfaces WHERE name = '$ZI'" lo

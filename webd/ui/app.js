@@ -270,6 +270,10 @@ function lineChart(series, opts) {
 		if (!s.points.length) return;
 		const d = s.points.map((p, k) => (k ? 'L' : 'M') + x(p[0]).toFixed(1) + ' ' + y(p[1]).toFixed(1)).join(' ');
 		g.append(svg('path', { d, class: 'series s' + (i % 6) }));
+		// A short series (a new interface) is hard to see as a line.
+		if (s.points.length < 20)
+			for (const p of s.points)
+				g.append(svg('circle', { cx: x(p[0]).toFixed(1), cy: y(p[1]).toFixed(1), r: 3, class: 'dot s' + (i % 6) }));
 	});
 	if (top === 0)
 		g.append(svg('text', { x: (L + W - R) / 2, y: T + (H - T - B) / 2, class: 'axis note', 'text-anchor': 'middle' }, opts.zero || 'all zero in this window'));
@@ -300,6 +304,21 @@ PAGES.dashboard = async (root) => {
 				pts.push([t, by.get(t) || 0]);
 			return { name: n, points: pts };
 		});
+		// Captured throughput: rates between successive samples of each
+		// capture daemon's byte counter (a restart resets it: skipped).
+		const cap = new Map();
+		for (const r of j.capture_bytes) {
+			if (!cap.has(r.daemon)) cap.set(r.daemon, []);
+			cap.get(r.daemon).push(r);
+		}
+		const cseries = [...cap].map(([d, rows]) => {
+			const pts = [];
+			for (let k = 1; k < rows.length; k++) {
+				const dt = rows[k].t - rows[k - 1].t, db = rows[k].bytes - rows[k - 1].bytes;
+				if (dt > 0 && db >= 0) pts.push([rows[k].t, db * 8 / dt]);
+			}
+			return { name: d.replace(/^capture-/, ''), points: pts };
+		});
 		const tot = j.totals[0] || {};
 		const ratio = tot.flows ? (100 * (tot.attributed || 0) / tot.flows) : 0;
 		const kpis = h('div', { class: 'kpis' },
@@ -318,8 +337,11 @@ PAGES.dashboard = async (root) => {
 			h('h1', {}, 'Dashboard'),
 			kpis,
 			h('div', { class: 'cols' },
-				card('Throughput by interface (bits/s of flow bytes, last 15 min)',
-					series.length ? lineChart(series, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Throughput per interface',
+				cseries.length ? card('Captured throughput by packet interface (bits/s, last 15 min)',
+					lineChart(cseries, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Captured throughput per interface',
+						zero: 'no packets captured in this window' }))
+				: card('Flow bytes by interface (bits/s, by last update, last 15 min)',
+					series.length ? lineChart(series, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Flow bytes per interface',
 						zero: 'no byte counters in this window (event-only flows carry none)' })
 						: h('p', { class: 'muted' }, 'No flows in the window.')),
 				card('Flows updated per ' + step + ' s, by interface',
