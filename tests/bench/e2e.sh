@@ -12,6 +12,8 @@
 #   tests/bench/e2e.sh BUILD    (make bench)
 #   E2E_EVENTS=N  E2E_RUNS=R  E2E_ARRAYS="1 10"  to change the load
 #   E2E_RATE=R    publish at R events/s instead of as fast as possible
+#   E2E_PERF=1    profile the first run of each configuration with perf
+#                 (if installed): CPU share per process, top symbols
 #
 # Fails (exit 1) if a run loses an event or a counter identity breaks;
 # the 150k events/s floor of the issue is reported, not enforced here.
@@ -112,7 +114,16 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	"$BIN/evflow-testpub" -z "$ep" --gen "$N" $arr --hwm 100000 $rateopt \
 	    >"$R/testpub.out" 2>&1 &
 	pp=$!
+	if [ "$run" = 1 ] && [ -n "$E2E_PERF" ] && command -v perf >/dev/null
+	then
+		perf record -F 400 -g -o "$T/perf.$per" -p "$sp,$rp,$cp" \
+		    >/dev/null 2>&1 &
+		perfp=$!
+	else
+		perfp=""
+	fi
 	tp=0 last=-1 still=0 t1=""
+	deadline=$(( $(date +%s) + N / 10000 + 120 ))
 	# The last row is committed when the store has inserted N rows; if
 	# rows stop coming (records dropped on the way) for 3 s after the
 	# publisher is done, the run ends at the last row that came.
@@ -126,6 +137,8 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 			still=$((still + 1))
 			[ $still -ge 60 ] && break
 		fi
+		[ "$(date +%s)" -gt "$deadline" ] &&
+		    { echo "e2e: run did not finish in time"; exit 1; }
 		for p in $cp $rp $sp; do
 			kill -0 "$p" 2>/dev/null || { echo "e2e: a daemon died"; \
 			    tail "$R/store.log" "$R/router.log" "$R/col0.log"; \
@@ -135,6 +148,9 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	done
 	[ "${rows:-0}" -ge "$N" ] && t1=$(now)
 	wait $pp
+	if [ -n "$perfp" ]; then
+		kill -INT "$perfp"; wait "$perfp"
+	fi
 	c1=$(cpu_of $cp) r1=$(cpu_of $rp) s1=$(cpu_of $sp)
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	rate=$(awk -v n="$rows" -v s="$secs" 'BEGIN { printf "%d", n / s }')
@@ -175,6 +191,18 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	    "$(awk '/VmHWM/ { printf "%d", $2 / 1024 }' /proc/$sp/status)"
 	[ "$ids" = ok ] && [ "$loss" = none ] || FAILED=1
 	for p in $cp $rp $sp; do kill -TERM "$p"; wait "$p"; done
+	if [ -n "$perfp" ]; then
+		echo "          perf: share of samples per process"
+		perf report -i "$T/perf.$per" --no-children --sort comm \
+		    --stdio -g none 2>/dev/null | grep '%' | sed 's/^/           /'
+		for c in evflow-store evflow-collecto evflow-router; do
+			echo "          perf: top symbols of $c"
+			perf report -i "$T/perf.$per" --no-children --comm "$c" \
+			    --sort dso,symbol --stdio -g none 2>/dev/null |
+			    grep '%' | head -8 | sed 's/  *-  *-  *$//; s/^/           /'
+		done
+		rm -f "$T/perf.$per"
+	fi
 	PIDS=""
 	rm -rf "$R"
 }
