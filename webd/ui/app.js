@@ -282,10 +282,17 @@ function lineChart(series, opts) {
 	return h('div', { class: 'chartbox' }, g, legend);
 }
 
-PAGES.dashboard = async (root) => {
+const WINDOWS = [['900', '15 min'], ['3600', '1 hour'], ['21600', '6 hours'], ['86400', '24 hours']];
+
+PAGES.dashboard = async (root, r) => {
 	const seq = S.seq;
+	const win = WINDOWS.find((w) => w[0] === r.params.get('window')) || WINDOWS[0];
+	const wl = win[1];
+	const sw = h('div', { class: 'seg', role: 'group', 'aria-label': 'Time window' }, WINDOWS.map(([v, l]) =>
+		h('button', { type: 'button', class: v === win[0] ? 'on' : '', 'aria-pressed': String(v === win[0]),
+			onclick: () => setHash('dashboard', new URLSearchParams(v === '900' ? '' : 'window=' + v)) }, l)));
 	const draw = async () => {
-		const j = await api('/api/v1/summary?window=900');
+		const j = await api('/api/v1/summary?window=' + win[0]);
 		const d = await api('/api/v1/daemons');
 		if (!current(seq)) return;
 		const step = j.step;
@@ -322,8 +329,8 @@ PAGES.dashboard = async (root) => {
 		const tot = j.totals[0] || {};
 		const ratio = tot.flows ? (100 * (tot.attributed || 0) / tot.flows) : 0;
 		const kpis = h('div', { class: 'kpis' },
-			kpi('Flows (15 min)', fmtNum(tot.flows || 0)),
-			kpi('Bytes (15 min)', fmtBytes(tot.bytes || 0)),
+			kpi('Flows (' + wl + ')', fmtNum(tot.flows || 0)),
+			kpi('Bytes (' + wl + ')', fmtBytes(tot.bytes || 0)),
 			kpi('With a process', ratio.toFixed(1) + ' %'),
 			kpi('Daemons up', d.live.filter((x) => x.up).length + ' / ' + d.live.length));
 		const attr = j.attribution.length ? table([
@@ -334,17 +341,17 @@ PAGES.dashboard = async (root) => {
 		], j.attribution) : h('p', { class: 'muted' }, 'No packet flows in the window.');
 		const drops = j.drops.filter((r) => r.value > 0);
 		root.replaceChildren(
-			h('h1', {}, 'Dashboard'),
+			h('div', { class: 'titlebar' }, h('h1', {}, 'Dashboard'), h('span', { class: 'spacer' }), sw),
 			kpis,
 			h('div', { class: 'cols' },
-				cseries.length ? card('Captured throughput by packet interface (bits/s, last 15 min)',
+				cseries.length ? card('Captured throughput by packet interface (bits/s, last ' + wl + ')',
 					lineChart(cseries, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Captured throughput per interface',
 						zero: 'no packets captured in this window' }))
-				: card('Flow bytes by interface (bits/s, by last update, last 15 min)',
+				: card('Flow bytes by interface (bits/s, by last update, last ' + wl + ')',
 					series.length ? lineChart(series, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Flow bytes per interface',
 						zero: 'no byte counters in this window (event-only flows carry none)' })
 						: h('p', { class: 'muted' }, 'No flows in the window.')),
-				card('Flows updated per ' + step + ' s, by interface',
+				card('Flows updated per ' + (step >= 60 ? step / 60 + ' min' : step + ' s') + ', by interface',
 					fseries.length ? lineChart(fseries, { from: j.now - j.window, to: j.now, fmt: (v) => fmtNum(Math.round(v * 10) / 10), label: 'Flows per interval per interface' })
 						: h('p', { class: 'muted' }, 'No flows in the window.'))),
 			h('div', { class: 'cols' },
