@@ -118,7 +118,8 @@ echo "mode: $MODE"
 start_daemon tcpdump ip netns exec "$NA" tcpdump -i "$VA" -n -U -s 262144 \
     -w "$T/cap.pcap"
 start_daemon cap ip netns exec "$NA" "$BIN/evflow-capture" -d "$D" -N cap \
-    -i "$VA" -o capture.linger=1 -o capture.immediate=yes
+    -i "$VA" -o capture.linger=1 -o capture.immediate=yes \
+    -o capture.active_timeout=1
 start_daemon capany ip netns exec "$NA" "$BIN/evflow-capture" -d "$D" \
     -N capany -i any -I anycap -p -o capture.linger=1 \
     -o capture.immediate=yes
@@ -134,20 +135,24 @@ done
 ip netns exec "$NA" curl -s -o "$T/got" "http://$SRV:$HTTP_PORT/blob" ||
 	fail "curl download"
 check_eq "downloaded size" "$(wc -c <"$T/got")" 300000
+# The IPv4 exchange pauses 0.7 s between datagrams, so it outlives the
+# capture's 1 s active timeout and is reported while it lives.
 UDPCLI='
-import socket, sys
+import socket, sys, time
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET,
                   socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[3])))
 s.settimeout(5)
 for n in (100, 200, 300):
+    if n > 100:
+        time.sleep(float(sys.argv[5]))
     s.sendto(b"x" * n, (sys.argv[2], int(sys.argv[4])))
     d, a = s.recvfrom(65535)
     assert len(d) == 2 * n'
 ip netns exec "$NA" python3 -c "$UDPCLI" "$CLI" "$SRV" "$UDP_CPORT" \
-    "$UDP_PORT" || fail "udp exchange"
+    "$UDP_PORT" 0.7 || fail "udp exchange"
 ip netns exec "$NA" python3 -c "$UDPCLI" "$CLI6" "$SRV6" "$UDP6_CPORT" \
-    "$UDP6_PORT" || fail "udp exchange over IPv6"
+    "$UDP6_PORT" 0 || fail "udp exchange over IPv6"
 if ip netns exec "$NA" curl -s --max-time 5 "http://$SRV:$CLOSED_PORT/" \
     >/dev/null 2>&1; then
 	fail "connection to a closed port succeeded"
@@ -155,6 +160,8 @@ fi
 
 # The TCP flows end after the 1 s linger (FIN both ways, RST).
 wait_counter "tcp flows ended by FIN/RST" cap flows_ended 2
+wait_true "active-timeout updates sent" \
+    '[ "$(counter cap flow_updates)" -ge 1 ]'
 wait_counter "tcp flows ended by FIN/RST on any" capany flows_ended 2
 kill -INT "$(pid_of tcpdump)"
 end=$(( $(now_s) + WAIT_SECS ))
@@ -226,6 +233,16 @@ else
 	grep -q "^sink .* lost=0 " "$T/sink.log" || fail "sink lost records"
 fi
 flows_of "$VA" >"$T/ours.txt"
+# The long UDP flow was reported while it lived (EVP_EV_UPDATE) and ended.
+if [ "$MODE" = store ]; then
+	wait_true "udp flow updated while alive" "[ \"\$(sql \"SELECT
+	    f.updates FROM flows f JOIN interfaces i ON i.id = f.iface_id
+	    WHERE i.name = '$VA' AND f.srv_port = $UDP_PORT\")\" -ge 2 ]"
+else
+	wait_true "udp flow updated while alive" "grep '^flow ' '$T/sink.log' |
+	    grep 'iface=$VA ' | grep 'event=UPDATE' |
+	    grep -q 'srv=$SRV:$UDP_PORT '"
+fi
 flows_of anycap >"$T/any.txt"
 echo "flows reported:"
 cat "$T/ours.txt"
