@@ -66,7 +66,7 @@ echo "filled $ROWS flows in $(( $(date +%s) - start )) s"
 echo "benchpass-$$" | "$BIN/evflow-webd" -d "$D" --set-password bench 2>/dev/null
 TOKEN=$("$BIN/evflow-webd" -d "$D" --add-token bench 2>/dev/null)
 "$BIN/evflow-webd" -d "$D" -o webd.port=0 -o webd.port_file="$D/port" \
-    -o webd.rate=0 -o webd.threads=2 -o log_level=0 >"$D/webd.log" 2>&1 &
+    -o webd.rate=0 -o log_level=0 >"$D/webd.log" 2>&1 &
 pids="$!"
 i=0
 while [ ! -s "$D/port" ]; do
