@@ -152,7 +152,7 @@ capture_send_stats(struct capture *c)
 	(void)link_out_put(c->link, EVP_STATS, &c->stats, sizeof(c->stats));
 }
 
-/* Control socket: `stats` and `flows` (live count, bytes per flow). */
+/* Control socket: `stats` (counters, interface, bytes per flow slot). */
 static void
 capture_ctl(void *arg, int argc, char **argv, struct buf *reply)
 {
