@@ -124,7 +124,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	fi
 	tp=0 last=-1 still=0 t1=""
 	deadline=$(( $(date +%s) + N / 10000 + 120 ))
-	# The last row is committed when the store has inserted N rows; if
+	# The store has written every row when it inserted N; if
 	# rows stop coming (records dropped on the way) for 3 s after the
 	# publisher is done, the run ends at the last row that came.
 	while :; do
@@ -146,7 +146,16 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		done
 		sleep 0.05
 	done
-	[ "${rows:-0}" -ge "$N" ] && t1=$(now)
+	if [ "${rows:-0}" -ge "$N" ]; then
+		# Inserted; the clock stops when a reader sees them committed.
+		until [ "$(sqlite3 -readonly -cmd '.timeout 5000' \
+		    "$D/evflow.db" 'SELECT count(*) FROM flows')" -ge "$N" ]; do
+			[ "$(date +%s)" -gt "$deadline" ] &&
+			    { echo "e2e: rows never committed"; exit 1; }
+			sleep 0.02
+		done
+		t1=$(now)
+	fi
 	wait $pp
 	if [ -n "$perfp" ]; then
 		kill -INT "$perfp"; wait "$perfp"
