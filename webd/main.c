@@ -285,6 +285,11 @@ main(int argc, char **argv)
 		return 0;
 	}
 
+	/* Before any other SQLite call: no global memory statistics (they
+	 * take a process-wide mutex on every allocation, which the HTTP
+	 * threads would contend on). */
+	if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+		log_warnx("sqlite3_config(MEMSTATUS) refused");
 	if (paths_make_datadir(w.conf.datadir) == -1)
 		fatal("%s", w.conf.datadir);
 	if ((w.auth = auth_new(w.conf.credentials, w.conf.session_ttl, err,
