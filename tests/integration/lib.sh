@@ -1,4 +1,5 @@
 # tests/integration/lib.sh: helpers for the pipeline tests (POSIX sh).
+# (Run directly, it tests its own helpers: see lib_self_test at the end.)
 # Source it, then call lib_init.  Everything a test starts is stopped and
 # its temporary directory removed on exit (trap).  No fixed sleeps: every
 # wait polls for a condition until a deadline and fails with a reason.
@@ -292,3 +293,37 @@ pass() {
 	echo "PASS: $checks checks"
 	exit 0
 }
+
+# Run directly (tests/run.sh runs every tests/integration/*.sh), this file
+# tests its own helpers: ports, waits, and that cleanup fails a passing
+# test whose daemon exited uncleanly or logged a sanitizer report.
+lib_self_test() {
+	lib_init
+	p=$(free_port)
+	case $p in ''|*[!0-9]*) fail "free_port gave '$p'" ;; esac
+	[ "$p" -gt 1023 ] && [ "$p" -lt 65536 ] || fail "free_port gave $p"
+	checks=$((checks + 1))
+	start_daemon sleeper sh -c 'sleep 30 & s=$!
+trap "kill \$s; exit 0" TERM; wait'
+	daemon_alive sleeper || fail "daemon_alive: sleeper not seen"
+	checks=$((checks + 1))
+	( sleep 0.3; : >"$T/flag" ) &
+	wait_true "wait_true sees a later condition" "[ -f '$T/flag' ]" 5
+	for case in "exit 3" "echo 'ERROR: AddressSanitizer: x'"; do
+		cat >"$T/child.sh" <<CHILD
+EVFLOW_BUILD="$EVFLOW_BUILD"
+. "$TOP/tests/integration/lib.sh"
+lib_init
+start_daemon bad sh -c "$case"
+while daemon_alive bad; do sleep 0.05; done
+exit 0
+CHILD
+		sh "$T/child.sh" >"$T/child.out" 2>&1
+		check_eq "cleanup fails a test when a daemon does: $case" $? 1
+	done
+	pass
+}
+
+case $0 in
+*/lib.sh|lib.sh) lib_self_test ;;
+esac
