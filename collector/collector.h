@@ -188,12 +188,32 @@ int	ej_strlcpy(char *, const char *, size_t);
 
 #define PROD_MAX	1024	/* producers tracked at once */
 
+#define PROD_CONNS	4	/* msg_id sequences tracked per producer */
+
+/*
+ * A producer is (Peer-Address, source_id), as the wire format defines
+ * it.  Its msg_id sequence is followed per connection, though: a
+ * restarted producer's new connection can interleave with messages of
+ * the old one still queued, and two publishers on one host may share
+ * source_id 0; mixing their sequences would count false losses.  A new
+ * connection's first msg_id is compared with the producer's last one
+ * (so a restart from 1 is counted once, and a continued sequence is not
+ * a loss); later ones with that connection's own last msg_id.
+ */
+struct producer_seq {
+	int		 conn;		/* socket fd (ZMQ_SRCFD), -1 unknown */
+	uint32_t	 last_msg_id;
+	uint64_t	 last_mono;
+};
+
 struct producer {
 	int		 used;
 	uint64_t	 id;		/* collector-assigned, from 1 */
 	uint32_t	 source_id;
 	int		 has_last;
-	uint32_t	 last_msg_id;
+	uint32_t	 last_msg_id;	/* the latest, any connection */
+	unsigned	 nseq;
+	struct producer_seq seq[PROD_CONNS];
 	uint64_t	 last_mono;	/* monotonic usec */
 	struct evp_producer rec;	/* counters and identity */
 };
@@ -210,11 +230,12 @@ struct producers *producers_new(uint64_t *);
 void	producers_free(struct producers *);
 /*
  * Finds or creates the producer (peer, source_id) and accounts one
- * message with msg_id (if `has_msg_id`).  Never NULL: a full table
- * evicts the least recently seen producer.
+ * message with msg_id (if `has_msg_id`) on connection `conn` (ZMQ_SRCFD,
+ * or -1).  Never NULL: a full table evicts the least recently seen
+ * producer.
  */
-struct producer *producers_seen(struct producers *, const char *, uint32_t,
-	    int, uint32_t, uint64_t);
+struct producer *producers_seen(struct producers *, const char *, int,
+	    uint32_t, int, uint32_t, uint64_t);
 /* Forgets producers silent for `timeout_usec`. */
 void	producers_expire(struct producers *, uint64_t, uint64_t);
 
@@ -236,10 +257,11 @@ void	ingest_free(struct ingest *);
 /*
  * Accounts and decodes one message: `nframes` frames were received,
  * the first two are given (hdr, pay; pay NULL if nframes < 2).  `peer`
- * identifies the sender (Peer-Address), never NULL.
+ * (Peer-Address, never NULL) and `conn` (connection fd or -1) identify
+ * the sender.  Times: monotonic and wall clock, microseconds.
  */
 void	ingest_msg(struct ingest *, const uint8_t *, size_t, const uint8_t *,
-	    size_t, unsigned, const char *, uint64_t, uint64_t);
+	    size_t, unsigned, const char *, int, uint64_t, uint64_t);
 /* Emits one EVP_PRODUCER per active producer. */
 void	ingest_producer_records(struct ingest *);
 
@@ -272,6 +294,7 @@ int	zsock_curve_key(const char *, char *, char *, int *, char *, size_t);
 struct zsock_msg {
 	unsigned	 nframes;
 	size_t		 bytes;		/* all frames */
+	int		 conn;		/* ZMQ_SRCFD of the message, or -1 */
 	char		 peer[EVP_NAME_LEN];
 	int		 ready[2];
 	zmq_msg_t	 part[2];

@@ -68,7 +68,7 @@ msg_drop(struct ingest *in, struct producer *p, enum col_counter c,
 void
 ingest_msg(struct ingest *in, const uint8_t *hdr, size_t hlen,
     const uint8_t *pay, size_t plen, unsigned nframes, const char *peer,
-    uint64_t now_mono, uint64_t now_wall)
+    int conn, uint64_t now_mono, uint64_t now_wall)
 {
 	static const enum ej_topic ejt[] = { [T_FLOW] = EJ_FLOW,
 	    [T_EVENT] = EJ_EVENT, [T_COUNTER] = EJ_COUNTER,
@@ -98,7 +98,7 @@ ingest_msg(struct ingest *in, const uint8_t *hdr, size_t hlen,
 		return;
 	}
 	in->ctr[C_MSGS_V0 + h.version]++;
-	p = producers_seen(in->prods, peer, h.source_id, h.has_msg_id,
+	p = producers_seen(in->prods, peer, conn, h.source_id, h.has_msg_id,
 	    h.msg_id, now_mono);
 	p->rec.ts_usec = now_wall;
 	in->ctr[C_PRODUCERS_ACTIVE] = in->prods->n;

@@ -194,7 +194,8 @@ drain(struct collector *c)
 		    zmq_msg_size(&m.part[0]),
 		    m.nframes > 1 ? zmq_msg_data(&m.part[1]) : NULL,
 		    m.nframes > 1 ? zmq_msg_size(&m.part[1]) : 0,
-		    m.nframes, m.peer, clock_mono_usec(), clock_wall_usec());
+		    m.nframes, m.peer, m.conn, clock_mono_usec(),
+		    clock_wall_usec());
 		zsock_msg_close(&m);
 	}
 	return n;
@@ -244,7 +245,13 @@ loop(struct collector *c)
 	items[0].events = ZMQ_POLLIN;
 	items[1].fd = ctl_fd(c->ctl);
 	items[1].events = ZMQ_POLLIN;
+	/* First stats and producer records one period after start: the
+	 * router link is still connecting now. */
 	next = clock_mono_usec();
+	c->next_stats = next + (uint64_t)c->cfg.stats_interval * 1000000;
+	c->next_producers = next + (uint64_t)c->cfg.producer_interval *
+	    1000000;
+	c->next_expire = next + 1000000;
 	while (!sig_quit) {
 		timeout = clock_ms_until(next, 1000);
 		if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() != EINTR)

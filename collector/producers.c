@@ -2,7 +2,8 @@
  * Per-producer loss accounting.  A producer is a (peer address,
  * source_id) pair; its msg_id must grow by one per message.  A jump
  * counts the gap as lost messages, a step back (modulo 2^32, by more
- * than half the space) is a restart, a repeat is a duplicate.
+ * than half the space) is a restart, a repeat is a duplicate.  The
+ * sequence is followed per connection (see struct producer_seq).
  *
  * The table is small and dense (producers are few): the last producer
  * found is checked first, then a linear scan.  Entries are kept packed
@@ -58,12 +59,47 @@ slot(struct producers *ps)
 	return p;
 }
 
+/* The sequence of connection `conn`, or NULL. */
+static struct producer_seq *
+seq_of(struct producer *p, int conn)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nseq; i++)
+		if (p->seq[i].conn == conn)
+			return &p->seq[i];
+	return NULL;
+}
+
+/* A new sequence slot; the least recently used one when all are taken
+ * (connections of a producer come and go). */
+static struct producer_seq *
+seq_new(struct producer *p, int conn, uint64_t now)
+{
+	struct producer_seq *q;
+	unsigned i;
+
+	if (p->nseq < PROD_CONNS)
+		q = &p->seq[p->nseq++];
+	else {
+		q = &p->seq[0];
+		for (i = 1; i < PROD_CONNS; i++)
+			if (p->seq[i].last_mono < q->last_mono)
+				q = &p->seq[i];
+	}
+	q->conn = conn;
+	q->last_msg_id = 0;
+	q->last_mono = now;
+	return q;
+}
+
 struct producer *
-producers_seen(struct producers *ps, const char *peer, uint32_t source_id,
-    int has_msg_id, uint32_t msg_id, uint64_t now)
+producers_seen(struct producers *ps, const char *peer, int conn,
+    uint32_t source_id, int has_msg_id, uint32_t msg_id, uint64_t now)
 {
 	struct producer *p = NULL;
-	uint32_t d;
+	struct producer_seq *q;
+	uint32_t d, ref;
 	unsigned i;
 
 	if (ps->n > 0 && ps->last < ps->n &&
@@ -89,14 +125,22 @@ producers_seen(struct producers *ps, const char *peer, uint32_t source_id,
 	p->rec.msgs++;
 	if (!has_msg_id)
 		return p;
-	if (!p->has_last) {
-		p->has_last = 1;
-		p->last_msg_id = msg_id;
-		return p;
-	}
-	d = msg_id - p->last_msg_id;
+	if ((q = seq_of(p, conn)) == NULL) {
+		/* First message on this connection. */
+		q = seq_new(p, conn, now);
+		if (!p->has_last) {
+			p->has_last = 1;
+			q->last_msg_id = p->last_msg_id = msg_id;
+			return p;
+		}
+		ref = p->last_msg_id;
+	} else
+		ref = q->last_msg_id;
+	q->last_mono = now;
+	d = msg_id - ref;
 	if (d == 0) {
 		ps->ctr[C_DUPLICATES]++;
+		q->last_msg_id = msg_id;	/* a new connection's baseline */
 		return p;
 	}
 	if (d < 0x80000000u) {
@@ -106,10 +150,9 @@ producers_seen(struct producers *ps, const char *peer, uint32_t source_id,
 		p->rec.restarts++;
 		ps->ctr[C_RESTARTS]++;
 		LOG_RATELIMITED(log_info, "producer %s/%u restarted (msg_id "
-		    "%u after %u)", p->rec.peer, source_id, msg_id,
-		    p->last_msg_id);
+		    "%u after %u)", p->rec.peer, source_id, msg_id, ref);
 	}
-	p->last_msg_id = msg_id;
+	q->last_msg_id = p->last_msg_id = msg_id;
 	return p;
 }
 

@@ -171,7 +171,7 @@ main(void)
 				be = htonl((uint32_t)i);
 				memcpy(h + 28, &be, 4);
 				ingest_msg(&in, h, sizeof(h), pay, plen, 2,
-				    "127.0.0.1", 1, 1);
+				    "127.0.0.1", -1, 1, 1);
 			}
 			t[r] = now() - t0;
 			if (records != msgs * d->per_msg) {

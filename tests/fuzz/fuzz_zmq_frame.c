@@ -47,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (hl > len)
 		hl = len;
 	ingest_msg(&in, data, hl, nf >= 2 ? data + hl : NULL,
-	    nf >= 2 ? len - hl : 0, nf, "fuzz", 1, 1);
+	    nf >= 2 ? len - hl : 0, nf, "fuzz", -1, 1, 1);
 	if (in.prods->n > 64)
 		producers_expire(in.prods, 2, 0);
 	return 0;

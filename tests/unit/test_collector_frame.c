@@ -80,7 +80,7 @@ static void
 feed(const uint8_t *h, size_t hl, const void *p, size_t pl, unsigned nf,
     const char *peer)
 {
-	ingest_msg(&in, h, hl, p, pl, nf, peer, 1000, 2000);
+	ingest_msg(&in, h, hl, p, pl, nf, peer, -1, 1000, 2000);
 }
 
 /* zlib-compresses `s` into `out`; returns the length. */
@@ -300,6 +300,34 @@ test_producers(void)
 	check_identity();
 }
 
+/* Connections of one producer (same peer and source_id) each keep their
+ * sequence: a new process's messages interleaving with the old one's
+ * still queued are neither losses nor repeated restarts. */
+static void
+test_connections(void)
+{
+	uint8_t h[40];
+	uint64_t lost = in.ctr[C_LOST_MSGS], rst = in.ctr[C_RESTARTS];
+	static const struct { int conn; uint32_t id; } seq[] = {
+		{ 10, 1 }, { 10, 2 }, { 10, 3 },
+		{ 11, 1 },		/* new process: one restart */
+		{ 10, 4 }, { 11, 2 }, { 10, 5 }, { 11, 3 }, { 11, 4 },
+		{ 12, 5 },		/* a third connection continuing */
+		{ 12, 7 },		/* one lost */
+		{ 13, 7 },		/* new connection, repeated id */
+		{ 13, 8 },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+		ingest_msg(&in, h, mkhdr(h, 36, "flow", 4, 0, seq[i].id, 77),
+		    (const uint8_t *)ev, strlen(ev), 2, "10.7.7.7", seq[i].conn,
+		    1000, 2000);
+	CHECK_EQ_U(in.ctr[C_RESTARTS], rst + 1);
+	CHECK_EQ_U(in.ctr[C_LOST_MSGS], lost + 1);
+	check_identity();
+}
+
 static void
 test_health_record(void)
 {
@@ -336,6 +364,7 @@ main(void)
 	test_layouts();
 	test_hostile();
 	test_producers();
+	test_connections();
 	test_health_record();
 	ingest_free(&in);
 	return t_done("test_collector_frame");

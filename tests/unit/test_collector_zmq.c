@@ -74,7 +74,7 @@ pump(void *sub, unsigned want, int max_idle)
 			    zmq_msg_size(&m.part[0]),
 			    m.nframes > 1 ? zmq_msg_data(&m.part[1]) : NULL,
 			    m.nframes > 1 ? zmq_msg_size(&m.part[1]) : 0,
-			    m.nframes, m.peer, 1, 1);
+			    m.nframes, m.peer, m.conn, 1, 1);
 			zsock_msg_close(&m);
 		}
 	}
