@@ -511,6 +511,54 @@ test_snaplen_filter(void)
 	free(r);
 }
 
+/* The table driven directly, as the live loop does: the wall clock
+ * expires flows between packets; a packet older than the clock does not
+ * move it back. */
+static void
+test_clock(void)
+{
+	struct flow_cfg cfg = run_cfg();
+	struct run *r = calloc(1, sizeof(*r));
+	struct tp t = { .src = "10.4.0.1", .dst = "10.4.0.2", .proto = 17,
+	    .sport = 1, .dport = 2, .payload = 10 };
+	struct flow_table *ft;
+	struct pb p;
+	struct pkt k;
+
+	cfg.active_usec = 10 * SEC;
+	ft = flow_table_new(&cfg, run_emit, r, r->cnt);
+	CHECK(ft != NULL && r != NULL);
+	if (ft == NULL || r == NULL)
+		return;
+	CHECK_EQ_U(flow_table_next_deadline(ft), UINT64_MAX);
+	frame_eth(&p, &t, 0, 0, 0);
+	CHECK_EQ_U(dissect(DLT_EN10MB, p.b, (uint32_t)p.n, (uint32_t)p.n, &k),
+	    DIS_OK);
+	k.ts_usec = 1 * SEC;
+	flow_table_packet(ft, &k);
+	CHECK_EQ_U(flow_table_next_deadline(ft), 11 * SEC);
+	flow_table_expire(ft, 11 * SEC);
+	CHECK_EQ_U(r->n, 1);
+	CHECK_EQ_U(r->why[0], FW_UPDATE);
+	CHECK_EQ_U(flow_table_next_deadline(ft), 21 * SEC);
+	/* A late packet, timestamped before the clock. */
+	k.ts_usec = SEC / 2;
+	flow_table_packet(ft, &k);
+	CHECK_EQ_U(ft->now, 11 * SEC);
+	flow_table_expire(ft, 20 * SEC);
+	CHECK_EQ_U(r->n, 1);
+	flow_table_expire(ft, 62 * SEC);
+	CHECK_EQ_U(r->n, 2);
+	CHECK_EQ_U(r->why[1], FW_IDLE);
+	CHECK_EQ_U(r->rec[1].pkts[0], 2);
+	CHECK_EQ_U(r->rec[1].first_usec, 1 * SEC);
+	CHECK_EQ_U(r->rec[1].ts_usec, 1 * SEC);
+	CHECK_EQ_U(r->cnt[CC_FLOWS_LIVE], 0);
+	CHECK_EQ_U(flow_table_next_deadline(ft), UINT64_MAX);
+	flow_table_free(ft);
+	free(r);
+}
+
 static void
 test_table_bytes(void)
 {
@@ -549,6 +597,7 @@ main(void)
 	test_link_files();
 	test_broken_files();
 	test_snaplen_filter();
+	test_clock();
 	test_table_bytes();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
