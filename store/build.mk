@@ -2,6 +2,7 @@
 # Makefile).  Objects are named with patsubst: $(call objs) is defined
 # after this fragment is included.
 STORE_LIB_SRCS = \
+	store/checkpoint.c \
 	store/flow_merge.c \
 	store/flow_table.c \
 	store/intern.c \

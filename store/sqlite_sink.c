@@ -8,11 +8,9 @@
  * UNIQUE 5-tuple index: the in-memory table is the authority for
  * identity.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
@@ -53,29 +51,9 @@ enum stmt {
 	ST_MAX
 };
 
-/*
- * The checkpointer: a thread with its own connection that copies the
- * WAL into the database file once a second (PASSIVE: it never blocks
- * the writer or readers).  The writer's automatic checkpoint is off,
- * because it runs inside COMMIT and its I/O and fsync stalled the loop
- * long enough for upstream sends to time out.  The thread shares no
- * memory with the loop but `stop` (SQLite does the locking).
- */
-#define CKPT_PERIOD_MS	1000
-
-struct checkpointer {
-	pthread_t	 tid;
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	int		 stop;
-	int		 running;
-	char		*path;
-	unsigned long long runs, busy;
-};
-
 struct sink {
 	sqlite3		*db;
-	struct checkpointer ck;
+	struct checkpointer *ck;
 	sqlite3_stmt	*st[ST_MAX];
 	int		 in_txn;
 	unsigned long	 txn_rows;
@@ -168,86 +146,6 @@ prepare_flow_stmts(struct sink *k, char *err, size_t errlen)
 	return rc;
 }
 
-static void *
-ckpt_main(void *arg)
-{
-	struct checkpointer *c = arg;
-	struct timespec ts;
-	sqlite3 *db = NULL;
-	int rc;
-
-	if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		log_warnx("checkpointer: %s: %s", c->path, db ?
-		    sqlite3_errmsg(db) : "cannot open");
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 100);
-	pthread_mutex_lock(&c->mu);
-	while (!c->stop) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += CKPT_PERIOD_MS / 1000;
-		(void)pthread_cond_timedwait(&c->cv, &c->mu, &ts);
-		if (c->stop)
-			break;
-		pthread_mutex_unlock(&c->mu);
-		rc = sqlite3_wal_checkpoint_v2(db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		pthread_mutex_lock(&c->mu);
-		c->runs++;
-		if (rc != SQLITE_OK)
-			c->busy++;
-	}
-	pthread_mutex_unlock(&c->mu);
-	sqlite3_close(db);
-	return NULL;
-}
-
-/* Starts the checkpointer; without it the writer checkpoints itself. */
-static void
-ckpt_start(struct sink *k, const char *path)
-{
-	struct checkpointer *c = &k->ck;
-
-	if ((c->path = strdup(path)) == NULL)
-		return;
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	if (pthread_create(&c->tid, NULL, ckpt_main, c) != 0) {
-		log_warnx("checkpointer thread not started; the writer "
-		    "checkpoints");
-		free(c->path);
-		c->path = NULL;
-		return;
-	}
-	c->running = 1;
-	(void)sqlite3_exec(k->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL,
-	    NULL);
-}
-
-static void
-ckpt_stop(struct sink *k)
-{
-	struct checkpointer *c = &k->ck;
-
-	if (c->running) {
-		pthread_mutex_lock(&c->mu);
-		c->stop = 1;
-		pthread_cond_signal(&c->cv);
-		pthread_mutex_unlock(&c->mu);
-		pthread_join(c->tid, NULL);
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv);
-		c->running = 0;
-		/* The last writes go into the file now. */
-		(void)sqlite3_wal_checkpoint_v2(k->db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	}
-	free(c->path);
-	c->path = NULL;
-}
-
 struct sink *
 sink_open(const char *path, long long cache_bytes, int target, char *err,
     size_t errlen)
@@ -290,7 +188,13 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
 	}
 	if (prepare_flow_stmts(k, err, errlen) == -1)
 		goto fail;
-	ckpt_start(k, path);
+	/* The writer's own checkpoints run inside COMMIT; hand them to
+	 * the checkpointer thread when it starts. */
+	if ((k->ck = ckpt_start(path)) != NULL)
+		(void)sqlite3_exec(k->db, "PRAGMA wal_autocheckpoint = 0",
+		    NULL, NULL, NULL);
+	else
+		log_warnx("checkpointer not started; the writer checkpoints");
 	return k;
 fail:
 	sink_close(k);
@@ -306,7 +210,12 @@ sink_close(struct sink *k)
 		return;
 	if (k->in_txn)
 		(void)sink_commit(k);
-	ckpt_stop(k);
+	if (k->ck != NULL) {
+		ckpt_stop(k->ck);
+		/* The last writes go into the file now. */
+		(void)sqlite3_wal_checkpoint_v2(k->db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	}
 	for (i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(k->st[i]);
 	sqlite3_close(k->db);

@@ -9,10 +9,12 @@
  *   flow_merge.c   how a record changes a flow (and the join rules)
  *   schema.c       the SQLite schema and its migrations
  *   sqlite_sink.c  batched writes by flow id, the other tables
+ *   checkpoint.c   the WAL checkpointer thread (the store's only thread)
  *   retention.c    deletes by age and by database size
  *
- * Everything runs in the loop's thread.  A flow entry never holds a
- * pointer into a received buffer: strings are interned, numbers copied.
+ * Everything but WAL checkpoints runs in the loop's thread.  A flow
+ * entry never holds a pointer into a received buffer: strings are
+ * interned, numbers copied.
  */
 #ifndef EVFLOW_STORE_H
 #define EVFLOW_STORE_H
@@ -335,6 +337,15 @@ long long sink_delete_before(struct sink *, double, int);
 long long sink_delete_oldest(struct sink *, int);
 /* Bytes the database occupies (page_count - freelist) * page_size. */
 long long sink_db_bytes(struct sink *);
+
+/* ---- checkpoint.c ------------------------------------------------ */
+
+/* Starts a thread checkpointing the WAL of database `path` once a
+ * second with its own connection; NULL if it cannot. */
+struct checkpointer;
+struct checkpointer *ckpt_start(const char *);
+/* Stops and joins the thread. */
+void	ckpt_stop(struct checkpointer *);
 
 /* ---- retention.c ------------------------------------------------- */
 
