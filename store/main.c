@@ -3,11 +3,15 @@
  *
  * One poll loop on the record input and the control socket.  Writing
  * is sliced into the loop rather than given to a thread: a flush cycle
- * opens a transaction and writes at most store.write_slice dirty flows
- * per turn, receiving between slices, until the dirty queue is empty
- * (or a flush interval has passed or STORE_TXN_ROWS rows are in it,
- * then it commits and goes on in a new transaction).  The flow tables have one owner, nothing is locked,
- * and a long write never stops the input for more than one slice.
+ * opens a transaction and, each turn, writes as many dirty flows as
+ * records came in (at least store.write_slice), receiving between
+ * slices, until the dirty queue is empty; it commits every flush
+ * interval or STORE_TXN_ROWS rows.  So the flow tables have one owner
+ * and nothing is locked, writing keeps pace with the input (the backlog
+ * stays bounded; if the store cannot keep up, the input backs up
+ * upstream where drops are counted), and a turn stays short (measured:
+ * slow turns are counted and logged).  The one thread, the WAL
+ * checkpointer, shares no data with the loop (checkpoint.c).
  * Deadlines: flush, flow expiry, counters (1 s), retention (60 s).
  */
 #include <errno.h>
