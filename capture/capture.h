@@ -56,6 +56,7 @@ enum capture_counter {
 	CC_MAX
 };
 
+/* Defined next to the flow table, which counts most of them. */
 extern const char *const capture_counter_names[CC_MAX];
 
 /* ---- dissect.c ---- */
