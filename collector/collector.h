@@ -1,9 +1,10 @@
 /*
  * evflow-collector: ZMQ (ntopng wire format) -> evflow records.
  *
- * Three jobs, one file each:
  *   zmq_frame.c   header layouts and payload decoding (zlib, TLV, JSON)
- *   event_json.c  JSON objects of every dialect -> struct evp_* records
+ *   event_json.c  JSON objects of topic `flow`, every dialect -> records
+ *   event_topics.c  the `counter`, `listening-ports` and `event` topics
+ *   json_text.c   bounded UTF-8 copies, a bounded JSON writer, getters
  *   producers.c   per-producer msg_id loss accounting
  *   ingest.c      one ZMQ message (its frames) -> counters and records
  *   zmq_sock.c    the SUB socket: endpoints, options, CURVE, receiving
@@ -28,7 +29,7 @@
 
 #include "proto/evflow.h"
 
-/* Counter indexes; names in collector_counter_names[] (event_json.c). */
+/* Counter indexes; names in collector_counter_names[] (ingest.c). */
 enum col_counter {
 	C_MSGS_RECEIVED,	/* ZMQ messages (all frames of one) */
 	C_MSGS_DECODED,		/* payload decoded and handed to JSON */
@@ -171,18 +172,19 @@ void	ej_init(struct ej *, uint64_t *, ej_emit_fn, void *);
  */
 int	ej_parse(struct ej *, enum ej_topic, const char *, size_t);
 
+/* ---- json_text.c (the rest is in event_json.h) ---- */
+
 /*
  * Copies JSON text of `v` (a cJSON item) into `dst` of `cap` bytes,
  * NUL-terminated, compact; returns the length or -1 if it did not fit.
- * Exposed for tests.
  */
 struct cJSON;
-int	ej_json_write(char *, size_t, const struct cJSON *);
-/* Copies a string into a bounded field: cut at a UTF-8 boundary,
- * invalid bytes replaced by '?'.  Returns EJ_STR_* bits.  For tests. */
-#define EJ_STR_TRUNCATED	0x01
-#define EJ_STR_BAD_UTF8		0x02
-int	ej_strlcpy(char *, const char *, size_t);
+int	jt_write(char *, size_t, const struct cJSON *);
+/* Copies a string into a bounded field of `cap` bytes: cut at a UTF-8
+ * boundary, invalid bytes replaced by '?'.  Returns JT_STR_* bits. */
+#define JT_STR_TRUNCATED	0x01
+#define JT_STR_BAD_UTF8		0x02
+int	jt_strlcpy(char *, const char *, size_t);
 
 /* ---- producers.c ---- */
 

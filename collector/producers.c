@@ -116,7 +116,7 @@ producers_seen(struct producers *ps, const char *peer, int conn,
 		p->source_id = source_id;
 		p->rec.producer = p->id;
 		p->rec.source_id = source_id;
-		(void)ej_strlcpy(p->rec.peer, peer, sizeof(p->rec.peer));
+		(void)jt_strlcpy(p->rec.peer, peer, sizeof(p->rec.peer));
 		LOG_RATELIMITED(log_info, "producer %llu: %s source_id %u",
 		    (unsigned long long)p->id, p->rec.peer, source_id);
 	}

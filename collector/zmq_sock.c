@@ -179,7 +179,7 @@ zsock_recv(void *s, struct zsock_msg *m)
 	m->bytes = zmq_msg_size(&m->part[0]);
 	m->conn = zmq_msg_get(&m->part[0], ZMQ_SRCFD);
 	peer = zmq_msg_gets(&m->part[0], "Peer-Address");
-	(void)ej_strlcpy(m->peer, peer != NULL && *peer != '\0' ? peer :
+	(void)jt_strlcpy(m->peer, peer != NULL && *peer != '\0' ? peer :
 	    "local", sizeof(m->peer));
 	/* Consume every frame of the message, whatever the header said. */
 	for (;;) {

@@ -675,13 +675,13 @@ test_strlcpy(void)
 {
 	char b[4];
 
-	CHECK_EQ_U(ej_strlcpy(b, "abc", sizeof(b)), 0);
+	CHECK_EQ_U(jt_strlcpy(b, "abc", sizeof(b)), 0);
 	CHECK_STR(b, "abc");
-	CHECK_EQ_U(ej_strlcpy(b, "abcd", sizeof(b)), EJ_STR_TRUNCATED);
+	CHECK_EQ_U(jt_strlcpy(b, "abcd", sizeof(b)), JT_STR_TRUNCATED);
 	CHECK_STR(b, "abc");
-	CHECK_EQ_U(ej_strlcpy(b, "a\xe2\x82\xac", sizeof(b)), EJ_STR_TRUNCATED);
+	CHECK_EQ_U(jt_strlcpy(b, "a\xe2\x82\xac", sizeof(b)), JT_STR_TRUNCATED);
 	CHECK_STR(b, "a");
-	CHECK_EQ_U(ej_strlcpy(b, "\xed\xa0\x80", sizeof(b)), EJ_STR_BAD_UTF8);
+	CHECK_EQ_U(jt_strlcpy(b, "\xed\xa0\x80", sizeof(b)), JT_STR_BAD_UTF8);
 	CHECK_STR(b, "???");
 }
 
