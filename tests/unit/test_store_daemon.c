@@ -56,6 +56,23 @@ stat_of(const char *json, const char *key)
 	return atoll(p + strlen(pat));
 }
 
+/* Waits until the store has received `want` records (a bounded wait
+ * for a state, not a timing assertion); leaves the stats in *reply. */
+static int
+wait_received(const char *ctl, struct buf *reply, int want)
+{
+	int i, got = 0;
+
+	for (i = 0; i < 200 && got < want; i++) {
+		buf_reset(reply);
+		if (ctl_request(ctl, "stats", reply, 500) == 0)
+			got = (int)stat_of(reply->p, "received");
+		if (got < want)
+			usleep(50000);
+	}
+	return got;
+}
+
 int
 main(void)
 {
@@ -67,7 +84,7 @@ main(void)
 	struct link_out *out;
 	struct buf reply;
 	pid_t pid;
-	int status, i, got = 0;
+	int status, i, got;
 
 	log_init("test_store_daemon", LOG_LVL_WARN);
 	snprintf(bin, sizeof(bin), "%s/bin/evflow-store", build ? build :
@@ -105,21 +122,23 @@ main(void)
 	snprintf(ifc.name, sizeof(ifc.name), "tcp://*:1234c");
 	CHECK(link_out_put(out, EVP_IFACE, &ifc, sizeof(ifc)) == 0);
 	for (i = 0; i < NFLOWS; i++) {
+		if (i == NFLOWS / 2) {
+			/* Half way: "flush" commits what arrived so far. */
+			CHECK(link_out_flush(out) == 0);
+			wait_received(ctl, &reply, NFLOWS / 2 + 1);
+			buf_reset(&reply);
+			CHECK(ctl_request(ctl, "flush", &reply, 5000) == 0);
+			CHECK_STR(reply.p, "ok");
+			CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"),
+			    NFLOWS / 2);
+		}
 		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.8.0.1",
 		    1000 + (unsigned)i, "10.8.0.2", 80, 1);
 		rec_proc(r, 0, 4242, "/usr/bin/curl", "alice");
 		CHECK(link_out_put(out, EVP_FLOW, r, evp_flow_len(r)) == 0);
 	}
 	CHECK(link_out_flush(out) == 0);
-	/* Wait until the store has them all (not a timing assertion: a
-	 * bounded wait for a state). */
-	for (i = 0; i < 200 && got < NFLOWS + 1; i++) {
-		buf_reset(&reply);
-		if (ctl_request(ctl, "stats", &reply, 500) == 0)
-			got = (int)stat_of(reply.p, "received");
-		if (got < NFLOWS + 1)
-			usleep(50000);
-	}
+	got = wait_received(ctl, &reply, NFLOWS + 1);
 	CHECK_EQ_U(got, NFLOWS + 1);
 	CHECK_EQ_U(stat_of(reply.p, "stored"), NFLOWS + 1);
 	CHECK_EQ_U(stat_of(reply.p, "live_flows"), NFLOWS);
@@ -128,8 +147,8 @@ main(void)
 	buf_reset(&reply);
 	CHECK(ctl_request(ctl, "nonsense", &reply, 500) == 0);
 	CHECK(strncmp(reply.p, "error: ", 7) == 0);
-	/* Nothing committed yet (flush interval one hour)... */
-	CHECK(q_int(db, "SELECT count(*) FROM flows") <= 0);
+	/* Nothing more committed (flush interval one hour)... */
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), NFLOWS / 2);
 	/* ... SIGTERM writes everything first. */
 	CHECK(kill(pid, SIGTERM) == 0);
 	CHECK(waitpid(pid, &status, 0) == pid);
