@@ -1,7 +1,7 @@
 /*
- * The evflow-store binary itself: records over a real nanomsg link
- * (common/nnlink.h link_out), the control socket's stats, and SIGTERM
- * writing everything before exit.  The flush interval is set to an hour
+ * The evflow-store binary itself: -n and its golden output, records
+ * over a real nanomsg link (common/nnlink.h link_out), the control
+ * socket's stats and flush, and SIGTERM writing everything before exit.  The flush interval is set to an hour
  * so the rows seen afterwards can only come from the exit path.
  * The binary is $EVFLOW_BUILD/bin/evflow-store (tests/run.sh sets it).
  */
@@ -56,6 +56,46 @@ stat_of(const char *json, const char *key)
 	return atoll(p + strlen(pat));
 }
 
+/* -n prints the parsed configuration, in table order (a golden text),
+ * and a bad value is refused with status 1. */
+static void
+test_check_config(const char *bin)
+{
+	static const char golden[] =
+	    "datadir = /srv/evflow\n"
+	    "name = store2\n"
+	    "database = \n"
+	    "store_endpoint = \n"
+	    "log_level = 1\n"
+	    "store.flush_interval = 1\n"
+	    "store.flow_idle = 300\n"
+	    "store.max_flows = 1000000\n"
+	    "store.max_pending = 65536\n"
+	    "store.join_window = 30\n"
+	    "store.retention = 604800\n"
+	    "store.max_db_size = 2147483648\n"
+	    "store.cache_size = 67108864\n"
+	    "store.history_interval = 10\n"
+	    "store.write_slice = 500\n";
+	char cmd[700], out[2048];
+	FILE *fp;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s -n -d /srv/evflow -N store2 "
+	    "-o store.flow_idle=5m -o store.max_db_size=2G", bin);
+	CHECK((fp = popen(cmd, "r")) != NULL);
+	n = fread(out, 1, sizeof(out) - 1, fp);
+	out[n] = '\0';
+	CHECK(pclose(fp) == 0);
+	CHECK_STR(out, golden);
+	snprintf(cmd, sizeof(cmd), "%s -n -o store.join_window=-1 2>/dev/null",
+	    bin);
+	CHECK(WEXITSTATUS(system(cmd)) == 1);
+	snprintf(cmd, sizeof(cmd), "%s -n -o store.nonsense=1 2>/dev/null",
+	    bin);
+	CHECK(WEXITSTATUS(system(cmd)) == 1);
+}
+
 /* Waits until the store has received `want` records (a bounded wait
  * for a state, not a timing assertion); leaves the stats in *reply. */
 static int
@@ -93,6 +133,7 @@ main(void)
 		printf("skip: %s not built\n", bin);
 		return 77;
 	}
+	test_check_config(bin);
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(ep, sizeof(ep), "ipc://%s/store.ipc", dir);
