@@ -65,7 +65,6 @@ merge_meta(struct flow_table *ft, struct flow *f, const struct evp_flow *r)
 	struct {
 		uint8_t		 tag[8];
 		struct flow_meta m;
-		char		 extra[EVP_EXTRA_MAX];
 	} b;
 	const struct flow_meta *old;
 	size_t len;
@@ -73,7 +72,7 @@ merge_meta(struct flow_table *ft, struct flow *f, const struct evp_flow *r)
 	if (r->ifname[0] == '\0' && r->producer == 0 && r->extra_len == 0 &&
 	    !any_byte(r->exporter, 16))
 		return;
-	memset(&b, 0, offsetof(__typeof__(b), extra));
+	memset(&b, 0, offsetof(__typeof__(b), m.extra));
 	b.tag[0] = INTERN_META;
 	if ((old = intern_get_meta(ft->in, f->meta)) != NULL) {
 		b.m.producer = old->producer;
@@ -95,7 +94,7 @@ merge_meta(struct flow_table *ft, struct flow *f, const struct evp_flow *r)
 		b.m.extra_len = r->extra_len;
 		memcpy(b.m.extra, r->extra, r->extra_len);
 	}
-	len = offsetof(__typeof__(b), extra) + b.m.extra_len;
+	len = offsetof(__typeof__(b), m.extra) + b.m.extra_len;
 	set_ref(ft->in, &f->meta, intern_get(ft->in, &b, len));
 }
 

@@ -64,13 +64,14 @@ size_t	intern_mem(const struct intern *);
 #define INTERN_CONT	2	/* struct evp_container */
 #define INTERN_META	3	/* struct flow_meta + extra text */
 
-/* Flow attributes that rarely change per flow (interned as one value). */
+/* Flow attributes that rarely change per flow (interned as one value;
+ * only offsetof(extra) + extra_len bytes are stored). */
 struct flow_meta {
 	uint64_t	producer;
 	uint8_t		exporter[16];
 	char		ifname[EVP_IFNAME_LEN];
 	uint16_t	extra_len;
-	char		extra[];	/* extra_len bytes, no NUL */
+	char		extra[EVP_EXTRA_MAX];	/* extra_len bytes, no NUL */
 };
 
 /* Interns a proc/container normalized (bytes after each string's NUL
