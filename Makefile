@@ -39,6 +39,8 @@ COMMON_SRCS = \
 	common/sig.c
 COMMON_LIBS = -lnanomsg
 
+objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+
 # Filled by the fragments below.
 PROGRAMS	:=
 UNIT_TESTS	:=
@@ -53,8 +55,6 @@ include store/build.mk
 include capture/build.mk
 include evflowctl/build.mk
 include webd/build.mk
-
-objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
