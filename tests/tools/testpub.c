@@ -14,8 +14,6 @@
 
 #include "testpub.h"
 
-#define LINE_MAX_BYTES	(1024 * 1024)	/* longest line of an input file */
-
 struct opts {
 	const char	*endpoint;
 	int		 bind;

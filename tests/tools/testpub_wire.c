@@ -109,6 +109,8 @@ pub_close(struct pub *p, int linger_ms)
 	p->zbuf = NULL;
 }
 
+/* The 16-bit size of the 24- and 28-byte layouts wraps above 64 KiB, as
+ * it does with real producers: collectors must not trust it. */
 size_t
 pub_header(const struct pub *p, uint8_t *h, const char *topic, uint32_t size,
     uint32_t usize, uint32_t msg_id, uint8_t flags)
