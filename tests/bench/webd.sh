@@ -15,6 +15,7 @@ for b in wrk sqlite3 curl; do
 done
 # WEBD_BENCH_DIR=dir keeps the data there (for profiling).
 D=${WEBD_BENCH_DIR:-$(mktemp -d)}
+[ -n "$WEBD_BENCH_DIR" ] && rm -rf "$D"
 mkdir -p "$D"
 pids=""
 cleanup() {
