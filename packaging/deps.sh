@@ -16,3 +16,7 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" |
 	$SUDO debconf-set-selections
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $PKGS
+# The browser tests: Debian's chromium and playwright-core from npm.
+if [ "${1:-}" = "--test" ]; then
+	"$(dirname "$0")/../tests/browser/setup.sh"
+fi
