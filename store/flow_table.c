@@ -16,6 +16,7 @@
 #include "store.h"
 
 #define FT_MIN_SLOTS	1024
+#define FT_REHASH_STEP	8	/* old buckets moved per creation */
 
 const char *const ft_counter_names[FTC_MAX] = {
 	[FTC_MERGED] = "merged",
@@ -76,6 +77,7 @@ flow_table_free(struct flow_table *ft)
 		free(ft->chunk[--ft->nchunk]);
 	free(ft->chunk);
 	free(ft->bucket);
+	free(ft->obucket);
 	free(ft->tcpi);
 	free(ft);
 }
@@ -107,11 +109,55 @@ flow_key_make(struct flow_key *k, const struct evp_flow *r)
 	return cli;
 }
 
-static uint32_t
-bucket_of(const struct flow_table *ft, const struct flow_key *k)
+/*
+ * The hash chain that holds (or would hold) key k.  While the buckets
+ * are being doubled (obucket set), an old bucket not yet moved
+ * (index >= rehash_pos) still holds its keys, and new keys that hash
+ * there go there too; rehash_step() moves them later.  So every key is
+ * in exactly the chain this returns, during a resize or not.
+ */
+static uint32_t *
+chain_of(const struct flow_table *ft, const struct flow_key *k)
 {
-	return (uint32_t)(hash_bytes(k, sizeof(*k), ft->seed) &
-	    (ft->nbucket - 1));
+	uint64_t h = hash_bytes(k, sizeof(*k), ft->seed);
+	uint32_t ob;
+
+	if (ft->obucket != NULL &&
+	    (ob = (uint32_t)(h & (ft->onbucket - 1))) >= ft->rehash_pos)
+		return &ft->obucket[ob];
+	return &ft->bucket[h & (ft->nbucket - 1)];
+}
+
+/*
+ * Moves up to `n` old buckets into the new array; frees the old one
+ * when all are moved.  Doubling a table of a million flows at once
+ * touched every flow (a cache miss each): a 50-70 ms loop turn in the
+ * store.  Spread over the creations that follow (FT_REHASH_STEP per
+ * creation) it costs the same in total but never stalls, and it is
+ * done long before the next doubling (which is `onbucket` creations
+ * away; grow() finishes a pending one first anyway).
+ */
+static void
+rehash_step(struct flow_table *ft, uint32_t n)
+{
+	uint32_t i, next, *nb;
+	struct flow *f;
+
+	while (ft->obucket != NULL && n-- > 0) {
+		for (i = ft->obucket[ft->rehash_pos]; i != 0; i = next) {
+			f = SLOT(ft, i);
+			next = f->hnext;
+			nb = &ft->bucket[hash_bytes(&f->key, sizeof(f->key),
+			    ft->seed) & (ft->nbucket - 1)];
+			f->hnext = *nb;
+			*nb = i;
+		}
+		if (++ft->rehash_pos == ft->onbucket) {
+			free(ft->obucket);
+			ft->obucket = NULL;
+			ft->onbucket = ft->rehash_pos = 0;
+		}
+	}
 }
 
 struct flow *
@@ -120,7 +166,7 @@ flow_table_find(struct flow_table *ft, const struct flow_key *k)
 	uint32_t i;
 	struct flow *f;
 
-	for (i = ft->bucket[bucket_of(ft, k)]; i != 0; i = f->hnext) {
+	for (i = *chain_of(ft, k); i != 0; i = f->hnext) {
 		f = SLOT(ft, i);
 		if (memcmp(&f->key, k, sizeof(*k)) == 0)
 			return f;
@@ -271,7 +317,7 @@ flow_table_retire(struct flow_table *ft, struct flow *f, enum flow_retire why)
 	account(ft, f, why);
 	list_unlink(ft, f);
 	dirty_unlink(ft, f);
-	for (pp = &ft->bucket[bucket_of(ft, &f->key)]; *pp != i;
+	for (pp = chain_of(ft, &f->key); *pp != i;
 	    pp = &SLOT(ft, *pp)->hnext)
 		;
 	*pp = f->hnext;
@@ -299,7 +345,7 @@ static int
 grow(struct flow_table *ft)
 {
 	struct flow **nc, *c;
-	uint32_t *nb, nbk, i, b;
+	uint32_t *nb, nbk;
 
 	if (ft->nslot >= ft->max_flows)
 		return -1;
@@ -321,20 +367,14 @@ grow(struct flow_table *ft)
 		;
 	if (nbk == ft->nbucket)
 		return 0;
+	rehash_step(ft, UINT32_MAX);	/* rare: see rehash_step() */
 	if ((nb = calloc(nbk, sizeof(*nb))) == NULL)
 		return 0;	/* longer chains, still correct */
-	free(ft->bucket);
+	ft->obucket = ft->bucket;
+	ft->onbucket = ft->nbucket;
+	ft->rehash_pos = 0;
 	ft->bucket = nb;
 	ft->nbucket = nbk;
-	for (i = 1; i <= ft->used; i++) {
-		struct flow *f = SLOT(ft, i);
-
-		if (f->flags & FL_FREE)
-			continue;
-		b = bucket_of(ft, &f->key);
-		f->hnext = nb[b];
-		nb[b] = i;
-	}
 	return 0;
 }
 
@@ -358,7 +398,7 @@ flow_table_create(struct flow_table *ft, const struct flow_key *k,
     enum flow_list l, uint64_t now)
 {
 	struct flow *f, *v;
-	uint32_t i, b;
+	uint32_t i, *chain;
 
 	if (l == FLIST_PENDING && ft->pending >= ft->max_pending)
 		flow_table_retire(ft, SLOT(ft, ft->head[FLIST_PENDING]),
@@ -379,9 +419,10 @@ flow_table_create(struct flow_table *ft, const struct flow_key *k,
 	f->self = i;
 	f->key = *k;
 	f->id = ++*ft->next_id;
-	b = bucket_of(ft, k);
-	f->hnext = ft->bucket[b];
-	ft->bucket[b] = i;
+	rehash_step(ft, FT_REHASH_STEP);
+	chain = chain_of(ft, k);
+	f->hnext = *chain;
+	*chain = i;
 	f->touch = now;
 	list_append(ft, f, l);
 	ft->live++;
@@ -487,6 +528,6 @@ flow_table_mem(const struct flow_table *ft)
 {
 	return (size_t)ft->nchunk * FT_CHUNK * sizeof(struct flow) +
 	    (size_t)ft->chunk_cap * sizeof(struct flow *) +
-	    (size_t)ft->nbucket * sizeof(uint32_t) +
+	    (size_t)(ft->nbucket + ft->onbucket) * sizeof(uint32_t) +
 	    (size_t)ft->ntcpi * sizeof(struct flow_tcpinfo);
 }

@@ -445,6 +445,52 @@ test_growth(struct intern *in)
 	free(r);
 }
 
+/* The buckets double a little at a time (rehash_step): flows created,
+ * found and retired while a doubling is in progress stay consistent. */
+static void
+test_incremental_rehash(struct intern *in)
+{
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct flow_table *ft;
+	struct retired rt;
+	struct flow *f;
+	uint64_t ids = 0;
+	unsigned i, found = 0, gone = 0, resizing = 0, lost = 0;
+
+	ft = table(in, &ids, 0, 100000, 1024, &rt);
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.5.0.1", 1,
+	    "10.5.0.2", 80, 1);
+	for (i = 0; i < 30000; i++) {
+		r->port[0] = (uint16_t)(1 + i % 60000);
+		r->addr[1][15] = (uint8_t)(i / 60000);
+		CHECK(flow_merge(ft, r, 1) == 0);
+		resizing += ft->obucket != NULL;
+		/* Every third flow leaves again, mid-resize or not. */
+		if (i % 3 == 2 && (f = find(ft, r)) != NULL)
+			flow_table_retire(ft, f, RETIRE_IDLE);
+		/* An earlier flow is still found while buckets move. */
+		if (i >= 1000 && i % 3 != 2) {
+			r->port[0] = (uint16_t)(1 + (i - 999) % 60000);
+			lost += (i - 999) % 3 != 2 && find(ft, r) == NULL;
+		}
+	}
+	CHECK(resizing > 0);
+	CHECK_EQ_U(lost, 0);
+	for (i = 0; i < 30000; i++) {
+		r->port[0] = (uint16_t)(1 + i % 60000);
+		f = find(ft, r);
+		if (i % 3 == 2)
+			gone += f == NULL;
+		else
+			found += f != NULL;
+	}
+	CHECK_EQ_U(found, 20000);
+	CHECK_EQ_U(gone, 10000);
+	CHECK_EQ_U(ft->live, 20000);
+	flow_table_free(ft);
+	free(r);
+}
+
 /* Random records over a small key space, with caps and expiry: the
  * table's invariants hold and nothing leaks (run under make asan). */
 static void
@@ -506,6 +552,7 @@ main(void)
 	test_join(in);
 	test_window_and_caps(in);
 	test_growth(in);
+	test_incremental_rehash(in);
 	test_random(in);
 	/* Every reference was released with its flow. */
 	CHECK_EQ_U(in->live, 0);
