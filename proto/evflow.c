@@ -35,26 +35,6 @@ evp_decode_hello(const void *buf, size_t len, struct evp_hello *h)
 	return 0;
 }
 
-static int
-proc_ok(const struct evp_proc *p)
-{
-	return bounded(p->uid_name, sizeof(p->uid_name)) &&
-	    bounded(p->gid_name, sizeof(p->gid_name)) &&
-	    bounded(p->path, sizeof(p->path)) &&
-	    bounded(p->cmdline, sizeof(p->cmdline));
-}
-
-static int
-side_ok(const struct evp_side *s)
-{
-	const struct evp_container *c = &s->container;
-
-	return proc_ok(&s->proc) && proc_ok(&s->parent) &&
-	    c->kind <= EVP_CONT_OTHER &&
-	    bounded(c->id, sizeof(c->id)) && bounded(c->name, sizeof(c->name)) &&
-	    bounded(c->pod, sizeof(c->pod)) && bounded(c->ns, sizeof(c->ns));
-}
-
 size_t
 evp_flow_len(const struct evp_flow *f)
 {
@@ -65,25 +45,164 @@ evp_flow_len(const struct evp_flow *f)
 	return EVP_FLOW_FIXED_LEN + n;
 }
 
+/*
+ * The compact wire form of a flow (see evflow.h): the network part up
+ * to `side` as is; for each side a presence byte, then the process, the
+ * parent (a numeric head and four strings each) and the container (a
+ * kind byte and four strings) when present; then extra_len and extra.
+ * A string is a length byte and that many bytes, no NUL.
+ */
+#define FLOW_NET_LEN	offsetof(struct evp_flow, side)
+#define PROC_HEAD_LEN	offsetof(struct evp_proc, uid_name)
+#define SIDE_KNOWN	(EVP_SIDE_PROC | EVP_SIDE_PARENT | \
+			    EVP_SIDE_CONTAINER | EVP_SIDE_LOCAL)
+
+_Static_assert(EVP_PATH_LEN <= 256 && EVP_CMDLINE_LEN <= 256 &&
+    EVP_USER_LEN <= 256 && EVP_CID_LEN <= 256 && EVP_CNAME_LEN <= 256,
+    "string lengths fit a length byte");
+_Static_assert(FLOW_NET_LEN + 2 * (1 + 2 * sizeof(struct evp_proc) +
+    sizeof(struct evp_container)) + 2 + EVP_EXTRA_MAX <=
+    EVP_FLOW_WIRE_MAX, "worst-case encoding fits EVP_FLOW_WIRE_MAX");
+
+static uint8_t *
+put_str(uint8_t *p, const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap - 1);
+
+	*p++ = (uint8_t)n;
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static uint8_t *
+put_proc(uint8_t *p, const struct evp_proc *pr)
+{
+	memcpy(p, pr, PROC_HEAD_LEN);
+	p += PROC_HEAD_LEN;
+	p = put_str(p, pr->uid_name, sizeof(pr->uid_name));
+	p = put_str(p, pr->gid_name, sizeof(pr->gid_name));
+	p = put_str(p, pr->path, sizeof(pr->path));
+	return put_str(p, pr->cmdline, sizeof(pr->cmdline));
+}
+
+size_t
+evp_flow_encode(const struct evp_flow *f, uint8_t *out)
+{
+	const struct evp_container *c;
+	uint8_t *p = out;
+	uint16_t extra = f->extra_len > EVP_EXTRA_MAX ? EVP_EXTRA_MAX :
+	    f->extra_len;
+	unsigned i;
+
+	memcpy(p, f, FLOW_NET_LEN);
+	p += FLOW_NET_LEN;
+	for (i = 0; i < 2; i++) {
+		const struct evp_side *s = &f->side[i];
+
+		*p++ = (uint8_t)(s->present & SIDE_KNOWN);
+		if (s->present & EVP_SIDE_PROC)
+			p = put_proc(p, &s->proc);
+		if (s->present & EVP_SIDE_PARENT)
+			p = put_proc(p, &s->parent);
+		if (s->present & EVP_SIDE_CONTAINER) {
+			c = &s->container;
+			*p++ = (uint8_t)c->kind;
+			p = put_str(p, c->id, sizeof(c->id));
+			p = put_str(p, c->name, sizeof(c->name));
+			p = put_str(p, c->pod, sizeof(c->pod));
+			p = put_str(p, c->ns, sizeof(c->ns));
+		}
+	}
+	memcpy(p, &extra, sizeof(extra));
+	p += sizeof(extra);
+	memcpy(p, f->extra, extra);
+	return (size_t)(p - out) + extra;
+}
+
+struct rd {
+	const uint8_t	*p;
+	size_t		 left;
+};
+
+static int
+rd_bytes(struct rd *r, void *dst, size_t n)
+{
+	if (r->left < n)
+		return -1;
+	memcpy(dst, r->p, n);
+	r->p += n;
+	r->left -= n;
+	return 0;
+}
+
+/* Reads a length-prefixed string into dst[cap]: shorter than cap, no NUL. */
+static int
+rd_str(struct rd *r, char *dst, size_t cap)
+{
+	uint8_t n;
+
+	if (rd_bytes(r, &n, 1) == -1 || n >= cap || r->left < n ||
+	    memchr(r->p, '\0', n) != NULL)
+		return -1;
+	memcpy(dst, r->p, n);
+	dst[n] = '\0';
+	r->p += n;
+	r->left -= n;
+	return 0;
+}
+
+static int
+rd_proc(struct rd *r, struct evp_proc *pr)
+{
+	return rd_bytes(r, pr, PROC_HEAD_LEN) == -1 ||
+	    rd_str(r, pr->uid_name, sizeof(pr->uid_name)) == -1 ||
+	    rd_str(r, pr->gid_name, sizeof(pr->gid_name)) == -1 ||
+	    rd_str(r, pr->path, sizeof(pr->path)) == -1 ||
+	    rd_str(r, pr->cmdline, sizeof(pr->cmdline)) == -1 ? -1 : 0;
+}
+
+static int
+rd_side(struct rd *r, struct evp_side *s)
+{
+	struct evp_container *c = &s->container;
+	uint8_t present, kind;
+
+	if (rd_bytes(r, &present, 1) == -1 || (present & ~SIDE_KNOWN) != 0)
+		return -1;
+	s->present = present;
+	if ((present & EVP_SIDE_PROC) && rd_proc(r, &s->proc) == -1)
+		return -1;
+	if ((present & EVP_SIDE_PARENT) && rd_proc(r, &s->parent) == -1)
+		return -1;
+	if (present & EVP_SIDE_CONTAINER) {
+		if (rd_bytes(r, &kind, 1) == -1 || kind > EVP_CONT_OTHER ||
+		    rd_str(r, c->id, sizeof(c->id)) == -1 ||
+		    rd_str(r, c->name, sizeof(c->name)) == -1 ||
+		    rd_str(r, c->pod, sizeof(c->pod)) == -1 ||
+		    rd_str(r, c->ns, sizeof(c->ns)) == -1)
+			return -1;
+		c->kind = kind;
+	}
+	return 0;
+}
+
 int
 evp_decode_flow(const void *buf, size_t len, struct evp_flow *f)
 {
-	size_t extra;
+	struct rd r = { .p = buf, .left = len };
 
-	if (len < EVP_FLOW_FIXED_LEN || len > sizeof(*f))
-		return bad();
-	memcpy(f, buf, len);
-	extra = len - EVP_FLOW_FIXED_LEN;
-	if (f->extra_len != extra || extra > EVP_EXTRA_MAX)
-		return bad();
-	memset(f->extra + extra, 0, sizeof(f->extra) - extra);
-	if (memchr(f->extra, '\0', extra) != NULL)
+	memset(f, 0, sizeof(*f));
+	if (rd_bytes(&r, f, FLOW_NET_LEN) == -1 ||
+	    rd_side(&r, &f->side[0]) == -1 || rd_side(&r, &f->side[1]) == -1 ||
+	    rd_bytes(&r, &f->extra_len, sizeof(f->extra_len)) == -1 ||
+	    f->extra_len > EVP_EXTRA_MAX || r.left != f->extra_len ||
+	    rd_bytes(&r, f->extra, f->extra_len) == -1 ||
+	    memchr(f->extra, '\0', f->extra_len) != NULL)
 		return bad();
 	if (f->source == 0 || f->source >= EVP_SRC_MAX ||
 	    f->event >= EVP_EV_MAX || f->tcp_state >= EVP_TCP_STATE_MAX ||
 	    (f->ip_version != 4 && f->ip_version != 6) ||
-	    !bounded(f->ifname, sizeof(f->ifname)) ||
-	    !side_ok(&f->side[0]) || !side_ok(&f->side[1]))
+	    !bounded(f->ifname, sizeof(f->ifname)))
 		return bad();
 	return 0;
 }
@@ -284,6 +403,37 @@ evp_batch_reset(struct evp_batch *b)
 
 int
 evp_batch_add(struct evp_batch *b, uint16_t type, uint64_t seq,
+    const void *body, size_t len)
+{
+	struct evp_rec_hdr rh = {
+		.type = type, .version = EVP_VERSION, .seq = seq,
+	};
+	uint16_t count;
+
+	if (type != EVP_FLOW)
+		return evp_batch_add_raw(b, type, seq, body, len);
+	if (len < EVP_FLOW_FIXED_LEN ||
+	    len != evp_flow_len((const struct evp_flow *)body)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (b->count >= EVP_BATCH_MAX_RECORDS || b->len + sizeof(rh) +
+	    EVP_FLOW_WIRE_MAX > EVP_BATCH_MAX_BYTES) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	rh.len = (uint32_t)evp_flow_encode(body, b->buf + b->len + sizeof(rh));
+	memcpy(b->buf + b->len, &rh, sizeof(rh));
+	b->len += sizeof(rh) + rh.len;
+	b->count++;
+	count = (uint16_t)b->count;
+	memcpy(b->buf + offsetof(struct evp_batch_hdr, count), &count,
+	    sizeof(count));
+	return 0;
+}
+
+int
+evp_batch_add_raw(struct evp_batch *b, uint16_t type, uint64_t seq,
     const void *body, size_t len)
 {
 	struct evp_rec_hdr rh = {

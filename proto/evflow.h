@@ -4,9 +4,12 @@
  *
  * A nanomsg message is a batch: one struct evp_batch_hdr followed by
  * `count` records.  Each record is a struct evp_rec_hdr followed by
- * exactly `len` bytes of body.  Bodies are fixed-layout structs; only
- * EVP_FLOW has a trailing bounded variable part (`extra`), so its length
- * is offsetof(extra) + extra_len.  All integers are host order; the
+ * exactly `len` bytes of body.  Bodies are the fixed-layout structs below,
+ * copied as they are, except EVP_FLOW: a flow struct is 2.3 KB, mostly
+ * empty string space, so on the wire it is encoded compactly (the
+ * network part as is, then only the sides' parts that are present, each
+ * string as a length byte and its bytes, then the used extra); see
+ * evp_flow_encode().  All integers are host order; the
  * protocol is for hosts of one byte order (checked below) and the batch
  * magic makes a mismatch loud rather than silent.
  *
@@ -322,8 +325,13 @@ int	evp_decode_producer(const void *, size_t, struct evp_producer *);
 int	evp_decode_stats(const void *, size_t, struct evp_stats *);
 int	evp_decode_iface(const void *, size_t, struct evp_iface *);
 
-/* Encoded length of a flow record (fixed part + used extra). */
+/* In-memory length of a flow (fixed part + used extra): what a sender
+ * passes to evp_batch_add() or link_out_put() with the struct. */
 size_t	evp_flow_len(const struct evp_flow *);
+/* Encodes `f` compactly into `out` (at least sizeof(struct evp_flow)
+ * bytes, the worst case).  Returns the encoded length. */
+size_t	evp_flow_encode(const struct evp_flow *, uint8_t *);
+#define EVP_FLOW_WIRE_MAX	sizeof(struct evp_flow)
 
 /* Names for logs and tables; never NULL. */
 const char *evp_type_name(unsigned);
@@ -352,8 +360,12 @@ int	evp_batch_next(struct evp_batch_iter *, struct evp_rec_hdr *,
 
 /*
  * Building a batch in a caller-owned buffer of EVP_BATCH_MAX_BYTES.
- * evp_batch_add() returns 0, or -1 if the record does not fit (flush
- * and retry) or is larger than a batch can ever hold (errno EMSGSIZE).
+ * evp_batch_add() encodes the record for the wire (EVP_FLOW: `body` is a
+ * struct evp_flow of evp_flow_len() bytes, encoded compactly; any other
+ * type is copied).  It returns 0, or -1 if the record does not fit (errno
+ * ENOBUFS: flush and retry) or can never fit (EMSGSIZE), or a flow's
+ * length is wrong (EINVAL).  evp_batch_add_raw() copies `body` verbatim
+ * whatever the type: for tests and fuzzers that send malformed records.
  */
 struct evp_batch {
 	uint8_t		*buf;
@@ -363,6 +375,8 @@ struct evp_batch {
 
 void	evp_batch_init(struct evp_batch *, void *, uint64_t);
 int	evp_batch_add(struct evp_batch *, uint16_t, uint64_t, const void *,
+	    size_t);
+int	evp_batch_add_raw(struct evp_batch *, uint16_t, uint64_t, const void *,
 	    size_t);
 void	evp_batch_reset(struct evp_batch *);
 

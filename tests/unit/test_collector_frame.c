@@ -13,6 +13,7 @@
 
 #include "collector/collector.h"
 #include "t.h"
+#include "t_flow.h"
 
 static struct ingest in;
 static unsigned flows, others;
@@ -24,7 +25,7 @@ capture(void *arg, uint16_t type, const void *body, size_t len)
 {
 	(void)arg;
 	if (type == EVP_FLOW) {
-		CHECK(evp_decode_flow(body, len, &last_flow) == 0);
+		CHECK(t_flow_wire(body, len, &last_flow) == 0);
 		flows++;
 	} else if (type == EVP_PRODUCER) {
 		struct evp_producer pr;

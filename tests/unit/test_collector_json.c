@@ -9,6 +9,7 @@
 
 #include "collector/collector.h"
 #include "t.h"
+#include "t_flow.h"
 
 #define MAX_RECS	64
 
@@ -43,7 +44,7 @@ capture(void *arg, uint16_t type, const void *body, size_t len)
 	r->len = len;
 	switch (type) {
 	case EVP_FLOW:
-		ok = evp_decode_flow(body, len, &r->u.f);
+		ok = t_flow_wire(body, len, &r->u.f);
 		break;
 	case EVP_LISTEN:
 		ok = evp_decode_listen(body, len, &r->u.l);

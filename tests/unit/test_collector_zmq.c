@@ -16,6 +16,7 @@
 
 #include "collector/collector.h"
 #include "t.h"
+#include "t_flow.h"
 
 static struct ingest in;
 static unsigned flows;
@@ -27,7 +28,7 @@ capture(void *arg, uint16_t type, const void *body, size_t len)
 {
 	(void)arg;
 	if (type == EVP_FLOW) {
-		CHECK(evp_decode_flow(body, len, &last) == 0);
+		CHECK(t_flow_wire(body, len, &last) == 0);
 		flows++;
 	}
 	return 0;

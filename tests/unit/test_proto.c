@@ -22,6 +22,8 @@ test_batch_roundtrip(void)
 	f.proto = 6;
 	f.port[0] = 54348;
 	f.port[1] = 80;
+	f.side[0].present = EVP_SIDE_PROC | EVP_SIDE_LOCAL;
+	f.side[0].proc.pid = 30197;
 	strcpy(f.side[0].proc.path, "/usr/bin/curl");
 	memcpy(f.extra, "{\"X\":1}", 7);
 	f.extra_len = 7;
@@ -35,10 +37,16 @@ test_batch_roundtrip(void)
 	CHECK(evp_batch_next(&it, &rh, &body) == 1);
 	CHECK_EQ_U(rh.type, EVP_FLOW);
 	CHECK_EQ_U(rh.seq, 1);
-	CHECK_EQ_U(rh.len, EVP_FLOW_FIXED_LEN + 7);
+	/* Compact: the network part, two presence bytes, curl's process
+	 * (numeric head + 4 length-prefixed strings), extra_len, extra. */
+	CHECK_EQ_U(rh.len, offsetof(struct evp_flow, side) + 1 +
+	    offsetof(struct evp_proc, uid_name) + 4 + 13 + 1 + 2 + 7);
 	CHECK(evp_decode_flow(body, rh.len, &g) == 0);
 	CHECK_EQ_U(g.port[1], 80);
 	CHECK_STR(g.side[0].proc.path, "/usr/bin/curl");
+	CHECK_EQ_U(g.side[0].proc.pid, 30197);
+	CHECK_EQ_U(g.side[0].present, EVP_SIDE_PROC | EVP_SIDE_LOCAL);
+	CHECK_EQ_U(g.side[1].present, 0);
 	CHECK_STR(g.extra, "{\"X\":1}");
 	CHECK(evp_batch_next(&it, &rh, &body) == 1);
 	CHECK_EQ_U(rh.type, EVP_IFACE);
@@ -58,34 +66,106 @@ test_batch_roundtrip(void)
 	CHECK(evp_batch_open(&it, buf, b.len) == -1);
 }
 
+/* Encodes f and decodes the result into g. */
+static int
+roundtrip(const struct evp_flow *f, struct evp_flow *g, size_t *len)
+{
+	static uint8_t wire[EVP_FLOW_WIRE_MAX];
+
+	*len = evp_flow_encode(f, wire);
+	return evp_decode_flow(wire, *len, g);
+}
+
 static void
 test_flow_checks(void)
 {
+	static uint8_t wire[EVP_FLOW_WIRE_MAX + 1];
 	struct evp_flow f, g;
+	size_t len, full;
 
 	memset(&f, 0, sizeof(f));
 	f.source = EVP_SRC_PACKET;
 	f.ip_version = 6;
-	CHECK(evp_decode_flow(&f, evp_flow_len(&f), &g) == 0);
-	/* Length must match extra_len exactly. */
-	CHECK(evp_decode_flow(&f, evp_flow_len(&f) + 1, &g) == -1);
+	CHECK(roundtrip(&f, &g, &len) == 0);
+	CHECK(memcmp(&f, &g, sizeof(f)) == 0);
+
+	/* Every part present, every string at its bound: lossless. */
+	memset(&f, 0, sizeof(f));
+	f.source = EVP_SRC_EVENT;
+	f.ip_version = 4;
+	f.side[0].present = EVP_SIDE_PROC | EVP_SIDE_PARENT |
+	    EVP_SIDE_CONTAINER | EVP_SIDE_LOCAL;
+	memset(f.side[0].proc.path, 'p', sizeof(f.side[0].proc.path) - 1);
+	memset(f.side[0].parent.cmdline, 'c',
+	    sizeof(f.side[0].parent.cmdline) - 1);
+	f.side[0].container.kind = EVP_CONT_K8S;
+	memset(f.side[0].container.ns, 'n', sizeof(f.side[0].container.ns) - 1);
+	f.side[1].present = EVP_SIDE_PROC;
+	f.side[1].proc.vm_peak = 123456;
+	memset(f.extra, 'x', EVP_EXTRA_MAX);
+	f.extra_len = EVP_EXTRA_MAX;
+	CHECK(roundtrip(&f, &g, &len) == 0);
+	CHECK(memcmp(&f, &g, sizeof(f)) == 0);
+	CHECK(len <= EVP_FLOW_WIRE_MAX);
+	full = len;
+
+	/* Length must match exactly: one byte more or less is malformed. */
+	len = evp_flow_encode(&f, wire);
+	CHECK(evp_decode_flow(wire, len - 1, &g) == -1);
 	CHECK(errno == EBADMSG);
-	/* Unterminated string. */
-	memset(f.ifname, 'A', sizeof(f.ifname));
-	CHECK(evp_decode_flow(&f, evp_flow_len(&f), &g) == -1);
+	CHECK(evp_decode_flow(wire, len + 1, &g) == -1);
+	CHECK(evp_decode_flow(wire, 10, &g) == -1);
+	/* Unknown presence bits. */
+	f.extra_len = 0;
+	len = evp_flow_encode(&f, wire);
+	wire[offsetof(struct evp_flow, side)] |= 0x80;
+	CHECK(evp_decode_flow(wire, len, &g) == -1);
+	/* A string length beyond its field. */
+	len = evp_flow_encode(&f, wire);
+	wire[offsetof(struct evp_flow, side) + 1 +
+	    offsetof(struct evp_proc, uid_name)] = EVP_USER_LEN;
+	CHECK(evp_decode_flow(wire, len, &g) == -1);
+	/* A NUL inside a string. */
+	strcpy(f.side[1].proc.uid_name, "ab");
+	len = evp_flow_encode(&f, wire);
+	CHECK(evp_decode_flow(wire, len, &g) == 0);
+	{
+		uint8_t *ab = memmem(wire, len, "\002ab", 3);
+
+		CHECK(ab != NULL);
+		if (ab != NULL)
+			ab[2] = '\0';	/* side 1's uid_name becomes "a\0" */
+		CHECK(evp_decode_flow(wire, len, &g) == -1);
+	}
+	CHECK(full > len);
+
+	/* Checks on the network part. */
+	memset(&f, 0, sizeof(f));
+	f.source = EVP_SRC_EVENT;
+	f.ip_version = 4;
+	memset(f.ifname, 'A', sizeof(f.ifname));	/* unterminated */
+	CHECK(roundtrip(&f, &g, &len) == -1);
 	memset(f.ifname, 0, sizeof(f.ifname));
-	memset(f.side[1].container.pod, 'p', sizeof(f.side[1].container.pod));
-	CHECK(evp_decode_flow(&f, evp_flow_len(&f), &g) == -1);
-	memset(f.side[1].container.pod, 0, sizeof(f.side[1].container.pod));
 	f.ip_version = 5;
-	CHECK(evp_decode_flow(&f, evp_flow_len(&f), &g) == -1);
+	CHECK(roundtrip(&f, &g, &len) == -1);
 	f.ip_version = 4;
 	f.source = EVP_SRC_MAX;
-	CHECK(evp_decode_flow(&f, evp_flow_len(&f), &g) == -1);
+	CHECK(roundtrip(&f, &g, &len) == -1);
 	f.source = EVP_SRC_EVENT;
 	f.extra_len = 3;
 	memcpy(f.extra, "a\0b", 3);	/* NUL inside extra */
-	CHECK(evp_decode_flow(&f, evp_flow_len(&f), &g) == -1);
+	CHECK(roundtrip(&f, &g, &len) == -1);
+	/* A struct of the wrong length is refused by the batch encoder. */
+	{
+		static uint8_t buf[EVP_BATCH_MAX_BYTES];
+		struct evp_batch b;
+
+		f.extra_len = 0;
+		evp_batch_init(&b, buf, 1);
+		CHECK(evp_batch_add(&b, EVP_FLOW, 1, &f, 12) == -1);
+		CHECK(errno == EINVAL);
+		CHECK(evp_batch_add(&b, EVP_FLOW, 1, &f, evp_flow_len(&f)) == 0);
+	}
 }
 
 static void

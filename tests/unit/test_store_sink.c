@@ -311,7 +311,17 @@ test_pipeline(void)
 	/* A flow record one byte short: counted, the rest still lands. */
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.0.0.1", 1, "10.0.0.2",
 	    2, 1);
-	feed_put(&f, in, EVP_FLOW, r, EVP_FLOW_FIXED_LEN - 1);
+	{
+		static uint8_t wire[EVP_FLOW_WIRE_MAX];
+		size_t n = evp_flow_encode(r, wire);
+
+		if (evp_batch_add_raw(&f.b, EVP_FLOW, ++f.seq, wire,
+		    n - 1) == -1) {
+			feed_send(&f, in);
+			(void)evp_batch_add_raw(&f.b, EVP_FLOW, f.seq, wire,
+			    n - 1);
+		}
+	}
 	/* A flow for interface bit 5 before the router named it. */
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.5.0.1", 1000,
 	    "10.5.0.2", 80, 1ULL << 5);
