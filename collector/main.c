@@ -30,7 +30,6 @@
 #include "collector.h"
 
 #define DRAIN_MAX	1024	/* messages per wake-up before other work */
-#define SEND_TIMEOUT_MS	100
 
 struct settings {
 	char		datadir[CONF_STR_LEN];
@@ -38,6 +37,7 @@ struct settings {
 	long long	log_level;
 	long long	max_payload;
 	long long	rcvhwm;
+	long long	send_timeout;
 	long long	rcvbuf;
 	int		curve;
 	char		curve_key_file[CONF_STR_LEN];
@@ -60,6 +60,9 @@ static const struct conf_directive conf_table[] = {
 	  1024, 1024LL * 1024 * 1024, "largest payload after inflation" },
 	{ "collector.rcvhwm", CONF_INT, S(rcvhwm), 0, "100000", 0,
 	  100000000, "ZMQ receive high-water mark (messages)" },
+	{ "collector.send_timeout", CONF_INT, S(send_timeout), 0, "5000", 1,
+	  600000, "ms to wait for the router before dropping a batch "
+	  "(meanwhile ZMQ queues up to rcvhwm)" },
 	{ "collector.rcvbuf", CONF_BYTES, S(rcvbuf), 0, "8M", 0,
 	  1024LL * 1024 * 1024, "kernel receive buffer" },
 	{ "collector.curve", CONF_BOOL, S(curve), 0, "no", 0, 0,
@@ -352,7 +355,8 @@ main(int argc, char **argv)
 	c->counters.v = c->in.ctr;
 	c->counters.n = C_COUNTER_MAX;
 	if ((c->out = link_out_new(c->router_ep, 0, EVP_ROLE_COLLECTOR,
-	    c->name, c->iface, SEND_TIMEOUT_MS, err, sizeof(err))) == NULL)
+	    c->name, c->iface, (int)c->cfg.send_timeout, err,
+	    sizeof(err))) == NULL)
 		fatalx("router link %s: %s", c->router_ep, err);
 	if ((c->ctl = ctl_new(ctl_ep, ctl_handle, c, err, sizeof(err))) ==
 	    NULL)
