@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,11 +73,64 @@ run_bg(char *const argv[], const char *logpath)
 	_exit(127);
 }
 
+/*
+ * Gives the web UI a login for the demo: user "demo" with a random
+ * password set through `evflow-webd --set-password` (the same path an
+ * operator uses at install time), written to `pw`.  Returns 0 or -1.
+ */
+static int
+demo_password(const struct ctl_opts *o, const char *webbin, char *pw,
+    size_t pwlen)
+{
+	static const char abc[] = "abcdefghijkmnpqrstuvwxyz23456789";
+	unsigned char rnd[16];
+	char *argv[] = { (char *)(uintptr_t)webbin, "-d",
+	    (char *)(uintptr_t)o->datadir, "--set-password", "demo", NULL };
+	int fds[2], status, fd;
+	size_t i, n = pwlen - 1 < sizeof(rnd) ? pwlen - 1 : sizeof(rnd);
+	pid_t pid;
+
+	if ((fd = open("/dev/urandom", O_RDONLY)) == -1)
+		return -1;
+	if (read(fd, rnd, n) != (ssize_t)n) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	for (i = 0; i < n; i++)
+		pw[i] = abc[rnd[i] % (sizeof(abc) - 1)];
+	pw[n] = '\0';
+	if (pipe(fds) == -1)
+		return -1;
+	if ((pid = fork()) == 0) {
+		dup2(fds[0], STDIN_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		if ((fd = open("/dev/null", O_WRONLY)) != -1)
+			dup2(fd, STDOUT_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[0]);
+	if (pid == -1 || write(fds[1], pw, n) != (ssize_t)n ||
+	    write(fds[1], "\n", 1) != 1) {
+		close(fds[1]);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return -1;
+	}
+	close(fds[1]);
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return -1;
+	return 0;
+}
+
 int
 cmd_demo(struct ctl_opts *o)
 {
 	char zmq[64], pubbin[PATH_MAX], capbin[PATH_MAX], webbin[PATH_MAX];
-	char curlbin[PATH_MAX], logp[PATH_MAX + 32], url[64];
+	char curlbin[PATH_MAX], logp[PATH_MAX + 32], url[64], pw[17];
 	char *pubargv[] = { pubbin, "-z", zmq, "--live", NULL };
 	char *curlargv[] = { curlbin, "-s", "-o", "/dev/null", url, NULL };
 	struct timespec nap = { 1, 0 };
@@ -127,8 +181,11 @@ cmd_demo(struct ctl_opts *o)
 	    "  sqlite3 %s/evflow.db 'SELECT cli_addr, cli_port, srv_addr, "
 	    "srv_port, cli_process, srv_process FROM flows ORDER BY "
 	    "last_seen DESC LIMIT 10'\n", o->datadir, o->datadir, o->datadir);
-	if (web)
-		printf("  web UI: %s\n", url);
+	if (web && demo_password(o, webbin, pw, sizeof(pw)) == 0)
+		printf("  web UI: %s  (user demo, password %s)\n", url, pw);
+	else if (web)
+		printf("  web UI: %s  (set a login: evflow-webd -d %s "
+		    "--set-password USER)\n", url, o->datadir);
 	printf("Ctrl-C stops everything.\n");
 	fflush(stdout);
 	lo = lo && web && find_bin(o, "curl", curlbin, sizeof(curlbin)) == 0;
