@@ -41,6 +41,23 @@ static const char *const flow_cols[] = {
 };
 #define NFLOW_COLS	(sizeof(flow_cols) / sizeof(flow_cols[0]))
 
+/*
+ * A flow statement and what each of its parameters holds since the last
+ * row.  SQLite keeps bindings across sqlite3_reset(), so a row binds
+ * only the parameters that differ: most of a row's 82 are NULL or
+ * repeat (the interface, the protocol, one process on thousands of
+ * flows).  Measured (callgrind, bench_store): binding every parameter
+ * was a quarter of the store's instructions per row.  Text is always
+ * bound again: a SQLITE_STATIC pointer may point at new content.
+ */
+#define ROW_PARAMS	(NFLOW_COLS + 2)	/* ?1 is the id; from 1 */
+enum { PV_UNSET, PV_NULL, PV_INT, PV_DOUBLE, PV_TEXT };
+struct row {
+	sqlite3_stmt	*s;
+	uint8_t		 kind[ROW_PARAMS];
+	int64_t		 v[ROW_PARAMS];	/* the integer, or the double's bits */
+};
+
 enum stmt {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_FLOW_INSERT, ST_FLOW_UPDATE,
@@ -55,6 +72,7 @@ struct sink {
 	sqlite3		*db;
 	struct checkpointer *ck;
 	sqlite3_stmt	*st[ST_MAX];
+	struct row	 row_ins, row_upd;	/* ST_FLOW_INSERT, _UPDATE */
 	int		 in_txn;
 	unsigned long	 txn_rows;
 	int		 version;
@@ -139,8 +157,11 @@ prepare_flow_stmts(struct sink *k, char *err, size_t errlen)
 	    sqlite3_prepare_v3(k->db, upd.p, -1, SQLITE_PREPARE_PERSISTENT,
 	    &k->st[ST_FLOW_UPDATE], NULL) != SQLITE_OK)
 		snprintf(err, errlen, "prepare flows: %s", sqlite3_errmsg(k->db));
-	else
+	else {
+		k->row_ins.s = k->st[ST_FLOW_INSERT];
+		k->row_upd.s = k->st[ST_FLOW_UPDATE];
 		rc = 0;
+	}
 	buf_free(&ins);
 	buf_free(&upd);
 	return rc;
@@ -158,6 +179,11 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	/* SQLite's memory statistics take a global mutex on every
+	 * allocation (two threads use SQLite here).  Only possible before
+	 * SQLite initializes; later (a test opening twice) it is refused,
+	 * harmlessly. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_open_v2(path, &k->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, k->db ?
@@ -327,15 +353,6 @@ bind_nz(sqlite3_stmt *s, int i, uint64_t v)
 		sqlite3_bind_int64(s, i, (sqlite3_int64)v);
 }
 
-static void
-bind_ms(sqlite3_stmt *s, int i, uint32_t us)
-{
-	if (us == 0)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_double(s, i, us / 1000.0);
-}
-
 static double
 usec_to_sec(uint64_t u)
 {
@@ -357,54 +374,145 @@ container_kind(uint32_t k)
 	}
 }
 
+/* Row binders: bind parameter i of r->s unless it already holds the
+ * value (see struct row). */
+static void
+row_null(struct row *r, int i)
+{
+	if (r->kind[i] != PV_NULL) {
+		sqlite3_bind_null(r->s, i);
+		r->kind[i] = PV_NULL;
+	}
+}
+
+static void
+row_int(struct row *r, int i, uint64_t u)
+{
+	int64_t v = (int64_t)u;
+
+	if (r->kind[i] != PV_INT || r->v[i] != v) {
+		sqlite3_bind_int64(r->s, i, v);
+		r->kind[i] = PV_INT;
+		r->v[i] = v;
+	}
+}
+
+/* NULL for 0: "unknown" for values where 0 is not a measurement. */
+static void
+row_nz(struct row *r, int i, uint64_t v)
+{
+	if (v == 0)
+		row_null(r, i);
+	else
+		row_int(r, i, v);
+}
+
+static void
+row_double(struct row *r, int i, double d)
+{
+	int64_t bits;
+
+	memcpy(&bits, &d, sizeof(bits));
+	if (r->kind[i] != PV_DOUBLE || r->v[i] != bits) {
+		sqlite3_bind_double(r->s, i, d);
+		r->kind[i] = PV_DOUBLE;
+		r->v[i] = bits;
+	}
+}
+
+static void
+row_ms(struct row *r, int i, uint32_t us)
+{
+	if (us == 0)
+		row_null(r, i);
+	else
+		row_double(r, i, us / 1000.0);
+}
+
+/* `n` bytes of text, borrowed until the step; NULL if n is 0. */
+static void
+row_text(struct row *r, int i, const char *p, size_t n)
+{
+	if (n == 0)
+		row_null(r, i);
+	else {
+		sqlite3_bind_text(r->s, i, p, (int)n, SQLITE_STATIC);
+		r->kind[i] = PV_TEXT;
+	}
+}
+
+/* A bounded string (or NULL); NULL if empty. */
+static void
+row_str(struct row *r, int i, const char *p, size_t n)
+{
+	row_text(r, i, p, p ? strnlen(p, n) : 0);
+}
+
+/* An address as text into buf (64 bytes): IPv4 formatted here, as
+ * inet_ntop's sprintf was 8% of the store's instructions per row. */
+static const char *
+addr_text(const uint8_t a[16], char buf[64])
+{
+	char *p = buf;
+	unsigned i, v;
+
+	if (!evp_addr_is_v4(a))
+		return evp_addr_str(a, buf, 64);
+	for (i = 12; i < 16; i++) {
+		v = a[i];
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 15 ? '.' : '\0';
+	}
+	return buf;
+}
+
 /* Binds the 20 columns of one side from parameter `i`. */
 static int
-bind_side(sqlite3_stmt *s, int i, const struct evp_proc *p,
+bind_side(struct row *r, int i, const struct evp_proc *p,
     const struct evp_proc *pp, const struct evp_container *c)
 {
 	const char *kind;
 	int j;
 
 	if (p != NULL) {
-		bind_u64(s, i, p->pid);
-		bind_nz(s, i + 1, p->tid);
-		bind_u64(s, i + 2, p->uid);
-		bind_str(s, i + 3, p->uid_name, sizeof(p->uid_name));
-		bind_u64(s, i + 4, p->gid);
-		bind_str(s, i + 5, p->gid_name, sizeof(p->gid_name));
-		bind_str(s, i + 6, p->path, sizeof(p->path));
-		bind_str(s, i + 7, p->cmdline, sizeof(p->cmdline));
-		bind_nz(s, i + 8, p->vm_size);
-		bind_nz(s, i + 9, p->vm_peak);
+		row_int(r, i, p->pid);
+		row_nz(r, i + 1, p->tid);
+		row_int(r, i + 2, p->uid);
+		row_str(r, i + 3, p->uid_name, sizeof(p->uid_name));
+		row_int(r, i + 4, p->gid);
+		row_str(r, i + 5, p->gid_name, sizeof(p->gid_name));
+		row_str(r, i + 6, p->path, sizeof(p->path));
+		row_str(r, i + 7, p->cmdline, sizeof(p->cmdline));
+		row_nz(r, i + 8, p->vm_size);
+		row_nz(r, i + 9, p->vm_peak);
 	} else
 		for (j = 0; j < 10; j++)
-			sqlite3_bind_null(s, i + j);
+			row_null(r, i + j);
 	i += 10;
 	if (pp != NULL) {
-		bind_u64(s, i, pp->pid);
-		bind_u64(s, i + 1, pp->uid);
-		bind_str(s, i + 2, pp->uid_name, sizeof(pp->uid_name));
-		bind_str(s, i + 3, pp->path, sizeof(pp->path));
-		bind_str(s, i + 4, pp->cmdline, sizeof(pp->cmdline));
+		row_int(r, i, pp->pid);
+		row_int(r, i + 1, pp->uid);
+		row_str(r, i + 2, pp->uid_name, sizeof(pp->uid_name));
+		row_str(r, i + 3, pp->path, sizeof(pp->path));
+		row_str(r, i + 4, pp->cmdline, sizeof(pp->cmdline));
 	} else
 		for (j = 0; j < 5; j++)
-			sqlite3_bind_null(s, i + j);
+			row_null(r, i + j);
 	i += 5;
-	if (c != NULL && (kind = container_kind(c->kind)) != NULL) {
-		sqlite3_bind_text(s, i, kind, -1, SQLITE_STATIC);
-		bind_str(s, i + 1, c->id, sizeof(c->id));
-		bind_str(s, i + 2, c->name, sizeof(c->name));
-		bind_str(s, i + 3, c->pod, sizeof(c->pod));
-		bind_str(s, i + 4, c->ns, sizeof(c->ns));
-	} else if (c != NULL) {
-		sqlite3_bind_null(s, i);
-		bind_str(s, i + 1, c->id, sizeof(c->id));
-		bind_str(s, i + 2, c->name, sizeof(c->name));
-		bind_str(s, i + 3, c->pod, sizeof(c->pod));
-		bind_str(s, i + 4, c->ns, sizeof(c->ns));
+	if (c != NULL) {
+		kind = container_kind(c->kind);
+		row_text(r, i, kind, kind ? strlen(kind) : 0);
+		row_str(r, i + 1, c->id, sizeof(c->id));
+		row_str(r, i + 2, c->name, sizeof(c->name));
+		row_str(r, i + 3, c->pod, sizeof(c->pod));
+		row_str(r, i + 4, c->ns, sizeof(c->ns));
 	} else
 		for (j = 0; j < 5; j++)
-			sqlite3_bind_null(s, i + j);
+			row_null(r, i + j);
 	return i + 5;
 }
 
@@ -422,100 +530,100 @@ nonzero16(const uint8_t *a)
 /* Binds every column of a flow row; the address buffers must outlive
  * the statement's step. */
 static void
-bind_flow(sqlite3_stmt *s, int64_t iface_id, const struct flow *f,
+bind_flow(struct row *r, int64_t iface_id, const struct flow *f,
     const struct intern *in, char abuf[3][64], const struct flow_tcpinfo *t)
 {
 	const struct flow_meta *m = intern_get_meta(in, f->meta);
-	const char *src, *ev, *st;
+	const char *src, *ev, *st, *a;
 	int i = 1, c = f->cli, cnt = (f->flags & FL_COUNTERS) != 0;
 
-	bind_u64(s, i++, f->id);
-	sqlite3_bind_int64(s, i++, iface_id);
-	sqlite3_bind_double(s, i++, usec_to_sec(f->first_usec));
-	sqlite3_bind_double(s, i++, usec_to_sec(f->last_usec));
-	bind_nz(s, i++, f->ip_version);
-	bind_u64(s, i++, f->key.proto);
-	bind_u64(s, i++, f->key.vlan);
-	sqlite3_bind_text(s, i++, evp_addr_str(f->key.addr[c], abuf[0], 64),
-	    -1, SQLITE_STATIC);
-	bind_u64(s, i++, f->key.port[c]);
-	sqlite3_bind_text(s, i++, evp_addr_str(f->key.addr[!c], abuf[1], 64),
-	    -1, SQLITE_STATIC);
-	bind_u64(s, i++, f->key.port[!c]);
+	row_int(r, i++, f->id);
+	row_int(r, i++, (uint64_t)iface_id);
+	row_double(r, i++, usec_to_sec(f->first_usec));
+	row_double(r, i++, usec_to_sec(f->last_usec));
+	row_nz(r, i++, f->ip_version);
+	row_int(r, i++, f->key.proto);
+	row_int(r, i++, f->key.vlan);
+	a = addr_text(f->key.addr[c], abuf[0]);
+	row_text(r, i++, a, strlen(a));
+	row_int(r, i++, f->key.port[c]);
+	a = addr_text(f->key.addr[!c], abuf[1]);
+	row_text(r, i++, a, strlen(a));
+	row_int(r, i++, f->key.port[!c]);
 	src = (f->flags & FL_JOINED) ? "joined" : evp_source_name(f->source);
-	sqlite3_bind_text(s, i++, src, -1, SQLITE_STATIC);
+	row_str(r, i++, src, 32);
 	ev = evp_event_name(f->last_event);
-	bind_str(s, i++, ev, 32);
+	row_str(r, i++, ev, 32);
 	st = evp_tcp_state_name(f->tcp_state);
-	bind_str(s, i++, st, 32);
-	bind_u64(s, i++, f->orient == ORIENT_GUESSED);
-	bind_u64(s, i++, f->events);
-	bind_u64(s, i++, f->updates);
+	row_str(r, i++, st, 32);
+	row_int(r, i++, f->orient == ORIENT_GUESSED);
+	row_int(r, i++, f->events);
+	row_int(r, i++, f->updates);
 	if (cnt) {
-		bind_u64(s, i++, f->pkts[0]);
-		bind_u64(s, i++, f->bytes[0]);
-		bind_u64(s, i++, f->pkts[1]);
-		bind_u64(s, i++, f->bytes[1]);
+		row_int(r, i++, f->pkts[0]);
+		row_int(r, i++, f->bytes[0]);
+		row_int(r, i++, f->pkts[1]);
+		row_int(r, i++, f->bytes[1]);
 	} else
 		for (c = 0; c < 4; c++)
-			sqlite3_bind_null(s, i++);
+			row_null(r, i++);
 	if (f->flags & FL_WIRE) {
-		bind_u64(s, i++, f->wire[0]);
-		bind_u64(s, i++, f->wire[1]);
+		row_int(r, i++, f->wire[0]);
+		row_int(r, i++, f->wire[1]);
 	} else {
-		sqlite3_bind_null(s, i++);
-		sqlite3_bind_null(s, i++);
+		row_null(r, i++);
+		row_null(r, i++);
 	}
 	if (f->flags & FL_RETRANS) {
-		bind_u64(s, i++, f->retrans[0]);
-		bind_u64(s, i++, f->retrans[1]);
+		row_int(r, i++, f->retrans[0]);
+		row_int(r, i++, f->retrans[1]);
 	} else {
-		sqlite3_bind_null(s, i++);
-		sqlite3_bind_null(s, i++);
+		row_null(r, i++);
+		row_null(r, i++);
 	}
 	if (f->flags & FL_TCPFLAGS) {
-		bind_u64(s, i++, f->tcp_flags[0]);
-		bind_u64(s, i++, f->tcp_flags[1]);
+		row_int(r, i++, f->tcp_flags[0]);
+		row_int(r, i++, f->tcp_flags[1]);
 	} else {
-		sqlite3_bind_null(s, i++);
-		sqlite3_bind_null(s, i++);
+		row_null(r, i++);
+		row_null(r, i++);
 	}
-	bind_ms(s, i++, f->nw_lat_us);
-	bind_ms(s, i++, f->cli_lat_us);
-	bind_ms(s, i++, f->srv_lat_us);
+	row_ms(r, i++, f->nw_lat_us);
+	row_ms(r, i++, f->cli_lat_us);
+	row_ms(r, i++, f->srv_lat_us);
 	if (t != NULL) {
-		bind_ms(s, i++, t->rtt_us);
-		bind_ms(s, i++, t->rtt_var_us);
-		bind_u64(s, i++, t->segs_in);
-		bind_u64(s, i++, t->segs_out);
-		bind_u64(s, i++, t->unack_segs);
-		bind_u64(s, i++, t->lost_pkts);
-		bind_u64(s, i++, t->rcvd_sum);
-		bind_u64(s, i++, t->acked_sum);
+		row_ms(r, i++, t->rtt_us);
+		row_ms(r, i++, t->rtt_var_us);
+		row_int(r, i++, t->segs_in);
+		row_int(r, i++, t->segs_out);
+		row_int(r, i++, t->unack_segs);
+		row_int(r, i++, t->lost_pkts);
+		row_int(r, i++, t->rcvd_sum);
+		row_int(r, i++, t->acked_sum);
 	} else
 		for (c = 0; c < 8; c++)
-			sqlite3_bind_null(s, i++);
+			row_null(r, i++);
 	if (m != NULL) {
-		bind_str(s, i++, m->ifname, sizeof(m->ifname));
-		if (nonzero16(m->exporter))
-			sqlite3_bind_text(s, i++, evp_addr_str(m->exporter,
-			    abuf[2], 64), -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(s, i++);
-		bind_nz(s, i++, m->producer);
+		row_str(r, i++, m->ifname, sizeof(m->ifname));
+		if (nonzero16(m->exporter)) {
+			a = addr_text(m->exporter, abuf[2]);
+			row_text(r, i++, a, strlen(a));
+		} else
+			row_null(r, i++);
+		row_nz(r, i++, m->producer);
 	} else
 		for (c = 0; c < 3; c++)
-			sqlite3_bind_null(s, i++);
-	i = bind_side(s, i, intern_get_proc(in, f->proc[0]),
+			row_null(r, i++);
+	i = bind_side(r, i, intern_get_proc(in, f->proc[0]),
 	    intern_get_proc(in, f->parent[0]),
 	    intern_get_container(in, f->cont[0]));
-	i = bind_side(s, i, intern_get_proc(in, f->proc[1]),
+	i = bind_side(r, i, intern_get_proc(in, f->proc[1]),
 	    intern_get_proc(in, f->parent[1]),
 	    intern_get_container(in, f->cont[1]));
 	if (m != NULL && m->extra_len > 0)
-		sqlite3_bind_text(s, i, m->extra, m->extra_len, SQLITE_STATIC);
+		row_text(r, i, m->extra, m->extra_len);
 	else
-		sqlite3_bind_null(s, i);
+		row_null(r, i);
 }
 
 int
@@ -527,8 +635,8 @@ sink_write_flow(struct sink *k, int64_t iface_id, const struct flow *f,
 	int rc;
 
 	if (f->flags & FL_WRITTEN) {
-		s = k->st[ST_FLOW_UPDATE];
-		bind_flow(s, iface_id, f, in, abuf, t);
+		s = k->row_upd.s;
+		bind_flow(&k->row_upd, iface_id, f, in, abuf, t);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (rc == SQLITE_DONE && sqlite3_changes(k->db) == 1) {
@@ -546,8 +654,8 @@ sink_write_flow(struct sink *k, int64_t iface_id, const struct flow *f,
 		}
 		/* The row went away (retention by size): insert again. */
 	}
-	s = k->st[ST_FLOW_INSERT];
-	bind_flow(s, iface_id, f, in, abuf, t);
+	s = k->row_ins.s;
+	bind_flow(&k->row_ins, iface_id, f, in, abuf, t);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
