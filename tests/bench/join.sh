@@ -1,0 +1,302 @@
+#!/bin/sh
+# Join benchmark (issue 4): can the join keep up with the pipeline's
+# floor of 150,000 events/s when every event has a packet flow?
+#
+# A generated pcap file holds N distinct TCP flows (one SYN each, from
+# 10.x.y.z:port to 192.0.2.80:80).  evflow-capture reads it as `eth0`
+# (-r FILE -I eth0), a mirrored packet interface that is the companion
+# of a ZMQ interface, and the store holds the N ended packet flows
+# (store.join_window = 300 s, so none expires during a run).  Then
+# evflow-testpub publishes N libebpfflow CONNECT events with the same
+# 5-tuples into the ZMQ interface as fast as the pipeline takes them
+# (--array EVENTS_PER_MSG), and the clock runs from the first publish to
+# the moment the store counted the N-th join in eth0.  Each event also
+# makes an event-only flow in the ZMQ interface (two flow tables, N
+# rows inserted and N updated).
+#
+# Per run: events/s joined, join ratio (joins / N, must be 1), misses,
+# the store's memory gauge and its RSS.  Median of 3 runs.
+#
+# Then the cap: the same N events published BEFORE any packet into a
+# store with store.max_pending = CAP: the pending gauge stays at CAP,
+# the other N - CAP event-only entries are evicted and counted
+# (iface.eth0.pending_evicted), the RSS stays bounded; the packets read
+# afterwards join the CAP events that waited.
+#
+#   tests/bench/join.sh BUILD     (make bench)
+#   JOIN_EVENTS=N  JOIN_RUNS=R  JOIN_ARRAY=K  JOIN_CAP=C
+#
+# Fails (exit 1) if a run does not join every event, or the cap is not
+# held; the 150k floor is reported, not enforced (a shared machine).
+BUILD=${1:-build}
+EVFLOW_BUILD=$(cd "$BUILD" && pwd)
+BIN="$EVFLOW_BUILD/bin"
+N=${JOIN_EVENTS:-200000}
+RUNS=${JOIN_RUNS:-3}
+ARRAY=${JOIN_ARRAY:-10}
+CAP=${JOIN_CAP:-10000}
+FLOOR=150000
+WAIT=120	# seconds any one wait may take
+
+for b in evflow-store evflow-router evflow-collector evflow-capture \
+    evflow-testpub evflow-ctlq; do
+	[ -x "$BIN/$b" ] || { echo "join: $BIN/$b not built, skipped"; exit 0; }
+done
+command -v python3 >/dev/null || { echo "join: no python3, skipped"; exit 0; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/evflow-join.XXXXXX") || exit 1
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		n=0
+		while kill -0 "$p" 2>/dev/null && [ $n -lt 100 ]; do
+			sleep 0.1; n=$((n + 1))
+		done
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+die() {
+	echo "join: FAIL: $*"
+	for f in "$D"/*.log; do
+		[ -f "$f" ] && { echo "--- $f"; tail -n 10 "$f"; }
+	done
+	exit 1
+}
+
+now() {
+	date +%s.%N
+}
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The store's stats for interface $1, keys $2...: values on one line.
+sif() {
+	"$BIN/evflow-ctlq" -t 5000 "ipc://$D/store.ctl" stats |
+	    python3 -c 'import json, sys
+s = json.load(sys.stdin)
+for i in s["interfaces"]:
+    if i["name"] == sys.argv[1]:
+        print(" ".join(str(i.get(k, i.get("counters", {}).get(k)))
+                       for k in sys.argv[2:]))' "$@"
+}
+
+sctr() {	# a store counter
+	"$BIN/evflow-ctlq" -t 5000 -g "counters.$1" "ipc://$D/store.ctl" stats
+}
+
+rss_kb() {
+	awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# wait_for DESC CMD: polls the shell command CMD until it succeeds.
+wait_for() {
+	end=$(( $(date +%s) + WAIT ))
+	until eval "$2" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge $end ] && die "$1"
+		sleep 0.02
+	done
+}
+
+start() {	# start NAME CMD...: a daemon, its log in $D/NAME.log
+	name=$1; shift
+	"$@" >"$D/$name.log" 2>&1 &
+	eval "PID_$name=$!"
+	PIDS="$! $PIDS"
+}
+
+wait_ping() {
+	wait_for "$1 did not answer ping" \
+	    "[ \"\$(\"$BIN/evflow-ctlq\" -t 500 ipc://$D/$1.ctl ping)\" = pong ]"
+}
+
+stop_all() {
+	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	PIDS=""
+}
+
+# The workload, made once: the pcap file and the events, same 5-tuples.
+python3 - "$N" "$T/flows.pcap" "$T/events.jsonl" <<'EOF' || exit 1
+import struct, sys, time
+n, pcap, jsonl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+srv = bytes([192, 0, 2, 80])
+eth = b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00"
+t0 = int(time.time())
+with open(pcap, "wb") as f, open(jsonl, "w") as j:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i in range(n):
+        cli = bytes([10, 1 + i // 60000 // 256, (i // 60000) % 256, 1])
+        port = 1024 + i % 60000
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i & 0xffff, 0, 64, 6,
+                         0, cli, srv)
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        tcp = struct.pack("!HHIIBBHHH", port, 80, i, 0, 0x50, 0x02, 64240,
+                          0, 0)
+        frame = eth + ip + tcp
+        us = i * 5          # 200k packets per second of trace time
+        f.write(struct.pack("<IIII", t0 + us // 1000000, us % 1000000,
+                            len(frame), len(frame)))
+        f.write(frame)
+        j.write('{ "timestamp": "%d.000000", "INTERFACE_NAME": "eth9", '
+                '"IP_PROTOCOL_VERSION": 4, "TCP_EVENT_TYPE": "CONNECT", '
+                '"IPV4_SRC_ADDR": "%d.%d.%d.%d", "IPV4_DST_ADDR": '
+                '"192.0.2.80", "PROTOCOL": 6, "L4_SRC_PORT": %d, '
+                '"L4_DST_PORT": 80, "NW_LATENCY_MS": "0.221", '
+                '"LOCAL_PROCESS": { "PID": %d, "UID": 1000, "GID": 1000, '
+                '"GID_NAME": "bench", "TID": %d, "PROCESS_PATH": '
+                '"\\/usr\\/bin\\/curl", "PROCESS_CMDLINE": "" }, '
+                '"LOCAL_FATHER_PROCESS": { "PID": 1, "UID": 0, "GID": 0, '
+                '"GID_NAME": "root", "TID": 0, "PROCESS_PATH": '
+                '"\\/bin\\/sh", "PROCESS_CMDLINE": "" } }\n'
+                % ((t0 + us // 1000000,) + tuple(cli) + (port, 1000 + i % 30000,
+                   1000 + i % 30000)))
+EOF
+
+# pipeline DIR STORE_OPTS...: store, router (ZMQ interface with the
+# mirrored eth0 as its companion), collector.
+pipeline() {
+	D=$1; shift
+	mkdir -p "$D"
+	P=$(free_port)
+	Z="tcp://127.0.0.1:${P}c"
+	start store "$BIN/evflow-store" -d "$D" -N store \
+	    -o store.join_window=300 "$@"
+	wait_ping store
+	start router "$BIN/evflow-router" -d "$D" -N router -i "$Z" -i eth0 \
+	    -o mirrored=eth0 -o "companion=$Z eth0"
+	wait_ping router
+	start col "$BIN/evflow-collector" -d "$D" -N col -i "$Z"
+	wait_ping col
+}
+
+# Reads the pcap file into eth0 and waits until the store holds every
+# packet flow ($1: how many entries eth0 must then have).
+read_packets() {
+	start cap "$BIN/evflow-capture" -d "$D" -N cap -r "$T/flows.pcap" \
+	    -I eth0
+	wait "$PID_cap" || die "evflow-capture -r exited with an error"
+	wait_for "packet flows in the store" "[ \"\$(sif eth0 live_flows)\" = $1 ]"
+}
+
+publish() {
+	"$BIN/evflow-testpub" -q -z "$Z" --array "$ARRAY" -f "$T/events.jsonl" ||
+	    die "evflow-testpub"
+}
+
+# watch: polls the collector's and the store's counters until every
+# event is accounted for (received by the collector; sent or dropped by
+# it; the store's eth0 merged count steady for 1 s), then prints "T
+# joins misses pending live merged col_dropped": T is the wall time of
+# the last change of eth0's joins.
+watch() {
+	python3 - "$BIN/evflow-ctlq" "$D" "$N" "$WAIT" <<'PY'
+import json, subprocess, sys, time
+ctlq, d, n, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+def stats(name):
+    out = subprocess.run([ctlq, "-t", "5000", "ipc://%s/%s.ctl" % (d, name),
+                          "stats"], capture_output=True, text=True).stdout
+    return json.loads(out)
+end = time.time() + limit
+last, t_last, steady = None, time.time(), None
+while time.time() < end:
+    now = time.time()
+    c = stats("col")["counters"]
+    eth = [i for i in stats("store")["interfaces"] if i["name"] == "eth0"][0]
+    key = (eth["joins"], eth["merged"])
+    if key != last:
+        last, t_last, steady = key, now, None
+    done = c["events_received"] >= n and c["records_queued"] == \
+        c["records_sent"] + c["records_send_dropped"]
+    if done and steady is None:
+        steady = now
+    if done and now - t_last >= 1.0:
+        print("%.6f %d %d %d %d %d %d" % (t_last, eth["joins"], eth["misses"],
+              eth["pending"], eth["live_flows"], eth["merged"],
+              c["records_send_dropped"]))
+        sys.exit(0)
+    time.sleep(0.01)
+sys.exit("events not accounted for after %d s" % limit)
+PY
+}
+
+echo "join: $N flows, one SYN each in a pcap read as eth0 (companion of a" \
+    "ZMQ interface); $N matching CONNECT events, $ARRAY per message"
+rates=""
+bad=0
+r=1
+while [ $r -le "$RUNS" ]; do
+	pipeline "$T/run$r"
+	read_packets "$N"
+	t0=$(now)
+	publish
+	w=$(watch) || die "run $r: $w"
+	set -- $w
+	t1=$1 joins=$2 misses=$3 pending=$4 live=$5 merged=$6 cdrop=$7
+	delivered=$((merged - N))	# events merged into eth0
+	zflows=$(sif "$Z" live_flows)
+	rate=$(awk -v n="$joins" -v a="$t0" -v b="$t1" \
+	    'BEGIN { printf "%d", n / (b - a) }')
+	ratio=$(awk -v j="$joins" -v n="$delivered" \
+	    'BEGIN { printf "%.4f", n ? j / n : 0 }')
+	echo "run $r: $rate events/s joined ($joins in $(awk -v a="$t0" \
+	    -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s), join ratio" \
+	    "$ratio of the $delivered events that reached eth0, misses" \
+	    "$misses, pending $pending, eth0 flows $live, ZMQ-interface flows" \
+	    "$zflows, store mem_bytes $(sctr mem_bytes), store RSS" \
+	    "$(rss_kb "$PID_store") kB; lost upstream: collector send drops" \
+	    "$cdrop, store no_memory $(sctr no_memory)"
+	[ "$joins" = "$delivered" ] && [ "$misses" = 0 ] ||
+		die "run $r: an event that reached eth0 did not join"
+	[ "$cdrop" = 0 ] || { bad=1; echo "run $r: WARNING: $cdrop events" \
+	    "dropped by the collector (its sends to the router timed out)"; }
+	rates="$rates $rate"
+	stop_all
+	r=$((r + 1))
+done
+med=$(echo $rates | tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 }
+    END { print a[int((NR + 1) / 2)] }')
+if [ "$med" -ge $FLOOR ]; then
+	verdict="above"
+else
+	verdict="BELOW"
+fi
+echo "join: median $med events/s joined (runs:$rates), $verdict the" \
+    "floor of $FLOOR; every event that reached eth0 joined"
+[ $bad = 0 ] || echo "join: WARNING: events were lost before the store" \
+    "in some runs (see above)"
+
+# The cap: events first, no packets yet.
+pipeline "$T/cap" -o store.max_pending="$CAP"
+rss0=$(rss_kb "$PID_store")
+publish
+w=$(watch) || die "cap: $w"
+set -- $w
+delivered=$6
+set -- $(sif eth0 pending pending_evicted live_flows)
+pend=$1 evicted=$2 live=$3
+rss1=$(rss_kb "$PID_store")
+echo "cap: store.max_pending=$CAP, $delivered events reached eth0 before" \
+    "any packet: eth0 pending $pend, pending_evicted $evicted, eth0 flows" \
+    "$live; store RSS $rss0 kB -> $rss1 kB (the ZMQ interface holds" \
+    "$(sif "$Z" live_flows) flows)"
+[ "$pend" = "$CAP" ] || die "pending $pend, want the cap $CAP"
+[ "$evicted" = $((delivered - CAP)) ] ||
+	die "evicted $evicted, want $((delivered - CAP))"
+read_packets "$N"
+set -- $(sif eth0 joins pending)
+echo "cap: the packets then joined the $1 events that waited (pending $2)"
+[ "$1" = "$CAP" ] || die "joins $1 after the cap, want $CAP"
+stop_all
