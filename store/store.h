@@ -215,7 +215,7 @@ struct flow_table {
 	uint32_t	 pending;	/* entries on FLIST_PENDING */
 	uint32_t	*bucket;
 	uint32_t	 nbucket;	/* power of two */
-	uint32_t	*obucket;	/* while doubling: the old buckets */
+	uint32_t	*obucket;	/* while growing: the old buckets */
 	uint32_t	 onbucket;	/* their number, 0 if none */
 	uint32_t	 rehash_pos;	/* old buckets below it are moved */
 	uint32_t	 head[FLIST_MAX], tail[FLIST_MAX];
