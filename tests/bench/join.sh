@@ -14,8 +14,13 @@
 # makes an event-only flow in the ZMQ interface (two flow tables, N
 # rows inserted and N updated).
 #
-# Per run: events/s joined, join ratio (joins / N, must be 1), misses,
-# the store's memory gauge and its RSS.  Median of 3 runs.
+# Per run: events/s joined, join ratio (joins / events that reached
+# eth0, must be 1), misses, the store's memory gauge and RSS, CPU
+# seconds of collector, router and store, and any loss upstream (the
+# collector counts records its sends to the router dropped).  Each run
+# is paired with a base run: the same events and packet flows, the
+# companion set to none (no join), so joined/base is the cost of the
+# join in the same conditions.  Medians of 3 runs.
 #
 # Then the cap: the same N events published BEFORE any packet into a
 # store with store.max_pending = CAP: the pending gauge stays at CAP,
@@ -166,7 +171,7 @@ with open(pcap, "wb") as f, open(jsonl, "w") as j:
 EOF
 
 # pipeline DIR STORE_OPTS...: store, router (ZMQ interface with the
-# mirrored eth0 as its companion), collector.
+# mirrored eth0 as its companion, none if MODE=base), collector.
 pipeline() {
 	D=$1; shift
 	mkdir -p "$D"
@@ -175,8 +180,10 @@ pipeline() {
 	start store "$BIN/evflow-store" -d "$D" -N store \
 	    -o store.join_window=300 "$@"
 	wait_ping store
+	comp="companion=$Z eth0"
+	[ "$MODE" = base ] && comp="companion=$Z none"
 	start router "$BIN/evflow-router" -d "$D" -N router -i "$Z" -i eth0 \
-	    -o mirrored=eth0 -o "companion=$Z eth0"
+	    -o mirrored=eth0 -o "$comp"
 	wait_ping router
 	start col "$BIN/evflow-collector" -d "$D" -N col -i "$Z"
 	wait_ping col
@@ -198,9 +205,9 @@ publish() {
 
 # watch: polls the collector's and the store's counters until every
 # event is accounted for (received by the collector; sent or dropped by
-# it; the store's eth0 merged count steady for 1 s), then prints "T
-# joins misses pending live merged col_dropped": T is the wall time of
-# the last change of eth0's joins.
+# it; the store's merged counts steady for 1 s), then prints "T joins
+# misses pending live merged col_dropped zmq_merged" (eth0's counters
+# but the last): T is the wall time of the last change.
 watch() {
 	python3 - "$BIN/evflow-ctlq" "$D" "$N" "$WAIT" <<'PY'
 import json, subprocess, sys, time
@@ -214,8 +221,10 @@ last, t_last, steady = None, time.time(), None
 while time.time() < end:
     now = time.time()
     c = stats("col")["counters"]
-    eth = [i for i in stats("store")["interfaces"] if i["name"] == "eth0"][0]
-    key = (eth["joins"], eth["merged"])
+    ifs = stats("store")["interfaces"]
+    eth = [i for i in ifs if i["name"] == "eth0"][0]
+    zmq = [i for i in ifs if i["kind"] == "zmq"][0]
+    key = (eth["joins"], eth["merged"], zmq["merged"])
     if key != last:
         last, t_last, steady = key, now, None
     done = c["events_received"] >= n and c["records_queued"] == \
@@ -223,51 +232,82 @@ while time.time() < end:
     if done and steady is None:
         steady = now
     if done and now - t_last >= 1.0:
-        print("%.6f %d %d %d %d %d %d" % (t_last, eth["joins"], eth["misses"],
-              eth["pending"], eth["live_flows"], eth["merged"],
-              c["records_send_dropped"]))
+        print("%.6f %d %d %d %d %d %d %d" % (t_last, eth["joins"],
+              eth["misses"], eth["pending"], eth["live_flows"], eth["merged"],
+              c["records_send_dropped"], zmq["merged"]))
         sys.exit(0)
     time.sleep(0.01)
 sys.exit("events not accounted for after %d s" % limit)
 PY
 }
 
-echo "join: $N flows, one SYN each in a pcap read as eth0 (companion of a" \
-    "ZMQ interface); $N matching CONNECT events, $ARRAY per message"
-rates=""
+# CPU seconds (user + system) of a process so far.
+cpu_of() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' \
+	    "/proc/$1/stat" 2>/dev/null || echo 0
+}
+cpus() {
+	echo "$(cpu_of "$PID_col") $(cpu_of "$PID_router") $(cpu_of "$PID_store")"
+}
+median() {
+	echo "$@" | tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 }
+	    END { print a[int((NR + 1) / 2)] }'
+}
+
+echo "join: $N flows, one SYN each in a pcap read as eth0; $N matching" \
+    "CONNECT events, $ARRAY per message, into a ZMQ interface whose" \
+    "companion is eth0 (join) or none (base: the same events, no join)"
+rates="" brates=""
 bad=0
 r=1
 while [ $r -le "$RUNS" ]; do
-	pipeline "$T/run$r"
+    for MODE in join base; do
+	pipeline "$T/run$r.$MODE"
 	read_packets "$N"
+	c0=$(cpus)
 	t0=$(now)
 	publish
-	w=$(watch) || die "run $r: $w"
+	w=$(watch) || die "run $r $MODE: $w"
+	c1=$(cpus)
 	set -- $w
-	t1=$1 joins=$2 misses=$3 pending=$4 live=$5 merged=$6 cdrop=$7
+	t1=$1 joins=$2 misses=$3 pending=$4 live=$5 merged=$6 cdrop=$7 zm=$8
 	delivered=$((merged - N))	# events merged into eth0
-	zflows=$(sif "$Z" live_flows)
-	rate=$(awk -v n="$joins" -v a="$t0" -v b="$t1" \
-	    'BEGIN { printf "%d", n / (b - a) }')
-	ratio=$(awk -v j="$joins" -v n="$delivered" \
-	    'BEGIN { printf "%.4f", n ? j / n : 0 }')
-	echo "run $r: $rate events/s joined ($joins in $(awk -v a="$t0" \
-	    -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s), join ratio" \
-	    "$ratio of the $delivered events that reached eth0, misses" \
-	    "$misses, pending $pending, eth0 flows $live, ZMQ-interface flows" \
-	    "$zflows, store mem_bytes $(sctr mem_bytes), store RSS" \
-	    "$(rss_kb "$PID_store") kB; lost upstream: collector send drops" \
-	    "$cdrop, store no_memory $(sctr no_memory)"
-	[ "$joins" = "$delivered" ] && [ "$misses" = 0 ] ||
-		die "run $r: an event that reached eth0 did not join"
-	[ "$cdrop" = 0 ] || { bad=1; echo "run $r: WARNING: $cdrop events" \
-	    "dropped by the collector (its sends to the router timed out)"; }
-	rates="$rates $rate"
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	cpu=$(echo "$c0 $c1" | awk '{ printf "collector %.2f, router %.2f," \
+	    " store %.2f", $4 - $1, $5 - $2, $6 - $3 }')
+	if [ $MODE = join ]; then
+		rate=$(awk -v n="$joins" -v a="$t0" -v b="$t1" \
+		    'BEGIN { printf "%d", n / (b - a) }')
+		ratio=$(awk -v j="$joins" -v n="$delivered" \
+		    'BEGIN { printf "%.4f", n ? j / n : 0 }')
+		echo "run $r join: $rate events/s joined ($joins in $secs s)," \
+		    "join ratio $ratio of the $delivered events that reached" \
+		    "eth0, misses $misses, pending $pending; flows: eth0 $live," \
+		    "ZMQ interface $(sif "$Z" live_flows); store mem_bytes" \
+		    "$(sctr mem_bytes), RSS $(rss_kb "$PID_store") kB; CPU s:" \
+		    "$cpu; lost upstream: collector send drops $cdrop, store" \
+		    "no_memory $(sctr no_memory)"
+		[ "$joins" = "$delivered" ] && [ "$misses" = 0 ] ||
+			die "run $r: an event that reached eth0 did not join"
+		rates="$rates $rate"
+	else
+		rate=$(awk -v n="$zm" -v a="$t0" -v b="$t1" \
+		    'BEGIN { printf "%d", n / (b - a) }')
+		echo "run $r base: $rate events/s stored ($zm in $secs s), eth0" \
+		    "untouched (joins $joins), RSS $(rss_kb "$PID_store") kB;" \
+		    "CPU s: $cpu; collector send drops $cdrop"
+		[ "$joins" = 0 ] || die "run $r base: joins without a companion"
+		brates="$brates $rate"
+	fi
+	[ "$cdrop" = 0 ] || { bad=1; echo "run $r $MODE: WARNING: $cdrop" \
+	    "events dropped by the collector (its sends to the router" \
+	    "timed out)"; }
 	stop_all
+    done
 	r=$((r + 1))
 done
-med=$(echo $rates | tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 }
-    END { print a[int((NR + 1) / 2)] }')
+med=$(median $rates)
+bmed=$(median $brates)
 if [ "$med" -ge $FLOOR ]; then
 	verdict="above"
 else
@@ -275,10 +315,13 @@ else
 fi
 echo "join: median $med events/s joined (runs:$rates), $verdict the" \
     "floor of $FLOOR; every event that reached eth0 joined"
+echo "join: base (no companion) median $bmed events/s (runs:$brates);" \
+    "joined/base $(awk -v a="$med" -v b="$bmed" 'BEGIN { printf "%.2f", a / b }')"
 [ $bad = 0 ] || echo "join: WARNING: events were lost before the store" \
     "in some runs (see above)"
 
 # The cap: events first, no packets yet.
+MODE=join
 pipeline "$T/cap" -o store.max_pending="$CAP"
 rss0=$(rss_kb "$PID_store")
 publish
