@@ -165,12 +165,9 @@ rctr() {	# router counter
 ev() {
 	python3 "$JL/ev.py" "$@" >>"$T/ev.jsonl" || fail "ev.py $*"
 }
-# pub: publishes $T/ev.jsonl and empties it.
-n_pub=0
+# pub [ARGS]: publishes $T/ev.jsonl (evflow-testpub ARGS) and empties it.
 pub() {
-	n=$(grep -c . "$T/ev.jsonl")
-	publish -q -z "$Z" -f "$T/ev.jsonl" >/dev/null
-	n_pub=$((n_pub + n))
+	publish -q -z "$Z" "$@" -f "$T/ev.jsonl" >/dev/null
 	: >"$T/ev.jsonl"
 }
 : >"$T/ev.jsonl"
@@ -211,9 +208,10 @@ wait_sql "it is an event-only row in $VA, no packet counters" "SELECT
 curl_go $CP1 "$P1" "$T/got1"
 wait_sql "curl 1 joined in $VA on its packets" "SELECT source FROM flows_v
     WHERE iface = '$VA' AND cli_port = $CP1 AND c2s_packets > 0" joined
+# (from the server host: another exporter, source id 2)
 ev ACCEPT 6 "$CLI" $CP1 "$SRV" $HTTP_PORT eth0 "$HTTP_PID" "$PY" \
     "-m http.server" $$ "$SH"
-pub
+pub --source-id 2
 wait_sql "curl 1: server process joined after the flow ended" \
     "SELECT ifnull(srv_pid, '-') FROM flows_v WHERE iface = '$VA' AND
     cli_port = $CP1" "$HTTP_PID"
