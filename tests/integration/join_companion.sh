@@ -21,6 +21,9 @@
 #   - IF_NAME dispatch: with no companion, an event naming the capture
 #     interface still lands there and joins; one naming nothing does not;
 #   - companion none, then back: the next events follow, no restart;
+#   - a restarted router restores the saved settings and joins go on;
+#   - the UDP server's SEND (packet order server -> client, sides
+#     guessed) lands on the server side of the packet flow;
 #   - an event with no packets stays event-only (no invented counters)
 #     and is counted a miss when its window ends;
 #   - joins, misses, packet flows with/without a process and the
@@ -46,7 +49,8 @@ NA=evjca$$ NB=evjcb$$ VA=evja$$ VB=evjb$$
 NET=10.214.$(( $$ % 250 ))
 CLI=$NET.1 SRV=$NET.2
 HTTP_PORT=8080 UDP_PORT=5300 UDP_CPORT=40053
-CP1=41001 CP2=41002 CP3=41003 CP4=41004 CP5=41005 CPX=41009 LP=42001
+CP1=41001 CP2=41002 CP3=41003 CP4=41004 CP5=41005 CP6=41006 CPX=41009
+LP=42001
 SIZE=200000
 WINDOW=12	# store.join_window, seconds: covers each wait below
 P=$(free_port)
@@ -114,6 +118,7 @@ while True:
     d, a = s.recvfrom(65535)
     s.sendto(d * 2, a)'
 helper udpecho ip netns exec "$NB" python3 -c "$ECHO" "$SRV" "$UDP_PORT"
+ECHO_PID=${HELPER_PIDS##* }
 end=$(( $(now_s) + WAIT_SECS ))
 until ip netns exec "$NB" ss -ltn | grep -q ":$HTTP_PORT " &&
     ip netns exec "$NB" ss -lun | grep -q ":$UDP_PORT "; do
@@ -248,11 +253,17 @@ ev ACCEPT 6 127.0.0.1 $LP 127.0.0.1 $HTTP_PORT lo "$HTTP_PID" "$PY" \
     "-m http.server" $$ "$SH"
 ev CONNECT 6 "$CLI" $CPX "$SRV" $HTTP_PORT eth0 4242 "$CURL" "$URL" $$ "$SH"
 pub
+# The UDP server's SEND from the server host: packet order server ->
+# client, sides guessed by ports; it must land on the server side.
+ev SEND 17 "$SRV" $UDP_PORT "$CLI" $UDP_CPORT eth0 "$ECHO_PID" "$PY" \
+    "-c udpecho" $$ "$SH"
+pub --source-id 2
 wait_sql "curl 2 joined after it ended" "SELECT source, cli_pid,
     ifnull(srv_pid, '-') FROM flows_v WHERE iface = '$VA' AND
     cli_port = $CP2" "joined|$P2|-"
-wait_sql "udp joined after it ended" "SELECT source, cli_pid FROM flows_v
-    WHERE iface = '$VA' AND cli_port = $UDP_CPORT" "joined|$UP"
+wait_sql "udp joined after it ended, both sides" "SELECT source, cli_pid,
+    ifnull(srv_pid, '-') FROM flows_v WHERE iface = '$VA' AND
+    cli_port = $UDP_CPORT" "joined|$UP|$ECHO_PID"
 wait_sql "loopback flow in the ZMQ interface, both sides" "SELECT source,
     cli_pid, srv_pid FROM flows_v WHERE iface = '$Z' AND cli_port = $LP AND
     cli_addr = '127.0.0.1'" "event|$PL|$HTTP_PID"
@@ -264,7 +275,7 @@ check_eq "loopback events skipped by the companion" \
 check_eq "no loopback flow in $VA" "$(sql "SELECT count(*) FROM flows_v
     WHERE iface = '$VA' AND (cli_addr LIKE '127.%' OR srv_addr LIKE
     '127.%')")" 0
-check_eq "companion deliveries so far" "$(rctr companion_delivered)" 5
+check_eq "companion deliveries so far" "$(rctr companion_delivered)" 6
 
 # --- 3. Companion none: an event naming $VA (IF_NAME dispatch) still
 # lands there and joins; an event naming nothing here does not.
@@ -284,7 +295,7 @@ wait_sql "curl 4's event reached the ZMQ interface" "SELECT cli_pid FROM
     flows_v WHERE iface = '$Z' AND cli_port = $CP4" "$P4"
 check_eq "router: IF_NAME matched once" "$(rctr ifname_matched)" 1
 check_eq "router: no companion delivery while none" \
-    "$(rctr companion_delivered)" 5
+    "$(rctr companion_delivered)" 6
 "$BIN/evflow-ctlq" -t 2000 "ipc://$D/store.ctl" flush >/dev/null
 check_eq "curl 4 stays a packet flow without process in $VA" \
     "$(frow "$VA" $CP4 "source || ifnull(cli_pid, '-')")" "packet-"
@@ -298,11 +309,32 @@ ev CONNECT 6 "$CLI" $CP5 "$SRV" $HTTP_PORT eth0 "$P5" "$CURL" "$URL" $$ "$SH"
 pub
 wait_sql "companion back: curl 5 joined" "SELECT source, cli_pid FROM
     flows_v WHERE iface = '$VA' AND cli_port = $CP5" "joined|$P5"
-check_eq "router: companion deliveries" "$(rctr companion_delivered)" 6
+check_eq "router: companion deliveries" "$(rctr companion_delivered)" 7
 check_eq "no daemon restarted" \
     "$(pid_of router) $(pid_of col0) $(pid_of store)" \
     "$ROUTER_PID $COL_PID $STORE_PID"
 all_alive
+
+# --- 5. A restarted router restores the settings the store saved, and
+# the capture and the collector feed it again.
+kill -TERM "$ROUTER_PID"
+wait "$ROUTER_PID" || fail "the router's exit status was $? on SIGTERM"
+start_daemon router2 "$BIN/evflow-router" -d "$D" -N router -i "$Z" -i "$VA"
+cp "$T/router2.pid" "$T/router.pid"
+wait_ctl router
+check_eq "restored: companion of $Z, $VA mirrored" "$(ctl router stats |
+    python3 -c 'import json, sys
+s = {i["name"]: i for i in json.load(sys.stdin)["interfaces"]}
+print(s[sys.argv[1]]["companion"], s[sys.argv[2]]["mirrored"])' "$Z" "$VA")" \
+    "$VA True"
+curl_at $CP6 "$T/got6"; P6=$CURL_PID
+curl_go $CP6 "$P6" "$T/got6"
+wait_row "curl 6 ended in $VA (through the new router)" "$VA" $CP6
+ev CONNECT 6 "$CLI" $CP6 "$SRV" $HTTP_PORT eth0 "$P6" "$CURL" "$URL" $$ "$SH"
+pub
+wait_sql "after the router's restart: curl 6 joined" "SELECT source,
+    cli_pid FROM flows_v WHERE iface = '$VA' AND cli_port = $CP6" "joined|$P6"
+check_eq "new router: companion deliveries" "$(rctr companion_delivered)" 1
 
 # --- The rows in detail.
 check_eq "curl 1 in $VA: both sides, packets, parent" "$(frow "$VA" $CP1 \
@@ -317,15 +349,15 @@ check_eq "curl 1 in $Z: event-only, both sides, no counters" "$(frow "$Z" \
 check_eq "curl 2 in $VA: the client only" "$(frow "$VA" $CP2 \
     "cli_process, ifnull(srv_process, '-'), s2c_bytes >= $SIZE")" \
     "$CURL|-|1"
-check_eq "udp in $VA: client process, exact packet counters" \
+check_eq "udp in $VA: both processes, exact packet counters" \
     "$(frow "$VA" $UDP_CPORT "protocol, cli_addr, srv_port, cli_process,
-    ifnull(srv_pid, '-'), c2s_packets, c2s_bytes, s2c_packets, s2c_bytes,
+    srv_pid, sides_guessed, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes,
     c2s_wire_bytes, s2c_wire_bytes")" \
-    "17|$CLI|$UDP_PORT|$PY|-|3|684|3|1284|726|1326"
+    "17|$CLI|$UDP_PORT|$PY|$ECHO_PID|0|3|684|3|1284|726|1326"
 check_eq "loopback flow only in $Z" "$(sql "SELECT group_concat(iface)
     FROM flows_v WHERE cli_port = $LP")" "$Z"
 check_eq "every event reached the ZMQ interface" "$(sql "SELECT
-    count(*) FROM flows_v WHERE iface = '$Z'")" 8
+    count(*) FROM flows_v WHERE iface = '$Z'")" 9
 
 # --- Counters once every packet flow left the table (the join window
 # after its end) and the lone event expired: stats, daemon_counters and
@@ -333,20 +365,20 @@ check_eq "every event reached the ZMQ interface" "$(sql "SELECT
 kill -TERM "$(pid_of cap)"
 wait_true "every $VA flow left the table" \
     '[ "$(sif "$VA" live_flows)" = 0 ]' $((WINDOW + WAIT_SECS))
-check_eq "$VA joins" "$(sif "$VA" joins)" 6
+check_eq "$VA joins" "$(sif "$VA" joins)" 8
 check_eq "$VA misses (the lone event)" "$(sif "$VA" misses)" 1
-check_eq "$VA packet flows" "$(sif "$VA" packet_flows)" 6
-check_eq "$VA with process" "$(sif "$VA" packet_flows_with_process)" 5
+check_eq "$VA packet flows" "$(sif "$VA" packet_flows)" 7
+check_eq "$VA with process" "$(sif "$VA" packet_flows_with_process)" 6
 check_eq "$VA without process" "$(sif "$VA" packet_flows_no_process)" 1
-check_eq "$VA attribution ratio" "$(sif "$VA" attribution_ratio)" 0.8333
+check_eq "$VA attribution ratio" "$(sif "$VA" attribution_ratio)" 0.8571
 check_eq "$Z has no join counters" "$(sif "$Z" joins)" 0
 check_eq "rows: iface_attribution" "$(sql "SELECT packet_flows,
-    with_process FROM iface_attribution WHERE iface = '$VA'")" "6|5"
+    with_process FROM iface_attribution WHERE iface = '$VA'")" "7|6"
 check_eq "rows: joined flows" "$(sql "SELECT count(*) FROM flows_v
-    WHERE iface = '$VA' AND source = 'joined'")" 5
+    WHERE iface = '$VA' AND source = 'joined'")" 6
 check_eq "rows: events merged into joined flows = joins" "$(sql "SELECT
-    sum(events) FROM flows_v WHERE iface = '$VA' AND source = 'joined'")" 6
-for k in joins:6 misses:1 packet_flows:6 packet_flows_with_process:5 \
+    sum(events) FROM flows_v WHERE iface = '$VA' AND source = 'joined'")" 8
+for k in joins:8 misses:1 packet_flows:7 packet_flows_with_process:6 \
     packet_flows_no_process:1; do
 	wait_sql "daemon_counters iface.$VA.${k%%:*}" "SELECT value FROM
 	    daemon_counters WHERE daemon = 'store' AND
