@@ -901,21 +901,27 @@ delete_rows(struct sink *k, const char *sql, double a, int b)
 long long
 sink_delete_before(struct sink *k, double before, int limit)
 {
+	/* Each table by chunks of `limit` rows: a first pass after a long
+	 * stop may find millions of old samples, and one DELETE of them
+	 * all held the loop for seconds. */
+	static const char *const sql[] = {
+		"DELETE FROM flows WHERE id IN (SELECT id FROM flows"
+		" WHERE last_seen < ?1 LIMIT ?2)",
+		"DELETE FROM ifcounters WHERE rowid IN (SELECT rowid FROM"
+		" ifcounters WHERE ts < ?1 LIMIT ?2)",
+		"DELETE FROM counter_history WHERE rowid IN (SELECT rowid FROM"
+		" counter_history WHERE ts < ?1 LIMIT ?2)",
+		"DELETE FROM listening WHERE id IN (SELECT id FROM listening"
+		" WHERE last_seen < ?1 LIMIT ?2)",
+	};
 	long long n, t = 0;
+	size_t i;
 
-	if ((n = delete_rows(k, "DELETE FROM flows WHERE id IN (SELECT id"
-	    " FROM flows WHERE last_seen < ?1 LIMIT ?2)", before, limit)) < 0)
-		return -1;
-	t += n;
-	if ((n = delete_rows(k, "DELETE FROM ifcounters WHERE ts < ?1",
-	    before, 0)) > 0)
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if ((n = delete_rows(k, sql[i], before, limit)) < 0)
+			return -1;
 		t += n;
-	if ((n = delete_rows(k, "DELETE FROM counter_history WHERE ts < ?1",
-	    before, 0)) > 0)
-		t += n;
-	if ((n = delete_rows(k, "DELETE FROM listening WHERE last_seen < ?1",
-	    before, 0)) > 0)
-		t += n;
+	}
 	return t;
 }
 

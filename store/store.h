@@ -335,7 +335,7 @@ int	sink_producer(struct sink *, int64_t, const struct evp_producer *);
 int	sink_counter(struct sink *, const char *, const char *, const char *,
 	    uint64_t, double, int);
 /* Retention: deletes rows older than `before` (unix seconds); at most
- * `limit` flows per call.  Returns rows deleted or -1. */
+ * `limit` rows of each table per call.  Returns rows deleted or -1. */
 long long sink_delete_before(struct sink *, double, int);
 /* Deletes the `n` oldest flows.  Returns rows deleted or -1. */
 long long sink_delete_oldest(struct sink *, int);

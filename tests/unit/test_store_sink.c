@@ -485,6 +485,27 @@ test_retention(void)
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 20000);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE last_seen < "
 	    "strftime('%s','now') - 7 * 86400"), 0);
+	/* Old samples go by chunks, each table on its own: one step
+	 * deletes at most 1000 of them, the pass deletes them all. */
+	CHECK(sink_begin(st->sink) == 0);
+	for (k = 0; k < 2500; k++)
+		CHECK(sink_counter(st->sink, "old", "store", "k", k,
+		    now - 10 * 86400 + k, 1) == 0);
+	CHECK(sink_commit(st->sink) == 0);
+	CHECK(sink_begin(st->sink) == 0);
+	retention_start(&st->ret);
+	n = retention_step(&st->ret, st->sink, now);
+	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(n, 1000);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM counter_history WHERE "
+	    "daemon = 'old'"), 1500);
+	CHECK(st->ret.active);
+	CHECK(sink_begin(st->sink) == 0);
+	n = retention_run(&st->ret, st->sink, now);
+	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(n, 1500);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM counter_history WHERE "
+	    "ts < strftime('%s','now') - 7 * 86400"), 0);
 	/* By size: half of what it holds now. */
 	before = sink_db_bytes(st->sink);
 	CHECK(before > 0);
