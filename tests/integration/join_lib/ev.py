@@ -9,7 +9,8 @@ Usage: ev.py TYPE PROTO SRC SPORT DST DPORT IFNAME PID PATH CMDLINE PPID PPATH
   IFNAME   INTERFACE_NAME, or - to leave it out
   PID PATH CMDLINE     the local process; PPID PPATH its parent
 The process's uid/gid are the caller's.  Several events: repeat the 12
-arguments on one command line.
+arguments on one command line.  EV_VLAN=N in the environment adds
+SRC_VLAN (nProbe's key; libebpfflow sends no VLAN).
 """
 import json
 import os
@@ -40,6 +41,8 @@ def event(a):
     e[k + "_SRC_ADDR"] = src
     e[k + "_DST_ADDR"] = dst
     e["PROTOCOL"] = int(proto)
+    if os.environ.get("EV_VLAN"):
+        e["SRC_VLAN"] = int(os.environ["EV_VLAN"])
     e["L4_SRC_PORT"] = int(sport)
     e["L4_DST_PORT"] = int(dport)
     if typ == "CONNECT":
