@@ -6,8 +6,9 @@
 # interface; evflow-testpub publishes events for the file's flows.
 #
 #   flow A  TCP, no VLAN: CONNECT (client) and ACCEPT (server, another
-#           exporter) published BEFORE the file is read: they wait, then
-#           join one packet flow with both sides.
+#           exporter, a dual-stack socket: IPv4-mapped addresses)
+#           published BEFORE the file is read: they wait, then join one
+#           packet flow with both sides.
 #   flow B  TCP on VLAN 20: a CONNECT without a VLAN does not join it
 #           (same 5-tuple, other VLAN: it stays an event-only flow with
 #           no packet counters and is a miss when its window ends); the
@@ -15,6 +16,7 @@
 #   flow U  UDP: a RECV from the server (packet order server -> client)
 #           published AFTER the capture ended the flow joins on the server
 #           side.
+#   a loopback event in IPv4-mapped form stays out of the companion.
 # Then the counters: joins, misses, packet flows with/without process,
 # attribution ratio, against the rows.
 . "$(dirname "$0")/lib.sh"
@@ -74,7 +76,9 @@ row() {	# row VLAN CPORT COLUMNS: that flow's row in eth0
 # Before the packets.
 ev CONNECT 6 $C 50001 $S 443 - 100 /usr/bin/client "" 1 /bin/sh
 pub
-ev ACCEPT 6 $C 50001 $S 443 - 200 /usr/sbin/server "" 1 /sbin/init
+# The server's socket is dual-stack: IPv4-mapped IPv6 addresses.
+ev ACCEPT 6 ::ffff:$C 50001 ::ffff:$S 443 - 200 /usr/sbin/server "" 1 \
+    /sbin/init
 pub --source-id 2
 wait_true "flow A's events wait in eth0" '[ "$(sif eth0 pending)" = 1 ]'
 
@@ -92,6 +96,8 @@ ev CONNECT 6 $C 50002 $S 443 - 300 /usr/bin/novlan "" 1 /bin/sh
 EV_VLAN=20 ev CONNECT 6 $C 50002 $S 443 - 301 /usr/bin/vlan20 "" 1 /bin/sh
 pub
 ev RECV 17 $S 53 $C 40000 - 400 /usr/sbin/dnsd "" 1 /sbin/init
+ev CONNECT 6 ::ffff:127.0.0.1 50003 ::ffff:127.0.0.1 443 - 500 \
+    /usr/bin/mapped-lo "" 1 /sbin/init
 pub --source-id 2
 wait_sql "flow B on VLAN 20 joined the SRC_VLAN 20 event only" \
     "$(echo "SELECT source, cli_pid, c2s_packets, s2c_packets FROM flows_v
@@ -119,7 +125,12 @@ check_eq "rows: events in joined flows = joins" "$(sql "SELECT sum(events)
     FROM flows_v WHERE iface = 'eth0' AND source = 'joined'")" 4
 check_eq "the ZMQ interface has every event's flow, no counters" \
     "$(sql "SELECT count(*), count(c2s_packets) FROM flows_v WHERE
-    iface = '$Z'")" "4|0"
+    iface = '$Z'")" "5|0"
+check_eq "the mapped loopback flow only in the ZMQ interface" \
+    "$(sql "SELECT group_concat(iface), group_concat(cli_addr) FROM
+    flows_v WHERE cli_port = 50003")" "$Z|127.0.0.1"
 check_eq "router: companion deliveries" "$(counter router \
     companion_delivered)" 5
+check_eq "router: loopback skipped" "$(counter router \
+    companion_skipped_loopback)" 1
 pass
