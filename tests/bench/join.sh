@@ -30,6 +30,8 @@
 #
 #   tests/bench/join.sh BUILD     (make bench)
 #   JOIN_EVENTS=N  JOIN_RUNS=R  JOIN_ARRAY=K  JOIN_CAP=C
+#   JOIN_PERF=1   profile the store during the first join and base runs
+#                 with perf (if installed): its top symbols
 #
 # Fails (exit 1) if a run does not join every event, or the cap is not
 # held; the 150k floor is reported, not enforced (a shared machine).
@@ -190,12 +192,15 @@ pipeline() {
 }
 
 # Reads the pcap file into eth0 and waits until the store holds every
-# packet flow ($1: how many entries eth0 must then have).
+# packet flow ($1: how many entries eth0 must then have) and has
+# written them.
 read_packets() {
 	start cap "$BIN/evflow-capture" -d "$D" -N cap -r "$T/flows.pcap" \
-	    -I eth0
+	    -I eth0 -o capture.max_flows=$((N + 1024))
 	wait "$PID_cap" || die "evflow-capture -r exited with an error"
 	wait_for "packet flows in the store" "[ \"\$(sif eth0 live_flows)\" = $1 ]"
+	# ... and written: the clock then measures the events alone.
+	wait_for "packet flows written" "[ \"\$(sctr dirty_flows)\" = 0 ]"
 }
 
 publish() {
@@ -205,9 +210,11 @@ publish() {
 
 # watch: polls the collector's and the store's counters until every
 # event is accounted for (received by the collector; sent or dropped by
-# it; the store's merged counts steady for 1 s), then prints "T joins
-# misses pending live merged col_dropped zmq_merged" (eth0's counters
-# but the last): T is the wall time of the last change.
+# it; the store's merged counts steady for 1 s; every flow written),
+# then prints "T joins misses pending live merged col_dropped zmq_merged
+# TW" (eth0's counters but col_dropped and zmq_merged): T is the wall
+# time of the last change, TW when the store had then written every
+# flow (dirty_flows 0: rows inserted/updated, committed within 1 s).
 watch() {
 	python3 - "$BIN/evflow-ctlq" "$D" "$N" "$WAIT" <<'PY'
 import json, subprocess, sys, time
@@ -217,24 +224,24 @@ def stats(name):
                           "stats"], capture_output=True, text=True).stdout
     return json.loads(out)
 end = time.time() + limit
-last, t_last, steady = None, time.time(), None
+last, t_last, t_written = None, time.time(), None
 while time.time() < end:
     now = time.time()
     c = stats("col")["counters"]
-    ifs = stats("store")["interfaces"]
-    eth = [i for i in ifs if i["name"] == "eth0"][0]
-    zmq = [i for i in ifs if i["kind"] == "zmq"][0]
+    st = stats("store")
+    eth = [i for i in st["interfaces"] if i["name"] == "eth0"][0]
+    zmq = [i for i in st["interfaces"] if i["kind"] == "zmq"][0]
     key = (eth["joins"], eth["merged"], zmq["merged"])
     if key != last:
-        last, t_last, steady = key, now, None
+        last, t_last, t_written = key, now, None
+    if t_written is None and st["counters"]["dirty_flows"] == 0:
+        t_written = now
     done = c["events_received"] >= n and c["records_queued"] == \
         c["records_sent"] + c["records_send_dropped"]
-    if done and steady is None:
-        steady = now
-    if done and now - t_last >= 1.0:
-        print("%.6f %d %d %d %d %d %d %d" % (t_last, eth["joins"],
+    if done and now - t_last >= 1.0 and t_written is not None:
+        print("%.6f %d %d %d %d %d %d %d %.6f" % (t_last, eth["joins"],
               eth["misses"], eth["pending"], eth["live_flows"], eth["merged"],
-              c["records_send_dropped"], zmq["merged"]))
+              c["records_send_dropped"], zmq["merged"], t_written))
         sys.exit(0)
     time.sleep(0.01)
 sys.exit("events not accounted for after %d s" % limit)
@@ -257,30 +264,44 @@ median() {
 echo "join: $N flows, one SYN each in a pcap read as eth0; $N matching" \
     "CONNECT events, $ARRAY per message, into a ZMQ interface whose" \
     "companion is eth0 (join) or none (base: the same events, no join)"
-rates="" brates=""
+rates="" brates="" wrates="" bwrates=""
 bad=0
 r=1
 while [ $r -le "$RUNS" ]; do
     for MODE in join base; do
 	pipeline "$T/run$r.$MODE"
 	read_packets "$N"
+	perfp=""
+	if [ $r = 1 ] && [ -n "$JOIN_PERF" ] && command -v perf >/dev/null; then
+		perf record -F 999 -g -o "$T/perf.$MODE" -p "$PID_store" \
+		    >/dev/null 2>&1 &
+		perfp=$!
+	fi
 	c0=$(cpus)
 	t0=$(now)
 	publish
 	w=$(watch) || die "run $r $MODE: $w"
 	c1=$(cpus)
+	if [ -n "$perfp" ]; then
+		kill -INT "$perfp"; wait "$perfp"
+	fi
 	set -- $w
 	t1=$1 joins=$2 misses=$3 pending=$4 live=$5 merged=$6 cdrop=$7 zm=$8
+	tw=$9
 	delivered=$((merged - N))	# events merged into eth0
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 	cpu=$(echo "$c0 $c1" | awk '{ printf "collector %.2f, router %.2f," \
 	    " store %.2f", $4 - $1, $5 - $2, $6 - $3 }')
+	wsecs=$(awk -v a="$t0" -v b="$tw" 'BEGIN { printf "%.2f", b - a }')
 	if [ $MODE = join ]; then
 		rate=$(awk -v n="$joins" -v a="$t0" -v b="$t1" \
+		    'BEGIN { printf "%d", n / (b - a) }')
+		wrate=$(awk -v n="$joins" -v a="$t0" -v b="$tw" \
 		    'BEGIN { printf "%d", n / (b - a) }')
 		ratio=$(awk -v j="$joins" -v n="$delivered" \
 		    'BEGIN { printf "%.4f", n ? j / n : 0 }')
 		echo "run $r join: $rate events/s joined ($joins in $secs s)," \
+		    "$wrate/s joined and written ($wsecs s)," \
 		    "join ratio $ratio of the $delivered events that reached" \
 		    "eth0, misses $misses, pending $pending; flows: eth0 $live," \
 		    "ZMQ interface $(sif "$Z" live_flows); store mem_bytes" \
@@ -289,15 +310,24 @@ while [ $r -le "$RUNS" ]; do
 		    "no_memory $(sctr no_memory)"
 		[ "$joins" = "$delivered" ] && [ "$misses" = 0 ] ||
 			die "run $r: an event that reached eth0 did not join"
-		rates="$rates $rate"
+		rates="$rates $rate" wrates="$wrates $wrate"
 	else
 		rate=$(awk -v n="$zm" -v a="$t0" -v b="$t1" \
 		    'BEGIN { printf "%d", n / (b - a) }')
-		echo "run $r base: $rate events/s stored ($zm in $secs s), eth0" \
+		wrate=$(awk -v n="$zm" -v a="$t0" -v b="$tw" \
+		    'BEGIN { printf "%d", n / (b - a) }')
+		echo "run $r base: $rate events/s merged ($zm in $secs s)," \
+		    "$wrate/s merged and written ($wsecs s), eth0" \
 		    "untouched (joins $joins), RSS $(rss_kb "$PID_store") kB;" \
 		    "CPU s: $cpu; collector send drops $cdrop"
 		[ "$joins" = 0 ] || die "run $r base: joins without a companion"
-		brates="$brates $rate"
+		brates="$brates $rate" bwrates="$bwrates $wrate"
+	fi
+	if [ -n "$perfp" ]; then
+		echo "  perf: top symbols of evflow-store ($MODE)"
+		perf report -i "$T/perf.$MODE" --no-children --sort dso,symbol \
+		    --stdio -g none 2>/dev/null | grep '%' | head -12 |
+		    sed 's/  *-  *-  *$//; s/^/    /'
 	fi
 	[ "$cdrop" = 0 ] || { bad=1; echo "run $r $MODE: WARNING: $cdrop" \
 	    "events dropped by the collector (its sends to the router" \
@@ -308,15 +338,22 @@ while [ $r -le "$RUNS" ]; do
 done
 med=$(median $rates)
 bmed=$(median $brates)
+wmed=$(median $wrates)
+bwmed=$(median $bwrates)
 if [ "$med" -ge $FLOOR ]; then
 	verdict="above"
 else
 	verdict="BELOW"
 fi
-echo "join: median $med events/s joined (runs:$rates), $verdict the" \
-    "floor of $FLOOR; every event that reached eth0 joined"
-echo "join: base (no companion) median $bmed events/s (runs:$brates);" \
-    "joined/base $(awk -v a="$med" -v b="$bmed" 'BEGIN { printf "%.2f", a / b }')"
+echo "join: median $med events/s joined in memory (runs:$rates), $verdict" \
+    "the floor of $FLOOR; $wmed/s joined and written (runs:$wrates; the" \
+    "time includes up to one store.flush_interval, 1 s, of write" \
+    "latency); every event that reached eth0 joined"
+echo "join: base (no companion) median $bmed events/s in memory (runs:" \
+    "$brates), $bwmed/s written (runs:$bwrates); joined/base" \
+    "$(awk -v a="$med" -v b="$bmed" 'BEGIN { printf "%.2f", a / b }') in" \
+    "memory, $(awk -v a="$wmed" -v b="$bwmed" \
+    'BEGIN { printf "%.2f", a / b }') written"
 [ $bad = 0 ] || echo "join: WARNING: events were lost before the store" \
     "in some runs (see above)"
 
