@@ -13,6 +13,10 @@
 #           (same 5-tuple, other VLAN: it stays an event-only flow with
 #           no packet counters and is a miss when its window ends); the
 #           same CONNECT with SRC_VLAN 20 joins it.
+#   flow W  UDP from a low client port (1000) to a high server port
+#           (40001): the client's SEND, published BEFORE the packets, has
+#           its sides guessed the wrong way by ports; the packets turn
+#           the flow around and the process ends on the client side.
 #   flow U  UDP: a RECV from the server (packet order server -> client)
 #           published AFTER the capture ended the flow joins on the server
 #           side.
@@ -40,6 +44,8 @@ python3 "$JL/pcap.py" "$T/f.pcap" <<EOF || fail "pcap.py"
 20 6 $C 50002 $S 443 A 0
 0 17 $C 40000 $S 53 - 30
 0 17 $S 53 $C 40000 - 90
+0 17 $C 1000 $S 40001 - 20
+0 17 $S 40001 $C 1000 - 40
 EOF
 
 start_daemon store "$BIN/evflow-store" -d "$D" -N store \
@@ -80,7 +86,10 @@ pub
 ev ACCEPT 6 ::ffff:$C 50001 ::ffff:$S 443 - 200 /usr/sbin/server "" 1 \
     /sbin/init
 pub --source-id 2
-wait_true "flow A's events wait in eth0" '[ "$(sif eth0 pending)" = 1 ]'
+ev SEND 17 $C 1000 $S 40001 - 600 /usr/bin/lowport "" 1 /bin/sh
+pub
+wait_true "flow A's and W's events wait in eth0" \
+    '[ "$(sif eth0 pending)" = 2 ]'
 
 start_daemon cap "$BIN/evflow-capture" -d "$D" -N cap -r "$T/f.pcap" -I eth0
 wait "$(pid_of cap)" || fail "evflow-capture -r failed"
@@ -88,8 +97,13 @@ wait_sql "flow A joined with both sides" "$(echo "SELECT source, cli_pid,
     srv_pid, c2s_packets, s2c_packets, c2s_bytes, s2c_bytes, events FROM
     flows_v WHERE iface = 'eth0' AND cli_port = 50001")" \
     "joined|100|200|3|2|220|1080|2"
-wait_sql "three packet flows in eth0" "SELECT count(*) FROM flows_v WHERE
-    iface = 'eth0' AND c2s_packets IS NOT NULL" 3
+wait_sql "four packet flows in eth0" "SELECT count(*) FROM flows_v WHERE
+    iface = 'eth0' AND c2s_packets IS NOT NULL" 4
+wait_sql "flow W turned around by the packets: process on the client" \
+    "$(echo "SELECT source, cli_addr, cli_port, cli_pid, ifnull(srv_pid,
+    '-'), sides_guessed, c2s_bytes, s2c_bytes FROM flows_v WHERE
+    iface = 'eth0' AND protocol = 17 AND srv_port = 40001")" \
+    "joined|$C|1000|600|-|0|48|68"
 
 # After the packets (the capture ended every flow at the end of the file).
 ev CONNECT 6 $C 50002 $S 443 - 300 /usr/bin/novlan "" 1 /bin/sh
@@ -108,29 +122,29 @@ wait_sql "the event without VLAN stayed event-only, no counters" \
     vlan = 0 AND cli_port = 50002")" "event|300|NULL|NULL"
 wait_sql "flow U: the server's RECV on the server side" "$(echo "SELECT
     source, ifnull(cli_pid, '-'), srv_pid, srv_port, c2s_bytes, s2c_bytes
-    FROM flows_v WHERE iface = 'eth0' AND protocol = 17")" \
-    "joined|-|400|53|58|118"
+    FROM flows_v WHERE iface = 'eth0' AND protocol = 17 AND
+    srv_port = 53")" "joined|-|400|53|58|118"
 
 # Counters once every entry of eth0 left the table.
 wait_true "every eth0 entry left the table" \
     '[ "$(sif eth0 live_flows)" = 0 ]' $((WINDOW + WAIT_SECS))
-check_eq "joins" "$(sif eth0 joins)" 4
+check_eq "joins" "$(sif eth0 joins)" 5
 check_eq "misses" "$(sif eth0 misses)" 1
-check_eq "packet flows" "$(sif eth0 packet_flows)" 3
-check_eq "with process" "$(sif eth0 packet_flows_with_process)" 3
+check_eq "packet flows" "$(sif eth0 packet_flows)" 4
+check_eq "with process" "$(sif eth0 packet_flows_with_process)" 4
 check_eq "attribution ratio" "$(sif eth0 attribution_ratio)" 1.0
 check_eq "rows: iface_attribution" "$(sql "SELECT packet_flows,
-    with_process FROM iface_attribution WHERE iface = 'eth0'")" "3|3"
+    with_process FROM iface_attribution WHERE iface = 'eth0'")" "4|4"
 check_eq "rows: events in joined flows = joins" "$(sql "SELECT sum(events)
-    FROM flows_v WHERE iface = 'eth0' AND source = 'joined'")" 4
+    FROM flows_v WHERE iface = 'eth0' AND source = 'joined'")" 5
 check_eq "the ZMQ interface has every event's flow, no counters" \
     "$(sql "SELECT count(*), count(c2s_packets) FROM flows_v WHERE
-    iface = '$Z'")" "5|0"
+    iface = '$Z'")" "6|0"
 check_eq "the mapped loopback flow only in the ZMQ interface" \
     "$(sql "SELECT group_concat(iface), group_concat(cli_addr) FROM
     flows_v WHERE cli_port = 50003")" "$Z|127.0.0.1"
 check_eq "router: companion deliveries" "$(counter router \
-    companion_delivered)" 5
+    companion_delivered)" 6
 check_eq "router: loopback skipped" "$(counter router \
     companion_skipped_loopback)" 1
 pass
