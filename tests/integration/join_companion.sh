@@ -21,6 +21,7 @@
 #   - IF_NAME dispatch: with no companion, an event naming the capture
 #     interface still lands there and joins; one naming nothing does not;
 #   - companion none, then back: the next events follow, no restart;
+#     an event naming the companion by IF_NAME lands there once;
 #   - a restarted router restores the saved settings and joins go on;
 #   - the UDP server's SEND (packet order server -> client, sides
 #     guessed) lands on the server side of the packet flow;
@@ -305,11 +306,16 @@ check_eq "companion back" "$(ctl router iface set "$Z" companion "$VA")" ok
 curl_at $CP5 "$T/got5"; P5=$CURL_PID
 curl_go $CP5 "$P5" "$T/got5"
 wait_row "curl 5 ended in $VA" "$VA" $CP5
-ev CONNECT 6 "$CLI" $CP5 "$SRV" $HTTP_PORT eth0 "$P5" "$CURL" "$URL" $$ "$SH"
+# It names $VA too: IF_NAME and the companion, delivered once.
+ev CONNECT 6 "$CLI" $CP5 "$SRV" $HTTP_PORT "$VA" "$P5" "$CURL" "$URL" $$ "$SH"
 pub
-wait_sql "companion back: curl 5 joined" "SELECT source, cli_pid FROM
-    flows_v WHERE iface = '$VA' AND cli_port = $CP5" "joined|$P5"
-check_eq "router: companion deliveries" "$(rctr companion_delivered)" 7
+wait_sql "companion back: curl 5 joined, one event merged" "SELECT source,
+    cli_pid, events FROM flows_v WHERE iface = '$VA' AND cli_port = $CP5" \
+    "joined|$P5|1"
+check_eq "router: IF_NAME matched again" "$(rctr ifname_matched)" 2
+check_eq "router: the companion skipped the duplicate" \
+    "$(rctr companion_skipped_duplicate)" 1
+check_eq "router: companion deliveries" "$(rctr companion_delivered)" 6
 check_eq "no daemon restarted" \
     "$(pid_of router) $(pid_of col0) $(pid_of store)" \
     "$ROUTER_PID $COL_PID $STORE_PID"
