@@ -293,8 +293,13 @@ bad=0
 r=1
 while [ $r -le "$RUNS" ]; do
     for MODE in join base live; do
-	pipeline "$T/run$r.$MODE"
-	[ $MODE = live ] || read_packets "$N"
+	if [ $MODE = live ]; then
+		# Events may run ahead of the packets: let them all wait.
+		pipeline "$T/run$r.$MODE" -o store.max_pending="$N"
+	else
+		pipeline "$T/run$r.$MODE"
+		read_packets "$N"
+	fi
 	perfp=""
 	if [ $r = 1 ] && [ -n "$JOIN_PERF" ] && command -v perf >/dev/null; then
 		perf record -F 999 -g -o "$T/perf.$MODE" -p "$PID_store" \
