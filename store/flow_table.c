@@ -117,15 +117,20 @@ flow_key_make(struct flow_key *k, const struct evp_flow *r)
  * in exactly the chain this returns, during a resize or not.
  */
 static uint32_t *
-chain_of(const struct flow_table *ft, const struct flow_key *k)
+chain_of_hash(const struct flow_table *ft, uint64_t h)
 {
-	uint64_t h = hash_bytes(k, sizeof(*k), ft->seed);
 	uint32_t ob;
 
 	if (ft->obucket != NULL &&
 	    (ob = (uint32_t)(h & (ft->onbucket - 1))) >= ft->rehash_pos)
 		return &ft->obucket[ob];
 	return &ft->bucket[h & (ft->nbucket - 1)];
+}
+
+static uint32_t *
+chain_of(const struct flow_table *ft, const struct flow_key *k)
+{
+	return chain_of_hash(ft, hash_bytes(k, sizeof(*k), ft->seed));
 }
 
 /*
@@ -158,6 +163,27 @@ rehash_step(struct flow_table *ft, uint32_t n)
 			ft->onbucket = ft->rehash_pos = 0;
 		}
 	}
+}
+
+uint64_t
+flow_table_prefetch(const struct flow_table *ft, const struct evp_flow *r)
+{
+	struct flow_key k;
+	uint64_t h;
+
+	(void)flow_key_make(&k, r);
+	h = hash_bytes(&k, sizeof(k), ft->seed);
+	__builtin_prefetch(chain_of_hash(ft, h));
+	return h;
+}
+
+void
+flow_table_prefetch_chain(const struct flow_table *ft, uint64_t h)
+{
+	uint32_t i = *chain_of_hash(ft, h);
+
+	if (i != 0)
+		__builtin_prefetch(SLOT(ft, i));
 }
 
 struct flow *

@@ -285,6 +285,7 @@ loop(struct store_main *m)
 		got = st->c[SC_RECEIVED];
 		if (link_in_poll(m->in, STORE_POLL_BATCH) == -1)
 			LOG_RATELIMITED(log_warnx, "input socket error");
+		store_flow_pending(st);
 		ctl_poll(m->ctl);
 		lap(&t, d, PH_RECV);
 		now = t;
@@ -364,6 +365,7 @@ main(int argc, char **argv)
 	loop(m);
 	/* SIGTERM: drain what already arrived, then write everything. */
 	(void)link_in_poll(m->in, 1000);
+	store_flow_pending(&m->st);
 	m->st.c[SC_LOST] = m->in->lost;
 	m->st.c[SC_BAD_MSGS] = m->in->bad_msgs;
 	store_flush_all(&m->st);

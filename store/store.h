@@ -244,6 +244,11 @@ void	flow_table_set_retire(struct flow_table *, flow_retire_cb, void *);
  * 1) that holds the record's client (side 0). */
 int	flow_key_make(struct flow_key *, const struct evp_flow *);
 struct flow *flow_table_find(struct flow_table *, const struct flow_key *);
+/* Hints: prefetches the bucket of r's key and returns the key's hash;
+ * then, once the bucket is in cache, the first entry of its chain. */
+uint64_t flow_table_prefetch(const struct flow_table *,
+	    const struct evp_flow *);
+void	flow_table_prefetch_chain(const struct flow_table *, uint64_t);
 /* A fresh entry for `key` on the list `l`, evicting if the table or
  * the pending list is full.  NULL only if memory ran out. */
 struct flow *flow_table_create(struct flow_table *, const struct flow_key *,
@@ -461,8 +466,12 @@ struct store {
 	uint64_t	 hash_seed;
 	uint64_t	 last_hist_usec;	/* own counters' last sample */
 	unsigned	 rr;		/* round robin over tables */
+	struct evp_flow	 fl[2];		/* decoded flow records: the one
+					   arriving and the one held */
+	unsigned	 fcur;		/* fl[] the next flow decodes into */
+	int		 pend;		/* fl[fcur ^ 1] waits to be merged */
+	uint64_t	 pend_now;	/* its arrival (monotonic usec) */
 	union {				/* decoded record (no allocation) */
-		struct evp_flow		flow;
 		struct evp_iface	iface;
 		struct evp_ifcounter	ifc;
 		struct evp_listen	listen;
@@ -482,6 +491,9 @@ void	store_record(void *, const struct link_sender *,
 	    const struct evp_rec_hdr *, const void *);
 /* Handles one decoded record at monotonic time `now`. */
 void	store_flow(struct store *, const struct evp_flow *, uint64_t);
+/* Merges the flow record store_record() holds back, if any (see
+ * records.c); whoever ends a receive turn calls it. */
+void	store_flow_pending(struct store *);
 void	store_iface_rec(struct store *, const struct evp_iface *);
 void	store_ifcounter(struct store *, const struct evp_ifcounter *);
 void	store_listen(struct store *, const struct evp_listen *);
