@@ -531,6 +531,61 @@ test_retention(void)
 	free(r);
 }
 
+/* store_record() merges each flow record one record late (prefetch):
+ * the order with other records is kept (a flow before the interface
+ * record naming its bit lands under a placeholder first), and every
+ * reader of the tables sees the held record. */
+static void
+test_deferred_order(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct store_conf c;
+	struct link_in *in;
+	struct feed f;
+	char ep[128], err[256];
+	sqlite3 *db;
+
+	unlink(dbpath);
+	conf_init(&c);
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	snprintf(ep, sizeof(ep), "ipc://%s/t.ipc", dir);
+	in = link_in_new(ep, 1, store_record, st, err, sizeof(err));
+	CHECK(in != NULL);
+	feed_init(&f);
+	/* One batch: a flow for bit 7, then the record naming bit 7. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.8.0.1", 1000,
+	    "10.8.0.2", 80, 1ULL << 7);
+	put_flow(&f, in, r);
+	put_iface(&f, in, 7, EVP_IFACE_ZMQ, "tcp://*:7777", 0, 0);
+	/* Then two flows for it, the last one held back at the end. */
+	r->port[0] = 1001;
+	put_flow(&f, in, r);
+	r->port[0] = 1002;
+	put_flow(&f, in, r);
+	feed_send(&f, in);
+	CHECK_EQ_U(st->c[SC_UNKNOWN_IFACE], 1);
+	CHECK(st->pend);
+	/* Counters and writes see the held record. */
+	store_sync_counters(st);
+	CHECK_EQ_U(st->c[SC_RECEIVED], 4);
+	CHECK_EQ_U(st->c[SC_STORED], 4);
+	CHECK(!st->pend);
+	commit_all(st);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows_v WHERE iface = "
+	    "'tcp://*:7777'"), 3);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM interfaces WHERE name = "
+	    "'#7'"), 0);
+	sqlite3_close(db);
+	link_in_free(in);
+	store_fini(st);
+	free(f.buf);
+	free(st);
+	free(r);
+}
+
 /* The sink binds only the flow parameters that changed since its last
  * row (struct row in sqlite_sink.c): rows written one after another by
  * one sink equal the same rows each written by a fresh sink (every
@@ -647,6 +702,7 @@ main(void)
 	test_pipeline();
 	test_retention();
 	test_row_binding();
+	test_deferred_order();
 	unlink(dbpath);
 	{
 		char p[160];
