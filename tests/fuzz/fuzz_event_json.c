@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "common/log.h"
+#include "tests/unit/t_flow.h"
 #include "collector/collector.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -25,7 +26,7 @@ emit(void *arg, uint16_t type, const void *body, size_t len)
 	(void)arg;
 	switch (type) {
 	case EVP_FLOW:
-		r = evp_decode_flow(body, len, &u.f);
+		r = t_flow_wire(body, len, &u.f);	/* encode + decode */
 		break;
 	case EVP_LISTEN:
 		r = evp_decode_listen(body, len, &u.l);

@@ -12,6 +12,7 @@ for t in "$BUILD"/fuzz/fuzz_*; do
 	seeds="$top/tests/fuzz/corpus/$name"
 	[ -d "$seeds" ] && cp -r "$seeds"/. "$work"/ 2>/dev/null
 	if "$t" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 \
+	    -artifact_prefix="$BUILD/fuzz/$name-" \
 	    -print_final_stats=0 "$work" >"$work.log" 2>&1; then
 		echo "fuzz $name: ok ($SECS s, $(ls "$work" | wc -l) corpus entries)"
 	else

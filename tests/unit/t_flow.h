@@ -6,6 +6,8 @@
 #ifndef EVFLOW_T_FLOW_H
 #define EVFLOW_T_FLOW_H
 
+#include <string.h>
+
 #include "proto/evflow.h"
 
 static inline int
