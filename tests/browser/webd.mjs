@@ -68,8 +68,17 @@ try {
 	check(await page.locator('#who').textContent() === USER, 'logged in as ' + USER);
 
 	// ---- dashboard: a real chart, tops
-	await page.waitForSelector('svg.chart path.series', { state: 'attached' });
-	check(await page.locator('svg.chart path.series').count() >= 2, 'throughput and flow charts drawn');
+	// The first draw can come before the capture daemon's byte counter
+	// has two samples in counter_history (a rate needs two), so the
+	// throughput chart has no line yet; the dashboard redraws every 5 s.
+	// Wait (with a deadline) until both charts carry a series.
+	const chartsDrawn = () => {
+		const charts = [...document.querySelectorAll('svg.chart')];
+		return charts.length >= 2 && charts.every((g) => g.querySelector('path.series'));
+	};
+	await until(page, chartsDrawn, null, 30000).catch(() => false);
+	check(await page.locator('svg.chart path.series').count() >= 2 && await page.evaluate(chartsDrawn),
+		'throughput and flow charts drawn');
 	check(await page.locator('.kpi').count() === 4, 'four key numbers');
 	await page.waitForSelector('text=Top processes');
 	if (process.env.CAPTURE === '1') {

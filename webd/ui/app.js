@@ -346,7 +346,11 @@ PAGES.dashboard = async (root, r) => {
 			h('div', { class: 'cols' },
 				cseries.length ? card('Captured throughput by packet interface (bits/s, last ' + wl + ')',
 					lineChart(cseries, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Captured throughput per interface',
-						zero: 'no packets captured in this window' }))
+						// One counter sample per daemon gives no rate yet (the
+						// store samples every store.history_interval): say so
+						// rather than claim nothing was captured.
+						zero: cseries.some((s) => s.points.length) ? 'no packets captured in this window'
+							: 'one counter sample so far: rates need two' }))
 				: card('Flow bytes by interface (bits/s, by last update, last ' + wl + ')',
 					series.length ? lineChart(series, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Flow bytes per interface',
 						zero: 'no byte counters in this window (event-only flows carry none)' })
