@@ -43,6 +43,12 @@ ckpt_main(void *arg)
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, 100);
+	/* A connection learns that the file is in WAL mode on its first
+	 * read; until then sqlite3_wal_checkpoint_v2() succeeds doing
+	 * nothing (log and checkpointed -1): the WAL grew without end. */
+	if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		log_warnx("checkpointer: %s: %s", c->path, sqlite3_errmsg(db));
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
