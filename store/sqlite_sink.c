@@ -172,7 +172,7 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
     size_t errlen)
 {
 	struct sink *k;
-	char pragma[128], *msg = NULL;
+	char pragma[256], *msg = NULL;
 	int i;
 
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
@@ -191,8 +191,12 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
 		goto fail;
 	}
 	sqlite3_busy_timeout(k->db, 5000);
+	/* journal_size_limit: the WAL file is cut back to 64 MB when it
+	 * restarts (it grows while a sustained load keeps the checkpointer
+	 * from ever catching up, see checkpoint.c). */
 	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -%lld",
+	    "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -%lld; "
+	    "PRAGMA journal_size_limit = 67108864",
 	    cache_bytes > 0 ? cache_bytes / 1024 : 2000);
 	if (sqlite3_exec(k->db, pragma, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg :
