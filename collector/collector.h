@@ -72,6 +72,7 @@ enum col_counter {
 	C_RECORDS_QUEUED,	/* output link: accepted */
 	C_RECORDS_SENT,		/* output link: handed to nanomsg */
 	C_RECORDS_SEND_DROPPED,	/* output link: lost on send */
+	C_RECORDS_PENDING,	/* gauge: queued, not yet sent (partial batch) */
 	C_COUNTER_MAX
 };
 extern const char *const collector_counter_names[C_COUNTER_MAX];

@@ -54,6 +54,7 @@ const char *const collector_counter_names[C_COUNTER_MAX] = {
 	[C_RECORDS_QUEUED] = "records_queued",
 	[C_RECORDS_SENT] = "records_sent",
 	[C_RECORDS_SEND_DROPPED] = "records_send_dropped",
+	[C_RECORDS_PENDING] = "records_pending",
 };
 
 int

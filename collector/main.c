@@ -124,6 +124,8 @@ sync_link_counters(struct collector *c)
 	c->in.ctr[C_RECORDS_QUEUED] = c->out->records;
 	c->in.ctr[C_RECORDS_SENT] = c->out->sent;
 	c->in.ctr[C_RECORDS_SEND_DROPPED] = c->out->dropped;
+	c->in.ctr[C_RECORDS_PENDING] = c->out->records - c->out->sent -
+	    c->out->dropped;
 	c->in.ctr[C_PRODUCERS_ACTIVE] = c->in.prods->n;
 }
 

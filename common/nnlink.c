@@ -139,6 +139,7 @@ link_out_flush(struct link_out *o)
 int
 link_out_put(struct link_out *o, uint16_t type, const void *body, size_t len)
 {
+	o->records++;
 	if (o->batch.count == 0)
 		batch_start(o);
 	if (evp_batch_add(&o->batch, type, o->seq + 1, body, len) == -1) {
@@ -154,7 +155,6 @@ link_out_put(struct link_out *o, uint16_t type, const void *body, size_t len)
 		}
 	}
 	o->seq++;
-	o->records++;
 	if (o->first_usec == 0)
 		o->first_usec = clock_mono_usec();
 	return 0;

@@ -39,7 +39,8 @@ struct link_out {
 	uint64_t	 first_usec;	/* monotonic time of oldest pending */
 	int		 send_timeout_ms;
 	/* counters */
-	uint64_t	 records;	/* accepted by link_out_put */
+	uint64_t	 records;	/* offered to link_out_put: always
+					   sent + dropped + still pending */
 	uint64_t	 sent;		/* records handed to nanomsg */
 	uint64_t	 dropped;	/* records lost on send failure */
 	uint64_t	 msgs;		/* messages sent */
