@@ -210,8 +210,10 @@ merge_scalars(struct flow_table *ft, struct flow *f, const struct evp_flow *r,
 
 	if (first != 0 && (f->first_usec == 0 || first < f->first_usec))
 		f->first_usec = first;
-	if (r->ts_usec > f->last_usec)
+	if (r->ts_usec > f->last_usec) {
 		f->last_usec = r->ts_usec;
+		f->flags |= FL_MOVED;
+	}
 	if (r->ip_version != 0)
 		f->ip_version = r->ip_version;
 	if (pkt) {

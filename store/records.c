@@ -133,6 +133,7 @@ write_flow(struct store *st, struct store_iface *ifc, struct flow_table *ft,
 	    flow_tcpinfo(ft, f, 0)) == -1)
 		return;
 	f->flags |= FL_WRITTEN;
+	f->flags &= (uint16_t)~FL_MOVED;
 }
 
 /* flow_retire_cb: a flow leaves its table; its row must be final. */

@@ -60,7 +60,7 @@ struct row {
 
 enum stmt {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_FLOW_INSERT, ST_FLOW_UPDATE,
+	ST_FLOW_INSERT, ST_FLOW_UPDATE, ST_FLOW_UPDATE_NARROW,
 	ST_IFACE_CLEAR, ST_IFACE_UPSERT, ST_IFACE_SETTING, ST_IFACE_LOAD,
 	ST_IFC_INSERT, ST_LISTEN_UPSERT, ST_PRODUCER_UPSERT,
 	ST_COUNTER_UPSERT, ST_HISTORY_INSERT,
@@ -72,7 +72,8 @@ struct sink {
 	sqlite3		*db;
 	struct checkpointer *ck;
 	sqlite3_stmt	*st[ST_MAX];
-	struct row	 row_ins, row_upd;	/* ST_FLOW_INSERT, _UPDATE */
+	struct row	 row_ins, row_upd, row_nar;	/* ST_FLOW_INSERT,
+						   _UPDATE, _UPDATE_NARROW */
 	int		 in_txn;
 	unsigned long	 txn_rows;
 	int		 version;
@@ -128,21 +129,39 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_MAX_ID] = "SELECT coalesce(max(id), 0) FROM flows",
 };
 
-/* Builds the flow INSERT and UPDATE statements from flow_cols. */
+/* Parameters of the indexed columns iface_id and last_seen (flows_last_seen,
+ * flows_iface_last_seen). */
+#define P_IFACE_ID	2
+#define P_LAST_SEEN	4
+
+/*
+ * Builds the flow statements from flow_cols: the INSERT, the full UPDATE,
+ * and the narrow UPDATE that leaves the indexed columns alone (for a row
+ * whose last_seen did not move since it was written: SQLite then
+ * maintains no index).  The narrow one matches only a row still in the
+ * same interface (else the full UPDATE moves it).  All three number
+ * their parameters alike (?4 is unused in the narrow one).
+ */
 static int
 prepare_flow_stmts(struct sink *k, char *err, size_t errlen)
 {
-	struct buf ins, upd;
+	struct buf ins, upd, nar;
 	size_t i;
-	int rc = -1;
+	int rc = -1, n = 0;
 
 	buf_init(&ins);
 	buf_init(&upd);
+	buf_init(&nar);
 	buf_puts(&ins, "INSERT INTO flows (id");
 	buf_puts(&upd, "UPDATE flows SET ");
+	buf_puts(&nar, "UPDATE flows SET ");
 	for (i = 0; i < NFLOW_COLS; i++) {
 		buf_printf(&ins, ", %s", flow_cols[i]);
 		buf_printf(&upd, "%s%s = ?%zu", i ? ", " : "", flow_cols[i],
+		    i + 2);
+		if (i + 2 == P_IFACE_ID || i + 2 == P_LAST_SEEN)
+			continue;
+		buf_printf(&nar, "%s%s = ?%zu", n++ ? ", " : "", flow_cols[i],
 		    i + 2);
 	}
 	buf_puts(&ins, ") VALUES (?1");
@@ -150,20 +169,25 @@ prepare_flow_stmts(struct sink *k, char *err, size_t errlen)
 		buf_printf(&ins, ", ?%zu", i + 2);
 	buf_puts(&ins, ")");
 	buf_puts(&upd, " WHERE id = ?1");
-	if (!buf_ok(&ins) || !buf_ok(&upd))
+	buf_puts(&nar, " WHERE id = ?1 AND iface_id = ?2");
+	if (!buf_ok(&ins) || !buf_ok(&upd) || !buf_ok(&nar))
 		snprintf(err, errlen, "out of memory");
 	else if (sqlite3_prepare_v3(k->db, ins.p, -1, SQLITE_PREPARE_PERSISTENT,
 	    &k->st[ST_FLOW_INSERT], NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(k->db, upd.p, -1, SQLITE_PREPARE_PERSISTENT,
-	    &k->st[ST_FLOW_UPDATE], NULL) != SQLITE_OK)
+	    &k->st[ST_FLOW_UPDATE], NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(k->db, nar.p, -1, SQLITE_PREPARE_PERSISTENT,
+	    &k->st[ST_FLOW_UPDATE_NARROW], NULL) != SQLITE_OK)
 		snprintf(err, errlen, "prepare flows: %s", sqlite3_errmsg(k->db));
 	else {
 		k->row_ins.s = k->st[ST_FLOW_INSERT];
 		k->row_upd.s = k->st[ST_FLOW_UPDATE];
+		k->row_nar.s = k->st[ST_FLOW_UPDATE_NARROW];
 		rc = 0;
 	}
 	buf_free(&ins);
 	buf_free(&upd);
+	buf_free(&nar);
 	return rc;
 }
 
@@ -630,6 +654,33 @@ bind_flow(struct row *r, int64_t iface_id, const struct flow *f,
 		row_null(r, i);
 }
 
+/* Updates the row of f with statement r: 1 if a row changed, 0 if
+ * none matched, -1 on error (counted and logged). */
+static int
+update_flow(struct sink *k, struct row *r, int64_t iface_id,
+    const struct flow *f, const struct intern *in,
+    const struct flow_tcpinfo *t)
+{
+	char abuf[3][64];
+	int rc;
+
+	bind_flow(r, iface_id, f, in, abuf, t);
+	rc = sqlite3_step(r->s);
+	sqlite3_reset(r->s);
+	if (rc == SQLITE_DONE) {
+		if (sqlite3_changes(k->db) != 1)
+			return 0;
+		k->txn_rows++;
+		k->s.rows_updated++;
+		k->s.flows_written++;
+		return 1;
+	}
+	k->s.write_errors++;
+	LOG_RATELIMITED(log_warnx, "sqlite update flow %llu: %s",
+	    (unsigned long long)f->id, sqlite3_errmsg(k->db));
+	return -1;
+}
+
 int
 sink_write_flow(struct sink *k, int64_t iface_id, const struct flow *f,
     const struct intern *in, const struct flow_tcpinfo *t)
@@ -639,23 +690,15 @@ sink_write_flow(struct sink *k, int64_t iface_id, const struct flow *f,
 	int rc;
 
 	if (f->flags & FL_WRITTEN) {
-		s = k->row_upd.s;
-		bind_flow(&k->row_upd, iface_id, f, in, abuf, t);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc == SQLITE_DONE && sqlite3_changes(k->db) == 1) {
-			k->txn_rows++;
-			k->s.rows_updated++;
-			k->s.flows_written++;
-			return 0;
-		}
-		if (rc != SQLITE_DONE) {
-			k->s.write_errors++;
-			LOG_RATELIMITED(log_warnx, "sqlite update flow %llu: "
-			    "%s", (unsigned long long)f->id,
-			    sqlite3_errmsg(k->db));
-			return -1;
-		}
+		/* last_seen as written: the indexes need no change. */
+		rc = 0;
+		if (!(f->flags & FL_MOVED))
+			rc = update_flow(k, &k->row_nar, iface_id, f, in, t);
+		/* Moved, or the row changed interface: the full row. */
+		if (rc == 0)
+			rc = update_flow(k, &k->row_upd, iface_id, f, in, t);
+		if (rc != 0)
+			return rc == 1 ? 0 : -1;
 		/* The row went away (retention by size): insert again. */
 	}
 	s = k->row_ins.s;

@@ -118,6 +118,8 @@ struct flow_tcpinfo {
 #define FL_PENDING	0x0100	/* event-only entry in a packet iface */
 #define FL_ENDED	0x0200	/* packet flow ended, joinable a while */
 #define FL_JOINED	0x0400	/* packet flow with process events */
+#define FL_MOVED	0x0800	/* last_seen changed since last written
+				   (the row's indexes must follow) */
 #define FL_FREE		0x8000	/* slot on the free list */
 
 /* Orientation authority (struct flow.orient): higher overrides lower. */

@@ -8,12 +8,17 @@
  *            interface: every event joins, one row per flow
  *   both     events dispatched to a ZMQ interface and its companion
  *            (two tables, two rows per record)
+ *   rejoin   packet flows first (written and committed, not timed),
+ *            then per flow an event that joins it: every event
+ *            rewrites a written row (as tests/bench/join.sh); the
+ *            event's time is before the packets', as join.sh's
  *
  * Writes follow the daemon's loop: dispatch a batch, write dirty flows
  * in slices inside one transaction, commit every STORE_TXN_ROWS rows
  * (as the daemon does under load).  Only
  * dispatch, writes and commits are timed, not building the batches.
- * Env: BENCH_STORE_N (records per run), BENCH_STORE_RUNS.
+ * Env: BENCH_STORE_N (records per run), BENCH_STORE_RUNS,
+ * BENCH_STORE_MODES (names to run, default all).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +38,7 @@
 	(uint64_t)atoll(getenv("BENCH_STORE_TXN")) : STORE_TXN_ROWS)
 #define MAX_RUNS	15
 
-enum mode { M_EVENTS, M_JOIN, M_BOTH };
+enum mode { M_EVENTS, M_JOIN, M_BOTH, M_REJOIN };
 
 struct run {
 	double		 rate;		/* records/s */
@@ -114,7 +119,37 @@ make_flow(struct evp_flow *r, enum mode m, uint64_t i, int packet)
 	rec_parent(r, 0, 900, "/usr/bin/bash");
 	snprintf(r->ifname, sizeof(r->ifname), "eth0");
 	r->nw_latency_us = 250;
-	r->ts_usec = clock_wall_usec();
+	r->ts_usec = m == M_REJOIN ? 1700000000000000ULL - 500000 :
+	    clock_wall_usec();
+}
+
+/* M_REJOIN: the n packet flows, dispatched, written and committed. */
+static void
+packets_first(struct store *st, struct link_in *in, struct evp_batch *b,
+    struct evp_flow *r, const struct evp_hello *h, uint64_t n,
+    uint64_t *seq)
+{
+	uint64_t i;
+
+	for (i = 0; i < n;) {
+		evp_batch_reset(b);
+		(void)evp_batch_add(b, EVP_HELLO, 0, h, sizeof(*h));
+		for (; i < n; i++) {
+			if (b->len + sizeof(struct evp_rec_hdr) +
+			    sizeof(struct evp_flow) > EVP_BATCH_MAX_BYTES ||
+			    b->count + 1 > EVP_BATCH_MAX_RECORDS)
+				break;
+			make_flow(r, M_REJOIN, i, 1);
+			(void)evp_batch_add(b, EVP_FLOW, ++*seq, r,
+			    evp_flow_len(r));
+		}
+		link_in_dispatch(in, b->buf, b->len);
+		(void)store_write_dirty(st, UINT32_MAX);
+		if (sink_txn_rows(st->sink) >= STORE_TXN_ROWS)
+			(void)sink_commit(st->sink);
+	}
+	(void)store_write_dirty(st, UINT32_MAX);
+	(void)sink_commit(st->sink);
 }
 
 static struct run
@@ -130,7 +165,7 @@ one_run(enum mode m, uint64_t n)
 	struct link_in *in;
 	struct run out;
 	char ep[128], err[256];
-	uint64_t t0, spent = 0, seq = 0, i, since = 0, rows0;
+	uint64_t t0, spent = 0, seq = 0, i, since = 0, rows0, upd0, recv0;
 	unsigned per = m == M_JOIN ? 2 : 1, k;
 
 	memset(&out, 0, sizeof(out));
@@ -158,9 +193,10 @@ one_run(enum mode m, uint64_t n)
 		exit(1);
 	}
 	memset(&ifc, 0, sizeof(ifc));
-	ifc.kind = m == M_JOIN ? EVP_IFACE_PACKET : EVP_IFACE_ZMQ;
-	snprintf(ifc.name, sizeof(ifc.name), m == M_JOIN ? "eth0" :
-	    "tcp://*:1234c");
+	ifc.kind = m == M_JOIN || m == M_REJOIN ? EVP_IFACE_PACKET :
+	    EVP_IFACE_ZMQ;
+	snprintf(ifc.name, sizeof(ifc.name), ifc.kind == EVP_IFACE_PACKET ?
+	    "eth0" : "tcp://*:1234c");
 	store_iface_rec(st, &ifc);
 	if (m == M_BOTH) {
 		ifc.id = 1;
@@ -170,14 +206,19 @@ one_run(enum mode m, uint64_t n)
 	}
 	(void)sink_commit(st->sink);
 	drop_indexes();
-	st->c[SC_STORED] = 0;	/* count only the timed records */
-	rows0 = sink_stats(st->sink)->flows_written;
 
 	memset(&h, 0, sizeof(h));
 	h.proto_version = EVP_VERSION;
 	h.role = EVP_ROLE_ROUTER;
 	snprintf(h.name, sizeof(h.name), "router");
 	evp_batch_init(&b, buf, 99);
+	if (m == M_REJOIN)
+		packets_first(st, in, &b, r, &h, n, &seq);
+	store_sync_counters(st);
+	recv0 = st->c[SC_RECEIVED];
+	st->c[SC_STORED] = 0;	/* count only the timed records */
+	rows0 = sink_stats(st->sink)->flows_written;
+	upd0 = sink_stats(st->sink)->rows_updated;
 	for (i = 0; i < n;) {
 		evp_batch_reset(&b);
 		(void)evp_batch_add(&b, EVP_HELLO, 0, &h, sizeof(h));
@@ -218,12 +259,14 @@ one_run(enum mode m, uint64_t n)
 	out.rows_rate = (double)(sink_stats(st->sink)->flows_written - rows0) /
 	    ((double)spent / 1e6);
 	store_sync_counters(st);
-	out.ok = in->lost == 0 && st->c[SC_RECEIVED] == n * per &&
+	out.ok = in->lost == 0 && st->c[SC_RECEIVED] - recv0 == n * per &&
 	    st->c[SC_STORED] == n * per &&
 	    sink_stats(st->sink)->flows_written - rows0 ==
 	    n * (m == M_BOTH ? 2 : 1) &&
 	    sink_stats(st->sink)->write_errors == 0 &&
-	    (m != M_JOIN || st->iface[0].ft->c[FTC_JOINS] == n);
+	    (m != M_JOIN || st->iface[0].ft->c[FTC_JOINS] == n) &&
+	    (m != M_REJOIN || (st->iface[0].ft->c[FTC_JOINS] == n &&
+	    sink_stats(st->sink)->rows_updated - upd0 == n));
 	if (!out.ok)
 		fprintf(stderr, "bench_store: counters inconsistent: received "
 		    "%llu stored %llu rows %llu lost %llu\n",
@@ -240,10 +283,30 @@ one_run(enum mode m, uint64_t n)
 	return out;
 }
 
+/* 1 if `name` is a word of the list `modes` (NULL or empty: all). */
+static int
+mode_wanted(const char *modes, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = modes;
+
+	if (modes == NULL || *modes == '\0')
+		return 1;
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == modes || p[-1] == ' ' || p[-1] == ',') &&
+		    (p[n] == '\0' || p[n] == ' ' || p[n] == ','))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 int
 main(void)
 {
-	static const char *const names[] = { "events", "join", "both" };
+	static const char *const names[] = { "events", "join", "both",
+	    "rejoin" };
+	const char *modes = getenv("BENCH_STORE_MODES");
 	const char *e;
 	uint64_t n = 200000;
 	unsigned runs = 5, i;
@@ -263,7 +326,9 @@ main(void)
 	printf("bench_store: %llu distinct flows per run, median of %u runs; "
 	    "struct flow %zu bytes\n", (unsigned long long)n, runs,
 	    sizeof(struct flow));
-	for (m = M_EVENTS; m <= M_BOTH; m++) {
+	for (m = M_EVENTS; m <= M_REJOIN; m++) {
+		if (!mode_wanted(modes, names[m]))
+			continue;
 		for (i = 0; i < runs; i++) {
 			r = one_run((enum mode)m, n);
 			rate[i] = r.rate;

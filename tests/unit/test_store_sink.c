@@ -629,7 +629,7 @@ test_row_binding(void)
 	struct flow *fl[16];
 	struct sink *k, *k1;
 	char fresh[160], err[256], sql[256];
-	uint64_t ids = 0;
+	uint64_t ids = 0, events = 0;
 	unsigned i, pass;
 	sqlite3 *db;
 
@@ -668,15 +668,29 @@ test_row_binding(void)
 	unlink(fresh);
 	k1 = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k1 != NULL);
-	/* Pass 0 inserts; pass 1 updates (new counters, fewer fields). */
-	for (pass = 0; pass < 2 && k1 != NULL; pass++) {
+	/* Pass 0 inserts; pass 1 updates (new counters, fewer fields);
+	 * pass 2 updates rows whose last_seen did not move (the narrow
+	 * UPDATE), a quarter of them into the other interface (the full
+	 * one then moves the row). */
+	for (pass = 0; pass < 3 && k1 != NULL; pass++) {
 		CHECK(sink_begin(k1) == 0);
 		for (i = 0; i < 16; i++) {
-			fl[i]->last_usec += 5000000;
+			unsigned ifid = 1 + i % 2;
+
+			if (pass < 2) {
+				fl[i]->last_usec += 5000000;
+				fl[i]->flags |= FL_MOVED;
+			} else {
+				fl[i]->flags &= (uint16_t)~FL_MOVED;
+				fl[i]->first_usec -= 1000000;
+				fl[i]->events++;
+				if (i % 4 == 0)
+					ifid = 1 + (i + 1) % 2;
+			}
 			fl[i]->pkts[0] += pass;
 			if (pass)
 				fl[i]->nw_lat_us = 0;
-			CHECK(sink_write_flow(k1, 1 + i % 2, fl[i], in,
+			CHECK(sink_write_flow(k1, ifid, fl[i], in,
 			    NULL) == 0);
 			fl[i]->flags |= FL_WRITTEN;
 			k = sink_open(fresh, 0, SINK_SCHEMA_VERSION, err,
@@ -685,13 +699,15 @@ test_row_binding(void)
 			if (k == NULL)
 				continue;
 			CHECK(sink_begin(k) == 0);
-			CHECK(sink_write_flow(k, 1 + i % 2, fl[i], in,
+			CHECK(sink_write_flow(k, ifid, fl[i], in,
 			    NULL) == 0);
 			CHECK(sink_commit(k) == 0);
 			sink_close(k);
 		}
 		CHECK(sink_commit(k1) == 0);
 	}
+	for (i = 0; i < 16; i++)
+		events += fl[i]->events;
 	sink_close(k1);
 	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
 	snprintf(sql, sizeof(sql), "ATTACH '%s' AS fresh", fresh);
@@ -700,6 +716,14 @@ test_row_binding(void)
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM fresh.flows"), 16);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM (SELECT * FROM flows "
 	    "EXCEPT SELECT * FROM fresh.flows)"), 0);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE iface_id = 2"),
+	    12);
+	/* The narrow UPDATE wrote first_seen and events, kept last_seen. */
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE "
+	    "abs(last_seen - first_seen - 11) < 0.001"), 16);
+	CHECK_EQ_U(q_int(db, "SELECT sum(events) FROM flows"), events);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows INDEXED BY "
+	    "flows_iface_last_seen WHERE iface_id = 2 AND last_seen > 0"), 12);
 	/* Some NULLs follow values and some values follow NULLs. */
 	CHECK(q_int(db, "SELECT count(*) FROM flows WHERE cli_pid IS "
 	    "NULL") > 0);
