@@ -100,9 +100,24 @@ need_bins() {
 	command -v python3 >/dev/null || { echo "skip: no python3"; exit 77; }
 }
 
+# The kernel may hand the same ephemeral port to two calls in a row once
+# the first probe socket is closed: remember what this test was given
+# ($T/ports) and never give a port twice.
 free_port() {
-	python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 -c 'import socket, sys
+path = sys.argv[1] if len(sys.argv) > 1 else ""
+try:
+    seen = set(open(path).read().split()) if path else set()
+except OSError:
+    seen = set()
+for _ in range(100):
+    s = socket.socket(); s.bind(("127.0.0.1", 0))
+    port = str(s.getsockname()[1]); s.close()
+    if port not in seen:
+        break
+if path:
+    open(path, "a").write(port + "\n")
+print(port)' ${T:+"$T/ports"}
 }
 
 log_tails() {
