@@ -290,6 +290,35 @@ conf_set_arg(const struct conf_directive *t, void *cfg, const char *arg,
 	return conf_set(t, cfg, trim(key), eq + 1, err, errlen);
 }
 
+int
+conf_apply(const struct conf_directive *t, void *cfg, const char *path,
+    const char *const *over, unsigned nover, const char *datadir,
+    const char *name, char *err, size_t errlen)
+{
+	char why[512];
+	unsigned k;
+
+	if (conf_defaults(t, cfg, err, errlen) == -1 ||
+	    (path != NULL && conf_load_file(t, cfg, path, err, errlen) == -1))
+		return -1;
+	for (k = 0; k < nover; k++)
+		if (conf_set_arg(t, cfg, over[k], why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "-o %s", why);
+			return -1;
+		}
+	if (datadir != NULL && conf_set(t, cfg, "datadir", datadir, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "-d %s", why);
+		return -1;
+	}
+	if (name != NULL && conf_set(t, cfg, "name", name, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "-N %s", why);
+		return -1;
+	}
+	return 0;
+}
+
 void
 conf_dump(FILE *fp, const struct conf_directive *t, const void *cfg)
 {

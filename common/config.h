@@ -53,6 +53,15 @@ int	conf_set(const struct conf_directive *, void *, const char *,
 /* Applies "key=value" (from -o).  Returns 0 or -1 with err. */
 int	conf_set_arg(const struct conf_directive *, void *, const char *,
 	    char *, size_t);
+/*
+ * The usual start of a daemon, in order of precedence from low to high:
+ * defaults, the file `path` (if not NULL), each "key=value" of `over`
+ * (-o), then `datadir` (-d) and `name` (-N) when not NULL.  Returns 0,
+ * or -1 with the reason in err, prefixed by the option at fault.
+ */
+int	conf_apply(const struct conf_directive *, void *, const char *,
+	    const char *const *, unsigned, const char *, const char *,
+	    char *, size_t);
 /* Prints every directive as `key = value`, in table order. */
 void	conf_dump(FILE *, const struct conf_directive *, const void *);
 /* Prints the directives with their help text. */

@@ -100,20 +100,9 @@ configure(struct router *r, int argc, char **argv, int *check, int *verbose)
 	}
 	if (optind != argc)
 		usage(1);
-	if (conf_defaults(router_conf_table, &r->conf, err, sizeof(err)) ==
-	    -1 || (file != NULL && conf_load_file(router_conf_table, &r->conf,
-	    file, err, sizeof(err)) == -1))
-		fatalx("%s", err);
-	for (k = 0; k < nover; k++)
-		if (conf_set_arg(router_conf_table, &r->conf, over[k], err,
-		    sizeof(err)) == -1)
-			fatalx("-o %s", err);
-	if (datadir != NULL && conf_set(router_conf_table, &r->conf,
-	    "datadir", datadir, err, sizeof(err)) == -1)
-		fatalx("-d %s", err);
-	if (name != NULL && conf_set(router_conf_table, &r->conf, "name",
+	if (conf_apply(router_conf_table, &r->conf, file, over, nover, datadir,
 	    name, err, sizeof(err)) == -1)
-		fatalx("-N %s", err);
+		fatalx("%s", err);
 	if (nifs > 0)
 		r->conf.interface.n = 0;
 	for (k = 0; k < nifs; k++)

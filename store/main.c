@@ -115,7 +115,7 @@ configure(struct store_settings *s, int argc, char **argv, int *check,
 {
 	const char *file = NULL, *datadir = NULL, *name = NULL;
 	const char *over[STORE_MAX_OVERRIDES];
-	unsigned nover = 0, k;
+	unsigned nover = 0;
 	char err[512];
 	int ch;
 
@@ -137,20 +137,9 @@ configure(struct store_settings *s, int argc, char **argv, int *check,
 	}
 	if (optind != argc)
 		usage(1);
-	if (conf_defaults(store_conf_table_, s, err, sizeof(err)) == -1 ||
-	    (file != NULL && conf_load_file(store_conf_table_, s, file, err,
-	    sizeof(err)) == -1))
+	if (conf_apply(store_conf_table_, s, file, over, nover, datadir, name,
+	    err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	for (k = 0; k < nover; k++)
-		if (conf_set_arg(store_conf_table_, s, over[k], err,
-		    sizeof(err)) == -1)
-			fatalx("-o %s", err);
-	if (datadir != NULL && conf_set(store_conf_table_, s, "datadir",
-	    datadir, err, sizeof(err)) == -1)
-		fatalx("-d %s", err);
-	if (name != NULL && conf_set(store_conf_table_, s, "name", name, err,
-	    sizeof(err)) == -1)
-		fatalx("-N %s", err);
 	if (s->name[0] == '\0' || strchr(s->name, '/') != NULL)
 		fatalx("name '%s': must be non-empty, without '/'", s->name);
 }

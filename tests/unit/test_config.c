@@ -1,4 +1,5 @@
 /* common/config: the directive table, file parsing and overrides. */
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -77,6 +78,40 @@ main(void)
 	CHECK(conf_set_arg(table, s, "nokey", err, sizeof(err)) == -1);
 	CHECK(conf_set_arg(table, s, "bogus=1", err, sizeof(err)) == -1);
 	CHECK(conf_load_file(table, s, "/nonexistent/x", err, sizeof(err)) == -1);
+	/* conf_apply: defaults < file < -o < -d; errors name the option. */
+	{
+		const char *over[] = { "datadir=/from/o", "store.flush=5" };
+		const char *bad[] = { "store.flush=0" };
+
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		CHECK(fd != -1);
+		CHECK(write(fd, "datadir = /from/file\nstore.wal = no\n", 36)
+		    == 36);
+		close(fd);
+		CHECK(conf_apply(table, s, path, over, 2, NULL, NULL, err,
+		    sizeof(err)) == 0);
+		CHECK_STR(s->datadir, "/from/o");
+		CHECK_EQ_U(s->flush, 5);
+		CHECK_EQ_U(s->wal, 0);
+		CHECK_EQ_U(s->iface.n, 0);
+		CHECK(conf_apply(table, s, path, over, 2, "/from/d", NULL, err,
+		    sizeof(err)) == 0);
+		CHECK_STR(s->datadir, "/from/d");
+		CHECK(conf_apply(table, s, NULL, bad, 1, NULL, NULL, err,
+		    sizeof(err)) == -1);
+		CHECK(strncmp(err, "-o store.flush", 14) == 0);
+		/* A -d value longer than its field is refused, and says so. */
+		{
+			char longdir[200];
+
+			memset(longdir, 'd', sizeof(longdir) - 1);
+			longdir[sizeof(longdir) - 1] = '\0';
+			CHECK(conf_apply(table, s, NULL, NULL, 0, longdir, NULL,
+			    err, sizeof(err)) == -1);
+			CHECK(strncmp(err, "-d datadir", 10) == 0);
+		}
+		unlink(path);
+	}
 	free(s);
 	return t_done("test_config");
 }
