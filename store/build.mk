@@ -9,7 +9,8 @@ STORE_LIB_SRCS = \
 	store/records.c \
 	store/retention.c \
 	store/schema.c \
-	store/sqlite_sink.c
+	store/sqlite_sink.c \
+	store/writer.c
 STORE_SRCS = store/main.c $(STORE_LIB_SRCS)
 STORE_LIBS = -lsqlite3 -lpthread
 store_objs = $(patsubst %.c,$(OBJ)/%.o,$(1))

@@ -323,6 +323,6 @@ flow_merge(struct flow_table *ft, const struct evp_flow *r, uint64_t now)
 	merge_meta(ft, f, r);
 	f->updates++;
 	ft->c[FTC_MERGED]++;
-	flow_table_mark_dirty(ft, f);
+	flow_table_mark_dirty(ft, f, now);
 	return 0;
 }

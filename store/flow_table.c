@@ -248,13 +248,14 @@ flow_table_touch(struct flow_table *ft, struct flow *f, enum flow_list l,
 }
 
 void
-flow_table_mark_dirty(struct flow_table *ft, struct flow *f)
+flow_table_mark_dirty(struct flow_table *ft, struct flow *f, uint64_t now)
 {
 	uint32_t i = IDX(ft, f);
 
 	if (f->flags & FL_DIRTY)
 		return;
 	f->flags |= FL_DIRTY;
+	f->dirty_ms = (uint32_t)(now / 1000);
 	f->qnext = 0;
 	f->qprev = ft->qtail;
 	if (ft->qtail)
@@ -284,15 +285,40 @@ dirty_unlink(struct flow_table *ft, struct flow *f)
 }
 
 struct flow *
-flow_table_pop_dirty(struct flow_table *ft)
+flow_table_pop_dirty(struct flow_table *ft, uint64_t before)
 {
 	struct flow *f;
 
-	if (ft->qhead == 0)
+	if (!flow_table_dirty_before(ft, before))
 		return NULL;
 	f = SLOT(ft, ft->qhead);
 	dirty_unlink(ft, f);
 	return f;
+}
+
+uint64_t
+flow_table_dirty_since(const struct flow_table *ft, uint64_t now)
+{
+	uint32_t age;
+
+	if (ft->qhead == 0)
+		return UINT64_MAX;
+	age = (uint32_t)(now / 1000) - SLOT(ft, ft->qhead)->dirty_ms;
+	return (uint64_t)age * 1000 > now ? 0 : now - (uint64_t)age * 1000;
+}
+
+int
+flow_table_dirty_before(const struct flow_table *ft, uint64_t before)
+{
+	const struct flow *f;
+
+	if (ft->qhead == 0)
+		return 0;
+	if (before == UINT64_MAX)
+		return 1;
+	f = SLOT(ft, ft->qhead);
+	/* Milliseconds wrap every 49 days: compare the difference. */
+	return (int32_t)(f->dirty_ms - (uint32_t)(before / 1000)) <= 0;
 }
 
 int

@@ -1,18 +1,19 @@
 /*
  * evflow-store: options, configuration, set-up and the loop.
  *
- * One poll loop on the record input and the control socket.  Writing
- * is sliced into the loop rather than given to a thread: a flush cycle
- * opens a transaction and, each turn, writes as many dirty flows as
- * records came in (at least store.write_slice), receiving between
- * slices, until the dirty queue is empty; it commits every flush
- * interval or STORE_TXN_ROWS rows.  So the flow tables have one owner
- * and nothing is locked, writing keeps pace with the input (the backlog
- * stays bounded; if the store cannot keep up, the input backs up
- * upstream where drops are counted), and a turn stays short (measured:
- * slow turns are counted and logged).  The one thread, the WAL
- * checkpointer, shares no data with the loop (checkpoint.c).
- * Deadlines: flush, flow expiry, counters (1 s), retention (60 s).
+ * One poll loop on the record input, the control socket and the
+ * writer's wake-up pipe.  The loop owns the flow tables; the writer
+ * thread writes rows (writer.c).  A change settles for half of
+ * store.flush_interval (more changes to the flow join it: a packet flow
+ * and the event that joins it are usually one row), then, whenever the
+ * writer is free, the loop hands it the rows of the flows that settled,
+ * oldest first, store.write_slice at a time; a commit is due every half
+ * interval.  So a change is committed within store.flush_interval, the
+ * writer works continuously under load instead of in bursts, and its
+ * backlog is bounded by the live flows, not by the input: a flow
+ * changed again while its row waits makes one more row, not one per
+ * change.  Slow turns are counted and logged.  Deadlines: settle and
+ * commit, flow expiry, counters (1 s), retention (60 s).
  */
 #include <errno.h>
 #include <poll.h>
@@ -91,8 +92,8 @@ static const struct conf_directive store_conf_table_[] = {
 	  "SQLite page cache" },
 	{ "store.history_interval", CONF_SECONDS, NUM(history_interval),
 	  "10s", 1, 86400, "period of counter_history samples" },
-	{ "store.write_slice", CONF_INT, NUM(write_slice), "500", 1,
-	  1000000, "flows written per loop turn during a flush" },
+	{ "store.write_slice", CONF_INT, NUM(write_slice), "4096", 1,
+	  WRITER_BATCH_MAX, "rows handed to the writer thread at a time" },
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -155,11 +156,8 @@ control(void *arg, int argc, char **argv, struct buf *reply)
 		m->st.c[SC_BAD_MSGS] = m->in->bad_msgs;
 		store_stats_json(&m->st, reply);
 	} else if (argc == 1 && strcmp(argv[0], "flush") == 0) {
-		(void)store_write_dirty(&m->st, UINT32_MAX);
-		if (sink_commit(m->st.sink) == 0)
-			buf_puts(reply, "ok");
-		else
-			buf_puts(reply, "error: commit failed");
+		store_sync(&m->st);
+		buf_puts(reply, "ok");
 	} else
 		buf_printf(reply, "error: unknown command '%s' (stats, flush, "
 		    "ping)", argv[0]);
@@ -187,6 +185,8 @@ setup(struct store_main *m, const struct store_settings *s)
 	if ((m->ctl = ctl_new(m->ctl_endpoint, control, m, err,
 	    sizeof(err))) == NULL)
 		fatalx("control: %s", err);
+	if (writer_start(m->st.w, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	log_info("input %s, control %s, database schema version %d, "
 	    "next flow id %llu", m->endpoint, m->ctl_endpoint,
 	    sink_schema_version(m->st.sink),
@@ -199,11 +199,17 @@ min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* Phases of a loop turn, timed to explain slow turns. */
-enum phase { PH_RECV, PH_EXPIRE, PH_WRITE, PH_COMMIT, PH_COUNTERS,
-	PH_RETENTION, PH_MAX };
+enum phase { PH_RECV, PH_EXPIRE, PH_WRITE, PH_COUNTERS, PH_RETENTION,
+	PH_MAX };
 static const char *const phase_names[PH_MAX] = {
-	"receive", "expire", "write", "commit", "counters", "retention"
+	"receive", "expire", "hand-off", "counters", "retention"
 };
 
 /* Adds the time since *t to d[p] and restarts *t. */
@@ -244,34 +250,38 @@ static void
 loop(struct store_main *m)
 {
 	struct store *st = &m->st;
-	struct pollfd pfd[2];
-	uint64_t now, next_flush, next_counters, next_ret, cycle_start = 0;
-	uint64_t start, t, d[PH_MAX], got;
-	uint64_t flush_usec = (uint64_t)st->conf.flush_interval * 1000000;
+	struct pollfd pfd[3];
+	uint64_t now, next_counters, next_ret, next_commit, wake;
+	uint64_t start, t, d[PH_MAX];
+	/* A change waits `settle` to coalesce with the next ones, then is
+	 * written and committed within another `settle`. */
+	uint64_t settle = (uint64_t)st->conf.flush_interval * 1000000 / 2;
 	unsigned slice = (unsigned)st->conf.write_slice;
-	int timeout, writing = 0;
+	int timeout, due;
 
 	now = clock_mono_usec();
-	next_flush = now + flush_usec;
+	next_commit = now + settle;
 	next_counters = now + STORE_COUNTERS_USEC;
 	next_ret = now + STORE_RETENTION_USEC / 6;
 	pfd[0].fd = nnlink_recv_fd(m->in->sock);
 	pfd[1].fd = ctl_fd(m->ctl);
+	pfd[2].fd = writer_fd(st->w);
 	if (pfd[0].fd == -1 || pfd[1].fd == -1)
 		fatalx("nanomsg: no pollable descriptor");
-	pfd[0].events = pfd[1].events = POLLIN;
+	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 	while (!sig_quit) {
-		if (writing || st->ret.active)
-			timeout = 0;
-		else
-			timeout = clock_ms_until(min_u64(min_u64(next_flush,
-			    next_counters), min_u64(next_ret,
-			    store_deadline(st))), 1000);
-		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
+		/* A busy writer's pipe says when it is free. */
+		wake = min_u64(min_u64(next_counters, next_ret),
+		    store_deadline(st));
+		if (writer_ready(st->w))
+			wake = min_u64(wake, min_u64(next_commit,
+			    sat_add(store_dirty_since(st, clock_mono_usec()),
+			    settle)));
+		timeout = st->ret.active ? 0 : clock_ms_until(wake, 1000);
+		if (poll(pfd, 3, timeout) == -1 && errno != EINTR)
 			fatal("poll");
 		memset(d, 0, sizeof(d));
 		start = t = clock_mono_usec();
-		got = st->c[SC_RECEIVED];
 		if (link_in_poll(m->in, STORE_POLL_BATCH) == -1)
 			LOG_RATELIMITED(log_warnx, "input socket error");
 		store_flow_pending(st);
@@ -281,34 +291,20 @@ loop(struct store_main *m)
 		if (now >= store_deadline(st))
 			(void)store_expire(st, now, STORE_EXPIRE_BATCH);
 		lap(&t, d, PH_EXPIRE);
-		if (!writing && now >= next_flush) {
-			writing = 1;
-			cycle_start = now;
-		}
-		if (writing) {
-			/* At least as many rows as records came in this
-			 * turn: writing keeps pace with the input, so the
-			 * backlog (memory) stays bounded; if the store
-			 * cannot keep up, the input backs up upstream where
-			 * it is counted. */
-			uint64_t left, n = st->c[SC_RECEIVED] - got;
-
-			left = store_write_dirty(st, n > slice ?
-			    (unsigned)n : slice);
-
-			lap(&t, d, PH_WRITE);
-			if (left == 0) {
-				(void)sink_commit(st->sink);
-				writing = 0;
-				next_flush = now + flush_usec;
-			} else if (now >= cycle_start + flush_usec ||
-			    sink_txn_rows(st->sink) >= STORE_TXN_ROWS) {
-				/* Under load: make progress visible, and keep
-				 * transactions within the page cache. */
-				(void)sink_commit(st->sink);
-				cycle_start = now;
+		/* The writer, when free, takes the rows of flows that
+		 * settled (oldest first, store.write_slice at a time) and
+		 * commits when a commit is due; under load it never waits,
+		 * and a change made while its last row waits makes one more
+		 * row, not one per change. */
+		if (writer_ready(st->w)) {
+			due = now >= next_commit;
+			if (due || store_dirty_before(st, now - settle)) {
+				(void)store_queue_dirty(st, slice, now - settle);
+				writer_hand(st->w, due);
+				if (due)
+					next_commit = now + settle;
 			}
-			lap(&t, d, PH_COMMIT);
+			lap(&t, d, PH_WRITE);
 		}
 		if (now >= next_counters) {
 			st->c[SC_LOST] = m->in->lost;
@@ -322,7 +318,7 @@ loop(struct store_main *m)
 			next_ret = now + STORE_RETENTION_USEC;
 		}
 		/* One chunk per turn, committed with the next flush. */
-		if (st->ret.active && sink_begin(st->sink) == 0) {
+		if (st->ret.active) {
 			(void)retention_step(&st->ret, st->sink,
 			    (double)clock_wall_usec() / 1e6);
 			lap(&t, d, PH_RETENTION);
@@ -359,7 +355,7 @@ main(int argc, char **argv)
 	m->st.c[SC_BAD_MSGS] = m->in->bad_msgs;
 	store_flush_all(&m->st);
 	store_write_counters(&m->st, clock_mono_usec());
-	(void)sink_commit(m->st.sink);
+	store_sync(&m->st);
 	log_info("exiting: received %llu, stored %llu, flows written %llu",
 	    (unsigned long long)m->st.c[SC_RECEIVED],
 	    (unsigned long long)m->st.c[SC_STORED],

@@ -1,8 +1,9 @@
 /*
  * Records from the link: each type goes to its table.  Flow records go
- * to the flow table of every interface in their mask; everything else
- * is written to SQLite in the transaction that is open (the loop
- * commits it).  See store.h for the counters' identity.
+ * to the flow table of every interface in their mask, and changed flows
+ * to the writer (writer.c); everything else is written to SQLite here,
+ * in the transaction that is open (the writer commits it).  See store.h
+ * for the counters' identity.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,8 +92,6 @@ companion_name(const struct store *st, const struct store_iface *ifc)
 static int64_t
 iface_row(struct store *st, struct store_iface *ifc)
 {
-	if (sink_begin(st->sink) == -1)
-		return -1;
 	return sink_iface(st->sink, ifc->name, kind_name(ifc->kind),
 	    (int)ifc->bit, (int)ifc->mirrored, companion_name(st, ifc));
 }
@@ -108,8 +107,6 @@ iface_bind(struct store *st, struct store_iface *ifc)
 
 	if (ifc->db_id != 0)
 		return ifc->db_id;
-	if (sink_begin(st->sink) == -1)
-		return 0;
 	if (ifc->known)
 		id = iface_row(st, ifc);
 	else {
@@ -121,17 +118,17 @@ iface_bind(struct store *st, struct store_iface *ifc)
 	return ifc->db_id;
 }
 
-/* Writes a flow's row in the open transaction (opening one). */
+/* Queues a flow's row for the writer.  From here on the row exists (a
+ * failed insert is counted; the next write of the flow inserts it). */
 static void
 write_flow(struct store *st, struct store_iface *ifc, struct flow_table *ft,
     struct flow *f)
 {
 	int64_t id = iface_bind(st, ifc);
 
-	if (id == 0 || sink_begin(st->sink) == -1 ||
-	    sink_write_flow(st->sink, id, f, st->in,
-	    flow_tcpinfo(ft, f, 0)) == -1)
+	if (id == 0 || st->w == NULL)
 		return;
+	writer_add(st->w, id, f, flow_tcpinfo(ft, f, 0));
 	f->flags |= FL_WRITTEN;
 	f->flags &= (uint16_t)~FL_MOVED;
 }
@@ -222,6 +219,14 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 		st->in = NULL;
 		return -1;
 	}
+	if ((st->w = writer_new(st->sink, st->in)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		sink_close(st->sink);
+		st->sink = NULL;
+		intern_free(st->in);
+		st->in = NULL;
+		return -1;
+	}
 	st->next_id = sink_max_flow_id(st->sink);
 	(void)sink_iface_load(st->sink, load_iface, st);
 	st->ret.max_age = conf->retention;
@@ -236,6 +241,8 @@ store_fini(struct store *st)
 	unsigned i;
 
 	store_flush_all(st);
+	writer_free(st->w);
+	st->w = NULL;
 	for (i = 0; i < EVP_MAX_IFACES; i++) {
 		flow_table_free(st->iface[i].ft);
 		st->iface[i].ft = NULL;
@@ -313,8 +320,11 @@ store_iface_rec(struct store *st, const struct evp_iface *r)
 		return;
 	}
 	ifc->db_id = id;
-	if (old != 0 && old != id)
+	if (old != 0 && old != id) {
+		/* Rows queued under the placeholder land before they move. */
+		writer_sync(st->w);
 		(void)sink_iface_merge(st->sink, old, id);
+	}
 	/* Interfaces naming this one as companion before it was known. */
 	for (i = 0; i < EVP_MAX_IFACES; i++)
 		if (st->iface[i].known && st->iface[i].companion == r->id + 1 &&
@@ -389,7 +399,7 @@ store_ifcounter(struct store *st, const struct evp_ifcounter *r)
 	p->in_pkts = r->in_pkts;
 	p->out_pkts = r->out_pkts;
 	id = origin_iface(st, r->iface);
-	stored_or_dropped(st, id == 0 || sink_begin(st->sink) == -1 ? -1 :
+	stored_or_dropped(st, id == 0 ? -1 :
 	    sink_ifcounter(st->sink, id, r, ib, ob, ip, op, have));
 }
 
@@ -398,8 +408,7 @@ store_listen(struct store *st, const struct evp_listen *r)
 {
 	int64_t id = origin_iface(st, r->iface);
 
-	stored_or_dropped(st, id == 0 || sink_begin(st->sink) == -1 ? -1 :
-	    sink_listen(st->sink, id, r));
+	stored_or_dropped(st, id == 0 ? -1 : sink_listen(st->sink, id, r));
 }
 
 void
@@ -407,8 +416,7 @@ store_producer(struct store *st, const struct evp_producer *r)
 {
 	int64_t id = origin_iface(st, r->iface);
 
-	stored_or_dropped(st, id == 0 || sink_begin(st->sink) == -1 ? -1 :
-	    sink_producer(st->sink, id, r));
+	stored_or_dropped(st, id == 0 ? -1 : sink_producer(st->sink, id, r));
 }
 
 /* 1 if daemon `name` is due a history sample (and notes it). */
@@ -448,10 +456,6 @@ store_stats_rec(struct store *st, const struct evp_stats *r, uint64_t now)
 	int hist = history_due(st, r->name, now), rc = 0;
 	unsigned i;
 
-	if (sink_begin(st->sink) == -1) {
-		st->c[SC_WRITE_DROPS]++;
-		return;
-	}
 	for (i = 0; i < r->count && i < EVP_STATS_MAX; i++)
 		if (sink_counter(st->sink, r->name, evp_role_name(r->role),
 		    r->key[i], r->value[i], ts, hist) == -1)
@@ -558,29 +562,81 @@ store_record(void *arg, const struct link_sender *s,
 	}
 }
 
-uint64_t
-store_write_dirty(struct store *st, unsigned max)
+unsigned
+store_queue_dirty(struct store *st, unsigned max, uint64_t before)
 {
 	struct store_iface *ifc;
 	struct flow *f;
-	uint64_t left = 0;
 	unsigned i, n = 0, b;
 
 	store_flow_pending(st);
-	for (i = 0; i < EVP_MAX_IFACES; i++) {
+	for (i = 0; i < EVP_MAX_IFACES && n < max; i++) {
 		b = (st->rr + i) % EVP_MAX_IFACES;
 		ifc = &st->iface[b];
 		if (ifc->ft == NULL)
 			continue;
-		while (n < max && (f = flow_table_pop_dirty(ifc->ft)) != NULL) {
+		while (n < max &&
+		    (f = flow_table_pop_dirty(ifc->ft, before)) != NULL) {
 			write_flow(st, ifc, ifc->ft, f);
 			n++;
 		}
-		left += ifc->ft->ndirty;
-		if (n >= max && ifc->ft->ndirty > 0)
+		if (n >= max)
 			st->rr = b;
 	}
-	return left;
+	return n;
+}
+
+int
+store_dirty_before(struct store *st, uint64_t before)
+{
+	unsigned i;
+
+	store_flow_pending(st);
+	for (i = 0; i < EVP_MAX_IFACES; i++)
+		if (st->iface[i].ft != NULL &&
+		    flow_table_dirty_before(st->iface[i].ft, before))
+			return 1;
+	return 0;
+}
+
+uint64_t
+store_dirty_since(const struct store *st, uint64_t now)
+{
+	uint64_t d = UINT64_MAX, t;
+	unsigned i;
+
+	for (i = 0; i < EVP_MAX_IFACES; i++)
+		if (st->iface[i].ft != NULL &&
+		    (t = flow_table_dirty_since(st->iface[i].ft, now)) < d)
+			d = t;
+	return d;
+}
+
+static uint64_t
+ndirty(const struct store *st)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < EVP_MAX_IFACES; i++)
+		if (st->iface[i].ft != NULL)
+			n += st->iface[i].ft->ndirty;
+	return n;
+}
+
+uint64_t
+store_write_dirty(struct store *st, unsigned max)
+{
+	(void)store_queue_dirty(st, max, UINT64_MAX);
+	writer_hand(st->w, 0);
+	return ndirty(st);
+}
+
+void
+store_sync(struct store *st)
+{
+	(void)store_queue_dirty(st, UINT32_MAX, UINT64_MAX);
+	writer_sync(st->w);
 }
 
 unsigned
@@ -619,7 +675,8 @@ store_flush_all(struct store *st)
 	for (i = 0; i < EVP_MAX_IFACES; i++)
 		if (st->iface[i].ft != NULL)
 			flow_table_flush(st->iface[i].ft);
-	(void)sink_commit(st->sink);
+	if (st->w != NULL)
+		writer_sync(st->w);
 }
 
 double
@@ -642,13 +699,16 @@ store_bytes_per_flow(const struct store *st, uint64_t *live)
 void
 store_sync_counters(struct store *st)
 {
-	struct sink_stats *k = sink_stats(st->sink);
+	struct sink_stats ks, *k = &ks;
 	uint64_t live = 0, pending = 0, dirty = 0, created = 0;
-	size_t mem = intern_mem(st->in);
+	size_t mem = intern_mem(st->in) + writer_mem(st->w);
 	long long db;
 	unsigned i;
 
+	sink_stats(st->sink, &ks);
 	store_flow_pending(st);
+	(void)writer_ready(st->w);	/* take back a written batch */
+	dirty = writer_queued(st->w);
 	for (i = 0; i < EVP_MAX_IFACES; i++) {
 		const struct flow_table *ft = st->iface[i].ft;
 
@@ -697,8 +757,6 @@ store_write_counters(struct store *st, uint64_t now)
 	if (hist)
 		st->last_hist_usec = now;
 	store_sync_counters(st);
-	if (sink_begin(st->sink) == -1)
-		return;
 	for (j = 0; j < SC_MAX; j++)
 		(void)sink_counter(st->sink, st->name, "store",
 		    store_counter_names[j], st->c[j], ts, hist);

@@ -1,13 +1,22 @@
 /*
- * The one SQLite writer: every write the store makes (the schema and
- * its migrations are in schema.c).
+ * The one SQLite connection that writes: every write the store makes
+ * (the schema and its migrations are in schema.c).
  *
  * Flows are written by integer id with prepared statements inside
- * transactions the caller opens and commits (sink_begin/sink_commit),
- * so thousands of rows share one commit.  There is deliberately no
- * UNIQUE 5-tuple index: the in-memory table is the authority for
- * identity.
+ * transactions: every write opens one if none is open, and the owner
+ * commits (sink_commit), so thousands of rows share one commit.  There
+ * is deliberately no UNIQUE 5-tuple index: the in-memory table is the
+ * authority for identity.
+ *
+ * Two threads use the connection: the writer thread (writer.c) writes
+ * flow rows and commits, the loop writes everything else.  Every public
+ * function holds the sink's mutex; the writer holds it for a chunk of
+ * rows at a time and steps aside between chunks when the loop waits, so
+ * the loop never waits longer than one chunk.
  */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +78,8 @@ enum stmt {
 };
 
 struct sink {
+	pthread_mutex_t	 mu;
+	atomic_uint	 waiting;	/* threads waiting in lock() */
 	sqlite3		*db;
 	struct checkpointer *ck;
 	sqlite3_stmt	*st[ST_MAX];
@@ -79,6 +90,34 @@ struct sink {
 	int		 version;
 	struct sink_stats s;
 };
+
+/* Rows the writer writes per hold of the mutex (about 0.2 ms). */
+#define SINK_CHUNK	64
+
+static void
+lock(struct sink *k)
+{
+	atomic_fetch_add(&k->waiting, 1);
+	pthread_mutex_lock(&k->mu);
+	atomic_fetch_sub(&k->waiting, 1);
+}
+
+static void
+unlock(struct sink *k)
+{
+	pthread_mutex_unlock(&k->mu);
+}
+
+static int begin(struct sink *);
+static int commit(struct sink *);
+
+/* Releases the mutex and returns rc: `return unlocked(k, rc);`. */
+static int
+unlocked(struct sink *k, int rc)
+{
+	unlock(k);
+	return rc;
+}
 
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN",
@@ -203,6 +242,7 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&k->mu, NULL);
 	/* SQLite's memory statistics take a global mutex on every
 	 * allocation (two threads use SQLite here).  Only possible before
 	 * SQLite initializes; later (a test opening twice) it is refused,
@@ -263,7 +303,7 @@ sink_close(struct sink *k)
 	if (k == NULL)
 		return;
 	if (k->in_txn)
-		(void)sink_commit(k);
+		(void)commit(k);
 	if (k->ck != NULL) {
 		ckpt_stop(k->ck);
 		/* The last writes go into the file now. */
@@ -273,13 +313,16 @@ sink_close(struct sink *k)
 	for (i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(k->st[i]);
 	sqlite3_close(k->db);
+	pthread_mutex_destroy(&k->mu);
 	free(k);
 }
 
-struct sink_stats *
-sink_stats(struct sink *k)
+void
+sink_stats(struct sink *k, struct sink_stats *out)
 {
-	return &k->s;
+	lock(k);
+	*out = k->s;
+	unlock(k);
 }
 
 int
@@ -309,14 +352,17 @@ sink_max_flow_id(struct sink *k)
 	sqlite3_stmt *s = k->st[ST_MAX_ID];
 	uint64_t id = 0;
 
+	lock(k);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		id = (uint64_t)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
+	unlock(k);
 	return id;
 }
 
-int
-sink_begin(struct sink *k)
+/* Opens a transaction unless one is open (the mutex held). */
+static int
+begin(struct sink *k)
 {
 	if (k->in_txn)
 		return 0;
@@ -327,14 +373,27 @@ sink_begin(struct sink *k)
 	return 0;
 }
 
-unsigned long
-sink_txn_rows(const struct sink *k)
+int
+sink_begin(struct sink *k)
 {
-	return k->in_txn ? k->txn_rows : 0;
+	lock(k);
+	return unlocked(k, begin(k));
 }
 
-int
-sink_commit(struct sink *k)
+unsigned long
+sink_txn_rows(struct sink *k)
+{
+	unsigned long n;
+
+	lock(k);
+	n = k->in_txn ? k->txn_rows : 0;
+	unlock(k);
+	return n;
+}
+
+/* Commits the open transaction, if any (the mutex held). */
+static int
+commit(struct sink *k)
 {
 	if (!k->in_txn)
 		return 0;
@@ -348,9 +407,17 @@ sink_commit(struct sink *k)
 }
 
 int
-sink_in_txn(const struct sink *k)
+sink_commit(struct sink *k)
 {
-	return k->in_txn;
+	lock(k);
+	return unlocked(k, commit(k));
+}
+
+int
+sink_in_txn(struct sink *k)
+{
+	lock(k);
+	return unlocked(k, k->in_txn);
 }
 
 /* Text of a bounded string, or NULL if empty. */
@@ -558,15 +625,16 @@ nonzero16(const uint8_t *a)
 /* Binds every column of a flow row; the address buffers must outlive
  * the statement's step. */
 static void
-bind_flow(struct row *r, int64_t iface_id, const struct flow *f,
-    const struct intern *in, char abuf[3][64], const struct flow_tcpinfo *t)
+bind_flow(struct row *r, const struct flow_row *w, char abuf[3][64])
 {
-	const struct flow_meta *m = intern_get_meta(in, f->meta);
+	const struct flow *f = &w->f;
+	const struct flow_meta *m = w->meta;
+	const struct flow_tcpinfo *t = w->has_tcpi ? &w->tcpi : NULL;
 	const char *src, *ev, *st, *a;
 	int i = 1, c = f->cli, cnt = (f->flags & FL_COUNTERS) != 0;
 
 	row_int(r, i++, f->id);
-	row_int(r, i++, (uint64_t)iface_id);
+	row_int(r, i++, (uint64_t)w->iface_id);
 	row_double(r, i++, usec_to_sec(f->first_usec));
 	row_double(r, i++, usec_to_sec(f->last_usec));
 	row_nz(r, i++, f->ip_version);
@@ -642,29 +710,23 @@ bind_flow(struct row *r, int64_t iface_id, const struct flow *f,
 	} else
 		for (c = 0; c < 3; c++)
 			row_null(r, i++);
-	i = bind_side(r, i, intern_get_proc(in, f->proc[0]),
-	    intern_get_proc(in, f->parent[0]),
-	    intern_get_container(in, f->cont[0]));
-	i = bind_side(r, i, intern_get_proc(in, f->proc[1]),
-	    intern_get_proc(in, f->parent[1]),
-	    intern_get_container(in, f->cont[1]));
+	i = bind_side(r, i, w->proc[0], w->parent[0], w->cont[0]);
+	i = bind_side(r, i, w->proc[1], w->parent[1], w->cont[1]);
 	if (m != NULL && m->extra_len > 0)
 		row_text(r, i, m->extra, m->extra_len);
 	else
 		row_null(r, i);
 }
 
-/* Updates the row of f with statement r: 1 if a row changed, 0 if
- * none matched, -1 on error (counted and logged). */
+/* Updates the row with statement r: 1 if a row changed, 0 if none
+ * matched, -1 on error (counted and logged). */
 static int
-update_flow(struct sink *k, struct row *r, int64_t iface_id,
-    const struct flow *f, const struct intern *in,
-    const struct flow_tcpinfo *t)
+update_flow(struct sink *k, struct row *r, const struct flow_row *w)
 {
 	char abuf[3][64];
 	int rc;
 
-	bind_flow(r, iface_id, f, in, abuf, t);
+	bind_flow(r, w, abuf);
 	rc = sqlite3_step(r->s);
 	sqlite3_reset(r->s);
 	if (rc == SQLITE_DONE) {
@@ -677,44 +739,70 @@ update_flow(struct sink *k, struct row *r, int64_t iface_id,
 	}
 	k->s.write_errors++;
 	LOG_RATELIMITED(log_warnx, "sqlite update flow %llu: %s",
-	    (unsigned long long)f->id, sqlite3_errmsg(k->db));
+	    (unsigned long long)w->f.id, sqlite3_errmsg(k->db));
 	return -1;
 }
 
-int
-sink_write_flow(struct sink *k, int64_t iface_id, const struct flow *f,
-    const struct intern *in, const struct flow_tcpinfo *t)
+/* Inserts or updates one flow row (the mutex held). */
+static int
+write_flow(struct sink *k, const struct flow_row *w)
 {
 	char abuf[3][64];
-	sqlite3_stmt *s;
 	int rc;
 
-	if (f->flags & FL_WRITTEN) {
+	if (begin(k) == -1)
+		return -1;
+	if (w->f.flags & FL_WRITTEN) {
 		/* last_seen as written: the indexes need no change. */
 		rc = 0;
-		if (!(f->flags & FL_MOVED))
-			rc = update_flow(k, &k->row_nar, iface_id, f, in, t);
+		if (!(w->f.flags & FL_MOVED))
+			rc = update_flow(k, &k->row_nar, w);
 		/* Moved, or the row changed interface: the full row. */
 		if (rc == 0)
-			rc = update_flow(k, &k->row_upd, iface_id, f, in, t);
+			rc = update_flow(k, &k->row_upd, w);
 		if (rc != 0)
 			return rc == 1 ? 0 : -1;
 		/* The row went away (retention by size): insert again. */
 	}
-	s = k->row_ins.s;
-	bind_flow(&k->row_ins, iface_id, f, in, abuf, t);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	bind_flow(&k->row_ins, w, abuf);
+	rc = sqlite3_step(k->row_ins.s);
+	sqlite3_reset(k->row_ins.s);
 	if (rc != SQLITE_DONE) {
 		k->s.write_errors++;
 		LOG_RATELIMITED(log_warnx, "sqlite insert flow %llu: %s",
-		    (unsigned long long)f->id, sqlite3_errmsg(k->db));
+		    (unsigned long long)w->f.id, sqlite3_errmsg(k->db));
 		return -1;
 	}
 	k->txn_rows++;
 	k->s.rows_inserted++;
 	k->s.flows_written++;
 	return 0;
+}
+
+int
+sink_write_flow(struct sink *k, const struct flow_row *w)
+{
+	lock(k);
+	return unlocked(k, write_flow(k, w));
+}
+
+size_t
+sink_write_flows(struct sink *k, const struct flow_row *w, size_t n)
+{
+	size_t i = 0, end, bad = 0;
+
+	while (i < n) {
+		lock(k);
+		for (end = i + SINK_CHUNK < n ? i + SINK_CHUNK : n; i < end;
+		    i++)
+			if (write_flow(k, &w[i]) == -1)
+				bad++;
+		unlock(k);
+		/* The loop waits for the connection: let it have it. */
+		while (atomic_load(&k->waiting) > 0)
+			sched_yield();
+	}
+	return bad;
 }
 
 int64_t
@@ -726,6 +814,9 @@ sink_iface(struct sink *k, const char *name, const char *kind, int router_id,
 	int64_t id = 0;
 	int rc;
 
+	lock(k);
+	if (begin(k) == -1)
+		return unlocked(k, -1);
 	if (router_id >= 0) {
 		sqlite3_bind_int(k->st[ST_IFACE_CLEAR], 1, router_id);
 		sqlite3_bind_text(k->st[ST_IFACE_CLEAR], 2, name, -1,
@@ -752,8 +843,9 @@ sink_iface(struct sink *k, const char *name, const char *kind, int router_id,
 		k->s.write_errors++;
 		LOG_RATELIMITED(log_warnx, "sqlite interface %s: %s", name,
 		    sqlite3_errmsg(k->db));
-		return -1;
+		id = -1;
 	}
+	unlock(k);
 	return id;
 }
 
@@ -763,11 +855,14 @@ sink_iface_setting(struct sink *k, const char *name, int mirrored,
 {
 	sqlite3_stmt *s = k->st[ST_IFACE_SETTING];
 
+	lock(k);
+	if (begin(k) == -1)
+		return unlocked(k, -1);
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, mirrored);
 	bind_str(s, 3, companion, EVP_NAME_LEN);
 	sqlite3_bind_double(s, 4, usec_to_sec(clock_wall_usec()));
-	return run(k, s);
+	return unlocked(k, run(k, s));
 }
 
 int
@@ -786,11 +881,14 @@ sink_iface_merge(struct sink *k, int64_t from, int64_t to)
 	size_t i;
 	int rc = 0;
 
+	lock(k);
+	if (begin(k) == -1)
+		return unlocked(k, -1);
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if (sqlite3_prepare_v2(k->db, sql[i], -1, &s, NULL) !=
 		    SQLITE_OK) {
 			k->s.write_errors++;
-			return -1;
+			return unlocked(k, -1);
 		}
 		sqlite3_bind_int64(s, 1, from);
 		sqlite3_bind_int64(s, 2, to);
@@ -800,7 +898,7 @@ sink_iface_merge(struct sink *k, int64_t from, int64_t to)
 		}
 		sqlite3_finalize(s);
 	}
-	return rc;
+	return unlocked(k, rc);
 }
 
 int
@@ -810,13 +908,15 @@ sink_iface_load(struct sink *k, void (*fn)(void *, int64_t, const char *,
 	sqlite3_stmt *s = k->st[ST_IFACE_LOAD];
 	int rc;
 
+	/* fn must not call the sink: the mutex is held. */
+	lock(k);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		fn(arg, sqlite3_column_int64(s, 0),
 		    (const char *)sqlite3_column_text(s, 1),
 		    (const char *)sqlite3_column_text(s, 2),
 		    sqlite3_column_int(s, 3), sqlite3_column_int(s, 4));
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return unlocked(k, rc == SQLITE_DONE ? 0 : -1);
 }
 
 /* Rates are NULL when `have_rate` is 0 (first sample, counter reset). */
@@ -828,6 +928,9 @@ sink_ifcounter(struct sink *k, int64_t iface_id, const struct evp_ifcounter *c,
 	sqlite3_stmt *s = k->st[ST_IFC_INSERT];
 	char abuf[64];
 
+	lock(k);
+	if (begin(k) == -1)
+		return unlocked(k, -1);
 	sqlite3_bind_double(s, 1, usec_to_sec(c->ts_usec));
 	sqlite3_bind_int64(s, 2, iface_id);
 	bind_nz(s, 3, c->producer);
@@ -852,7 +955,7 @@ sink_ifcounter(struct sink *k, int64_t iface_id, const struct evp_ifcounter *c,
 		sqlite3_bind_double(s, 19, in_pps);
 		sqlite3_bind_double(s, 20, out_pps);
 	}
-	return run(k, s);
+	return unlocked(k, run(k, s));
 }
 
 int
@@ -861,6 +964,9 @@ sink_listen(struct sink *k, int64_t iface_id, const struct evp_listen *l)
 	sqlite3_stmt *s = k->st[ST_LISTEN_UPSERT];
 	char abuf[64];
 
+	lock(k);
+	if (begin(k) == -1)
+		return unlocked(k, -1);
 	sqlite3_bind_int64(s, 1, iface_id);
 	sqlite3_bind_text(s, 2, l->host, (int)strnlen(l->host,
 	    sizeof(l->host)), SQLITE_STATIC);
@@ -874,7 +980,7 @@ sink_listen(struct sink *k, int64_t iface_id, const struct evp_listen *l)
 	    sizeof(l->proc)), SQLITE_STATIC);
 	bind_str(s, 9, l->pkg, sizeof(l->pkg));
 	sqlite3_bind_double(s, 10, usec_to_sec(l->ts_usec));
-	return run(k, s);
+	return unlocked(k, run(k, s));
 }
 
 int
@@ -882,6 +988,9 @@ sink_producer(struct sink *k, int64_t iface_id, const struct evp_producer *p)
 {
 	sqlite3_stmt *s = k->st[ST_PRODUCER_UPSERT];
 
+	lock(k);
+	if (begin(k) == -1)
+		return unlocked(k, -1);
 	sqlite3_bind_int64(s, 1, iface_id);
 	sqlite3_bind_text(s, 2, p->peer, (int)strnlen(p->peer,
 	    sizeof(p->peer)), SQLITE_STATIC);
@@ -895,7 +1004,7 @@ sink_producer(struct sink *k, int64_t iface_id, const struct evp_producer *p)
 	bind_u64(s, 10, p->bad_msgs);
 	bind_u64(s, 11, p->probe_drops);
 	bind_str(s, 12, p->info, sizeof(p->info));
-	return run(k, s);
+	return unlocked(k, run(k, s));
 }
 
 int
@@ -904,21 +1013,24 @@ sink_counter(struct sink *k, const char *daemon, const char *role,
 {
 	sqlite3_stmt *s = k->st[ST_COUNTER_UPSERT];
 
+	lock(k);
+	if (begin(k) == -1)
+		return unlocked(k, -1);
 	sqlite3_bind_text(s, 1, daemon, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, role, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
 	bind_u64(s, 4, value);
 	sqlite3_bind_double(s, 5, ts);
 	if (run(k, s) == -1)
-		return -1;
+		return unlocked(k, -1);
 	if (!history)
-		return 0;
+		return unlocked(k, 0);
 	s = k->st[ST_HISTORY_INSERT];
 	sqlite3_bind_double(s, 1, ts);
 	sqlite3_bind_text(s, 2, daemon, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
 	bind_u64(s, 4, value);
-	return run(k, s);
+	return unlocked(k, run(k, s));
 }
 
 /* Runs one DELETE with up to two bound values; rows changed or -1. */
@@ -928,9 +1040,12 @@ delete_rows(struct sink *k, const char *sql, double a, int b)
 	sqlite3_stmt *s;
 	long long n = -1;
 
-	if (sqlite3_prepare_v2(k->db, sql, -1, &s, NULL) != SQLITE_OK) {
+	lock(k);
+	if (begin(k) == -1 || sqlite3_prepare_v2(k->db, sql, -1, &s, NULL) !=
+	    SQLITE_OK) {
 		k->s.write_errors++;
 		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
+		unlock(k);
 		return -1;
 	}
 	sqlite3_bind_double(s, 1, a);
@@ -942,6 +1057,7 @@ delete_rows(struct sink *k, const char *sql, double a, int b)
 		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
 	}
 	sqlite3_finalize(s);
+	unlock(k);
 	return n;
 }
 
@@ -996,10 +1112,13 @@ pragma_int(struct sink *k, const char *sql)
 long long
 sink_db_bytes(struct sink *k)
 {
-	long long pc = pragma_int(k, "PRAGMA page_count"),
-	    fl = pragma_int(k, "PRAGMA freelist_count"),
-	    ps = pragma_int(k, "PRAGMA page_size");
+	long long pc, fl, ps;
 
+	lock(k);
+	pc = pragma_int(k, "PRAGMA page_count");
+	fl = pragma_int(k, "PRAGMA freelist_count");
+	ps = pragma_int(k, "PRAGMA page_size");
+	unlock(k);
 	if (pc < 0 || fl < 0 || ps < 0)
 		return -1;
 	return (pc - fl) * ps;

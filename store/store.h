@@ -8,13 +8,17 @@
  *   flow_table.c   one live table per interface: lookup, expiry, eviction
  *   flow_merge.c   how a record changes a flow (and the join rules)
  *   schema.c       the SQLite schema and its migrations
- *   sqlite_sink.c  batched writes by flow id, the other tables
- *   checkpoint.c   the WAL checkpointer thread (the store's only thread)
+ *   writer.c       the writer thread: flow rows handed over in batches
+ *   sqlite_sink.c  the one writing connection: rows by flow id, the
+ *                  other tables
+ *   checkpoint.c   the WAL checkpointer thread
  *   retention.c    deletes by age and by database size
  *
- * Everything but WAL checkpoints runs in the loop's thread.  A flow
- * entry never holds a pointer into a received buffer: strings are
- * interned, numbers copied.
+ * The loop's thread owns the flow tables and the interned values; the
+ * writer thread writes snapshots of changed flows (struct flow_row) and
+ * commits; the checkpointer checkpoints the WAL with its own
+ * connection.  A flow entry never holds a pointer into a received
+ * buffer: strings are interned, numbers copied.
  */
 #ifndef EVFLOW_STORE_H
 #define EVFLOW_STORE_H
@@ -157,16 +161,21 @@ struct flow {
 	uint32_t	nw_lat_us, cli_lat_us, srv_lat_us;
 	uint32_t	events, updates;
 	uint32_t	proc[2], parent[2], cont[2];	/* intern ids */
+	uint32_t	dirty_ms;	/* monotonic ms (wrapping) it became
+					   dirty: the dirty queue's order */
 	uint16_t	flags;		/* FL_* */
-	uint8_t		list;		/* enum flow_list */
-	uint8_t		source;		/* enum evp_flow_source of creation */
 	uint8_t		last_event;	/* enum evp_event */
 	uint8_t		tcp_state;	/* enum evp_tcp_state */
 	uint8_t		ip_version;
 	uint8_t		tcp_flags[2];
-	uint8_t		orient;		/* ORIENT_* */
-	uint8_t		cli;		/* key endpoint of the client: 0/1 */
+	/* Small values share a byte (a live flow's size is its memory). */
+	uint8_t		list:2;		/* enum flow_list */
+	uint8_t		orient:2;	/* ORIENT_* */
+	uint8_t		cli:1;		/* key endpoint of the client: 0/1 */
+	uint8_t		source:3;	/* enum evp_flow_source of creation */
 };
+_Static_assert(FLIST_MAX <= 4 && ORIENT_PACKET < 4 && EVP_SRC_MAX <= 8,
+    "struct flow's bit fields hold their values");
 
 _Static_assert(sizeof(struct flow) <= 216, "a live flow's size is its memory");
 
@@ -258,9 +267,16 @@ struct flow *flow_table_create(struct flow_table *, const struct flow_key *,
 /* Moves f to the tail of list l with entry time `now`. */
 void	flow_table_touch(struct flow_table *, struct flow *, enum flow_list,
 	    uint64_t);
-void	flow_table_mark_dirty(struct flow_table *, struct flow *);
-/* Pops the oldest dirty flow (clearing FL_DIRTY), or NULL. */
-struct flow *flow_table_pop_dirty(struct flow_table *);
+/* Queues f as changed at monotonic time `now` (if not queued yet). */
+void	flow_table_mark_dirty(struct flow_table *, struct flow *, uint64_t);
+/* Pops the oldest dirty flow if it became dirty at or before monotonic
+ * time `before` (clearing FL_DIRTY), else NULL. */
+struct flow *flow_table_pop_dirty(struct flow_table *, uint64_t);
+/* 1 if the oldest dirty flow became dirty at or before `before`. */
+int	flow_table_dirty_before(const struct flow_table *, uint64_t);
+/* Monotonic time the oldest dirty flow became dirty, UINT64_MAX if
+ * none (`now`: the time now). */
+uint64_t flow_table_dirty_since(const struct flow_table *, uint64_t);
 /* Retires flows whose list deadline is before `now`, at most `max`.
  * Returns how many were retired. */
 unsigned flow_table_expire(struct flow_table *, uint64_t, unsigned);
@@ -284,6 +300,56 @@ size_t	flow_table_mem(const struct flow_table *);
  * interface.  Returns 0, or -1 if no entry could be made (memory). */
 int	flow_merge(struct flow_table *, const struct evp_flow *, uint64_t);
 
+/* ---- writer.c ---------------------------------------------------- */
+
+/*
+ * A flow's row as the loop hands it to the writer: a copy of the entry
+ * and of its TCP info, the interface row, and the interned values the
+ * entry names, resolved.  Each interned value keeps a reference until
+ * the batch comes back to the loop, so the writer reads values that
+ * cannot change or go away, and never touches the intern table.
+ */
+struct flow_row {
+	struct flow	 f;
+	struct flow_tcpinfo tcpi;
+	int64_t		 iface_id;
+	const struct flow_meta *meta;
+	const struct evp_proc *proc[2], *parent[2];
+	const struct evp_container *cont[2];
+	int		 has_tcpi;
+};
+
+/* Rows the loop may gather before it must hand them over (and wait for
+ * the writer if it is busy): two batches of at most this many rows are
+ * all the memory the hand-off takes. */
+#define WRITER_BATCH_MAX	16384
+
+struct sink;
+struct writer;
+/* A writer on sink k for values interned in `in`; it writes inline (in
+ * the caller's thread) until writer_start().  NULL if out of memory. */
+struct writer *writer_new(struct sink *, struct intern *);
+/* Starts the thread.  -1 with err (the writer stays inline). */
+int	writer_start(struct writer *, char *, size_t);
+/* Writes and commits what is queued, stops the thread, frees. */
+void	writer_free(struct writer *);
+/* Queues the row of flow f (a copy; f may change or go right after). */
+void	writer_add(struct writer *, int64_t, const struct flow *,
+	    const struct flow_tcpinfo *);
+/* 1 if the writer can take a batch now (taking back the last one it
+ * wrote).  An inline writer always can. */
+int	writer_ready(struct writer *);
+/* Hands the queued rows over (waiting if the writer is still busy) and
+ * commits after them if `commit`.  Inline: writes them now. */
+void	writer_hand(struct writer *, int);
+/* Hands everything over, waits until it is written and committed. */
+void	writer_sync(struct writer *);
+/* Readable when the thread finished a batch (-1 if inline). */
+int	writer_fd(const struct writer *);
+/* Rows queued or being written. */
+size_t	writer_queued(const struct writer *);
+size_t	writer_mem(const struct writer *);
+
 /* ---- sqlite_sink.c ----------------------------------------------- */
 
 #define SINK_SCHEMA_VERSION	3
@@ -293,8 +359,6 @@ int	flow_merge(struct flow_table *, const struct evp_flow *, uint64_t);
  * with err (a newer version than this binary knows is refused). */
 struct sqlite3;
 int	schema_upgrade(struct sqlite3 *, int, char *, size_t);
-
-struct sink;
 
 struct sink_stats {
 	uint64_t	rows_inserted;
@@ -308,7 +372,7 @@ struct sink_stats {
  * SINK_SCHEMA_VERSION except in tests of migrations.  NULL with err. */
 struct sink *sink_open(const char *, long long, int, char *, size_t);
 void	sink_close(struct sink *);
-struct sink_stats *sink_stats(struct sink *);
+void	sink_stats(struct sink *, struct sink_stats *);
 /* Highest flow id in the database (new ids continue after it). */
 uint64_t sink_max_flow_id(struct sink *);
 int	sink_schema_version(struct sink *);
@@ -316,14 +380,18 @@ int	sink_schema_version(struct sink *);
  * page cache, SQLite spills dirty pages in one long write that stalled
  * the loop (measured: 100+ ms turns with 150k-row transactions). */
 #define STORE_TXN_ROWS	10000
+/* Every write opens a transaction if none is open; whoever owns the
+ * writing commits. */
 int	sink_begin(struct sink *);
 /* Rows written in the open transaction. */
-unsigned long sink_txn_rows(const struct sink *);
+unsigned long sink_txn_rows(struct sink *);
 int	sink_commit(struct sink *);
-int	sink_in_txn(const struct sink *);
-/* Inserts or updates the row of `f` (by id) in interface `iface_id`. */
-int	sink_write_flow(struct sink *, int64_t, const struct flow *,
-	    const struct intern *, const struct flow_tcpinfo *);
+int	sink_in_txn(struct sink *);
+/* Inserts or updates a flow's row (by id). */
+int	sink_write_flow(struct sink *, const struct flow_row *);
+/* Writes n rows, holding the connection a chunk at a time; returns how
+ * many failed (counted in write_errors). */
+size_t	sink_write_flows(struct sink *, const struct flow_row *, size_t);
 /* Interface table: returns the row id for `name`, updating its row. */
 int64_t	sink_iface(struct sink *, const char *, const char *, int, int,
 	    const char *);
@@ -454,6 +522,7 @@ struct store {
 	struct store_conf conf;
 	char		 name[EVP_NAME_LEN];
 	struct sink	*sink;
+	struct writer	*w;
 	struct intern	*in;
 	struct retention ret;
 	uint64_t	 next_id;
@@ -501,9 +570,19 @@ void	store_ifcounter(struct store *, const struct evp_ifcounter *);
 void	store_listen(struct store *, const struct evp_listen *);
 void	store_producer(struct store *, const struct evp_producer *);
 void	store_stats_rec(struct store *, const struct evp_stats *, uint64_t);
-/* Writes up to `max` dirty flows (opening a transaction if needed);
- * returns how many remain dirty. */
+/* Queues the rows of up to `max` dirty flows that became dirty at or
+ * before monotonic time `before` (UINT64_MAX: any); returns how many. */
+unsigned store_queue_dirty(struct store *, unsigned, uint64_t);
+/* 1 if a flow became dirty at or before `before` and waits. */
+int	store_dirty_before(struct store *, uint64_t);
+/* Monotonic time the oldest waiting change was made (UINT64_MAX if
+ * none), `now` being the time now. */
+uint64_t store_dirty_since(const struct store *, uint64_t);
+/* Queues up to `max` and hands them to the writer (an inline writer
+ * writes them now); returns how many remain dirty. */
 uint64_t store_write_dirty(struct store *, unsigned);
+/* Every change written and committed when it returns. */
+void	store_sync(struct store *);
 /* Retires expired flows; returns how many were retired. */
 unsigned store_expire(struct store *, uint64_t, unsigned);
 uint64_t store_deadline(const struct store *);

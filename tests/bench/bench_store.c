@@ -10,13 +10,19 @@
  *            (two tables, two rows per record)
  *   rejoin   packet flows first (written and committed, not timed),
  *            then per flow an event that joins it: every event
- *            rewrites a written row (as tests/bench/join.sh); the
- *            event's time is before the packets', as join.sh's
+ *            rewrites a written row; the event's time is before the
+ *            packets', as join.sh's
+ *   companion  rejoin with the events also in the ZMQ interface whose
+ *            companion the packet interface is: per event one row
+ *            inserted, one rewritten (tests/bench/join.sh's case)
  *
- * Writes follow the daemon's loop: dispatch a batch, write dirty flows
- * in slices inside one transaction, commit every STORE_TXN_ROWS rows
- * (as the daemon does under load).  Only
- * dispatch, writes and commits are timed, not building the batches.
+ * Each mode runs twice: "one thread" writes inline (the loop's thread
+ * does everything: the CPU cost per record), "writer thread" with the
+ * store's writer thread started, as the daemon runs (what the store
+ * sustains with two cores).  Writes follow the daemon under load:
+ * dispatch a batch, hand the dirty flows to the writer a slice at a
+ * time, commit every STORE_TXN_ROWS rows; the clock stops when every
+ * row is committed.  The batches are built before the clock starts.
  * Env: BENCH_STORE_N (records per run), BENCH_STORE_RUNS,
  * BENCH_STORE_MODES (names to run, default all).
  */
@@ -38,7 +44,7 @@
 	(uint64_t)atoll(getenv("BENCH_STORE_TXN")) : STORE_TXN_ROWS)
 #define MAX_RUNS	15
 
-enum mode { M_EVENTS, M_JOIN, M_BOTH, M_REJOIN };
+enum mode { M_EVENTS, M_JOIN, M_BOTH, M_REJOIN, M_COMPANION, M_MAX };
 
 struct run {
 	double		 rate;		/* records/s */
@@ -103,7 +109,7 @@ static void
 make_flow(struct evp_flow *r, enum mode m, uint64_t i, int packet)
 {
 	char cli[32];
-	uint64_t mask = m == M_BOTH ? 3 : 1;
+	uint64_t mask = m == M_BOTH ? 3 : m != M_COMPANION ? 1 : packet ? 2 : 3;
 
 	snprintf(cli, sizeof(cli), "10.%u.%u.%u", (unsigned)(i >> 24) & 255,
 	    (unsigned)(i >> 16) & 255, (unsigned)(i >> 8) & 255);
@@ -119,15 +125,16 @@ make_flow(struct evp_flow *r, enum mode m, uint64_t i, int packet)
 	rec_parent(r, 0, 900, "/usr/bin/bash");
 	snprintf(r->ifname, sizeof(r->ifname), "eth0");
 	r->nw_latency_us = 250;
-	r->ts_usec = m == M_REJOIN ? 1700000000000000ULL - 500000 :
-	    clock_wall_usec();
+	r->ts_usec = m == M_REJOIN || m == M_COMPANION ?
+	    1700000000000000ULL - 500000 : clock_wall_usec();
 }
 
-/* M_REJOIN: the n packet flows, dispatched, written and committed. */
+/* M_REJOIN, M_COMPANION: the n packet flows, dispatched, written and
+ * committed. */
 static void
 packets_first(struct store *st, struct link_in *in, struct evp_batch *b,
     struct evp_flow *r, const struct evp_hello *h, uint64_t n,
-    uint64_t *seq)
+    uint64_t *seq, enum mode m)
 {
 	uint64_t i;
 
@@ -139,7 +146,7 @@ packets_first(struct store *st, struct link_in *in, struct evp_batch *b,
 			    sizeof(struct evp_flow) > EVP_BATCH_MAX_BYTES ||
 			    b->count + 1 > EVP_BATCH_MAX_RECORDS)
 				break;
-			make_flow(r, M_REJOIN, i, 1);
+			make_flow(r, m, i, 1);
 			(void)evp_batch_add(b, EVP_FLOW, ++*seq, r,
 			    evp_flow_len(r));
 		}
@@ -152,21 +159,41 @@ packets_first(struct store *st, struct link_in *in, struct evp_batch *b,
 	(void)sink_commit(st->sink);
 }
 
+static struct sink_stats
+kstats(struct store *st)
+{
+	struct sink_stats k;
+
+	sink_stats(st->sink, &k);
+	return k;
+}
+
+/* A batch built before the clock starts. */
+struct built {
+	uint8_t		*p;
+	size_t		 len;
+	unsigned	 count;
+};
+
 static struct run
-one_run(enum mode m, uint64_t n)
+one_run(enum mode m, uint64_t n, int threaded)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	struct evp_flow *r = calloc(1, sizeof(*r));
 	uint8_t *buf = malloc(EVP_BATCH_MAX_BYTES);
+	struct built *bt = NULL;
 	struct store_conf c;
 	struct evp_hello h;
 	struct evp_batch b;
 	struct evp_iface ifc;
 	struct link_in *in;
 	struct run out;
+	struct flow_table *ft;
 	char ep[128], err[256];
-	uint64_t t0, spent = 0, seq = 0, i, since = 0, rows0, upd0, recv0;
+	uint64_t t0, spent, seq = 0, i, since = 0, rows0, upd0, recv0;
 	unsigned per = m == M_JOIN ? 2 : 1, k;
+	size_t nbt = 0, j;
+	int packet = m == M_JOIN || m == M_REJOIN;
 
 	memset(&out, 0, sizeof(out));
 	rm_db();
@@ -180,9 +207,10 @@ one_run(enum mode m, uint64_t n)
 	c.retention = 0;
 	c.cache_size = 64 << 20;
 	c.history_interval = 10;
-	c.write_slice = 2000;
+	c.write_slice = 4096;
 	if (store_init(st, &c, "bench", SINK_SCHEMA_VERSION, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) == -1 || (threaded &&
+	    writer_start(st->w, err, sizeof(err)) == -1)) {
 		fprintf(stderr, "bench_store: %s\n", err);
 		exit(1);
 	}
@@ -193,18 +221,17 @@ one_run(enum mode m, uint64_t n)
 		exit(1);
 	}
 	memset(&ifc, 0, sizeof(ifc));
-	ifc.kind = m == M_JOIN || m == M_REJOIN ? EVP_IFACE_PACKET :
-	    EVP_IFACE_ZMQ;
-	snprintf(ifc.name, sizeof(ifc.name), ifc.kind == EVP_IFACE_PACKET ?
-	    "eth0" : "tcp://*:1234c");
+	ifc.kind = packet ? EVP_IFACE_PACKET : EVP_IFACE_ZMQ;
+	snprintf(ifc.name, sizeof(ifc.name), packet ? "eth0" :
+	    "tcp://*:1234c");
 	store_iface_rec(st, &ifc);
-	if (m == M_BOTH) {
+	if (m == M_BOTH || m == M_COMPANION) {
 		ifc.id = 1;
 		ifc.kind = EVP_IFACE_PACKET;
 		snprintf(ifc.name, sizeof(ifc.name), "eth0");
 		store_iface_rec(st, &ifc);
 	}
-	(void)sink_commit(st->sink);
+	store_sync(st);
 	drop_indexes();
 
 	memset(&h, 0, sizeof(h));
@@ -212,13 +239,8 @@ one_run(enum mode m, uint64_t n)
 	h.role = EVP_ROLE_ROUTER;
 	snprintf(h.name, sizeof(h.name), "router");
 	evp_batch_init(&b, buf, 99);
-	if (m == M_REJOIN)
-		packets_first(st, in, &b, r, &h, n, &seq);
-	store_sync_counters(st);
-	recv0 = st->c[SC_RECEIVED];
-	st->c[SC_STORED] = 0;	/* count only the timed records */
-	rows0 = sink_stats(st->sink)->flows_written;
-	upd0 = sink_stats(st->sink)->rows_updated;
+	if (m == M_REJOIN || m == M_COMPANION)
+		packets_first(st, in, &b, r, &h, n, &seq, m);
 	for (i = 0; i < n;) {
 		evp_batch_reset(&b);
 		(void)evp_batch_add(&b, EVP_HELLO, 0, &h, sizeof(h));
@@ -234,48 +256,69 @@ one_run(enum mode m, uint64_t n)
 				    evp_flow_len(r));
 			}
 		}
-		t0 = clock_mono_usec();
-		link_in_dispatch(in, b.buf, b.len);
-		since += b.count - 1;
-		/* As the loop does: write a slice after each receive;
-		 * commit once a transaction holds STORE_TXN_ROWS rows. */
-		(void)store_write_dirty(st, (unsigned)c.write_slice);
-		if (since >= FLUSH_RECORDS) {
-			(void)store_write_dirty(st, UINT32_MAX);
-			(void)sink_commit(st->sink);
-			since = 0;
+		if ((bt = realloc(bt, (nbt + 1) * sizeof(*bt))) == NULL ||
+		    (bt[nbt].p = malloc(b.len)) == NULL) {
+			fprintf(stderr, "bench_store: out of memory\n");
+			exit(1);
 		}
-		spent += clock_mono_usec() - t0;
-		if (i == n)
-			out.bytes_per_flow = store_bytes_per_flow(st,
-			    &out.live);
+		memcpy(bt[nbt].p, b.buf, b.len);
+		bt[nbt].len = b.len;
+		bt[nbt++].count = b.count;
 	}
+	store_sync_counters(st);
+	recv0 = st->c[SC_RECEIVED];
+	st->c[SC_STORED] = 0;	/* count only the timed records */
+	rows0 = kstats(st).flows_written;
+	upd0 = kstats(st).rows_updated;
+
 	t0 = clock_mono_usec();
-	(void)store_write_dirty(st, UINT32_MAX);
-	(void)sink_commit(st->sink);
-	spent += clock_mono_usec() - t0;
+	for (j = 0; j < nbt; j++) {
+		link_in_dispatch(in, bt[j].p, bt[j].len);
+		since += bt[j].count - 1;
+		/* As the daemon under load: a slice to the writer whenever
+		 * it is free (inline: after each receive); a commit every
+		 * STORE_TXN_ROWS records. */
+		if (writer_ready(st->w)) {
+			(void)store_queue_dirty(st, (unsigned)c.write_slice,
+			    UINT64_MAX);
+			writer_hand(st->w, since >= FLUSH_RECORDS);
+			if (since >= FLUSH_RECORDS)
+				since = 0;
+		}
+	}
+	store_sync(st);
+	spent = clock_mono_usec() - t0;
+	out.bytes_per_flow = store_bytes_per_flow(st, &out.live);
 
 	out.rate = (double)(n * per) / ((double)spent / 1e6);
-	out.rows_rate = (double)(sink_stats(st->sink)->flows_written - rows0) /
+	out.rows_rate = (double)(kstats(st).flows_written - rows0) /
 	    ((double)spent / 1e6);
 	store_sync_counters(st);
+	ft = st->iface[m == M_COMPANION ? 1 : 0].ft;
 	out.ok = in->lost == 0 && st->c[SC_RECEIVED] - recv0 == n * per &&
 	    st->c[SC_STORED] == n * per &&
-	    sink_stats(st->sink)->flows_written - rows0 ==
-	    n * (m == M_BOTH ? 2 : 1) &&
-	    sink_stats(st->sink)->write_errors == 0 &&
-	    (m != M_JOIN || st->iface[0].ft->c[FTC_JOINS] == n) &&
-	    (m != M_REJOIN || (st->iface[0].ft->c[FTC_JOINS] == n &&
-	    sink_stats(st->sink)->rows_updated - upd0 == n));
+	    kstats(st).flows_written - rows0 ==
+	    n * (m == M_BOTH || m == M_COMPANION ? 2 : 1) &&
+	    kstats(st).write_errors == 0 &&
+	    (m != M_JOIN || ft->c[FTC_JOINS] == n) &&
+	    (m != M_REJOIN || (ft->c[FTC_JOINS] == n &&
+	    kstats(st).rows_updated - upd0 == n)) &&
+	    (m != M_COMPANION || (ft->c[FTC_JOINS] == n &&
+	    kstats(st).rows_updated - upd0 == n &&
+	    kstats(st).rows_inserted - (kstats(st).flows_written - rows0 -
+	    n) == rows0 - upd0));
 	if (!out.ok)
 		fprintf(stderr, "bench_store: counters inconsistent: received "
 		    "%llu stored %llu rows %llu lost %llu\n",
 		    (unsigned long long)st->c[SC_RECEIVED],
 		    (unsigned long long)st->c[SC_STORED],
-		    (unsigned long long)(sink_stats(st->sink)->flows_written -
+		    (unsigned long long)(kstats(st).flows_written -
 		    rows0), (unsigned long long)in->lost);
 	link_in_free(in);
 	store_fini(st);
+	for (j = 0; j < nbt; j++)
+		free(bt[j].p);
+	free(bt);
 	free(st);
 	free(r);
 	free(buf);
@@ -301,17 +344,24 @@ mode_wanted(const char *modes, const char *name)
 	return 0;
 }
 
+static double
+median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return v[n / 2];
+}
+
 int
 main(void)
 {
-	static const char *const names[] = { "events", "join", "both",
-	    "rejoin" };
+	static const char *const names[M_MAX] = { "events", "join", "both",
+	    "rejoin", "companion" };
 	const char *modes = getenv("BENCH_STORE_MODES");
 	const char *e;
 	uint64_t n = 200000;
 	unsigned runs = 5, i;
-	int m, rc = 0;
-	double rate[MAX_RUNS], rows[MAX_RUNS];
+	int m, t, rc = 0;
+	double rate[2][MAX_RUNS], rows[2][MAX_RUNS];
 	struct run r = { 0 };
 
 	if ((e = getenv("BENCH_STORE_N")) != NULL && atoll(e) > 0)
@@ -323,26 +373,27 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	log_init("bench_store", LOG_LVL_WARN);
-	printf("bench_store: %llu distinct flows per run, median of %u runs; "
-	    "struct flow %zu bytes\n", (unsigned long long)n, runs,
+	printf("bench_store: %llu distinct flows per run, median of %u runs "
+	    "(one thread, then with the writer thread, alternating); struct "
+	    "flow %zu bytes\n", (unsigned long long)n, runs,
 	    sizeof(struct flow));
-	for (m = M_EVENTS; m <= M_REJOIN; m++) {
+	for (m = M_EVENTS; m < M_MAX; m++) {
 		if (!mode_wanted(modes, names[m]))
 			continue;
-		for (i = 0; i < runs; i++) {
-			r = one_run((enum mode)m, n);
-			rate[i] = r.rate;
-			rows[i] = r.rows_rate;
-			if (!r.ok)
-				rc = 1;
-		}
-		qsort(rate, runs, sizeof(rate[0]), cmp_double);
-		qsort(rows, runs, sizeof(rows[0]), cmp_double);
-		printf("  %-6s %9.0f records/s  %9.0f rows/s committed "
-		    "(min %.0f, max %.0f records/s); %.0f bytes per live flow "
-		    "(%llu live)\n", names[m], rate[runs / 2], rows[runs / 2],
-		    rate[0], rate[runs - 1], r.bytes_per_flow,
-		    (unsigned long long)r.live);
+		for (i = 0; i < runs; i++)
+			for (t = 0; t < 2; t++) {
+				r = one_run((enum mode)m, n, t);
+				rate[t][i] = r.rate;
+				rows[t][i] = r.rows_rate;
+				if (!r.ok)
+					rc = 1;
+			}
+		printf("  %-9s one thread %7.0f records/s %7.0f rows/s; "
+		    "writer thread %7.0f records/s %7.0f rows/s; %.0f bytes "
+		    "per live flow (%llu live)\n", names[m],
+		    median(rate[0], runs), median(rows[0], runs),
+		    median(rate[1], runs), median(rows[1], runs),
+		    r.bytes_per_flow, (unsigned long long)r.live);
 	}
 	rmdir(dir);
 	return rc;

@@ -226,9 +226,27 @@ read_packets() {
 	wait_for "packet flows written" "[ \"\$(sctr dirty_flows)\" = 0 ]"
 }
 
+# CPU seconds of this shell's reaped children so far: the `times`
+# builtin's second line (run in this shell, not a subshell).
+child_cpu() {
+	times >"$T/times"
+	awk 'NR == 2 { u = $1; s = $2; gsub(/s/, "", u); gsub(/s/, "", s)
+	    split(u, a, "m"); split(s, b, "m")
+	    printf "%.2f", a[1] * 60 + a[2] + b[1] * 60 + b[2] }' "$T/times"
+}
+
+# Publishes the events; PUB_CPU: the producer's CPU seconds (it shares
+# the machine's two cores with the pipeline; in production producers
+# run on other hosts); PUB_T0: the time it sent its first message (it
+# reads the whole file first).
 publish() {
-	"$BIN/evflow-testpub" -q -z "$Z" --array "$ARRAY" -f "$T/events.jsonl" ||
-	    die "evflow-testpub"
+	child_cpu >"$T/cpu0"
+	"$BIN/evflow-testpub" -z "$Z" --array "$ARRAY" -f "$T/events.jsonl" \
+	    >"$T/pub.out" || die "evflow-testpub"
+	child_cpu >"$T/cpu1"
+	PUB_CPU=$(awk -v a="$(cat "$T/cpu0")" -v b="$(cat "$T/cpu1")" \
+	    'BEGIN { printf "%.2f", b - a }')
+	PUB_T0=$(sed -n 's/.*first_send=\([0-9.]*\).*/\1/p' "$T/pub.out")
 }
 
 # watch: polls the collector's and the store's counters until every
@@ -276,6 +294,13 @@ cpu_of() {
 	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' \
 	    "/proc/$1/stat" 2>/dev/null || echo 0
 }
+# CPU seconds per thread of a process so far: "name s name s ...".
+thread_cpus() {
+	for t in /proc/"$1"/task/*; do
+		printf '%s %s ' "$(cat "$t/comm")" "$(awk -v hz="$(getconf \
+		    CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "$t/stat")"
+	done 2>/dev/null
+}
 cpus() {
 	echo "$(cpu_of "$PID_col") $(cpu_of "$PID_router") $(cpu_of "$PID_store")"
 }
@@ -307,14 +332,21 @@ while [ $r -le "$RUNS" ]; do
 		perfp=$!
 	fi
 	c0=$(cpus)
-	t0=$(now)
+	tc0=$(thread_cpus "$PID_store")
 	[ $MODE = live ] && start_capture
 	publish
+	# The clock starts with the first event sent (in live, the capture
+	# started while the producer read its file).
+	t0=$PUB_T0
 	if [ $MODE = live ]; then
 		wait "$PID_cap" || die "evflow-capture -r exited with an error"
 	fi
 	w=$(watch) || die "run $r $MODE: $w"
 	c1=$(cpus)
+	tcpu=$(echo "$tc0 / $(thread_cpus "$PID_store")" | awk '{
+	    for (i = 1; $i != "/"; i += 2) { n[i] = $i; v[i] = $(i + 1); m = i }
+	    for (i = 1; i <= m; i += 2)
+		printf "%s%s %.2f", (i > 1 ? ", " : ""), n[i], $(m + 3 + i) - v[i] }')
 	if [ -n "$perfp" ]; then
 		kill -INT "$perfp"; wait "$perfp"
 	fi
@@ -323,8 +355,8 @@ while [ $r -le "$RUNS" ]; do
 	tw=$9
 	delivered=$((merged - N))	# events merged into eth0
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-	cpu=$(echo "$c0 $c1" | awk '{ printf "collector %.2f, router %.2f," \
-	    " store %.2f", $4 - $1, $5 - $2, $6 - $3 }')
+	cpu="$(echo "$c0 $c1" | awk '{ printf "collector %.2f, router %.2f," \
+	    " store %.2f", $4 - $1, $5 - $2, $6 - $3 }'), producer $PUB_CPU"
 	wsecs=$(awk -v a="$t0" -v b="$tw" 'BEGIN { printf "%.2f", b - a }')
 	if [ $MODE != base ]; then
 		rate=$(awk -v n="$joins" -v a="$t0" -v b="$t1" \
@@ -340,7 +372,7 @@ while [ $r -le "$RUNS" ]; do
 		    "ZMQ interface $(sif "$Z" live_flows); store mem_bytes" \
 		    "$(sctr mem_bytes), RSS $(rss_kb "$PID_store") kB; CPU s:" \
 		    "$cpu; lost upstream: collector send drops $cdrop, store" \
-		    "no_memory $(sctr no_memory)"
+		    "no_memory $(sctr no_memory); store threads, CPU s: $tcpu"
 		[ "$joins" = "$delivered" ] && [ "$misses" = 0 ] ||
 			die "run $r: an event that reached eth0 did not join"
 		if [ $MODE = join ]; then

@@ -100,7 +100,8 @@ usage(int rc)
 "  --ifname NAME      INTERFACE_NAME/IF_NAME of generated events (eth0;\n"
 "                     empty to leave it out)\n"
 "  -q                 no summary line\n"
-"At exit prints: testpub: messages=M events=E bytes=B last_msg_id=I\n");
+"At exit prints: testpub: messages=M events=E bytes=B last_msg_id=I\n"
+"first_send=T (unix time of the first message)\n");
 	exit(rc);
 }
 
@@ -405,8 +406,8 @@ main(int argc, char *argv[])
 	pub_close(&p, o.linger_ms);
 	if (!o.quiet)
 		printf("testpub: messages=%llu events=%llu bytes=%llu "
-		    "last_msg_id=%u\n", (unsigned long long)p.msgs,
-		    (unsigned long long)p.events, (unsigned long long)p.bytes,
-		    p.msg_id - 1);
+		    "last_msg_id=%u first_send=%.6f\n",
+		    (unsigned long long)p.msgs, (unsigned long long)p.events,
+		    (unsigned long long)p.bytes, p.msg_id - 1, p.first_send);
 	return rc == 0 ? 0 : 1;
 }

@@ -39,6 +39,7 @@ struct pub {
 	uint64_t	 events;
 	uint64_t	 bytes;		/* payload bytes on the wire */
 	uint64_t	 send_fail;
+	double		 first_send;	/* unix time of the first message */
 	/* compression scratch, grown as needed */
 	uint8_t		*zbuf;
 	size_t		 zcap;

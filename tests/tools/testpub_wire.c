@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 #include <zmq.h>
 
@@ -199,8 +200,13 @@ int
 pub_send_frames(struct pub *p, unsigned n, const void *const *f,
     const size_t *len)
 {
+	struct timespec ts;
 	unsigned i;
 
+	if (p->msgs == 0) {
+		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		p->first_send = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	}
 	for (i = 0; i < n; i++)
 		if (send_frame(p, f[i], len[i], i + 1 < n) == -1)
 			return -1;

@@ -433,7 +433,7 @@ test_growth(struct intern *in)
 	}
 	CHECK_EQ_U(found, 20000);
 	CHECK_EQ_U(ft->ndirty, 20000);
-	while (flow_table_pop_dirty(ft) != NULL)
+	while (flow_table_pop_dirty(ft, UINT64_MAX) != NULL)
 		popped++;
 	CHECK_EQ_U(popped, 20000);
 	/* One process shared by all: interned once. */
@@ -528,7 +528,7 @@ test_random(struct intern *in)
 			if (i % 97 == 0)
 				(void)flow_table_expire(ft, now, 1000);
 			if (i % 1009 == 0)
-				while (flow_table_pop_dirty(ft) != NULL)
+				while (flow_table_pop_dirty(ft, UINT64_MAX) != NULL)
 					;
 			if (ft->live > 1024 || ft->pending > 64)
 				bad++;
