@@ -98,10 +98,50 @@ merge_meta(struct flow_table *ft, struct flow *f, const struct evp_flow *r)
 	set_ref(ft->in, &f->meta, intern_get(ft->in, &b, len));
 }
 
+void
+flow_vals_make(struct intern *in, const struct evp_flow *r,
+    struct flow_vals *v)
+{
+	const struct evp_side *s;
+	int i;
+
+	memset(v, 0, sizeof(*v));
+	for (i = 0; i < 2; i++) {
+		s = &r->side[i];
+		if (s->present & EVP_SIDE_PROC)
+			v->proc[i] = intern_proc(in, &s->proc);
+		if (s->present & EVP_SIDE_PARENT)
+			v->parent[i] = intern_proc(in, &s->parent);
+		if (s->present & EVP_SIDE_CONTAINER)
+			v->cont[i] = intern_container(in, &s->container);
+	}
+}
+
+void
+flow_vals_drop(struct intern *in, struct flow_vals *v)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		intern_unref(in, v->proc[i]);
+		intern_unref(in, v->parent[i]);
+		intern_unref(in, v->cont[i]);
+	}
+	memset(v, 0, sizeof(*v));
+}
+
+/* One more reference to an interned id, for a flow to hold. */
+static uint32_t
+take(struct intern *in, uint32_t id)
+{
+	intern_ref(in, id);
+	return id;
+}
+
 /* Fills the sides the record describes; `sw` maps record to entry. */
 static void
 merge_sides(struct flow_table *ft, struct flow *f, const struct evp_flow *r,
-    int sw)
+    const struct flow_vals *v, int sw)
 {
 	const struct evp_side *s;
 	int i, role;
@@ -110,13 +150,16 @@ merge_sides(struct flow_table *ft, struct flow *f, const struct evp_flow *r,
 		s = &r->side[i];
 		role = i ^ sw;
 		if (s->present & EVP_SIDE_PROC)
-			set_ref(ft->in, &f->proc[role],
+			set_ref(ft->in, &f->proc[role], v != NULL ?
+			    take(ft->in, v->proc[i]) :
 			    intern_proc(ft->in, &s->proc));
 		if (s->present & EVP_SIDE_PARENT)
-			set_ref(ft->in, &f->parent[role],
+			set_ref(ft->in, &f->parent[role], v != NULL ?
+			    take(ft->in, v->parent[i]) :
 			    intern_proc(ft->in, &s->parent));
 		if (s->present & EVP_SIDE_CONTAINER)
-			set_ref(ft->in, &f->cont[role],
+			set_ref(ft->in, &f->cont[role], v != NULL ?
+			    take(ft->in, v->cont[i]) :
 			    intern_container(ft->in, &s->container));
 	}
 }
@@ -259,7 +302,8 @@ rank_of(const struct evp_flow *r)
 }
 
 int
-flow_merge(struct flow_table *ft, const struct evp_flow *r, uint64_t now)
+flow_merge(struct flow_table *ft, const struct evp_flow *r,
+    const struct flow_vals *v, uint64_t now)
 {
 	struct flow_key k;
 	struct flow *f;
@@ -313,7 +357,7 @@ flow_merge(struct flow_table *ft, const struct evp_flow *r, uint64_t now)
 		}
 		merge_counters(f, r, sw, 0);
 		merge_retrans(f, r, sw, 0);
-		merge_sides(ft, f, r, sw);
+		merge_sides(ft, f, r, v, sw);
 		f->events++;
 		/* Pending entries keep their window; ended ones their end. */
 		if (f->list == FLIST_IDLE)

@@ -299,7 +299,8 @@ loop(struct store_main *m)
 		if (writer_ready(st->w)) {
 			due = now >= next_commit;
 			if (due || store_dirty_before(st, now - settle)) {
-				(void)store_queue_dirty(st, slice, now - settle);
+				(void)store_queue_dirty(st, slice,
+				    now - settle);
 				writer_hand(st->w, due);
 				if (due)
 					next_commit = now + settle;

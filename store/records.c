@@ -258,6 +258,7 @@ store_flow(struct store *st, const struct evp_flow *r, uint64_t now)
 {
 	struct store_iface *ifc;
 	struct flow_table *ft;
+	struct flow_vals v, *vp = NULL;
 	uint64_t mask = r->iface_mask;
 	unsigned bit, merged = 0;
 
@@ -267,6 +268,13 @@ store_flow(struct store *st, const struct evp_flow *r, uint64_t now)
 		    "interface dropped");
 		return;
 	}
+	/* Processes and containers interned once, not once per
+	 * interface (measured: interning was a tenth of the store's CPU
+	 * with events landing in a ZMQ interface and its companion). */
+	if ((mask & (mask - 1)) != 0) {
+		flow_vals_make(st->in, r, &v);
+		vp = &v;
+	}
 	for (bit = 0; bit < EVP_MAX_IFACES; bit++) {
 		if (!(mask & ((uint64_t)1 << bit)))
 			continue;
@@ -274,10 +282,12 @@ store_flow(struct store *st, const struct evp_flow *r, uint64_t now)
 		if (!ifc->known)
 			st->c[SC_UNKNOWN_IFACE]++;
 		if ((ft = iface_table(st, ifc)) == NULL ||
-		    flow_merge(ft, r, now) == -1)
+		    flow_merge(ft, r, vp, now) == -1)
 			continue;
 		merged++;
 	}
+	if (vp != NULL)
+		flow_vals_drop(st->in, vp);
 	st->c[SC_MERGED] += merged;
 	if (merged > 0)
 		st->c[SC_STORED]++;

@@ -295,10 +295,22 @@ size_t	flow_table_mem(const struct flow_table *);
 
 /* ---- flow_merge.c ------------------------------------------------ */
 
+/* The interned processes and containers of a record's sides (by record
+ * side), made once for every interface the record lands in; each id
+ * holds one reference until flow_vals_drop(). */
+struct flow_vals {
+	uint32_t	proc[2], parent[2], cont[2];
+};
+void	flow_vals_make(struct intern *, const struct evp_flow *,
+	    struct flow_vals *);
+void	flow_vals_drop(struct intern *, struct flow_vals *);
+
 /* Merges one flow record into table ft at monotonic time `now`,
  * creating the entry if needed and applying the join rules of a packet
- * interface.  Returns 0, or -1 if no entry could be made (memory). */
-int	flow_merge(struct flow_table *, const struct evp_flow *, uint64_t);
+ * interface; `v` holds the record's interned values (NULL: interned
+ * here).  Returns 0, or -1 if no entry could be made (memory). */
+int	flow_merge(struct flow_table *, const struct evp_flow *,
+	    const struct flow_vals *, uint64_t);
 
 /* ---- writer.c ---------------------------------------------------- */
 

@@ -85,7 +85,7 @@ test_both_directions(struct intern *in)
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.0.0.1", 40000,
 	    "10.0.0.2", 80, 1);
 	rec_proc(r, 0, 100, "/usr/bin/curl", "alice");
-	CHECK(flow_merge(ft, r, 1) == 0);
+	CHECK(flow_merge(ft, r, NULL, 1) == 0);
 	/* The same flow seen from the server host: its local side is the
 	 * server; the record names the same client. */
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_ACCEPT, "10.0.0.1", 40000,
@@ -93,7 +93,7 @@ test_both_directions(struct intern *in)
 	rec_proc(r, 1, 200, "/usr/sbin/nginx", "www-data");
 	rec_parent(r, 1, 1, "/sbin/init");
 	rec_container(r, 1, "3f2a", "web-1");
-	CHECK(flow_merge(ft, r, 2) == 0);
+	CHECK(flow_merge(ft, r, NULL, 2) == 0);
 	CHECK_EQ_U(ft->live, 1);
 	f = find(ft, r);
 	CHECK(f != NULL);
@@ -111,7 +111,7 @@ test_both_directions(struct intern *in)
 	    40000, 1);
 	r->flags |= EVP_F_SIDES_GUESSED;
 	rec_counts(r, 3, 5);
-	CHECK(flow_merge(ft, r, 3) == 0);
+	CHECK(flow_merge(ft, r, NULL, 3) == 0);
 	CHECK_EQ_U(ft->live, 1);
 	/* Guessed: mapped onto the entry, so its c2s is our s2c. */
 	CHECK_EQ_U(f->pkts[0], 5);
@@ -137,7 +137,7 @@ test_reorientation(struct intern *in)
 	    "10.0.0.5", 55000, 1);
 	r->flags |= EVP_F_SIDES_GUESSED;
 	rec_proc(r, 0, 300, "/usr/bin/java", "app");
-	CHECK(flow_merge(ft, r, 1) == 0);
+	CHECK(flow_merge(ft, r, NULL, 1) == 0);
 	f = find(ft, r);
 	CHECK(f->orient == ORIENT_GUESSED);
 	CHECK(client_is(f, "10.0.0.9"));
@@ -146,7 +146,7 @@ test_reorientation(struct intern *in)
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.0.0.5", 55000,
 	    "10.0.0.9", 8080, 1);
 	rec_proc(r, 0, 301, "/usr/bin/python3", "bob");
-	CHECK(flow_merge(ft, r, 2) == 0);
+	CHECK(flow_merge(ft, r, NULL, 2) == 0);
 	CHECK_EQ_U(ft->live, 1);
 	CHECK(client_is(f, "10.0.0.5"));
 	CHECK(f->orient == ORIENT_EVENT);
@@ -157,7 +157,7 @@ test_reorientation(struct intern *in)
 	    "10.0.0.5", 55000, 1);
 	r->flags |= EVP_F_SIDES_GUESSED;
 	rec_proc(r, 0, 302, "/usr/bin/java2", "app");
-	CHECK(flow_merge(ft, r, 3) == 0);
+	CHECK(flow_merge(ft, r, NULL, 3) == 0);
 	CHECK(client_is(f, "10.0.0.5"));
 	CHECK_STR(proc_path(ft, f, 1), "/usr/bin/java2");
 	CHECK_STR(proc_path(ft, f, 0), "/usr/bin/python3");
@@ -165,7 +165,7 @@ test_reorientation(struct intern *in)
 	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "10.0.0.9", 8080,
 	    "10.0.0.5", 55000, 1);
 	rec_counts(r, 7, 1);
-	CHECK(flow_merge(ft, r, 4) == 0);
+	CHECK(flow_merge(ft, r, NULL, 4) == 0);
 	CHECK(client_is(f, "10.0.0.9"));
 	CHECK_STR(proc_path(ft, f, 0), "/usr/bin/java2");
 	CHECK_EQ_U(f->pkts[0], 7);
@@ -190,11 +190,11 @@ test_netstat_netflow(struct intern *in)
 	r->bytes_rcvd = 100;
 	r->bytes_acked = 10;
 	r->rtt_us = 1500;
-	CHECK(flow_merge(ft, r, 1) == 0);
+	CHECK(flow_merge(ft, r, NULL, 1) == 0);
 	r->bytes_rcvd = 250;
 	r->bytes_acked = 40;
 	r->rtt_us = 2500;
-	CHECK(flow_merge(ft, r, 2) == 0);
+	CHECK(flow_merge(ft, r, NULL, 2) == 0);
 	f = find(ft, r);
 	t = flow_tcpinfo(ft, f, 0);
 	CHECK(t != NULL);
@@ -203,16 +203,16 @@ test_netstat_netflow(struct intern *in)
 	CHECK_EQ_U(t->rtt_us, 2500);
 	/* Going backwards is a new socket: counted whole. */
 	r->bytes_rcvd = 50;
-	CHECK(flow_merge(ft, r, 3) == 0);
+	CHECK(flow_merge(ft, r, NULL, 3) == 0);
 	CHECK_EQ_U(t->rcvd_sum, 300);
 
 	/* NetFlow records carry deltas: they add up. */
 	rec_flow(r, EVP_SRC_NETFLOW, EVP_EV_NONE, "10.0.0.3", 5000,
 	    "10.0.0.4", 53, 1);
 	rec_counts(r, 1, 2);
-	CHECK(flow_merge(ft, r, 4) == 0);
+	CHECK(flow_merge(ft, r, NULL, 4) == 0);
 	rec_counts(r, 10, 20);
-	CHECK(flow_merge(ft, r, 5) == 0);
+	CHECK(flow_merge(ft, r, NULL, 5) == 0);
 	f = find(ft, r);
 	CHECK_EQ_U(f->pkts[0], 11);
 	CHECK_EQ_U(f->pkts[1], 22);
@@ -223,8 +223,8 @@ test_netstat_netflow(struct intern *in)
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_RETRANSMIT, "10.0.0.3", 5000,
 	    "10.0.0.4", 53, 1);
 	r->side[0].present = EVP_SIDE_LOCAL;
-	CHECK(flow_merge(ft, r, 6) == 0);
-	CHECK(flow_merge(ft, r, 7) == 0);
+	CHECK(flow_merge(ft, r, NULL, 6) == 0);
+	CHECK(flow_merge(ft, r, NULL, 7) == 0);
 	CHECK_EQ_U(f->retrans[0], 2);
 	CHECK_EQ_U(f->retrans[1], 0);
 	flow_table_free(ft);
@@ -245,7 +245,7 @@ test_join(struct intern *in)
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_ACCEPT, "192.168.1.7", 51544,
 	    "192.168.1.23", 443, 1);
 	rec_proc(r, 1, 1826, "/usr/sbin/nginx", "www-data");
-	CHECK(flow_merge(ft, r, 1 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 1 * SEC) == 0);
 	f = find(ft, r);
 	CHECK(f->flags & FL_PENDING);
 	CHECK_EQ_U(ft->pending, 1);
@@ -253,7 +253,7 @@ test_join(struct intern *in)
 	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "192.168.1.7", 51544,
 	    "192.168.1.23", 443, 1);
 	rec_counts(r, 10, 12);
-	CHECK(flow_merge(ft, r, 5 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 5 * SEC) == 0);
 	CHECK_EQ_U(ft->live, 1);
 	CHECK_EQ_U(ft->pending, 0);
 	CHECK(f->flags & FL_JOINED);
@@ -265,13 +265,13 @@ test_join(struct intern *in)
 	CHECK_EQ_U(f->wire[1], 12 * 114);
 	/* Later packet totals replace, never add. */
 	rec_counts(r, 20, 22);
-	CHECK(flow_merge(ft, r, 6 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 6 * SEC) == 0);
 	CHECK_EQ_U(f->pkts[0], 20);
 	/* Events carrying counters do not touch packet totals. */
 	rec_flow(r, EVP_SRC_NETFLOW, EVP_EV_NONE, "192.168.1.7", 51544,
 	    "192.168.1.23", 443, 1);
 	rec_counts(r, 1000, 1000);
-	CHECK(flow_merge(ft, r, 6 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 6 * SEC) == 0);
 	CHECK_EQ_U(f->pkts[0], 20);
 	CHECK_EQ_U(ft->c[FTC_JOINS], 2);
 
@@ -279,11 +279,11 @@ test_join(struct intern *in)
 	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "192.168.1.23", 54348,
 	    "203.0.113.80", 80, 1);
 	rec_counts(r, 3, 4);
-	CHECK(flow_merge(ft, r, 7 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 7 * SEC) == 0);
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "192.168.1.23", 54348,
 	    "203.0.113.80", 80, 1);
 	rec_proc(r, 0, 30197, "/usr/bin/curl", "alice");
-	CHECK(flow_merge(ft, r, 8 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 8 * SEC) == 0);
 	f = find(ft, r);
 	CHECK(f->flags & FL_JOINED);
 	CHECK_STR(proc_path(ft, f, 0), "/usr/bin/curl");
@@ -293,14 +293,14 @@ test_join(struct intern *in)
 	rec_flow(r, EVP_SRC_PACKET, EVP_EV_END, "192.168.1.23", 54400,
 	    "203.0.113.80", 80, 1);
 	rec_counts(r, 5, 5);
-	CHECK(flow_merge(ft, r, 10 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 10 * SEC) == 0);
 	f = find(ft, r);
 	CHECK(f->flags & FL_ENDED);
 	CHECK_EQ_U(f->list, FLIST_ENDED);
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CLOSE, "192.168.1.23", 54400,
 	    "203.0.113.80", 80, 1);
 	rec_proc(r, 0, 30198, "/usr/bin/wget", "alice");
-	CHECK(flow_merge(ft, r, 30 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 30 * SEC) == 0);
 	CHECK_EQ_U(ft->c[FTC_JOINS], 4);
 	CHECK(flow_has_process(f));
 	CHECK_EQ_U(f->list, FLIST_ENDED);
@@ -317,7 +317,7 @@ test_join(struct intern *in)
 	    "198.51.100.1", 53, 1);
 	r->proto = 17;
 	rec_counts(r, 1, 1);
-	CHECK(flow_merge(ft, r, 50 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 50 * SEC) == 0);
 	CHECK_EQ_U(flow_table_expire(ft, 81 * SEC, 100), 1);
 	CHECK_EQ_U(ft->c[FTC_PACKET_FLOWS_NO_PROCESS], 1);
 	CHECK_EQ_U(ft->c[FTC_MISSES], 0);
@@ -340,8 +340,8 @@ test_window_and_caps(struct intern *in)
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.1.0.1", 1000,
 	    "10.1.0.2", 80, 1);
 	rec_proc(r, 0, 1, "/bin/a", "root");
-	CHECK(flow_merge(ft, r, 1 * SEC) == 0);
-	CHECK(flow_merge(ft, r, 2 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 1 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 2 * SEC) == 0);
 	CHECK_EQ_U(flow_table_expire(ft, 30 * SEC, 100), 0);
 	CHECK_EQ_U(flow_table_expire(ft, 31 * SEC + 1, 100), 1);
 	CHECK_EQ_U(rt.why[RETIRE_WINDOW], 1);
@@ -354,7 +354,7 @@ test_window_and_caps(struct intern *in)
 	for (i = 0; i < 3; i++) {
 		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.1.0.1",
 		    2000 + i, "10.1.0.2", 80, 1);
-		CHECK(flow_merge(ft, r, 40 * SEC) == 0);
+		CHECK(flow_merge(ft, r, NULL, 40 * SEC) == 0);
 	}
 	CHECK_EQ_U(ft->pending, 2);
 	CHECK_EQ_U(ft->c[FTC_PENDING_EVICTED], 1);
@@ -368,8 +368,8 @@ test_window_and_caps(struct intern *in)
 	ft = table(in, &ids, 0, 1024, 1024, &rt);
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.2.0.1", 1000,
 	    "10.2.0.2", 80, 1);
-	CHECK(flow_merge(ft, r, 1 * SEC) == 0);
-	CHECK(flow_merge(ft, r, 100 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 1 * SEC) == 0);
+	CHECK(flow_merge(ft, r, NULL, 100 * SEC) == 0);
 	CHECK_EQ_U(flow_table_expire(ft, 200 * SEC, 100), 0);
 	CHECK_EQ_U(flow_table_deadline(ft), 220 * SEC);
 	CHECK_EQ_U(flow_table_expire(ft, 221 * SEC, 100), 1);
@@ -380,7 +380,7 @@ test_window_and_caps(struct intern *in)
 		uint64_t first = rt.last_id;
 		struct flow *f;
 
-		CHECK(flow_merge(ft, r, 300 * SEC) == 0);
+		CHECK(flow_merge(ft, r, NULL, 300 * SEC) == 0);
 		f = find(ft, r);
 		CHECK(f != NULL && f->id > first);
 	}
@@ -391,7 +391,7 @@ test_window_and_caps(struct intern *in)
 	for (i = 0; i < 1025; i++) {
 		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.3.0.1",
 		    1000 + i, "10.3.0.2", 80, 1);
-		CHECK(flow_merge(ft, r, (1 + i) * SEC / 1000) == 0);
+		CHECK(flow_merge(ft, r, NULL, (1 + i) * SEC / 1000) == 0);
 	}
 	CHECK_EQ_U(ft->live, 1024);
 	CHECK_EQ_U(ft->c[FTC_EVICTED], 1);
@@ -424,7 +424,7 @@ test_growth(struct intern *in)
 	for (i = 0; i < 20000; i++) {
 		r->port[0] = (uint16_t)(1 + i % 60000);
 		r->addr[1][15] = (uint8_t)(i / 60000);
-		CHECK(flow_merge(ft, r, 1) == 0);
+		CHECK(flow_merge(ft, r, NULL, 1) == 0);
 	}
 	for (i = 0; i < 20000; i++) {
 		r->port[0] = (uint16_t)(1 + i % 60000);
@@ -463,7 +463,7 @@ test_incremental_rehash(struct intern *in)
 	for (i = 0; i < 30000; i++) {
 		r->port[0] = (uint16_t)(1 + i % 60000);
 		r->addr[1][15] = (uint8_t)(i / 60000);
-		CHECK(flow_merge(ft, r, 1) == 0);
+		CHECK(flow_merge(ft, r, NULL, 1) == 0);
 		resizing += ft->obucket != NULL;
 		/* Every third flow leaves again, mid-resize or not. */
 		if (i % 3 == 2 && (f = find(ft, r)) != NULL)
@@ -522,13 +522,14 @@ test_random(struct intern *in)
 			r->bytes_rcvd = x % 5000;
 			r->extra_len = (x >> 5) % 3;
 			memcpy(r->extra, "{}", 2);
-			if (flow_merge(ft, r, now) != 0)
+			if (flow_merge(ft, r, NULL, now) != 0)
 				bad++;
 			now += (x % 1000) * 1000;
 			if (i % 97 == 0)
 				(void)flow_table_expire(ft, now, 1000);
 			if (i % 1009 == 0)
-				while (flow_table_pop_dirty(ft, UINT64_MAX) != NULL)
+				while (flow_table_pop_dirty(ft,
+				    UINT64_MAX) != NULL)
 					;
 			if (ft->live > 1024 || ft->pending > 64)
 				bad++;

@@ -674,7 +674,7 @@ test_row_binding(void)
 		r->nw_latency_us = i % 2 ? 0 : 1000 + i;
 		r->extra_len = i % 4 == 0 ? 2 : 0;
 		memcpy(r->extra, "{}", 2);
-		CHECK(flow_merge(ft, r, 1) == 0);
+		CHECK(flow_merge(ft, r, NULL, 1) == 0);
 		{
 			struct flow_key key;
 
@@ -763,6 +763,83 @@ test_row_binding(void)
 	free(r);
 }
 
+/* The writer thread (writer.c), as the daemon runs it: rows handed over
+ * while records keep arriving, a queue larger than one batch, a flow
+ * changed again after its first row was queued (its last state must
+ * win), and every interned value released once the flows are gone. */
+static void
+test_writer_thread(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct store_conf c;
+	struct evp_iface ifc;
+	struct sink_stats k;
+	char err[256], cli[32], sql[160];
+	const unsigned n = WRITER_BATCH_MAX + 4000, again = 300;
+	unsigned i, handed = 0;
+	sqlite3 *db;
+
+	unlink(dbpath);
+	conf_init(&c);
+	CHECK(store_init(st, &c, "wt", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	CHECK(writer_start(st->w, err, sizeof(err)) == 0);
+	CHECK(writer_fd(st->w) >= 0);
+	memset(&ifc, 0, sizeof(ifc));
+	ifc.kind = EVP_IFACE_ZMQ;
+	snprintf(ifc.name, sizeof(ifc.name), "tcp://*:5556c");
+	store_iface_rec(st, &ifc);
+	for (i = 0; i < n; i++) {
+		snprintf(cli, sizeof(cli), "10.9.%u.%u", i / 250, i % 250 + 1);
+		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, cli, 40000,
+		    "192.0.2.9", 443, 1);
+		rec_proc(r, 0, 100 + i % 40, "/usr/bin/curl", "u");
+		rec_parent(r, 0, 1, "/sbin/init");
+		store_flow(st, r, clock_mono_usec());
+		/* Half way, the first rows go while records keep coming. */
+		if (i == n / 2 && writer_ready(st->w)) {
+			handed = store_queue_dirty(st, 5000, UINT64_MAX);
+			writer_hand(st->w, 0);
+		}
+	}
+	CHECK_EQ_U(handed, 5000);
+	/* More than one batch at once: the queue hands itself over. */
+	CHECK_EQ_U(store_queue_dirty(st, UINT32_MAX, UINT64_MAX), n - 5000);
+	CHECK(writer_queued(st->w) > 0);
+	/* The first flows again, now from another process: queued while
+	 * their first rows may still be waiting. */
+	for (i = 0; i < again; i++) {
+		snprintf(cli, sizeof(cli), "10.9.%u.%u", i / 250, i % 250 + 1);
+		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CLOSE, cli, 40000,
+		    "192.0.2.9", 443, 1);
+		rec_proc(r, 0, 7, "/usr/bin/wget", "u");
+		store_flow(st, r, clock_mono_usec());
+	}
+	store_sync(st);
+	CHECK_EQ_U(writer_queued(st->w), 0);
+	sink_stats(st->sink, &k);
+	CHECK_EQ_U(k.rows_inserted, n);
+	CHECK_EQ_U(k.rows_updated, again);
+	CHECK_EQ_U(k.write_errors, 0);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), n);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE cli_process ="
+	    " '/usr/bin/wget' AND last_event = 'CLOSE' AND events = 2"),
+	    again);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM flows WHERE "
+	    "cli_process = '/usr/bin/curl' AND cli_parent_process = "
+	    "'/sbin/init' AND events = 1");
+	CHECK_EQ_U(q_int(db, sql), n - again);
+	sqlite3_close(db);
+	/* Flows gone, batches back: no interned value is left. */
+	store_flush_all(st);
+	CHECK_EQ_U(st->in->live, 0);
+	store_fini(st);
+	free(st);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -776,6 +853,7 @@ main(void)
 	test_retention();
 	test_row_binding();
 	test_deferred_order();
+	test_writer_thread();
 	test_checkpointer();
 	unlink(dbpath);
 	{
