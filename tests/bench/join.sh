@@ -58,7 +58,7 @@
 BUILD=${1:-build}
 EVFLOW_BUILD=$(cd "$BUILD" && pwd)
 BIN="$EVFLOW_BUILD/bin"
-N=${JOIN_EVENTS:-200000}
+N=${JOIN_EVENTS:-600000}
 RUNS=${JOIN_RUNS:-3}
 ARRAY=${JOIN_ARRAY:-10}
 CAP=${JOIN_CAP:-10000}
@@ -200,7 +200,7 @@ pipeline() {
 	P=$(free_port)
 	Z="tcp://127.0.0.1:${P}c"
 	start store "$BIN/evflow-store" -d "$D" -N store \
-	    -o store.join_window=300 "$@"
+	    -o store.join_window=300 -o store.max_flows=$((N + 1024)) "$@"
 	wait_ping store
 	comp="companion=$Z eth0"
 	[ "$MODE" = base ] && comp="companion=$Z none"
@@ -241,8 +241,10 @@ child_cpu() {
 # reads the whole file first).
 publish() {
 	child_cpu >"$T/cpu0"
-	"$BIN/evflow-testpub" -z "$Z" --array "$ARRAY" -f "$T/events.jsonl" \
-	    >"$T/pub.out" || die "evflow-testpub"
+	# shellcheck disable=SC2086	# RATE_OPT: empty or two words
+	"$BIN/evflow-testpub" -z "$Z" --array "$ARRAY" $RATE_OPT \
+	    -f "$T/events.jsonl" >"$T/pub.out" || die "evflow-testpub"
+	PUB_T1=$(now)
 	child_cpu >"$T/cpu1"
 	PUB_CPU=$(awk -v a="$(cat "$T/cpu0")" -v b="$(cat "$T/cpu1")" \
 	    'BEGIN { printf "%.2f", b - a }')
@@ -314,10 +316,13 @@ echo "join: $N flows, one SYN each in a pcap read as eth0; $N matching" \
     "companion is eth0 (join, live) or none (base: the same events, no" \
     "join); join and base read the packets first, live at the same time"
 rates="" brates="" wrates="" bwrates="" lrates="" lwrates=""
+pwrates="" plags=""
 bad=0
 r=1
 while [ $r -le "$RUNS" ]; do
-    for MODE in join base live; do
+    for MODE in join base live paced; do
+	RATE_OPT=""
+	[ $MODE = paced ] && RATE_OPT="--rate $FLOOR"
 	if [ $MODE = live ]; then
 		# Events may run ahead of the packets: let them all wait.
 		pipeline "$T/run$r.$MODE" -o store.max_pending="$N"
@@ -377,8 +382,17 @@ while [ $r -le "$RUNS" ]; do
 			die "run $r: an event that reached eth0 did not join"
 		if [ $MODE = join ]; then
 			rates="$rates $rate" wrates="$wrates $wrate"
-		else
+		elif [ $MODE = live ]; then
 			lrates="$lrates $rate" lwrates="$lwrates $wrate"
+		else
+			offered=$(awk -v n="$N" -v a="$t0" -v b="$PUB_T1" \
+			    'BEGIN { printf "%d", n / (b - a) }')
+			lag=$(awk -v a="$PUB_T1" -v b="$tw" \
+			    'BEGIN { printf "%.2f", b - a }')
+			echo "run $r paced: the producer offered $offered" \
+			    "events/s; every event joined and written $lag s" \
+			    "after the last was sent"
+			pwrates="$pwrates $wrate" plags="$plags $lag"
 		fi
 	else
 		rate=$(awk -v n="$zm" -v a="$t0" -v b="$t1" \
@@ -421,6 +435,17 @@ echo "join: median $med events/s joined in memory (runs:$rates), $verdict" \
 echo "join: live (packets read while the events are published, all into an" \
     "empty store) median $(median $lrates) events/s joined in memory (runs:" \
     "$lrates), $(median $lwrates)/s joined and written (runs:$lwrates)"
+plag=$(median $plags)
+if awk -v l="$plag" 'BEGIN { exit !(l <= 2) }'; then
+	verdict="keeps up: the lag is the settle and commit latency"
+else
+	verdict="FALLS BEHIND: the lag exceeds twice store.flush_interval"
+fi
+echo "join: paced (the producer at the floor, $FLOOR events/s) median" \
+    "$(median $pwrates)/s joined and written (runs:$pwrates; the clock" \
+    "includes the last event's latency), the last written a median" \
+    "$plag s after it was sent (runs:$plags; a change is committed" \
+    "within store.flush_interval, 1 s): $verdict"
 echo "join: base (no companion) median $bmed events/s in memory (runs:" \
     "$brates), $bwmed/s written (runs:$bwrates); joined/base" \
     "$(awk -v a="$med" -v b="$bmed" 'BEGIN { printf "%.2f", a / b }') in" \

@@ -211,7 +211,7 @@ run_file(struct pub *p, const struct opts *o)
 	size_t nlines = 0, cap = 0, lcap = 0, maxlen = 0, len, i;
 	ssize_t r;
 	unsigned rep, n = 0, per = o->array ? o->array : 1;
-	double start = now_sec();
+	double start;
 	int rc = -1;
 
 	if ((f = strcmp(o->file, "-") == 0 ? stdin : fopen(o->file, "r")) ==
@@ -240,6 +240,7 @@ run_file(struct pub *p, const struct opts *o)
 	if ((msg = malloc((maxlen + 1) * per + 2)) == NULL)
 		goto out;
 	len = 0;
+	start = now_sec();	/* --rate paces from here, not the reading */
 	for (rep = 0; rep < o->repeat && !stop; rep++) {
 		for (i = 0; i < nlines && !stop; i++) {
 			size_t l = strlen(lines[i]);
