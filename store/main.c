@@ -72,7 +72,8 @@ static const struct conf_directive store_conf_table_[] = {
 	{ "log_level", CONF_INT, offsetof(struct store_settings, log_level),
 	  0, "1", 0, 2, "0 warnings, 1 info, 2 debug" },
 	{ "store.flush_interval", CONF_SECONDS, NUM(flush_interval), "1s",
-	  1, 3600, "longest time a change waits before it is committed" },
+	  1, 3600, "longest time a change waits before it is committed "
+	  "(it settles for half of it)" },
 	{ "store.flow_idle", CONF_SECONDS, NUM(flow_idle), "120s", 1, 86400,
 	  "a flow without records for this long is written and freed" },
 	{ "store.max_flows", CONF_INT, NUM(max_flows), "1000000", 1024,
