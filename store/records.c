@@ -47,6 +47,7 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_LIVE_FLOWS] = "live_flows",
 	[SC_PENDING_EVENTS] = "pending_events",
 	[SC_DIRTY_FLOWS] = "dirty_flows",
+	[SC_UNCOMMITTED_ROWS] = "uncommitted_rows",
 	[SC_DB_BYTES] = "db_bytes",
 	[SC_MEM_BYTES] = "mem_bytes",
 	[SC_SLOW_TURNS] = "slow_turns",
@@ -734,6 +735,7 @@ store_sync_counters(struct store *st)
 	st->c[SC_LIVE_FLOWS] = live;
 	st->c[SC_PENDING_EVENTS] = pending;
 	st->c[SC_DIRTY_FLOWS] = dirty;
+	st->c[SC_UNCOMMITTED_ROWS] = sink_txn_rows(st->sink);
 	st->c[SC_MEM_BYTES] = mem;
 	st->c[SC_FLOWS_WRITTEN] = k->flows_written;
 	st->c[SC_ROWS_INSERTED] = k->rows_inserted;

@@ -223,7 +223,8 @@ read_packets() {
 	wait "$PID_cap" || die "evflow-capture -r exited with an error"
 	wait_for "packet flows in the store" "[ \"\$(sif eth0 live_flows)\" = $1 ]"
 	# ... and written: the clock then measures the events alone.
-	wait_for "packet flows written" "[ \"\$(sctr dirty_flows)\" = 0 ]"
+	wait_for "packet flows written" "[ \"\$(sctr dirty_flows)\" = 0 ] &&
+	    [ \"\$(sctr uncommitted_rows)\" = 0 ]"
 }
 
 # CPU seconds of this shell's reaped children so far: the `times`
@@ -277,7 +278,8 @@ while time.time() < end:
     key = (eth["joins"], eth["merged"], zmq["merged"])
     if key != last:
         last, t_last, t_written = key, now, None
-    if t_written is None and st["counters"]["dirty_flows"] == 0:
+    if t_written is None and st["counters"]["dirty_flows"] == 0 and \
+            st["counters"].get("uncommitted_rows", 0) == 0:
         t_written = now
     done = c["events_received"] >= n and c["records_queued"] == \
         c["records_sent"] + c["records_send_dropped"]
