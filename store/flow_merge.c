@@ -251,12 +251,17 @@ merge_scalars(struct flow_table *ft, struct flow *f, const struct evp_flow *r,
 {
 	uint64_t first = r->first_usec ? r->first_usec : r->ts_usec;
 
-	if (first != 0 && (f->first_usec == 0 || first < f->first_usec))
-		f->first_usec = first;
-	if (r->ts_usec > f->last_usec) {
+	/* A flow with packets has the packets' times: an event (a moment
+	 * on a host, by its clock) does not stretch them, and the rewrite
+	 * of a joined row then leaves the time indexes alone. */
+	if (!pkt && (f->flags & FL_PACKETS))
+		first = 0;
+	else if (r->ts_usec > f->last_usec) {
 		f->last_usec = r->ts_usec;
 		f->flags |= FL_MOVED;
 	}
+	if (first != 0 && (f->first_usec == 0 || first < f->first_usec))
+		f->first_usec = first;
 	if (r->ip_version != 0)
 		f->ip_version = r->ip_version;
 	if (pkt) {

@@ -279,15 +279,23 @@ test_join(struct intern *in)
 	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "192.168.1.23", 54348,
 	    "203.0.113.80", 80, 1);
 	rec_counts(r, 3, 4);
+	r->first_usec = r->ts_usec - 1000;
 	CHECK(flow_merge(ft, r, NULL, 7 * SEC) == 0);
+	f = find(ft, r);
+	f->flags &= (uint16_t)~FL_MOVED;	/* as once written */
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "192.168.1.23", 54348,
 	    "203.0.113.80", 80, 1);
 	rec_proc(r, 0, 30197, "/usr/bin/curl", "alice");
+	r->ts_usec += 2 * SEC;
+	r->first_usec = r->ts_usec - 3 * SEC;
 	CHECK(flow_merge(ft, r, NULL, 8 * SEC) == 0);
-	f = find(ft, r);
 	CHECK(f->flags & FL_JOINED);
 	CHECK_STR(proc_path(ft, f, 0), "/usr/bin/curl");
 	CHECK_EQ_U(ft->c[FTC_JOINS], 3);
+	/* The packets' times stay: the event moved nothing. */
+	CHECK_EQ_U(f->last_usec, 1700000000000000ULL);
+	CHECK_EQ_U(f->first_usec, 1700000000000000ULL - 1000);
+	CHECK(!(f->flags & FL_MOVED));
 
 	/* A packet flow that ended stays joinable for the window. */
 	rec_flow(r, EVP_SRC_PACKET, EVP_EV_END, "192.168.1.23", 54400,
