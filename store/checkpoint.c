@@ -12,6 +12,7 @@
  * until the load pauses; the sink's journal_size_limit then cuts it back.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,8 @@ struct checkpointer *
 ckpt_start(const char *path)
 {
 	struct checkpointer *c;
+	sigset_t all, old;
+	int rc;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->path = strdup(path)) == NULL) {
@@ -82,13 +85,19 @@ ckpt_start(const char *path)
 	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	if (pthread_create(&c->tid, NULL, ckpt_main, c) != 0) {
+	/* Signals go to the loop's thread, whose poll() they wake. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&c->tid, NULL, ckpt_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		pthread_mutex_destroy(&c->mu);
 		pthread_cond_destroy(&c->cv);
 		free(c->path);
 		free(c);
 		return NULL;
 	}
+	(void)pthread_setname_np(c->tid, "store-ckpt");
 	return c;
 }
 

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -129,6 +130,7 @@ writer_new(struct sink *k, struct intern *in)
 int
 writer_start(struct writer *w, char *err, size_t errlen)
 {
+	sigset_t all, old;
 	int i, rc;
 
 	if (pipe(w->pipe) == -1) {
@@ -142,7 +144,12 @@ writer_start(struct writer *w, char *err, size_t errlen)
 			    strerror(errno));
 			return -1;
 		}
-	if ((rc = pthread_create(&w->th, NULL, run, w)) != 0) {
+	/* Signals go to the loop's thread, whose poll() they wake. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&w->th, NULL, run, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		snprintf(err, errlen, "writer thread: %s", strerror(rc));
 		return -1;
 	}
