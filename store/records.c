@@ -744,8 +744,13 @@ store_sync_counters(struct store *st)
 	st->c[SC_WRITE_ERRORS] = k->write_errors;
 	st->c[SC_RETENTION_DELETED] = st->ret.deleted;
 	st->c[SC_RETENTION_RUNS] = st->ret.runs;
-	if ((db = sink_db_bytes(st->sink)) >= 0)
-		st->c[SC_DB_BYTES] = (uint64_t)db;
+	/* Three PRAGMAs under the sink's mutex: at most once a second
+	 * however often the stats are asked for. */
+	if (clock_mono_usec() >= st->db_bytes_usec + 1000000) {
+		st->db_bytes_usec = clock_mono_usec();
+		if ((db = sink_db_bytes(st->sink)) >= 0)
+			st->c[SC_DB_BYTES] = (uint64_t)db;
+	}
 }
 
 static double

@@ -550,6 +550,7 @@ struct store {
 	struct ifc_prev	 ifc[STORE_IFC_PREV];
 	uint64_t	 hash_seed;
 	uint64_t	 last_hist_usec;	/* own counters' last sample */
+	uint64_t	 db_bytes_usec;	/* db_bytes last read (monotonic) */
 	unsigned	 rr;		/* round robin over tables */
 	struct evp_flow	 fl[2];		/* decoded flow records: the one
 					   arriving and the one held */
