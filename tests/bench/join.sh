@@ -428,13 +428,16 @@ while [ $r -le "$RUNS" ]; do
 			# rows written per second, halved (two rows per
 			# event), and the backlog it left (changes not yet
 			# written, in events).
+			# shellcheck disable=SC2046	# two numbers
 			set -- $(awk -v t0="$t0" -v t1="$PUB_T1" '
 			    $1 >= t0 + 1 && $1 <= t1 { if (!n++) { a = $1; w = $4 }
 				b = $1; x = $4; d = $3 }
-			    END { if (n < 2) print 0, 0
+			    END { if (n < 2) print -1, -1
 				  else printf "%d %d\n", (x - w) / (b - a) / 2, d / 2 }' \
 			    "$T/samples")
 			sw=$1 backlog=$2
+			[ "$sw" -ge 0 ] || echo "run $r paced: WARNING: too" \
+			    "short to sample (JOIN_EVENTS=$N; use 300000 or more)"
 			echo "run $r paced: the producer offered $offered" \
 			    "events/s; while it sent, the store wrote $sw" \
 			    "joined events/s and left a backlog of $backlog" \
