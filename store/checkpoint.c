@@ -4,8 +4,10 @@
  * blocks the writer or readers).  The writer's automatic checkpoint is
  * turned off by the sink, because it runs inside COMMIT and its I/O and
  * fsync stalled the store's loop long enough for upstream sends to
- * time out.  This is the one thread of evflow-store: it shares nothing
- * with the loop but the stop flag (SQLite does the file locking).
+ * time out (now the writer thread commits, but a checkpoint inside it
+ * would still hold the sink's mutex the loop needs).  It shares nothing
+ * with the loop or the writer but the stop flag (SQLite does the file
+ * locking).
  * The WAL starts over only when a write begins after a checkpoint that
  * copied every frame: under a sustained load (a commit every ~70 ms at
  * 150k rows/s) a checkpoint never catches up, so the WAL file grows

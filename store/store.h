@@ -388,9 +388,10 @@ void	sink_stats(struct sink *, struct sink_stats *);
 /* Highest flow id in the database (new ids continue after it). */
 uint64_t sink_max_flow_id(struct sink *);
 int	sink_schema_version(struct sink *);
-/* Rows a transaction may gather before the loop commits it: past the
- * page cache, SQLite spills dirty pages in one long write that stalled
- * the loop (measured: 100+ ms turns with 150k-row transactions). */
+/* Rows a transaction may gather before the writer commits it: past the
+ * page cache, SQLite spills dirty pages in one long write, holding the
+ * sink's mutex (measured when the loop wrote: 100+ ms turns with
+ * 150k-row transactions; 40000 rows gained nothing over 10000). */
 #define STORE_TXN_ROWS	10000
 /* Every write opens a transaction if none is open; whoever owns the
  * writing commits. */
