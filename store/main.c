@@ -299,9 +299,8 @@ loop(struct store_main *m)
 		 * row, not one per change. */
 		if (writer_ready(st->w)) {
 			due = now >= next_commit;
-			if (due || store_dirty_before(st, now - settle)) {
-				(void)store_queue_dirty(st, slice,
-				    now - settle);
+			if (store_queue_dirty(st, slice, now - settle) > 0 ||
+			    due) {
 				writer_hand(st->w, due);
 				if (due)
 					next_commit = now + settle;

@@ -597,19 +597,6 @@ store_queue_dirty(struct store *st, unsigned max, uint64_t before)
 	return n;
 }
 
-int
-store_dirty_before(struct store *st, uint64_t before)
-{
-	unsigned i;
-
-	store_flow_pending(st);
-	for (i = 0; i < EVP_MAX_IFACES; i++)
-		if (st->iface[i].ft != NULL &&
-		    flow_table_dirty_before(st->iface[i].ft, before))
-			return 1;
-	return 0;
-}
-
 uint64_t
 store_dirty_since(const struct store *st, uint64_t now)
 {

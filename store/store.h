@@ -331,6 +331,11 @@ struct flow_row {
 	int		 has_tcpi;
 };
 
+/* Fills r from f for interface row iface_id (t: its TCP info or NULL),
+ * the interned values resolved but not referenced. */
+void	flow_row_make(const struct intern *, struct flow_row *, int64_t,
+	    const struct flow *, const struct flow_tcpinfo *);
+
 /* Rows the loop may gather before it must hand them over (and wait for
  * the writer if it is busy): two batches of at most this many rows are
  * all the memory the hand-off takes. */
@@ -589,8 +594,6 @@ void	store_stats_rec(struct store *, const struct evp_stats *, uint64_t);
 /* Queues the rows of up to `max` dirty flows that became dirty at or
  * before monotonic time `before` (UINT64_MAX: any); returns how many. */
 unsigned store_queue_dirty(struct store *, unsigned, uint64_t);
-/* 1 if a flow became dirty at or before `before` and waits. */
-int	store_dirty_before(struct store *, uint64_t);
 /* Monotonic time the oldest waiting change was made (UINT64_MAX if
  * none), `now` being the time now. */
 uint64_t store_dirty_since(const struct store *, uint64_t);

@@ -251,9 +251,8 @@ writer_sync(struct writer *w)
 	wait_ready(w);
 }
 
-/* Fills r from f; the interned values resolved, not referenced. */
-static void
-snapshot(const struct writer *w, struct flow_row *r, int64_t iface_id,
+void
+flow_row_make(const struct intern *in, struct flow_row *r, int64_t iface_id,
     const struct flow *f, const struct flow_tcpinfo *t)
 {
 	int s;
@@ -263,11 +262,11 @@ snapshot(const struct writer *w, struct flow_row *r, int64_t iface_id,
 	r->has_tcpi = t != NULL;
 	if (t != NULL)
 		r->tcpi = *t;
-	r->meta = intern_get_meta(w->in, f->meta);
+	r->meta = intern_get_meta(in, f->meta);
 	for (s = 0; s < 2; s++) {
-		r->proc[s] = intern_get_proc(w->in, f->proc[s]);
-		r->parent[s] = intern_get_proc(w->in, f->parent[s]);
-		r->cont[s] = intern_get_container(w->in, f->cont[s]);
+		r->proc[s] = intern_get_proc(in, f->proc[s]);
+		r->parent[s] = intern_get_proc(in, f->parent[s]);
+		r->cont[s] = intern_get_container(in, f->cont[s]);
 	}
 }
 
@@ -300,12 +299,12 @@ writer_add(struct writer *w, int64_t iface_id, const struct flow *f,
 		    "queue; writing in the loop");
 		writer_hand(w, 0);
 		wait_ready(w);
-		snapshot(w, &one, iface_id, f, t);
+		flow_row_make(w->in, &one, iface_id, f, t);
 		(void)sink_write_flow(w->k, &one);
 		return;
 	}
 	r = &w->fill->row[w->fill->n++];
-	snapshot(w, r, iface_id, f, t);
+	flow_row_make(w->in, r, iface_id, f, t);
 	intern_ref(w->in, f->meta);
 	for (s = 0; s < 2; s++) {
 		intern_ref(w->in, f->proc[s]);

@@ -616,25 +616,6 @@ test_deferred_order(void)
 	free(r);
 }
 
-/* The row the writer would hand over for f (the values resolved). */
-static struct flow_row
-row_of(const struct intern *in, int64_t ifid, const struct flow *f)
-{
-	struct flow_row w;
-	int s;
-
-	memset(&w, 0, sizeof(w));
-	w.f = *f;
-	w.iface_id = ifid;
-	w.meta = intern_get_meta(in, f->meta);
-	for (s = 0; s < 2; s++) {
-		w.proc[s] = intern_get_proc(in, f->proc[s]);
-		w.parent[s] = intern_get_proc(in, f->parent[s]);
-		w.cont[s] = intern_get_container(in, f->cont[s]);
-	}
-	return w;
-}
-
 /* The sink binds only the flow parameters that changed since its last
  * row (struct row in sqlite_sink.c): rows written one after another by
  * one sink equal the same rows each written by a fresh sink (every
@@ -710,7 +691,7 @@ test_row_binding(void)
 			fl[i]->pkts[0] += pass;
 			if (pass)
 				fl[i]->nw_lat_us = 0;
-			w = row_of(in, ifid, fl[i]);
+			flow_row_make(in, &w, ifid, fl[i], NULL);
 			CHECK(sink_write_flow(k1, &w) == 0);
 			fl[i]->flags |= FL_WRITTEN;
 			k = sink_open(fresh, 0, SINK_SCHEMA_VERSION, err,
