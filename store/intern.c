@@ -13,6 +13,7 @@ struct intern_ent {
 	uint32_t	refs;
 	uint32_t	next;		/* chain: id, or free list: id */
 	uint64_t	hash;
+	int64_t		row;		/* database row, 0 = none yet */
 	size_t		len;
 	uint8_t		data[];
 };
@@ -117,6 +118,7 @@ intern_get(struct intern *in, const void *data, size_t len)
 	}
 	e->refs = 1;
 	e->hash = h;
+	e->row = 0;
 	e->len = len;
 	memcpy(e->data, data, len);
 	e->next = in->bucket[b];
@@ -169,6 +171,35 @@ intern_data(const struct intern *in, uint32_t id, size_t *len)
 	if (len != NULL)
 		*len = e->len;
 	return e->data;
+}
+
+int64_t
+intern_row(struct intern *in, uint32_t id, int *fresh)
+{
+	struct intern_ent *e;
+
+	*fresh = 0;
+	if (id == 0)
+		return 0;
+	e = in->ent[id - 1];
+	if (e->row == 0) {
+		e->row = ++in->last_row;
+		*fresh = 1;
+	}
+	return e->row;
+}
+
+int64_t
+intern_min_row(const struct intern *in)
+{
+	int64_t min = in->last_row + 1;
+	uint32_t i;
+
+	for (i = 0; i < in->nent; i++)
+		if (in->ent[i] != NULL && in->ent[i]->row != 0 &&
+		    in->ent[i]->row < min)
+			min = in->ent[i]->row;
+	return min;
 }
 
 size_t

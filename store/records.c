@@ -44,6 +44,7 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_WRITE_ERRORS] = "write_errors",
 	[SC_RETENTION_DELETED] = "retention_deleted",
 	[SC_RETENTION_RUNS] = "retention_runs",
+	[SC_RETENTION_REFS_DELETED] = "retention_refs_deleted",
 	[SC_LIVE_FLOWS] = "live_flows",
 	[SC_PENDING_EVENTS] = "pending_events",
 	[SC_DIRTY_FLOWS] = "dirty_flows",
@@ -229,9 +230,12 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 		return -1;
 	}
 	st->next_id = sink_max_flow_id(st->sink);
+	st->in->last_row = sink_max_ref_id(st->sink);
 	(void)sink_iface_load(st->sink, load_iface, st);
 	st->ret.max_age = conf->retention;
 	st->ret.max_bytes = conf->max_db_size;
+	st->ret.in = st->in;
+	st->ret.refs_interval = STORE_REFS_SWEEP_SEC;
 	st->hash_seed = hash_random_seed();
 	return 0;
 }
@@ -731,6 +735,7 @@ store_sync_counters(struct store *st)
 	st->c[SC_WRITE_ERRORS] = k->write_errors;
 	st->c[SC_RETENTION_DELETED] = st->ret.deleted;
 	st->c[SC_RETENTION_RUNS] = st->ret.runs;
+	st->c[SC_RETENTION_REFS_DELETED] = st->ret.refs_deleted;
 	/* Three PRAGMAs under the sink's mutex: at most once a second
 	 * however often the stats are asked for. */
 	if (clock_mono_usec() >= st->db_bytes_usec + 1000000) {

@@ -37,23 +37,15 @@ static const char *const flow_cols[] = {
 	"cli_tcp_flags", "srv_tcp_flags", "nw_latency_ms", "cli_latency_ms",
 	"srv_latency_ms", "rtt_ms", "rtt_var_ms", "segs_in", "segs_out",
 	"unack_segs", "lost_packets", "bytes_rcvd", "bytes_acked", "ifname",
-	"exporter", "producer",
-#define SIDE_COLS(p)							\
-	p "pid", p "tid", p "uid", p "user", p "gid", p "grp", p "process", \
-	p "cmdline", p "vm_size", p "vm_peak", p "parent_pid",		\
-	p "parent_uid", p "parent_user", p "parent_process",		\
-	p "parent_cmdline", p "container_kind", p "container_id",	\
-	p "container_name", p "pod", p "namespace"
-	SIDE_COLS("cli_"), SIDE_COLS("srv_"),
-#undef SIDE_COLS
-	"extra",
+	"exporter", "producer", "cli_proc_id", "cli_parent_id", "cli_cont_id",
+	"srv_proc_id", "srv_parent_id", "srv_cont_id", "extra",
 };
 #define NFLOW_COLS	(sizeof(flow_cols) / sizeof(flow_cols[0]))
 
 /*
  * A flow statement and what each of its parameters holds since the last
  * row.  SQLite keeps bindings across sqlite3_reset(), so a row binds
- * only the parameters that differ: most of a row's 82 are NULL or
+ * only the parameters that differ: most of a row's 48 are NULL or
  * repeat (the interface, the protocol, one process on thousands of
  * flows).  Measured (callgrind, bench_store): binding every parameter
  * was a quarter of the store's instructions per row.  Text is always
@@ -73,7 +65,8 @@ enum stmt {
 	ST_IFACE_CLEAR, ST_IFACE_UPSERT, ST_IFACE_SETTING, ST_IFACE_LOAD,
 	ST_IFC_INSERT, ST_LISTEN_UPSERT, ST_PRODUCER_UPSERT,
 	ST_COUNTER_UPSERT, ST_HISTORY_INSERT,
-	ST_MAX_ID,
+	ST_PROC_INSERT, ST_CONT_INSERT,
+	ST_MAX_ID, ST_MAX_REF,
 	ST_MAX
 };
 
@@ -165,7 +158,18 @@ static const char *const stmt_sql[ST_MAX] = {
 	    " value = excluded.value, updated = excluded.updated",
 	[ST_HISTORY_INSERT] = "INSERT INTO counter_history (ts, daemon, key,"
 	    " value) VALUES (?1, ?2, ?3, ?4)",
-	[ST_MAX_ID] = "SELECT coalesce(max(id), 0) FROM flows",
+	/* OR REPLACE: a row number is given out once per database (see
+	 * intern_row()), so a conflict would only be a row left by a
+	 * write that failed half way; the new value is the right one. */
+	[ST_PROC_INSERT] = "INSERT OR REPLACE INTO processes (id, pid, tid,"
+	    " uid, user, gid, grp, process, cmdline, vm_size, vm_peak)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[ST_CONT_INSERT] = "INSERT OR REPLACE INTO containers (id, kind,"
+	    " container_id, name, pod, namespace)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_MAX_ID] = "SELECT coalesce(max(id), 0) FROM flow_rows",
+	[ST_MAX_REF] = "SELECT max(coalesce((SELECT max(id) FROM processes),"
+	    " 0), coalesce((SELECT max(id) FROM containers), 0))",
 };
 
 /* Parameters of the indexed columns iface_id and last_seen (flows_last_seen,
@@ -191,9 +195,9 @@ prepare_flow_stmts(struct sink *k, char *err, size_t errlen)
 	buf_init(&ins);
 	buf_init(&upd);
 	buf_init(&nar);
-	buf_puts(&ins, "INSERT INTO flows (id");
-	buf_puts(&upd, "UPDATE flows SET ");
-	buf_puts(&nar, "UPDATE flows SET ");
+	buf_puts(&ins, "INSERT INTO flow_rows (id");
+	buf_puts(&upd, "UPDATE flow_rows SET ");
+	buf_puts(&nar, "UPDATE flow_rows SET ");
 	for (i = 0; i < NFLOW_COLS; i++) {
 		buf_printf(&ins, ", %s", flow_cols[i]);
 		buf_printf(&upd, "%s%s = ?%zu", i ? ", " : "", flow_cols[i],
@@ -270,6 +274,10 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
 	}
 	if ((k->version = schema_upgrade(k->db, target, err, errlen)) == -1)
 		goto fail;
+	/* Left at an older version (tests of migrations): the statements
+	 * are for the current one; such a sink can only be closed. */
+	if (k->version < SINK_SCHEMA_VERSION)
+		return k;
 	for (i = 0; i < ST_MAX; i++) {
 		if (stmt_sql[i] == NULL)
 			continue;
@@ -282,6 +290,15 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
 	}
 	if (prepare_flow_stmts(k, err, errlen) == -1)
 		goto fail;
+	/* Retention's set of the process and container rows flows refer
+	 * to (sink_refs_scan()), in this connection only. */
+	if (sqlite3_exec(k->db, "CREATE TEMP TABLE live_refs (id INTEGER"
+	    " PRIMARY KEY)", NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg :
+		    sqlite3_errmsg(k->db));
+		sqlite3_free(msg);
+		goto fail;
+	}
 	/* The writer's own checkpoints run inside COMMIT; hand them to
 	 * the checkpointer thread when it starts. */
 	if ((k->ck = ckpt_start(path)) != NULL)
@@ -346,18 +363,30 @@ run(struct sink *k, sqlite3_stmt *s)
 	return -1;
 }
 
-uint64_t
-sink_max_flow_id(struct sink *k)
+/* The one integer statement s returns (0 if none). */
+static int64_t
+query_int(struct sink *k, sqlite3_stmt *s)
 {
-	sqlite3_stmt *s = k->st[ST_MAX_ID];
-	uint64_t id = 0;
+	int64_t v = 0;
 
 	lock(k);
 	if (sqlite3_step(s) == SQLITE_ROW)
-		id = (uint64_t)sqlite3_column_int64(s, 0);
+		v = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	unlock(k);
-	return id;
+	return v;
+}
+
+uint64_t
+sink_max_flow_id(struct sink *k)
+{
+	return (uint64_t)query_int(k, k->st[ST_MAX_ID]);
+}
+
+int64_t
+sink_max_ref_id(struct sink *k)
+{
+	return query_int(k, k->st[ST_MAX_REF]);
 }
 
 /* Opens a transaction unless one is open (the mutex held). */
@@ -565,50 +594,15 @@ addr_text(const uint8_t a[16], char buf[64])
 	return buf;
 }
 
-/* Binds the 20 columns of one side from parameter `i`. */
+/* Binds the three references of side `s` from parameter `i`. */
 static int
-bind_side(struct row *r, int i, const struct evp_proc *p,
-    const struct evp_proc *pp, const struct evp_container *c)
+bind_refs(struct row *r, int i, const struct flow_row *w, int s)
 {
-	const char *kind;
 	int j;
 
-	if (p != NULL) {
-		row_int(r, i, p->pid);
-		row_nz(r, i + 1, p->tid);
-		row_int(r, i + 2, p->uid);
-		row_str(r, i + 3, p->uid_name, sizeof(p->uid_name));
-		row_int(r, i + 4, p->gid);
-		row_str(r, i + 5, p->gid_name, sizeof(p->gid_name));
-		row_str(r, i + 6, p->path, sizeof(p->path));
-		row_str(r, i + 7, p->cmdline, sizeof(p->cmdline));
-		row_nz(r, i + 8, p->vm_size);
-		row_nz(r, i + 9, p->vm_peak);
-	} else
-		for (j = 0; j < 10; j++)
-			row_null(r, i + j);
-	i += 10;
-	if (pp != NULL) {
-		row_int(r, i, pp->pid);
-		row_int(r, i + 1, pp->uid);
-		row_str(r, i + 2, pp->uid_name, sizeof(pp->uid_name));
-		row_str(r, i + 3, pp->path, sizeof(pp->path));
-		row_str(r, i + 4, pp->cmdline, sizeof(pp->cmdline));
-	} else
-		for (j = 0; j < 5; j++)
-			row_null(r, i + j);
-	i += 5;
-	if (c != NULL) {
-		kind = container_kind(c->kind);
-		row_text(r, i, kind, kind ? strlen(kind) : 0);
-		row_str(r, i + 1, c->id, sizeof(c->id));
-		row_str(r, i + 2, c->name, sizeof(c->name));
-		row_str(r, i + 3, c->pod, sizeof(c->pod));
-		row_str(r, i + 4, c->ns, sizeof(c->ns));
-	} else
-		for (j = 0; j < 5; j++)
-			row_null(r, i + j);
-	return i + 5;
+	for (j = 0; j < REF_MAX; j++)
+		row_nz(r, i + j, (uint64_t)w->ref[s][j]);
+	return i + REF_MAX;
 }
 
 static int
@@ -710,12 +704,81 @@ bind_flow(struct row *r, const struct flow_row *w, char abuf[3][64])
 	} else
 		for (c = 0; c < 3; c++)
 			row_null(r, i++);
-	i = bind_side(r, i, w->proc[0], w->parent[0], w->cont[0]);
-	i = bind_side(r, i, w->proc[1], w->parent[1], w->cont[1]);
+	i = bind_refs(r, i, w, 0);
+	i = bind_refs(r, i, w, 1);
 	if (m != NULL && m->extra_len > 0)
 		row_text(r, i, m->extra, m->extra_len);
 	else
 		row_null(r, i);
+}
+
+/* Runs a statement bound for one row; 0 or -1 (counted and logged). */
+static int
+step_row(struct sink *k, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	k->s.write_errors++;
+	LOG_RATELIMITED(log_warnx, "sqlite insert %s: %s", what,
+	    sqlite3_errmsg(k->db));
+	return -1;
+}
+
+/* Inserts process row `id` (a flow's process or a parent). */
+static int
+write_proc(struct sink *k, int64_t id, const struct evp_proc *p)
+{
+	sqlite3_stmt *s = k->st[ST_PROC_INSERT];
+
+	sqlite3_bind_int64(s, 1, id);
+	bind_u64(s, 2, p->pid);
+	bind_nz(s, 3, p->tid);
+	bind_u64(s, 4, p->uid);
+	bind_str(s, 5, p->uid_name, sizeof(p->uid_name));
+	bind_u64(s, 6, p->gid);
+	bind_str(s, 7, p->gid_name, sizeof(p->gid_name));
+	bind_str(s, 8, p->path, sizeof(p->path));
+	bind_str(s, 9, p->cmdline, sizeof(p->cmdline));
+	bind_nz(s, 10, p->vm_size);
+	bind_nz(s, 11, p->vm_peak);
+	return step_row(k, s, "process");
+}
+
+static int
+write_cont(struct sink *k, int64_t id, const struct evp_container *c)
+{
+	sqlite3_stmt *s = k->st[ST_CONT_INSERT];
+	const char *kind = container_kind(c->kind);
+
+	sqlite3_bind_int64(s, 1, id);
+	bind_str(s, 2, kind, 16);
+	bind_str(s, 3, c->id, sizeof(c->id));
+	bind_str(s, 4, c->name, sizeof(c->name));
+	bind_str(s, 5, c->pod, sizeof(c->pod));
+	bind_str(s, 6, c->ns, sizeof(c->ns));
+	return step_row(k, s, "container");
+}
+
+/* Inserts the process and container rows this flow row is the first
+ * to refer to.  A failure is counted; the flow row is still written
+ * (its reference then reads as no process). */
+static void
+write_fresh_refs(struct sink *k, const struct flow_row *w)
+{
+	int s;
+
+	for (s = 0; s < 2; s++) {
+		if (w->fresh[s][REF_PROC])
+			(void)write_proc(k, w->ref[s][REF_PROC], w->proc[s]);
+		if (w->fresh[s][REF_PARENT])
+			(void)write_proc(k, w->ref[s][REF_PARENT],
+			    w->parent[s]);
+		if (w->fresh[s][REF_CONT])
+			(void)write_cont(k, w->ref[s][REF_CONT], w->cont[s]);
+	}
 }
 
 /* Updates the row with statement r: 1 if a row changed, 0 if none
@@ -752,6 +815,7 @@ write_flow(struct sink *k, const struct flow_row *w)
 
 	if (begin(k) == -1)
 		return -1;
+	write_fresh_refs(k, w);
 	if (w->f.flags & FL_WRITTEN) {
 		/* last_seen as written: the indexes need no change. */
 		rc = 0;
@@ -869,7 +933,7 @@ int
 sink_iface_merge(struct sink *k, int64_t from, int64_t to)
 {
 	static const char *const sql[] = {
-		"UPDATE flows SET iface_id = ?2 WHERE iface_id = ?1",
+		"UPDATE flow_rows SET iface_id = ?2 WHERE iface_id = ?1",
 		"UPDATE ifcounters SET iface_id = ?2 WHERE iface_id = ?1",
 		"UPDATE OR IGNORE listening SET iface_id = ?2 WHERE iface_id = ?1",
 		"DELETE FROM listening WHERE iface_id = ?1",
@@ -1068,7 +1132,7 @@ sink_delete_before(struct sink *k, double before, int limit)
 	 * stop may find millions of old samples, and one DELETE of them
 	 * all held the loop for seconds. */
 	static const char *const sql[] = {
-		"DELETE FROM flows WHERE id IN (SELECT id FROM flows"
+		"DELETE FROM flow_rows WHERE id IN (SELECT id FROM flow_rows"
 		" WHERE last_seen < ?1 LIMIT ?2)",
 		"DELETE FROM ifcounters WHERE rowid IN (SELECT rowid FROM"
 		" ifcounters WHERE ts < ?1 LIMIT ?2)",
@@ -1091,8 +1155,72 @@ sink_delete_before(struct sink *k, double before, int limit)
 long long
 sink_delete_oldest(struct sink *k, int n)
 {
-	return delete_rows(k, "DELETE FROM flows WHERE id IN (SELECT id FROM"
-	    " flows ORDER BY last_seen LIMIT ?2)", 0, n);
+	return delete_rows(k, "DELETE FROM flow_rows WHERE id IN (SELECT id"
+	    " FROM flow_rows ORDER BY last_seen LIMIT ?2)", 0, n);
+}
+
+/* Runs one statement with up to three integers bound (a parameter the
+ * statement lacks is refused by SQLite, harmlessly), in the open
+ * transaction; rows changed or -1. */
+static long long
+exec_ints(struct sink *k, const char *sql, int64_t a, int64_t b, int64_t c)
+{
+	sqlite3_stmt *s;
+	long long n = -1;
+
+	lock(k);
+	if (begin(k) == -1 || sqlite3_prepare_v2(k->db, sql, -1, &s, NULL) !=
+	    SQLITE_OK) {
+		k->s.write_errors++;
+		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
+		unlock(k);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, a);
+	sqlite3_bind_int64(s, 2, b);
+	sqlite3_bind_int64(s, 3, c);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		n = sqlite3_changes(k->db);
+	else {
+		k->s.write_errors++;
+		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
+	}
+	sqlite3_finalize(s);
+	unlock(k);
+	return n;
+}
+
+long long
+sink_refs_scan(struct sink *k, int64_t lo, int64_t hi, int64_t below)
+{
+	return exec_ints(k, "INSERT OR IGNORE INTO temp.live_refs"
+	    " SELECT x FROM (SELECT cli_proc_id AS x FROM flow_rows"
+	    " WHERE id > ?1 AND id <= ?2 UNION ALL SELECT cli_parent_id"
+	    " FROM flow_rows WHERE id > ?1 AND id <= ?2 UNION ALL SELECT"
+	    " cli_cont_id FROM flow_rows WHERE id > ?1 AND id <= ?2"
+	    " UNION ALL SELECT srv_proc_id FROM flow_rows WHERE id > ?1"
+	    " AND id <= ?2 UNION ALL SELECT srv_parent_id FROM flow_rows"
+	    " WHERE id > ?1 AND id <= ?2 UNION ALL SELECT srv_cont_id"
+	    " FROM flow_rows WHERE id > ?1 AND id <= ?2) WHERE x < ?3",
+	    lo, hi, below);
+}
+
+long long
+sink_refs_sweep(struct sink *k, int64_t from, int64_t to)
+{
+	long long a, b;
+
+	a = exec_ints(k, "DELETE FROM processes WHERE id >= ?1 AND id < ?2"
+	    " AND id NOT IN (SELECT id FROM temp.live_refs)", from, to, 0);
+	b = exec_ints(k, "DELETE FROM containers WHERE id >= ?1 AND id < ?2"
+	    " AND id NOT IN (SELECT id FROM temp.live_refs)", from, to, 0);
+	return a < 0 || b < 0 ? -1 : a + b;
+}
+
+void
+sink_refs_reset(struct sink *k)
+{
+	(void)exec_ints(k, "DELETE FROM temp.live_refs", 0, 0, 0);
 }
 
 static long long

@@ -50,6 +50,7 @@ struct intern {
 	uint32_t	 live;		/* distinct values held */
 	uint64_t	 seed;
 	size_t		 bytes;		/* heap bytes held by values */
+	int64_t		 last_row;	/* last database row given out */
 };
 
 struct intern *intern_new(void);
@@ -62,6 +63,19 @@ void	intern_unref(struct intern *, uint32_t);
 /* Borrowed pointer to the value of `id` (valid while referenced). */
 const void *intern_data(const struct intern *, uint32_t, size_t *);
 size_t	intern_mem(const struct intern *);
+/*
+ * Processes and containers are rows of their own in the database
+ * (tables processes and containers), written once per interned value:
+ * intern_row() gives value `id` its row number on first use (the next
+ * after last_row, which the store seeds from the database) and sets
+ * *fresh to 1 that once, so the caller queues the row's INSERT ahead of
+ * the first flow row that refers to it.  A value interned again after
+ * its last reference went gets a new row.  intern_min_row() is the
+ * lowest row still held (last_row + 1 if none): rows below it that no
+ * flow refers to can go (retention.c).
+ */
+int64_t	intern_row(struct intern *, uint32_t, int *);
+int64_t	intern_min_row(const struct intern *);
 
 /* What flows intern: a tag byte, then a normalized struct. */
 #define INTERN_PROC	1	/* struct evp_proc */
@@ -321,6 +335,7 @@ int	flow_merge(struct flow_table *, const struct evp_flow *,
  * the batch comes back to the loop, so the writer reads values that
  * cannot change or go away, and never touches the intern table.
  */
+enum { REF_PROC, REF_PARENT, REF_CONT, REF_MAX };	/* per side */
 struct flow_row {
 	struct flow	 f;
 	struct flow_tcpinfo tcpi;
@@ -328,12 +343,15 @@ struct flow_row {
 	const struct flow_meta *meta;
 	const struct evp_proc *proc[2], *parent[2];
 	const struct evp_container *cont[2];
+	int64_t		 ref[2][REF_MAX];	/* their rows, 0 = none */
+	uint8_t		 fresh[2][REF_MAX];	/* insert that row first */
 	int		 has_tcpi;
 };
 
 /* Fills r from f for interface row iface_id (t: its TCP info or NULL),
- * the interned values resolved but not referenced. */
-void	flow_row_make(const struct intern *, struct flow_row *, int64_t,
+ * the interned values resolved but not referenced, and their rows
+ * (intern_row(): the first flow row to refer to one inserts it). */
+void	flow_row_make(struct intern *, struct flow_row *, int64_t,
 	    const struct flow *, const struct flow_tcpinfo *);
 
 /* Rows the loop may gather before it must hand them over (and wait for
@@ -369,7 +387,7 @@ size_t	writer_mem(const struct writer *);
 
 /* ---- sqlite_sink.c ----------------------------------------------- */
 
-#define SINK_SCHEMA_VERSION	3
+#define SINK_SCHEMA_VERSION	4
 
 /* schema.c: brings the database to version `target` (1..current),
  * migrating in one transaction.  Returns the version it is at, or -1
@@ -392,6 +410,18 @@ void	sink_close(struct sink *);
 void	sink_stats(struct sink *, struct sink_stats *);
 /* Highest flow id in the database (new ids continue after it). */
 uint64_t sink_max_flow_id(struct sink *);
+/* Highest process or container row (intern_row() continues after it). */
+int64_t	sink_max_ref_id(struct sink *);
+/*
+ * Process and container rows no flow refers to any more (retention.c).
+ * sink_refs_scan() adds to a temporary set the references below
+ * `below` of the flow rows with ids in (lo, hi]; sink_refs_sweep()
+ * deletes the process and container rows with ids in [from, to) not in
+ * the set; sink_refs_reset() empties it.  Rows changed or -1.
+ */
+long long sink_refs_scan(struct sink *, int64_t, int64_t, int64_t);
+long long sink_refs_sweep(struct sink *, int64_t, int64_t);
+void	sink_refs_reset(struct sink *);
 int	sink_schema_version(struct sink *);
 /* Rows a transaction may gather before the writer commits it: past the
  * page cache, SQLite spills dirty pages in one long write, holding the
@@ -453,9 +483,18 @@ struct retention {
 	uint64_t	runs;
 	uint64_t	size_runs;	/* runs that deleted for size */
 	int		active;		/* a pass is in progress */
-	int		phase;		/* by age, then by size */
+	int		phase;		/* by age, by size, then refs */
 	int		size_counted;
+	/* process and container rows no flow refers to (retention.c) */
+	struct intern	*in;		/* the loop's; NULL: never swept */
+	long long	refs_interval;	/* seconds between sweeps */
+	double		refs_last;	/* wall time of the last sweep */
+	uint64_t	refs_deleted;	/* rows */
+	int64_t		below;		/* rows under it may go */
+	int64_t		at, end;	/* scan: flow ids; sweep: rows */
 };
+
+#define STORE_REFS_SWEEP_SEC	3600	/* unreferenced processes, at most */
 
 /* Begins a pass; retention_step() then deletes one chunk per call at
  * wall time `now` (unix seconds) until r->active is 0.  Returns rows
@@ -486,7 +525,7 @@ enum store_counter {
 	SC_MERGED,		/* flow records merged, per destination */
 	SC_FLOWS_CREATED, SC_FLOWS_WRITTEN, SC_FLOWS_EXPIRED, SC_FLOWS_EVICTED,
 	SC_ROWS_INSERTED, SC_ROWS_UPDATED, SC_TRANSACTIONS, SC_WRITE_ERRORS,
-	SC_RETENTION_DELETED, SC_RETENTION_RUNS,
+	SC_RETENTION_DELETED, SC_RETENTION_RUNS, SC_RETENTION_REFS_DELETED,
 	SC_LIVE_FLOWS, SC_PENDING_EVENTS, SC_DIRTY_FLOWS,
 	SC_UNCOMMITTED_ROWS,	/* rows written, not yet committed (gauge) */
 	SC_DB_BYTES,

@@ -252,10 +252,10 @@ writer_sync(struct writer *w)
 }
 
 void
-flow_row_make(const struct intern *in, struct flow_row *r, int64_t iface_id,
+flow_row_make(struct intern *in, struct flow_row *r, int64_t iface_id,
     const struct flow *f, const struct flow_tcpinfo *t)
 {
-	int s;
+	int fresh, s;
 
 	r->f = *f;
 	r->iface_id = iface_id;
@@ -267,6 +267,12 @@ flow_row_make(const struct intern *in, struct flow_row *r, int64_t iface_id,
 		r->proc[s] = intern_get_proc(in, f->proc[s]);
 		r->parent[s] = intern_get_proc(in, f->parent[s]);
 		r->cont[s] = intern_get_container(in, f->cont[s]);
+		r->ref[s][REF_PROC] = intern_row(in, f->proc[s], &fresh);
+		r->fresh[s][REF_PROC] = (uint8_t)fresh;
+		r->ref[s][REF_PARENT] = intern_row(in, f->parent[s], &fresh);
+		r->fresh[s][REF_PARENT] = (uint8_t)fresh;
+		r->ref[s][REF_CONT] = intern_row(in, f->cont[s], &fresh);
+		r->fresh[s][REF_CONT] = (uint8_t)fresh;
 	}
 }
 

@@ -34,7 +34,7 @@ api_ifaces(struct webd *w, struct req *q, struct resp *r)
 	    "   d.value) FROM daemon_counters d WHERE d.role = 'store'"
 	    "   AND substr(d.key, 1, length(i.name) + 7) = 'iface.' || i.name"
 	    "   || '.') AS j_counters,"
-	    " (SELECT count(*) FROM flows f WHERE f.iface_id = i.id AND"
+	    " (SELECT count(*) FROM flow_rows f WHERE f.iface_id = i.id AND"
 	    "   f.last_seen >= (julianday('now') - 2440587.5) * 86400.0 - 120)"
 	    "   AS recent_flows"
 	    " FROM interfaces i ORDER BY i.router_id IS NULL, i.router_id,"

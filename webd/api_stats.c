@@ -351,7 +351,7 @@ api_summary(struct webd *w, struct req *q, struct resp *r)
 	rc |= summary_part(&r->body, c, "throughput",
 	    "SELECT i.name AS iface, CAST(f.last_seen / :step AS INTEGER) *"
 	    " :step AS t, sum(" BYTES_SQL ") AS bytes, count(*) AS flows"
-	    " FROM flows f JOIN interfaces i ON i.id = f.iface_id"
+	    " FROM flow_rows f JOIN interfaces i ON i.id = f.iface_id"
 	    " WHERE f.last_seen >= :from GROUP BY i.name, t ORDER BY t",
 	    from, step);
 	/* Packet throughput: the capture daemons' monotonic byte counters
@@ -371,16 +371,15 @@ api_summary(struct webd *w, struct req *q, struct resp *r)
 	    " GROUP BY process ORDER BY bytes DESC, flows DESC LIMIT 10", from, step);
 	rc |= summary_part(&r->body, c, "top_talkers",
 	    "SELECT addr, sum(bytes) AS bytes, count(*) AS flows FROM ("
-	    " SELECT f.cli_addr AS addr, " BYTES_SQL " AS bytes FROM flows f"
-	    " WHERE f.last_seen >= :from UNION ALL"
-	    " SELECT f.srv_addr, " BYTES_SQL " FROM flows f"
+	    " SELECT f.cli_addr AS addr, " BYTES_SQL " AS bytes"
+	    " FROM flow_rows f WHERE f.last_seen >= :from UNION ALL"
+	    " SELECT f.srv_addr, " BYTES_SQL " FROM flow_rows f"
 	    " WHERE f.last_seen >= :from)"
 	    " GROUP BY addr ORDER BY bytes DESC, flows DESC LIMIT 10", from, step);
 	rc |= summary_part(&r->body, c, "attribution",
 	    "SELECT i.name AS iface, count(*) AS packet_flows,"
-	    " sum(f.cli_pid IS NOT NULL OR f.srv_pid IS NOT NULL OR"
-	    " f.cli_process IS NOT NULL OR f.srv_process IS NOT NULL)"
-	    " AS with_process FROM flows f JOIN interfaces i"
+	    " sum(f.cli_proc_id IS NOT NULL OR f.srv_proc_id IS NOT NULL)"
+	    " AS with_process FROM flow_rows f JOIN interfaces i"
 	    " ON i.id = f.iface_id WHERE f.last_seen >= :from AND"
 	    " f.source IN ('packet', 'joined') GROUP BY i.name", from, step);
 	rc |= summary_part(&r->body, c, "drops",
@@ -391,9 +390,8 @@ api_summary(struct webd *w, struct req *q, struct resp *r)
 	    " OR key LIKE '%error%' ORDER BY daemon, key", from, step);
 	rc |= summary_part(&r->body, c, "totals",
 	    "SELECT count(*) AS flows, sum(" BYTES_SQL ") AS bytes,"
-	    " sum(f.cli_pid IS NOT NULL OR f.srv_pid IS NOT NULL OR"
-	    " f.cli_process IS NOT NULL OR f.srv_process IS NOT NULL)"
-	    " AS attributed FROM flows f WHERE f.last_seen >= :from",
+	    " sum(f.cli_proc_id IS NOT NULL OR f.srv_proc_id IS NOT NULL)"
+	    " AS attributed FROM flow_rows f WHERE f.last_seen >= :from",
 	    from, step);
 	if (rc != 0)
 		resp_db_error(w, c, r);

@@ -535,6 +535,204 @@ test_retention(void)
 /* The checkpointer thread copies the WAL into the database file (it
  * once did nothing: its connection never learnt the file was in WAL
  * mode, and the WAL grew without end). */
+/*
+ * Processes and containers are rows of their own, one per distinct
+ * value, which the flows view resolves; the rows no flow refers to go
+ * in retention's sweep, except those the loop still holds.
+ */
+static void
+test_process_rows(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct evp_iface i;
+	struct store_conf c;
+	char err[256];
+	double now = (double)clock_wall_usec() / 1e6;
+	long long maxref;
+	unsigned k;
+	sqlite3 *db, *rw;
+
+	unlink(dbpath);
+	conf_init(&c);
+	c.retention = 0;
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	memset(&i, 0, sizeof(i));
+	i.kind = EVP_IFACE_ZMQ;
+	snprintf(i.name, sizeof(i.name), "tcp://*:1");
+	store_iface_rec(st, &i);
+	/* 300 flows ten days old: three processes with one parent; every
+	 * third has a container on the server side. */
+	for (k = 0; k < 300; k++) {
+		memset(r, 0, sizeof(*r));
+		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.8.0.1", 1 + k,
+		    "10.8.0.2", 80, 1);
+		rec_proc(r, 0, 5 + k % 3, "/bin/x", "u");
+		rec_parent(r, 0, 1, "/sbin/init");
+		if (k % 3 == 0)
+			rec_container(r, 1, "c1", "pod1");
+		r->ts_usec = (uint64_t)((now - 10 * 86400) * 1e6);
+		store_flow(st, r, 1);
+	}
+	commit_all(st);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), 4);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM containers"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE cli_pid = 6"
+	    " AND cli_tid = 6 AND cli_uid = 1000 AND cli_process = '/bin/x'"
+	    " AND cli_user = 'u' AND cli_parent_pid = 1 AND"
+	    " cli_parent_process = '/sbin/init' AND srv_pid IS NULL"), 100);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE"
+	    " srv_container_kind = 'k8s' AND srv_container_id = 'c1' AND"
+	    " srv_pod = 'pod1' AND srv_namespace = 'default' AND"
+	    " cli_container_id IS NULL"), 100);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows WHERE"
+	    " srv_cont_id IS NULL AND srv_proc_id IS NULL"), 200);
+	/* Every row referenced: the sweep keeps them all, in memory or
+	 * not. */
+	st->ret.refs_interval = 0;
+	CHECK(sink_begin(st->sink) == 0);
+	CHECK(retention_run(&st->ret, st->sink, now) == 0);
+	CHECK(sink_commit(st->sink) == 0);
+	store_flush_all(st);
+	CHECK(sink_begin(st->sink) == 0);
+	CHECK(retention_run(&st->ret, st->sink, now) == 0);
+	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(st->ret.refs_deleted, 0);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), 4);
+	store_fini(st);
+	/* Restarted: rows of new values continue after the old ones. */
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	maxref = q_int(db, "SELECT max(id) FROM (SELECT id FROM processes"
+	    " UNION ALL SELECT id FROM containers)");
+	CHECK_EQ_U(st->in->last_row, maxref);
+	store_iface_rec(st, &i);
+	for (k = 0; k < 10; k++) {
+		memset(r, 0, sizeof(*r));
+		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.8.1.1", 1 + k,
+		    "10.8.0.2", 80, 1);
+		rec_proc(r, 0, 9, "/bin/y", "v");
+		r->ts_usec = (uint64_t)(now * 1e6);
+		store_flow(st, r, 1);
+	}
+	commit_all(st);
+	CHECK_EQ_U(q_int(db, "SELECT min(cli_proc_id) FROM flow_rows WHERE"
+	    " id > 300"),
+	    maxref + 1);
+	/* The old flows go: so do their processes and container.  The
+	 * new process stays though no flow row names it any more, as
+	 * its flows are still live and will name it again. */
+	CHECK(sqlite3_open(dbpath, &rw) == SQLITE_OK);
+	sqlite3_busy_timeout(rw, 5000);
+	CHECK(sqlite3_exec(rw, "DELETE FROM flows WHERE cli_pid = 9", NULL,
+	    NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE"
+	    " cli_pid = 9"), 0);
+	st->ret.max_age = 7 * 86400;
+	st->ret.refs_interval = 0;
+	CHECK(sink_begin(st->sink) == 0);
+	CHECK_EQ_U(retention_run(&st->ret, st->sink, now), 300);
+	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(st->ret.refs_deleted, 5);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes WHERE pid = 9"
+	    " AND process = '/bin/y' AND user = 'v'"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM containers"), 0);
+	/* The next sweep waits for its interval. */
+	CHECK(sqlite3_exec(rw, "INSERT INTO processes (pid) VALUES (77)",
+	    NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(rw);
+	st->ret.refs_interval = 3600;
+	CHECK(sink_begin(st->sink) == 0);
+	CHECK(retention_run(&st->ret, st->sink, now + 60) == 0);
+	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(st->ret.refs_deleted, 5);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes WHERE"
+	    " pid = 77"), 1);
+	sqlite3_close(db);
+	store_fini(st);
+	free(st);
+	free(r);
+}
+
+/*
+ * Version 3 kept processes in 40 columns of flows; 4 moves them into
+ * their own rows.  Every value reads back the same through the flows
+ * view, and the view takes inserts and deletes as the table did.
+ */
+static void
+test_migrate_processes(void)
+{
+	struct sink *k;
+	sqlite3 *db;
+	char err[256];
+	int i;
+
+	unlink(dbpath);
+	k = sink_open(dbpath, 0, 3, err, sizeof(err));
+	CHECK(k != NULL);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "INSERT INTO interfaces (id, name, kind)"
+	    " VALUES (1, 'eth0', 'packet')", NULL, NULL, NULL) == SQLITE_OK);
+	for (i = 1; i <= 30; i++) {
+		char sql[1024];
+
+		snprintf(sql, sizeof(sql), "INSERT INTO flows (id, iface_id,"
+		    " last_seen, source, c2s_bytes, cli_pid, cli_tid, cli_uid,"
+		    " cli_user, cli_process, cli_cmdline, cli_parent_pid,"
+		    " cli_parent_process, srv_pid, srv_process,"
+		    " srv_container_kind, srv_container_id, srv_pod) VALUES"
+		    " (%d, 1, %d, 'joined', %d, %d, %d, 1000, 'alice',"
+		    " '/usr/bin/curl', %s, 7, '/bin/sh', %s, %s, %s, %s, %s)",
+		    i, i, i * 10, 100 + i % 3, 100 + i % 3,
+		    i % 2 ? "'-s'" : "NULL", i % 5 ? "NULL" : "80",
+		    i % 5 ? "NULL" : "'/usr/sbin/nginx'",
+		    i % 10 ? "NULL" : "'docker'", i % 10 ? "NULL" : "'abc'",
+		    i % 10 ? "NULL" : "'web'");
+		CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	}
+	CHECK(sqlite3_exec(db, "CREATE TABLE before AS SELECT * FROM flows",
+	    NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	CHECK_EQ_U(sink_schema_version(k), 4);
+	CHECK_EQ_U(sink_max_flow_id(k), 30);
+	sink_close(k);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 30);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM (SELECT * FROM before"
+	    " EXCEPT SELECT * FROM flows)"), 0);
+	CHECK_STR(q_text(db, "SELECT type FROM sqlite_master WHERE"
+	    " name = 'flows'"), "view");
+	/* curl three pids, each with and without a command line, as a
+	 * client; its parent; nginx as a server. */
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), 8);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM containers"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	    " name LIKE 'migrate_%'"), 0);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	    " type = 'index' AND tbl_name = 'flow_rows'"), 2);
+	CHECK_EQ_U(q_int(db, "SELECT with_process FROM iface_attribution"),
+	    30);
+	sqlite3_close(db);
+	/* Written through the view, as SQL for version 3 did. */
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "INSERT INTO flows (iface_id, last_seen,"
+	    " cli_pid, cli_process, srv_pod) VALUES (1, 99, 42, '/bin/z',"
+	    " 'p')", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_U(q_int(db, "SELECT id FROM flows WHERE cli_pid = 42 AND"
+	    " cli_process = '/bin/z' AND srv_pod = 'p' AND srv_pid IS NULL"
+	    " AND last_seen = 99"), 31);
+	CHECK(sqlite3_exec(db, "DELETE FROM flows WHERE id > 20", NULL, NULL,
+	    NULL) == SQLITE_OK);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows"), 20);
+	sqlite3_close(db);
+}
+
 static void
 test_checkpointer(void)
 {
@@ -722,7 +920,7 @@ test_row_binding(void)
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE "
 	    "abs(last_seen - first_seen - 11) < 0.001"), 16);
 	CHECK_EQ_U(q_int(db, "SELECT sum(events) FROM flows"), events);
-	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows INDEXED BY "
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows INDEXED BY "
 	    "flows_iface_last_seen WHERE iface_id = 2 AND last_seen > 0"), 12);
 	/* Some NULLs follow values and some values follow NULLs. */
 	CHECK(q_int(db, "SELECT count(*) FROM flows WHERE cli_pid IS "
@@ -832,6 +1030,8 @@ main(void)
 	test_schema();
 	test_pipeline();
 	test_retention();
+	test_process_rows();
+	test_migrate_processes();
 	test_row_binding();
 	test_deferred_order();
 	test_writer_thread();
