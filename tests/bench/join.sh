@@ -295,6 +295,13 @@ last, t_last, t_written = None, time.time(), None
 while time.time() < end:
     now = time.time()
     c = stats("col")["counters"]
+    if c["events_received"] < n:
+        # Still sending: poll only the collector, 20 times a second
+        # (each poll is a process and a stats request; polling both
+        # daemons 100 times a second took a tenth of the two cores the
+        # pipeline under test needs).
+        time.sleep(0.05)
+        continue
     st = stats("store")
     eth = [i for i in st["interfaces"] if i["name"] == "eth0"][0]
     zmq = [i for i in st["interfaces"] if i["kind"] == "zmq"][0]
@@ -311,7 +318,7 @@ while time.time() < end:
               eth["misses"], eth["pending"], eth["live_flows"], eth["merged"],
               c["records_send_dropped"], zmq["merged"], t_written))
         sys.exit(0)
-    time.sleep(0.01)
+    time.sleep(0.02)
 sys.exit("events not accounted for after %d s" % limit)
 PY
 }
