@@ -47,18 +47,19 @@
 # Fails (exit 1) if a run does not join every event, or the cap is not
 # held; the floor is reported, not enforced (a shared machine).
 #
-# Measured 2026-11-27 (2 vCPU; N = 600000, K = 10, medians of 3): join
-# 239-243k events/s in memory, 127-129k/s joined and written; live
-# 248k/s and 123k/s; base 269k/s and 190k/s written.  Paced at 150k/s
-# offered: the store wrote 134-147k joined events/s while they came
-# (median 144k, 96% of the floor; another round 132-135k), a backlog of
-# 94-126k events at the end (75k of it the settle time), all committed
-# 0.67 s after the last event.  The
-# two cores are then saturated (vmstat: 6-16% idle): per joined event
-# the producer takes about 1.2 us, the collector 2.3-3.3, the router
-# 0.35, the store's loop 2.1 (+0.5 in nanomsg's thread) and its writer
-# thread 4.4 (two rows at 2.2 us each, SQLite).  The store alone, fed
-# in process, writes 221k joined events/s (bench_store companion).
+# Measured 2026-11-27 (2 vCPU; N = 600000, K = 10, medians of 3), with
+# schema 4 (processes in rows of their own): join 217k events/s in
+# memory (runs 209-226k), 137k/s joined and written (130-142k); live
+# 242k/s and 138k/s; base 255k/s and 194k/s written.  Paced at 150k/s
+# offered: the store wrote 148-153k joined events/s while they came
+# (median 153k, 102% of the floor), a backlog of 77-90k events at the
+# end (75k of it the settle time), all committed 0.64 s after the last
+# event.  CPU per joined event while paced: producer 1.2 us, collector
+# 2.4, router 0.4, store loop 2.3, writer thread 3.5-4 (two rows),
+# checkpointer 0.5-0.6.  With schema 3 (82-column rows) the writer took
+# 5-5.3 us and the paced run wrote 126-144k/s (83-96%).  The store
+# alone, fed in process, writes 296k joined events/s (bench_store
+# companion).
 # shellcheck disable=SC2154	# PID_<name> are set by start() with eval
 BUILD=${1:-build}
 EVFLOW_BUILD=$(cd "$BUILD" && pwd)

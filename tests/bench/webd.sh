@@ -44,11 +44,14 @@ INSERT INTO interfaces (id, name, kind, router_id, mirrored, companion)
          (2, 'eth0', 'packet', 1, 1, NULL),
          (3, 'eth1', 'packet', 2, 0, NULL),
          (4, 'tcp://*:5556c', 'zmq', 3, 0, NULL);
+WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k < 4999)
+INSERT INTO processes (id, pid, process, user)
+SELECT 1 + k, 1000 + k, '/usr/bin/proc' || (k % 40), 'user' || (k % 10) FROM n;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
-INSERT INTO flows (id, iface_id, first_seen, last_seen, ip_version, protocol,
-  vlan, cli_addr, cli_port, srv_addr, srv_port, source, last_event, tcp_state,
-  sides_guessed, events, updates, c2s_packets, c2s_bytes, s2c_packets,
-  s2c_bytes, cli_pid, cli_process, cli_user, srv_process)
+INSERT INTO flow_rows (id, iface_id, first_seen, last_seen, ip_version,
+  protocol, vlan, cli_addr, cli_port, srv_addr, srv_port, source, last_event,
+  tcp_state, sides_guessed, events, updates, c2s_packets, c2s_bytes,
+  s2c_packets, s2c_bytes, cli_proc_id)
 SELECT i, 1 + (i % 4), strftime('%s','now') - 604800 + i * 0.6,
   strftime('%s','now') - 604800 + i * 0.6 + (i % 97),
   4, CASE WHEN i % 5 = 0 THEN 17 ELSE 6 END, 0,
@@ -57,9 +60,7 @@ SELECT i, 1 + (i % 4), strftime('%s','now') - 604800 + i * 0.6,
   WHEN 1 THEN 80 ELSE 53 END, CASE WHEN i % 2 THEN 'joined' ELSE 'packet' END,
   'UPDATE', 'ESTABLISHED', 0, i % 7, 1 + i % 9, i % 1000, (i % 1000) * 900,
   i % 800, (i % 800) * 1200,
-  CASE WHEN i % 2 THEN 1000 + i % 5000 END,
-  CASE WHEN i % 2 THEN '/usr/bin/proc' || (i % 40) END,
-  CASE WHEN i % 2 THEN 'user' || (i % 10) END, NULL
+  CASE WHEN i % 2 THEN 1 + i % 5000 END
 FROM n;
 SQL
 echo "filled $ROWS flows in $(( $(date +%s) - start )) s"
