@@ -202,6 +202,16 @@ intern_min_row(const struct intern *in)
 	return min;
 }
 
+void
+intern_forget_rows(struct intern *in)
+{
+	uint32_t i;
+
+	for (i = 0; i < in->nent; i++)
+		if (in->ent[i] != NULL)
+			in->ent[i]->row = 0;
+}
+
 size_t
 intern_mem(const struct intern *in)
 {

@@ -708,6 +708,15 @@ store_sync_counters(struct store *st)
 	unsigned i;
 
 	sink_stats(st->sink, &ks);
+	if (ks.rollbacks != st->rollbacks) {
+		/* Process and container rows inserted in the lost
+		 * transaction are gone: insert them again when named. */
+		st->rollbacks = ks.rollbacks;
+		intern_forget_rows(st->in);
+		LOG_RATELIMITED(log_warnx, "a transaction failed to commit: "
+		    "its rows are lost; processes and containers will be "
+		    "written again");
+	}
 	store_flow_pending(st);
 	(void)writer_ready(st->w);	/* take back a written batch */
 	dirty = writer_queued(st->w);

@@ -342,6 +342,12 @@ sink_stats(struct sink *k, struct sink_stats *out)
 	unlock(k);
 }
 
+struct sqlite3 *
+sink_handle(struct sink *k)
+{
+	return k->db;
+}
+
 int
 sink_schema_version(struct sink *k)
 {
@@ -429,6 +435,7 @@ commit(struct sink *k)
 	k->in_txn = 0;
 	if (run(k, k->st[ST_COMMIT]) == -1) {
 		(void)run(k, k->st[ST_ROLLBACK]);
+		k->s.rollbacks++;
 		return -1;
 	}
 	k->s.transactions++;

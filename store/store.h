@@ -76,6 +76,9 @@ size_t	intern_mem(const struct intern *);
  */
 int64_t	intern_row(struct intern *, uint32_t, int *);
 int64_t	intern_min_row(const struct intern *);
+/* Forgets every value's row (a rolled back transaction may have taken
+ * them): the next flow row to name a value inserts it again. */
+void	intern_forget_rows(struct intern *);
 
 /* What flows intern: a tag byte, then a normalized struct. */
 #define INTERN_PROC	1	/* struct evp_proc */
@@ -401,6 +404,7 @@ struct sink_stats {
 	uint64_t	transactions;
 	uint64_t	write_errors;
 	uint64_t	flows_written;
+	uint64_t	rollbacks;	/* commits that failed: rows lost */
 };
 
 /* Opens (creating or migrating) the database.  `target_version` is
@@ -423,6 +427,8 @@ long long sink_refs_scan(struct sink *, int64_t, int64_t, int64_t);
 long long sink_refs_sweep(struct sink *, int64_t, int64_t);
 void	sink_refs_reset(struct sink *);
 int	sink_schema_version(struct sink *);
+/* The connection, for tests that inject faults. */
+struct sqlite3 *sink_handle(struct sink *);
 /* Rows a transaction may gather before the writer commits it: past the
  * page cache, SQLite spills dirty pages in one long write, holding the
  * sink's mutex (measured when the loop wrote: 100+ ms turns with
@@ -585,6 +591,7 @@ struct store {
 	struct intern	*in;
 	struct retention ret;
 	uint64_t	 next_id;
+	uint64_t	 rollbacks;	/* sink rollbacks already handled */
 	struct store_iface iface[EVP_MAX_IFACES];
 	uint64_t	 c[SC_MAX];
 	struct {

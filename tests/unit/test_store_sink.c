@@ -657,6 +657,66 @@ test_process_rows(void)
 	free(r);
 }
 
+static int
+fail_commit(void *arg)
+{
+	(void)arg;
+	return 1;
+}
+
+/*
+ * A transaction that fails to commit takes the process rows first
+ * inserted in it along: the store inserts them again for the next
+ * flow rows that name them, rather than leave those rows pointing at
+ * nothing.
+ */
+static void
+test_rollback_refs(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct evp_iface i;
+	struct store_conf c;
+	char err[256];
+	unsigned k;
+	sqlite3 *db;
+
+	unlink(dbpath);
+	conf_init(&c);
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	memset(&i, 0, sizeof(i));
+	i.kind = EVP_IFACE_ZMQ;
+	snprintf(i.name, sizeof(i.name), "tcp://*:1");
+	store_iface_rec(st, &i);
+	for (k = 0; k < 2; k++) {
+		memset(r, 0, sizeof(*r));
+		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.9.0.1", 1 + k,
+		    "10.9.0.2", 80, 1);
+		rec_proc(r, 0, 5, "/bin/x", "u");
+		r->ts_usec = clock_wall_usec();
+		store_flow(st, r, 1);
+		if (k == 1)
+			break;
+		/* The first flow's transaction fails. */
+		sqlite3_commit_hook(sink_handle(st->sink), fail_commit, NULL);
+		(void)store_write_dirty(st, UINT32_MAX);
+		CHECK(sink_commit(st->sink) == -1);
+		sqlite3_commit_hook(sink_handle(st->sink), NULL, NULL);
+		store_sync_counters(st);
+		CHECK_EQ_U(st->rollbacks, 1);
+	}
+	commit_all(st);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE cli_pid = 5"
+	    " AND cli_process = '/bin/x' AND cli_port = 2"), 1);
+	sqlite3_close(db);
+	store_fini(st);
+	free(st);
+	free(r);
+}
+
 /*
  * Version 3 kept processes in 40 columns of flows; 4 moves them into
  * their own rows.  Every value reads back the same through the flows
@@ -1031,6 +1091,7 @@ main(void)
 	test_pipeline();
 	test_retention();
 	test_process_rows();
+	test_rollback_refs();
 	test_migrate_processes();
 	test_row_binding();
 	test_deferred_order();
