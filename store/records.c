@@ -50,6 +50,9 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_DIRTY_FLOWS] = "dirty_flows",
 	[SC_UNCOMMITTED_ROWS] = "uncommitted_rows",
 	[SC_DB_BYTES] = "db_bytes",
+	[SC_WAL_BYTES] = "wal_bytes",
+	[SC_WAL_RESTARTS] = "wal_restarts",
+	[SC_WAL_RESTARTS_BUSY] = "wal_restarts_busy",
 	[SC_MEM_BYTES] = "mem_bytes",
 	[SC_SLOW_TURNS] = "slow_turns",
 	[SC_MAX_TURN_USEC] = "max_turn_usec",
@@ -229,6 +232,8 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 		st->in = NULL;
 		return -1;
 	}
+	if (conf->wal_limit > 0)
+		sink_wal_limit(st->sink, conf->wal_limit);
 	st->next_id = sink_max_flow_id(st->sink);
 	st->in->last_row = sink_max_ref_id(st->sink);
 	(void)sink_iface_load(st->sink, load_iface, st);
@@ -745,12 +750,16 @@ store_sync_counters(struct store *st)
 	st->c[SC_RETENTION_DELETED] = st->ret.deleted;
 	st->c[SC_RETENTION_RUNS] = st->ret.runs;
 	st->c[SC_RETENTION_REFS_DELETED] = st->ret.refs_deleted;
+	st->c[SC_WAL_RESTARTS] = k->wal_restarts;
+	st->c[SC_WAL_RESTARTS_BUSY] = k->wal_restarts_busy;
 	/* Three PRAGMAs under the sink's mutex: at most once a second
 	 * however often the stats are asked for. */
 	if (clock_mono_usec() >= st->db_bytes_usec + 1000000) {
 		st->db_bytes_usec = clock_mono_usec();
 		if ((db = sink_db_bytes(st->sink)) >= 0)
 			st->c[SC_DB_BYTES] = (uint64_t)db;
+		if ((db = sink_wal_bytes(st->sink)) >= 0)
+			st->c[SC_WAL_BYTES] = (uint64_t)db;
 	}
 }
 

@@ -405,6 +405,8 @@ struct sink_stats {
 	uint64_t	write_errors;
 	uint64_t	flows_written;
 	uint64_t	rollbacks;	/* commits that failed: rows lost */
+	uint64_t	wal_restarts;	/* see wal_restart() */
+	uint64_t	wal_restarts_busy;
 };
 
 /* Opens (creating or migrating) the database.  `target_version` is
@@ -427,6 +429,9 @@ long long sink_refs_scan(struct sink *, int64_t, int64_t, int64_t);
 long long sink_refs_sweep(struct sink *, int64_t, int64_t);
 void	sink_refs_reset(struct sink *);
 int	sink_schema_version(struct sink *);
+/* The size past which the WAL is started over after a commit (default
+ * 64 MB; see wal_restart() in sqlite_sink.c), and cut back to. */
+void	sink_wal_limit(struct sink *, long long);
 /* The connection, for tests that inject faults. */
 struct sqlite3 *sink_handle(struct sink *);
 /* Rows a transaction may gather before the writer commits it: past the
@@ -470,6 +475,8 @@ long long sink_delete_before(struct sink *, double, int);
 long long sink_delete_oldest(struct sink *, int);
 /* Bytes the database occupies (page_count - freelist) * page_size. */
 long long sink_db_bytes(struct sink *);
+/* Size of the WAL file, or -1. */
+long long sink_wal_bytes(struct sink *);
 
 /* ---- checkpoint.c ------------------------------------------------ */
 
@@ -535,6 +542,8 @@ enum store_counter {
 	SC_LIVE_FLOWS, SC_PENDING_EVENTS, SC_DIRTY_FLOWS,
 	SC_UNCOMMITTED_ROWS,	/* rows written, not yet committed (gauge) */
 	SC_DB_BYTES,
+	SC_WAL_BYTES,		/* gauge: the WAL file */
+	SC_WAL_RESTARTS, SC_WAL_RESTARTS_BUSY,
 	SC_MEM_BYTES,
 	SC_SLOW_TURNS,		/* loop turns over STORE_SLOW_TURN_USEC */
 	SC_MAX_TURN_USEC,	/* longest loop turn (gauge) */
@@ -554,6 +563,7 @@ struct store_conf {
 	long long	retention;	/* seconds */
 	long long	max_db_size;	/* bytes */
 	long long	cache_size;	/* bytes */
+	long long	wal_limit;	/* bytes */
 	long long	history_interval;	/* seconds */
 	long long	write_slice;	/* rows per slice */
 };

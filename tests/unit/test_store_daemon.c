@@ -75,6 +75,7 @@ test_check_config(const char *bin)
 	    "store.retention = 604800\n"
 	    "store.max_db_size = 2147483648\n"
 	    "store.cache_size = 67108864\n"
+	    "store.wal_limit = 67108864\n"
 	    "store.history_interval = 10\n"
 	    "store.write_slice = 4096\n";
 	char cmd[700], out[2048];

@@ -819,6 +819,44 @@ test_checkpointer(void)
 	sink_close(k);
 }
 
+/*
+ * Under writes that never pause, the WAL still starts over once it
+ * holds more than the limit, and its file is cut back to the limit:
+ * 30 commits of 2 MB each with a 1 MB limit.
+ */
+static void
+test_wal_limit(void)
+{
+	struct sink_stats ss;
+	struct sink *k;
+	struct stat sb;
+	char err[256], wal[160], big[1024];
+	unsigned i, j;
+
+	unlink(dbpath);
+	snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	if (k == NULL)
+		return;
+	sink_wal_limit(k, 1 << 20);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 30; i++) {
+		CHECK(sink_begin(k) == 0);
+		for (j = 0; j < 2000; j++)
+			CHECK(sink_counter(k, "w", big, "key", j, 1e9 + j, 1) ==
+			    0);
+		CHECK(sink_commit(k) == 0);
+	}
+	sink_stats(k, &ss);
+	CHECK(ss.wal_restarts > 0);
+	CHECK(stat(wal, &sb) == 0);
+	/* The limit, and at most one commit (2 MB of rows) past it. */
+	CHECK(sb.st_size < (4 << 20));
+	sink_close(k);
+}
+
 /* store_record() merges each flow record one record late (prefetch):
  * the order with other records is kept (a flow before the interface
  * record naming its bit lands under a placeholder first), and every
@@ -1097,6 +1135,7 @@ main(void)
 	test_deferred_order();
 	test_writer_thread();
 	test_checkpointer();
+	test_wal_limit();
 	unlink(dbpath);
 	{
 		char p[160];
