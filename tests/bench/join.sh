@@ -50,17 +50,19 @@
 # held; the floor is reported, not enforced (a shared machine).
 #
 # Measured 2026-11-27 (2 vCPU; N = 600000, K = 10, medians of 3), with
-# schema 4 (processes in rows of their own): join 217k events/s in
-# memory (runs 209-226k), 137k/s joined and written (130-142k); live
-# 242k/s and 138k/s; base 255k/s and 194k/s written.  Paced at 150k/s
-# offered: the store wrote 148-153k joined events/s while they came
-# (median 153k, 102% of the floor), a backlog of 77-90k events at the
-# end (75k of it the settle time), all committed 0.64 s after the last
-# event.  CPU per joined event while paced: producer 1.2 us, collector
-# 2.4, router 0.4, store loop 2.3, writer thread 3.5-4 (two rows),
-# checkpointer 0.5-0.6.  With schema 3 (82-column rows) the writer took
-# 5-5.3 us and the paced run wrote 126-144k/s (83-96%).  The store
-# alone, fed in process, writes 296k joined events/s (bench_store
+# schema 4 (processes in rows of their own), the WAL restarted past
+# store.wal_limit, and this script's watcher and cleanup fixed: join
+# 256k events/s in memory (runs 205-264k), 144k/s joined and written
+# (134-162k, as a burst: the writer catches up after it); live 286k/s
+# and 138k/s; base 290k/s and 223k/s written.  Paced at 150k/s: the
+# store wrote 152.8-153.2k joined events/s while they came (101% of the
+# pace), a backlog of 77k events at the end (the 75k of the settle
+# time), all committed 0.57-0.68 s after the last event; JOIN_PACE=170000:
+# 169-172k/s, it keeps up.  CPU per joined event while paced: producer
+# 1.1 us, collector 2.2, router 0.4, store loop 1.8-2.1, writer thread
+# 3.3-3.5 (two rows), checkpointer 0.15-0.3.  With schema 3 (82-column
+# rows) the writer took 5-5.3 us and paced runs wrote 126-144k/s.  The
+# store alone, fed in process, writes 296k joined events/s (bench_store
 # companion).
 # shellcheck disable=SC2154	# PID_<name> are set by start() with eval
 BUILD=${1:-build}
