@@ -4,6 +4,7 @@
 STORE_LIB_SRCS = \
 	store/checkpoint.c \
 	store/flow_merge.c \
+	store/flow_rows.c \
 	store/flow_table.c \
 	store/intern.c \
 	store/records.c \

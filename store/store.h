@@ -9,10 +9,13 @@
  *   flow_merge.c   how a record changes a flow (and the join rules)
  *   schema.c       the SQLite schema and its migrations
  *   writer.c       the writer thread: flow rows handed over in batches
- *   sqlite_sink.c  the one writing connection: rows by flow id, the
- *                  other tables
+ *   sqlite_sink.c  the one writing connection: transactions, the WAL,
+ *                  the small tables (sink.h: private to it and flow_rows.c)
+ *   flow_rows.c    flow rows by id, and the process and container rows
+ *                  they name
  *   checkpoint.c   the WAL checkpointer thread
- *   retention.c    deletes by age and by database size
+ *   retention.c    deletes by age and by database size, and the process
+ *                  rows no flow names
  *
  * The loop's thread owns the flow tables and the interned values; the
  * writer thread writes snapshots of changed flows (struct flow_row) and

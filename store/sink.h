@@ -1,0 +1,126 @@
+/*
+ * Private to the store's two SQLite files: sqlite_sink.c (the
+ * connection, transactions, the WAL, the small tables, retention's
+ * deletes) and flow_rows.c (the flow rows and the process and container
+ * rows they name).  Everyone else sees struct sink through store.h.
+ */
+#ifndef EVFLOW_STORE_SINK_H
+#define EVFLOW_STORE_SINK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/*
+ * A flow statement and what each of its parameters holds since the last
+ * row.  SQLite keeps bindings across sqlite3_reset(), so a row binds
+ * only the parameters that differ: most of a row's 48 are NULL or
+ * repeat (the interface, the protocol, one process on thousands of
+ * flows).  Measured (callgrind, bench_store): binding every parameter
+ * was a quarter of the store's instructions per row.  Text is always
+ * bound again: a SQLITE_STATIC pointer may point at new content.
+ */
+#define ROW_PARAMS	49	/* [0] unused, ?1 the id, then flow_cols */
+enum { PV_UNSET, PV_NULL, PV_INT, PV_DOUBLE, PV_TEXT };
+struct row {
+	sqlite3_stmt	*s;
+	uint8_t		 kind[ROW_PARAMS];
+	int64_t		 v[ROW_PARAMS];	/* the integer, or the double's bits */
+};
+
+/* flow_rows.c's statements. */
+struct flow_stmts {
+	struct row	 ins, upd, nar;	/* INSERT, UPDATE, UPDATE without the
+					   indexed columns */
+	sqlite3_stmt	*proc, *cont;	/* INSERT of a process, a container */
+};
+
+enum stmt {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_IFACE_CLEAR, ST_IFACE_UPSERT, ST_IFACE_SETTING, ST_IFACE_LOAD,
+	ST_IFC_INSERT, ST_LISTEN_UPSERT, ST_PRODUCER_UPSERT,
+	ST_COUNTER_UPSERT, ST_HISTORY_INSERT,
+	ST_MAX_ID, ST_MAX_REF,
+	ST_MAX
+};
+
+struct sink {
+	pthread_mutex_t	 mu;
+	atomic_uint	 waiting;	/* threads waiting in sink_lock() */
+	sqlite3		*db;
+	struct checkpointer *ck;
+	sqlite3_stmt	*st[ST_MAX];
+	struct flow_stmts rows;		/* flow_rows.c */
+	int		 in_txn;
+	unsigned long	 txn_rows;
+	int		 version;
+	struct sink_stats s;
+	long long	 page_size;
+	long long	 wal_limit;	/* bytes; see wal_restart() */
+	int		 wal_frames;	/* in the WAL after the last commit */
+	uint64_t	 wal_retry_usec;	/* no restart before (monotonic) */
+};
+
+/* The mutex; sink_unlocked() releases it and returns rc. */
+void	sink_lock(struct sink *);
+void	sink_unlock(struct sink *);
+int	sink_unlocked(struct sink *, int);
+/* Opens a transaction unless one is open (the mutex held).  0 or -1. */
+int	sink_txn(struct sink *);
+
+/* flow_rows.c: prepares and finalizes k->rows.  0 or -1 with err. */
+int	flow_stmts_prepare(struct sink *, char *, size_t);
+void	flow_stmts_finalize(struct sink *);
+
+/* Binders shared by both files. */
+/* Text of a bounded string, or NULL if empty. */
+static inline void
+bind_str(sqlite3_stmt *s, int i, const char *p, size_t n)
+{
+	size_t l = p ? strnlen(p, n) : 0;
+
+	if (l == 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, p, (int)l, SQLITE_STATIC);
+}
+
+static inline void
+bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+	sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+/* NULL for 0: "unknown" for values where 0 is not a measurement. */
+static inline void
+bind_nz(sqlite3_stmt *s, int i, uint64_t v)
+{
+	if (v == 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+static inline double
+usec_to_sec(uint64_t u)
+{
+	return (double)(u / 1000000) + (double)(u % 1000000) / 1e6;
+}
+
+static inline int
+nonzero16(const uint8_t *a)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (a[i])
+			return 1;
+	return 0;
+}
+
+#endif
