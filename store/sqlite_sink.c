@@ -621,6 +621,38 @@ sink_counter(struct sink *k, const char *daemon, const char *role,
 	return sink_unlocked(k, run(k, s));
 }
 
+/* Prepares a one-off write in the open transaction (opening it; the
+ * mutex held); NULL on error, counted and logged. */
+static sqlite3_stmt *
+prepare_write(struct sink *k, const char *sql)
+{
+	sqlite3_stmt *s;
+
+	if (sink_txn(k) == 0 && sqlite3_prepare_v2(k->db, sql, -1, &s, NULL) ==
+	    SQLITE_OK)
+		return s;
+	k->s.write_errors++;
+	LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
+	return NULL;
+}
+
+/* Runs and finalizes a statement from prepare_write(): rows changed, or
+ * -1 (counted and logged). */
+static long long
+step_changes(struct sink *k, sqlite3_stmt *s)
+{
+	long long n = -1;
+
+	if (sqlite3_step(s) == SQLITE_DONE)
+		n = sqlite3_changes(k->db);
+	else {
+		k->s.write_errors++;
+		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
+	}
+	sqlite3_finalize(s);
+	return n;
+}
+
 /* Runs one DELETE with up to two bound values; rows changed or -1. */
 static long long
 delete_rows(struct sink *k, const char *sql, double a, int b)
@@ -629,22 +661,11 @@ delete_rows(struct sink *k, const char *sql, double a, int b)
 	long long n = -1;
 
 	sink_lock(k);
-	if (sink_txn(k) == -1 || sqlite3_prepare_v2(k->db, sql, -1, &s, NULL) !=
-	    SQLITE_OK) {
-		k->s.write_errors++;
-		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
-		sink_unlock(k);
-		return -1;
+	if ((s = prepare_write(k, sql)) != NULL) {
+		sqlite3_bind_double(s, 1, a);
+		sqlite3_bind_int(s, 2, b);
+		n = step_changes(k, s);
 	}
-	sqlite3_bind_double(s, 1, a);
-	sqlite3_bind_int(s, 2, b);
-	if (sqlite3_step(s) == SQLITE_DONE)
-		n = sqlite3_changes(k->db);
-	else {
-		k->s.write_errors++;
-		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
-	}
-	sqlite3_finalize(s);
 	sink_unlock(k);
 	return n;
 }
@@ -693,23 +714,12 @@ exec_ints(struct sink *k, const char *sql, int64_t a, int64_t b, int64_t c)
 	long long n = -1;
 
 	sink_lock(k);
-	if (sink_txn(k) == -1 || sqlite3_prepare_v2(k->db, sql, -1, &s, NULL) !=
-	    SQLITE_OK) {
-		k->s.write_errors++;
-		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
-		sink_unlock(k);
-		return -1;
+	if ((s = prepare_write(k, sql)) != NULL) {
+		sqlite3_bind_int64(s, 1, a);
+		sqlite3_bind_int64(s, 2, b);
+		sqlite3_bind_int64(s, 3, c);
+		n = step_changes(k, s);
 	}
-	sqlite3_bind_int64(s, 1, a);
-	sqlite3_bind_int64(s, 2, b);
-	sqlite3_bind_int64(s, 3, c);
-	if (sqlite3_step(s) == SQLITE_DONE)
-		n = sqlite3_changes(k->db);
-	else {
-		k->s.write_errors++;
-		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
-	}
-	sqlite3_finalize(s);
 	sink_unlock(k);
 	return n;
 }

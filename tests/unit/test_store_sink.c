@@ -445,12 +445,23 @@ test_pipeline(void)
 	free(r);
 }
 
+/* Declares the tests' ZMQ interface (router bit 0). */
+static void
+declare_zmq(struct store *st)
+{
+	struct evp_iface i;
+
+	memset(&i, 0, sizeof(i));
+	i.kind = EVP_IFACE_ZMQ;
+	snprintf(i.name, sizeof(i.name), "tcp://*:1");
+	store_iface_rec(st, &i);
+}
+
 static void
 test_retention(void)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	struct evp_flow *r = calloc(1, sizeof(*r));
-	struct evp_iface i;
 	struct store_conf c;
 	char err[256];
 	double now = (double)clock_wall_usec() / 1e6;
@@ -462,10 +473,7 @@ test_retention(void)
 	conf_init(&c);
 	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == 0);
-	memset(&i, 0, sizeof(i));
-	i.kind = EVP_IFACE_ZMQ;
-	snprintf(i.name, sizeof(i.name), "tcp://*:1");
-	store_iface_rec(st, &i);
+	declare_zmq(st);
 	/* 100 flows ten days old, 20000 recent ones. */
 	for (k = 0; k < 20100; k++) {
 		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.7.0.1",
@@ -545,7 +553,6 @@ test_process_rows(void)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	struct evp_flow *r = calloc(1, sizeof(*r));
-	struct evp_iface i;
 	struct store_conf c;
 	char err[256];
 	double now = (double)clock_wall_usec() / 1e6;
@@ -558,10 +565,7 @@ test_process_rows(void)
 	c.retention = 0;
 	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == 0);
-	memset(&i, 0, sizeof(i));
-	i.kind = EVP_IFACE_ZMQ;
-	snprintf(i.name, sizeof(i.name), "tcp://*:1");
-	store_iface_rec(st, &i);
+	declare_zmq(st);
 	/* 300 flows ten days old: three processes with one parent; every
 	 * third has a container on the server side. */
 	for (k = 0; k < 300; k++) {
@@ -608,7 +612,7 @@ test_process_rows(void)
 	maxref = q_int(db, "SELECT max(id) FROM (SELECT id FROM processes"
 	    " UNION ALL SELECT id FROM containers)");
 	CHECK_EQ_U(st->in->last_row, maxref);
-	store_iface_rec(st, &i);
+	declare_zmq(st);
 	for (k = 0; k < 10; k++) {
 		memset(r, 0, sizeof(*r));
 		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.8.1.1", 1 + k,
@@ -675,7 +679,6 @@ test_rollback_refs(void)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	struct evp_flow *r = calloc(1, sizeof(*r));
-	struct evp_iface i;
 	struct store_conf c;
 	char err[256];
 	unsigned k;
@@ -685,10 +688,7 @@ test_rollback_refs(void)
 	conf_init(&c);
 	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == 0);
-	memset(&i, 0, sizeof(i));
-	i.kind = EVP_IFACE_ZMQ;
-	snprintf(i.name, sizeof(i.name), "tcp://*:1");
-	store_iface_rec(st, &i);
+	declare_zmq(st);
 	for (k = 0; k < 2; k++) {
 		memset(r, 0, sizeof(*r));
 		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.9.0.1", 1 + k,
