@@ -3,7 +3,7 @@
  * (libebpfflow, nprobe_mini/Agent with netstat updates, NetFlow numeric
  * keys), and the entry points.  The other topics are in event_topics.c,
  * bounded text and typed values in json_text.c.  See
- * /work/shared/spec/wire.md and collector.h.
+ * docs/wire.md and collector.h.
  *
  * One pass over each object's members: a hashed key table maps every
  * name (and its NetFlow number) to a slot; unknown members go straight

@@ -1,6 +1,6 @@
 /*
  * ntopng's ZMQ framing: the header layouts and the payload encodings.
- * See /work/shared/spec/wire.md ("Frames") and collector.h.
+ * See docs/wire.md ("Frames") and collector.h.
  *
  * Nothing here trusts a producer's `size`, `uncompressed_size` or
  * `source_id` for memory: lengths come from the frames themselves and

@@ -28,9 +28,8 @@
 
 : "${EVFLOW_BUILD:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
 BIN="$EVFLOW_BUILD/bin"
-SAMPLES=/work/shared/spec/sample-events.jsonl
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-[ -f "$SAMPLES" ] || SAMPLES="$TOP/tests/tools/samples/sample-events.jsonl"
+SAMPLES="$TOP/tests/tools/samples/sample-events.jsonl"
 WAIT_SECS=${WAIT_SECS:-20}	# default deadline of a wait, seconds
 LIB_PIDS=""
 LIB_NAMES=""

@@ -1,7 +1,7 @@
 /*
  * evflow-testpub: a producer that speaks ntopng's ZMQ collection format
  * the way real producers do (ebpflowexport, nprobe_mini, softflowd),
- * for tests, benchmarks and the demo.  See /work/shared/spec/wire.md
+ * for tests, benchmarks and the demo.  See docs/wire.md
  * (docs in the repository: docs/design.md) for the format.
  *
  *   testpub.c		options, the send loop, summary

@@ -75,7 +75,7 @@ addr(const uint8_t a[16])
 	return evp_addr_str(a, b[i], sizeof(b[i]));
 }
 
-/* The samples of /work/shared/spec/sample-events.jsonl, verbatim. */
+/* The samples of tests/tools/samples/sample-events.jsonl, verbatim. */
 static const char *const samples[] = {
 	"{ \"timestamp\": \"1715935521.084213\", \"INTERFACE_NAME\": \"eth0\""
 	", \"IP_PROTOCOL_VERSION\": 4, \"TCP_EVENT_TYPE\": \"CONNECT\", \"IPV"

@@ -19,8 +19,7 @@
 BIN="$EVFLOW_BUILD/bin"
 CTL="$BIN/evflowctl"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-SAMPLES=/work/shared/spec/sample-events.jsonl
-[ -f "$SAMPLES" ] || SAMPLES="$TOP/tests/tools/samples/sample-events.jsonl"
+SAMPLES="$TOP/tests/tools/samples/sample-events.jsonl"
 INSTANCES=""
 checks=0
 T=""
