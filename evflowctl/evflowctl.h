@@ -6,7 +6,8 @@
  *   supervise.c   the supervisor: which daemons, spawning, restarts with
  *                 backoff, ordered stop, its own control socket
  *   status.c      status, ping and iface: talking to control sockets
- *   demo.c        the demo: the whole system with live test traffic
+ *   demo.c        the demo: the whole system with real traffic between a
+ *                 network namespace and the host
  *
  * Everything of one instance lives under its data directory: the
  * database, ipc sockets, each daemon's log (<name>.log), the
@@ -33,8 +34,10 @@
 #define SUP_BACKOFF_MAX_MS	30000	/* restart delay cap */
 #define SUP_STABLE_USEC		10000000 /* a run this long resets backoff */
 #define SUP_READY_TIMEOUT_MS	10000	/* start: wait for the daemons */
+/* `-i probe`: the ZMQ interface a local evflow-probe feeds by default */
+#define PROBE_DEFAULT_ZMQ	"tcp://127.0.0.1:5570c"
 
-/* Stop order: collectors, captures and webd first, then the router,
+/* Stop order: collectors, probes, captures and webd first, then the router,
  * then the store, so nothing upstream is left writing to a dead peer. */
 enum sup_stage { STAGE_EDGE = 0, STAGE_ROUTER = 1, STAGE_STORE = 2,
 	STAGE_MAX };
@@ -48,12 +51,14 @@ struct ctl_opts {
 	int		 foreground;
 	int		 json;
 	int		 verbose;
+	char		 probe_mode[16];	/* -m: auto, bpf, diag, or "" */
 	struct conf_list iface;
 };
 
 struct daemon {
 	char		 name[64];	/* instance name: store, collector0 ... */
-	const char	*role;		/* store, router, collector, capture, webd */
+	const char	*role;		/* store, router, collector, probe,
+					   capture, webd */
 	enum sup_stage	 stage;
 	char		 path[PATH_MAX];
 	char		*argv[SUP_MAX_ARGS];	/* NULL-terminated, into argbuf */
@@ -85,6 +90,15 @@ int	cmd_start_opts(struct ctl_opts *);
 int	cmd_stop_opts(const struct ctl_opts *);
 
 /* supervise.c */
+/*
+ * The ZMQ interface an interface declaration names.  "probe" is
+ * PROBE_DEFAULT_ZMQ and "probe:ENDPOINT" is ENDPOINT, each fed by a
+ * local evflow-probe; anything else names itself.  Writes the interface
+ * name to `zmq` and returns 1 for a probe, 0 for anything else, -1 with
+ * err for a probe endpoint a local probe cannot connect to (it must be
+ * one the collector binds: a trailing 'c').
+ */
+int	probe_iface(const char *, char *, size_t, char *, size_t);
 /* Runs the supervisor in this process until SIGTERM/SIGINT, then stops
  * every daemon in order.  `ready_fd` (or -1) gets one line, "ok" or the
  * reason it could not start, then is closed.  Returns the exit status. */

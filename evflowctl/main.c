@@ -48,20 +48,33 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-"usage: evflowctl start  [-d DATADIR] [-f CONF] [-F] [-p WEBPORT] -i IFACE ... [-r FILE]\n"
+"usage: evflowctl start  [-d DATADIR] [-f CONF] [-F] [-p WEBPORT] [-m MODE] -i IFACE ...\n"
+"                        [-r FILE]\n"
 "       evflowctl stop   [-d DATADIR]\n"
 "       evflowctl status [-d DATADIR] [--json]\n"
 "       evflowctl ping   [-d DATADIR]\n"
 "       evflowctl iface  [-d DATADIR] [--json] list\n"
 "       evflowctl iface  [-d DATADIR] set NAME mirrored yes|no\n"
 "       evflowctl iface  [-d DATADIR] set NAME companion OTHER|none\n"
-"       evflowctl demo   [-d DATADIR] [-p WEBPORT]\n"
-"  -i IFACE  tcp://*:1234c (ZMQ: a collector), eth0 (a capture), a pcap file\n"
+"       evflowctl demo   [-d DATADIR] [-p WEBPORT] [-m MODE]\n"
+"  -i IFACE  tcp://*:1234c (ZMQ: a collector), eth0 (a capture), a pcap file,\n"
+"            or a local probe: probe (evflow-probe feeding the ZMQ interface\n"
+"            " PROBE_DEFAULT_ZMQ "), probe:tcp://127.0.0.1:PORTc (feeding that\n"
+"            one; the collector binds it, the probe connects)\n"
+"  -m MODE   the probes' mode: auto (eBPF, else sock_diag polling; default),\n"
+"            bpf, diag\n"
 "  -r FILE   a pcap file (read once by a capture, as -i FILE)\n"
 "  -F        supervise in the foreground (default: background, log in\n"
 "            DATADIR/evflowctl.log)\n"
 "DATADIR defaults to /var/lib/evflow as root, else $XDG_RUNTIME_DIR/evflow\n"
-"or /tmp/evflow-$USER.\n");
+"or /tmp/evflow-$USER.\n"
+"A probe's interface is named by its endpoint, e.g.\n"
+"  evflowctl iface set '" PROBE_DEFAULT_ZMQ "' companion eth0\n"
+"demo: as root, a veth pair into a network namespace with a web server,\n"
+"a UDP and a TCP echo there and clients on the host, the host end\n"
+"captured as the mirrored companion of a probe's interface; else the\n"
+"probe's events of loopback traffic alone; without evflow-probe,\n"
+"synthetic events (evflow-testpub).\n");
 	exit(status);
 }
 
@@ -390,7 +403,7 @@ parse_opts(struct ctl_opts *o, int argc, char **argv)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt_long(argc, argv, "d:f:Fi:p:r:vh", longopts,
+	while ((ch = getopt_long(argc, argv, "d:f:Fi:m:p:r:vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'd': datadir = optarg; break;
@@ -398,6 +411,14 @@ parse_opts(struct ctl_opts *o, int argc, char **argv)
 		case 'F': o->foreground = 1; break;
 		case 'p': port = optarg; break;
 		case 'j': o->json = 1; break;
+		case 'm':
+			if (strcmp(optarg, "auto") != 0 &&
+			    strcmp(optarg, "bpf") != 0 &&
+			    strcmp(optarg, "diag") != 0)
+				fatalx("-m %s: auto, bpf or diag", optarg);
+			snprintf(o->probe_mode, sizeof(o->probe_mode), "%s",
+			    optarg);
+			break;
 		case 'v': o->verbose++; break;
 		case 'h': usage(0);
 		case 'r':	/* a pcap file is a packet interface too */

@@ -2,8 +2,8 @@
  * The supervisor: starts the daemons of one instance, restarts one that
  * exits unexpectedly (with a doubling backoff, reset after a stable
  * run), answers its own control socket, and on SIGTERM/SIGINT stops the
- * daemons stage by stage (collectors, captures, webd -> router ->
- * store), TERM then KILL after SUP_STOP_TIMEOUT_MS.
+ * daemons stage by stage (collectors, probes, captures, webd -> router
+ * -> store), TERM then KILL after SUP_STOP_TIMEOUT_MS.
  *
  * It holds an exclusive flock on <datadir>/evflowctl.pid for its life:
  * that lock, not the pid in the file, says whether an instance runs.
@@ -102,17 +102,92 @@ capture_name(char *out, size_t len, const char *iface)
 			out[i] = '_';
 }
 
+int
+probe_iface(const char *decl, char *zmq, size_t len, char *err,
+    size_t errlen)
+{
+	size_t n;
+
+	if (strcmp(decl, "probe") == 0) {
+		snprintf(zmq, len, "%s", PROBE_DEFAULT_ZMQ);
+		return 1;
+	}
+	if (strncmp(decl, "probe:", 6) != 0) {
+		snprintf(zmq, len, "%s", decl);
+		return 0;
+	}
+	decl += 6;
+	n = strlen(decl);
+	if (strstr(decl, "://") == NULL || n < 2 || decl[n - 1] != 'c' ||
+	    strchr(decl, ',') != NULL) {
+		snprintf(err, errlen, "probe:%.200s: a probe needs one endpoint "
+		    "its collector binds (e.g. probe:tcp://127.0.0.1:5570c)",
+		    decl);
+		return -1;
+	}
+	snprintf(zmq, len, "%s", decl);
+	return 1;
+}
+
+/* The endpoint a local probe connects to for ZMQ interface `zmq`: the
+ * same, with a wildcard address made loopback (the collector binds it
+ * on every address, the probe connects to one). */
+static void
+probe_endpoint(char *out, size_t len, const char *zmq)
+{
+	static const struct { const char *any, *local; } subst[] = {
+		{ "tcp://*:", "tcp://127.0.0.1:" },
+		{ "tcp://0.0.0.0:", "tcp://127.0.0.1:" },
+		{ "tcp://[::]:", "tcp://[::1]:" },
+	};
+	size_t k, n;
+
+	for (k = 0; k < sizeof(subst) / sizeof(subst[0]); k++) {
+		n = strlen(subst[k].any);
+		if (strncmp(zmq, subst[k].any, n) == 0) {
+			snprintf(out, len, "%s%s", subst[k].local, zmq + n);
+			return;
+		}
+	}
+	snprintf(out, len, "%s", zmq);
+}
+
+/* Adds a probe publishing to ZMQ interface `zmq`: probe0, probe1 ... */
+static int
+plan_probe(struct sup *s, const char *zmq, unsigned nth, char *err,
+    size_t errlen)
+{
+	char bin[PATH_MAX], name[64], ep[CONF_STR_LEN + 32];
+	struct daemon *d;
+
+	if (find_bin(s->o, "evflow-probe", bin, sizeof(bin)) == -1) {
+		snprintf(err, errlen, "evflow-probe not found (needed for the "
+		    "probe feeding %.200s)", zmq);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "probe%u", nth);
+	probe_endpoint(ep, sizeof(ep), zmq);
+	if ((d = plan_add(s, name, "probe", STAGE_EDGE, bin)) == NULL ||
+	    arg_add(d, "-z") == -1 || arg_add(d, ep) == -1 ||
+	    (s->o->probe_mode[0] != '\0' && (arg_add(d, "-m") == -1 ||
+	    arg_add(d, s->o->probe_mode) == -1))) {
+		snprintf(err, errlen, "too many daemons or arguments");
+		return -1;
+	}
+	return 0;
+}
+
 /* Decides which daemons run.  Returns 0, or -1 with err. */
 static int
 plan(struct sup *s, char *err, size_t errlen)
 {
 	char bin[PATH_MAX], cap[PATH_MAX], name[64], sys[PATH_MAX + 32];
-	char portfile[PATH_MAX + 16], arg[PATH_MAX + 32];
+	char portfile[PATH_MAX + 16], arg[PATH_MAX + 32], zname[CONF_STR_LEN];
 	const char *ifn;
 	struct daemon *d;
 	struct stat st;
-	unsigned k, zmq = 0;
-	int have_cap;
+	unsigned k, zmq = 0, probes = 0;
+	int have_cap, probe;
 
 	if (find_bin(s->o, "evflow-store", bin, sizeof(bin)) == -1) {
 		snprintf(err, errlen, "evflow-store not found next to "
@@ -127,13 +202,18 @@ plan(struct sup *s, char *err, size_t errlen)
 	}
 	if ((d = plan_add(s, "router", "router", STAGE_ROUTER, bin)) == NULL)
 		goto full;
-	for (k = 0; k < s->o->iface.n; k++)
-		if (arg_add(d, "-i") == -1 ||
-		    arg_add(d, s->o->iface.item[k]) == -1)
+	for (k = 0; k < s->o->iface.n; k++) {
+		if (probe_iface(s->o->iface.item[k], zname, sizeof(zname), err,
+		    errlen) == -1)
+			return -1;
+		if (arg_add(d, "-i") == -1 || arg_add(d, zname) == -1)
 			goto full;
+	}
 	have_cap = find_bin(s->o, "evflow-capture", cap, sizeof(cap)) == 0;
 	for (k = 0; k < s->o->iface.n; k++) {
-		ifn = s->o->iface.item[k];
+		probe = probe_iface(s->o->iface.item[k], zname, sizeof(zname),
+		    err, errlen);
+		ifn = zname;
 		if (strstr(ifn, "://") != NULL) {
 			if (find_bin(s->o, "evflow-collector", bin,
 			    sizeof(bin)) == -1) {
@@ -146,6 +226,9 @@ plan(struct sup *s, char *err, size_t errlen)
 			    bin)) == NULL || arg_add(d, "-i") == -1 ||
 			    arg_add(d, ifn) == -1)
 				goto full;
+			if (probe == 1 && plan_probe(s, ifn, probes++, err,
+			    errlen) == -1)
+				return -1;
 			continue;
 		}
 		if (!have_cap) {
