@@ -7,10 +7,10 @@
 #   make asan       the same tests under ASan+UBSan, in build-asan/
 #   make fuzz       libFuzzer targets (clang), in build-fuzz/
 #   make bench      benchmarks; prints their numbers
-#   make install    into $(DESTDIR)$(PREFIX)
+#   make install    the daemons, units, config and docs into
+#                   $(DESTDIR)$(PREFIX) (see "Installation" below)
 
 CC	?= cc
-PREFIX	?= /usr/local
 BUILD	?= build
 OPT	?= -O2
 SAN	?=
@@ -85,13 +85,54 @@ fuzz-targets: $(FUZZ_TARGETS)
 bench: all
 	tests/bench/run.sh $(BUILD)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+# Installation into FHS paths; DESTDIR stages it (the .deb is
+# `make install-strip DESTDIR=... PREFIX=/usr UNITDIR=/lib/systemd/system`).
+# Only PROGRAMS are installed, never TOOLS (test publishers, sinks, benches).
+# The config goes to /etc/evflow for PREFIX=/usr, else to
+# $(PREFIX)/etc/evflow; an existing one is never overwritten.  The units
+# are made from packaging/systemd/*.in with these paths filled in; every
+# daemon keeps its data in /var/lib/evflow (the units' StateDirectory).
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+PKGLIBDIR ?= $(PREFIX)/lib/evflow
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+DOCDIR	?= $(PREFIX)/share/doc/evflow
+INSTALL_PROGRAM ?= install -m 0755
+UNITS	= evflow.target evflow-store.service evflow-router.service \
+	  evflow-webd.service evflow-collector@.service evflow-capture@.service \
+	  $(if $(filter %/evflow-probe,$(PROGRAMS)),evflow-probe.service)
+DOCS	= README.md docs/design.md docs/schema.md docs/api.md docs/wire.md \
+	  $(wildcard docs/probe.md)
+UNIT_SED = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' \
+	  -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+
+install: $(PROGRAMS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGLIBDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/evflow $(DESTDIR)$(DOCDIR)
+	$(INSTALL_PROGRAM) $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 0755 packaging/evflow-instance $(DESTDIR)$(PKGLIBDIR)/
+	for u in $(UNITS); do \
+	    sed $(UNIT_SED) packaging/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/evflow/evflow.conf ] || \
+	    install -m 0644 packaging/evflow.conf $(DESTDIR)$(SYSCONFDIR)/evflow/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+
+install-strip:
+	$(MAKE) INSTALL_PROGRAM='install -m 0755 -s' install
+
+# Removes what install put there except the config (it may be edited).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGRAMS))) \
+	    $(DESTDIR)$(PKGLIBDIR)/evflow-instance \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all check asan fuzz fuzz-targets bench install clean
+.PHONY: all check asan fuzz fuzz-targets bench install install-strip uninstall clean
 
 -include $(patsubst %.c,$(OBJ)/%.d,$(sort $(ALL_SRCS)))

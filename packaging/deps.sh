@@ -1,22 +1,37 @@
 #!/bin/sh
 # Installs what evflow needs to build, run and test on Debian 12.
 # Usage: packaging/deps.sh [--test]   (--test adds the test-only tools)
+# Run it as root, or as a user with sudo: it then re-runs itself through
+# sudo, and sets the browser tests up (npm packages in the tree) as that
+# user again so the tree stays theirs.
 set -e
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null; then
+		echo "deps.sh: installing packages needs root: running through sudo" >&2
+		exec sudo "$here/deps.sh" "$@"
+	fi
+	echo "deps.sh: installing packages needs root: run it as root (no sudo here)" >&2
+	exit 1
+fi
 RUNTIME="build-essential pkg-config libzmq3-dev libnanomsg-dev libcjson-dev \
   libsqlite3-dev libmicrohttpd-dev libpcap-dev zlib1g-dev sqlite3 iproute2 libsodium-dev"
 TEST="clang libclang-rt-14-dev tshark softflowd tcpdump curl netcat-openbsd \
-  python3 wrk procps psmisc openssl"
+  python3 wrk procps psmisc openssl dpkg-dev debootstrap systemd"
 PKGS=$RUNTIME
 [ "${1:-}" = "--test" ] && PKGS="$RUNTIME $TEST"
 export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; answer no, quietly.
 echo "wireshark-common wireshark-common/install-setuid boolean false" |
-	$SUDO debconf-set-selections
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends $PKGS
+	debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $PKGS
 # The browser tests: Debian's chromium and playwright-core from npm.
 if [ "${1:-}" = "--test" ]; then
-	"$(dirname "$0")/../tests/browser/setup.sh"
+	if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+		apt-get install -y -qq --no-install-recommends chromium npm
+		sudo -u "$SUDO_USER" -H "$here/../tests/browser/setup.sh"
+	else
+		"$here/../tests/browser/setup.sh"
+	fi
 fi
