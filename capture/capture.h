@@ -49,7 +49,9 @@ enum capture_counter {
 	CC_FLOWS_EVICTED,	/* table full: oldest idle flow ended early */
 	CC_FLOWS_FLUSHED,	/* ended at end of file or shutdown */
 	CC_FLOWS_LIVE,		/* gauge */
-	CC_UPDATES,		/* active-timeout updates */
+	CC_UPDATES,		/* records of live flows (first and periodic) */
+	CC_FIRST_REPORTS,	/* of which a new flow's first record */
+	CC_UPDATES_UNCHANGED,	/* periodic updates not sent: no packets */
 	CC_RECORDS_SENT,	/* records handed to the link */
 	CC_RECORDS_DROPPED,	/* records the link could not send */
 	CC_READ_ERRORS,		/* pcap read errors (file cut, device gone) */
@@ -169,13 +171,14 @@ _Static_assert(sizeof(struct flow_key) == 40, "flow key layout");
  * One live flow.  Index 0 of per-direction arrays is client to server.
  * Links are indices into the table's array (FLOW_NIL = none): `hnext`
  * chains a hash bucket, `prev/next` place the flow in the idle (LRU) or
- * linger list, `uprev/unext` in the update list (ordered by
- * next_update).  Kept small: see FLOW_BYTES_MAX.
+ * linger list, `uprev/unext` in the fresh or the update list (`ulist`
+ * says which; both ordered by next_update).  Kept small: see
+ * FLOW_BYTES_MAX.
  */
 struct flow {
 	struct flow_key	key;
 	uint64_t	first_usec, last_usec;
-	uint64_t	next_update;	/* active timeout deadline */
+	uint64_t	next_update;	/* next report (fresh or update list) */
 	uint64_t	linger_until;
 	uint64_t	t_syn, t_synack;
 	uint64_t	pkts[2];
@@ -189,15 +192,31 @@ struct flow {
 	uint8_t		state;		/* enum evp_tcp_state */
 	uint8_t		flags;		/* FLOW_* */
 	uint8_t		list;		/* FL_LIST_* it is on */
-	uint8_t		pad[3];
+	uint8_t		ulist;		/* FL_ULIST_* it is on */
+	uint8_t		changed;	/* packets since its last record */
+	uint8_t		pad;
+	uint32_t	report_sec;	/* last record: seconds after first_usec */
 };
 
 #define FLOW_BYTES_MAX	256	/* per live flow in the table, floor */
 _Static_assert(sizeof(struct flow) <= 224, "flow entry too large");
 
+/*
+ * When a live flow is reported.  A new flow's first record goes out
+ * FLOW_FIRST_REPORT_USEC after its first packet (so the store can join
+ * events to it from its first second, whatever the timeouts), unless it
+ * is lingering and ends before the next update would.  Then every
+ * `tick` (cfg.update_usec, or cfg.active_usec if smaller or update_usec
+ * is 0) a flow is reported if it had packets since its last record, or
+ * if cfg.active_usec passed since then (a heartbeat: the store keeps a
+ * flow it hears of).  update_usec 0: no first record, every live flow
+ * reported each active_usec (the NetFlow-style active timeout alone).
+ */
+#define FLOW_FIRST_REPORT_USEC	1000000	/* 1 s */
+
 /* Why a flow record is emitted. */
 enum flow_why {
-	FW_UPDATE,	/* active timeout */
+	FW_UPDATE,	/* a live flow: first record, changed, heartbeat */
 	FW_IDLE,	/* idle timeout */
 	FW_END,		/* FIN/RST linger over, or port reuse */
 	FW_EVICT,	/* table full */
@@ -212,6 +231,7 @@ struct flow_cfg {
 	uint64_t	idle_usec;
 	uint64_t	active_usec;
 	uint64_t	linger_usec;
+	uint64_t	update_usec;	/* 0: active_usec updates only */
 };
 
 struct flow_list {
@@ -229,7 +249,9 @@ struct flow_table {
 	uint64_t	 seed;
 	uint64_t	 now;		/* flow clock: latest packet time */
 	uint64_t	 due;		/* no timer is due before this */
-	struct flow_list idle, linger, update;
+	uint64_t	 tick;		/* update list period (see above) */
+	uint64_t	 first_delay;	/* fresh list: first record's delay */
+	struct flow_list idle, linger, fresh, update;
 	flow_emit_fn	 emit;
 	void		*emit_arg;
 	uint64_t	*cnt;		/* CC_MAX counters, borrowed */
@@ -263,7 +285,7 @@ void	flow_table_prefetch(const struct flow_table *,
 	    const struct flow_prep *);
 void	flow_table_account(struct flow_table *, const struct pkt *,
 	    const struct flow_prep *);
-/* Emits records due at `now` (idle, linger, active timeout). */
+/* Emits records due at `now` (idle, linger, first, update). */
 void	flow_table_expire(struct flow_table *, uint64_t);
 /* The earliest time a timer is due, or UINT64_MAX. */
 uint64_t flow_table_next_deadline(const struct flow_table *);

@@ -8,12 +8,16 @@
  * per packet.  When the table is full the oldest idle flow is ended
  * early (counted as evicted) to make room.
  *
- * Timers are three intrusive lists, each ordered by its deadline because
+ * Timers are four intrusive lists, each ordered by its deadline because
  * every deadline is "flow clock + a constant":
  *   idle    flows by last packet (moved to the tail on each packet);
  *   linger  flows that saw FIN both ways or RST, ended cfg.linger after;
- *   update  flows by their next active-timeout update.
- * Expiry pops list heads, so its cost is the number of records emitted.
+ *   fresh   new flows, by their first record (FLOW_FIRST_REPORT_USEC);
+ *   update  reported flows, by their next update (every `tick`).
+ * A flow is on one of idle/linger and one of fresh/update.  Expiry pops
+ * list heads: its cost is the records emitted plus one visit per live
+ * flow and tick (a flow without packets since its last record is passed
+ * over, see capture.h).  A packet only sets `changed`.
  *
  * Client: the sender of the first packet, except that a first packet
  * that is a SYN-ACK makes its receiver the client (the SYN was missed).
@@ -41,6 +45,8 @@
 #define FL_LIST_NONE	0
 #define FL_LIST_IDLE	1
 #define FL_LIST_LINGER	2
+#define FL_ULIST_FRESH	1
+#define FL_ULIST_UPDATE	2
 
 #define TH_FIN	0x01
 #define TH_SYN	0x02
@@ -72,6 +78,8 @@ const char *const capture_counter_names[CC_MAX] = {
 	[CC_FLOWS_FLUSHED] = "flows_flushed",
 	[CC_FLOWS_LIVE] = "flows_live",
 	[CC_UPDATES] = "flow_updates",
+	[CC_FIRST_REPORTS] = "flow_first_reports",
+	[CC_UPDATES_UNCHANGED] = "flow_updates_unchanged",
 	[CC_RECORDS_SENT] = "records_sent",
 	[CC_RECORDS_DROPPED] = "records_dropped",
 	[CC_READ_ERRORS] = "read_errors",
@@ -123,7 +131,14 @@ flow_table_new(const struct flow_cfg *cfg, flow_emit_fn emit, void *arg,
 	t->unused = 0;
 	t->idle.head = t->idle.tail = FLOW_NIL;
 	t->linger.head = t->linger.tail = FLOW_NIL;
+	t->fresh.head = t->fresh.tail = FLOW_NIL;
 	t->update.head = t->update.tail = FLOW_NIL;
+	t->tick = cfg->update_usec != 0 && cfg->update_usec < cfg->active_usec ?
+	    cfg->update_usec : cfg->active_usec;
+	if (t->tick == 0)
+		t->tick = 1;
+	t->first_delay = t->tick < FLOW_FIRST_REPORT_USEC ? t->tick :
+	    FLOW_FIRST_REPORT_USEC;
 	t->seed = hash_random_seed();
 	t->emit = emit;
 	t->emit_arg = arg;
@@ -181,33 +196,39 @@ list_remove(struct flow_table *t, struct flow_list *l, uint32_t i)
 		l->tail = f->prev;
 }
 
+/* Puts flow i at the tail of the fresh or update list, due at `when`. */
 static void
-ulist_append(struct flow_table *t, uint32_t i)
+ulist_append(struct flow_table *t, uint32_t i, uint8_t which, uint64_t when)
 {
 	struct flow *f = &t->flows[i];
+	struct flow_list *l = which == FL_ULIST_FRESH ? &t->fresh : &t->update;
 
-	f->uprev = t->update.tail;
+	f->ulist = which;
+	f->next_update = when;
+	f->uprev = l->tail;
 	f->unext = FLOW_NIL;
-	if (t->update.tail != FLOW_NIL)
-		t->flows[t->update.tail].unext = i;
+	if (l->tail != FLOW_NIL)
+		t->flows[l->tail].unext = i;
 	else
-		t->update.head = i;
-	t->update.tail = i;
+		l->head = i;
+	l->tail = i;
 }
 
 static void
 ulist_remove(struct flow_table *t, uint32_t i)
 {
 	struct flow *f = &t->flows[i];
+	struct flow_list *l = f->ulist == FL_ULIST_FRESH ? &t->fresh :
+	    &t->update;
 
 	if (f->uprev != FLOW_NIL)
 		t->flows[f->uprev].unext = f->unext;
 	else
-		t->update.head = f->unext;
+		l->head = f->unext;
 	if (f->unext != FLOW_NIL)
 		t->flows[f->unext].uprev = f->uprev;
 	else
-		t->update.tail = f->uprev;
+		l->tail = f->uprev;
 }
 
 static struct flow_list *
@@ -430,12 +451,15 @@ flow_table_account(struct flow_table *t, const struct pkt *k,
 		    (TH_SYN | TH_ACK)))
 			f->flags |= FLOW_CLI_IS_B;
 		f->first_usec = f->last_usec = k->ts_usec;
-		f->next_update = t->now + t->cfg.active_usec;
 		f->hnext = t->bucket[b];
 		t->bucket[b] = i;
 		f->list = FL_LIST_IDLE;
 		list_append(t, &t->idle, i);
-		ulist_append(t, i);
+		if (t->cfg.update_usec != 0)
+			ulist_append(t, i, FL_ULIST_FRESH, t->now +
+			    t->first_delay);
+		else
+			ulist_append(t, i, FL_ULIST_UPDATE, t->now + t->tick);
 		t->live++;
 		t->cnt[CC_FLOWS_LIVE] = t->live;
 		t->cnt[CC_FLOWS_CREATED]++;
@@ -450,6 +474,7 @@ flow_table_account(struct flow_table *t, const struct pkt *k,
 	}
 
 	dir = from_a == !!(f->flags & FLOW_CLI_IS_B);
+	f->changed = 1;
 	f->pkts[dir]++;
 	f->bytes[dir] += k->ip_len;
 	f->wire_bytes[dir] += k->wire_len;
@@ -481,15 +506,30 @@ flow_table_next_deadline(const struct flow_table *t)
 	if (t->idle.head != FLOW_NIL &&
 	    t->flows[t->idle.head].last_usec + t->cfg.idle_usec < d)
 		d = t->flows[t->idle.head].last_usec + t->cfg.idle_usec;
+	if (t->fresh.head != FLOW_NIL &&
+	    t->flows[t->fresh.head].next_update < d)
+		d = t->flows[t->fresh.head].next_update;
 	if (t->update.head != FLOW_NIL &&
 	    t->flows[t->update.head].next_update < d)
 		d = t->flows[t->update.head].next_update;
 	return d;
 }
 
+/* Emits an update of live flow `f` at `now` and notes when. */
+static void
+flow_report(struct flow_table *t, struct flow *f, uint64_t now)
+{
+	t->cnt[CC_UPDATES]++;
+	t->emit(t->emit_arg, f, FW_UPDATE);
+	f->changed = 0;
+	f->report_sec = now > f->first_usec ?
+	    (uint32_t)((now - f->first_usec) / 1000000) : 0;
+}
+
 void
 flow_table_expire(struct flow_table *t, uint64_t now)
 {
+	struct flow *f;
 	uint32_t i;
 
 	if (now > t->now)
@@ -504,13 +544,29 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 		t->cnt[CC_FLOWS_EXPIRED]++;
 		flow_end(t, i, FW_IDLE);
 	}
+	/* First records; a lingering flow whose end comes before the next
+	 * update would is left to its end record. */
+	while ((i = t->fresh.head) != FLOW_NIL &&
+	    t->flows[i].next_update <= now) {
+		f = &t->flows[i];
+		if (!(f->flags & FLOW_LINGER) ||
+		    f->linger_until > now + t->tick) {
+			t->cnt[CC_FIRST_REPORTS]++;
+			flow_report(t, f, now);
+		}
+		ulist_remove(t, i);
+		ulist_append(t, i, FL_ULIST_UPDATE, t->now + t->tick);
+	}
 	while ((i = t->update.head) != FLOW_NIL &&
 	    t->flows[i].next_update <= now) {
-		t->cnt[CC_UPDATES]++;
-		t->emit(t->emit_arg, &t->flows[i], FW_UPDATE);
-		t->flows[i].next_update = now + t->cfg.active_usec;
+		f = &t->flows[i];
+		if (f->changed || now >= f->first_usec +
+		    (uint64_t)f->report_sec * 1000000 + t->cfg.active_usec)
+			flow_report(t, f, now);
+		else
+			t->cnt[CC_UPDATES_UNCHANGED]++;
 		ulist_remove(t, i);
-		ulist_append(t, i);
+		ulist_append(t, i, FL_ULIST_UPDATE, t->now + t->tick);
 	}
 	t->due = flow_table_next_deadline(t);
 }
@@ -520,7 +576,8 @@ flow_table_flush(struct flow_table *t)
 {
 	uint32_t i;
 
-	while ((i = t->update.head) != FLOW_NIL) {
+	while ((i = t->fresh.head) != FLOW_NIL ||
+	    (i = t->update.head) != FLOW_NIL) {
 		t->cnt[CC_FLOWS_FLUSHED]++;
 		flow_end(t, i, FW_FLUSH);
 	}

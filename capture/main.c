@@ -47,6 +47,7 @@ struct capture_conf {
 	long long	buffer_size;
 	long long	idle_timeout;
 	long long	active_timeout;
+	long long	update_interval;
 	long long	linger;
 	long long	max_flows;
 	long long	send_timeout_ms;
@@ -79,7 +80,11 @@ static const struct conf_directive capture_directives[] = {
 	{ "capture.idle_timeout", CONF_SECONDS, C(idle_timeout), 0, "60", 1,
 	    86400, "a flow without packets this long ends" },
 	{ "capture.active_timeout", CONF_SECONDS, C(active_timeout), 0, "60",
-	    1, 86400, "a live flow is reported this often" },
+	    1, 86400, "a live flow is reported at least this often, even "
+	    "without packets" },
+	{ "capture.update_interval", CONF_SECONDS, C(update_interval), 0, "5",
+	    1, 86400, "a live flow with new packets is reported this often "
+	    "(a new flow 1 s after its first packet)" },
 	{ "capture.linger", CONF_SECONDS, C(linger), 0, "2", 1, 3600,
 	    "a flow ends this long after FIN both ways or RST" },
 	{ "capture.max_flows", CONF_INT, C(max_flows), 0, "262144", 16,
@@ -351,6 +356,7 @@ main(int argc, char *argv[])
 	fc.max_flows = (uint32_t)c->conf.max_flows;
 	fc.idle_usec = (uint64_t)c->conf.idle_timeout * 1000000u;
 	fc.active_usec = (uint64_t)c->conf.active_timeout * 1000000u;
+	fc.update_usec = (uint64_t)c->conf.update_interval * 1000000u;
 	fc.linger_usec = (uint64_t)c->conf.linger * 1000000u;
 	if ((c->ft = flow_table_new(&fc, capture_emit, c, c->cnt)) == NULL)
 		fatal("flow table of %u flows", fc.max_flows);

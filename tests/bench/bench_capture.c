@@ -180,7 +180,8 @@ bench_run(const char *path, uint64_t *pkts, uint64_t *flows, size_t *bpf,
 {
 	double c0;
 	static uint64_t cnt[CC_MAX];
-	struct flow_cfg cfg = { 262144, 60000000, 60000000, 2000000 };
+	struct flow_cfg cfg = { 262144, 60000000, 60000000, 2000000,
+	    5000000 };
 	struct source_opts so = { .file = path };
 	char err[512];
 	struct source *s;

@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct flow_table *ft;
 	static uint64_t cnt[CC_MAX], now = 1000000;
-	struct flow_cfg cfg = { 64, 10000000, 5000000, 1000000 };
+	struct flow_cfg cfg = { 64, 10000000, 5000000, 1000000, 2000000 };
 	enum dissect_result r;
 	struct pkt k;
 	uint8_t *frame;

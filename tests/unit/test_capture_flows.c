@@ -559,6 +559,131 @@ test_clock(void)
 	free(r);
 }
 
+/* One packet of `t` at `ts` into the table, as the live loop does. */
+static void
+feed(struct flow_table *ft, const struct tp *t, uint64_t ts)
+{
+	struct pb p;
+	struct pkt k;
+
+	frame_eth(&p, t, 0, 0, 0);
+	CHECK_EQ_U(dissect(DLT_EN10MB, p.b, (uint32_t)p.n, (uint32_t)p.n, &k),
+	    DIS_OK);
+	k.ts_usec = ts;
+	flow_table_packet(ft, &k);
+}
+
+/*
+ * Live flows with an update interval (issue 11): a new flow's first
+ * record 1 s after its first packet whatever the timeouts, then one
+ * record per interval only if it had packets, a heartbeat each
+ * active_usec without; absolute counters each time; a short TCP
+ * connection that lingers before its first record is left to its end
+ * record; a flush ends flows that were never reported.
+ */
+static void
+test_live_updates(void)
+{
+	struct flow_cfg cfg = run_cfg();
+	struct run *r = calloc(1, sizeof(*r));
+	struct tp u = { .src = "10.5.0.1", .dst = "10.5.0.2", .proto = 17,
+	    .sport = 5353, .dport = 53, .payload = 20 };
+	struct tp a = u, c2s = { .src = "10.5.0.3", .dst = "10.5.0.4",
+	    .proto = 6, .sport = 40000, .dport = 80 }, s2c = { .src =
+	    "10.5.0.4", .dst = "10.5.0.3", .proto = 6, .sport = 80,
+	    .dport = 40000 };
+	struct flow_table *ft;
+
+	a.src = u.dst;
+	a.dst = u.src;
+	a.sport = u.dport;
+	a.dport = u.sport;
+	a.payload = 60;
+	cfg.idle_usec = 200 * SEC;
+	cfg.active_usec = 30 * SEC;
+	cfg.update_usec = 5 * SEC;
+	ft = flow_table_new(&cfg, run_emit, r, r->cnt);
+	CHECK(ft != NULL && r != NULL);
+	if (ft == NULL || r == NULL)
+		return;
+	/* A request and its answer at 10 s: first record at 11 s. */
+	feed(ft, &u, 10 * SEC);
+	feed(ft, &a, 10 * SEC + 300);
+	CHECK_EQ_U(flow_table_next_deadline(ft), 11 * SEC);
+	flow_table_expire(ft, 11 * SEC - 1);
+	CHECK_EQ_U(r->n, 0);
+	flow_table_expire(ft, 11 * SEC);
+	CHECK_EQ_U(r->n, 1);
+	CHECK_EQ_U(r->why[0], FW_UPDATE);
+	CHECK_EQ_U(r->rec[0].event, EVP_EV_UPDATE);
+	CHECK_EQ_U(r->rec[0].flags, EVP_F_ABSOLUTE | EVP_F_HAS_COUNTERS);
+	CHECK_EQ_U(r->rec[0].pkts[0], 1);
+	CHECK_EQ_U(r->rec[0].pkts[1], 1);
+	CHECK_EQ_U(r->rec[0].bytes[0], 48);
+	CHECK_EQ_U(r->rec[0].bytes[1], 88);
+	CHECK_EQ_U(r->rec[0].first_usec, 10 * SEC);
+	CHECK_EQ_U(r->rec[0].port[0], 5353);
+	CHECK_EQ_U(r->cnt[CC_FIRST_REPORTS], 1);
+	CHECK_EQ_U(flow_table_next_deadline(ft), 16 * SEC);
+	/* No packets since: nothing at 16 s and 21 s. */
+	flow_table_expire(ft, 16 * SEC);
+	flow_table_expire(ft, 21 * SEC);
+	CHECK_EQ_U(r->n, 1);
+	CHECK_EQ_U(r->cnt[CC_UPDATES_UNCHANGED], 2);
+	/* One more packet: reported at the next tick, totals not deltas. */
+	feed(ft, &u, 22 * SEC);
+	flow_table_expire(ft, 26 * SEC);
+	CHECK_EQ_U(r->n, 2);
+	CHECK_EQ_U(r->why[1], FW_UPDATE);
+	CHECK_EQ_U(r->rec[1].pkts[0], 2);
+	CHECK_EQ_U(r->rec[1].pkts[1], 1);
+	CHECK_EQ_U(r->rec[1].bytes[0], 96);
+	CHECK_EQ_U(r->rec[1].ts_usec, 22 * SEC);
+	/* Quiet: the heartbeat 30 s (active) after the last record. */
+	flow_table_expire(ft, 31 * SEC);
+	flow_table_expire(ft, 51 * SEC);
+	CHECK_EQ_U(r->n, 2);
+	flow_table_expire(ft, 56 * SEC);
+	CHECK_EQ_U(r->n, 3);
+	CHECK_EQ_U(r->rec[2].pkts[0], 2);
+	CHECK_EQ_U(r->cnt[CC_UPDATES], 3);
+
+	/* A short TCP connection, closed within its first second: one
+	 * record, its end, after the 2 s linger. */
+	c2s.flags = TH_SYN;
+	feed(ft, &c2s, 60 * SEC);
+	s2c.flags = TH_SYN | TH_ACK;
+	feed(ft, &s2c, 60 * SEC + 100);
+	c2s.flags = TH_FIN | TH_ACK;
+	feed(ft, &c2s, 60 * SEC + 200);
+	s2c.flags = TH_FIN | TH_ACK;
+	feed(ft, &s2c, 60 * SEC + 300);
+	flow_table_expire(ft, 61 * SEC);
+	CHECK_EQ_U(r->n, 3);
+	CHECK_EQ_U(r->cnt[CC_FIRST_REPORTS], 1);
+	flow_table_expire(ft, 62 * SEC + 300);
+	CHECK_EQ_U(r->n, 4);
+	CHECK_EQ_U(r->why[3], FW_END);
+	CHECK_EQ_U(r->rec[3].port[0], 40000);
+	CHECK_EQ_U(r->rec[3].pkts[0], 2);
+	CHECK_EQ_U(r->rec[3].pkts[1], 2);
+
+	/* A flow never reported yet is flushed at shutdown with the rest. */
+	c2s.flags = TH_SYN;
+	c2s.sport = 40001;
+	feed(ft, &c2s, 63 * SEC);
+	CHECK_EQ_U(r->cnt[CC_FLOWS_LIVE], 2);
+	flow_table_flush(ft);
+	CHECK_EQ_U(r->n, 6);
+	CHECK_EQ_U(r->why[4], FW_FLUSH);
+	CHECK_EQ_U(r->why[5], FW_FLUSH);
+	CHECK_EQ_U(r->cnt[CC_FLOWS_LIVE], 0);
+	CHECK_EQ_U(r->cnt[CC_FLOWS_FLUSHED], 2);
+	CHECK_EQ_U(flow_table_next_deadline(ft), UINT64_MAX);
+	flow_table_free(ft);
+	free(r);
+}
+
 static void
 test_table_bytes(void)
 {
@@ -598,6 +723,7 @@ main(void)
 	test_broken_files();
 	test_snaplen_filter();
 	test_clock();
+	test_live_updates();
 	test_table_bytes();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

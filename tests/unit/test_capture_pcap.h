@@ -282,7 +282,7 @@ run_emit(void *arg, const struct flow *f, enum flow_why why)
 static inline struct flow_cfg
 run_cfg(void)
 {
-	struct flow_cfg c = { 1024, 60000000, 60000000, 2000000 };
+	struct flow_cfg c = { 1024, 60000000, 60000000, 2000000, 0 };
 
 	return c;
 }
