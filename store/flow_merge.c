@@ -8,6 +8,15 @@
  * disagrees turns the entry around; anything else is mapped onto the
  * entry's view by comparing endpoints.
  *
+ * The join (a packet interface): an event and its packet flow meet if
+ * the event arrives while the flow is live (the capture reports a new
+ * flow within a second of its first packet, then updates it), within
+ * store.join_window after the flow ended, or if the flow's first record
+ * arrives within the window after the event (the event waits as a
+ * pending entry).  A flow reported many times is one entry, one row:
+ * joins count events, packet flows and their attribution count entries
+ * when they leave the table (flow_table.c).
+ *
  * Counters: packet records carry absolute totals and, once a flow has
  * them, are the only source of packet/byte counts; NetFlow carries
  * per-export deltas (added); netstat's BYTES_RCVD/ACKED are absolute
@@ -364,9 +373,11 @@ flow_merge(struct flow_table *ft, const struct evp_flow *r,
 		merge_retrans(f, r, sw, 0);
 		merge_sides(ft, f, r, v, sw);
 		f->events++;
-		/* Pending entries keep their window; ended ones their end. */
-		if (f->list == FLIST_IDLE)
-			flow_table_touch(ft, f, FLIST_IDLE, now);
+		/* Each event waits its own window for packets (the entry's
+		 * window runs from its latest event); an ended packet flow
+		 * keeps the window that runs from its end. */
+		if (f->list == FLIST_IDLE || f->list == FLIST_PENDING)
+			flow_table_touch(ft, f, (enum flow_list)f->list, now);
 	}
 	merge_scalars(ft, f, r, sw, pkt);
 	merge_meta(ft, f, r);

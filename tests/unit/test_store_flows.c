@@ -333,6 +333,95 @@ test_join(struct intern *in)
 	free(r);
 }
 
+/*
+ * Live packet flows (issue 11): the capture reports a flow 1 s after its
+ * first packet, then updates it, then ends it.  An event that arrives
+ * while the flow is live joins it however long ago the flow began; one
+ * that comes before the first record waits and joins it.  Every record
+ * of a flow lands in one entry (one row id); totals replace; joins count
+ * events, packet flows and their attribution count the flow once.
+ */
+static void
+test_live_join(struct intern *in)
+{
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct flow_table *ft;
+	struct retired rt;
+	struct flow *f;
+	uint64_t ids = 0, id;
+	unsigned t;
+
+	ft = table(in, &ids, 1, 1024, 1024, &rt);
+	/* A long TCP connection: first record at 1 s, updates every 5 s. */
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "10.7.0.1", 41000,
+	    "10.7.0.2", 8080, 1);
+	rec_counts(r, 3, 2);
+	CHECK(flow_merge(ft, r, NULL, 1 * SEC) == 0);
+	f = find(ft, r);
+	id = f->id;
+	for (t = 6; t <= 41; t += 5) {
+		rec_counts(r, t, t - 1);
+		CHECK(flow_merge(ft, r, NULL, t * SEC) == 0);
+	}
+	/* The server's ACCEPT 42 s after the flow began (past the 30 s
+	 * window): the flow is live, it joins. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_ACCEPT, "10.7.0.1", 41000,
+	    "10.7.0.2", 8080, 1);
+	rec_proc(r, 1, 4242, "/usr/bin/python3", "root");
+	CHECK(flow_merge(ft, r, NULL, 42 * SEC) == 0);
+	CHECK_EQ_U(ft->c[FTC_JOINS], 1);
+	CHECK(f->flags & FL_JOINED);
+	CHECK_EQ_U(ft->live, 1);
+	/* More updates and the end: totals replace, still one entry. */
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "10.7.0.1", 41000,
+	    "10.7.0.2", 8080, 1);
+	rec_counts(r, 50, 48);
+	CHECK(flow_merge(ft, r, NULL, 46 * SEC) == 0);
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_END, "10.7.0.1", 41000,
+	    "10.7.0.2", 8080, 1);
+	rec_counts(r, 52, 50);
+	CHECK(flow_merge(ft, r, NULL, 50 * SEC) == 0);
+	CHECK(find(ft, r) == f);
+	CHECK_EQ_U(f->id, id);
+	CHECK_EQ_U(f->pkts[0], 52);
+	CHECK_EQ_U(f->pkts[1], 50);
+	CHECK_EQ_U(f->bytes[0], 5200);
+	CHECK_EQ_U(f->updates, 12);
+	CHECK_STR(proc_path(ft, f, 1), "/usr/bin/python3");
+
+	/* A one-shot UDP exchange: its event comes before the capture's
+	 * first record (it waits), the first record joins it, the end
+	 * record changes nothing in the counts. */
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_SEND, "10.7.0.1", 40053, "10.7.0.2",
+	    53, 1);
+	r->proto = 17;
+	rec_proc(r, 0, 4343, "/usr/bin/dig", "root");
+	CHECK(flow_merge(ft, r, NULL, 60 * SEC) == 0);
+	CHECK_EQ_U(ft->pending, 1);
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "10.7.0.1", 40053,
+	    "10.7.0.2", 53, 1);
+	r->proto = 17;
+	rec_counts(r, 1, 1);
+	CHECK(flow_merge(ft, r, NULL, 60 * SEC + 500000) == 0);
+	CHECK_EQ_U(ft->pending, 0);
+	CHECK_EQ_U(ft->c[FTC_JOINS], 2);
+	r->event = EVP_EV_END;
+	CHECK(flow_merge(ft, r, NULL, 120 * SEC) == 0);
+	CHECK_EQ_U(ft->c[FTC_JOINS], 2);
+	CHECK_EQ_U(ft->live, 2);
+
+	/* Both leave the table once: two packet flows, both explained. */
+	CHECK_EQ_U(flow_table_expire(ft, 200 * SEC, 100), 2);
+	CHECK_EQ_U(ft->c[FTC_PACKET_FLOWS], 2);
+	CHECK_EQ_U(ft->c[FTC_PACKET_FLOWS_WITH_PROCESS], 2);
+	CHECK_EQ_U(ft->c[FTC_PACKET_FLOWS_NO_PROCESS], 0);
+	CHECK_EQ_U(ft->c[FTC_MISSES], 0);
+	CHECK_EQ_U(ft->c[FTC_CREATED], 2);
+	CHECK_EQ_U(rt.n, 2);
+	flow_table_free(ft);
+	free(r);
+}
+
 static void
 test_window_and_caps(struct intern *in)
 {
@@ -342,16 +431,17 @@ test_window_and_caps(struct intern *in)
 	uint64_t ids = 0;
 	unsigned i;
 
-	/* An event that never meets packets: a miss when its window ends,
-	 * and the entry is written (dirty) before it goes. */
+	/* Events that never meet packets: misses when the window of the
+	 * latest ends (each event waits its own window), and the entry is
+	 * written (dirty) before it goes. */
 	ft = table(in, &ids, 1, 1024, 2, &rt);
 	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.1.0.1", 1000,
 	    "10.1.0.2", 80, 1);
 	rec_proc(r, 0, 1, "/bin/a", "root");
 	CHECK(flow_merge(ft, r, NULL, 1 * SEC) == 0);
 	CHECK(flow_merge(ft, r, NULL, 2 * SEC) == 0);
-	CHECK_EQ_U(flow_table_expire(ft, 30 * SEC, 100), 0);
-	CHECK_EQ_U(flow_table_expire(ft, 31 * SEC + 1, 100), 1);
+	CHECK_EQ_U(flow_table_expire(ft, 31 * SEC + 1, 100), 0);
+	CHECK_EQ_U(flow_table_expire(ft, 32 * SEC, 100), 1);
 	CHECK_EQ_U(rt.why[RETIRE_WINDOW], 1);
 	CHECK_EQ_U(rt.dirty, 1);
 	CHECK_EQ_U(ft->c[FTC_MISSES], 2);
@@ -559,6 +649,7 @@ main(void)
 	test_reorientation(in);
 	test_netstat_netflow(in);
 	test_join(in);
+	test_live_join(in);
 	test_window_and_caps(in);
 	test_growth(in);
 	test_incremental_rehash(in);
