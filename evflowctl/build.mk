@@ -3,6 +3,7 @@
 # fragment is included.
 EVFLOWCTL_SRCS = \
 	evflowctl/demo.c \
+	evflowctl/demo_net.c \
 	evflowctl/main.c \
 	evflowctl/status.c \
 	evflowctl/supervise.c

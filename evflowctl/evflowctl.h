@@ -125,4 +125,37 @@ void	print_places(const struct ctl_opts *);
 /* demo.c */
 int	cmd_demo(struct ctl_opts *);
 
+/* demo_net.c: the demo's network namespace, servers and clients */
+#define DEMO_HELPERS	4	/* web v4, web v6, echo, clients */
+struct demo_net {
+	char	 ns[32];		/* evfdemo-<pid>, "" on loopback */
+	char	 host_if[16];		/* evfd<pid>h: captured */
+	char	 ns_if[16];		/* evfd<pid>n */
+	char	 v4_host[16], v4_ns[16];	/* the servers: v4_ns, v6_ns */
+	char	 v6_host[48], v6_ns[48];
+	int	 http_port, echo_port;
+	int	 up;			/* the namespace exists */
+	pid_t	 pid[DEMO_HELPERS];
+};
+/* Runs argv in the background, output appended to the log (NULL: none),
+ * SIGTERM when evflowctl dies.  The pid or -1. */
+pid_t	demo_spawn(char *const [], const char *);
+/* Why a namespace network cannot be made here, or NULL if it can. */
+const char *demo_net_unavailable(const struct ctl_opts *);
+/* Removes namespaces and veths of demos that died.  Returns how many. */
+int	demo_net_stale(const struct ctl_opts *, const char *);
+/* Makes the namespace and the veth pair (addresses, links up).  0, or
+ * -1 with nothing left behind. */
+int	demo_net_up(const struct ctl_opts *, struct demo_net *, const char *);
+/* Kills what runs in the namespace, removes it and the veth. */
+void	demo_net_down(const struct ctl_opts *, struct demo_net *,
+	    const char *);
+/* Servers and clients on 127.0.0.1 and ::1 instead (no namespace). */
+void	demo_net_loopback(struct demo_net *, int, int);
+/* Starts the servers, then the clients.  0 or -1. */
+int	demo_servers(const struct ctl_opts *, struct demo_net *, const char *);
+int	demo_clients(const struct ctl_opts *, struct demo_net *, const char *);
+/* SIGTERMs the servers and clients and waits for them. */
+void	demo_stop_helpers(struct demo_net *);
+
 #endif
