@@ -179,12 +179,35 @@ print_counters(const cJSON *counters)
 		printf("\n");
 }
 
-/* The router's interfaces, nonzero counters only. */
+/* The join's numbers of a packet interface in the store: shown even
+ * when zero (a zero is the news: no joins, no misses). */
+static int
+is_join_key(const char *key)
+{
+	static const char *const keys[] = {
+		"joins", "misses", "pending", "pending_evicted", "packet_flows",
+		"packet_flows_with_process", "packet_flows_no_process", NULL
+	};
+	unsigned k;
+
+	for (k = 0; keys[k] != NULL; k++)
+		if (strcmp(key, keys[k]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A daemon's interfaces: the router's (counters in "counters") and the
+ * store's (numbers in the entry: live flows, the join's counters and
+ * the attribution ratio).  Nonzero numbers only, except the join's
+ * numbers of a packet interface.
+ */
 static void
 print_ifaces(const cJSON *ifs)
 {
-	const cJSON *i, *c;
+	const cJSON *i, *c, *ratio;
 	const char *comp;
+	int packet;
 
 	cJSON_ArrayForEach(i, ifs) {
 		comp = cJSON_GetStringValue(cJSON_GetObjectItem(i,
@@ -198,6 +221,20 @@ print_ifaces(const cJSON *ifs)
 			if (cJSON_IsNumber(c) && c->valuedouble != 0)
 				printf(" %s=%llu", c->string,
 				    (unsigned long long)c->valuedouble);
+		packet = strcmp(json_str(i, "kind"), "packet") == 0;
+		cJSON_ArrayForEach(c, i)
+			if (cJSON_IsNumber(c) && strcmp(c->string, "id") != 0 &&
+			    strcmp(c->string, "db_id") != 0 &&
+			    strcmp(c->string, "attribution_ratio") != 0 &&
+			    (c->valuedouble != 0 || (packet &&
+			    is_join_key(c->string))))
+				printf(" %s=%llu", c->string,
+				    (unsigned long long)c->valuedouble);
+		ratio = cJSON_GetObjectItem(i, "attribution_ratio");
+		if (cJSON_IsNumber(ratio))
+			printf(" attribution=%.1f%%", ratio->valuedouble * 100);
+		else if (packet && ratio != NULL)
+			printf(" attribution=-");
 		printf("\n");
 	}
 }

@@ -4,7 +4,10 @@
  * Live values come from the control sockets (live.c); a daemon that is
  * down or does not answer falls back to the latest values the store
  * recorded in daemon_counters.  A key "iface.<name>.<counter>" becomes
- * evflow_iface_<counter>{daemon=..,iface="<name>"}; any other key k
+ * evflow_iface_<counter>{daemon=..,iface="<name>"}, and so does each
+ * number of a live daemon's "interfaces" entries (the store's joins,
+ * misses, pending_evicted, packet_flows, attribution_ratio...; the
+ * router's deliveries, from the entry's "counters"); any other key k
  * becomes evflow_<k>{daemon=..,role=..}.  webd's own counters are
  * evflow_webd_<name>.  Samples are sorted so each metric's lines are
  * together under one # TYPE line.
@@ -118,11 +121,33 @@ sample_cmp(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->labels, y->labels);
 }
 
+/* Numbers of one interface entry of a live daemon's stats (`obj`: the
+ * entry or its "counters"), as iface.<name>.<key>; `id` and `db_id`
+ * name the entry rather than count anything. */
+static void
+add_iface_numbers(struct samples *ss, const char *daemon, const char *role,
+    const char *iface, const cJSON *obj)
+{
+	const cJSON *it;
+	char key[320];
+
+	cJSON_ArrayForEach(it, obj) {
+		if (!cJSON_IsNumber(it) || it->string == NULL ||
+		    strcmp(it->string, "id") == 0 ||
+		    strcmp(it->string, "db_id") == 0)
+			continue;
+		if ((size_t)snprintf(key, sizeof(key), "iface.%s.%s", iface,
+		    it->string) >= sizeof(key))
+			continue;
+		add(ss, daemon, role, key, it->valuedouble);
+	}
+}
+
 /* Adds a live daemon's counters; returns 1 if it had any. */
 static int
 add_live(struct samples *ss, const char *stats)
 {
-	const cJSON *name, *role, *ctr, *it;
+	const cJSON *name, *role, *ctr, *it, *ifs, *nm;
 	cJSON *j;
 
 	if ((j = cJSON_Parse(stats)) == NULL)
@@ -138,6 +163,19 @@ add_live(struct samples *ss, const char *stats)
 		if (cJSON_IsNumber(it) && it->string != NULL)
 			add(ss, name->valuestring, cJSON_IsString(role) ?
 			    role->valuestring : "", it->string, it->valuedouble);
+	ifs = cJSON_GetObjectItemCaseSensitive(j, "interfaces");
+	if (!cJSON_IsArray(ifs))
+		ifs = NULL;
+	cJSON_ArrayForEach(it, ifs) {
+		nm = cJSON_GetObjectItemCaseSensitive(it, "name");
+		if (!cJSON_IsObject(it) || !cJSON_IsString(nm))
+			continue;
+		add_iface_numbers(ss, name->valuestring, cJSON_IsString(role) ?
+		    role->valuestring : "", nm->valuestring, it);
+		add_iface_numbers(ss, name->valuestring, cJSON_IsString(role) ?
+		    role->valuestring : "", nm->valuestring,
+		    cJSON_GetObjectItemCaseSensitive(it, "counters"));
+	}
 	cJSON_Delete(j);
 	return 1;
 }
