@@ -55,6 +55,7 @@ include store/build.mk
 include capture/build.mk
 include evflowctl/build.mk
 include webd/build.mk
+include probe/build.mk
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -12,7 +12,8 @@
 
 /* Prefixes of daemons: keys under another daemon's prefix are skipped. */
 static const char *const conf_prefixes[] = {
-	"collector", "capture", "router", "store", "webd", "evflowctl", NULL
+	"collector", "capture", "router", "store", "webd", "evflowctl", "probe",
+	NULL
 };
 
 /* Global keys: any daemon may skip those it does not use. */

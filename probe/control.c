@@ -1,0 +1,83 @@
+/*
+ * The probe's control commands:
+ *
+ *   stats    {"name":..., "role":"probe", "mode":"bpf"|"diag",
+ *            "counters":{...}} -- the shape every daemon answers, so
+ *            `evflowctl status` shows the probe like any other daemon
+ *
+ * `ping` is answered by common/ctl.c.
+ */
+#include <string.h>
+
+#include "common/counters.h"
+#include "probe.h"
+
+const char *const probe_counter_names[PC_MAX] = {
+	[PC_RECEIVED] = "received",
+	[PC_EV_CONNECT] = "events_connect",
+	[PC_EV_ACCEPT] = "events_accept",
+	[PC_EV_CLOSE] = "events_close",
+	[PC_EV_CONNECT_FAILED] = "events_connect_failed",
+	[PC_EV_RETRANSMIT] = "events_retransmit",
+	[PC_EV_UDP_SEND] = "events_udp_send",
+	[PC_EV_UDP_RECV] = "events_udp_recv",
+	[PC_HOOK_STATE] = "hook_inet_sock_set_state",
+	[PC_HOOK_IO] = "hook_sock_io",
+	[PC_HOOK_RETRANSMIT] = "hook_tcp_retransmit_skb",
+	[PC_HOOK_UDP_SEND] = "hook_udp_sent",
+	[PC_HOOK_UDP_RECV] = "hook_udp_received",
+	[PC_DROPPED_RINGBUF] = "dropped_ringbuf",
+	[PC_DROPPED_SOCK_MAP] = "dropped_sock_map_full",
+	[PC_EVENTS_WITHOUT_OWNER] = "events_without_owner",
+	[PC_UDP_DEDUP] = "udp_deduplicated",
+	[PC_EMITTED] = "emitted",
+	[PC_MSGS_SENT] = "msgs_sent",
+	[PC_BYTES_SENT] = "bytes_sent",
+	[PC_DROPPED_SEND] = "dropped_send",
+	[PC_SENT_NO_SUBSCRIBER] = "msgs_sent_without_subscriber",
+	[PC_NETSTAT_SENT] = "netstat_sent",
+	[PC_LISTEN_SENT] = "listening_ports_sent",
+	[PC_COUNTER_SENT] = "counters_sent",
+	[PC_PROC_RESOLVED] = "processes_resolved",
+	[PC_PROC_UNRESOLVED] = "processes_unresolved",
+	[PC_PROC_CACHE_HITS] = "proc_cache_hits",
+	[PC_PROC_CACHE_MISSES] = "proc_cache_misses",
+	[PC_PROC_CACHE_EVICTED] = "proc_cache_evicted",
+	[PC_PROC_CACHE_SIZE] = "proc_cache_size",
+	[PC_DIAG_POLLS] = "diag_polls",
+	[PC_DIAG_SOCKETS] = "diag_sockets",
+	[PC_DROPPED_DIAG_LIMIT] = "dropped_diag_limit",
+	[PC_BAD_DIAG_MSGS] = "bad_diag_msgs",
+	[PC_FD_SCAN_LIMIT] = "fd_scan_limit",
+	[PC_MODE_BPF] = "mode_bpf",
+	[PC_MEMORY_BOUND] = "memory_bound_bytes",
+	[PC_CTL_REQUESTS] = "ctl_requests",
+};
+
+void
+control_stats_json(struct buf *b, struct probe *p)
+{
+	struct counters c = { probe_counter_names, p->ctr, PC_MAX };
+
+	if (p->bpf != NULL)
+		bpf_src_counters(p->bpf, p->ctr);
+	p->ctr[PC_CTL_REQUESTS] = p->ctl ? p->ctl->requests : 0;
+	buf_puts(b, "{\"name\": ");
+	buf_json_str(b, p->conf.name);
+	buf_printf(b, ", \"role\": \"probe\", \"mode\": \"%s\", "
+	    "\"counters\": {", p->bpf_mode ? "bpf" : "diag");
+	counters_json(b, &c);
+	buf_puts(b, "}}");
+}
+
+void
+control_handle(void *arg, int argc, char **argv, struct buf *reply)
+{
+	struct probe *p = arg;
+
+	if (strcmp(argv[0], "stats") == 0 && argc == 1)
+		control_stats_json(reply, p);
+	else
+		buf_printf(reply, "error: unknown command '%s' (ping, stats)",
+		    argv[0]);
+}
