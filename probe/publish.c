@@ -34,8 +34,12 @@ probe_publish(struct probe *p, struct probe_flow *f, uint64_t start_ns,
 		f->pe = proc_cache_get(p->procs, f->pid, start_ns,
 		    f->comm[0] != '\0' ? f->comm : NULL);
 		p->ctr[f->pe ? PC_PROC_RESOLVED : PC_PROC_UNRESOLVED]++;
-		if (f->pe != NULL && f->comm[0] == '\0')
-			memcpy(f->comm, f->pe->comm, sizeof(f->comm));
+		/* sock_diag knows the socket's uid only: the process's
+		 * ids are /proc's. */
+		if (f->pe != NULL && f->tid == 0) {
+			f->uid = f->pe->proc.uid;
+			f->gid = f->pe->proc.gid;
+		}
 		f->uid_name = proc_user_name(p->procs, f->uid);
 		f->gid_name = proc_group_name(p->procs, f->gid);
 	}
