@@ -38,3 +38,17 @@ $(OBJ)/probe/bpf_source.o: $(PROBE_GEN)/probe.skel.h
 $(BIN)/evflow-probe: $(patsubst %.c,$(OBJ)/%.o,$(PROBE_SRCS)) $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PROBE_LIBS) $(COMMON_LIBS)
+
+# Unit tests link the pure files (no libbpf, no skeleton); the JSON test
+# also links the collector's decoder to read back what the probe writes.
+PROBE_UNIT = test_probe_parse test_probe_proc
+UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(PROBE_UNIT) test_probe_json)
+ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(PROBE_UNIT) test_probe_json))
+
+$(addprefix $(BUILD)/tests/,$(PROBE_UNIT)): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(patsubst %.c,$(OBJ)/%.o,$(PROBE_PURE_SRCS)) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lzmq -lz $(COMMON_LIBS)
+
+$(BUILD)/tests/test_probe_json: $(OBJ)/tests/unit/test_probe_json.o $(patsubst %.c,$(OBJ)/%.o,$(PROBE_PURE_SRCS)) $(COLLECTOR_OBJS) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS) $(COMMON_LIBS)
