@@ -52,3 +52,12 @@ $(addprefix $(BUILD)/tests/,$(PROBE_UNIT)): $(BUILD)/tests/%: $(OBJ)/tests/unit/
 $(BUILD)/tests/test_probe_json: $(OBJ)/tests/unit/test_probe_json.o $(patsubst %.c,$(OBJ)/%.o,$(PROBE_PURE_SRCS)) $(COLLECTOR_OBJS) $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS) $(COMMON_LIBS)
+
+# make fuzz: the parsers of /proc and cgroup text, and inet_diag messages.
+FUZZ_PROBE = fuzz_probe_text fuzz_probe_diag
+FUZZ_TARGETS += $(addprefix $(BUILD)/fuzz/,$(FUZZ_PROBE))
+ALL_SRCS += $(addprefix tests/fuzz/,$(addsuffix .c,$(FUZZ_PROBE)))
+
+$(addprefix $(BUILD)/fuzz/,$(FUZZ_PROBE)): $(BUILD)/fuzz/%: $(OBJ)/tests/fuzz/%.o $(patsubst %.c,$(OBJ)/%.o,$(PROBE_PURE_SRCS)) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ -lzmq -lz $(COMMON_LIBS)

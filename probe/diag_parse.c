@@ -76,7 +76,7 @@ diag_parse_msg(const void *buf, size_t len, uint8_t proto, struct diag_sock *s)
 	if (h.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 	    h.nlmsg_len < NLMSG_LENGTH(sizeof(m)))
 		return -1;
-	memcpy(&m, NLMSG_DATA(nh), sizeof(m));
+	memcpy(&m, (const uint8_t *)buf + NLMSG_LENGTH(0), sizeof(m));
 	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
 		return -1;
 	s->family = m.idiag_family;
