@@ -348,6 +348,7 @@ flow_merge(struct flow_table *ft, const struct evp_flow *r,
 		f->orient = (uint8_t)rank;
 	}
 	sw = rcli != f->cli;
+	flow_table_attr(ft, f, -1);
 
 	if (pkt) {
 		if (f->flags & FL_PENDING) {
@@ -381,6 +382,7 @@ flow_merge(struct flow_table *ft, const struct evp_flow *r,
 	}
 	merge_scalars(ft, f, r, sw, pkt);
 	merge_meta(ft, f, r);
+	flow_table_attr(ft, f, 1);
 	f->updates++;
 	ft->c[FTC_MERGED]++;
 	flow_table_mark_dirty(ft, f, now);

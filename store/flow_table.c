@@ -327,6 +327,25 @@ flow_has_process(const struct flow *f)
 	return f->proc[0] != 0 || f->proc[1] != 0;
 }
 
+void
+flow_table_attr(struct flow_table *ft, const struct flow *f, int d)
+{
+	if (!(f->flags & FL_PACKETS))
+		return;
+	ft->live_packet += (uint32_t)d;
+	if (flow_has_process(f))
+		ft->live_packet_proc += (uint32_t)d;
+}
+
+double
+flow_table_attribution(const struct flow_table *ft)
+{
+	uint64_t n = ft->c[FTC_PACKET_FLOWS] + ft->live_packet;
+
+	return n ? (double)(ft->c[FTC_PACKET_FLOWS_WITH_PROCESS] +
+	    ft->live_packet_proc) / (double)n : -1;
+}
+
 /* Per-interface accounting of a flow leaving the table. */
 static void
 account(struct flow_table *ft, const struct flow *f, enum flow_retire why)
@@ -367,6 +386,7 @@ flow_table_retire(struct flow_table *ft, struct flow *f, enum flow_retire why)
 	if (ft->retire != NULL)
 		ft->retire(ft->retire_arg, ft, f, why);
 	account(ft, f, why);
+	flow_table_attr(ft, f, -1);
 	list_unlink(ft, f);
 	dirty_unlink(ft, f);
 	for (pp = chain_of(ft, &f->key); *pp != i;

@@ -763,14 +763,6 @@ store_sync_counters(struct store *st)
 	}
 }
 
-static double
-attribution(const struct flow_table *ft)
-{
-	return ft->c[FTC_PACKET_FLOWS] ?
-	    (double)ft->c[FTC_PACKET_FLOWS_WITH_PROCESS] /
-	    (double)ft->c[FTC_PACKET_FLOWS] : -1;
-}
-
 void
 store_write_counters(struct store *st, uint64_t now)
 {
@@ -795,6 +787,14 @@ store_write_counters(struct store *st, uint64_t now)
 		snprintf(key, sizeof(key), "iface.%s.live_flows", ifc->name);
 		(void)sink_counter(st->sink, st->name, "store", key,
 		    ifc->ft->live, ts, hist);
+		snprintf(key, sizeof(key), "iface.%s.live_packet_flows",
+		    ifc->name);
+		(void)sink_counter(st->sink, st->name, "store", key,
+		    ifc->ft->live_packet, ts, hist);
+		snprintf(key, sizeof(key),
+		    "iface.%s.live_packet_flows_with_process", ifc->name);
+		(void)sink_counter(st->sink, st->name, "store", key,
+		    ifc->ft->live_packet_proc, ts, hist);
 		for (j = 0; j < FTC_MAX; j++) {
 			snprintf(key, sizeof(key), "iface.%s.%s", ifc->name,
 			    ft_counter_names[j]);
@@ -833,8 +833,11 @@ store_stats_json(struct store *st, struct buf *b)
 			buf_puts(b, ", \"live_flows\": 0}");
 			continue;
 		}
-		buf_printf(b, ", \"live_flows\": %u, \"pending\": %u",
-		    ifc->ft->live, ifc->ft->pending);
+		buf_printf(b, ", \"live_flows\": %u, \"pending\": %u, "
+		    "\"live_packet_flows\": %u, "
+		    "\"live_packet_flows_with_process\": %u", ifc->ft->live,
+		    ifc->ft->pending, ifc->ft->live_packet,
+		    ifc->ft->live_packet_proc);
 		{
 			struct counters fc = { ft_counter_names,
 			    ifc->ft->c, FTC_MAX };
@@ -842,7 +845,7 @@ store_stats_json(struct store *st, struct buf *b)
 			buf_puts(b, ", ");
 			counters_json(b, &fc);
 		}
-		ratio = attribution(ifc->ft);
+		ratio = flow_table_attribution(ifc->ft);
 		if (ratio < 0)
 			buf_puts(b, ", \"attribution_ratio\": null}");
 		else

@@ -264,6 +264,10 @@ struct flow_table {
 	flow_retire_cb	 retire;
 	void		*retire_arg;
 	uint64_t	 c[FTC_MAX];
+	/* Gauges: live packet flows, and those with a process (with the
+	 * packet_flows counters of the flows that left, the attribution
+	 * ratio from the first record of a flow, not from its end). */
+	uint32_t	 live_packet, live_packet_proc;
 };
 
 struct flow_table *flow_table_new(struct intern *, uint64_t *, int,
@@ -310,6 +314,12 @@ void	flow_table_retire(struct flow_table *, struct flow *,
 struct flow_tcpinfo *flow_tcpinfo(struct flow_table *, struct flow *, int);
 /* 1 if either side carries a process. */
 int	flow_has_process(const struct flow *);
+/* Adds (+1) or takes back (-1) f in the live attribution gauges: call
+ * with -1 before changing a flow, +1 after. */
+void	flow_table_attr(struct flow_table *, const struct flow *, int);
+/* Packet flows with a process / packet flows, those that left the
+ * table and the live ones; -1 if there are none. */
+double	flow_table_attribution(const struct flow_table *);
 /* Heap bytes held by the table (pool, buckets, tcpinfo). */
 size_t	flow_table_mem(const struct flow_table *);
 

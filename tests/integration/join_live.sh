@@ -17,9 +17,10 @@
 #   UDP  a one-shot request/response (DNS style); the client's SEND 1 s
 #        after it joins within seconds (it used to wait for the 60 s idle
 #        timeout and expire from the 30 s window), exact counters.
-#   Counters: joins 1 then 2, misses 0, nothing evicted; the same numbers
-#   in `evflowctl status` (text) and in webd's /metrics while the store
-#   runs (evflow_iface_joins{daemon="store",iface=...}).
+#   Counters: joins 1 then 2, misses 0, nothing evicted, attribution
+#   100 % while the flows are live (it counts live packet flows too); the
+#   same numbers in `evflowctl status` (text) and in webd's /metrics
+#   while the store runs (evflow_iface_joins{daemon="store",iface=...}).
 #
 # Needs root and `ip netns` (exit 77 otherwise).  Names are unique per
 # run; namespaces, processes and the temp dir are removed on exit.
@@ -249,8 +250,10 @@ check_eq "capture: updates sent for the live flows" \
 "$BIN/evflowctl" status -d "$D" >"$T/status.txt" 2>&1
 grep -E "^ +iface [0-9]+ $VA \(packet\) " "$T/status.txt" >"$T/status.va" ||
 	{ cat "$T/status.txt"; fail "status: no line for $VA"; }
+sed 's/^/status: /' "$T/status.va"
 for kv in joins=2 misses=0 pending_evicted=0 packet_flows=0 \
-    attribution=-; do
+    live_packet_flows=2 live_packet_flows_with_process=2 \
+    attribution=100.0%; do
 	grep -q " $kv" "$T/status.va" ||
 	    { cat "$T/status.va"; fail "status: $VA line lacks $kv"; }
 	checks=$((checks + 1))
@@ -258,7 +261,8 @@ done
 A="Authorization: Bearer $W_TOKEN"
 wait_true "/metrics" "[ \$(req GET /metrics -H '$A') = 200 ]"
 for m in "joins 2" "misses 0" "pending_evicted 0" "packet_flows 0" \
-    "packet_flows_with_process 0" "live_flows 2"; do
+    "packet_flows_with_process 0" "live_flows 2" "live_packet_flows 2" \
+    "attribution_ratio 1"; do
 	grep -q "^evflow_iface_${m% *}{daemon=\"store\",iface=\"$VA\"} ${m#* }\$" \
 	    "$T/body" || { grep "iface=\"$VA\"" "$T/body"; \
 	    fail "/metrics: evflow_iface_${m% *} of $VA is not ${m#* }"; }

@@ -359,6 +359,10 @@ test_live_join(struct intern *in)
 	CHECK(flow_merge(ft, r, NULL, 1 * SEC) == 0);
 	f = find(ft, r);
 	id = f->id;
+	/* Attribution counts live flows from their first record. */
+	CHECK_EQ_U(ft->live_packet, 1);
+	CHECK_EQ_U(ft->live_packet_proc, 0);
+	CHECK(flow_table_attribution(ft) == 0);
 	for (t = 6; t <= 41; t += 5) {
 		rec_counts(r, t, t - 1);
 		CHECK(flow_merge(ft, r, NULL, t * SEC) == 0);
@@ -372,6 +376,9 @@ test_live_join(struct intern *in)
 	CHECK_EQ_U(ft->c[FTC_JOINS], 1);
 	CHECK(f->flags & FL_JOINED);
 	CHECK_EQ_U(ft->live, 1);
+	CHECK_EQ_U(ft->live_packet, 1);
+	CHECK_EQ_U(ft->live_packet_proc, 1);
+	CHECK(flow_table_attribution(ft) == 1);
 	/* More updates and the end: totals replace, still one entry. */
 	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "10.7.0.1", 41000,
 	    "10.7.0.2", 8080, 1);
@@ -409,6 +416,21 @@ test_live_join(struct intern *in)
 	CHECK(flow_merge(ft, r, NULL, 120 * SEC) == 0);
 	CHECK_EQ_U(ft->c[FTC_JOINS], 2);
 	CHECK_EQ_U(ft->live, 2);
+	CHECK_EQ_U(ft->live_packet, 2);
+	CHECK_EQ_U(ft->live_packet_proc, 2);
+	/* A packet flow nobody explains: half of the live ones. */
+	rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "10.7.0.1", 41001,
+	    "10.7.0.2", 8080, 1);
+	rec_counts(r, 1, 0);
+	CHECK(flow_merge(ft, r, NULL, 121 * SEC) == 0);
+	CHECK_EQ_U(ft->live_packet, 3);
+	CHECK(flow_table_attribution(ft) > 0.66 &&
+	    flow_table_attribution(ft) < 0.67);
+	flow_table_retire(ft, find(ft, r), RETIRE_FLUSH);
+	CHECK_EQ_U(ft->c[FTC_PACKET_FLOWS_NO_PROCESS], 1);
+	ft->c[FTC_PACKET_FLOWS_NO_PROCESS] = 0;
+	ft->c[FTC_PACKET_FLOWS] = 0;
+	CHECK_EQ_U(ft->live_packet, 2);
 
 	/* Both leave the table once: two packet flows, both explained. */
 	CHECK_EQ_U(flow_table_expire(ft, 200 * SEC, 100), 2);
@@ -416,8 +438,11 @@ test_live_join(struct intern *in)
 	CHECK_EQ_U(ft->c[FTC_PACKET_FLOWS_WITH_PROCESS], 2);
 	CHECK_EQ_U(ft->c[FTC_PACKET_FLOWS_NO_PROCESS], 0);
 	CHECK_EQ_U(ft->c[FTC_MISSES], 0);
-	CHECK_EQ_U(ft->c[FTC_CREATED], 2);
-	CHECK_EQ_U(rt.n, 2);
+	CHECK_EQ_U(ft->c[FTC_CREATED], 3);
+	CHECK_EQ_U(rt.n, 3);
+	CHECK_EQ_U(ft->live_packet, 0);
+	CHECK_EQ_U(ft->live_packet_proc, 0);
+	CHECK(flow_table_attribution(ft) == 1);
 	flow_table_free(ft);
 	free(r);
 }
@@ -629,12 +654,18 @@ test_random(struct intern *in)
 				while (flow_table_pop_dirty(ft,
 				    UINT64_MAX) != NULL)
 					;
-			if (ft->live > 1024 || ft->pending > 64)
+			if (ft->live > 1024 || ft->pending > 64 ||
+			    ft->live_packet > ft->live ||
+			    ft->live_packet_proc > ft->live_packet)
 				bad++;
 		}
 		CHECK_EQ_U(bad, 0);
 		CHECK(ft->c[FTC_MERGED] == 100000);
 		CHECK(rt.n > 0);
+		/* The attribution gauges follow the flows out. */
+		flow_table_flush(ft);
+		CHECK_EQ_U(ft->live_packet, 0);
+		CHECK_EQ_U(ft->live_packet_proc, 0);
 		flow_table_free(ft);
 	}
 	free(r);
