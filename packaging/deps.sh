@@ -14,9 +14,12 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: installing packages needs root: run it as root (no sudo here)" >&2
 	exit 1
 fi
+# clang, llvm, bpftool, libbpf-dev, libelf-dev: evflow-probe's eBPF object
+# (clang -target bpf, bpftool btf dump and gen skeleton, libbpf 1.1).
 RUNTIME="build-essential pkg-config libzmq3-dev libnanomsg-dev libcjson-dev \
-  libsqlite3-dev libmicrohttpd-dev libpcap-dev zlib1g-dev sqlite3 iproute2 libsodium-dev"
-TEST="clang libclang-rt-14-dev tshark softflowd tcpdump curl netcat-openbsd \
+  libsqlite3-dev libmicrohttpd-dev libpcap-dev zlib1g-dev sqlite3 iproute2 libsodium-dev \
+  clang llvm bpftool libbpf-dev libelf-dev"
+TEST="libclang-rt-14-dev tshark softflowd tcpdump curl netcat-openbsd \
   python3 wrk procps psmisc openssl dpkg-dev debootstrap systemd"
 PKGS=$RUNTIME
 [ "${1:-}" = "--test" ] && PKGS="$RUNTIME $TEST"
