@@ -161,8 +161,6 @@ bpf_src_open(struct probe *p, char *err, size_t errlen)
 	}
 	(void)need_tracepoint(vmlinux, s->skel->progs.probe_udp_send,
 	    "net_dev_queue", "UDP sends are not seen");
-	(void)need_tracepoint(vmlinux, s->skel->progs.probe_udp_recv,
-	    "skb_copy_datagram_iovec", "UDP receives are not seen");
 	if (!has_tracepoint(vmlinux, "inet_sock_set_state")) {
 		btf__free(vmlinux);
 		snprintf(err, errlen, "no tracepoint inet_sock_set_state");

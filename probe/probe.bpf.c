@@ -17,8 +17,9 @@
  *                              socket, in the accepting process: ACCEPT;
  *                              sockets older than the probe get their owner
  *   tcp:tcp_retransmit_skb     RETRANSMIT
+ *                              and datagrams received on connected UDP
+ *                              sockets, in the receiving process
  *   net:net_dev_queue          UDP datagrams sent (the sender's context)
- *   skb:skb_copy_datagram_iovec  UDP datagrams received (recvmsg context)
  *
  * The process of a TCP socket is recorded in `socks` (keyed by the
  * socket's address) so that events raised in softirq context
@@ -311,14 +312,20 @@ int BPF_PROG(probe_set_state, const struct sock *sk, const int oldstate,
  * opened before the probe started gets its process (no event).  Known
  * sockets cost one map lookup.
  */
+static __always_inline void udp_recv_connected(struct sock *sk);
+
 static __always_inline void
-sock_io(struct sock *sk)
+sock_io(struct sock *sk, int recv)
 {
 	__u64 key = (__u64)sk;
 	struct owner o = {}, *op;
-	__u8 accepted;
+	__u8 accepted, proto = BPF_CORE_READ(sk, sk_protocol);
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (proto == IPPROTO_UDP && recv) {
+		udp_recv_connected(sk);
+		return;
+	}
+	if (proto != IPPROTO_TCP)
 		return;
 	count(PK_HOOK_IO);
 	op = bpf_map_lookup_elem(&socks, &key);
@@ -341,14 +348,15 @@ sock_io(struct sock *sk)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(probe_send_length, struct sock *sk)
 {
-	sock_io(sk);
+	sock_io(sk, 0);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
-int BPF_PROG(probe_recv_length, struct sock *sk)
+int BPF_PROG(probe_recv_length, struct sock *sk, int ret)
 {
-	sock_io(sk);
+	if (ret > 0)
+		sock_io(sk, 1);
 	return 0;
 }
 
@@ -477,21 +485,27 @@ int BPF_PROG(probe_udp_send, struct sk_buff *skb)
 	return 0;
 }
 
-/* A datagram copied to the process that receives it (recvmsg). */
-SEC("tp_btf/skb_copy_datagram_iovec")
-int BPF_PROG(probe_udp_recv, const struct sk_buff *skb)
+/*
+ * A datagram received on a connected UDP socket (its peer is the
+ * socket's), in the receiving process.  An unconnected receiver (a
+ * server) shows through the datagrams it sends back.
+ */
+static __always_inline void
+udp_recv_connected(struct sock *sk)
 {
-	struct task_struct *t;
+	struct probe_event e = {};
 	struct udp_key k = {};
-	__u8 ipv;
 
-	ipv = skb_udp(skb, k.raddr, k.laddr, &k.rport, &k.lport);
-	if (ipv == 0)
-		return 0;
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED)
+		return;
 	count(PK_HOOK_UDP_RECV);
-	t = bpf_get_current_task_btf();
-	k.netns = BPF_CORE_READ(t, nsproxy, net_ns, ns.inum);
+	if (sock_tuple(&e, sk) < 0)
+		return;
+	__builtin_memcpy(k.laddr, e.laddr, 16);
+	__builtin_memcpy(k.raddr, e.raddr, 16);
+	k.lport = e.lport;
+	k.rport = e.rport;
+	k.netns = e.netns;
 	k.dir = PEV_UDP_RECV;
-	udp_event(&k, ipv);
-	return 0;
+	udp_event(&k, e.ipv);
 }
