@@ -134,6 +134,8 @@ bpf_src_open(struct probe *p, char *err, size_t errlen)
 	s->skel->rodata->self_tgid = (__u32)getpid();
 	s->skel->rodata->udp_refresh_ns = (__u64)p->conf.udp_refresh *
 	    1000000000ULL;
+	s->skel->rodata->wakeup_bytes = (__u64)p->conf.wakeup_events *
+	    (sizeof(struct probe_event) + 8);	/* + record header */
 	if (bpf_map__set_max_entries(s->skel->maps.events,
 	    pow2(p->conf.ring_size)) != 0 ||
 	    bpf_map__set_max_entries(s->skel->maps.socks,

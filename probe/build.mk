@@ -61,3 +61,12 @@ ALL_SRCS += $(addprefix tests/fuzz/,$(addsuffix .c,$(FUZZ_PROBE)))
 $(addprefix $(BUILD)/fuzz/,$(FUZZ_PROBE)): $(BUILD)/fuzz/%: $(OBJ)/tests/fuzz/%.o $(patsubst %.c,$(OBJ)/%.o,$(PROBE_PURE_SRCS)) $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ -lzmq -lz $(COMMON_LIBS)
+
+# make bench: tests/bench/probe.sh drives this connection storm (not a
+# bench_* binary: run.sh would start it without arguments).
+TOOLS += $(BUILD)/bench/probe_storm
+ALL_SRCS += tests/bench/bench_probe_storm.c
+
+$(BUILD)/bench/probe_storm: $(OBJ)/tests/bench/bench_probe_storm.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread

@@ -41,17 +41,72 @@ emit_tcp_state_name(unsigned s)
 	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "UNKNOWN";
 }
 
+/* Decimal text of v, without printf (the probe's hot path). */
+static void
+put_u64(struct buf *b, uint64_t v)
+{
+	char d[20];
+	size_t n = sizeof(d);
+
+	do {
+		d[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_add(b, d + n, sizeof(d) - n);
+}
+
+/* v / 1000 with three decimals ("0.221"), from an integer. */
+static void
+put_milli(struct buf *b, uint64_t v)
+{
+	char d[4];
+
+	put_u64(b, v / 1000);
+	d[0] = '.';
+	d[1] = (char)('0' + v / 100 % 10);
+	d[2] = (char)('0' + v / 10 % 10);
+	d[3] = (char)('0' + v % 10);
+	buf_add(b, d, 4);
+}
+
+/* ,"key": */
+static void
+put_key(struct buf *b, const char *key)
+{
+	buf_add(b, ",\"", 2);
+	buf_puts(b, key);
+	buf_add(b, "\":", 2);
+}
+
 static void
 key_str(struct buf *b, const char *key, const char *v)
 {
-	buf_printf(b, ",\"%s\":", key);
+	put_key(b, key);
 	buf_json_str(b, v);
 }
 
 static void
 key_u64(struct buf *b, const char *key, uint64_t v)
 {
-	buf_printf(b, ",\"%s\":%llu", key, (unsigned long long)v);
+	put_key(b, key);
+	put_u64(b, v);
+}
+
+/* {"timestamp":"sec.usec" */
+static void
+put_timestamp(struct buf *b, uint64_t usec)
+{
+	char d[7];
+	uint64_t f = usec % 1000000;
+	int i;
+
+	buf_puts(b, "{\"timestamp\":\"");
+	put_u64(b, usec / 1000000);
+	d[0] = '.';
+	for (i = 6; i >= 1; i--, f /= 10)
+		d[i] = (char)('0' + f % 10);
+	buf_add(b, d, 7);
+	buf_add(b, "\"", 1);
 }
 
 /* "IPV4_SRC_ADDR":"a","IPV4_DST_ADDR":"b" for the pair's family. */
@@ -61,10 +116,15 @@ addr_pair(struct buf *b, int v4, const char *k1, const char *k2,
 {
 	char s[64];
 
-	buf_printf(b, ",\"IPV%d_%s\":\"%s\"", v4 ? 4 : 6, k1,
-	    evp_addr_str(a, s, sizeof(s)));
-	buf_printf(b, ",\"IPV%d_%s\":\"%s\"", v4 ? 4 : 6, k2,
-	    evp_addr_str(c, s, sizeof(s)));
+	buf_puts(b, v4 ? ",\"IPV4_" : ",\"IPV6_");
+	buf_puts(b, k1);
+	buf_add(b, "\":\"", 3);
+	buf_puts(b, evp_addr_str(a, s, sizeof(s)));
+	buf_puts(b, v4 ? "\",\"IPV4_" : "\",\"IPV6_");
+	buf_puts(b, k2);
+	buf_add(b, "\":\"", 3);
+	buf_puts(b, evp_addr_str(c, s, sizeof(s)));
+	buf_add(b, "\"", 1);
 }
 
 static void
@@ -72,11 +132,14 @@ proc_obj(struct buf *b, const char *key, const struct proc_info *pi,
     uint32_t pid, uint32_t tid, uint32_t uid, uint32_t gid,
     const char *uname, const char *gname)
 {
-	buf_printf(b, ",\"%s\":{\"PID\":%u,\"TID\":%u,\"UID\":%u", key, pid,
-	    tid, uid);
+	put_key(b, key);
+	buf_puts(b, "{\"PID\":");
+	put_u64(b, pid);
+	key_u64(b, "TID", tid);
+	key_u64(b, "UID", uid);
 	if (uname != NULL && uname[0] != '\0')
 		key_str(b, "UID_NAME", uname);
-	buf_printf(b, ",\"GID\":%u", gid);
+	key_u64(b, "GID", gid);
 	if (gname != NULL && gname[0] != '\0')
 		key_str(b, "GID_NAME", gname);
 	key_str(b, "PROCESS_PATH", pi->path);
@@ -143,15 +206,17 @@ local_side(struct buf *b, const struct probe_flow *f)
 static void
 tcp_obj(struct buf *b, const struct probe_flow *f)
 {
-	buf_printf(b, ",\"TCP\":{\"CONN_STATE\":\"%s\"",
-	    emit_tcp_state_name(f->tcp_state));
+	buf_puts(b, ",\"TCP\":{\"CONN_STATE\":");
+	buf_json_str(b, emit_tcp_state_name(f->tcp_state));
 	key_u64(b, "SEGS_IN", f->segs_in);
 	key_u64(b, "SEGS_OUT", f->segs_out);
 	key_u64(b, "RETRAN_PKTS", f->retrans);
 	key_u64(b, "UNACK_SEGMENTS", f->unacked);
 	key_u64(b, "LOST_PKTS", f->lost);
-	buf_printf(b, ",\"RTT\":%.3f,\"RTT_VARIANCE\":%.3f",
-	    f->srtt_us / 1000.0, f->rttvar_us / 1000.0);
+	put_key(b, "RTT");
+	put_milli(b, f->srtt_us);
+	put_key(b, "RTT_VARIANCE");
+	put_milli(b, f->rttvar_us);
 	key_u64(b, "BYTES_RCVD", f->bytes_received);
 	key_u64(b, "BYTES_ACKED", f->bytes_acked);
 	buf_puts(b, "}");
@@ -170,23 +235,27 @@ emit_event_json(struct buf *b, const struct probe_flow *f, int ids)
 	const char *ev = f->type < PEV_MAX && ev_names[f->type] ?
 	    ev_names[f->type] : "UNKNOWN";
 
-	buf_printf(b, "{\"timestamp\":\"%llu.%06llu\"",
-	    (unsigned long long)(f->ts_usec / 1000000),
-	    (unsigned long long)(f->ts_usec % 1000000));
+	put_timestamp(b, f->ts_usec);
 	if (f->ifname != NULL)
 		key_str(b, "INTERFACE_NAME", f->ifname);
-	buf_printf(b, ",\"IP_PROTOCOL_VERSION\":%d,\"%s_EVENT_TYPE\":\"%s\"",
-	    v4 ? 4 : 6, f->proto == 17 ? "UDP" : "TCP", ev);
+	buf_puts(b, v4 ? ",\"IP_PROTOCOL_VERSION\":4" :
+	    ",\"IP_PROTOCOL_VERSION\":6");
+	buf_puts(b, f->proto == 17 ? ",\"UDP_EVENT_TYPE\":\"" :
+	    ",\"TCP_EVENT_TYPE\":\"");
+	buf_puts(b, ev);
+	buf_add(b, "\"", 1);
 	/* Packet order: on ACCEPT the remote client sent the SYN. */
 	addr_pair(b, v4, "SRC_ADDR", "DST_ADDR", accept ? f->raddr : f->laddr,
 	    accept ? f->laddr : f->raddr);
-	buf_printf(b, ",\"PROTOCOL\":%u,\"L4_SRC_PORT\":%u,\"L4_DST_PORT\":%u",
-	    f->proto, accept ? f->rport : f->lport,
-	    accept ? f->lport : f->rport);
-	if (f->latency_usec != 0)
-		buf_printf(b, ",\"NW_LATENCY_MS\":\"%llu.%03llu\"",
-		    (unsigned long long)(f->latency_usec / 1000),
-		    (unsigned long long)(f->latency_usec % 1000));
+	key_u64(b, "PROTOCOL", f->proto);
+	key_u64(b, "L4_SRC_PORT", accept ? f->rport : f->lport);
+	key_u64(b, "L4_DST_PORT", accept ? f->lport : f->rport);
+	if (f->latency_usec != 0) {
+		put_key(b, "NW_LATENCY_MS");
+		buf_add(b, "\"", 1);
+		put_milli(b, f->latency_usec);
+		buf_add(b, "\"", 1);
+	}
 	if (f->type == PEV_RETRANSMIT)
 		key_u64(b, "RETRAN_PKTS", f->retrans);
 	local_side(b, f);
@@ -204,12 +273,11 @@ emit_netstat_json(struct buf *b, const struct probe_flow *f)
 {
 	int v4 = flow_is_v4(f);
 
-	buf_printf(b, "{\"timestamp\":\"%llu.%06llu\"",
-	    (unsigned long long)(f->ts_usec / 1000000),
-	    (unsigned long long)(f->ts_usec % 1000000));
+	put_timestamp(b, f->ts_usec);
 	if (f->ifname != NULL)
 		key_str(b, "INTERFACE_NAME", f->ifname);
-	buf_printf(b, ",\"IP_PROTOCOL_VERSION\":%d", v4 ? 4 : 6);
+	buf_puts(b, v4 ? ",\"IP_PROTOCOL_VERSION\":4" :
+	    ",\"IP_PROTOCOL_VERSION\":6");
 	addr_pair(b, v4, "LOCAL_ADDR", "REMOTE_ADDR", f->laddr, f->raddr);
 	buf_printf(b, ",\"PROTOCOL\":%u,\"L4_LOCAL_PORT\":%u,"
 	    "\"L4_REMOTE_PORT\":%u", f->proto, f->lport, f->rport);

@@ -65,6 +65,11 @@ static const struct conf_directive probe_conf_table[] = {
 	  60000, "milliseconds to wait at start for a collector" },
 	{ "probe.ring_size", CONF_BYTES, NUM(ring_size), "8M", 65536,
 	  1073741824, "eBPF ring buffer (rounded up to a power of two)" },
+	{ "probe.wakeup_events", CONF_INT, NUM(wakeup_events), "64", 1,
+	  65536, "eBPF: events waiting in the ring buffer that wake the "
+	  "probe at once" },
+	{ "probe.drain_ms", CONF_INT, NUM(drain_ms), "20", 1, 1000,
+	  "eBPF: the ring buffer is drained at least this often (ms)" },
 	{ "probe.sock_entries", CONF_INT, NUM(sock_entries), "65536", 1024,
 	  16777216, "eBPF: TCP sockets whose process is remembered" },
 	{ "probe.udp_entries", CONF_INT, NUM(udp_entries), "65536", 1024,
@@ -334,8 +339,9 @@ loop(struct probe *p)
 	pfd[nfd].fd = ctl_fd(p->ctl);
 	pfd[nfd++].events = POLLIN;
 	while (!sig_quit) {
-		if (poll(pfd, nfd, clock_ms_until(min_of(t, T_MAX), 1000)) ==
-		    -1 && errno != EINTR)
+		if (poll(pfd, nfd, clock_ms_until(min_of(t, T_MAX),
+		    p->bpf_mode ? (int)p->conf.drain_ms : 1000)) == -1 &&
+		    errno != EINTR)
 			fatal("poll");
 		if (p->bpf_mode && bpf_src_poll(p->bpf, 0) == -1)
 			LOG_RATELIMITED(log_warnx, "ring buffer poll failed");

@@ -56,6 +56,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 self_tgid = 0;		/* the probe's own events: skipped */
 const volatile __u64 udp_refresh_ns = 0;	/* re-report a 5-tuple after */
 const volatile __u8 accept_on_io = 0;	/* sock_*_length tracepoints exist */
+const volatile __u64 wakeup_bytes = 0;	/* wake user space past this backlog */
 
 /* The process that owns a TCP socket, and when it sent its SYN. */
 struct owner {
@@ -199,6 +200,20 @@ event_new(__u8 type, __u8 proto)
 	return e;
 }
 
+/*
+ * Commits an event.  User space is woken only once wakeup_bytes are
+ * waiting (it also drains every probe.drain_ms): one wake-up per event
+ * would cost more than the event.
+ */
+static __always_inline void
+submit(struct probe_event *e)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+	    BPF_RB_NO_WAKEUP);
+}
+
 /* A TCP event of socket `sk` with its recorded owner (if any). */
 static __always_inline struct probe_event *
 tcp_event(const struct sock *sk, __u8 type, const struct owner *o)
@@ -238,7 +253,7 @@ submit_simple(const struct sock *sk, __u8 type, const struct owner *o)
 	struct probe_event *e = tcp_event(sk, type, o);
 
 	if (e)
-		bpf_ringbuf_submit(e, 0);
+		submit(e);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -267,7 +282,7 @@ int BPF_PROG(probe_set_state, const struct sock *sk, const int oldstate,
 		if ((e = tcp_event(sk, PEV_CONNECT, op)) == 0)
 			return 0;
 		e->latency_ns = e->ts_ns - op->syn_ns;
-		bpf_ringbuf_submit(e, 0);
+		submit(e);
 		return 0;
 	}
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
@@ -290,7 +305,7 @@ int BPF_PROG(probe_set_state, const struct sock *sk, const int oldstate,
 	if (oldstate == TCP_SYN_SENT) {
 		if (op && (e = tcp_event(sk, PEV_CONNECT_FAILED, op)) != 0) {
 			e->latency_ns = e->ts_ns - op->syn_ns;
-			bpf_ringbuf_submit(e, 0);
+			submit(e);
 		}
 	} else if (op || oldstate != TCP_SYN_RECV) {
 		/* accepted and closed unused: its ACCEPT has no process */
@@ -298,7 +313,7 @@ int BPF_PROG(probe_set_state, const struct sock *sk, const int oldstate,
 			submit_simple(sk, PEV_ACCEPT, 0);
 		if ((e = tcp_event(sk, PEV_CLOSE, op)) != 0) {
 			tcp_counters(e, sk);
-			bpf_ringbuf_submit(e, 0);
+			submit(e);
 		}
 	}
 	if (op)
@@ -315,13 +330,13 @@ int BPF_PROG(probe_set_state, const struct sock *sk, const int oldstate,
 static __always_inline void udp_recv_connected(struct sock *sk);
 
 static __always_inline void
-sock_io(struct sock *sk, int recv)
+sock_io(struct sock *sk, int recv, int ret)
 {
 	__u64 key = (__u64)sk;
 	struct owner o = {}, *op;
 	__u8 accepted, proto = BPF_CORE_READ(sk, sk_protocol);
 
-	if (proto == IPPROTO_UDP && recv) {
+	if (proto == IPPROTO_UDP && recv && ret > 0) {
 		udp_recv_connected(sk);
 		return;
 	}
@@ -348,15 +363,14 @@ sock_io(struct sock *sk, int recv)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(probe_send_length, struct sock *sk)
 {
-	sock_io(sk, 0);
+	sock_io(sk, 0, 0);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(probe_recv_length, struct sock *sk, int ret)
 {
-	if (ret > 0)
-		sock_io(sk, 1);
+	sock_io(sk, 1, ret);
 	return 0;
 }
 
@@ -371,7 +385,7 @@ int BPF_PROG(probe_retransmit, const struct sock *sk)
 	op = bpf_map_lookup_elem(&socks, &key);
 	if ((e = tcp_event(sk, PEV_RETRANSMIT, op)) != 0) {
 		tcp_counters(e, sk);
-		bpf_ringbuf_submit(e, 0);
+		submit(e);
 	}
 	return 0;
 }
@@ -461,7 +475,7 @@ udp_event(const struct udp_key *k, __u8 ipv)
 	e->netns = k->netns;
 	e->ipv = ipv;
 	owner_to_event(e, &o);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 /* A packet leaving through a device: a local UDP socket's datagram is

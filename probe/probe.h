@@ -50,6 +50,8 @@ struct probe_conf {
 	long long	sndhwm;			/* messages */
 	long long	subscribe_wait;		/* ms before sending anyway */
 	long long	ring_size;		/* bytes */
+	long long	wakeup_events;		/* ring backlog that wakes us */
+	long long	drain_ms;		/* ring drained at least this often */
 	long long	sock_entries;		/* kernel map entries */
 	long long	udp_entries;
 	long long	udp_refresh;		/* seconds */
