@@ -46,7 +46,7 @@ joined "long-lived TCP over IPv4, sock_diag" 6 $C_LONG4 "$CLI4" "$SRV4" \
 joined "long-lived TCP over IPv6, sock_diag" 6 $C_LONG6 "$CLI6" "$SRV6" \
     $ECHO_PORT $LONG6 "$LONG6_EXE" "$LONG6_UID" $ECHO_PID 0
 check_eq "sides from the events, not guessed" "$(row "$VA" 6 $C_LONG4 \
-    "sides_guessed || '/' || last_event IS NOT NULL")" "0/1"
+    "sides_guessed || '/' || (last_event IS NOT NULL)")" "0/1"
 check_eq "the clients still run" \
     "$(kill -0 $LONG4 && kill -0 $LONG6 && echo yes)" yes
 [ "$(counter pa diag_polls)" -gt 0 ] || fail "pa: no sock_diag poll counted"
