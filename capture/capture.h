@@ -213,6 +213,7 @@ _Static_assert(sizeof(struct flow) <= 224, "flow entry too large");
  * reported each active_usec (the NetFlow-style active timeout alone).
  */
 #define FLOW_FIRST_REPORT_USEC	1000000	/* 1 s */
+#define FLOW_REPORT_SLACK_USEC	10000	/* reports batched by 10 ms */
 
 /* Why a flow record is emitted. */
 enum flow_why {

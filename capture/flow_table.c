@@ -463,7 +463,7 @@ flow_table_account(struct flow_table *t, const struct pkt *k,
 		t->live++;
 		t->cnt[CC_FLOWS_LIVE] = t->live;
 		t->cnt[CC_FLOWS_CREATED]++;
-		due_min(t, f->next_update);
+		due_min(t, f->next_update + FLOW_REPORT_SLACK_USEC);
 		due_min(t, t->now + t->cfg.idle_usec);
 	} else {
 		f = &t->flows[i];
@@ -515,6 +515,32 @@ flow_table_next_deadline(const struct flow_table *t)
 	return d;
 }
 
+/*
+ * When a packet must run the timers (t->due): the exact end of a flow
+ * (idle, linger), but reports up to FLOW_REPORT_SLACK_USEC late, so that
+ * at a high packet rate the reports due go out in batches rather than a
+ * few per packet (each a visit of a flow not touched for a second).
+ */
+static uint64_t
+flow_due(const struct flow_table *t)
+{
+	uint64_t d = UINT64_MAX, r = UINT64_MAX;
+
+	if (t->linger.head != FLOW_NIL)
+		d = t->flows[t->linger.head].linger_until;
+	if (t->idle.head != FLOW_NIL &&
+	    t->flows[t->idle.head].last_usec + t->cfg.idle_usec < d)
+		d = t->flows[t->idle.head].last_usec + t->cfg.idle_usec;
+	if (t->fresh.head != FLOW_NIL)
+		r = t->flows[t->fresh.head].next_update;
+	if (t->update.head != FLOW_NIL &&
+	    t->flows[t->update.head].next_update < r)
+		r = t->flows[t->update.head].next_update;
+	if (r != UINT64_MAX && r + FLOW_REPORT_SLACK_USEC < d)
+		d = r + FLOW_REPORT_SLACK_USEC;
+	return d;
+}
+
 /* Emits an update of live flow `f` at `now` and notes when. */
 static void
 flow_report(struct flow_table *t, struct flow *f, uint64_t now)
@@ -549,6 +575,8 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 	while ((i = t->fresh.head) != FLOW_NIL &&
 	    t->flows[i].next_update <= now) {
 		f = &t->flows[i];
+		if (f->unext != FLOW_NIL)
+			__builtin_prefetch(&t->flows[f->unext]);
 		if (!(f->flags & FLOW_LINGER) ||
 		    f->linger_until > now + t->tick) {
 			t->cnt[CC_FIRST_REPORTS]++;
@@ -560,6 +588,8 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 	while ((i = t->update.head) != FLOW_NIL &&
 	    t->flows[i].next_update <= now) {
 		f = &t->flows[i];
+		if (f->unext != FLOW_NIL)
+			__builtin_prefetch(&t->flows[f->unext]);
 		if (f->changed || now >= f->first_usec +
 		    (uint64_t)f->report_sec * 1000000 + t->cfg.active_usec)
 			flow_report(t, f, now);
@@ -568,7 +598,7 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 		ulist_remove(t, i);
 		ulist_append(t, i, FL_ULIST_UPDATE, t->now + t->tick);
 	}
-	t->due = flow_table_next_deadline(t);
+	t->due = flow_due(t);
 }
 
 void
