@@ -684,6 +684,45 @@ test_live_updates(void)
 	free(r);
 }
 
+/* Reading a file, packets run the timers: reports due go out in 10 ms
+ * batches (FLOW_REPORT_SLACK_USEC), a flow's end exactly on time. */
+static void
+test_report_batches(void)
+{
+	struct flow_cfg cfg = run_cfg();
+	struct run *r = calloc(1, sizeof(*r));
+	struct tp a = { .src = "10.6.0.1", .dst = "10.6.0.2", .proto = 17,
+	    .sport = 1000, .dport = 53, .payload = 10 }, b = a, c = a;
+	struct flow_table *ft;
+
+	b.sport = 1001;
+	c.sport = 1002;
+	cfg.idle_usec = 3 * SEC;
+	cfg.update_usec = 5 * SEC;
+	ft = flow_table_new(&cfg, run_emit, r, r->cnt);
+	CHECK(ft != NULL && r != NULL);
+	if (ft == NULL || r == NULL)
+		return;
+	feed(ft, &a, 100 * SEC);
+	feed(ft, &b, 101 * SEC + 5000);		/* a due, within the slack */
+	CHECK_EQ_U(r->n, 0);
+	feed(ft, &b, 101 * SEC + 10000);	/* slack over: a reported */
+	CHECK_EQ_U(r->n, 1);
+	CHECK_EQ_U(r->rec[0].port[0], 1000);
+	CHECK_EQ_U(r->why[0], FW_UPDATE);
+	/* a idle since 100 s: ends at 103 s exactly, not 10 ms later
+	 * (b's first report is due at 102.005 s, so it goes first). */
+	feed(ft, &c, 103 * SEC - 1);
+	CHECK_EQ_U(r->n, 2);
+	CHECK_EQ_U(r->rec[1].port[0], 1001);
+	feed(ft, &c, 103 * SEC);
+	CHECK_EQ_U(r->n, 3);
+	CHECK_EQ_U(r->why[2], FW_IDLE);
+	CHECK_EQ_U(r->rec[2].port[0], 1000);
+	flow_table_free(ft);
+	free(r);
+}
+
 static void
 test_table_bytes(void)
 {
@@ -724,6 +763,7 @@ main(void)
 	test_snaplen_filter();
 	test_clock();
 	test_live_updates();
+	test_report_batches();
 	test_table_bytes();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
