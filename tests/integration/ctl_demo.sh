@@ -12,6 +12,9 @@
 #     the namespace and the veth;
 #   - the namespace a demo killed with SIGKILL left is removed by the
 #     next demo;
+#   - not root, it says so and runs its servers and clients on loopback:
+#     the probe (sock_diag then) reports python3 on both sides in the
+#     ZMQ interface;
 #   - without evflow-probe it falls back to synthetic events and says so.
 . "$(dirname "$0")/ctl_lib/common.sh"
 need evflowctl evflow-store evflow-router evflow-collector evflow-capture \
@@ -98,11 +101,11 @@ remember_helpers "$NS" "$demo"
 J="iface = '$VH' AND source = 'joined' AND c2s_packets > 0"
 wait_until "curl joined into a packet flow of $VH, python3 the server" 40 \
     gt0 "SELECT count(*) FROM flows_v WHERE $J AND protocol = 6 AND
-    srv_port = 8080 AND cli_process LIKE '%/curl' AND
+    srv_port = 8080 AND cli_process LIKE '%curl' AND
     srv_process LIKE '%python3%'"
 wait_until "curl over IPv6 joined too" 40 \
     gt0 "SELECT count(*) FROM flows_v WHERE $J AND ip_version = 6 AND
-    cli_process LIKE '%/curl'"
+    cli_process LIKE '%curl'"
 wait_until "the long-lived TCP connection joined, python3 on both sides" 40 \
     gt0 "SELECT count(*) FROM flows_v WHERE $J AND protocol = 6 AND
     srv_port = 7007 AND cli_process LIKE '%python3%' AND
@@ -179,6 +182,38 @@ kill -TERM "$demo"
 wait_until "demo exits after SIGTERM" 30 ended
 check "its namespace removed too" test ! -e "/run/netns/evfdemo-$demo"
 nothing_left "$dead"
+
+# --- Not root: loopback traffic in the ZMQ interface alone.
+if command -v setpriv >/dev/null &&
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" -h \
+    >/dev/null 2>&1; then
+	A="$T/nobody"
+	mkdir -p "$A"
+	chown 65534:65534 "$A"
+	chmod 711 "$T"
+	INSTANCES="$INSTANCES $A"
+	setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$A" \
+	    "$CTL" demo -d "$A" >"$T/nobody.out" 2>&1 &
+	demo=$!
+	echo "$demo" >>"$T/pids"
+	echo "$demo" >>"$T/demos"
+	wait_until "demo started as nobody" 60 \
+	    grep -qs "^Ctrl-C stops everything" "$T/nobody.out"
+	remember_pids "$A"
+	check "not root: the demo says it uses loopback" \
+	    grep -q "^no network namespace (not root): servers and clients on loopback" \
+	    "$T/nobody.out"
+	wait_until "python3 on both sides of a loopback flow in the ZMQ interface" 40 \
+	    gt0 "SELECT count(*) FROM flows_v WHERE iface_kind = 'zmq' AND
+	    cli_addr = '127.0.0.1' AND cli_process LIKE '%python3%' AND
+	    srv_process LIKE '%python3%'"
+	remember_helpers none "$demo"
+	kill -INT "$demo"
+	wait_until "demo exits after SIGINT" 30 ended
+	nothing_left "$demo"
+else
+	echo "note: nobody cannot run $CTL: the non-root fallback is not tested"
+fi
 
 # --- Without evflow-probe: synthetic events, said so.
 # (evflowctl finds the daemons next to its own binary, symlinks resolved:
