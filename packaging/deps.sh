@@ -32,7 +32,11 @@ apt-get install -y -qq --no-install-recommends $PKGS
 # The browser tests: Debian's chromium and playwright-core from npm.
 if [ "${1:-}" = "--test" ]; then
 	if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
-		apt-get install -y -qq --no-install-recommends chromium npm
+		# (setup.sh's root steps here, so it runs as the user)
+		[ -x /usr/bin/chromium ] ||
+			apt-get install -y -qq --no-install-recommends chromium
+		command -v npm >/dev/null ||
+			apt-get install -y -qq --no-install-recommends npm
 		sudo -u "$SUDO_USER" -H "$here/../tests/browser/setup.sh"
 	else
 		"$here/../tests/browser/setup.sh"
