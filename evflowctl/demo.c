@@ -34,6 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
+#include "common/buf.h"
+#include "common/ctl.h"
 #include "common/paths.h"
 #include "common/sig.h"
 #include "evflowctl.h"
@@ -226,6 +230,32 @@ choose(struct demo *d)
 	return 0;
 }
 
+/* Says whether the probe runs its eBPF program or polls sock_diag (it
+ * chooses at its start: root with BTF, or not). */
+static void
+say_probe_mode(const struct ctl_opts *o)
+{
+	char ep[PATH_MAX + 80];
+	const char *mode = NULL;
+	struct buf b;
+	cJSON *j;
+
+	ctl_endpoint_of(ep, sizeof(ep), o, "probe0");
+	buf_init(&b);
+	if (ctl_request(ep, "stats", &b, CTL_TIMEOUT_MS) == 0 &&
+	    (j = cJSON_ParseWithLength(b.p, b.len)) != NULL) {
+		mode = json_str(j, "mode");
+		if (strcmp(mode, "bpf") == 0)
+			printf("probe: eBPF (every connection, as it happens)\n");
+		else
+			printf("probe: polling sock_diag, no eBPF (see %s/"
+			    "probe0.log): connections shorter than a poll are "
+			    "missed\n", o->datadir);
+		cJSON_Delete(j);
+	}
+	buf_free(&b);
+}
+
 /* Starts the traffic of the running system and says what it is. */
 static void
 traffic(struct demo *d)
@@ -234,6 +264,7 @@ traffic(struct demo *d)
 	char *pubargv[] = { pubbin, "-z", d->zmq, "--live", NULL };
 
 	if (d->mode == DEMO_NETWORK || d->mode == DEMO_LOOPBACK) {
+		say_probe_mode(d->o);
 		if (demo_clients(d->o, &d->net, d->log) == -1)
 			printf("no demo clients (python3?): see %s\n", d->log);
 		else if (d->mode == DEMO_NETWORK)
@@ -338,11 +369,19 @@ cmd_demo(struct ctl_opts *o)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", web_port_of(o));
 	printf("\nhave a look:\n"
 	    "  evflowctl status -d %s\n"
-	    "  evflowctl iface list -d %s\n"
-	    "  sqlite3 %s/evflow.db 'SELECT iface, cli_addr, cli_port, "
-	    "srv_addr, srv_port, cli_process, srv_process FROM flows_v ORDER "
-	    "BY last_seen DESC LIMIT 10'\n", o->datadir, o->datadir,
-	    o->datadir);
+	    "  evflowctl iface list -d %s\n", o->datadir, o->datadir);
+	if (d.mode == DEMO_NETWORK)
+		printf("  sqlite3 %s/evflow.db 'SELECT cli_addr, cli_port, "
+		    "srv_addr, srv_port, cli_process, srv_process, c2s_bytes, "
+		    "s2c_bytes FROM flows_v WHERE iface = \"%s\" ORDER BY "
+		    "last_seen DESC LIMIT 10'\n"
+		    "  sqlite3 %s/evflow.db 'SELECT * FROM iface_attribution'\n",
+		    o->datadir, d.net.host_if, o->datadir);
+	else
+		printf("  sqlite3 %s/evflow.db 'SELECT iface, cli_addr, "
+		    "cli_port, srv_addr, srv_port, cli_process, srv_process "
+		    "FROM flows_v ORDER BY last_seen DESC LIMIT 10'\n",
+		    o->datadir);
 	if (web && demo_password(o, webbin, pw, sizeof(pw)) == 0)
 		printf("  web UI: %s  (user demo, password %s)\n", url, pw);
 	else if (web)
