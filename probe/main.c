@@ -68,7 +68,7 @@ static const struct conf_directive probe_conf_table[] = {
 	{ "probe.wakeup_events", CONF_INT, NUM(wakeup_events), "64", 1,
 	  65536, "eBPF: events waiting in the ring buffer that wake the "
 	  "probe at once" },
-	{ "probe.drain_ms", CONF_INT, NUM(drain_ms), "20", 1, 1000,
+	{ "probe.drain_ms", CONF_INT, NUM(drain_ms), "5", 1, 1000,
 	  "eBPF: the ring buffer is drained at least this often (ms)" },
 	{ "probe.sock_entries", CONF_INT, NUM(sock_entries), "65536", 1024,
 	  16777216, "eBPF: TCP sockets whose process is remembered" },

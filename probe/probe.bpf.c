@@ -162,6 +162,11 @@ sock_tuple(struct probe_event *e, const struct sock *sk)
 	} else
 		return -1;
 	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/* Going to CLOSE, an ephemeral port is released (skc_num = 0)
+	 * before the tracepoint fires; inet_sport still has it. */
+	if (e->lport == 0)
+		e->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk,
+		    inet_sport));
 	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	return 0;

@@ -303,7 +303,8 @@ struct bpf_src;
 struct bpf_src *bpf_src_open(struct probe *, char *, size_t);
 void	bpf_src_close(struct bpf_src *);
 int	bpf_src_fd(struct bpf_src *);
-/* Consumes the ring buffer (at most `max` events).  Returns events. */
+/* Consumes the ring buffer (the argument is unused: it never waits).
+ * Returns the events consumed, or -1. */
 int	bpf_src_poll(struct bpf_src *, int);
 /* Copies the per-CPU kernel counters (sums) into the probe's counters. */
 void	bpf_src_counters(struct bpf_src *, uint64_t *);

@@ -31,7 +31,7 @@ while True:
 PYEOF
 cat >"$T/client.py" <<'PYEOF'
 import os, socket, sys, time
-port, uport, cport, hold = (int(a) for a in sys.argv[1:5])
+port, uport, cport = (int(a) for a in sys.argv[1:4]); hold = float(sys.argv[4])
 c = socket.socket(); c.bind(("127.0.0.1", cport))
 c.connect(("127.0.0.1", port)); c.sendall(b"ping"); c.recv(100)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", cport))
@@ -106,7 +106,7 @@ run_mode() {
 	for n in "probe_$mode" "server_$mode" col0 router store; do
 		kill -TERM "$(pid_of "$n")" 2>/dev/null
 	done
-	for n in "probe_$mode" col0 router store; do
+	for n in "probe_$mode" "server_$mode" col0 router store; do
 		p=$(pid_of "$n")
 		while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
 	done
@@ -115,7 +115,8 @@ run_mode() {
 	checks=$((checks + 1))
 }
 
-run_mode bpf 0
+# the client lives 0.5 s: long enough for /proc to be read, whatever the load
+run_mode bpf 0.5
 # sock_diag sees what lives across a poll (probe.poll_interval 1s)
 run_mode diag 3
 pass
