@@ -2,7 +2,8 @@
  * capture benchmark: packets/s per core (packets per CPU second of the
  * process, median of runs; wall time printed too) through the capture's real read
  * path (libpcap file -> dissect -> flow table -> a record built for
- * every flow end/update), no sockets.  Built as $(BUILD)/bench/
+ * every flow end/update; the live-flow reports of capture.update_interval's
+ * default, 5 s, included), no sockets.  Built as $(BUILD)/bench/
  * capture-bench and driven by tests/bench/capture.sh, which compares it
  * with tshark and softflowd on the same file.
  *
