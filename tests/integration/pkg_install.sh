@@ -6,11 +6,14 @@
 #   - `apt-get install ./evflow_*.deb` resolves every Depends from the
 #     mirror (a missing one would leave a daemon unable to start);
 #   - the postinst made the evflow system user and /var/lib/evflow;
-#   - store, router, webd and one collector start as their installed
-#     units start them (Environment= and ExecStart= read from the units,
-#     run as User=evflow), the collector being the config's interface #0;
+#   - store, router, webd, one collector, a capture of lo and the probe
+#     start as their installed units start them (Environment=,
+#     ExecStart=, User=, the capabilities and NoNewPrivileges read from
+#     the units), the collector being the config's interface #0;
 #   - events sent by the host's evflow-testpub to the chroot collector's
 #     loopback port are stored, and webd serves them with an API token;
+#     the capture stores that connection's packet flow, the probe its own
+#     connection to the collector with the processes;
 #   - SIGTERM stops every daemon with status 0;
 #   - `dpkg --purge evflow` removes the files and the conffile, leaving
 #     the data directory and the user.
@@ -83,6 +86,7 @@ cleanup() {
 		echo "FAIL: still mounted under $R: $T left in place"
 		exit 1
 	fi
+	[ -n "$KEEP_TMP" ] && { echo "kept $T"; exit $rc; }
 	rm -rf --one-file-system "$T"
 	exit $rc
 }
@@ -129,6 +133,9 @@ else
 fi
 t2=$(now)
 mount -t proc proc "$R/proc" || skip "cannot mount /proc in the chroot"
+# (the probe's eBPF mode reads /sys: the CPU count, the kernel's BTF)
+mount -t sysfs -o ro sysfs "$R/sys" 2>/dev/null ||
+	echo "note: no /sys in the chroot: the probe will use its fallback mode"
 cp /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null
 cp "$deb" "$R/tmp/"
 in_root apt-get update -qq >"$T/apt.log" 2>&1 || { cat "$T/apt.log"; fail "apt-get update in the chroot"; }
@@ -163,12 +170,20 @@ ok
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 WPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 [ "$PORT" != "$WPORT" ] || fail "the same free port twice"
-printf 'interface = tcp://127.0.0.1:%sc\nwebd.port = %s\n' "$PORT" "$WPORT" \
-    >>"$R/etc/evflow/evflow.conf"
+cat >>"$R/etc/evflow/evflow.conf" <<EOT
+interface = tcp://127.0.0.1:${PORT}c
+interface = lo
+webd.port = $WPORT
+probe.endpoint = tcp://127.0.0.1:${PORT}c
+probe.netstat_interval = 2s
+EOT
 
-# unit_run NAME UNIT [INSTANCE]: starts what UNIT's ExecStart names, with
-# its Environment=, as its User=, in the chroot; log $T/NAME.log.
+# unit_run NAME UNIT [INSTANCE]: starts what UNIT's ExecStart names, in
+# the chroot, with its Environment=, as its User=, with exactly its
+# AmbientCapabilities= and CapabilityBoundingSet= and NoNewPrivileges
+# (setpriv does what systemd would); log $T/NAME.log.
 U="$R/lib/systemd/system"
+caps() { sed -n "s/^$1=//p" "$U/$2" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g'; }
 unit_run() {
 	name=$1 unit=$2 inst=${3:-}
 	[ -f "$U/$unit" ] || fail "no unit $unit"
@@ -177,9 +192,15 @@ unit_run() {
 	envs=$(sed -n 's/^Environment=//p' "$U/$unit")
 	cmd=$(sed -n 's/^ExecStart=//p' "$U/$unit" | sed "s/%I/$inst/g")
 	[ -n "$cmd" ] || fail "$unit: no ExecStart"
+	amb=$(caps AmbientCapabilities "$unit")
+	bnd=$(caps CapabilityBoundingSet "$unit")
+	set -- --reuid="$uid" --regid="$gid" --clear-groups \
+	    --inh-caps="-all${amb:+,$amb}" --bounding-set="-all${bnd:+,$bnd}"
+	[ -n "$amb" ] && set -- "$@" --ambient-caps="$amb"
+	grep -q '^NoNewPrivileges=yes$' "$U/$unit" && set -- "$@" --no-new-privs
 	# shellcheck disable=SC2086
-	chroot --userspec="$uid:$gid" --groups="$gid" "$R" /usr/bin/env -i \
-	    PATH=/usr/sbin:/usr/bin:/sbin:/bin $envs $cmd >"$T/$name.log" 2>&1 &
+	chroot "$R" setpriv "$@" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	    $envs $cmd >"$T/$name.log" 2>&1 &
 	PIDS="$PIDS $!"
 	NAMES="$NAMES $name"
 	eval "pid_$name=$!"
@@ -206,6 +227,14 @@ if [ -f "$R/usr/bin/evflow-webd" ]; then
 	unit_run webd evflow-webd.service
 	wait_for "webd control socket" 20 test -S "$V/webd.ctl"
 fi
+if [ -f "$R/usr/bin/evflow-capture" ]; then
+	unit_run capture evflow-capture@.service lo
+	wait_for "capture control socket" 20 test -S "$V/capture-lo.ctl"
+fi
+if [ -f "$R/usr/bin/evflow-probe" ]; then
+	unit_run probe evflow-probe.service
+	wait_for "probe control socket" 20 test -S "$V/probe.ctl"
+fi
 ok
 t4=$(now)
 
@@ -218,6 +247,31 @@ stored() {
 }
 wait_for "events stored in the chroot's database" 20 stored
 ok
+sql() { sqlite3 -readonly -cmd '.timeout 2000' "$V/evflow.db" "$1" 2>/dev/null; }
+# The capture, with the unit's two capabilities, sees that traffic on lo.
+if [ -f "$R/usr/bin/evflow-capture" ]; then
+	captured() {
+		[ "$(sql "SELECT count(*) FROM flows_v WHERE iface = 'lo' AND srv_port = $PORT")" -gt 0 ]
+	}
+	wait_for "packet flows of lo (to port $PORT) stored" 30 captured
+	ok
+fi
+# The probe, with the unit's capabilities, reports its own connection to
+# the collector (netstat records every 2 s, with the processes).
+if [ -f "$R/usr/bin/evflow-probe" ]; then
+	probed() {
+		[ "$(sql "SELECT count(*) FROM flows_v WHERE iface = 'tcp://127.0.0.1:${PORT}c'
+		    AND (cli_process LIKE '%evflow-probe' OR srv_process LIKE '%evflow-collector')")" -gt 0 ]
+	}
+	wait_for "the probe's events stored" 30 probed
+	grep -m 1 'mode ' "$T/probe.log"
+	# The fallback is fine where the kernel refuses eBPF, not because the
+	# unit's capabilities fall short.
+	if grep 'eBPF not available' "$T/probe.log" | grep -qi 'permi'; then
+		fail "the probe lacks a capability for eBPF: $(grep 'eBPF not' "$T/probe.log")"
+	fi
+	ok
+fi
 if [ -f "$R/usr/bin/evflow-webd" ]; then
 	token=$(chroot --userspec="$uid:$gid" --groups="$gid" "$R" /usr/bin/env -i \
 	    PATH=/usr/bin:/bin /usr/bin/evflow-webd -f /etc/evflow/evflow.conf \
