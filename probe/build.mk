@@ -14,7 +14,8 @@ PROBE_SRCS = probe/main.c probe/bpf_source.c probe/control.c \
 PROBE_LIBS = -lbpf -lelf -lzmq -lz
 PROBE_GEN = $(BUILD)/probe
 BPF_CLANG ?= clang
-BPFTOOL ?= bpftool
+# (bpftool lives in /usr/sbin, outside a user's PATH on Debian)
+BPFTOOL ?= $(firstword $(shell command -v bpftool 2>/dev/null) /usr/sbin/bpftool)
 BTF_VMLINUX ?= /sys/kernel/btf/vmlinux
 BPF_ARCH = $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
