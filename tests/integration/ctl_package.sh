@@ -197,12 +197,13 @@ done
 # exist) and the host's own units (sysinit.target and the like).  Any
 # output is a complaint: verify exits 0 on a bad setting.
 if command -v systemd-analyze >/dev/null && [ -d /usr/lib/systemd/system ]; then
+	# (the /usr/local install again: uninstall removed it above)
+	make -C "$TOP" --no-print-directory BUILD="$mkbuild" DESTDIR="$T/local" \
+	    install >"$T/install.log" 2>&1 || fail "make install (verify)"
 	for r in x local; do
 		mkdir -p "$T/$r/usr/lib/systemd"
 		cp -a /usr/lib/systemd/system "$T/$r/usr/lib/systemd/"
 		case $r in x) ud=/lib/systemd/system ;; *) ud=/usr/local/lib/systemd/system ;; esac
-		make -C "$TOP" --no-print-directory BUILD="$mkbuild" DESTDIR="$T/local" \
-		    install >"$T/install.log" 2>&1 || fail "make install (verify)"
 		units=$(cd "$T/$r$ud" && ls evflow*)
 		# shellcheck disable=SC2086
 		(cd "$T/$r$ud" && systemd-analyze verify --man=no --root="$T/$r" \
