@@ -127,7 +127,7 @@ owner_current(struct owner *o)
 	o->uid = (__u32)ug;
 	o->gid = ug >> 32;
 	o->cgroup_id = bpf_get_current_cgroup_id();
-	o->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+	o->start_ns = t->group_leader->start_boottime;
 	o->flags = OWNER_SET;
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 	return o->tgid;
@@ -147,28 +147,28 @@ v4_mapped(__u8 *dst, __be32 a)
 static __always_inline int
 sock_tuple(struct probe_event *e, const struct sock *sk)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family = sk->__sk_common.skc_family;
 
 	if (family == AF_INET) {
-		v4_mapped(e->laddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
-		v4_mapped(e->raddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+		v4_mapped(e->laddr, sk->__sk_common.skc_rcv_saddr);
+		v4_mapped(e->raddr, sk->__sk_common.skc_daddr);
 		e->ipv = 4;
 	} else if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(e->laddr, sk,
-		    __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(e->raddr, sk,
-		    __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		__builtin_memcpy(e->laddr,
+		    sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(e->raddr,
+		    sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
 		e->ipv = 6;
 	} else
 		return -1;
-	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->lport = sk->__sk_common.skc_num;
 	/* Going to CLOSE, an ephemeral port is released (skc_num = 0)
 	 * before the tracepoint fires; inet_sport still has it. */
 	if (e->lport == 0)
 		e->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk,
 		    inet_sport));
-	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	e->rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	e->netns = sk->__sk_common.skc_net.net->ns.inum;
 	return 0;
 }
 
@@ -206,16 +206,20 @@ event_new(__u8 type, __u8 proto)
 }
 
 /*
- * Commits an event.  User space is woken only once wakeup_bytes are
- * waiting (it also drains every probe.drain_ms): one wake-up per event
- * would cost more than the event.
+ * Commits an event.  User space is woken only by the event whose
+ * record makes the backlog cross wakeup_bytes (it also drains every
+ * probe.drain_ms): a wake-up (an IPI) per event would cost the traced
+ * connection more than the event, and a stopped or busy consumer must
+ * not make every later event pay for one.
  */
 static __always_inline void
 submit(struct probe_event *e)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 rec = sizeof(*e) + 8;	/* + the ring's record header */
 
-	bpf_ringbuf_submit(e, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+	bpf_ringbuf_submit(e, avail >= wakeup_bytes &&
+	    avail < wakeup_bytes + rec ? BPF_RB_FORCE_WAKEUP :
 	    BPF_RB_NO_WAKEUP);
 }
 
@@ -241,15 +245,17 @@ tcp_event(const struct sock *sk, __u8 type, const struct owner *o)
 static __always_inline void
 tcp_counters(struct probe_event *e, const struct sock *sk)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 
-	e->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
-	e->segs_in = BPF_CORE_READ(tp, segs_in);
-	e->segs_out = BPF_CORE_READ(tp, segs_out);
-	e->retrans = BPF_CORE_READ(tp, total_retrans);
-	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	e->rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
+	if (!tp)
+		return;
+	e->bytes_acked = tp->bytes_acked;
+	e->bytes_received = tp->bytes_received;
+	e->segs_in = tp->segs_in;
+	e->segs_out = tp->segs_out;
+	e->retrans = tp->total_retrans;
+	e->srtt_us = tp->srtt_us >> 3;
+	e->rttvar_us = tp->mdev_us >> 2;
 }
 
 static __always_inline void
@@ -269,7 +275,7 @@ int BPF_PROG(probe_set_state, const struct sock *sk, const int oldstate,
 	struct owner o = {}, *op;
 	struct probe_event *e;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	count(PK_HOOK_STATE);
 	if (newstate == TCP_SYN_SENT) {
@@ -339,7 +345,7 @@ sock_io(struct sock *sk, int recv, int ret)
 {
 	__u64 key = (__u64)sk;
 	struct owner o = {}, *op;
-	__u8 accepted, proto = BPF_CORE_READ(sk, sk_protocol);
+	__u8 accepted, proto = sk->sk_protocol;
 
 	if (proto == IPPROTO_UDP && recv && ret > 0) {
 		udp_recv_connected(sk);
@@ -351,7 +357,7 @@ sock_io(struct sock *sk, int recv, int ret)
 	op = bpf_map_lookup_elem(&socks, &key);
 	if (op && !(op->flags & OWNER_ACCEPTED))
 		return;
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED && !op)
+	if (sk->__sk_common.skc_state != TCP_ESTABLISHED && !op)
 		return;
 	accepted = op != 0;
 	if (owner_current(&o) == self_tgid) {
@@ -488,17 +494,17 @@ udp_event(const struct udp_key *k, __u8 ipv)
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(probe_udp_send, struct sk_buff *skb)
 {
-	struct sock *sk = BPF_CORE_READ(skb, sk);
+	struct sock *sk = skb->sk;
 	struct udp_key k = {};
 	__u8 ipv;
 
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+	if (!sk || sk->sk_protocol != IPPROTO_UDP)
 		return 0;
 	count(PK_HOOK_UDP_SEND);
 	ipv = skb_udp(skb, k.laddr, k.raddr, &k.lport, &k.rport);
 	if (ipv == 0)
 		return 0;
-	k.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	k.netns = sk->__sk_common.skc_net.net->ns.inum;
 	k.dir = PEV_UDP_SEND;
 	udp_event(&k, ipv);
 	return 0;
@@ -515,7 +521,7 @@ udp_recv_connected(struct sock *sk)
 	struct probe_event e = {};
 	struct udp_key k = {};
 
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED)
+	if (sk->__sk_common.skc_state != TCP_ESTABLISHED)
 		return;
 	count(PK_HOOK_UDP_RECV);
 	if (sock_tuple(&e, sk) < 0)
