@@ -131,8 +131,9 @@ case "$PY" in *python*) ;; *) fail "http server pid $HTTP_PID is '$PY'" ;; esac
 
 # The pipeline: store, router (ZMQ interface 0, the veth end 1), one
 # collector, the capture in A.  Short TCP flows end 1 s after their FIN
-# (linger), the UDP one 2 s after its last packet: each packet flow
-# reaches the store as one END record, so its row appears when it ended.
+# (linger) and reach the store as one END record, so their rows appear
+# when they ended; the UDP exchange is reported 1 s after its first
+# packet (a live flow) and ends 2 s after its last.
 start_daemon store "$BIN/evflow-store" -d "$D" -N store \
     -o store.join_window=$WINDOW
 wait_ctl store
@@ -244,7 +245,9 @@ wait $UP || fail "udp exchange"
 curl_at $LP "$T/gotlo" "$NB" 127.0.0.1; PL=$CURL_PID
 curl_go $LP "$PL" "$T/gotlo"
 wait_row "curl 2 ended in $VA" "$VA" $CP2
-wait_row "udp exchange ended in $VA (idle)" "$VA" $UDP_CPORT
+wait_row "udp exchange reported in $VA" "$VA" $UDP_CPORT
+wait_true "udp exchange ended (idle)" '[ "$(counter cap flows_expired)" = 1 ]'
+sleep 0.5	# its END record on the way to the store
 ev CONNECT 6 "$CLI" $CP2 "$SRV" $HTTP_PORT eth0 "$P2" "$CURL" "$URL" $$ "$SH"
 ev SEND 17 "$CLI" $UDP_CPORT "$SRV" $UDP_PORT eth0 "$UP" "$PY" \
     "-c udpcli" $$ "$SH"
