@@ -38,6 +38,7 @@ const char *const probe_counter_names[PC_MAX] = {
 	[PC_NETSTAT_SENT] = "netstat_sent",
 	[PC_LISTEN_SENT] = "listening_ports_sent",
 	[PC_COUNTER_SENT] = "counters_sent",
+	[PC_HEALTH_SENT] = "health_sent",
 	[PC_PROC_RESOLVED] = "processes_resolved",
 	[PC_PROC_UNRESOLVED] = "processes_unresolved",
 	[PC_PROC_CACHE_HITS] = "proc_cache_hits",

@@ -53,6 +53,8 @@ static const struct conf_directive probe_conf_table[] = {
 	  0, 86400, "listening-ports snapshot (0: off)" },
 	{ "probe.counter_interval", CONF_SECONDS, NUM(counter_interval),
 	  "10s", 0, 86400, "per-NIC counters from /proc/net/dev (0: off)" },
+	{ "probe.health_interval", CONF_SECONDS, NUM(health_interval), "10s",
+	  0, 86400, "the probe's own counters on topic `event` (0: off)" },
 	{ "probe.compress", CONF_BOOL, NUM(compress), "no", 0, 0,
 	  "zlib payloads" },
 	{ "probe.events_per_msg", CONF_INT, NUM(events_per_msg), "16", 1,
@@ -297,6 +299,42 @@ send_counters(struct probe *p, uint64_t sample)
 		LOG_RATELIMITED(log_warnx, "/proc/net/dev: unexpected format");
 }
 
+/*
+ * The probe's health on topic `event`, as nProbe publishes its own: the
+ * collector keeps it as the producer's health and sums every "drop" key.
+ */
+static void
+send_health(struct probe *p)
+{
+	char host[256];
+
+	if (p->bpf_mode)
+		bpf_src_counters(p->bpf, p->ctr);
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	buf_reset(&p->jb);
+	buf_puts(&p->jb, "{\"probe\":{\"name\":\"evflow-probe\",\"mode\":");
+	buf_json_str(&p->jb, p->bpf_mode ? "bpf" : "diag");
+	buf_puts(&p->jb, ",\"instance-name\":");
+	buf_json_str(&p->jb, host);
+	buf_printf(&p->jb, "},\"time\":%llu,\"events\":{\"total\":%llu,"
+	    "\"emitted\":%llu},\"drops\":{\"ringbuf\":%llu,\"send\":%llu,"
+	    "\"sock_map\":%llu},\"processes\":{\"resolved\":%llu,"
+	    "\"unresolved\":%llu}}",
+	    (unsigned long long)(clock_wall_usec() / 1000000),
+	    (unsigned long long)p->ctr[PC_RECEIVED],
+	    (unsigned long long)p->ctr[PC_EMITTED],
+	    (unsigned long long)p->ctr[PC_DROPPED_RINGBUF],
+	    (unsigned long long)p->ctr[PC_DROPPED_SEND],
+	    (unsigned long long)p->ctr[PC_DROPPED_SOCK_MAP],
+	    (unsigned long long)p->ctr[PC_PROC_RESOLVED],
+	    (unsigned long long)p->ctr[PC_PROC_UNRESOLVED]);
+	if (buf_ok(&p->jb) && zpub_add(p->pub, "event", p->jb.p,
+	    p->jb.len) == 0)
+		p->ctr[PC_HEALTH_SENT]++;
+}
+
 /* The next deadline of a periodic job (0 = off: never). */
 static uint64_t
 next_of(uint64_t now, long long sec)
@@ -315,7 +353,7 @@ min_of(const uint64_t *v, unsigned n)
 	return m;
 }
 
-enum { T_STATS, T_POLL, T_NETSTAT, T_LISTEN, T_COUNTER, T_MAX };
+enum { T_STATS, T_POLL, T_NETSTAT, T_LISTEN, T_COUNTER, T_HEALTH, T_MAX };
 
 static void
 loop(struct probe *p)
@@ -332,6 +370,7 @@ loop(struct probe *p)
 	t[T_LISTEN] = p->diag && p->conf.listen_interval > 0 ? now :
 	    UINT64_MAX;
 	t[T_COUNTER] = p->conf.counter_interval > 0 ? now : UINT64_MAX;
+	t[T_HEALTH] = next_of(now, p->conf.health_interval);
 	if (p->bpf_mode) {
 		pfd[nfd].fd = bpf_src_fd(p->bpf);
 		pfd[nfd++].events = POLLIN;
@@ -365,6 +404,10 @@ loop(struct probe *p)
 		if (now >= t[T_COUNTER]) {
 			send_counters(p, ++samples);
 			t[T_COUNTER] = next_of(now, p->conf.counter_interval);
+		}
+		if (now >= t[T_HEALTH]) {
+			send_health(p);
+			t[T_HEALTH] = next_of(now, p->conf.health_interval);
 		}
 		if (now >= t[T_STATS]) {
 			clocks_sync(p);

@@ -44,6 +44,7 @@ struct probe_conf {
 	long long	netstat_interval;	/* seconds, 0 = off */
 	long long	listen_interval;	/* seconds, 0 = off */
 	long long	counter_interval;	/* seconds, 0 = off */
+	long long	health_interval;	/* seconds, 0 = off */
 	int		compress;
 	long long	events_per_msg;
 	long long	source_id;
@@ -77,7 +78,7 @@ enum probe_counter {
 	PC_BYTES_SENT,
 	PC_DROPPED_SEND,	/* events lost: socket refused (HWM) */
 	PC_SENT_NO_SUBSCRIBER,	/* messages sent before any subscriber */
-	PC_NETSTAT_SENT, PC_LISTEN_SENT, PC_COUNTER_SENT,
+	PC_NETSTAT_SENT, PC_LISTEN_SENT, PC_COUNTER_SENT, PC_HEALTH_SENT,
 	PC_PROC_RESOLVED,	/* events with /proc details */
 	PC_PROC_UNRESOLVED,	/* gone or reused pid: kernel comm only */
 	PC_PROC_CACHE_HITS, PC_PROC_CACHE_MISSES, PC_PROC_CACHE_EVICTED,

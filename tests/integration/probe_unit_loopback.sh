@@ -48,7 +48,8 @@ run_mode() {
 	rm -rf "$D"; mkdir -p "$D"
 	start_pipeline -- "tcp://127.0.0.1:${Z}c"
 	start_daemon "probe_$mode" "$BIN/evflow-probe" -d "$D" -N probe \
-	    -m "$mode" -z "tcp://127.0.0.1:${Z}c" -o probe.counter_interval=1s
+	    -m "$mode" -z "tcp://127.0.0.1:${Z}c" -o probe.counter_interval=1s \
+	    -o probe.health_interval=1s
 	end=$(( $(now_s) + WAIT_SECS ))
 	until "$BIN/evflow-ctlq" -t 300 "ipc://$D/probe.ctl" ping \
 	    >/dev/null 2>&1; do
@@ -93,6 +94,10 @@ run_mode() {
 	fi
 	wait_true "$mode: interface counters from /proc/net/dev" \
 	    "[ \$(counter col0 records_ifcounter) -gt 0 ]"
+	wait_true "$mode: a listening-ports snapshot" \
+	    "[ \$(counter col0 records_listen) -gt 0 ]"
+	wait_true "$mode: the probe's health on topic event" \
+	    "[ \$(counter col0 producer_events) -gt 0 ]"
 	check_eq "$mode: mode gauge" "$(counter probe mode_bpf)" \
 	    "$([ "$mode" = bpf ] && echo 1 || echo 0)"
 	check_eq "$mode: probe send drops" "$(counter probe dropped_send)" 0
