@@ -61,6 +61,18 @@ hook_ns() {
 	    FILENAME == ARGV[2] { if ($1 in mine) t0 += $2; next }
 	    { if ($1 in mine) t1 += $2 } END { print t1 - t0 }' "$1" "$2" "$3"
 }
+# Waits until the probe received N more events than at the last call
+# (or 10 s); GOT is how many it received.
+E0=0
+wait_events() {
+	n=0
+	while [ "$(ctr received)" -lt $((E0 + $1)) ] && [ $n -lt 100 ]; do
+		sleep 0.1; n=$((n + 1))
+	done
+	e=$(ctr received)
+	GOT=$((e - E0))
+	E0=$e
+}
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
@@ -91,42 +103,45 @@ while [ $run -le "$RUNS" ]; do
 		n=$((n + 1)); [ $n -gt 100 ] && { echo "probe not ready"; exit 1; }
 		sleep 0.1
 	done
+	E0=$(ctr received)
 	# the programs this probe attached (other probes may run too)
 	progs | awk 'NR == FNR { old[$1] = 1; next } !($1 in old) { print $1 }' \
 	    "$T/ids.before" - >"$T/ids.mine"
-	# 2: hooks attached, user space stopped; the kernel times them
-	e0=$(ctr received)
+	# 2: hooks attached, user space stopped: connect() timed, then a
+	# second storm with kernel.bpf_stats on times the programs
+	kill -STOP $PP
+	hooked=$("$STORM" "$SMALL") || { kill -CONT $PP; echo "storm failed: $hooked"; exit 1; }
+	kill -CONT $PP
+	wait_events $((4 * SMALL))
+	hgot=$GOT
 	stats0=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 	sysctl -q -w kernel.bpf_stats_enabled=1 2>/dev/null
 	progs >"$T/p0"
 	kill -STOP $PP
-	hooked=$("$STORM" "$SMALL") || { kill -CONT $PP; echo "storm failed: $hooked"; exit 1; }
+	"$STORM" "$SMALL" >/dev/null || { kill -CONT $PP; echo "storm failed"; exit 1; }
 	kill -CONT $PP
 	progs >"$T/p1"
 	sysctl -q -w kernel.bpf_stats_enabled="$stats0" 2>/dev/null
 	hookns=$(( $(hook_ns "$T/ids.mine" "$T/p0" "$T/p1") / SMALL ))
-	want=$((e0 + 4 * SMALL)) n=0
-	while [ "$(ctr received)" -lt $want ] && [ $n -lt 100 ]; do
-		sleep 0.1; n=$((n + 1))
-	done
-	hgot=$(( $(ctr received) - e0 ))
+	wait_events $((4 * SMALL))
 	# 3: the probe running
-	e0=$(ctr received); c0=$(cpu_ticks $PP)
+	c0=$(cpu_ticks $PP)
 	with=$("$STORM" "$CONNS") || { echo "storm failed: $with"; exit 1; }
 	# every connection gives CONNECT, ACCEPT and two CLOSE events
-	want=$((e0 + 4 * CONNS)) n=0
-	while [ "$(ctr received)" -lt $want ] && [ $n -lt 100 ]; do
-		sleep 0.1; n=$((n + 1))
-	done
+	wait_events $((4 * CONNS))
+	got=$GOT
 	c1=$(cpu_ticks $PP)
-	got=$(( $(ctr received) - e0 )); drops=$(ctr dropped_ringbuf)
+	drops=$(ctr dropped_ringbuf)
 	sdrops=$(ctr dropped_send); emitted=$(ctr emitted)
 	rss=$(awk '/VmHWM/ { print $2 }' /proc/$PP/status)
 	bound=$(ctr memory_bound_bytes)
 	kill $PP; wait $PP 2>/dev/null; PP=""
 	kill $SP 2>/dev/null; wait $SP 2>/dev/null; SP=""
+	base2=$("$STORM" "$SMALL") || { echo "storm failed: $base2"; exit 1; }
 	secs=$(field secs "$with")
-	bm=$(field connect_median_ns "$base"); wm=$(field connect_median_ns "$hooked")
+	# the baseline: the mean of the storms before and after the probe
+	bm=$(( ($(field connect_median_ns "$base") + $(field connect_median_ns "$base2")) / 2 ))
+	wm=$(field connect_median_ns "$hooked")
 	echo "$got $CONNS $secs $drops $sdrops $c0 $c1 $rss $bm $wm $emitted $bound $hookns" |
 	    awk -v hz="$hz" '{
 		printf "%.0f %d %d %.0f %d %d %d %.2f %d %d %d\n",
