@@ -31,6 +31,8 @@ make -C "$top" --no-print-directory BUILD="$mkbuild" DESTDIR="$stage" \
 [ -x "$stage/usr/bin/evflow-router" ] && [ -f "$stage/etc/evflow/evflow.conf" ] ||
 	{ echo "build-deb: make install staged no router or config" >&2; exit 1; }
 
+# (ldconfig is in /sbin, outside a user's PATH)
+LDCONFIG=$(command -v ldconfig || echo /sbin/ldconfig)
 # shlib_pkgs BINARY...: the packages owning the libraries the binaries
 # link directly (objdump's NEEDED, resolved with ldconfig's cache), as a
 # Depends list without versions.
@@ -40,7 +42,7 @@ shlib_pkgs() {
 	done | sort -u)
 	pkgs=""
 	for so in $sos; do
-		path=$(ldconfig -p | awk -v so="$so" '$1 == so { print $NF; exit }')
+		path=$("$LDCONFIG" -p | awk -v so="$so" '$1 == so { print $NF; exit }')
 		[ -n "$path" ] || { echo "build-deb: $so not found" >&2; return 1; }
 		pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null ||
 		    dpkg -S "$path" 2>/dev/null) ||

@@ -132,12 +132,14 @@ grep -q '^ExecStart=/usr/bin/evflow-router -f /etc/evflow/evflow.conf -d /var/li
 ok
 
 # Depends: the package of every library any packaged binary links.
+# (ldconfig is in /sbin, outside a user's PATH)
+LDCONFIG=$(command -v ldconfig || echo /sbin/ldconfig)
 mkdir "$T/x"
 dpkg-deb -x "$deb" "$T/x"
 depends=$(dpkg-deb -f "$deb" Depends)
 for b in "$T"/x/usr/bin/*; do
 	for so in $(objdump -p "$b" | awk '$1 == "NEEDED" { print $2 }'); do
-		path=$(ldconfig -p | awk -v so="$so" '$1 == so { print $NF; exit }')
+		path=$("$LDCONFIG" -p | awk -v so="$so" '$1 == so { print $NF; exit }')
 		# (dpkg knows a file by the path its package ships it at:
 		# /lib or /usr/lib, and the link or its target)
 		pkg=$( (dpkg -S "$(readlink -f "$path")" || dpkg -S "$path") 2>/dev/null |
