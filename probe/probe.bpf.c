@@ -39,6 +39,8 @@
 #define AF_INET6	10
 #define IPPROTO_TCP	6
 #define IPPROTO_UDP	17
+#define SOCK_STREAM	1
+#define SOCK_DGRAM	2
 
 /* include/net/tcp_states.h */
 #define TCP_ESTABLISHED	1
@@ -131,6 +133,21 @@ owner_current(struct owner *o)
 	o->flags = OWNER_SET;
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 	return o->tgid;
+}
+
+/*
+ * 1 if `sk` is an IPv4/IPv6 socket of `proto` and its usual type: the
+ * protocol number alone also matches netlink (NETLINK_XFRM is 6), raw
+ * and packet sockets.
+ */
+static __always_inline int
+inet_sock_of(const struct sock *sk, __u16 proto)
+{
+	__u16 family = sk->__sk_common.skc_family;
+
+	return sk->sk_protocol == proto &&
+	    (family == AF_INET || family == AF_INET6) &&
+	    sk->sk_type == (proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM);
 }
 
 static __always_inline void
@@ -345,13 +362,13 @@ sock_io(struct sock *sk, int recv, int ret)
 {
 	__u64 key = (__u64)sk;
 	struct owner o = {}, *op;
-	__u8 accepted, proto = sk->sk_protocol;
+	__u8 accepted;
 
-	if (proto == IPPROTO_UDP && recv && ret > 0) {
+	if (recv && ret > 0 && inet_sock_of(sk, IPPROTO_UDP)) {
 		udp_recv_connected(sk);
 		return;
 	}
-	if (proto != IPPROTO_TCP)
+	if (!inet_sock_of(sk, IPPROTO_TCP))
 		return;
 	count(PK_HOOK_IO);
 	op = bpf_map_lookup_elem(&socks, &key);
@@ -498,7 +515,7 @@ int BPF_PROG(probe_udp_send, struct sk_buff *skb)
 	struct udp_key k = {};
 	__u8 ipv;
 
-	if (!sk || sk->sk_protocol != IPPROTO_UDP)
+	if (!sk || !inet_sock_of(sk, IPPROTO_UDP))
 		return 0;
 	count(PK_HOOK_UDP_SEND);
 	ipv = skb_udp(skb, k.laddr, k.raddr, &k.lport, &k.rport);
