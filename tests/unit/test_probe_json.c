@@ -3,10 +3,16 @@
  * event_json.c): every event type, both families, the netstat and
  * counter shapes land in the right record fields with zero
  * fields_wrong_type and zero drops; the message header decodes as the
- * collector decodes it.
+ * collector decodes it; zmq_pub.c's batches (JSON arrays), zlib payloads
+ * and msg_id sequence read back through a real SUB socket.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
 
 #include "collector/collector.h"
 #include "probe/probe.h"
@@ -247,6 +253,92 @@ test_header(void)
 	CHECK_STR(zh.topic, "listening-ports");	/* 15 chars + NUL */
 }
 
+/* Receives one message (two frames) from `sub` within 2 s.  Returns
+ * the header length, payload in pay/plen. */
+static int
+recv_msg(void *sub, uint8_t *hdr, size_t hcap, uint8_t *pay, size_t pcap,
+    size_t *plen)
+{
+	zmq_pollitem_t it = { sub, 0, ZMQ_POLLIN, 0 };
+	int h, n;
+
+	if (zmq_poll(&it, 1, 2000) != 1)
+		return -1;
+	if ((h = zmq_recv(sub, hdr, hcap, 0)) < 0 ||
+	    (n = zmq_recv(sub, pay, pcap, 0)) < 0)
+		return -1;
+	*plen = (size_t)n;
+	return h;
+}
+
+static void
+test_pub(void)
+{
+	static uint64_t pctr[PC_MAX];
+	static uint8_t pay[65536];
+	struct zpub_opts o = { 1000, 1, 9, 3 };
+	struct zf_inflater zi;
+	struct zf_header zh;
+	struct zpub *z;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	char dir[] = "/tmp/probe-pub.XXXXXX", ep[128], err[256];
+	const uint8_t *txt;
+	uint8_t hdr[64];
+	size_t plen, tlen;
+	void *ctx, *sub;
+	unsigned k, events = 0;
+	int h, waited;
+
+	if (mkdtemp(dir) == NULL)
+		return;
+	snprintf(ep, sizeof(ep), "ipc://%s/p.ipc", dir);
+	z = zpub_open(ep, &o, pctr, err, sizeof(err));	/* binds */
+	CHECK(z != NULL);
+	if (z == NULL)
+		return;
+	ctx = zmq_ctx_new();
+	sub = zmq_socket(ctx, ZMQ_SUB);
+	CHECK(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0) == 0);
+	CHECK(zmq_connect(sub, ep) == 0);
+	for (waited = 0; zpub_subscribers(z) == 0 && waited < 300; waited++)
+		nanosleep(&ts, NULL);
+	CHECK(zpub_subscribers(z) > 0);
+	for (k = 0; k < 7; k++)
+		CHECK(zpub_add(z, "flow", "{\"a\":1}", 7) == 0);
+	CHECK_EQ_U(pctr[PC_MSGS_SENT], 2);	/* two batches of 3 */
+	zpub_flush(z);				/* the 7th alone */
+	CHECK(zpub_add(z, "counter", "{\"ifIndex\":1}", 13) == 0);
+	CHECK_EQ_U(pctr[PC_MSGS_SENT], 4);
+	CHECK_EQ_U(pctr[PC_DROPPED_SEND], 0);
+	CHECK(zf_inflater_init(&zi, 1 << 20) == 0);
+	for (k = 1; k <= 4; k++) {
+		h = recv_msg(sub, hdr, sizeof(hdr), pay, sizeof(pay), &plen);
+		CHECK_EQ_U(h, 28);
+		if (h != 28)
+			break;
+		CHECK(zf_header_decode(hdr, 28, &zh) == ZF_OK);
+		CHECK_EQ_U(zh.msg_id, k);
+		CHECK_EQ_U(zh.source_id, 9);
+		CHECK_STR(zh.topic, k < 4 ? "flow" : "counter");
+		CHECK_EQ_U(pay[0], 0);		/* zlib marker */
+		CHECK(zf_payload_decode(&zi, &zh, pay, plen, &txt, &tlen) ==
+		    ZF_OK);
+		if (k < 4)
+			events += (unsigned)(tlen == 7 * 3 + 4 ? 3 :
+			    tlen == 9 ? 1 : 0);
+		if (k == 3)
+			CHECK(tlen == 9 && memcmp(txt, "[{\"a\":1}]", 9) == 0);
+	}
+	CHECK_EQ_U(events, 7);
+	zf_inflater_free(&zi);
+	zmq_close(sub);
+	zmq_ctx_term(ctx);
+	zpub_close(z);
+	snprintf(ep, sizeof(ep), "%s/p.ipc", dir);
+	unlink(ep);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -269,6 +361,7 @@ main(void)
 	test_close_udp(&b);
 	test_netstat_counter(&b);
 	test_header();
+	test_pub();
 	buf_free(&b);
 	return t_done("test_probe_json");
 }
