@@ -13,9 +13,10 @@
  *   loopback   no namespace (not root, no `ip`): the same servers and
  *              clients on 127.0.0.1 and ::1, the probe's events in the
  *              ZMQ interface alone (loopback stays out of companions).
- *   synthetic  no probe, or it does not start: evflow-testpub's live
- *              stream of made-up libebpfflow events, and as root a
- *              capture of `lo` with curl requests to the web UI.
+ *   synthetic  no probe (or it does not start), or no python3:
+ *              evflow-testpub's live stream of made-up libebpfflow
+ *              events, and as root a capture of `lo` with curl
+ *              requests to the web UI.
  * Interfaces given with -i run as given, with synthetic events for a
  * plain ZMQ interface first in the list.
  */
@@ -204,10 +205,14 @@ choose(struct demo *d)
 		return -1;
 	}
 	snprintf(d->zmq, sizeof(d->zmq), "tcp://127.0.0.1:%dc", port);
-	if (find_bin(d->o, "evflow-probe", bin, sizeof(bin)) == -1) {
-		printf("evflow-probe not built (make): synthetic events from "
-		    "evflow-testpub instead (made-up processes and addresses, "
-		    "they join nothing)\n");
+	why = find_bin(d->o, "evflow-probe", bin, sizeof(bin)) == -1 ?
+	    "evflow-probe not built (make)" : find_bin(d->o, "python3", bin,
+	    sizeof(bin)) == -1 ? "no python3 for the demo's servers and "
+	    "clients" : NULL;
+	if (why != NULL) {
+		printf("%s: synthetic events from evflow-testpub instead "
+		    "(made-up processes and addresses, they join nothing)\n",
+		    why);
 		declare(d, DEMO_SYNTHETIC);
 		return 0;
 	}

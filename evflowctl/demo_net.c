@@ -281,8 +281,6 @@ demo_net_unavailable(const struct ctl_opts *o)
 		return "not root";
 	if (find_bin(o, "ip", bin, sizeof(bin)) == -1)
 		return "no 'ip' command (iproute2)";
-	if (find_bin(o, "python3", bin, sizeof(bin)) == -1)
-		return "no python3 for the servers";
 	if (find_bin(o, "evflow-capture", bin, sizeof(bin)) == -1)
 		return "evflow-capture not built";
 	return NULL;
