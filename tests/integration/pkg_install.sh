@@ -129,6 +129,8 @@ else
 	rm -f "$cache" "$cache.mirror"
 	tar -C "$R" -cf - . | gzip -1 >"$cache.tmp" && mv "$cache.tmp" "$cache" &&
 	    echo "$MIRROR" >"$cache.mirror"
+	# (`sudo make check` in a user's tree: the cache stays theirs)
+	chown --reference="$EVFLOW_BUILD" "$(dirname "$cache")" "$cache" "$cache.mirror" 2>/dev/null
 	how="debootstrap from $MIRROR"
 fi
 t2=$(now)
