@@ -1,8 +1,8 @@
 #!/bin/sh
 # probe_unit_loopback: evflow-probe publishes to a collector's
 # tcp://127.0.0.1:PORTc interface (the probe connects, as ebpflowexport
-# -z does); a real TCP connection and a UDP exchange between two python3
-# processes on loopback land in the store with the exact pids and
+# -z does); real TCP connections (IPv4 and IPv6) and a UDP exchange
+# between two python3 processes on loopback land in the store with the exact pids and
 # executables on the right sides, in both modes (eBPF, then sock_diag);
 # the collector counts no wrong field, no drop and no lost message, the
 # probe no ring-buffer or send drop.  Skips (77) only if eBPF cannot load.
@@ -14,12 +14,21 @@ lib_init
 PY=$(command -v python3)
 
 cat >"$T/server.py" <<'PYEOF'
-import signal, socket, sys
+import signal, socket, sys, threading
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 tcp = socket.socket(); tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 tcp.bind(("127.0.0.1", int(sys.argv[1]))); tcp.listen(16)
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 udp.bind(("127.0.0.1", int(sys.argv[2])))
+tcp6 = socket.socket(socket.AF_INET6)
+tcp6.bind(("::1", int(sys.argv[1]))); tcp6.listen(16)
+def serve6():
+    while True:
+        c, _ = tcp6.accept()
+        c.sendall(c.recv(100))
+        c.recv(100)
+        c.close()
+threading.Thread(target=serve6, daemon=True).start()
 open(sys.argv[3], "w").write("ready")
 while True:
     c, _ = tcp.accept()
@@ -36,9 +45,12 @@ c = socket.socket(); c.bind(("127.0.0.1", cport))
 c.connect(("127.0.0.1", port)); c.sendall(b"ping"); c.recv(100)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", cport))
 u.sendto(b"dns?", ("127.0.0.1", uport)); u.recvfrom(100)
+c6 = socket.socket(socket.AF_INET6); c6.bind(("::1", cport))
+c6.connect(("::1", port)); c6.sendall(b"ping"); c6.recv(100)
 print(os.getpid(), os.readlink("/proc/self/exe"), flush=True)
 time.sleep(hold)
 c.close()
+c6.close()
 PYEOF
 
 # run_mode MODE HOLD: one connection and one UDP exchange, checked.
@@ -75,10 +87,14 @@ run_mode() {
 		fail "client failed"
 	CPID=$1 EXE=$2
 	q="SELECT cli_pid || ' ' || srv_pid || ' ' || cli_process || ' ' ||
-	    srv_process FROM flows WHERE protocol = 6 AND cli_port = $CP AND
-	    srv_port = $P AND cli_pid IS NOT NULL AND srv_pid IS NOT NULL"
+	    srv_process FROM flows WHERE protocol = 6 AND ip_version = 4 AND
+	    cli_port = $CP AND srv_port = $P AND cli_pid IS NOT NULL AND
+	    srv_pid IS NOT NULL"
 	wait_sql "$mode: TCP connection with both processes" "$q" \
 	    "$CPID $SPID $EXE $EXE"
+	wait_sql "$mode: the same over IPv6" "SELECT count(*) > 0 FROM flows
+	    WHERE protocol = 6 AND ip_version = 6 AND cli_port = $CP AND
+	    srv_port = $P AND cli_pid = $CPID AND srv_pid = $SPID" 1
 	if [ "$mode" = bpf ]; then
 		wait_sql "$mode: the close event carries the kernel's counters" \
 		    "SELECT count(*) > 0 FROM flows WHERE protocol = 6 AND
