@@ -1,9 +1,9 @@
 /*
  * The eBPF source: opens the skeleton built from probe.bpf.c, sizes its
- * maps from the configuration, leaves out hooks whose kernel function is
- * missing from this kernel's BTF (inlined or renamed; logged as what the
- * probe cannot see), loads, attaches and drains the ring buffer into
- * probe_deliver().  Kernel counters are per-CPU sums read once a second.
+ * maps from the configuration, leaves out hooks whose tracepoint this
+ * kernel lacks (found in its BTF; logged as what the probe cannot see),
+ * loads, attaches and drains the ring buffer into probe_deliver().
+ * Kernel counters are per-CPU sums read once a second.
  */
 #include <errno.h>
 #include <stdarg.h>
