@@ -26,6 +26,10 @@
 #pragma GCC diagnostic pop
 
 #define RING_MIN	(64 * 1024)	/* bytes */
+/* UDP sockets whose first datagram waits for its owner (entries): a
+ * sixteenth of probe.udp_entries, at least 256 */
+#define UDP_PENDING(c)	((__u32)((c)->udp_entries / 16 > 256 ?		\
+			    (c)->udp_entries / 16 : 256))
 
 struct bpf_src {
 	struct probe	*p;
@@ -55,14 +59,17 @@ libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* A record of the ring: a process (struct probe_proc, told apart by
+ * its size) or an event. */
 static int
 on_event(void *ctx, void *data, size_t len)
 {
 	struct bpf_src *s = ctx;
 
-	if (len < sizeof(struct probe_event))
-		return 0;
-	probe_deliver(s->p, data);
+	if (len == sizeof(struct probe_proc))
+		probe_deliver_proc(s->p, data);
+	else if (len >= sizeof(struct probe_event))
+		probe_deliver(s->p, data);
 	return 0;
 }
 
@@ -80,10 +87,16 @@ pow2(long long v)
 uint64_t
 bpf_src_memory(const struct probe_conf *c)
 {
-	/* hash entries: key + value + ~64 bytes of element overhead */
+	/* hash entries: key + value + ~64 bytes of element overhead;
+	 * the UDP maps: 5-tuples seen, socket owners, first datagrams
+	 * waiting for their owner; processes seen
+	 * (as many as the process cache) */
 	return (uint64_t)pow2(c->ring_size) +
 	    (uint64_t)c->sock_entries * (8 + 56 + 64) +
-	    (uint64_t)c->udp_entries * (44 + 8 + 64);
+	    (uint64_t)c->udp_entries * (44 + 8 + 64) +
+	    (uint64_t)c->udp_entries * (8 + 56 + 64) +
+	    (uint64_t)UDP_PENDING(c) * (8 + 56 + 64) +
+	    (uint64_t)c->proc_cache * (4 + 24 + 64);
 }
 
 /* 1 if the kernel has tracepoint `tp` (its btf_trace_ typedef). */
@@ -141,7 +154,13 @@ bpf_src_open(struct probe *p, char *err, size_t errlen)
 	    bpf_map__set_max_entries(s->skel->maps.socks,
 	    (__u32)p->conf.sock_entries) != 0 ||
 	    bpf_map__set_max_entries(s->skel->maps.udp_seen,
-	    (__u32)p->conf.udp_entries) != 0) {
+	    (__u32)p->conf.udp_entries) != 0 ||
+	    bpf_map__set_max_entries(s->skel->maps.udp_owner,
+	    (__u32)p->conf.udp_entries) != 0 ||
+	    bpf_map__set_max_entries(s->skel->maps.udp_pending,
+	    UDP_PENDING(&p->conf)) != 0 ||
+	    bpf_map__set_max_entries(s->skel->maps.procs_seen,
+	    (__u32)p->conf.proc_cache) != 0) {
 		snprintf(err, errlen, "map sizes refused");
 		goto fail;
 	}
@@ -230,6 +249,10 @@ bpf_src_counters(struct bpf_src *s, uint64_t *ctr)
 		[PK_SOCK_MAP_FULL] = PC_DROPPED_SOCK_MAP,
 		[PK_NO_OWNER] = PC_EVENTS_WITHOUT_OWNER,
 		[PK_UDP_DEDUP] = PC_UDP_DEDUP,
+		[PK_UDP_NO_OWNER] = PC_UDP_NO_OWNER,
+		[PK_KERNEL_THREAD] = PC_KERNEL_THREAD,
+		[PK_PROC_RECORDS] = PC_PROC_RECORDS,
+		[PK_EXE_TRUNCATED] = PC_EXE_TRUNCATED,
 	};
 	int fd = bpf_map__fd(s->skel->maps.counters), c;
 	__u32 k;

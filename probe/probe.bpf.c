@@ -13,19 +13,34 @@
  *                              CLOSE with the tcp_sock counters; a child
  *                              reaching ESTABLISHED waits for its acceptor
  *   sock:sock_send_length, sock:sock_recv_length (Linux 6.3+)
- *                              the first send or receive on an accepted
- *                              socket, in the accepting process: ACCEPT;
- *                              sockets older than the probe get their owner
+ *                              TCP: the first send or receive on an
+ *                              accepted socket, in the accepting process:
+ *                              ACCEPT; sockets older than the probe get
+ *                              their owner.  UDP: a socket's sender is
+ *                              recorded (for net_dev_queue); datagrams
+ *                              received on connected sockets: RECV
  *   tcp:tcp_retransmit_skb     RETRANSMIT
- *                              and datagrams received on connected UDP
- *                              sockets, in the receiving process
- *   net:net_dev_queue          UDP datagrams sent (the sender's context)
+ *   net:net_dev_queue          UDP datagrams sent: SEND
  *
- * The process of a TCP socket is recorded in `socks` (keyed by the
- * socket's address) so that events raised in softirq context
- * (ESTABLISHED, CLOSE, retransmits) carry it.  UDP: the first datagram
- * of each 5-tuple and direction (LRU `udp_seen`).  Every map is bounded;
- * a full ring buffer or map is counted per CPU in `counters`.
+ * Who owns a socket is recorded in process context (a system call of
+ * that process) and read back where the kernel runs on its own: TCP in
+ * `socks` (keyed by the socket's address; removed at CLOSE), UDP in
+ * `udp_owner` (LRU, keyed by the socket's address, the entry valid only
+ * if it holds the socket's cookie, which is never reused).
+ * A datagram that waited for ARP/ND leaves later from softirq, whatever
+ * task is current then: its owner comes from `udp_owner`, and without
+ * one it is reported without a process (counted), never with the
+ * interrupted task or a kernel thread.  UDP: the first datagram of each
+ * 5-tuple and direction (LRU `udp_seen`).  A process seen for the first
+ * time sends a struct probe_proc with its executable's path (LRU
+ * `procs_seen`).  Every map is bounded; a full ring buffer or map is
+ * counted per CPU in `counters`.
+ *
+ * Cost: sock_send_length and sock_recv_length run on every send and
+ * receive of every socket of the machine.  Their common path is the
+ * family test (one load), then for TCP one hash lookup, for UDP the
+ * socket's cookie and one LRU lookup; the current task is read only for
+ * a socket not yet recorded.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -41,6 +56,7 @@
 #define IPPROTO_UDP	17
 #define SOCK_STREAM	1
 #define SOCK_DGRAM	2
+#define PF_KTHREAD	0x00200000	/* include/linux/sched.h */
 
 /* include/net/tcp_states.h */
 #define TCP_ESTABLISHED	1
@@ -51,6 +67,9 @@
 
 #define OWNER_SET	1	/* tgid..comm are the socket's process */
 #define OWNER_ACCEPTED	2	/* an accepted socket, ACCEPT not yet sent */
+#define OWNER_SELF	4	/* the probe's own socket: no events */
+#define OWNER_KERNEL	8	/* a kernel thread's socket: no process */
+
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -60,9 +79,12 @@ const volatile __u64 udp_refresh_ns = 0;	/* re-report a 5-tuple after */
 const volatile __u8 accept_on_io = 0;	/* sock_*_length tracepoints exist */
 const volatile __u64 wakeup_bytes = 0;	/* wake user space past this backlog */
 
-/* The process that owns a TCP socket, and when it sent its SYN. */
+/* The process that owns a socket, and when it sent its SYN. */
 struct owner {
-	__u64	syn_ns;
+	union {
+		__u64	syn_ns;		/* TCP: when the SYN left */
+		__u64	cookie;		/* UDP: the socket's cookie */
+	};
 	__u64	cgroup_id;
 	__u64	start_ns;
 	__u32	tgid, pid, uid, gid;
@@ -78,6 +100,20 @@ struct udp_key {
 	__u32	netns;
 	__u8	dir;		/* PEV_UDP_SEND or PEV_UDP_RECV */
 	__u8	pad[3];
+};
+
+/* A socket's first datagram, queued before its owner was recorded. */
+struct udp_pending {
+	struct udp_key k;
+	__u64	ts_ns;
+	__u8	ipv;
+	__u8	pad[7];
+};
+
+/* A process already described to user space: start time and comm. */
+struct proc_seen {
+	__u64	start_ns;
+	__u64	comm[PROBE_COMM_LEN / 8];
 };
 
 /* Sizes are set by user space (bpf_map__set_max_entries). */
@@ -96,9 +132,30 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
+	__type(key, __u64);		/* socket address */
+	__type(value, struct owner);
+} udp_owner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);		/* socket address */
+	__type(value, struct udp_pending);
+} udp_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
 	__type(key, struct udp_key);
 	__type(value, __u64);
 } udp_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);		/* tgid */
+	__type(value, struct proc_seen);
+} procs_seen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -116,15 +173,107 @@ count(__u32 idx)
 		(*v)++;
 }
 
-/* Fills `o` with the current task; returns its tgid. */
-static __always_inline __u32
+/*
+ * The path of `t`'s executable into r->name[]: the dentry names from the
+ * file up to the root of its mount namespace, a mount point crossed as
+ * an empty slot.  At most PROBE_EXE_DEPTH slots, names shorter than
+ * PROBE_EXE_NAME; beyond, r->truncated.  (Unrolled, one fixed slot per
+ * step: the verifier's work stays linear.)
+ */
+static __always_inline void
+exe_path(struct task_struct *t, struct probe_proc *r)
+{
+	struct dentry *d, *parent, *root;
+	struct mount *m, *mp;
+	struct vfsmount *vm;
+	struct file *f;
+	int i;
+
+	f = BPF_CORE_READ(t, mm, exe_file);
+	if (!f)
+		return;
+	d = BPF_CORE_READ(f, f_path.dentry);
+	vm = BPF_CORE_READ(f, f_path.mnt);
+	m = container_of(vm, struct mount, mnt);
+#pragma unroll
+	for (i = 0; i < PROBE_EXE_DEPTH; i++) {
+		root = BPF_CORE_READ(m, mnt.mnt_root);
+		parent = BPF_CORE_READ(d, d_parent);
+		if (d == root || d == parent) {
+			mp = BPF_CORE_READ(m, mnt_parent);
+			if (d != root || mp == m) {
+				r->depth = i;
+				return;		/* the namespace's root */
+			}
+			d = BPF_CORE_READ(m, mnt_mountpoint);
+			m = mp;
+			continue;	/* slot i stays empty */
+		}
+		if (BPF_CORE_READ(d, d_name.len) >= PROBE_EXE_NAME)
+			break;
+		bpf_probe_read_kernel_str(r->name[i], PROBE_EXE_NAME,
+		    BPF_CORE_READ(d, d_name.name));
+		d = parent;
+	}
+	r->truncated = 1;
+}
+
+/* Sends a struct probe_proc for owner `o` (task `t`) unless its
+ * process was described already.  (Not inlined: one copy of the walk.) */
+static __noinline void
+proc_note(struct task_struct *t, const struct owner *o)
+{
+	struct proc_seen *ps, v = {};
+	struct probe_proc *r;
+
+	v.start_ns = o->start_ns;
+	__builtin_memcpy(v.comm, o->comm, sizeof(v.comm));
+	ps = bpf_map_lookup_elem(&procs_seen, &o->tgid);
+	if (ps && ps->start_ns == v.start_ns && ps->comm[0] == v.comm[0] &&
+	    ps->comm[1] == v.comm[1])
+		return;
+	bpf_map_update_elem(&procs_seen, &o->tgid, &v, BPF_ANY);
+	if ((r = bpf_ringbuf_reserve(&events, sizeof(*r), 0)) == 0) {
+		count(PK_RINGBUF_FULL);
+		return;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->start_ns = o->start_ns;
+	r->tgid = o->tgid;
+	r->uid = o->uid;
+	r->gid = o->gid;
+	__builtin_memcpy(r->comm, o->comm, sizeof(r->comm));
+	exe_path(t, r);
+	if (r->truncated)
+		count(PK_EXE_TRUNCATED);
+	count(PK_PROC_RECORDS);
+	bpf_ringbuf_submit(r, 0);
+}
+
+/*
+ * Fills `o` with the current task, in process context: a kernel thread
+ * (or the probe itself) is recorded as such, without a process
+ * (OWNER_KERNEL, OWNER_SELF).  The first socket of a process also
+ * describes the process to user space (proc_note).
+ */
+static __always_inline void
 owner_current(struct owner *o)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 pt = bpf_get_current_pid_tgid();
-	__u64 ug = bpf_get_current_uid_gid();
+	__u64 ug;
 
 	o->tgid = pt >> 32;
+	if (o->tgid == self_tgid) {
+		o->flags = OWNER_SELF;
+		return;
+	}
+	if (t->flags & PF_KTHREAD) {
+		o->flags = OWNER_KERNEL;
+		count(PK_KERNEL_THREAD);
+		return;
+	}
+	ug = bpf_get_current_uid_gid();
 	o->pid = (__u32)pt;
 	o->uid = (__u32)ug;
 	o->gid = ug >> 32;
@@ -132,22 +281,7 @@ owner_current(struct owner *o)
 	o->start_ns = t->group_leader->start_boottime;
 	o->flags = OWNER_SET;
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
-	return o->tgid;
-}
-
-/*
- * 1 if `sk` is an IPv4/IPv6 socket of `proto` and its usual type: the
- * protocol number alone also matches netlink (NETLINK_XFRM is 6), raw
- * and packet sockets.
- */
-static __always_inline int
-inet_sock_of(const struct sock *sk, __u16 proto)
-{
-	__u16 family = sk->__sk_common.skc_family;
-
-	return sk->sk_protocol == proto &&
-	    (family == AF_INET || family == AF_INET6) &&
-	    sk->sk_type == (proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM);
+	proc_note(t, o);
 }
 
 static __always_inline void
@@ -159,34 +293,36 @@ v4_mapped(__u8 *dst, __be32 a)
 	__builtin_memcpy(dst + 12, &a, 4);
 }
 
-/* The socket's endpoints and namespace into `e`.  0, or -1 if the
+/* The socket's endpoints and namespace.  The IP version, or 0 if the
  * family is neither IPv4 nor IPv6. */
-static __always_inline int
-sock_tuple(struct probe_event *e, const struct sock *sk)
+static __always_inline __u8
+sock_ends(const struct sock *sk, __u8 *laddr, __u8 *raddr, __u16 *lport,
+    __u16 *rport, __u32 *netns)
 {
 	__u16 family = sk->__sk_common.skc_family;
+	__u8 ipv;
 
 	if (family == AF_INET) {
-		v4_mapped(e->laddr, sk->__sk_common.skc_rcv_saddr);
-		v4_mapped(e->raddr, sk->__sk_common.skc_daddr);
-		e->ipv = 4;
+		v4_mapped(laddr, sk->__sk_common.skc_rcv_saddr);
+		v4_mapped(raddr, sk->__sk_common.skc_daddr);
+		ipv = 4;
 	} else if (family == AF_INET6) {
-		__builtin_memcpy(e->laddr,
+		__builtin_memcpy(laddr,
 		    sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-		__builtin_memcpy(e->raddr,
+		__builtin_memcpy(raddr,
 		    sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
-		e->ipv = 6;
+		ipv = 6;
 	} else
-		return -1;
-	e->lport = sk->__sk_common.skc_num;
+		return 0;
+	*lport = sk->__sk_common.skc_num;
 	/* Going to CLOSE, an ephemeral port is released (skc_num = 0)
 	 * before the tracepoint fires; inet_sport still has it. */
-	if (e->lport == 0)
-		e->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk,
+	if (*lport == 0)
+		*lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk,
 		    inet_sport));
-	e->rport = bpf_ntohs(sk->__sk_common.skc_dport);
-	e->netns = sk->__sk_common.skc_net.net->ns.inum;
-	return 0;
+	*rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	*netns = sk->__sk_common.skc_net.net->ns.inum;
+	return ipv;
 }
 
 static __always_inline void
@@ -248,7 +384,9 @@ tcp_event(const struct sock *sk, __u8 type, const struct owner *o)
 
 	if (!e)
 		return 0;
-	if (sock_tuple(e, sk) < 0) {
+	e->ipv = sock_ends(sk, e->laddr, e->raddr, &e->lport, &e->rport,
+	    &e->netns);
+	if (e->ipv == 0) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
@@ -297,7 +435,8 @@ int BPF_PROG(probe_set_state, const struct sock *sk, const int oldstate,
 	count(PK_HOOK_STATE);
 	if (newstate == TCP_SYN_SENT) {
 		/* connect(), in the connecting process */
-		if (owner_current(&o) == self_tgid)
+		owner_current(&o);
+		if (o.flags & OWNER_SELF)
 			return 0;
 		o.syn_ns = bpf_ktime_get_ns();
 		if (bpf_map_update_elem(&socks, &key, &o, BPF_ANY) != 0)
@@ -330,6 +469,10 @@ int BPF_PROG(probe_set_state, const struct sock *sk, const int oldstate,
 	    oldstate == TCP_CLOSE)
 		return 0;
 	op = bpf_map_lookup_elem(&socks, &key);
+	if (op && (op->flags & OWNER_SELF)) {
+		bpf_map_delete_elem(&socks, &key);
+		return 0;
+	}
 	if (oldstate == TCP_SYN_SENT) {
 		if (op && (e = tcp_event(sk, PEV_CONNECT_FAILED, op)) != 0) {
 			e->latency_ns = e->ts_ns - op->syn_ns;
@@ -352,40 +495,161 @@ int BPF_PROG(probe_set_state, const struct sock *sk, const int oldstate,
 /*
  * A send or receive on a TCP socket, in the process that made it.  An
  * accepted socket gets its process and its ACCEPT event here; a socket
- * opened before the probe started gets its process (no event).  Known
- * sockets cost one map lookup.
+ * opened before the probe started gets its process (no event).  A
+ * socket already recorded costs one map lookup.
  */
-static __always_inline void udp_recv_connected(struct sock *sk);
-
 static __always_inline void
-sock_io(struct sock *sk, int recv, int ret)
+tcp_io(struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	struct owner o = {}, *op;
-	__u8 accepted;
 
-	if (recv && ret > 0 && inet_sock_of(sk, IPPROTO_UDP)) {
-		udp_recv_connected(sk);
-		return;
-	}
-	if (!inet_sock_of(sk, IPPROTO_TCP))
-		return;
 	count(PK_HOOK_IO);
 	op = bpf_map_lookup_elem(&socks, &key);
-	if (op && !(op->flags & OWNER_ACCEPTED))
+	if (op) {
+		if (!(op->flags & OWNER_ACCEPTED))
+			return;
+	} else if (sk->__sk_common.skc_state != TCP_ESTABLISHED)
 		return;
-	if (sk->__sk_common.skc_state != TCP_ESTABLISHED && !op)
-		return;
-	accepted = op != 0;
-	if (owner_current(&o) == self_tgid) {
-		if (op)
-			bpf_map_delete_elem(&socks, &key);
-		return;
-	}
+	owner_current(&o);
 	if (bpf_map_update_elem(&socks, &key, &o, BPF_ANY) != 0)
 		count(PK_SOCK_MAP_FULL);
-	if (accepted)
+	if (op && !(o.flags & OWNER_SELF))
 		submit_simple(sk, PEV_ACCEPT, &o);
+}
+
+/*
+ * UDP: one event per (5-tuple, direction, namespace) until the entry
+ * is older than udp_refresh_ns or evicted from the LRU map.  Returns 1
+ * if the datagram must be reported.
+ */
+static __always_inline int
+udp_first(const struct udp_key *k)
+{
+	__u64 now = bpf_ktime_get_ns(), *last;
+
+	last = bpf_map_lookup_elem(&udp_seen, k);
+	if (last && now - *last < udp_refresh_ns) {
+		count(PK_UDP_DEDUP);
+		return 0;
+	}
+	bpf_map_update_elem(&udp_seen, k, &now, BPF_ANY);
+	return 1;
+}
+
+/* Emits a UDP event for key `k` by owner `o` (NULL: no process), at
+ * ts_ns (0: now). */
+static __always_inline void
+udp_event(const struct udp_key *k, __u8 ipv, const struct owner *o,
+    __u64 ts_ns)
+{
+	struct probe_event *e;
+
+	if ((e = event_new(k->dir, IPPROTO_UDP)) == 0)
+		return;
+	if (ts_ns != 0)
+		e->ts_ns = ts_ns;
+	__builtin_memcpy(e->laddr, k->laddr, 16);
+	__builtin_memcpy(e->raddr, k->raddr, 16);
+	e->lport = k->lport;
+	e->rport = k->rport;
+	e->netns = k->netns;
+	e->ipv = ipv;
+	if (o)
+		owner_to_event(e, o);
+	submit(e);
+}
+
+/*
+ * Reports the pending first datagram of socket `key` (its address), if
+ * any, with owner `o` (NULL: none).  The one that deletes the entry
+ * reports it: the send hook and net_dev_queue may both find it.
+ */
+static __always_inline void
+udp_pending_flush(__u64 key, const struct owner *o)
+{
+	struct udp_pending *pp, p;
+
+	if ((pp = bpf_map_lookup_elem(&udp_pending, &key)) == 0)
+		return;
+	p = *pp;
+	if (bpf_map_delete_elem(&udp_pending, &key) != 0)
+		return;
+	if (o && (o->flags & OWNER_SELF))
+		return;
+	if (!o || !(o->flags & OWNER_SET))
+		count(PK_UDP_NO_OWNER);
+	udp_event(&p.k, p.ipv, o, p.ts_ns);
+}
+
+/*
+ * A send on a UDP socket, at the end of the system call, in the
+ * sending process: records the socket's owner for net_dev_queue, and
+ * reports the socket's first datagram if it waits for it.  A socket
+ * already recorded costs its cookie and one lookup.
+ */
+static __always_inline void
+udp_send_io(struct sock *sk)
+{
+	__u64 key = (__u64)sk, cookie = bpf_get_socket_cookie(sk);
+	struct owner o = {}, *op;
+
+	op = bpf_map_lookup_elem(&udp_owner, &key);
+	if (op && op->cookie == cookie)
+		return;
+	owner_current(&o);
+	o.cookie = cookie;
+	bpf_map_update_elem(&udp_owner, &key, &o, BPF_ANY);
+	udp_pending_flush(key, &o);
+}
+
+/*
+ * A datagram received on a connected UDP socket (its peer is the
+ * socket's), in the receiving process.  An unconnected receiver (a
+ * server) shows through the datagrams it sends back.
+ */
+static __always_inline void
+udp_recv_connected(struct sock *sk)
+{
+	struct udp_key k = {};
+	struct owner o = {};
+	__u8 ipv;
+
+	if (sk->__sk_common.skc_state != TCP_ESTABLISHED)
+		return;
+	count(PK_HOOK_UDP_RECV);
+	ipv = sock_ends(sk, k.laddr, k.raddr, &k.lport, &k.rport, &k.netns);
+	if (ipv == 0)
+		return;
+	k.dir = PEV_UDP_RECV;
+	if (!udp_first(&k))
+		return;
+	owner_current(&o);
+	if (o.flags & OWNER_SELF)
+		return;
+	if (o.flags & OWNER_KERNEL)
+		count(PK_NO_OWNER);
+	udp_event(&k, ipv, &o, 0);
+}
+
+/* Every send and receive of every socket: leave the others at once. */
+static __always_inline void
+sock_io(struct sock *sk, int recv, int ret)
+{
+	__u16 family = sk->__sk_common.skc_family;
+
+	if (family != AF_INET && family != AF_INET6)
+		return;
+	if (sk->sk_protocol == IPPROTO_TCP) {
+		if (sk->sk_type == SOCK_STREAM)
+			tcp_io(sk);
+	} else if (sk->sk_protocol == IPPROTO_UDP &&
+	    sk->sk_type == SOCK_DGRAM) {
+		if (!recv)
+			udp_send_io(sk);
+		else if (ret > 0)
+			udp_recv_connected(sk);
+	}
 }
 
 SEC("tp_btf/sock_send_length")
@@ -411,30 +675,13 @@ int BPF_PROG(probe_retransmit, const struct sock *sk)
 
 	count(PK_HOOK_RETRANSMIT);
 	op = bpf_map_lookup_elem(&socks, &key);
+	if (op && (op->flags & OWNER_SELF))
+		return 0;
 	if ((e = tcp_event(sk, PEV_RETRANSMIT, op)) != 0) {
 		tcp_counters(e, sk);
 		submit(e);
 	}
 	return 0;
-}
-
-/*
- * UDP: one event per (5-tuple, direction, namespace) until the entry
- * is older than udp_refresh_ns or evicted from the LRU map.  Returns 1
- * if the datagram must be reported.
- */
-static __always_inline int
-udp_first(const struct udp_key *k)
-{
-	__u64 now = bpf_ktime_get_ns(), *last;
-
-	last = bpf_map_lookup_elem(&udp_seen, k);
-	if (last && now - *last < udp_refresh_ns) {
-		count(PK_UDP_DEDUP);
-		return 0;
-	}
-	bpf_map_update_elem(&udp_seen, k, &now, BPF_ANY);
-	return 1;
 }
 
 /*
@@ -485,69 +732,70 @@ skb_udp(const struct sk_buff *skb, __u8 *src, __u8 *dst, __u16 *sport,
 	return ipv;
 }
 
-/* Emits a UDP event for key `k` by the current process. */
-static __always_inline void
-udp_event(const struct udp_key *k, __u8 ipv)
-{
-	struct owner o = {};
-	struct probe_event *e;
-
-	if (owner_current(&o) == self_tgid || !udp_first(k))
-		return;
-	if ((e = event_new(k->dir, IPPROTO_UDP)) == 0)
-		return;
-	__builtin_memcpy(e->laddr, k->laddr, 16);
-	__builtin_memcpy(e->raddr, k->raddr, 16);
-	e->lport = k->lport;
-	e->rport = k->rport;
-	e->netns = k->netns;
-	e->ipv = ipv;
-	owner_to_event(e, &o);
-	submit(e);
-}
-
-/* A packet leaving through a device: a local UDP socket's datagram is
- * queued in the sending process's context. */
+/*
+ * A packet leaving through a device.  A local UDP socket's datagram is
+ * queued in the sending process's system call, or later from softirq
+ * (the first datagram to a neighbour not yet resolved waits for ARP/ND)
+ * with whatever task is current then: the current task is never used
+ * here.  The owner is the one sock_send_length recorded for the socket;
+ * a socket's first datagram comes before that (the hook runs when the
+ * call returns), so it waits in `udp_pending` for the hook to report
+ * it.  A kernel socket (no file: tunnels) is reported without process,
+ * as is everything on kernels without the send hook but kernel threads.
+ */
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(probe_udp_send, struct sk_buff *skb)
 {
 	struct sock *sk = skb->sk;
-	struct udp_key k = {};
-	__u8 ipv;
+	struct udp_pending p = {};
+	struct owner o = {}, *op;
+	__u64 key = (__u64)sk, cookie;
 
-	if (!sk || !inet_sock_of(sk, IPPROTO_UDP))
+	if (!sk || sk->sk_protocol != IPPROTO_UDP ||
+	    sk->sk_type != SOCK_DGRAM)
 		return 0;
 	count(PK_HOOK_UDP_SEND);
-	ipv = skb_udp(skb, k.laddr, k.raddr, &k.lport, &k.rport);
-	if (ipv == 0)
+	p.ipv = skb_udp(skb, p.k.laddr, p.k.raddr, &p.k.lport, &p.k.rport);
+	if (p.ipv == 0)
 		return 0;
-	k.netns = sk->__sk_common.skc_net.net->ns.inum;
-	k.dir = PEV_UDP_SEND;
-	udp_event(&k, ipv);
+	p.k.netns = sk->__sk_common.skc_net.net->ns.inum;
+	p.k.dir = PEV_UDP_SEND;
+	if (!udp_first(&p.k))
+		return 0;
+	/* (the cookie is set: the send hook asked for it) */
+	cookie = sk->__sk_common.skc_cookie.counter;
+	op = bpf_map_lookup_elem(&udp_owner, &key);
+	if (op && op->cookie == cookie) {
+		if (op->flags & OWNER_SELF)
+			return 0;
+		if (!(op->flags & OWNER_SET))
+			count(PK_UDP_NO_OWNER);
+		udp_event(&p.k, p.ipv, op, 0);
+		return 0;
+	}
+	if (!accept_on_io) {
+		/* no send hook: the current task, unless a kernel
+		 * thread (in softirq it may still be another process) */
+		owner_current(&o);
+		if (o.flags & OWNER_SELF)
+			return 0;
+		if (!(o.flags & OWNER_SET))
+			count(PK_UDP_NO_OWNER);
+		udp_event(&p.k, p.ipv, &o, 0);
+		return 0;
+	}
+	if (!sk->sk_socket || !sk->sk_socket->file) {
+		count(PK_UDP_NO_OWNER);
+		udp_event(&p.k, p.ipv, 0, 0);
+		return 0;
+	}
+	p.ts_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&udp_pending, &key, &p, BPF_ANY);
+	/* the hook may have recorded the owner meanwhile (another CPU) */
+	op = bpf_map_lookup_elem(&udp_owner, &key);
+	if (op && op->cookie == sk->__sk_common.skc_cookie.counter) {
+		o = *op;
+		udp_pending_flush(key, &o);
+	}
 	return 0;
-}
-
-/*
- * A datagram received on a connected UDP socket (its peer is the
- * socket's), in the receiving process.  An unconnected receiver (a
- * server) shows through the datagrams it sends back.
- */
-static __always_inline void
-udp_recv_connected(struct sock *sk)
-{
-	struct probe_event e = {};
-	struct udp_key k = {};
-
-	if (sk->__sk_common.skc_state != TCP_ESTABLISHED)
-		return;
-	count(PK_HOOK_UDP_RECV);
-	if (sock_tuple(&e, sk) < 0)
-		return;
-	__builtin_memcpy(k.laddr, e.laddr, 16);
-	__builtin_memcpy(k.raddr, e.raddr, 16);
-	k.lport = e.lport;
-	k.rport = e.rport;
-	k.netns = e.netns;
-	k.dir = PEV_UDP_RECV;
-	udp_event(&k, e.ipv);
 }

@@ -73,6 +73,10 @@ enum probe_counter {
 	PC_DROPPED_SOCK_MAP,	/* owner not recorded: map full */
 	PC_EVENTS_WITHOUT_OWNER,
 	PC_UDP_DEDUP,
+	PC_UDP_NO_OWNER,	/* UDP SEND from softirq/kthread, owner unknown */
+	PC_KERNEL_THREAD,	/* kernel threads' sockets: no process */
+	PC_PROC_RECORDS,	/* processes described by the kernel */
+	PC_EXE_TRUNCATED,	/* their exe path too deep or long */
 	PC_EMITTED,		/* events published (flow topic) */
 	PC_MSGS_SENT,
 	PC_BYTES_SENT,
@@ -81,6 +85,7 @@ enum probe_counter {
 	PC_NETSTAT_SENT, PC_LISTEN_SENT, PC_COUNTER_SENT, PC_HEALTH_SENT,
 	PC_PROC_RESOLVED,	/* events with /proc details */
 	PC_PROC_UNRESOLVED,	/* gone or reused pid: kernel comm only */
+	PC_PROC_KERNEL_ONLY,	/* gone from /proc: the kernel's exe path */
 	PC_PROC_CACHE_HITS, PC_PROC_CACHE_MISSES, PC_PROC_CACHE_EVICTED,
 	PC_PROC_CACHE_SIZE,	/* gauge */
 	PC_DIAG_POLLS, PC_DIAG_SOCKETS,	/* gauge: sockets in the last dump */
@@ -169,6 +174,20 @@ void	proc_cache_free(struct proc_cache *);
  */
 const struct proc_entry *proc_cache_get(struct proc_cache *, uint32_t,
 	    uint64_t, const char *);
+/* What the kernel said of a process when it first saw it. */
+struct proc_kernel {
+	uint32_t	uid, gid;
+	const char	*path;		/* its executable, NULL if unknown */
+};
+/*
+ * As proc_cache_get(), as soon as the kernel describes a process: if
+ * /proc no longer has it (a process that exited within milliseconds),
+ * the entry holds the kernel's pid, ids and exe path (`k`), counted in
+ * processes_kernel_only; later events of the process find it.  NULL if
+ * neither /proc nor `k` (path) describe it.
+ */
+const struct proc_entry *proc_cache_note(struct proc_cache *, uint32_t,
+	    uint64_t, const char *, const struct proc_kernel *);
 /* User and group names (cached by id); "" if unknown. */
 const char *proc_user_name(struct proc_cache *, uint32_t);
 const char *proc_group_name(struct proc_cache *, uint32_t);
@@ -298,6 +317,12 @@ struct probe_event;
 
 /* Delivered by a source for every event it produced. */
 void	probe_deliver(struct probe *, const struct probe_event *);
+struct probe_proc;
+/* Delivered for every process the kernel describes (before its
+ * sockets' events): resolved at once, the kernel's exe path kept. */
+void	probe_deliver_proc(struct probe *, const struct probe_proc *);
+/* The exe path of a process record, joined into dst.  0 or -1. */
+int	probe_proc_path(const struct probe_proc *, char *, size_t);
 
 struct bpf_src;
 /* Loads and attaches the eBPF program.  NULL with err. */

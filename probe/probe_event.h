@@ -38,6 +38,11 @@ enum probe_kctr {
 	PK_SOCK_MAP_FULL,	/* owner not recorded: map full */
 	PK_NO_OWNER,		/* event of a socket opened before the probe */
 	PK_UDP_DEDUP,		/* datagrams of an already reported 5-tuple */
+	PK_UDP_NO_OWNER,	/* UDP SEND without process: sent from softirq
+				   or a kernel thread, socket owner unknown */
+	PK_KERNEL_THREAD,	/* sockets of kernel threads: no process */
+	PK_PROC_RECORDS,	/* process records (exe path) sent */
+	PK_EXE_TRUNCATED,	/* exe path deeper or longer than the walk */
 	PK_MAX
 };
 
@@ -72,5 +77,30 @@ struct probe_event {
 };
 
 _Static_assert(sizeof(struct probe_event) == 144, "probe_event layout");
+
+/*
+ * The first time the kernel side sees a process (tgid, start time and
+ * comm: an exec is a new one) as a socket's owner, before that socket's
+ * events: its executable's path, read in the kernel from
+ * task->mm->exe_file, so that a process gone before user space reads
+ * /proc keeps its path.  The path comes as its components, the file's
+ * name first, up to the root of the process's mount namespace; an
+ * empty slot is a mount point crossed.  User space joins them.  Told
+ * apart from an event by its size.
+ */
+#define PROBE_EXE_DEPTH	24	/* slots: components and mount points */
+#define PROBE_EXE_NAME	40	/* bytes of a component, NUL included */
+
+struct probe_proc {
+	__u64	start_ns;	/* as probe_event.start_ns */
+	__u32	tgid, uid, gid;
+	__u8	depth;		/* slots used in name[], 0: unknown */
+	__u8	truncated;	/* deeper, or a longer name: unusable */
+	__u8	pad[2];
+	char	comm[PROBE_COMM_LEN];
+	char	name[PROBE_EXE_DEPTH][PROBE_EXE_NAME];	/* [0]: the file */
+};
+
+_Static_assert(sizeof(struct probe_proc) == 1000, "probe_proc layout");
 
 #endif

@@ -204,11 +204,12 @@ read_info(struct proc_cache *c, uint32_t pid, struct proc_info *pi)
 	return 0;
 }
 
-/* Fills entry `e` from /proc.  0, or -1 if the process is not there
- * or is another one (start time differs). */
+/* Fills entry `e` from /proc (`kpath`, the kernel's exe path or NULL,
+ * where the exe link cannot be read).  0, or -1 if the process is not
+ * there or is another one (start time differs). */
 static int
 resolve(struct proc_cache *c, struct proc_entry *e, uint32_t tgid,
-    unsigned long long ticks)
+    unsigned long long ticks, const char *kpath)
 {
 	char buf[PROC_READ_MAX], path[CONF_STR_LEN];
 	struct proc_stat st, pst;
@@ -232,7 +233,8 @@ resolve(struct proc_cache *c, struct proc_entry *e, uint32_t tgid,
 			    pst.comm);
 	}
 	if (e->proc.path[0] == '\0')	/* kernel thread or no access */
-		snprintf(e->proc.path, sizeof(e->proc.path), "%s", st.comm);
+		snprintf(e->proc.path, sizeof(e->proc.path), "%s",
+		    kpath != NULL ? kpath : st.comm);
 	memset(&e->cont, 0, sizeof(e->cont));
 	if ((n = read_proc(c, tgid, "cgroup", buf, sizeof(buf))) > 0 &&
 	    cgroup_proc_path(buf, (size_t)n, path, sizeof(path)) == 0)
@@ -284,9 +286,14 @@ proc_cache_bytes(unsigned entries)
 	    sizeof(struct proc_entry);
 }
 
-const struct proc_entry *
-proc_cache_get(struct proc_cache *c, uint32_t tgid, uint64_t start_ns,
-    const char *comm)
+/*
+ * The lookup behind proc_cache_get() and proc_cache_note(): on a miss,
+ * /proc; if the process is gone and the kernel described it (`k`), an
+ * entry from the kernel's values alone (no parent, no command line).
+ */
+static const struct proc_entry *
+cache_lookup(struct proc_cache *c, uint32_t tgid, uint64_t start_ns,
+    const char *comm, const struct proc_kernel *k)
 {
 	unsigned long long ticks = start_ns / (uint64_t)c->ns_per_tick;
 	uint64_t key[2] = { tgid, ticks };
@@ -319,9 +326,21 @@ proc_cache_get(struct proc_cache *c, uint32_t tgid, uint64_t start_ns,
 		c->ctr[PC_PROC_CACHE_SIZE]--;
 	}
 	memset(victim, 0, sizeof(*victim));
-	if (resolve(c, victim, tgid, ticks) == -1) {
-		victim->tgid = 0;
-		return NULL;
+	if (resolve(c, victim, tgid, ticks, k ? k->path : NULL) == -1) {
+		if (k == NULL || k->path == NULL || ticks == 0) {
+			victim->tgid = 0;
+			return NULL;
+		}
+		/* Gone from /proc: what the kernel said stands. */
+		memset(victim, 0, sizeof(*victim));
+		victim->start_ticks = ticks;
+		victim->proc.pid = tgid;
+		victim->proc.uid = k->uid;
+		victim->proc.gid = k->gid;
+		snprintf(victim->proc.path, sizeof(victim->proc.path), "%s",
+		    k->path);
+		names_of(c, &victim->proc);
+		c->ctr[PC_PROC_KERNEL_ONLY]++;
 	}
 	victim->tgid = tgid;
 	if (comm != NULL)
@@ -329,6 +348,20 @@ proc_cache_get(struct proc_cache *c, uint32_t tgid, uint64_t start_ns,
 	victim->used = ++c->clock;
 	c->ctr[PC_PROC_CACHE_SIZE]++;
 	return victim;
+}
+
+const struct proc_entry *
+proc_cache_get(struct proc_cache *c, uint32_t tgid, uint64_t start_ns,
+    const char *comm)
+{
+	return cache_lookup(c, tgid, start_ns, comm, NULL);
+}
+
+const struct proc_entry *
+proc_cache_note(struct proc_cache *c, uint32_t tgid, uint64_t start_ns,
+    const char *comm, const struct proc_kernel *k)
+{
+	return cache_lookup(c, tgid, start_ns, comm, k);
 }
 
 /* A name from the direct-mapped cache `t`, looked up with fn. */

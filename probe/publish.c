@@ -63,6 +63,53 @@ probe_publish(struct probe *p, struct probe_flow *f, uint64_t start_ns,
 		p->ctr[netstat ? PC_NETSTAT_SENT : PC_EMITTED]++;
 }
 
+/*
+ * The path the kernel's components make ("/" + the last component ...
+ * "/" + the file's name; empty slots are mount points) into dst.  0, or -1 if they do not make a
+ * whole path (unknown, truncated, too long, a name with a '/').
+ */
+int
+probe_proc_path(const struct probe_proc *r, char *dst, size_t cap)
+{
+	size_t n = 0, l;
+	int i;
+
+	if (r->truncated || r->depth == 0 || r->depth > PROBE_EXE_DEPTH)
+		return -1;
+	for (i = r->depth - 1; i >= 0; i--) {
+		if ((l = strnlen(r->name[i], PROBE_EXE_NAME)) == 0)
+			continue;	/* a mount point */
+		if (l == PROBE_EXE_NAME ||
+		    memchr(r->name[i], '/', l) != NULL || n + 1 + l >= cap)
+			return -1;
+		dst[n++] = '/';
+		memcpy(dst + n, r->name[i], l);
+		n += l;
+	}
+	if (n == 0)
+		return -1;
+	dst[n] = '\0';
+	return 0;
+}
+
+/* A process the kernel saw for the first time: /proc is read now, its
+ * sockets' events follow (a short-lived process may be gone by then:
+ * the kernel's path stands). */
+void
+probe_deliver_proc(struct probe *p, const struct probe_proc *r)
+{
+	struct proc_kernel k;
+	char comm[PROBE_COMM_LEN + 1], path[PROBE_PATH_LEN];
+
+	memcpy(comm, r->comm, PROBE_COMM_LEN);
+	comm[PROBE_COMM_LEN] = '\0';
+	k.uid = r->uid;
+	k.gid = r->gid;
+	k.path = probe_proc_path(r, path, sizeof(path)) == 0 ? path : NULL;
+	(void)proc_cache_note(p->procs, r->tgid, r->start_ns,
+	    comm[0] != '\0' ? comm : NULL, &k);
+}
+
 void
 probe_deliver(struct probe *p, const struct probe_event *e)
 {

@@ -9,7 +9,13 @@
 #      user space takes from the storm on a 2-core machine; then SIGCONT
 #      and every event must come out;
 #   3. the storm with the probe running: events emitted per second,
-#      ring-buffer and send loss (must be 0), probe CPU per event, RSS.
+#      ring-buffer and send loss (must be 0), probe CPU per event, RSS;
+#   4. a bulk TCP transfer over loopback (PROBE_BULK_MB MiB in send() and
+#      recv() calls of PROBE_CHUNK bytes: the send/recv hooks run once per
+#      call) with the probe running, against the same transfer without it
+#      before and after: ns per send() call and the ratio.
+# kernel.bpf_stats gives each program's ns per call and calls per
+# connection (the storm) or per send() call (the transfer).
 # Medians over PROBE_RUNS runs (5) of PROBE_CONNS connections (30000;
 # the stopped-probe storm is at most 12000 connections: 48000 events fit
 # the 8 MiB ring).
@@ -20,6 +26,8 @@ RUNS=${PROBE_RUNS:-5}
 CONNS=${PROBE_CONNS:-30000}
 SMALL=$CONNS
 [ "$SMALL" -gt 12000 ] && SMALL=12000
+BULK_MB=${PROBE_BULK_MB:-512}
+CHUNK=${PROBE_CHUNK:-4096}
 STORM="$BUILD/bench/probe_storm"
 for b in "$BIN/evflow-probe" "$BIN/evflow-testsub" "$BIN/evflow-ctlq" "$STORM"; do
 	[ -x "$b" ] || { echo "probe bench: $b not built; skipped"; exit 0; }
@@ -48,12 +56,22 @@ ctr() {
 cpu_ticks() {	# utime + stime of pid $1
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
-# The eBPF programs named probe_* and their run time: "id ns count".
+# The eBPF programs named probe_* and their run time: "id ns count name".
 progs() {
 	bpftool -j prog show 2>/dev/null | python3 -c 'import json, sys
 for p in json.load(sys.stdin):
     if p.get("name", "").startswith("probe_"):
-        print(p["id"], p.get("run_time_ns", 0), p.get("run_cnt", 0))'
+        print(p["id"], p.get("run_time_ns", 0), p.get("run_cnt", 0), p["name"])'
+}
+# Per program of ids (file $1) between snapshots $2 and $3, per unit of
+# work ($4 units, tagged $5): "tag name ns_per_call calls_per_unit".
+prog_rows() {
+	awk -v n="$4" -v tag="$5" 'FILENAME == ARGV[1] { mine[$1] = 1; next }
+	    FILENAME == ARGV[2] { if ($1 in mine) { t0[$4] += $2; c0[$4] += $3 }; next }
+	    { if ($1 in mine) { t1[$4] += $2; c1[$4] += $3 } }
+	    END { for (p in t1) { c = c1[p] - c0[p];
+		printf "%s %s %.0f %.2f\n", tag, p, c ? (t1[p] - t0[p]) / c : 0, c / n } }' \
+	    "$1" "$2" "$3"
 }
 # ns the programs of ids (file $1) ran between snapshots $2 and $3.
 hook_ns() {
@@ -79,9 +97,12 @@ median() {
 
 hz=$(getconf CLK_TCK)
 : >"$T/rows"
+: >"$T/progrows"
+: >"$T/bulkrows"
 run=1
 while [ $run -le "$RUNS" ]; do
 	base=$("$STORM" "$CONNS") || { echo "storm failed: $base"; exit 1; }
+	bbase=$("$STORM" -b "$BULK_MB" "$CHUNK") || { echo "bulk failed: $bbase"; exit 1; }
 	Z=$(port)
 	"$BIN/evflow-testsub" -b "tcp://127.0.0.1:$Z" -q -t 600000 \
 	    >"$T/sub.out" 2>&1 &
@@ -123,7 +144,19 @@ while [ $run -le "$RUNS" ]; do
 	progs >"$T/p1"
 	sysctl -q -w kernel.bpf_stats_enabled="$stats0" 2>/dev/null
 	hookns=$(( $(hook_ns "$T/ids.mine" "$T/p0" "$T/p1") / SMALL ))
+	prog_rows "$T/ids.mine" "$T/p0" "$T/p1" "$SMALL" storm >>"$T/progrows"
 	wait_events $((4 * SMALL))
+	# 4: the bulk transfer, the probe running: timed, then once more
+	# with kernel.bpf_stats on for the programs' share
+	bwith=$("$STORM" -b "$BULK_MB" "$CHUNK") || { echo "bulk failed: $bwith"; exit 1; }
+	sysctl -q -w kernel.bpf_stats_enabled=1 2>/dev/null
+	progs >"$T/p0"
+	bstat=$("$STORM" -b "$BULK_MB" "$CHUNK") || { echo "bulk failed: $bstat"; exit 1; }
+	progs >"$T/p1"
+	sysctl -q -w kernel.bpf_stats_enabled="$stats0" 2>/dev/null
+	prog_rows "$T/ids.mine" "$T/p0" "$T/p1" "$(field send_calls "$bstat")" \
+	    bulk >>"$T/progrows"
+	wait_events 6
 	# 3: the probe running
 	c0=$(cpu_ticks $PP)
 	with=$("$STORM" "$CONNS") || { echo "storm failed: $with"; exit 1; }
@@ -138,6 +171,12 @@ while [ $run -le "$RUNS" ]; do
 	kill $PP; wait $PP 2>/dev/null; PP=""
 	kill $SP 2>/dev/null; wait $SP 2>/dev/null; SP=""
 	base2=$("$STORM" "$SMALL") || { echo "storm failed: $base2"; exit 1; }
+	bbase2=$("$STORM" -b "$BULK_MB" "$CHUNK") || { echo "bulk failed: $bbase2"; exit 1; }
+	bb=$(echo "$(field ns_per_send "$bbase") $(field ns_per_send "$bbase2")" |
+	    awk '{ printf "%.0f", ($1 + $2) / 2 }')
+	bw=$(field ns_per_send "$bwith")
+	echo "$bb $bw" | awk '{ printf "%d %d %.3f %d\n", $1, $2, $2 / $1, $2 - $1 }' \
+	    >>"$T/bulkrows"
 	secs=$(field secs "$with")
 	# the baseline: the mean of the storms before and after the probe
 	bm=$(( ($(field connect_median_ns "$base") + $(field connect_median_ns "$base2")) / 2 ))
@@ -150,6 +189,8 @@ while [ $run -le "$RUNS" ]; do
 	printf "  run %d: storm %s conn/s without the probe, %s with it; %s events (%d expected, %d of %d with the probe stopped); ring-buffer drops %s, send drops %s; connect() median %s ns without, %s ns hooked; hooks ran %s ns per connection\n" \
 	    $run "$(field rate "$base")" "$(field rate "$with")" "$got" \
 	    $((4 * CONNS)) "$hgot" $((4 * SMALL)) "$drops" "$sdrops" "$bm" "$wm" "$hookns"
+	printf "  run %d: bulk transfer of %d MiB in %d-byte calls: %s ns per send() without the probe, %s with it\n" \
+	    $run "$BULK_MB" "$CHUNK" "$bb" "$bw"
 	run=$((run + 1))
 done
 col() { awk -v c="$1" '{ print $c }' "$T/rows" | median; }
@@ -162,6 +203,14 @@ echo "probe: ring-buffer and send drops: $maxdrop (max over runs; floor 0)"
 echo "probe: CPU per event $cpu ns; RSS $rss kB; memory bound $bound bytes"
 echo "probe: connect() median $bm ns without, $wm ns with the hooks attached (ratio $ratio; added $added ns per connection, median of the runs' differences; floor < 2000 ns)"
 echo "probe: the probe's eBPF programs ran $hook ns per connection in all (kernel.bpf_stats, which adds its own clock reads: the 4 events and every hook call, in connect(), close() and softirq)"
+bcol() { awk -v c="$1" '{ print $c }' "$T/bulkrows" | median; }
+echo "probe: bulk TCP transfer ($BULK_MB MiB, $CHUNK-byte send/recv calls): $(bcol 1) ns per send() without, $(bcol 2) ns with the probe (ratio $(bcol 3); added $(bcol 4) ns per send() call, median of the runs' differences)"
+echo "probe: per program (kernel.bpf_stats, medians over runs): ns per call, calls per connection (storm) or per send() call (bulk)"
+awk '{ print $1, $2 }' "$T/progrows" | sort -u | while read -r tag name; do
+	ns=$(awk -v t="$tag" -v p="$name" '$1 == t && $2 == p { print $3 }' "$T/progrows" | median)
+	calls=$(awk -v t="$tag" -v p="$name" '$1 == t && $2 == p { print $4 }' "$T/progrows" | median)
+	echo "probe:   $tag $name: $ns ns per call, $calls calls per unit"
+done
 [ "$others" -gt 0 ] && echo "probe: note: $others probe_* programs of other probe processes are attached on this machine; the connect() ratio includes them"
 rc=0
 [ "$maxdrop" -eq 0 ] || { echo "probe: FAIL: events dropped"; rc=1; }
