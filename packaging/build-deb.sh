@@ -89,9 +89,10 @@ Section: net
 Priority: optional
 Description: network visibility: process-aware flows from eBPF events and packets
  evflow collects eBPF/Netlink process events published over ZMQ in
- ntopng's format (libebpfflow's ebpflowexport, nprobe_mini), builds flows
- from packets with libpcap, and joins the two so packet flows carry the
- process, user and container behind them.  Flows are kept in SQLite.
+ ntopng's format (its own evflow-probe, libebpfflow's ebpflowexport,
+ nprobe_mini), builds flows from packets with libpcap, and joins the two
+ so packet flows carry the process, user and container behind them.
+ Flows are kept in SQLite and served by a REST API and a web UI.
 EOT
 (cd "$stage" && find etc -type f | sed 's|^|/|') >"$stage/DEBIAN/conffiles"
 install -m 0755 "$top/packaging/debian/postinst" "$top/packaging/debian/prerm" \
