@@ -13,7 +13,10 @@
 #   - every connection's packet flow in the veth interface carries the
 #     exact pid, executable and uid (read from /proc while the process
 #     ran) of the client (CONNECT) and of the server (ACCEPT), within
-#     seconds, the long-lived ones while they are live;
+#     seconds, the long-lived ones while they are live; also for a curl
+#     that exited before the probe (stopped meanwhile) read /proc, and
+#     for UDP exchanges whose first datagram waited for ARP/ND;
+#   - no event names a kernel thread as its process;
 #   - the event-only rows of the ZMQ interface say the same;
 #   - the loopback connection is in the ZMQ interface only;
 #   - each side's CLOSE carries the kernel's byte counts, which agree
@@ -36,7 +39,7 @@ probe_servers
 # connections are in the ZMQ interface too, queries name our addresses).
 C=$(( 20000 + $$ % 5000 * 8 ))
 C_CURL4=$C C_CURL6=$((C + 1)) C_UDP4=$((C + 2)) C_UDP6=$((C + 3))
-C_LONG4=$((C + 4)) C_LONG6=$((C + 5)) C_LO=$((C + 6))
+C_LONG4=$((C + 4)) C_LONG6=$((C + 5)) C_LO=$((C + 6)) C_QUICK=$((C + 7))
 P=$(free_port) Q=$(free_port)
 Z="tcp://127.0.0.1:${P}c"
 probe_pipeline "$Z"
@@ -71,6 +74,11 @@ helper udp6 ip netns exec "$NA" "$PYTHON" "$PL/udp_client.py" \
 UDP6=$LAST
 set -- $(proc_id $UDP6 python3)
 UDP6_EXE=$1 UDP6_UID=$2
+# Each exchange's first datagram waits for ARP/ND and leaves from
+# softirq (in the sender's call, or later in ksoftirqd): its process is
+# still the sender's.
+ip -n "$NA" neigh flush all
+ip -n "$NB" neigh flush all
 : >"$T/go.udp4"
 : >"$T/go.udp6"
 # shellcheck disable=SC2086
@@ -87,9 +95,23 @@ LONG6_EXE=$1 LONG6_UID=$2
 curl_client curllo "$NB" $C_LO "http://127.0.0.1:$HTTP_PORT/blob"
 CURLLO=$CPID CURLLO_EXE=$CEXE CURLLO_UID=$CUID
 
+# A curl gone before the probe reads its events: the probe is stopped
+# (its ring buffer keeps them) while curl connects, downloads, exits and
+# is reaped; the kernel's exe path stands.
+KONLY=$(counter probe processes_kernel_only)
+kill -STOP "$(pid_of probe)"
+curl_client curlq "$NA" $C_QUICK "http://$SRV4:$HTTP_PORT/blob"
+CURLQ=$CPID CURLQ_EXE=$CEXE CURLQ_UID=$CUID
+wait $CURLQ
+rcq=$?
+kill -CONT "$(pid_of probe)"
+[ $rcq = 0 ] || fail "curlq failed"
+[ -d "/proc/$CURLQ" ] && fail "curl $CURLQ still in /proc"
 for c in curl4:$CURL4 curl6:$CURL6 curllo:$CURLLO; do
 	wait "${c#*:}" || fail "${c%%:*} failed"
-	check_eq "${c%%:*} downloaded the blob" "$(cat "$T/${c%%:*}.log")" $BLOB
+done
+for c in curl4 curl6 curllo curlq; do
+	check_eq "$c downloaded the blob" "$(cat "$T/$c.log")" $BLOB
 done
 for c in udp4:$UDP4 udp6:$UDP6; do
 	wait "${c#*:}" || fail "${c%%:*}: the UDP exchange failed"
@@ -107,6 +129,12 @@ joined "curl over IPv4" 6 $C_CURL4 "$CLI4" "$SRV4" $HTTP_PORT $CURL4 \
     "$CURL4_EXE" "$CURL4_UID" $HTTP4_PID 0
 joined "curl over IPv6" 6 $C_CURL6 "$CLI6" "$SRV6" $HTTP_PORT $CURL6 \
     "$CURL6_EXE" "$CURL6_UID" $HTTP6_PID 0
+joined "curl gone before the probe read /proc: the kernel's exe path" 6 \
+    $C_QUICK "$CLI4" "$SRV4" $HTTP_PORT $CURLQ "$CURLQ_EXE" "$CURLQ_UID" \
+    $HTTP4_PID 0
+[ "$(counter probe processes_kernel_only)" -gt "$KONLY" ] ||
+	fail "probe: processes_kernel_only did not grow"
+checks=$((checks + 1))
 joined "UDP exchange over IPv4" 17 $C_UDP4 "$CLI4" "$SRV4" $ECHO_PORT $UDP4 \
     "$UDP4_EXE" "$UDP4_UID" $ECHO_PID 0
 joined "UDP exchange over IPv6" 17 $C_UDP6 "$CLI6" "$SRV6" $ECHO_PORT $UDP6 \
@@ -148,6 +176,11 @@ for c in "$C_CURL4 $CURL4 $HTTP4_PID" "$C_CURL6 $CURL6 $HTTP6_PID"; do
 	wait_true "CLOSE byte counts of client port $1 agree with its packets" \
 	    "python3 '$PL/close_bytes.py' '$T/sub.log' '$DB' '$VA' $1 $2 $3"
 done
+
+# --- No event names a kernel thread (ksoftirqd sending a datagram
+# that waited for ARP is not its owner).
+python3 "$PL/no_kthread.py" "$T/sub.log" || fail "an event names a kernel thread"
+checks=$((checks + 1))
 
 # --- Nothing lost or refused on the way.
 collector_clean col0

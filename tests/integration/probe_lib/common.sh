@@ -29,7 +29,7 @@
 #                         curl from client port CPORT in namespace NS (run
 #                         through WRAPPER, e.g. setpriv): it waits for its
 #                         URL on a FIFO while the test reads /proc, then
-#                         downloads at 200 kB/s; sets
+#                         downloads at full speed; sets
 #                         CPID, CEXE, CUID; the size it got in $T/NAME.log
 #   row IFACE PROTO CPORT COLS   the columns of the flow from that client
 #                         port of A in interface IFACE (flows_v)
@@ -200,12 +200,10 @@ curl_client() {
 	cname=$1 cns=$2 cport=$3 curl=$4
 	shift 4
 	mkfifo -m 666 "$T/$cname.cfg" || fail "mkfifo"
-	# (--limit-rate: it runs a second.  The probe reads /proc when it
-	# takes the event from its ring; a process that is gone by then
-	# keeps only its kernel name, so a 5 ms curl may lose its path.)
+	# (Full speed: it may exit before the probe reads /proc; the
+	# kernel's exe path stands then.)
 	helper "$cname" ip netns exec "$cns" "$@" curl -s -g -o /dev/null \
-	    -w '%{size_download}' --limit-rate 200k --local-port "$cport" \
-	    -K "$T/$cname.cfg"
+	    -w '%{size_download}' --local-port "$cport" -K "$T/$cname.cfg"
 	CPID=$LAST
 	set -- $(proc_id $CPID curl)
 	CEXE=$1 CUID=$2
