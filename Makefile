@@ -32,6 +32,7 @@ COMMON_SRCS = \
 	common/config.c \
 	common/counters.c \
 	common/ctl.c \
+	common/daemon.c \
 	common/hash.c \
 	common/log.c \
 	common/nnlink.c \
