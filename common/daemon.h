@@ -37,6 +37,7 @@
 #include "config.h"
 #include "counters.h"
 #include "ctl.h"
+#include "sig.h"	/* sig_quit, sig_hup for the loop */
 
 #define DAEMON_MAX_OVERRIDES	64	/* -o options */
 #define DAEMON_MAX_FLAGS	128	/* flags that name a setting */

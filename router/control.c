@@ -45,10 +45,11 @@ const char *const router_counter_names[RC_MAX] = {
 	[RC_CTL_REQUESTS] = "ctl_requests",
 };
 
-/* Copies the counters kept by the links and the control socket. */
-static void
-sync_counters(struct router *r)
+void
+control_sync_counters(void *arg)
 {
+	struct router *r = arg;
+
 	r->ctr[RC_LOST] = r->in ? r->in->lost : 0;
 	r->ctr[RC_BAD_MSGS] = r->in ? r->in->bad_msgs : 0;
 	r->ctr[RC_SEND_DROPPED] = r->out ? r->out->dropped : 0;
@@ -92,7 +93,7 @@ control_send_stats(struct router *r)
 	struct evp_stats *st = &r->stats;
 	unsigned k, i;
 
-	sync_counters(r);
+	control_sync_counters(r);
 	counters_to_stats(st, &c, EVP_ROLE_ROUTER, r->conf.name);
 	if (link_out_put(r->out, EVP_STATS, st, sizeof(*st)) == 0)
 		r->ctr[RC_STATS_SENT]++;
@@ -113,18 +114,13 @@ control_send_stats(struct router *r)
 }
 
 void
-control_stats_json(struct buf *b, struct router *r)
+control_stats_extra(void *arg, struct buf *b)
 {
-	struct counters c = { router_counter_names, r->ctr, RC_MAX };
+	struct router *r = arg;
 	const struct link_sender *s;
 	unsigned k;
 
-	sync_counters(r);
-	buf_puts(b, "{\"name\": ");
-	buf_json_str(b, r->conf.name);
-	buf_puts(b, ", \"role\": \"router\", \"counters\": {");
-	counters_json(b, &c);
-	buf_puts(b, "}, \"interfaces\": ");
+	buf_puts(b, ", \"interfaces\": ");
 	iface_table_json(b, &r->tab);
 	buf_puts(b, ", \"senders\": [");
 	for (k = 0; r->in != NULL && k < r->in->nsenders; k++) {
@@ -138,7 +134,7 @@ control_stats_json(struct buf *b, struct router *r)
 		    (unsigned long long)s->records,
 		    (unsigned long long)s->lost);
 	}
-	buf_puts(b, "]}");
+	buf_puts(b, "]");
 }
 
 /* iface set NAME mirrored yes|no | iface set NAME companion OTHER|none */
@@ -192,9 +188,7 @@ control_handle(void *arg, int argc, char **argv, struct buf *reply)
 {
 	struct router *r = arg;
 
-	if (strcmp(argv[0], "stats") == 0 && argc == 1)
-		control_stats_json(reply, r);
-	else if (strcmp(argv[0], "iface") == 0 && argc == 2 &&
+	if (strcmp(argv[0], "iface") == 0 && argc == 2 &&
 	    strcmp(argv[1], "list") == 0)
 		iface_table_json(reply, &r->tab);
 	else if (strcmp(argv[0], "iface") == 0 && argc >= 2 &&

@@ -138,13 +138,12 @@ struct router {
 	struct iface_table tab;
 	struct link_in	*in;
 	struct link_out	*out;
-	struct ctl	*ctl;
+	struct ctl	*ctl;		/* borrowed from the daemon skeleton */
 	uint64_t	 ctr[RC_MAX];
 	/* last sender seen and its interface: most batches come from one */
 	uint64_t	 last_sender;
 	int		 last_iface;
 	char		 db_path[CONF_STR_LEN];
-	char		 ctl_endpoint[CONF_STR_LEN + 16];
 	struct evp_flow	 flow;		/* scratch: the record being patched */
 	struct evp_stats stats;		/* scratch: the stats being sent */
 };
@@ -168,6 +167,9 @@ void	control_handle(void *, int, char **, struct buf *);
  * marked changed and go again next time). */
 int	control_send_table(struct router *);
 void	control_send_stats(struct router *);
-void	control_stats_json(struct buf *, struct router *);
+/* Stats frame hooks (common/daemon.h): copies the counters the links
+ * and the control socket keep; appends interfaces and senders. */
+void	control_sync_counters(void *);
+void	control_stats_extra(void *, struct buf *);
 
 #endif
