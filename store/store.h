@@ -681,7 +681,10 @@ void	store_write_counters(struct store *, uint64_t);
 void	store_flush_all(struct store *);
 /* Refreshes gauges and the sink's counters into st->c. */
 void	store_sync_counters(struct store *);
+/* The stats frame (common/daemon.h): whole, or the fields after the
+ * counters (interfaces). */
 void	store_stats_json(struct store *, struct buf *);
+void	store_stats_extra(void *, struct buf *);
 /* Bytes of memory per live flow (tables + interned values). */
 double	store_bytes_per_flow(const struct store *, uint64_t *);
 
