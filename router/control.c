@@ -6,9 +6,10 @@
  *   iface set NAME mirrored yes|no
  *   iface set NAME companion OTHER|none
  *
- * A change applies to the next record dispatched, and goes to the store
- * at once as EVP_IFACE with EVP_IFACE_F_CHANGED (so it survives a
- * restart), followed by the rest of the table.
+ * A change applies to the next record dispatched, is saved in the
+ * router's state file (iface_state.c: so it survives a restart) and
+ * goes to the store at once as EVP_IFACE with EVP_IFACE_F_CHANGED,
+ * followed by the rest of the table, for the store to record.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,8 @@ const char *const router_counter_names[RC_MAX] = {
 	[RC_IFACE_SENT] = "iface_sent",
 	[RC_STATS_SENT] = "stats_sent",
 	[RC_CTL_REQUESTS] = "ctl_requests",
+	[RC_STATE_DAMAGED] = "state_damaged",
+	[RC_STATE_WRITE_ERRORS] = "state_write_errors",
 };
 
 void
@@ -54,6 +57,8 @@ control_sync_counters(void *arg)
 	r->ctr[RC_BAD_MSGS] = r->in ? r->in->bad_msgs : 0;
 	r->ctr[RC_SEND_DROPPED] = r->out ? r->out->dropped : 0;
 	r->ctr[RC_CTL_REQUESTS] = r->ctl ? r->ctl->requests : 0;
+	r->ctr[RC_STATE_DAMAGED] = r->state.damaged;
+	r->ctr[RC_STATE_WRITE_ERRORS] = r->state.write_errors;
 }
 
 int
@@ -176,11 +181,20 @@ iface_set(struct router *r, int argc, char **argv, struct buf *reply)
 	}
 	r->ctr[RC_IFACE_CHANGES]++;
 	log_info("iface set %s %s %s", argv[2], argv[3], argv[4]);
-	if (control_send_table(r) == -1)
-		buf_puts(reply, "ok (applied; not yet saved: the store did "
-		    "not take it, retrying)");
-	else
+	if (state_record(&r->state, &r->tab, iface_table_find(&r->tab,
+	    argv[2])) == -1) {
+		snprintf(why, sizeof(why), "state full or name not storable");
+		rv = -1;
+	} else
+		rv = state_save(&r->state, why, sizeof(why));
+	if (rv == -1) {
+		log_warnx("iface set %s: not saved: %s", argv[2], why);
+		buf_printf(reply, "ok (applied; not saved, lost at restart: "
+		    "%s)", why);
+	} else
 		buf_puts(reply, "ok");
+	if (control_send_table(r) == -1)
+		log_info("the store did not take the table; retrying");
 }
 
 void

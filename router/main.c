@@ -31,9 +31,6 @@ static const struct conf_directive router_conf_table[] = {
 	  "record input, bound (default ipc://<datadir>/router.ipc)" },
 	{ "store_endpoint", CONF_STR, STR(store_endpoint), NULL, 0, 0,
 	  "record output, connected (default ipc://<datadir>/store.ipc)" },
-	{ "database", CONF_STR, STR(database), NULL, 0, 0,
-	  "SQLite file with saved interface settings "
-	  "(default <datadir>/evflow.db)" },
 	{ "log_level", CONF_INT, offsetof(struct router_conf, log_level), 0,
 	  "1", 0, 2, "0 warnings, 1 info, 2 debug" },
 	{ "router.iface_resend", CONF_SECONDS,
@@ -75,25 +72,31 @@ configure(struct router *r, struct daemon *d, int argc, char **argv)
 	if (iface_table_build(&r->tab, &r->conf.interface, &r->conf.mirrored,
 	    &r->conf.companion, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (paths_file(r->db_path, sizeof(r->db_path), r->conf.database,
-	    r->conf.datadir, "evflow.db") == -1)
-		fatalx("database path too long");
+
 }
 
-/* Opens the sockets and applies the saved interface settings. */
+/* Applies the saved interface settings and opens the sockets. */
 static void
 setup(struct router *r, struct daemon *d)
 {
 	char in_ep[CONF_STR_LEN + 16], out_ep[CONF_STR_LEN + 16];
-	char err[512];
+	char err[512], path[sizeof(r->state.path)], file[EVP_NAME_LEN + 8];
+	unsigned k;
 	int n;
 
-	if ((n = iface_saved_apply(&r->tab, r->db_path, err,
-	    sizeof(err))) == -1)
-		log_warnx("saved interface settings not read: %s", err);
-	else if (n > 0)
+	/* Runtime settings of the last run, from the router's own file. */
+	snprintf(file, sizeof(file), "%s.state", r->conf.name);
+	if (paths_file(path, sizeof(path), NULL, r->conf.datadir, file) == -1)
+		fatalx("state file path too long");
+	state_init(&r->state, path);
+	if (state_load(&r->state, err, sizeof(err)) == -1)
+		log_warnx("%s ignored (damaged; kept as %s.bad): %s", path,
+		    path, err);
+	if ((n = state_apply(&r->state, &r->tab)) > 0)
 		log_info("%d saved interface settings applied from %s", n,
-		    r->db_path);
+		    path);
+	for (k = 0; k < r->tab.n; k++)
+		r->tab.ifs[k].changed = 0;	/* not new: the store has them */
 	if (paths_endpoint(in_ep, sizeof(in_ep), r->conf.router_endpoint,
 	    r->conf.datadir, "router.ipc") == -1 ||
 	    paths_endpoint(out_ep, sizeof(out_ep), r->conf.store_endpoint,

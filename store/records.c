@@ -351,12 +351,6 @@ store_iface_rec(struct store *st, const struct evp_iface *r)
 		if (st->iface[i].known && st->iface[i].companion == r->id + 1 &&
 		    i != r->id)
 			(void)iface_row(st, &st->iface[i]);
-	if ((r->flags & EVP_IFACE_F_CHANGED) &&
-	    sink_iface_setting(st->sink, ifc->name, (int)r->mirrored,
-	    companion_name(st, ifc)) == -1) {
-		st->c[SC_WRITE_DROPS]++;
-		return;
-	}
 	st->c[SC_STORED]++;
 }
 

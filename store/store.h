@@ -467,7 +467,6 @@ size_t	sink_write_flows(struct sink *, const struct flow_row *, size_t);
 /* Interface table: returns the row id for `name`, updating its row. */
 int64_t	sink_iface(struct sink *, const char *, const char *, int, int,
 	    const char *);
-int	sink_iface_setting(struct sink *, const char *, int, const char *);
 /* Moves rows of placeholder interface `from` to `to`, deletes `from`. */
 int	sink_iface_merge(struct sink *, int64_t, int64_t);
 /* Calls fn(arg, name, kind, router_id, mirrored) for each interface row
