@@ -9,8 +9,22 @@
 #   make bench      benchmarks; prints their numbers
 #   make install    the daemons, units, config and docs into
 #                   $(DESTDIR)$(PREFIX) (see "Installation" below)
+#   make RELEASE=1  the release build, in build-release/: assert()s
+#                   compiled out (-DNDEBUG); for packages (.deb)
+#
+# Assertions, in SQLite's style: assert() states an invariant of the
+# code (an index inside its table, a reference count above zero, a
+# record length after its checked decode), never a check of input: bad
+# input is a counted error.  They are on in every build but the release
+# one, so `make`, `make check`, `make asan` and `make fuzz` all run the
+# tests with them; RELEASE=1 adds -DNDEBUG and builds in its own
+# directory, so no object mixes the two.
 
 CC	?= cc
+ifeq ($(RELEASE),1)
+BUILD	?= build-release
+CPPFLAGS += -DNDEBUG
+endif
 BUILD	?= build
 OPT	?= -O2
 SAN	?=
@@ -133,7 +147,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-release
 
 .PHONY: all check asan fuzz fuzz-targets bench install install-strip uninstall clean
 
