@@ -148,7 +148,7 @@ daemon_configure(struct daemon *d, int argc, char **argv)
 			optstr[len++] = ':';
 		optstr[len] = '\0';
 	}
-	optind = 1;
+	optind = 0;	/* GNU: a full restart of the parser */
 	while ((ch = getopt_long(argc, argv, optstr, longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': d->file = optarg; continue;
@@ -303,7 +303,7 @@ deadline_timeout(uint64_t next, uint64_t now, int cap)
 	assert(cap >= 0);
 	if (next <= now)
 		return 0;
-	ms = (next - now + 999) / 1000;
+	ms = (next - now) / 1000 + ((next - now) % 1000 != 0);	/* no wrap */
 	return ms > (uint64_t)cap ? cap : (int)ms;
 }
 
