@@ -17,8 +17,9 @@
 # record length after its checked decode), never a check of input: bad
 # input is a counted error.  They are on in every build but the release
 # one, so `make`, `make check`, `make asan` and `make fuzz` all run the
-# tests with them; RELEASE=1 adds -DNDEBUG and builds in its own
-# directory, so no object mixes the two.
+# tests with them; RELEASE=1 adds -DNDEBUG and builds in build-release/
+# unless BUILD is given (packaging/build-deb.sh passes its own: a change
+# of flags in a build directory rebuilds its objects, see FLAGS_STAMP).
 
 CC	?= cc
 ifeq ($(RELEASE),1)
@@ -72,7 +73,16 @@ include evflowctl/build.mk
 include webd/build.mk
 include probe/build.mk
 
-$(OBJ)/%.o: %.c
+# The compiler and flags an object was built with: when they change
+# (RELEASE=1, SAN=..., OPT=...) in the same build directory, every object
+# is rebuilt, so a release never links an object with assertions on.
+FLAGS_STAMP = $(BUILD)/.build-flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(CPPFLAGS) $(CFLAGS)' > $@
+
+$(OBJ)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -149,6 +159,8 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz build-release
 
-.PHONY: all check asan fuzz fuzz-targets bench install install-strip uninstall clean
+FORCE:
+
+.PHONY: all check asan fuzz fuzz-targets bench install install-strip uninstall clean FORCE
 
 -include $(patsubst %.c,$(OBJ)/%.d,$(sort $(ALL_SRCS)))
