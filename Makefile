@@ -76,11 +76,13 @@ include probe/build.mk
 # The compiler and flags an object was built with: when they change
 # (RELEASE=1, SAN=..., OPT=...) in the same build directory, every object
 # is rebuilt, so a release never links an object with assertions on.
+# (Expanded here, once: a target's own additions, such as the probe's
+# -I for its skeleton, are not the build's flags.)
 FLAGS_STAMP = $(BUILD)/.build-flags
+BUILD_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS)
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(dir $@)
-	@echo '$(CC) $(CPPFLAGS) $(CFLAGS)' | cmp -s - $@ || \
-	    echo '$(CC) $(CPPFLAGS) $(CFLAGS)' > $@
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
 $(OBJ)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
