@@ -280,17 +280,15 @@ loop(struct store_main *m)
 			}
 			lap(&t, d, PH_WRITE);
 		}
-		if (now >= next_counters) {
+		if (deadline_due(&next_counters, now, STORE_COUNTERS_USEC)) {
 			st->c[SC_LOST] = m->in->lost;
 			st->c[SC_BAD_MSGS] = m->in->bad_msgs;
 			store_write_counters(st, now);
-			next_counters = now + STORE_COUNTERS_USEC;
 			lap(&t, d, PH_COUNTERS);
 		}
-		if (!st->ret.active && now >= next_ret) {
+		if (!st->ret.active && deadline_due(&next_ret, now,
+		    STORE_RETENTION_USEC))
 			retention_start(&st->ret);
-			next_ret = now + STORE_RETENTION_USEC;
-		}
 		/* One chunk per turn, committed with the next flush. */
 		if (st->ret.active) {
 			(void)retention_step(&st->ret, st->sink,
