@@ -24,7 +24,7 @@
 
 static const struct conf_directive router_conf_table[] = {
 	{ "datadir", CONF_STR, STR(datadir), PATHS_DEFAULT_DATADIR, 0, 0,
-	  "data directory: sockets, database, logs" },
+	  "data directory: sockets, state file (<name>.state)" },
 	{ "name", CONF_STR, STR(name), "router", 0, 0,
 	  "instance name (control socket <datadir>/<name>.ctl)" },
 	{ "router_endpoint", CONF_STR, STR(router_endpoint), NULL, 0, 0,
@@ -72,7 +72,6 @@ configure(struct router *r, struct daemon *d, int argc, char **argv)
 	if (iface_table_build(&r->tab, &r->conf.interface, &r->conf.mirrored,
 	    &r->conf.companion, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-
 }
 
 /* Applies the saved interface settings and opens the sockets. */
