@@ -9,8 +9,23 @@
 #   make bench      benchmarks; prints their numbers
 #   make install    the daemons, units, config and docs into
 #                   $(DESTDIR)$(PREFIX) (see "Installation" below)
+#   make RELEASE=1  the release build, in build-release/: assert()s
+#                   compiled out (-DNDEBUG); for packages (.deb)
+#
+# Assertions, in SQLite's style: assert() states an invariant of the
+# code (an index inside its table, a reference count above zero, a
+# record length after its checked decode), never a check of input: bad
+# input is a counted error.  They are on in every build but the release
+# one, so `make`, `make check`, `make asan` and `make fuzz` all run the
+# tests with them; RELEASE=1 adds -DNDEBUG and builds in build-release/
+# unless BUILD is given (packaging/build-deb.sh passes its own: a change
+# of flags in a build directory rebuilds its objects, see FLAGS_STAMP).
 
 CC	?= cc
+ifeq ($(RELEASE),1)
+BUILD	?= build-release
+CPPFLAGS += -DNDEBUG
+endif
 BUILD	?= build
 OPT	?= -O2
 SAN	?=
@@ -32,6 +47,7 @@ COMMON_SRCS = \
 	common/config.c \
 	common/counters.c \
 	common/ctl.c \
+	common/daemon.c \
 	common/hash.c \
 	common/log.c \
 	common/nnlink.c \
@@ -57,7 +73,18 @@ include evflowctl/build.mk
 include webd/build.mk
 include probe/build.mk
 
-$(OBJ)/%.o: %.c
+# The compiler and flags an object was built with: when they change
+# (RELEASE=1, SAN=..., OPT=...) in the same build directory, every object
+# is rebuilt, so a release never links an object with assertions on.
+# (Expanded here, once: a target's own additions, such as the probe's
+# -I for its skeleton, are not the build's flags.)
+FLAGS_STAMP = $(BUILD)/.build-flags
+BUILD_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
+
+$(OBJ)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -132,8 +159,10 @@ uninstall:
 	-rmdir $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-release
 
-.PHONY: all check asan fuzz fuzz-targets bench install install-strip uninstall clean
+FORCE:
+
+.PHONY: all check asan fuzz fuzz-targets bench install install-strip uninstall clean FORCE
 
 -include $(patsubst %.c,$(OBJ)/%.d,$(sort $(ALL_SRCS)))

@@ -35,6 +35,7 @@
  * Retransmission: a TCP segment carrying data whose sequence number is
  * below the highest sequence end seen so far in its direction.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,7 @@ flow_end(struct flow_table *t, uint32_t i, enum flow_why why)
 	struct flow *f = &t->flows[i];
 	uint32_t *pp;
 
+	assert(i < t->unused);
 	t->emit(t->emit_arg, f, why);
 	for (pp = &t->bucket[key_bucket(t, &f->key)]; *pp != FLOW_NIL;
 	    pp = &t->flows[*pp].hnext)
@@ -288,6 +290,7 @@ flow_alloc(struct flow_table *t)
 		flow_end(t, i, FW_EVICT);
 	}
 	i = t->free_head;
+	assert(i < t->cfg.max_flows);
 	t->free_head = t->flows[i].hnext;
 	return i;
 }

@@ -22,20 +22,20 @@
 #include "../common/config.h"
 #include "../common/counters.h"
 #include "../common/ctl.h"
+#include "../common/daemon.h"
 #include "../common/log.h"
 #include "../common/nnlink.h"
 #include "../common/paths.h"
-#include "../common/sig.h"
 #include "capture.h"
 
 #define READ_SLICE	4096		/* packets per read between polls */
 #define STATS_USEC	1000000		/* EVP_STATS period */
 #define DRAIN_MS	300		/* after the last send, before close */
-#define CAPTURE_OPTS	"B:d:F:f:hI:i:N:no:pr:s:v"
 
 struct capture_conf {
 	char		datadir[CONF_STR_LEN];
 	char		name[CONF_STR_LEN];
+	long long	log_level;
 	char		router_endpoint[CONF_STR_LEN];
 	char		device[CONF_STR_LEN];
 	char		file[CONF_STR_LEN];
@@ -59,6 +59,8 @@ static const struct conf_directive capture_directives[] = {
 	    PATHS_DEFAULT_DATADIR, 0, 0, "data directory" },
 	{ "name", CONF_STR, C(name), CONF_STR_LEN, "capture", 0, 0,
 	    "instance name (control socket <datadir>/<name>.ctl)" },
+	{ "log_level", CONF_INT, C(log_level), 0, "1", 0, 2,
+	    "0 warnings, 1 info, 2 debug" },
 	{ "router_endpoint", CONF_STR, C(router_endpoint), CONF_STR_LEN,
 	    NULL, 0, 0, "router input (default ipc://<datadir>/router.ipc)" },
 	{ "capture.device", CONF_STR, C(device), CONF_STR_LEN, NULL, 0, 0,
@@ -97,11 +99,11 @@ static const struct conf_directive capture_directives[] = {
 
 struct capture {
 	struct capture_conf conf;
+	struct daemon	 d;
 	const char	*iface;		/* name in the hello */
 	struct source	*src;
 	struct flow_table *ft;
 	struct link_out	*link;
-	struct ctl	*ctl;
 	struct evp_flow	*rec;		/* reused record buffer */
 	struct evp_stats stats;
 	uint64_t	 cnt[CC_MAX];
@@ -109,25 +111,17 @@ struct capture {
 	uint64_t	 next_stats;	/* monotonic usec */
 };
 
-static void __attribute__((noreturn))
-usage(int status)
-{
-	FILE *fp = status ? stderr : stdout;
-
-	fprintf(fp, "usage: evflow-capture [-hnpv] [-B bytes] [-d datadir] "
-	    "[-F filter] [-f config]\n"
-	    "           [-I name] [-N name] [-o key=value] [-s snaplen] "
-	    "-i nic | -r file\n"
-	    "  -i NIC    capture on a NIC (its name is the interface name)\n"
-	    "  -r FILE   read a pcap file (packet times drive the flows)\n"
-	    "  -I NAME   interface name to give the router instead\n"
-	    "  -F BPF    capture filter; -s snaplen; -B kernel buffer bytes;\n"
-	    "            -p no promiscuous mode\n"
-	    "  -n        check the configuration, print it and exit\n"
-	    "configuration keys:\n");
-	conf_usage(fp, capture_directives);
-	exit(status);
-}
+/* Own flags: each sets a key (common/daemon.h, level 4). */
+static const struct daemon_flag capture_flags[] = {
+	{ 'B', NULL, 1, "capture.buffer_size", NULL },
+	{ 'F', NULL, 1, "capture.filter", NULL },
+	{ 'I', NULL, 1, "capture.iface_name", NULL },
+	{ 'i', NULL, 1, "capture.device", NULL },
+	{ 'p', NULL, 0, "capture.promisc", "no" },
+	{ 'r', NULL, 1, "capture.file", NULL },
+	{ 's', NULL, 1, "capture.snaplen", NULL },
+	{ 0, NULL, 0, NULL, NULL }
+};
 
 /* Flow table callback: one record to the router. */
 static void
@@ -157,47 +151,39 @@ capture_send_stats(struct capture *c)
 	(void)link_out_put(c->link, EVP_STATS, &c->stats, sizeof(c->stats));
 }
 
-/* Control socket: `stats` (counters, interface, bytes per flow slot). */
+/* Stats frame hooks: the link's counters; interface and table size. */
 static void
-capture_ctl(void *arg, int argc, char **argv, struct buf *reply)
+capture_stats_sync(void *arg)
+{
+	capture_sync_counters(arg);
+}
+
+static void
+capture_stats_extra(void *arg, struct buf *reply)
 {
 	struct capture *c = arg;
 
-	(void)argc;
-	if (strcmp(argv[0], "stats") == 0) {
-		capture_sync_counters(c);
-		buf_puts(reply, "{\"name\": ");
-		buf_json_str(reply, c->conf.name);
-		buf_puts(reply, ", \"role\": \"capture\", \"iface\": ");
-		buf_json_str(reply, c->iface);
-		buf_printf(reply, ", \"bytes_per_flow\": %zu, \"max_flows\": "
-		    "%lld, \"counters\": {", flow_table_bytes_per_flow(c->ft),
-		    c->conf.max_flows);
-		counters_json(reply, &c->counters);
-		buf_puts(reply, "}}");
-	} else
-		buf_printf(reply, "error: unknown command '%s'", argv[0]);
+	buf_puts(reply, ", \"iface\": ");
+	buf_json_str(reply, c->iface);
+	buf_printf(reply, ", \"bytes_per_flow\": %zu, \"max_flows\": %lld",
+	    flow_table_bytes_per_flow(c->ft), c->conf.max_flows);
 }
 
 /* Milliseconds the loop may sleep. */
 static int
 capture_timeout(struct capture *c, uint64_t mono, uint64_t wall)
 {
-	uint64_t d = c->next_stats, fd;
+	uint64_t d, fd;
 
-	if (link_out_deadline(c->link) < d)
-		d = link_out_deadline(c->link);
+	d = deadline_min(c->next_stats, link_out_deadline(c->link));
 	if (c->src->live) {
+		/* The flow clock is the wall clock: its deadline moves to
+		 * the monotonic one by its distance from now. */
 		fd = flow_table_next_deadline(c->ft);
-		if (fd != UINT64_MAX) {
-			fd = fd > wall ? fd - wall : 0;
-			if (mono + fd < d)
-				d = mono + fd;
-		}
+		if (fd != UINT64_MAX)
+			d = deadline_min(d, mono + (fd > wall ? fd - wall : 0));
 	}
-	if (d <= mono)
-		return 0;
-	return (d - mono) / 1000 > 1000 ? 1000 : (int)((d - mono + 999) / 1000);
+	return deadline_timeout(d, mono, 1000);
 }
 
 /* The loop.  Returns the exit status. */
@@ -212,7 +198,7 @@ capture_loop(struct capture *c)
 	while (!sig_quit && !eof) {
 		mono = clock_mono_usec();
 		nfd = 0;
-		pfd[nfd].fd = ctl_fd(c->ctl);
+		pfd[nfd].fd = ctl_fd(c->d.ctl);
 		pfd[nfd++].events = POLLIN;
 		if (c->src->live) {
 			pfd[nfd].fd = c->src->fd;
@@ -221,7 +207,7 @@ capture_loop(struct capture *c)
 		if (poll(pfd, (nfds_t)nfd, c->src->live ? capture_timeout(c,
 		    mono, clock_wall_usec()) : 0) == -1 && errno != EINTR)
 			fatal("poll");
-		ctl_poll(c->ctl);
+		ctl_poll(c->d.ctl);
 
 		if (c->src->live) {
 			/* Drain what the kernel holds, a slice at a time. */
@@ -239,10 +225,8 @@ capture_loop(struct capture *c)
 		}
 
 		mono = clock_mono_usec();
-		if (mono >= c->next_stats) {
+		if (deadline_due(&c->next_stats, mono, STATS_USEC))
 			capture_send_stats(c);
-			c->next_stats = mono + STATS_USEC;
-		}
 		if (mono >= link_out_deadline(c->link))
 			(void)link_out_flush(c->link);
 	}
@@ -265,80 +249,48 @@ main(int argc, char *argv[])
 	struct capture *c;
 	struct source_opts so;
 	struct flow_cfg fc;
-	char err[512], ep[512], ctlfile[CONF_STR_LEN + 8];
-	const char *conffile = NULL;
-	int ch, check = 0, verbose = 0, rc;
+	struct daemon *d;
+	char err[512], ep[512];
+	int rc;
 
 	log_init("evflow-capture", LOG_LVL_INFO);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("calloc");
-	if (conf_defaults(capture_directives, &c->conf, err, sizeof(err)) ==
-	    -1)
-		fatalx("defaults: %s", err);
-	/* Two passes: the config file first, so flags override it. */
-	while ((ch = getopt(argc, argv, CAPTURE_OPTS)) != -1)
-		if (ch == 'f')
-			conffile = optarg;
-	optind = 1;
-	if (conffile != NULL && conf_load_file(capture_directives, &c->conf,
-	    conffile, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-
-#define SET(k, v) do {							\
-	if (conf_set(capture_directives, &c->conf, (k), (v), err,	\
-	    sizeof(err)) == -1)						\
-		fatalx("%s", err);					\
-} while (0)
-	while ((ch = getopt(argc, argv, CAPTURE_OPTS)) != -1) {
-		switch (ch) {
-		case 'B': SET("capture.buffer_size", optarg); break;
-		case 'd': SET("datadir", optarg); break;
-		case 'F': SET("capture.filter", optarg); break;
-		case 'f': break;	/* read above */
-		case 'h': usage(0);
-		case 'I': SET("capture.iface_name", optarg); break;
-		case 'i': SET("capture.device", optarg); break;
-		case 'N': SET("name", optarg); break;
-		case 'n': check = 1; break;
-		case 'o':
-			if (conf_set_arg(capture_directives, &c->conf, optarg,
-			    err, sizeof(err)) == -1)
-				fatalx("%s", err);
-			break;
-		case 'p': SET("capture.promisc", "no"); break;
-		case 'r': SET("capture.file", optarg); break;
-		case 's': SET("capture.snaplen", optarg); break;
-		case 'v': verbose++; break;
-		default: usage(1);
-		}
-	}
-#undef SET
-	if (optind != argc)
-		usage(1);
+	d = &c->d;
+	d->prog = "evflow-capture";
+	d->synopsis = "evflow-capture [-hnpv] [-B bytes] [-d datadir] "
+	    "[-F filter] [-f config]\n"
+	    "           [-I name] [-N name] [-o key=value] [-s snaplen] "
+	    "-i nic | -r file";
+	d->flags_help =
+	    "  -i NIC    capture on a NIC (its name is the interface name)\n"
+	    "  -r FILE   read a pcap file (packet times drive the flows)\n"
+	    "  -I NAME   interface name to give the router instead\n"
+	    "  -F BPF    capture filter; -s snaplen; -B kernel buffer bytes;\n"
+	    "            -p no promiscuous mode\n";
+	d->table = capture_directives;
+	d->cfg = &c->conf;
+	d->own = capture_flags;
+	daemon_configure(d, argc, argv);
 	if ((c->conf.device[0] == '\0') == (c->conf.file[0] == '\0')) {
-		if (check)
-			fprintf(stderr, "evflow-capture: exactly one of -i "
-			    "and -r is needed\n");
-		else
-			log_warnx("exactly one of -i and -r is needed");
-		if (!check)
-			usage(1);
+		fprintf(stderr, "evflow-capture: exactly one of -i and -r is "
+		    "needed\n");
+		if (!d->check)
+			daemon_usage(d, 1);
 		free(c);
 		return 1;
 	}
-	if (check) {
-		conf_dump(stdout, capture_directives, &c->conf);
+	if (d->check) {
+		daemon_print_config(d);
 		free(c);
 		return 0;
 	}
-	log_set_level(LOG_LVL_INFO + verbose);
 	c->iface = c->conf.iface_name[0] ? c->conf.iface_name :
 	    c->conf.device[0] ? c->conf.device : c->conf.file;
 	if (strlen(c->iface) >= EVP_NAME_LEN)
 		fatalx("interface name '%s' is longer than %d bytes (use -I)",
 		    c->iface, EVP_NAME_LEN - 1);
-	if (sig_setup() == -1)
-		fatal("signals");
+	daemon_start(d);
 
 	memset(&so, 0, sizeof(so));
 	so.device = c->conf.device;
@@ -368,20 +320,16 @@ main(int argc, char *argv[])
 	c->counters.v = c->cnt;
 	c->counters.n = CC_MAX;
 
-	if (paths_make_datadir(c->conf.datadir) == -1)
-		fatal("%s", c->conf.datadir);
 	if (paths_endpoint(ep, sizeof(ep), c->conf.router_endpoint,
 	    c->conf.datadir, "router.ipc") == -1)
 		fatalx("router endpoint too long");
 	if ((c->link = link_out_new(ep, 0, EVP_ROLE_CAPTURE, c->conf.name,
 	    c->iface, (int)c->conf.send_timeout_ms, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	snprintf(ctlfile, sizeof(ctlfile), "%s.ctl", c->conf.name);
-	if (paths_endpoint(ep, sizeof(ep), NULL, c->conf.datadir, ctlfile) ==
-	    -1)
-		fatalx("control endpoint too long");
-	if ((c->ctl = ctl_new(ep, capture_ctl, c, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
+	daemon_counters(d, capture_counter_names, c->cnt, CC_MAX);
+	d->stats_sync = capture_stats_sync;
+	d->stats_extra = capture_stats_extra;
+	daemon_ctl_open(d, "capture", NULL, c);
 	log_info("%s: %s, link type %s, %lld flows of %zu bytes", c->iface,
 	    c->src->live ? "live" : "file",
 	    pcap_datalink_val_to_name(c->src->dlt) ?
@@ -396,7 +344,7 @@ main(int argc, char *argv[])
 
 		nanosleep(&ts, NULL);
 	}
-	ctl_free(c->ctl);
+	daemon_ctl_close(d);
 	link_out_free(c->link);
 	flow_table_free(c->ft);
 	source_free(c->src);

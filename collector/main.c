@@ -23,16 +23,17 @@
 #include "common/config.h"
 #include "common/counters.h"
 #include "common/ctl.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/nnlink.h"
 #include "common/paths.h"
-#include "common/sig.h"
 #include "collector.h"
 
 #define DRAIN_MAX	1024	/* messages per wake-up before other work */
 
 struct settings {
 	char		datadir[CONF_STR_LEN];
+	char		name[EVP_NAME_LEN];
 	char		router_endpoint[CONF_STR_LEN];
 	long long	log_level;
 	long long	max_payload;
@@ -51,6 +52,8 @@ struct settings {
 static const struct conf_directive conf_table[] = {
 	{ "datadir", CONF_STR, S(datadir), SZ(datadir),
 	  PATHS_DEFAULT_DATADIR, 0, 0, "data directory" },
+	{ "name", CONF_STR, S(name), SZ(name), "collector", 0, 0,
+	  "instance name (control socket <datadir>/<name>.ctl)" },
 	{ "router_endpoint", CONF_STR, S(router_endpoint),
 	  SZ(router_endpoint), NULL, 0, 0,
 	  "router input (default ipc://<datadir>/router.ipc)" },
@@ -83,12 +86,12 @@ static const struct conf_directive conf_table[] = {
 
 struct collector {
 	struct settings	 cfg;
-	char		 name[EVP_NAME_LEN];
+	struct daemon	 d;
+	const char	*name;		/* cfg.name */
 	char		 iface[EVP_NAME_LEN];
 	char		 router_ep[CONF_STR_LEN + 64];
 	void		*zctx;
 	void		*sub;
-	struct ctl	*ctl;
 	struct link_out	*out;
 	struct ingest	 in;
 	struct counters	 counters;
@@ -97,15 +100,25 @@ struct collector {
 	uint64_t	 next_expire;
 };
 
-static void __attribute__((noreturn))
-usage(void)
+/* -i ENDPOINTS: the one interface of this collector. */
+static const struct daemon_flag collector_flags[] = {
+	{ 'i', NULL, 1, NULL, NULL },
+	{ 0, NULL, 0, NULL, NULL }
+};
+
+static int
+collector_flag(void *arg, int ch, const char *val, char *err, size_t errlen)
 {
-	fprintf(stderr, "usage: evflow-collector -i ENDPOINTS [-f file] "
-	    "[-d datadir] [-o key=value] [-N name] [-nvh]\n"
-	    "  ENDPOINTS: comma-separated; a trailing 'c' binds "
-	    "(tcp://*:1234c), else connects\n");
-	conf_usage(stderr, conf_table);
-	exit(1);
+	struct collector *c = arg;
+
+	(void)ch;
+	if (val[0] == '\0' || strlen(val) >= sizeof(c->iface)) {
+		snprintf(err, errlen, "interface: 1-%d bytes",
+		    EVP_NAME_LEN - 1);
+		return -1;
+	}
+	snprintf(c->iface, sizeof(c->iface), "%s", val);
+	return 0;
 }
 
 /* Hands a record to the output link; the link counts its own drops. */
@@ -129,26 +142,23 @@ sync_link_counters(struct collector *c)
 	c->in.ctr[C_PRODUCERS_ACTIVE] = c->in.prods->n;
 }
 
+/* Stats frame hooks: the link's counters; the interface and producers. */
 static void
-ctl_handle(void *arg, int argc, char **argv, struct buf *reply)
+stats_sync(void *arg)
+{
+	sync_link_counters(arg);
+}
+
+static void
+stats_extra(void *arg, struct buf *reply)
 {
 	struct collector *c = arg;
 	const struct producer *p;
 	unsigned i;
 
-	(void)argc;
-	if (strcmp(argv[0], "stats") != 0) {
-		buf_printf(reply, "error: unknown command '%s'", argv[0]);
-		return;
-	}
-	sync_link_counters(c);
-	buf_puts(reply, "{\"name\": ");
-	buf_json_str(reply, c->name);
-	buf_puts(reply, ", \"role\": \"collector\", \"iface\": ");
+	buf_puts(reply, ", \"iface\": ");
 	buf_json_str(reply, c->iface);
-	buf_puts(reply, ", \"counters\": {");
-	counters_json(reply, &c->counters);
-	buf_puts(reply, "}, \"producers\": [");
+	buf_puts(reply, ", \"producers\": [");
 	for (i = 0; i < c->in.prods->n; i++) {
 		p = &c->in.prods->tab[i];
 		buf_printf(reply, "%s{\"id\": %llu, \"peer\": ", i ? ", " : "",
@@ -168,7 +178,7 @@ ctl_handle(void *arg, int argc, char **argv, struct buf *reply)
 		buf_json_str(reply, p->rec.info);
 		buf_puts(reply, "}");
 	}
-	buf_puts(reply, "]}");
+	buf_puts(reply, "]");
 }
 
 static void
@@ -214,28 +224,18 @@ timers(struct collector *c, uint64_t now)
 
 	if (link_out_deadline(c->out) <= now)
 		(void)link_out_flush(c->out);
-	if (now >= c->next_producers) {
+	if (deadline_due(&c->next_producers, now,
+	    (uint64_t)c->cfg.producer_interval * 1000000))
 		ingest_producer_records(&c->in);
-		c->next_producers = now + (uint64_t)c->cfg.producer_interval *
-		    1000000;
-	}
-	if (now >= c->next_expire) {
+	if (deadline_due(&c->next_expire, now, 1000000))
 		producers_expire(c->in.prods, now,
 		    (uint64_t)c->cfg.producer_timeout * 1000000);
-		c->next_expire = now + 1000000;
-	}
-	if (now >= c->next_stats) {
+	if (deadline_due(&c->next_stats, now,
+	    (uint64_t)c->cfg.stats_interval * 1000000))
 		send_stats(c);
-		c->next_stats = now + (uint64_t)c->cfg.stats_interval * 1000000;
-	}
-	next = c->next_stats;
-	if (c->next_producers < next)
-		next = c->next_producers;
-	if (c->next_expire < next)
-		next = c->next_expire;
-	if (link_out_deadline(c->out) < next)
-		next = link_out_deadline(c->out);
-	return next;
+	next = deadline_min(c->next_stats, c->next_producers);
+	next = deadline_min(next, c->next_expire);
+	return deadline_min(next, link_out_deadline(c->out));
 }
 
 static void
@@ -248,7 +248,7 @@ loop(struct collector *c)
 	memset(items, 0, sizeof(items));
 	items[0].socket = c->sub;
 	items[0].events = ZMQ_POLLIN;
-	items[1].fd = ctl_fd(c->ctl);
+	items[1].fd = ctl_fd(c->d.ctl);
 	items[1].events = ZMQ_POLLIN;
 	/* First stats and producer records one period after start: the
 	 * router link is still connecting now. */
@@ -258,13 +258,13 @@ loop(struct collector *c)
 	    1000000;
 	c->next_expire = next + 1000000;
 	while (!sig_quit) {
-		timeout = clock_ms_until(next, 1000);
+		timeout = deadline_timeout(next, clock_mono_usec(), 1000);
 		if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(zmq_errno()));
 		if (items[0].revents & ZMQ_POLLIN)
 			(void)drain(c);
 		if (items[1].revents & ZMQ_POLLIN)
-			ctl_poll(c->ctl);
+			ctl_poll(c->d.ctl);
 		next = timers(c, clock_mono_usec());
 	}
 	(void)link_out_flush(c->out);
@@ -275,81 +275,40 @@ main(int argc, char **argv)
 {
 	static struct collector col;
 	struct collector *c = &col;
+	struct daemon *d = &c->d;
 	struct zsock_opts zo;
-	char err[512], ctl_ep[CONF_STR_LEN + 64], keyfile[CONF_STR_LEN + 64];
-	const char *conf_file = NULL, *iface = NULL, *name = "collector";
-	const char *datadir = NULL;
-	int ch, check = 0, verbose = 0, i;
-	char *overrides[64];
-	int noverrides = 0;
+	char err[512], keyfile[CONF_STR_LEN + 64];
 
-	while ((ch = getopt(argc, argv, "d:f:hi:nN:o:v")) != -1) {
-		switch (ch) {
-		case 'd': datadir = optarg; break;
-		case 'f': conf_file = optarg; break;
-		case 'i': iface = optarg; break;
-		case 'n': check = 1; break;
-		case 'N': name = optarg; break;
-		case 'o':
-			if (noverrides == (int)(sizeof(overrides) /
-			    sizeof(overrides[0])))
-				fatalx("too many -o options");
-			overrides[noverrides++] = optarg;
-			break;
-		case 'v': verbose++; break;
-		case 'h':
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_init(name, LOG_LVL_INFO);
-
-	if (conf_defaults(conf_table, &c->cfg, err, sizeof(err)) == -1 ||
-	    (conf_file != NULL && conf_load_file(conf_table, &c->cfg,
-	    conf_file, err, sizeof(err)) == -1))
-		goto config_error;
-	if (datadir != NULL && conf_set(conf_table, &c->cfg, "datadir",
-	    datadir, err, sizeof(err)) == -1)
-		goto config_error;
-	for (i = 0; i < noverrides; i++)
-		if (conf_set_arg(conf_table, &c->cfg, overrides[i], err,
-		    sizeof(err)) == -1)
-			goto config_error;
-	if (iface == NULL || iface[0] == '\0') {
-		snprintf(err, sizeof(err), "-i ENDPOINTS is required");
-		goto config_error;
-	}
-	if (strlen(iface) >= sizeof(c->iface) ||
-	    strlen(name) >= sizeof(c->name)) {
-		snprintf(err, sizeof(err), "interface or name longer than %d "
-		    "bytes", EVP_NAME_LEN - 1);
-		goto config_error;
+	log_init("evflow-collector", LOG_LVL_INFO);
+	d->prog = "evflow-collector";
+	d->synopsis = "evflow-collector -i ENDPOINTS [-nvh] [-f file] "
+	    "[-d datadir] [-N name] [-o key=value]";
+	d->flags_help = "  -i EPS    ENDPOINTS: comma-separated; a trailing 'c' "
+	    "binds (tcp://*:1234c),\n            else connects\n";
+	d->table = conf_table;
+	d->cfg = &c->cfg;
+	d->own = collector_flags;
+	d->flag_fn = collector_flag;
+	d->arg = c;
+	daemon_configure(d, argc, argv);
+	c->name = c->cfg.name;
+	if (c->iface[0] == '\0') {
+		fprintf(stderr, "evflow-collector: -i ENDPOINTS is required\n");
+		return 1;
 	}
 	if (paths_endpoint(c->router_ep, sizeof(c->router_ep),
 	    c->cfg.router_endpoint, c->cfg.datadir, "router.ipc") == -1 ||
-	    snprintf(ctl_ep, sizeof(ctl_ep), "ipc://%s/%s.ctl",
-	    c->cfg.datadir, name) >= (int)sizeof(ctl_ep) ||
 	    snprintf(keyfile, sizeof(keyfile), "%s/%s.key", c->cfg.datadir,
-	    name) >= (int)sizeof(keyfile)) {
-		snprintf(err, sizeof(err), "datadir path too long");
-		goto config_error;
+	    c->name) >= (int)sizeof(keyfile)) {
+		fprintf(stderr, "evflow-collector: datadir path too long\n");
+		return 1;
 	}
-	if (check) {
-		printf("interface = %s\nname = %s\n", iface, name);
-		conf_dump(stdout, conf_table, &c->cfg);
+	if (d->check) {
+		printf("interface = %s\n", c->iface);
+		daemon_print_config(d);
 		return 0;
 	}
-	log_set_level(verbose > 0 ? (int)c->cfg.log_level + verbose :
-	    (int)c->cfg.log_level);
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	snprintf(c->iface, sizeof(c->iface), "%s", iface);
-
-	if (sig_setup() == -1)
-		fatal("signals");
-	if (paths_make_datadir(c->cfg.datadir) == -1)
-		fatal("%s", c->cfg.datadir);
+	daemon_start(d);
 	if (ingest_init(&c->in, (size_t)c->cfg.max_payload, emit_record,
 	    c) == -1)
 		fatalx("out of memory");
@@ -360,9 +319,10 @@ main(int argc, char **argv)
 	    c->name, c->iface, (int)c->cfg.send_timeout, err,
 	    sizeof(err))) == NULL)
 		fatalx("router link %s: %s", c->router_ep, err);
-	if ((c->ctl = ctl_new(ctl_ep, ctl_handle, c, err, sizeof(err))) ==
-	    NULL)
-		fatalx("control socket %s: %s", ctl_ep, err);
+	daemon_counters(d, collector_counter_names, c->in.ctr, C_COUNTER_MAX);
+	d->stats_sync = stats_sync;
+	d->stats_extra = stats_extra;
+	daemon_ctl_open(d, "collector", NULL, c);
 	if ((c->zctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
 	zo.rcvhwm = (int)c->cfg.rcvhwm;
@@ -377,7 +337,7 @@ main(int argc, char **argv)
 	    sizeof(err))) == NULL)
 		fatalx("%s: %s", c->iface, err);
 	log_info("collecting '%s' -> %s (control %s)", c->iface, c->router_ep,
-	    ctl_ep);
+	    d->ctl_endpoint);
 
 	loop(c);
 
@@ -386,12 +346,8 @@ main(int argc, char **argv)
 	    (unsigned long long)c->in.ctr[C_EVENTS_FORWARDED]);
 	zmq_close(c->sub);
 	zmq_ctx_term(c->zctx);
-	ctl_free(c->ctl);
+	daemon_ctl_close(d);
 	link_out_free(c->out);
 	ingest_free(&c->in);
 	return 0;
-
-config_error:
-	fprintf(stderr, "evflow-collector: %s\n", err);
-	return 1;
 }

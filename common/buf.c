@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ buf_add(struct buf *b, const void *data, size_t len)
 		return;
 	memcpy(b->p + b->len, data, len);
 	b->len += len;
+	assert(b->len < b->cap);
 	b->p[b->len] = '\0';
 }
 

@@ -320,6 +320,15 @@ conf_apply(const struct conf_directive *t, void *cfg, const char *path,
 	return 0;
 }
 
+void *
+conf_field(const struct conf_directive *t, void *cfg, const char *key,
+    enum conf_type type)
+{
+	const struct conf_directive *d = find(t, key);
+
+	return d != NULL && d->type == type ? (char *)cfg + d->off : NULL;
+}
+
 void
 conf_dump(FILE *fp, const struct conf_directive *t, const void *cfg)
 {

@@ -54,14 +54,20 @@ int	conf_set(const struct conf_directive *, void *, const char *,
 int	conf_set_arg(const struct conf_directive *, void *, const char *,
 	    char *, size_t);
 /*
- * The usual start of a daemon, in order of precedence from low to high:
- * defaults, the file `path` (if not NULL), each "key=value" of `over`
- * (-o), then `datadir` (-d) and `name` (-N) when not NULL.  Returns 0,
- * or -1 with the reason in err, prefixed by the option at fault.
+ * The one precedence of every program (common/daemon.h), from low to
+ * high: defaults, the file `path` (if not NULL), each "key=value" of
+ * `over` (-o) in order, then `datadir` (-d) and `name` (-N) when not
+ * NULL.  Returns 0, or -1 with the reason in err, prefixed by the option
+ * at fault.  daemon_configure() passes NULL for the last two and applies
+ * -d, -N and a program's own flags in command-line order after it.
  */
 int	conf_apply(const struct conf_directive *, void *, const char *,
 	    const char *const *, unsigned, const char *, const char *,
 	    char *, size_t);
+/* The field of `key` in cfg if the table has it with that type, else
+ * NULL.  Borrowed from cfg. */
+void	*conf_field(const struct conf_directive *, void *, const char *,
+	    enum conf_type);
 /* Prints every directive as `key = value`, in table order. */
 void	conf_dump(FILE *, const struct conf_directive *, const void *);
 /* Prints the directives with their help text. */

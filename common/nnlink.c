@@ -1,6 +1,7 @@
 /*
  * Record streams over nanomsg.  See nnlink.h.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,7 @@ sender_get(struct link_in *in, uint64_t id, int *fresh)
 	}
 	if (in->nsenders < LINK_MAX_SENDERS)
 		old = &in->senders[in->nsenders++];
+	assert(old != NULL && in->nsenders <= LINK_MAX_SENDERS);
 	memset(old, 0, sizeof(*old));
 	old->id = id;
 	*fresh = 1;

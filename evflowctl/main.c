@@ -64,6 +64,8 @@ usage(int status)
 "  -m MODE   the probes' mode: auto (eBPF, else sock_diag polling; default),\n"
 "            bpf, diag\n"
 "  -r FILE   a pcap file (read once by a capture, as -i FILE)\n"
+"  -o K=V    set a key of the file (repeatable); -d, -i, -p win over it\n"
+"  -n        check the configuration, print it and exit\n"
 "  -F        supervise in the foreground (default: background, log in\n"
 "            DATADIR/evflowctl.log)\n"
 "DATADIR defaults to /var/lib/evflow as root, else $XDG_RUNTIME_DIR/evflow\n"
@@ -397,16 +399,23 @@ parse_opts(struct ctl_opts *o, int argc, char **argv)
 	};
 	const char *datadir = NULL, *conf = NULL, *port = NULL;
 	char self[PATH_MAX], err[512];
-	const char *ifs[CONF_LIST_MAX];
-	unsigned nifs = 0, k;
+	const char *ifs[CONF_LIST_MAX], *over[CONF_LIST_MAX];
+	unsigned nifs = 0, nover = 0, k;
 	ssize_t n;
-	int ch;
+	int ch, check = 0;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt_long(argc, argv, "d:f:Fi:m:p:r:vh", longopts,
+	while ((ch = getopt_long(argc, argv, "d:f:Fi:m:no:p:r:vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'd': datadir = optarg; break;
+		case 'n': check = 1; break;
+		case 'o':
+			if (nover == CONF_LIST_MAX)
+				fatalx("more than %d -o options",
+				    CONF_LIST_MAX);
+			over[nover++] = optarg;
+			break;
 		case 'f': conf = optarg; break;
 		case 'F': o->foreground = 1; break;
 		case 'p': port = optarg; break;
@@ -431,18 +440,14 @@ parse_opts(struct ctl_opts *o, int argc, char **argv)
 			usage(1);
 		}
 	}
-	if (conf_defaults(ctl_conf_table, o, err, sizeof(err)) == -1)
+	/* The precedence of every program (common/daemon.h): defaults,
+	 * the file, -o, then -d, -i and -p. */
+	if (conf != NULL && realpath(conf, o->conf) == NULL)
+		fatal("%s", conf);
+	if (conf_apply(ctl_conf_table, o, conf != NULL ? o->conf : NULL,
+	    over, nover, datadir, NULL, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (conf != NULL) {
-		if (realpath(conf, o->conf) == NULL)
-			fatal("%s", conf);
-		if (conf_load_file(ctl_conf_table, o, o->conf, err,
-		    sizeof(err)) == -1)
-			fatalx("%s", err);
-	}
-	if (datadir != NULL)
-		snprintf(o->datadir, sizeof(o->datadir), "%s", datadir);
-	else if (o->datadir[0] == '\0')
+	if (o->datadir[0] == '\0')
 		default_datadir(o->datadir, sizeof(o->datadir));
 	if (nifs > 0)
 		o->iface.n = 0;
@@ -453,6 +458,10 @@ parse_opts(struct ctl_opts *o, int argc, char **argv)
 	if (port != NULL && conf_set(ctl_conf_table, o, "evflowctl.web_port",
 	    port, err, sizeof(err)) == -1)
 		fatalx("-p %s", err);
+	if (check) {
+		conf_dump(stdout, ctl_conf_table, o);
+		exit(0);
+	}
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
 		self[n] = '\0';
 		snprintf(o->self_dir, sizeof(o->self_dir), "%s", dirname(self));

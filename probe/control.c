@@ -1,11 +1,8 @@
 /*
- * The probe's control commands:
- *
- *   stats    {"name":..., "role":"probe", "mode":"bpf"|"diag",
- *            "counters":{...}} -- the shape every daemon answers, so
- *            `evflowctl status` shows the probe like any other daemon
- *
- * `ping` is answered by common/ctl.c.
+ * The probe's control socket answers `ping` and `stats` only, through
+ * the skeleton (common/daemon.c): {"name":..., "role":"probe",
+ * "counters":{...}, "mode":"bpf"|"diag"} -- the frame every daemon
+ * answers, so `evflowctl status` shows the probe like any other.
  */
 #include <string.h>
 
@@ -61,29 +58,19 @@ const char *const probe_counter_names[PC_MAX] = {
 };
 
 void
-control_stats_json(struct buf *b, struct probe *p)
+control_stats_sync(void *arg)
 {
-	struct counters c = { probe_counter_names, p->ctr, PC_MAX };
+	struct probe *p = arg;
 
 	if (p->bpf != NULL)
 		bpf_src_counters(p->bpf, p->ctr);
 	p->ctr[PC_CTL_REQUESTS] = p->ctl ? p->ctl->requests : 0;
-	buf_puts(b, "{\"name\": ");
-	buf_json_str(b, p->conf.name);
-	buf_printf(b, ", \"role\": \"probe\", \"mode\": \"%s\", "
-	    "\"counters\": {", p->bpf_mode ? "bpf" : "diag");
-	counters_json(b, &c);
-	buf_puts(b, "}}");
 }
 
 void
-control_handle(void *arg, int argc, char **argv, struct buf *reply)
+control_stats_extra(void *arg, struct buf *b)
 {
 	struct probe *p = arg;
 
-	if (strcmp(argv[0], "stats") == 0 && argc == 1)
-		control_stats_json(reply, p);
-	else
-		buf_printf(reply, "error: unknown command '%s' (ping, stats)",
-		    argv[0]);
+	buf_printf(b, ", \"mode\": \"%s\"", p->bpf_mode ? "bpf" : "diag");
 }

@@ -20,12 +20,11 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/paths.h"
-#include "common/sig.h"
 #include "probe.h"
 
-#define PROBE_MAX_OVERRIDES	64	/* -o options */
 #define PROBE_NETDEV_MAX	65536	/* bytes of /proc/net/dev read */
 
 #define STR(field) offsetof(struct probe_conf, field), \
@@ -89,12 +88,22 @@ static const struct conf_directive probe_conf_table[] = {
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
-static void __attribute__((noreturn))
-usage(int status)
+/* -z and -m set keys (common/daemon.h, level 4). */
+static const struct daemon_flag probe_flags[] = {
+	{ 'z', NULL, 1, "probe.endpoint", NULL },
+	{ 'm', NULL, 1, "probe.mode", NULL },
+	{ 0, NULL, 0, NULL, NULL }
+};
+
+/* The configuration (common/daemon.h), then the probe's own rules.
+ * Exits with the reason on error. */
+static void
+configure(struct probe *p, struct daemon *d, int argc, char **argv)
 {
-	fprintf(status ? stderr : stdout,
-	    "usage: evflow-probe [-nvh] [-f file] [-d datadir] [-N name] "
-	    "[-o key=value] [-z endpoint] [-m auto|bpf|diag]\n"
+	d->prog = "evflow-probe";
+	d->synopsis = "evflow-probe [-nvh] [-f file] [-d datadir] [-N name] "
+	    "[-o key=value] [-z endpoint] [-m auto|bpf|diag]";
+	d->flags_help =
 	    "  -z ENDPOINT  where to publish (probe.endpoint): "
 	    "tcp://127.0.0.1:1234c\n"
 	    "               connects to a collector's tcp://*:1234c "
@@ -102,63 +111,17 @@ usage(int status)
 	    "               the trailing c the probe binds; comma-separated "
 	    "list allowed\n"
 	    "  -m MODE      auto: eBPF, else sock_diag polling; bpf; diag "
-	    "(probe.mode)\n"
-	    "  -n           check the configuration, print it and exit\n"
-	    "configuration keys:\n");
-	conf_usage(status ? stderr : stdout, probe_conf_table);
-	exit(status);
-}
-
-/* Builds the configuration: defaults, file, -o, then -d -N, then -z -m.
- * Exits with the reason on error. */
-static void
-configure(struct probe *p, int argc, char **argv, int *check, int *verbose)
-{
-	const char *file = NULL, *datadir = NULL, *name = NULL;
-	const char *endpoint = NULL, *mode = NULL;
-	const char *over[PROBE_MAX_OVERRIDES];
-	unsigned nover = 0;
-	char err[512];
-	int ch;
-
-	while ((ch = getopt(argc, argv, "f:d:o:N:z:m:nvh")) != -1) {
-		switch (ch) {
-		case 'f': file = optarg; break;
-		case 'd': datadir = optarg; break;
-		case 'N': name = optarg; break;
-		case 'z': endpoint = optarg; break;
-		case 'm': mode = optarg; break;
-		case 'n': *check = 1; break;
-		case 'v': (*verbose)++; break;
-		case 'h': usage(0);
-		case 'o':
-			if (nover == PROBE_MAX_OVERRIDES)
-				fatalx("too many -o options");
-			over[nover++] = optarg;
-			break;
-		default: usage(1);
-		}
-	}
-	if (optind != argc)
-		usage(1);
-	if (conf_apply(probe_conf_table, &p->conf, file, over, nover, datadir,
-	    name, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	if (endpoint != NULL && conf_set(probe_conf_table, &p->conf,
-	    "probe.endpoint", endpoint, err, sizeof(err)) == -1)
-		fatalx("-z %s", err);
-	if (mode != NULL && conf_set(probe_conf_table, &p->conf, "probe.mode",
-	    mode, err, sizeof(err)) == -1)
-		fatalx("-m %s", err);
+	    "(probe.mode)\n";
+	d->table = probe_conf_table;
+	d->cfg = &p->conf;
+	d->own = probe_flags;
+	daemon_configure(d, argc, argv);
 	if (strcmp(p->conf.mode, "auto") != 0 &&
 	    strcmp(p->conf.mode, "bpf") != 0 &&
 	    strcmp(p->conf.mode, "diag") != 0)
 		fatalx("probe.mode '%s': auto, bpf or diag", p->conf.mode);
 	if (p->conf.endpoint[0] == '\0')
 		fatalx("probe.endpoint: empty");
-	if (p->conf.name[0] == '\0' || strchr(p->conf.name, '/') != NULL)
-		fatalx("name '%s': must be non-empty, without '/'",
-		    p->conf.name);
 }
 
 /* wall - monotonic (usec), and our network namespace's inode. */
@@ -198,18 +161,12 @@ wait_subscriber(struct probe *p)
 /* Opens the output, the source (eBPF or sock_diag) and the control
  * socket, in that order: the control socket answering means ready. */
 static void
-setup(struct probe *p)
+setup(struct probe *p, struct daemon *d)
 {
 	struct zpub_opts zo;
-	char err[512], file[CONF_STR_LEN + 8];
+	char err[512];
 	int want_bpf = strcmp(p->conf.mode, "diag") != 0;
 
-	if (paths_make_datadir(p->conf.datadir) == -1)
-		fatal("%s", p->conf.datadir);
-	snprintf(file, sizeof(file), "%s.ctl", p->conf.name);
-	if (paths_endpoint(p->ctl_endpoint, sizeof(p->ctl_endpoint), NULL,
-	    p->conf.datadir, file) == -1)
-		fatalx("endpoint too long");
 	buf_init(&p->jb);
 	clocks_sync(p);
 	p->self_netns = own_netns();
@@ -254,11 +211,13 @@ setup(struct probe *p)
 		    "connect failures, retransmission events, UDP without a "
 		    "connected socket; latency unknown",
 		    p->conf.poll_interval);
-	if ((p->ctl = ctl_new(p->ctl_endpoint, control_handle, p, err,
-	    sizeof(err))) == NULL)
-		fatalx("control: %s", err);
+	daemon_counters(d, probe_counter_names, p->ctr, PC_MAX);
+	d->stats_sync = control_stats_sync;
+	d->stats_extra = control_stats_extra;
+	daemon_ctl_open(d, "probe", NULL, p);
+	p->ctl = d->ctl;
 	log_info("publishing to %s, control %s", p->conf.endpoint,
-	    p->ctl_endpoint);
+	    d->ctl_endpoint);
 }
 
 /* One `counter` message per interface of /proc/net/dev. */
@@ -348,8 +307,7 @@ min_of(const uint64_t *v, unsigned n)
 	uint64_t m = UINT64_MAX;
 
 	while (n-- > 0)
-		if (v[n] < m)
-			m = v[n];
+		m = deadline_min(m, v[n]);
 	return m;
 }
 
@@ -378,9 +336,9 @@ loop(struct probe *p)
 	pfd[nfd].fd = ctl_fd(p->ctl);
 	pfd[nfd++].events = POLLIN;
 	while (!sig_quit) {
-		if (poll(pfd, nfd, clock_ms_until(min_of(t, T_MAX),
-		    p->bpf_mode ? (int)p->conf.drain_ms : 1000)) == -1 &&
-		    errno != EINTR)
+		if (poll(pfd, nfd, deadline_timeout(min_of(t, T_MAX),
+		    clock_mono_usec(), p->bpf_mode ? (int)p->conf.drain_ms :
+		    1000)) == -1 && errno != EINTR)
 			fatal("poll");
 		if (p->bpf_mode && bpf_src_poll(p->bpf, 0) == -1)
 			LOG_RATELIMITED(log_warnx, "ring buffer poll failed");
@@ -409,11 +367,10 @@ loop(struct probe *p)
 			send_health(p);
 			t[T_HEALTH] = next_of(now, p->conf.health_interval);
 		}
-		if (now >= t[T_STATS]) {
+		if (deadline_due(&t[T_STATS], now, PROBE_STATS_USEC)) {
 			clocks_sync(p);
 			if (p->bpf_mode)
 				bpf_src_counters(p->bpf, p->ctr);
-			t[T_STATS] = now + PROBE_STATS_USEC;
 		}
 		zpub_flush(p->pub);
 	}
@@ -425,22 +382,20 @@ loop(struct probe *p)
 int
 main(int argc, char **argv)
 {
+	static struct daemon d;
 	struct probe *p;
-	int check = 0, verbose = 0;
 
 	log_init("evflow-probe", LOG_LVL_INFO);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		fatal("calloc");
-	configure(p, argc, argv, &check, &verbose);
-	if (check) {
-		conf_dump(stdout, probe_conf_table, &p->conf);
+	configure(p, &d, argc, argv);
+	if (d.check) {
+		daemon_print_config(&d);
 		free(p);
 		return 0;
 	}
-	log_set_level((int)p->conf.log_level + verbose);
-	if (sig_setup() == -1)
-		fatal("signals");
-	setup(p);
+	daemon_start(&d);
+	setup(p, &d);
 	loop(p);
 	if (p->bpf_mode)
 		bpf_src_counters(p->bpf, p->ctr);
@@ -450,7 +405,8 @@ main(int argc, char **argv)
 	    (unsigned long long)p->ctr[PC_EMITTED],
 	    (unsigned long long)p->ctr[PC_DROPPED_RINGBUF],
 	    (unsigned long long)p->ctr[PC_DROPPED_SEND]);
-	ctl_free(p->ctl);
+	daemon_ctl_close(&d);
+	p->ctl = NULL;
 	bpf_src_close(p->bpf);
 	diag_src_free(p->diag);
 	zpub_close(p->pub);

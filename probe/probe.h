@@ -351,7 +351,6 @@ void	diag_src_poll(struct diag_src *, unsigned);
 
 struct probe {
 	struct probe_conf conf;
-	char		ctl_endpoint[CONF_STR_LEN + 16];
 	int		bpf_mode;
 	struct bpf_src	*bpf;
 	struct diag_src	*diag;
@@ -371,7 +370,9 @@ struct probe {
 void	probe_publish(struct probe *, struct probe_flow *, uint64_t, int);
 
 /* control.c */
-void	control_handle(void *, int, char **, struct buf *);
-void	control_stats_json(struct buf *, struct probe *);
+/* Stats frame hooks (common/daemon.h): kernel and control counters
+ * copied in; the mode after the counters. */
+void	control_stats_sync(void *);
+void	control_stats_extra(void *, struct buf *);
 
 #endif

@@ -2,6 +2,7 @@
  * Checked encode and decode of evflow records.  See evflow.h.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +70,7 @@ put_str(uint8_t *p, const char *s, size_t cap)
 {
 	size_t n = strnlen(s, cap - 1);
 
+	assert(cap >= 1 && n <= UINT8_MAX);
 	*p++ = (uint8_t)n;
 	memcpy(p, s, n);
 	return p + n;
@@ -204,6 +206,9 @@ evp_decode_flow(const void *buf, size_t len, struct evp_flow *f)
 	    (f->ip_version != 4 && f->ip_version != 6) ||
 	    !bounded(f->ifname, sizeof(f->ifname)))
 		return bad();
+	/* A checked decode leaves a record its users may index freely. */
+	assert(f->extra_len <= EVP_EXTRA_MAX && r.left == 0);
+	assert(evp_flow_len(f) <= sizeof(*f));
 	return 0;
 }
 
@@ -378,6 +383,7 @@ evp_batch_next(struct evp_batch_iter *it, struct evp_rec_hdr *rh,
 	*body = it->buf + it->off;
 	it->off += rh->len;
 	it->left--;
+	assert(it->off <= it->len);
 	return 1;
 }
 
@@ -456,6 +462,8 @@ evp_batch_add_raw(struct evp_batch *b, uint16_t type, uint64_t seq,
 	memcpy(b->buf + b->len + sizeof(rh), body, len);
 	b->len += sizeof(rh) + len;
 	b->count++;
+	assert(b->len <= EVP_BATCH_MAX_BYTES &&
+	    b->count <= EVP_BATCH_MAX_RECORDS);
 	count = (uint16_t)b->count;
 	memcpy(b->buf + offsetof(struct evp_batch_hdr, count), &count,
 	    sizeof(count));

@@ -308,7 +308,9 @@ struct evp_iface {
 _Static_assert(sizeof(struct evp_iface) == 88, "iface layout");
 
 /* evp_iface.flags */
-#define EVP_IFACE_F_CHANGED	0x01	/* a runtime change: persist it */
+#define EVP_IFACE_F_CHANGED	0x01	/* a runtime change (the router keeps
+					   it in its state file; the store
+					   records the table as sent) */
 
 #define EVP_MAX_IFACES		64
 

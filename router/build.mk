@@ -2,10 +2,10 @@
 ROUTER_LIB_SRCS = \
 	router/control.c \
 	router/dispatch.c \
-	router/iface_saved.c \
+	router/iface_state.c \
 	router/iface_table.c
 ROUTER_SRCS = router/main.c $(ROUTER_LIB_SRCS)
-ROUTER_LIBS = -lsqlite3
+ROUTER_LIBS =
 
 PROGRAMS += $(BIN)/evflow-router
 ALL_SRCS += $(ROUTER_SRCS)
@@ -37,5 +37,13 @@ FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_router
 ALL_SRCS += router/fuzz_router.c
 
 $(BUILD)/fuzz/fuzz_router: $(OBJ)/router/fuzz_router.o $(patsubst %.c,$(OBJ)/%.o,$(ROUTER_LIB_SRCS)) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(ROUTER_LIBS) $(COMMON_LIBS)
+
+# make fuzz: the state file parser (iface_state.c) on arbitrary images.
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_router_state
+ALL_SRCS += router/fuzz_state.c
+
+$(BUILD)/fuzz/fuzz_router_state: $(OBJ)/router/fuzz_state.o $(patsubst %.c,$(OBJ)/%.o,$(ROUTER_LIB_SRCS)) $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(ROUTER_LIBS) $(COMMON_LIBS)

@@ -6,9 +6,10 @@
  *   iface set NAME mirrored yes|no
  *   iface set NAME companion OTHER|none
  *
- * A change applies to the next record dispatched, and goes to the store
- * at once as EVP_IFACE with EVP_IFACE_F_CHANGED (so it survives a
- * restart), followed by the rest of the table.
+ * A change applies to the next record dispatched, is saved in the
+ * router's state file (iface_state.c: so it survives a restart) and
+ * goes to the store at once as EVP_IFACE with EVP_IFACE_F_CHANGED,
+ * followed by the rest of the table, for the store to record.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,16 +44,21 @@ const char *const router_counter_names[RC_MAX] = {
 	[RC_IFACE_SENT] = "iface_sent",
 	[RC_STATS_SENT] = "stats_sent",
 	[RC_CTL_REQUESTS] = "ctl_requests",
+	[RC_STATE_DAMAGED] = "state_damaged",
+	[RC_STATE_WRITE_ERRORS] = "state_write_errors",
 };
 
-/* Copies the counters kept by the links and the control socket. */
-static void
-sync_counters(struct router *r)
+void
+control_sync_counters(void *arg)
 {
+	struct router *r = arg;
+
 	r->ctr[RC_LOST] = r->in ? r->in->lost : 0;
 	r->ctr[RC_BAD_MSGS] = r->in ? r->in->bad_msgs : 0;
 	r->ctr[RC_SEND_DROPPED] = r->out ? r->out->dropped : 0;
 	r->ctr[RC_CTL_REQUESTS] = r->ctl ? r->ctl->requests : 0;
+	r->ctr[RC_STATE_DAMAGED] = r->state.damaged;
+	r->ctr[RC_STATE_WRITE_ERRORS] = r->state.write_errors;
 }
 
 int
@@ -92,7 +98,7 @@ control_send_stats(struct router *r)
 	struct evp_stats *st = &r->stats;
 	unsigned k, i;
 
-	sync_counters(r);
+	control_sync_counters(r);
 	counters_to_stats(st, &c, EVP_ROLE_ROUTER, r->conf.name);
 	if (link_out_put(r->out, EVP_STATS, st, sizeof(*st)) == 0)
 		r->ctr[RC_STATS_SENT]++;
@@ -113,18 +119,13 @@ control_send_stats(struct router *r)
 }
 
 void
-control_stats_json(struct buf *b, struct router *r)
+control_stats_extra(void *arg, struct buf *b)
 {
-	struct counters c = { router_counter_names, r->ctr, RC_MAX };
+	struct router *r = arg;
 	const struct link_sender *s;
 	unsigned k;
 
-	sync_counters(r);
-	buf_puts(b, "{\"name\": ");
-	buf_json_str(b, r->conf.name);
-	buf_puts(b, ", \"role\": \"router\", \"counters\": {");
-	counters_json(b, &c);
-	buf_puts(b, "}, \"interfaces\": ");
+	buf_puts(b, ", \"interfaces\": ");
 	iface_table_json(b, &r->tab);
 	buf_puts(b, ", \"senders\": [");
 	for (k = 0; r->in != NULL && k < r->in->nsenders; k++) {
@@ -138,7 +139,7 @@ control_stats_json(struct buf *b, struct router *r)
 		    (unsigned long long)s->records,
 		    (unsigned long long)s->lost);
 	}
-	buf_puts(b, "]}");
+	buf_puts(b, "]");
 }
 
 /* iface set NAME mirrored yes|no | iface set NAME companion OTHER|none */
@@ -180,11 +181,20 @@ iface_set(struct router *r, int argc, char **argv, struct buf *reply)
 	}
 	r->ctr[RC_IFACE_CHANGES]++;
 	log_info("iface set %s %s %s", argv[2], argv[3], argv[4]);
-	if (control_send_table(r) == -1)
-		buf_puts(reply, "ok (applied; not yet saved: the store did "
-		    "not take it, retrying)");
-	else
+	if (state_record(&r->state, &r->tab, iface_table_find(&r->tab,
+	    argv[2])) == -1) {
+		snprintf(why, sizeof(why), "state full or name not storable");
+		rv = -1;
+	} else
+		rv = state_save(&r->state, why, sizeof(why));
+	if (rv == -1) {
+		log_warnx("iface set %s: not saved: %s", argv[2], why);
+		buf_printf(reply, "ok (applied; not saved, lost at restart: "
+		    "%s)", why);
+	} else
 		buf_puts(reply, "ok");
+	if (control_send_table(r) == -1)
+		log_info("the store did not take the table; retrying");
 }
 
 void
@@ -192,9 +202,7 @@ control_handle(void *arg, int argc, char **argv, struct buf *reply)
 {
 	struct router *r = arg;
 
-	if (strcmp(argv[0], "stats") == 0 && argc == 1)
-		control_stats_json(reply, r);
-	else if (strcmp(argv[0], "iface") == 0 && argc == 2 &&
+	if (strcmp(argv[0], "iface") == 0 && argc == 2 &&
 	    strcmp(argv[1], "list") == 0)
 		iface_table_json(reply, &r->tab);
 	else if (strcmp(argv[0], "iface") == 0 && argc >= 2 &&

@@ -12,6 +12,7 @@
  * (evp_decode_flow is that copy plus its checks), patches iface and
  * iface_mask, and hands it to link_out: nothing is allocated.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -29,6 +30,7 @@ dispatch_is_loopback(const struct evp_flow *f)
 static inline void
 deliver(struct iface *to, uint64_t *mask, enum ifc_counter rule)
 {
+	assert(to->id < EVP_MAX_IFACES);
 	*mask |= 1ULL << to->id;
 	to->ctr[IFC_DELIVERED]++;
 	to->ctr[rule]++;
@@ -60,6 +62,7 @@ dispatch_flow(struct iface_table *t, struct iface *origin, struct evp_flow *f,
 		}
 	}
 	if (origin->companion >= 0) {
+		assert((unsigned)origin->companion < t->n);
 		comp = &t->ifs[origin->companion];
 		if (dispatch_is_loopback(f)) {
 			comp->ctr[IFC_COMPANION_SKIPPED_LOOPBACK]++;
@@ -147,6 +150,7 @@ dispatch_record(void *arg, const struct link_sender *s,
 		    "interface '%s' dropped", s->hello.name, s->hello.iface);
 		return;
 	}
+	assert((unsigned)id < r->tab.n);
 	origin = &r->tab.ifs[id];
 	origin->ctr[IFC_RECEIVED]++;
 	switch (rh->type) {

@@ -14,28 +14,23 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/paths.h"
-#include "common/sig.h"
 #include "router.h"
-
-#define ROUTER_MAX_OVERRIDES	64	/* -o and -i options */
 
 #define STR(field) offsetof(struct router_conf, field), \
 	sizeof(((struct router_conf *)0)->field)
 
 static const struct conf_directive router_conf_table[] = {
 	{ "datadir", CONF_STR, STR(datadir), PATHS_DEFAULT_DATADIR, 0, 0,
-	  "data directory: sockets, database, logs" },
+	  "data directory: sockets, state file (<name>.state)" },
 	{ "name", CONF_STR, STR(name), "router", 0, 0,
 	  "instance name (control socket <datadir>/<name>.ctl)" },
 	{ "router_endpoint", CONF_STR, STR(router_endpoint), NULL, 0, 0,
 	  "record input, bound (default ipc://<datadir>/router.ipc)" },
 	{ "store_endpoint", CONF_STR, STR(store_endpoint), NULL, 0, 0,
 	  "record output, connected (default ipc://<datadir>/store.ipc)" },
-	{ "database", CONF_STR, STR(database), NULL, 0, 0,
-	  "SQLite file with saved interface settings "
-	  "(default <datadir>/evflow.db)" },
 	{ "log_level", CONF_INT, offsetof(struct router_conf, log_level), 0,
 	  "1", 0, 2, "0 warnings, 1 info, 2 debug" },
 	{ "router.iface_resend", CONF_SECONDS,
@@ -52,97 +47,59 @@ static const struct conf_directive router_conf_table[] = {
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
-static void __attribute__((noreturn))
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: evflow-router [-nvh] [-f file] [-d datadir] [-N name] "
-	    "[-o key=value] [-i iface ...]\n"
-	    "  -i IFACE  declare an interface (repeatable; replaces the "
-	    "file's list)\n"
-	    "  -n        check the configuration, print it and exit\n"
-	    "configuration keys:\n");
-	conf_usage(status ? stderr : stdout, router_conf_table);
-	exit(status);
-}
+/* -i IFACE: repeatable; the flags replace the file's list. */
+static const struct daemon_flag router_flags[] = {
+	{ 'i', NULL, 1, "interface", NULL },
+	{ 0, NULL, 0, NULL, NULL }
+};
 
-/* Builds the configuration: defaults, file, -o, then -d -N -i.
- * Exits with the reason on error. */
+/* The configuration (common/daemon.h) and the interface table built
+ * from it.  Exits with the reason on error. */
 static void
-configure(struct router *r, int argc, char **argv, int *check, int *verbose)
+configure(struct router *r, struct daemon *d, int argc, char **argv)
 {
-	const char *file = NULL, *datadir = NULL, *name = NULL;
-	const char *over[ROUTER_MAX_OVERRIDES], *ifs[ROUTER_MAX_OVERRIDES];
-	unsigned nover = 0, nifs = 0, k;
 	char err[512];
-	int ch;
 
-	while ((ch = getopt(argc, argv, "f:d:o:N:i:nvh")) != -1) {
-		switch (ch) {
-		case 'f': file = optarg; break;
-		case 'd': datadir = optarg; break;
-		case 'N': name = optarg; break;
-		case 'n': *check = 1; break;
-		case 'v': (*verbose)++; break;
-		case 'h': usage(0);
-		case 'o':
-			if (nover == ROUTER_MAX_OVERRIDES)
-				fatalx("too many -o options");
-			over[nover++] = optarg;
-			break;
-		case 'i':
-			if (nifs == ROUTER_MAX_OVERRIDES)
-				fatalx("too many -i options");
-			ifs[nifs++] = optarg;
-			break;
-		default: usage(1);
-		}
-	}
-	if (optind != argc)
-		usage(1);
-	if (conf_apply(router_conf_table, &r->conf, file, over, nover, datadir,
-	    name, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	if (nifs > 0)
-		r->conf.interface.n = 0;
-	for (k = 0; k < nifs; k++)
-		if (conf_set(router_conf_table, &r->conf, "interface", ifs[k],
-		    err, sizeof(err)) == -1)
-			fatalx("-i %s", err);
+	d->prog = "evflow-router";
+	d->synopsis = "evflow-router [-nvh] [-f file] [-d datadir] [-N name] "
+	    "[-o key=value] [-i iface ...]";
+	d->flags_help = "  -i IFACE  declare an interface (repeatable; replaces "
+	    "the file's list)\n";
+	d->table = router_conf_table;
+	d->cfg = &r->conf;
+	d->own = router_flags;
+	daemon_configure(d, argc, argv);
 	if (iface_table_build(&r->tab, &r->conf.interface, &r->conf.mirrored,
 	    &r->conf.companion, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (r->conf.name[0] == '\0' || strchr(r->conf.name, '/') != NULL)
-		fatalx("name '%s': must be non-empty, without '/'",
-		    r->conf.name);
-	if (paths_file(r->db_path, sizeof(r->db_path), r->conf.database,
-	    r->conf.datadir, "evflow.db") == -1)
-		fatalx("database path too long");
 }
 
-/* Opens the sockets and applies the saved interface settings. */
+/* Applies the saved interface settings and opens the sockets. */
 static void
-setup(struct router *r)
+setup(struct router *r, struct daemon *d)
 {
-	char in_ep[CONF_STR_LEN + 16], out_ep[CONF_STR_LEN + 16], file[96];
-	char err[512];
+	char in_ep[CONF_STR_LEN + 16], out_ep[CONF_STR_LEN + 16];
+	char err[512], path[sizeof(r->state.path)], file[EVP_NAME_LEN + 8];
+	unsigned k;
 	int n;
 
-	if (paths_make_datadir(r->conf.datadir) == -1)
-		fatal("%s", r->conf.datadir);
-	if ((n = iface_saved_apply(&r->tab, r->db_path, err,
-	    sizeof(err))) == -1)
-		log_warnx("saved interface settings not read: %s", err);
-	else if (n > 0)
+	/* Runtime settings of the last run, from the router's own file. */
+	snprintf(file, sizeof(file), "%s.state", r->conf.name);
+	if (paths_file(path, sizeof(path), NULL, r->conf.datadir, file) == -1)
+		fatalx("state file path too long");
+	state_init(&r->state, path);
+	if (state_load(&r->state, err, sizeof(err)) == -1)
+		log_warnx("%s ignored (damaged; kept as %s.bad): %s", path,
+		    path, err);
+	if ((n = state_apply(&r->state, &r->tab)) > 0)
 		log_info("%d saved interface settings applied from %s", n,
-		    r->db_path);
-	snprintf(file, sizeof(file), "%s.ctl", r->conf.name);
+		    path);
+	for (k = 0; k < r->tab.n; k++)
+		r->tab.ifs[k].changed = 0;	/* not new: the store has them */
 	if (paths_endpoint(in_ep, sizeof(in_ep), r->conf.router_endpoint,
 	    r->conf.datadir, "router.ipc") == -1 ||
 	    paths_endpoint(out_ep, sizeof(out_ep), r->conf.store_endpoint,
-	    r->conf.datadir, "store.ipc") == -1 ||
-	    paths_endpoint(r->ctl_endpoint, sizeof(r->ctl_endpoint), NULL,
-	    r->conf.datadir, file) == -1)
+	    r->conf.datadir, "store.ipc") == -1)
 		fatalx("endpoint too long");
 	r->last_iface = -1;
 	if ((r->out = link_out_new(out_ep, 0, EVP_ROLE_ROUTER, r->conf.name,
@@ -151,19 +108,13 @@ setup(struct router *r)
 	if ((r->in = link_in_new(in_ep, 1, dispatch_record, r, err,
 	    sizeof(err))) == NULL)
 		fatalx("input: %s", err);
-	if ((r->ctl = ctl_new(r->ctl_endpoint, control_handle, r, err,
-	    sizeof(err))) == NULL)
-		fatalx("control: %s", err);
+	daemon_counters(d, router_counter_names, r->ctr, RC_MAX);
+	d->stats_sync = control_sync_counters;
+	d->stats_extra = control_stats_extra;
+	daemon_ctl_open(d, "router", control_handle, r);
+	r->ctl = d->ctl;
 	log_info("%u interfaces; input %s, output %s, control %s",
-	    r->tab.n, in_ep, out_ep, r->ctl_endpoint);
-}
-
-static uint64_t
-min3(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t m = a < b ? a : b;
-
-	return m < c ? m : c;
+	    r->tab.n, in_ep, out_ep, d->ctl_endpoint);
 }
 
 static void
@@ -184,8 +135,9 @@ loop(struct router *r)
 		fatalx("nanomsg: no pollable descriptor");
 	pfd[0].events = pfd[1].events = POLLIN;
 	while (!sig_quit) {
-		timeout = clock_ms_until(min3(link_out_deadline(r->out),
-		    next_stats, next_table), 1000);
+		timeout = deadline_timeout(deadline_min(deadline_min(
+		    link_out_deadline(r->out), next_stats), next_table),
+		    clock_mono_usec(), 1000);
 		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
 			fatal("poll");
 		if (link_in_poll(r->in, ROUTER_POLL_BATCH) == -1)
@@ -194,15 +146,11 @@ loop(struct router *r)
 		now = clock_mono_usec();
 		if (now >= link_out_deadline(r->out))
 			(void)link_out_flush(r->out);
-		if (now >= next_stats) {
+		if (deadline_due(&next_stats, now, ROUTER_STATS_USEC))
 			control_send_stats(r);
-			next_stats = now + ROUTER_STATS_USEC;
-		}
-		if (now >= next_table) {
+		if (deadline_due(&next_table, now,
+		    (uint64_t)r->conf.iface_resend * 1000000u))
 			(void)control_send_table(r);
-			next_table = now +
-			    (uint64_t)r->conf.iface_resend * 1000000u;
-		}
 	}
 	control_send_stats(r);
 	(void)link_out_flush(r->out);
@@ -211,28 +159,27 @@ loop(struct router *r)
 int
 main(int argc, char **argv)
 {
+	static struct daemon d;
 	struct router *r;
-	int check = 0, verbose = 0;
 
 	log_init("evflow-router", LOG_LVL_INFO);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("calloc");
-	configure(r, argc, argv, &check, &verbose);
-	if (check) {
-		conf_dump(stdout, router_conf_table, &r->conf);
+	configure(r, &d, argc, argv);
+	if (d.check) {
+		daemon_print_config(&d);
 		iface_table_dump(stdout, &r->tab);
 		free(r);
 		return 0;
 	}
-	log_set_level((int)r->conf.log_level + verbose);
-	if (sig_setup() == -1)
-		fatal("signals");
-	setup(r);
+	daemon_start(&d);
+	setup(r, &d);
 	loop(r);
 	log_info("exiting: received %llu, forwarded %llu",
 	    (unsigned long long)r->ctr[RC_RECEIVED],
 	    (unsigned long long)r->ctr[RC_FORWARDED]);
-	ctl_free(r->ctl);
+	daemon_ctl_close(&d);
+	r->ctl = NULL;
 	link_in_free(r->in);
 	link_out_free(r->out);
 	free(r);

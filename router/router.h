@@ -4,7 +4,7 @@
  * (evp_flow.iface_mask), then forwards it to the store.
  *
  *   iface_table.c   the table: declaration, lookups, runtime changes
- *   iface_saved.c   runtime settings saved by the store, read at start
+ *   iface_state.c   runtime settings in the router's own state file
  *   dispatch.c      the rules: origin, IF_NAME match, companion
  *   control.c       the control socket commands (stats, iface ...)
  *   main.c          options, configuration, the loop
@@ -80,13 +80,44 @@ void	iface_table_json(struct buf *, const struct iface_table *);
 /* Prints the table for `-n`, one line per interface. */
 void	iface_table_dump(FILE *, const struct iface_table *);
 
-/* iface_saved.c */
-/* Applies settings the store saved in table interface_settings of the
- * SQLite database `path`, opened read-only.  A missing file or table is
- * not an error.  Saved rows for undeclared interfaces, or that break the
- * companion rules, are skipped with a warning.  Returns the number of
- * rows applied, or -1 with err if the database cannot be read. */
-int	iface_saved_apply(struct iface_table *, const char *, char *, size_t);
+/* iface_state.c: runtime settings kept in <datadir>/<name>.state. */
+#define ROUTER_STATE_VERSION	1	/* first line: evflow-router-state 1 */
+#define ROUTER_STATE_MAX	128	/* interfaces in the file */
+#define STATE_FILE_MAX		65536	/* bytes of the file */
+
+struct state_entry {
+	char		name[EVP_NAME_LEN];
+	int		mirrored;
+	char		companion[EVP_NAME_LEN];	/* "" = none */
+};
+
+struct router_state {
+	char		 path[CONF_STR_LEN + EVP_NAME_LEN + 16];
+	unsigned	 n;
+	struct state_entry e[ROUTER_STATE_MAX];
+	uint64_t	 damaged;	/* files that did not parse */
+	uint64_t	 write_errors;	/* saves that failed */
+};
+
+/* Empty state to be kept in `path`. */
+void	state_init(struct router_state *, const char *);
+/* Parses a whole file image.  0, or -1 with the reason (then empty). */
+int	state_parse(struct router_state *, const char *, size_t, char *,
+	    size_t);
+/* Reads the file.  A missing file is empty state (0).  A damaged one
+ * is counted, renamed to <path>.bad and leaves the state empty: -1 with
+ * the reason, for the caller to log; never fatal. */
+int	state_load(struct router_state *, char *, size_t);
+/* Applies the entries to the table by its rules (entries for interfaces
+ * not declared are kept, not applied).  Returns how many applied. */
+int	state_apply(const struct router_state *, struct iface_table *);
+/* Records the current settings of `i` (an entry of the table).  0, or
+ * -1 if the state is full or the name cannot be written. */
+int	state_record(struct router_state *, const struct iface_table *,
+	    const struct iface *);
+/* Writes the file atomically (temporary file, fsync, rename, fsync of
+ * the directory).  0, or -1 with the reason (counted). */
+int	state_save(struct router_state *, char *, size_t);
 
 /* Global counters of the router. */
 enum router_counter {
@@ -115,6 +146,8 @@ enum router_counter {
 	RC_IFACE_SENT,		/* EVP_IFACE records sent */
 	RC_STATS_SENT,		/* EVP_STATS records sent */
 	RC_CTL_REQUESTS,
+	RC_STATE_DAMAGED,	/* state files that did not parse */
+	RC_STATE_WRITE_ERRORS,	/* state saves that failed */
 	RC_MAX
 };
 
@@ -125,7 +158,6 @@ struct router_conf {
 	char		 name[EVP_NAME_LEN];
 	char		 router_endpoint[CONF_STR_LEN];
 	char		 store_endpoint[CONF_STR_LEN];
-	char		 database[CONF_STR_LEN];
 	long long	 log_level;
 	long long	 iface_resend;	/* seconds */
 	struct conf_list interface;
@@ -138,13 +170,12 @@ struct router {
 	struct iface_table tab;
 	struct link_in	*in;
 	struct link_out	*out;
-	struct ctl	*ctl;
+	struct ctl	*ctl;		/* borrowed from the daemon skeleton */
 	uint64_t	 ctr[RC_MAX];
 	/* last sender seen and its interface: most batches come from one */
 	uint64_t	 last_sender;
 	int		 last_iface;
-	char		 db_path[CONF_STR_LEN];
-	char		 ctl_endpoint[CONF_STR_LEN + 16];
+	struct router_state state;
 	struct evp_flow	 flow;		/* scratch: the record being patched */
 	struct evp_stats stats;		/* scratch: the stats being sent */
 };
@@ -168,6 +199,9 @@ void	control_handle(void *, int, char **, struct buf *);
  * marked changed and go again next time). */
 int	control_send_table(struct router *);
 void	control_send_stats(struct router *);
-void	control_stats_json(struct buf *, struct router *);
+/* Stats frame hooks (common/daemon.h): copies the counters the links
+ * and the control socket keep; appends interfaces and senders. */
+void	control_sync_counters(void *);
+void	control_stats_extra(void *, struct buf *);
 
 #endif

@@ -3,6 +3,7 @@
  * store.h.  A value is allocated when it is first seen and freed when
  * its last reference goes; lookups hash the bytes.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,7 @@ intern_get(struct intern *in, const void *data, size_t len)
 	if (len == 0)
 		return 0;
 	h = hash_bytes(data, len, in->seed);
+	assert(in->nbucket > 0 && (in->nbucket & (in->nbucket - 1)) == 0);
 	b = (uint32_t)(h & (in->nbucket - 1));
 	for (id = in->bucket[b]; id != 0; id = e->next) {
 		e = in->ent[id - 1];
@@ -134,8 +136,11 @@ intern_get(struct intern *in, const void *data, size_t len)
 void
 intern_ref(struct intern *in, uint32_t id)
 {
-	if (id != 0)
+	if (id != 0) {
+		assert(id <= in->nent && in->ent[id - 1] != NULL &&
+		    in->ent[id - 1]->refs > 0);
 		in->ent[id - 1]->refs++;
+	}
 }
 
 void
@@ -146,12 +151,15 @@ intern_unref(struct intern *in, uint32_t id)
 
 	if (id == 0)
 		return;
+	assert(id <= in->nent && in->ent[id - 1] != NULL);
 	e = in->ent[id - 1];
+	assert(e->refs > 0);	/* one unref per get or ref */
 	if (--e->refs > 0)
 		return;
 	for (pp = &in->bucket[e->hash & (in->nbucket - 1)]; *pp != id;
 	    pp = &in->ent[*pp - 1]->next)
-		;
+		assert(*pp != 0);	/* a live entry is in its chain */
+	assert(in->nfree < in->cap);
 	*pp = e->next;
 	in->bytes -= sizeof(*e) + e->len;
 	in->live--;
@@ -167,6 +175,7 @@ intern_data(const struct intern *in, uint32_t id, size_t *len)
 
 	if (id == 0)
 		return NULL;
+	assert(id <= in->nent && in->ent[id - 1] != NULL);
 	e = in->ent[id - 1];
 	if (len != NULL)
 		*len = e->len;

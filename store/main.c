@@ -25,13 +25,12 @@
 
 #include "../common/clock.h"
 #include "../common/ctl.h"
+#include "../common/daemon.h"
 #include "../common/log.h"
 #include "../common/nnlink.h"
 #include "../common/paths.h"
-#include "../common/sig.h"
 #include "store.h"
 
-#define STORE_MAX_OVERRIDES	64	/* -o options */
 #define STORE_POLL_BATCH	4	/* messages per receive turn: ~1000
 					   records, so a turn stays short */
 #define STORE_EXPIRE_BATCH	4096	/* flows retired per turn */
@@ -43,9 +42,8 @@
 struct store_main {
 	struct store	 st;
 	char		 endpoint[CONF_STR_LEN + 16];
-	char		 ctl_endpoint[CONF_STR_LEN + 16];
 	struct link_in	*in;
-	struct ctl	*ctl;
+	struct ctl	*ctl;		/* borrowed from the skeleton */
 };
 
 /* Settings; `name` is a global key shared by all daemons. */
@@ -101,65 +99,45 @@ static const struct conf_directive store_conf_table_[] = {
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
-static void __attribute__((noreturn))
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: evflow-store [-nvh] [-f file] [-d datadir] [-N name] "
-	    "[-o key=value]\n"
-	    "  -n        check the configuration, print it and exit\n"
-	    "configuration keys:\n");
-	conf_usage(status ? stderr : stdout, store_conf_table_);
-	exit(status);
-}
-
-/* Defaults, file, -o, then -d and -N.  Exits with the reason. */
+/* The configuration (common/daemon.h); the store has no flags of its
+ * own.  Exits with the reason on error. */
 static void
-configure(struct store_settings *s, int argc, char **argv, int *check,
-    int *verbose)
+configure(struct daemon *d, struct store_settings *s, int argc, char **argv)
 {
-	const char *file = NULL, *datadir = NULL, *name = NULL;
-	const char *over[STORE_MAX_OVERRIDES];
-	unsigned nover = 0;
-	char err[512];
-	int ch;
-
-	while ((ch = getopt(argc, argv, "f:d:o:N:nvh")) != -1) {
-		switch (ch) {
-		case 'f': file = optarg; break;
-		case 'd': datadir = optarg; break;
-		case 'N': name = optarg; break;
-		case 'n': *check = 1; break;
-		case 'v': (*verbose)++; break;
-		case 'h': usage(0);
-		case 'o':
-			if (nover == STORE_MAX_OVERRIDES)
-				fatalx("too many -o options");
-			over[nover++] = optarg;
-			break;
-		default: usage(1);
-		}
-	}
-	if (optind != argc)
-		usage(1);
-	if (conf_apply(store_conf_table_, s, file, over, nover, datadir, name,
-	    err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	if (s->name[0] == '\0' || strchr(s->name, '/') != NULL)
-		fatalx("name '%s': must be non-empty, without '/'", s->name);
+	d->prog = "evflow-store";
+	d->synopsis = "evflow-store [-nvh] [-f file] [-d datadir] [-N name] "
+	    "[-o key=value]";
+	d->table = store_conf_table_;
+	d->cfg = s;
+	daemon_configure(d, argc, argv);
 }
 
-/* Control socket: "stats" (JSON), "flush" (commit now). */
+/* Stats frame hooks: the link's counters, then the interfaces. */
+static void
+control_sync(void *arg)
+{
+	struct store_main *m = arg;
+
+	m->st.c[SC_LOST] = m->in->lost;
+	m->st.c[SC_BAD_MSGS] = m->in->bad_msgs;
+	store_sync_counters(&m->st);
+}
+
+static void
+control_extra(void *arg, struct buf *b)
+{
+	struct store_main *m = arg;
+
+	store_stats_extra(&m->st, b);
+}
+
+/* Control socket: "flush" (commit now); ping and stats in daemon.c. */
 static void
 control(void *arg, int argc, char **argv, struct buf *reply)
 {
 	struct store_main *m = arg;
 
-	if (argc == 1 && strcmp(argv[0], "stats") == 0) {
-		m->st.c[SC_LOST] = m->in->lost;
-		m->st.c[SC_BAD_MSGS] = m->in->bad_msgs;
-		store_stats_json(&m->st, reply);
-	} else if (argc == 1 && strcmp(argv[0], "flush") == 0) {
+	if (argc == 1 && strcmp(argv[0], "flush") == 0) {
 		store_sync(&m->st);
 		buf_puts(reply, "ok");
 	} else
@@ -168,39 +146,30 @@ control(void *arg, int argc, char **argv, struct buf *reply)
 }
 
 static void
-setup(struct store_main *m, const struct store_settings *s)
+setup(struct store_main *m, struct daemon *d, const struct store_settings *s)
 {
-	char file[EVP_NAME_LEN + 8], err[512];
+	char err[512];
 
-	if (paths_make_datadir(s->c.datadir) == -1)
-		fatal("%s", s->c.datadir);
 	if (store_init(&m->st, &s->c, s->name, SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
-	snprintf(file, sizeof(file), "%s.ctl", s->name);
 	if (paths_endpoint(m->endpoint, sizeof(m->endpoint), s->c.endpoint,
-	    s->c.datadir, "store.ipc") == -1 ||
-	    paths_endpoint(m->ctl_endpoint, sizeof(m->ctl_endpoint), NULL,
-	    s->c.datadir, file) == -1)
+	    s->c.datadir, "store.ipc") == -1)
 		fatalx("endpoint too long");
 	if ((m->in = link_in_new(m->endpoint, 1, store_record, &m->st, err,
 	    sizeof(err))) == NULL)
 		fatalx("input: %s", err);
-	if ((m->ctl = ctl_new(m->ctl_endpoint, control, m, err,
-	    sizeof(err))) == NULL)
-		fatalx("control: %s", err);
+	daemon_counters(d, store_counter_names, m->st.c, SC_MAX);
+	d->stats_sync = control_sync;
+	d->stats_extra = control_extra;
+	daemon_ctl_open(d, "store", control, m);
+	m->ctl = d->ctl;
 	if (writer_start(m->st.w, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	log_info("input %s, control %s, database schema version %d, "
-	    "next flow id %llu", m->endpoint, m->ctl_endpoint,
+	    "next flow id %llu", m->endpoint, d->ctl_endpoint,
 	    sink_schema_version(m->st.sink),
 	    (unsigned long long)m->st.next_id + 1);
-}
-
-static uint64_t
-min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
 }
 
 static uint64_t
@@ -275,13 +244,14 @@ loop(struct store_main *m)
 	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 	while (!sig_quit) {
 		/* A busy writer's pipe says when it is free. */
-		wake = min_u64(min_u64(next_counters, next_ret),
+		wake = deadline_min(deadline_min(next_counters, next_ret),
 		    store_deadline(st));
 		if (writer_ready(st->w))
-			wake = min_u64(wake, min_u64(next_commit,
+			wake = deadline_min(wake, deadline_min(next_commit,
 			    sat_add(store_dirty_since(st, clock_mono_usec()),
 			    settle)));
-		timeout = st->ret.active ? 0 : clock_ms_until(wake, 1000);
+		timeout = st->ret.active ? 0 : deadline_timeout(wake,
+		    clock_mono_usec(), 1000);
 		if (poll(pfd, 3, timeout) == -1 && errno != EINTR)
 			fatal("poll");
 		memset(d, 0, sizeof(d));
@@ -310,17 +280,15 @@ loop(struct store_main *m)
 			}
 			lap(&t, d, PH_WRITE);
 		}
-		if (now >= next_counters) {
+		if (deadline_due(&next_counters, now, STORE_COUNTERS_USEC)) {
 			st->c[SC_LOST] = m->in->lost;
 			st->c[SC_BAD_MSGS] = m->in->bad_msgs;
 			store_write_counters(st, now);
-			next_counters = now + STORE_COUNTERS_USEC;
 			lap(&t, d, PH_COUNTERS);
 		}
-		if (!st->ret.active && now >= next_ret) {
+		if (!st->ret.active && deadline_due(&next_ret, now,
+		    STORE_RETENTION_USEC))
 			retention_start(&st->ret);
-			next_ret = now + STORE_RETENTION_USEC;
-		}
 		/* One chunk per turn, committed with the next flush. */
 		if (st->ret.active) {
 			(void)retention_step(&st->ret, st->sink,
@@ -334,23 +302,21 @@ loop(struct store_main *m)
 int
 main(int argc, char **argv)
 {
+	static struct daemon d;
 	struct store_settings s;
 	struct store_main *m;
-	int check = 0, verbose = 0;
 
 	log_init("evflow-store", LOG_LVL_INFO);
 	memset(&s, 0, sizeof(s));
-	configure(&s, argc, argv, &check, &verbose);
-	if (check) {
-		conf_dump(stdout, store_conf_table_, &s);
+	configure(&d, &s, argc, argv);
+	if (d.check) {
+		daemon_print_config(&d);
 		return 0;
 	}
-	log_set_level((int)s.log_level + verbose);
-	if (sig_setup() == -1)
-		fatal("signals");
+	daemon_start(&d);
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		fatal("calloc");
-	setup(m, &s);
+	setup(m, &d, &s);
 	loop(m);
 	/* SIGTERM: drain what already arrived, then write everything. */
 	(void)link_in_poll(m->in, 1000);
@@ -364,7 +330,7 @@ main(int argc, char **argv)
 	    (unsigned long long)m->st.c[SC_RECEIVED],
 	    (unsigned long long)m->st.c[SC_STORED],
 	    (unsigned long long)m->st.c[SC_FLOWS_WRITTEN]);
-	ctl_free(m->ctl);
+	daemon_ctl_close(&d);
 	link_in_free(m->in);
 	store_fini(&m->st);
 	free(m);

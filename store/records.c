@@ -11,6 +11,7 @@
 
 #include "../common/clock.h"
 #include "../common/counters.h"
+#include "../common/daemon.h"
 #include "../common/hash.h"
 #include "../common/log.h"
 #include "../common/nnlink.h"
@@ -350,12 +351,6 @@ store_iface_rec(struct store *st, const struct evp_iface *r)
 		if (st->iface[i].known && st->iface[i].companion == r->id + 1 &&
 		    i != r->id)
 			(void)iface_row(st, &st->iface[i]);
-	if ((r->flags & EVP_IFACE_F_CHANGED) &&
-	    sink_iface_setting(st->sink, ifc->name, (int)r->mirrored,
-	    companion_name(st, ifc)) == -1) {
-		st->c[SC_WRITE_DROPS]++;
-		return;
-	}
 	st->c[SC_STORED]++;
 }
 
@@ -808,16 +803,22 @@ void
 store_stats_json(struct store *st, struct buf *b)
 {
 	struct counters c = { store_counter_names, st->c, SC_MAX };
+
+	store_sync_counters(st);
+	daemon_stats_begin(b, st->name, "store", &c);
+	store_stats_extra(st, b);
+	daemon_stats_end(b);
+}
+
+void
+store_stats_extra(void *arg, struct buf *b)
+{
+	struct store *st = arg;
 	const struct store_iface *ifc;
 	double ratio;
 	unsigned i, n = 0;
 
-	store_sync_counters(st);
-	buf_puts(b, "{\"name\": ");
-	buf_json_str(b, st->name);
-	buf_puts(b, ", \"role\": \"store\", \"counters\": {");
-	counters_json(b, &c);
-	buf_puts(b, "}, \"interfaces\": [");
+	buf_puts(b, ", \"interfaces\": [");
 	for (i = 0; i < EVP_MAX_IFACES; i++) {
 		ifc = &st->iface[i];
 		if (!ifc->known && ifc->ft == NULL)
@@ -851,5 +852,5 @@ store_stats_json(struct store *st, struct buf *b)
 		else
 			buf_printf(b, ", \"attribution_ratio\": %.4f}", ratio);
 	}
-	buf_puts(b, "]}");
+	buf_puts(b, "]");
 }

@@ -83,10 +83,6 @@ static const char *const stmt_sql[ST_MAX] = {
 	    " SET kind = excluded.kind, router_id = excluded.router_id,"
 	    " mirrored = excluded.mirrored, companion = excluded.companion,"
 	    " last_seen = excluded.last_seen RETURNING id",
-	[ST_IFACE_SETTING] = "INSERT INTO interface_settings (name, mirrored,"
-	    " companion, updated) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name)"
-	    " DO UPDATE SET mirrored = excluded.mirrored,"
-	    " companion = excluded.companion, updated = excluded.updated",
 	[ST_IFACE_LOAD] = "SELECT id, name, kind, router_id, mirrored"
 	    " FROM interfaces WHERE router_id IS NOT NULL",
 	[ST_IFC_INSERT] = "INSERT INTO ifcounters (ts, iface_id, producer,"
@@ -435,22 +431,6 @@ sink_iface(struct sink *k, const char *name, const char *kind, int router_id,
 	}
 	sink_unlock(k);
 	return id;
-}
-
-int
-sink_iface_setting(struct sink *k, const char *name, int mirrored,
-    const char *companion)
-{
-	sqlite3_stmt *s = k->st[ST_IFACE_SETTING];
-
-	sink_lock(k);
-	if (sink_txn(k) == -1)
-		return sink_unlocked(k, -1);
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, mirrored);
-	bind_str(s, 3, companion, EVP_NAME_LEN);
-	sqlite3_bind_double(s, 4, usec_to_sec(clock_wall_usec()));
-	return sink_unlocked(k, run(k, s));
 }
 
 int

@@ -467,7 +467,6 @@ size_t	sink_write_flows(struct sink *, const struct flow_row *, size_t);
 /* Interface table: returns the row id for `name`, updating its row. */
 int64_t	sink_iface(struct sink *, const char *, const char *, int, int,
 	    const char *);
-int	sink_iface_setting(struct sink *, const char *, int, const char *);
 /* Moves rows of placeholder interface `from` to `to`, deletes `from`. */
 int	sink_iface_merge(struct sink *, int64_t, int64_t);
 /* Calls fn(arg, name, kind, router_id, mirrored) for each interface row
@@ -681,7 +680,10 @@ void	store_write_counters(struct store *, uint64_t);
 void	store_flush_all(struct store *);
 /* Refreshes gauges and the sink's counters into st->c. */
 void	store_sync_counters(struct store *);
+/* The stats frame (common/daemon.h): whole, or the fields after the
+ * counters (interfaces). */
 void	store_stats_json(struct store *, struct buf *);
+void	store_stats_extra(void *, struct buf *);
 /* Bytes of memory per live flow (tables + interned values). */
 double	store_bytes_per_flow(const struct store *, uint64_t *);
 

@@ -12,7 +12,6 @@
  * refused with a message saying how to create one.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +23,9 @@
 #include "common/config.h"
 #include "common/counters.h"
 #include "common/ctl.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/paths.h"
-#include "common/sig.h"
 #include "webd.h"
 
 #define TICK_USEC	1000000ULL	/* live refresh, session expiry */
@@ -88,15 +87,31 @@ static const struct conf_directive webd_conf_table[] = {
 	{ NULL, CONF_STR, 0, 0, NULL, 0, 0, NULL }
 };
 
-static void
-usage(FILE *f)
+/* Install-time commands, long options only (see the top). */
+enum { OPT_SET_PASSWORD = 256, OPT_ADD_TOKEN };
+static const struct daemon_flag webd_flags[] = {
+	{ OPT_SET_PASSWORD, "set-password", 1, NULL, NULL },
+	{ OPT_ADD_TOKEN, "add-token", 1, NULL, NULL },
+	{ 0, NULL, 0, NULL, NULL }
+};
+
+struct webd_cmd {
+	const char	*setpw;		/* --set-password USER */
+	const char	*addtok;	/* --add-token NAME */
+};
+
+static int
+webd_flag(void *arg, int ch, const char *val, char *err, size_t errlen)
 {
-	fprintf(f, "usage: evflow-webd [-nvh] [-f file] [-d datadir]"
-	    " [-o key=value] [-N name]\n"
-	    "       evflow-webd [options] --set-password USER  (password on"
-	    " stdin)\n"
-	    "       evflow-webd [options] --add-token NAME\n\nkeys:\n");
-	conf_usage(f, webd_conf_table);
+	struct webd_cmd *cmd = arg;
+
+	(void)err;
+	(void)errlen;
+	if (ch == OPT_SET_PASSWORD)
+		cmd->setpw = val;
+	else
+		cmd->addtok = val;
+	return 0;
 }
 
 /* Reads a whole small file; NULL with errno on failure. */
@@ -165,107 +180,43 @@ add_token(struct webd *w, const char *name)
 	return 0;
 }
 
-/* webd's own control socket: ping (in ctl.c) and stats. */
+/* Stats frame hook: a snapshot of the counters the HTTP threads bump. */
 static void
-webd_ctl(void *arg, int argc, char **argv, struct buf *reply)
+webd_stats_sync(void *arg)
 {
 	struct webd *w = arg;
-	uint64_t v[WC_COUNTER_MAX];
-	struct counters c = { webd_counter_names, v, WC_COUNTER_MAX };
 	int i;
 
-	(void)argc;
-	if (strcmp(argv[0], "stats") != 0) {
-		buf_puts(reply, "error: unknown command");
-		return;
-	}
 	for (i = 0; i < WC_COUNTER_MAX; i++)
-		v[i] = w->counters[i];
-	buf_puts(reply, "{\"name\":");
-	buf_json_str(reply, w->conf.name);
-	buf_puts(reply, ",\"role\":\"webd\",\"counters\":{");
-	counters_json(reply, &c);
-	buf_puts(reply, "}}");
+		w->ctr_snap[i] = w->counters[i];
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "set-password", required_argument, NULL, 'P' },
-		{ "add-token", required_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static struct webd w;
-	struct conf_directive const *t = webd_conf_table;
-	const char *conffile = NULL, *setpw = NULL, *addtok = NULL;
-	char err[512], ep[CONF_STR_LEN * 2 + 16], *overrides[64];
-	int owned[64] = { 0 };
-	struct ctl *ctl;
-	struct pollfd pfd;
+	static struct daemon dm;
+	struct daemon *d = &dm;
+	struct webd_cmd cmd = { NULL, NULL };
+	char err[512];
 	uint64_t next;
-	int ch, check = 0, verbose = 0, nover = 0, i, rc;
+	struct pollfd pfd;
+	int rc;
 	FILE *pf;
 
 	log_init("evflow-webd", 0);
-	while ((ch = getopt_long(argc, argv, "f:d:o:N:nvh", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			conffile = optarg;
-			break;
-		case 'd':
-		case 'N':
-		case 'o':
-			if (nover + 1 >= (int)(sizeof(overrides) /
-			    sizeof(overrides[0])))
-				fatalx("too many options");
-			if (ch == 'o')
-				overrides[nover++] = optarg;
-			else {
-				size_t l = strlen(optarg) + 10;
-				char *s = malloc(l);
-
-				if (s == NULL)
-					fatal("malloc");
-				snprintf(s, l, "%s=%s", ch == 'd' ? "datadir" :
-				    "name", optarg);
-				owned[nover] = 1;
-				overrides[nover++] = s;
-			}
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'P':
-			setpw = optarg;
-			break;
-		case 'T':
-			addtok = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 1;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 1;
-	}
-	if (conf_defaults(t, &w.conf, err, sizeof(err)) == -1 ||
-	    (conffile != NULL && conf_load_file(t, &w.conf, conffile, err,
-	    sizeof(err)) == -1))
-		fatalx("%s", err);
-	for (i = 0; i < nover; i++)
-		if (conf_set_arg(t, &w.conf, overrides[i], err, sizeof(err)) ==
-		    -1)
-			fatalx("%s", err);
+	d->prog = "evflow-webd";
+	d->synopsis = "evflow-webd [-nvh] [-f file] [-d datadir] "
+	    "[-o key=value] [-N name]\n"
+	    "       evflow-webd [options] --set-password USER  (password on"
+	    " stdin)\n"
+	    "       evflow-webd [options] --add-token NAME";
+	d->table = webd_conf_table;
+	d->cfg = &w.conf;
+	d->own = webd_flags;
+	d->flag_fn = webd_flag;
+	d->arg = &cmd;
+	daemon_configure(d, argc, argv);
 	if (w.conf.database[0] == '\0' && paths_file(w.conf.database,
 	    sizeof(w.conf.database), NULL, w.conf.datadir, "evflow.db") == -1)
 		fatalx("database path too long");
@@ -274,34 +225,26 @@ main(int argc, char **argv)
 		fatalx("credentials path too long");
 	if ((w.conf.tls_cert[0] == '\0') != (w.conf.tls_key[0] == '\0'))
 		fatalx("webd.tls_cert and webd.tls_key go together");
-	if (!live_name_ok(w.conf.name) || !live_name_ok(w.conf.router))
-		fatalx("name and webd.router: letters, digits, . _ - only");
-	log_set_level((int)w.conf.log_level + verbose);
-	if (check) {
-		conf_dump(stdout, t, &w.conf);
-		for (i = 0; i < nover; i++)
-			if (owned[i])
-				free(overrides[i]);
+	if (!live_name_ok(w.conf.router))
+		fatalx("webd.router: letters, digits, . _ - only");
+	if (d->check) {
+		daemon_print_config(d);
 		return 0;
 	}
+	daemon_start(d);
 
 	/* Before any other SQLite call: no global memory statistics (they
 	 * take a process-wide mutex on every allocation, which the HTTP
 	 * threads would contend on). */
 	if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
 		log_warnx("sqlite3_config(MEMSTATUS) refused");
-	if (paths_make_datadir(w.conf.datadir) == -1)
-		fatal("%s", w.conf.datadir);
 	if ((w.auth = auth_new(w.conf.credentials, w.conf.session_ttl, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
-	if (setpw != NULL || addtok != NULL) {
-		rc = setpw != NULL ? set_password(&w, setpw) : add_token(&w,
-		    addtok);
+	if (cmd.setpw != NULL || cmd.addtok != NULL) {
+		rc = cmd.setpw != NULL ? set_password(&w, cmd.setpw) :
+		    add_token(&w, cmd.addtok);
 		auth_free(w.auth);
-		for (i = 0; i < nover; i++)
-			if (owned[i])
-				free(overrides[i]);
 		return rc;
 	}
 	if (auth_user_count(w.auth) == 0)
@@ -325,12 +268,9 @@ main(int argc, char **argv)
 	if ((w.live = live_new(w.conf.datadir, w.conf.name,
 	    (int)w.conf.ctl_timeout)) == NULL)
 		fatal("live");
-	if (sig_setup() == -1)
-		fatal("signals");
-	snprintf(ep, sizeof(ep), "ipc://%s/%s.ctl", w.conf.datadir,
-	    w.conf.name);
-	if ((ctl = ctl_new(ep, webd_ctl, &w, err, sizeof(err))) == NULL)
-		fatalx("control socket: %s", err);
+	daemon_counters(d, webd_counter_names, w.ctr_snap, WC_COUNTER_MAX);
+	d->stats_sync = webd_stats_sync;
+	daemon_ctl_open(d, "webd", NULL, &w);
 	if (http_start(&w, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	log_info("listening on %s%s%s port %u (%s), database %s",
@@ -347,24 +287,23 @@ main(int argc, char **argv)
 	live_refresh(w.live);
 	next = clock_mono_usec() + TICK_USEC;
 	while (!sig_quit) {
-		pfd.fd = ctl_fd(ctl);
+		pfd.fd = ctl_fd(d->ctl);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, clock_ms_until(next,
-		    1000)) == -1 && errno != EINTR)
+		if (poll(&pfd, pfd.fd >= 0 ? 1 : 0, deadline_timeout(next,
+		    clock_mono_usec(), 1000)) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfd.revents & POLLIN)
-			ctl_poll(ctl);
-		if (clock_mono_usec() >= next) {
+			ctl_poll(d->ctl);
+		if (deadline_due(&next, clock_mono_usec(), TICK_USEC)) {
 			live_refresh(w.live);
 			auth_expire(w.auth);
-			next = clock_mono_usec() + TICK_USEC;
 		}
 	}
 
 	log_info("exiting");
 	http_stop(&w);
-	ctl_free(ctl);
+	daemon_ctl_close(d);
 	live_free(w.live);
 	db_pool_free(w.db);
 	rate_free(w.rate);
@@ -372,8 +311,5 @@ main(int argc, char **argv)
 	auth_free(w.auth);
 	free(w.tls_cert_pem);
 	free(w.tls_key_pem);
-	for (i = 0; i < nover; i++)
-		if (owned[i])
-			free(overrides[i]);
 	return 0;
 }

@@ -93,6 +93,8 @@ struct webd {
 	char			*tls_cert_pem;
 	char			*tls_key_pem;
 	_Atomic uint64_t	 counters[WC_COUNTER_MAX];
+	uint64_t		 ctr_snap[WC_COUNTER_MAX];	/* the loop's copy
+							   for the stats frame */
 };
 
 extern const char *const webd_counter_names[WC_COUNTER_MAX];

@@ -86,14 +86,25 @@ stats_stored() {
 }
 wait_until "router counters in daemon_counters" 20 stats_stored
 
-# Saved by the store.
-saved() {
-	[ "$(sqlite3 "$A/evflow.db" "SELECT mirrored FROM interface_settings
-	    WHERE name = 'mirror0'" 2>/dev/null)" = 1 ] &&
-	[ "$(sqlite3 "$A/evflow.db" "SELECT companion FROM interface_settings
-	    WHERE name = '$Z'" 2>/dev/null)" = mirror0 ]
+# Saved by the router in its own state file; recorded by the store
+# from the table the router sends (one way: router -> store).
+state_has() {	# state_has NAME yes|no COMPANION|-
+	printf 'iface\t%s\t%s\t%s\n' "$1" "$2" "$3" >"$T/want.line"
+	grep -qxF -f "$T/want.line" "$A/router.state"
 }
-wait_until "settings saved in interface_settings" 20 saved
+store_has() {	# store_has NAME MIRRORED COMPANION ('' for none)
+	[ "$(sqlite3 "$A/evflow.db" "SELECT mirrored || '|' ||
+	    ifnull(companion, '') FROM interfaces WHERE name = '$1'" \
+	    2>/dev/null)" = "$2|$3" ]
+}
+saved() {
+	state_has mirror0 yes - && state_has "$Z" no mirror0 &&
+	    store_has mirror0 1 "" && store_has "$Z" 0 mirror0
+}
+wait_until "settings saved in router.state, recorded by the store" 20 saved
+check "state file is versioned" test "$(head -n 1 "$A/router.state")" = \
+    "evflow-router-state 1"
+check "no temporary file left" test ! -e "$A/router.state.tmp"
 
 # A router restart (killed; the supervisor starts it again) restores them.
 old=$(daemon_pid "$A" router)
@@ -122,22 +133,29 @@ check "ifname still matched" test "$(rc counters.ifname_matched)" -eq 1
 # A whole new start (config without settings) restores the saved 'none'
 # and 'mirrored no' rather than anything else.
 cleared() {
-	[ "$(sqlite3 "$A/evflow.db" "SELECT mirrored FROM interface_settings
-	    WHERE name = 'mirror0'" 2>/dev/null)" = 0 ] &&
-	[ -z "$(sqlite3 "$A/evflow.db" "SELECT companion FROM interface_settings
-	    WHERE name = '$Z'" 2>/dev/null)" ]
+	state_has mirror0 no - && state_has "$Z" no - &&
+	    store_has mirror0 0 "" && store_has "$Z" 0 ""
 }
 wait_until "cleared settings saved" 20 cleared
 check "set mirrored again" "$CTL" iface -d "$A" set mirror0 mirrored yes
-mirrored_saved() {
-	[ "$(sqlite3 "$A/evflow.db" "SELECT mirrored FROM interface_settings
-	    WHERE name = 'mirror0'" 2>/dev/null)" = 1 ]
-}
+mirrored_saved() { state_has mirror0 yes -; }
 wait_until "mirrored saved" 20 mirrored_saved
 "$CTL" stop -d "$A" >/dev/null || fail "stop"
 start_instance "$A" -p 0 -i "$Z" -i mirror0 -i cbr0
 "$CTL" iface -d "$A" --json list >"$T/l.json" || fail "iface list after start"
 check "after a new start: mirrored restored" test "$(jget "$T/l.json" "[1].mirrored")" = true
 check "after a new start: no companion" test "$(jget "$T/l.json" "[0].companion")" = null
+"$CTL" stop -d "$A" >/dev/null || fail "stop"
+
+# A damaged state file is logged, counted, kept aside and ignored: the
+# configuration's values apply and the router runs.
+printf 'evflow-router-state 1\niface\tmirror0\tyes' >"$A/router.state"
+start_instance "$A" -p 0 -i "$Z" -i mirror0 -i cbr0
+"$CTL" iface -d "$A" --json list >"$T/l.json" || fail "iface list after damage"
+check "damaged state: configuration applies" test "$(jget "$T/l.json" "[1].mirrored")" = false
+check "damaged state: kept as .bad" test -f "$A/router.state.bad"
+check "damaged state: logged" grep -q "router.state ignored" "$A/router.log"
+"$BIN/evflow-ctlq" -t 2000 "ipc://$A/router.ctl" stats >"$T/rs.json" || fail "stats"
+check "damaged state: counted" test "$(jget "$T/rs.json" counters.state_damaged)" -eq 1
 "$CTL" stop -d "$A" >/dev/null || fail "stop"
 echo "ctl_iface: $checks checks passed"

@@ -31,7 +31,6 @@ datadir = /srv/evflow
 name = r1
 router_endpoint = 
 store_endpoint = 
-database = 
 log_level = 2
 router.iface_resend = 120
 interface = tcp://*:1234c

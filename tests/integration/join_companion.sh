@@ -394,10 +394,12 @@ for k in joins:8 misses:1 packet_flows:7 packet_flows_with_process:6 \
 	    key = 'iface.$VA.${k%%:*}'" "${k#*:}"
 done
 
-# --- The settings were saved by the store.
-wait_sql "interface_settings" "SELECT name, mirrored, ifnull(companion,
-    '-') FROM interface_settings ORDER BY name" "$VA|1|-
-$Z|0|$VA"
+# --- The settings were saved by the router, and the store recorded the
+# table it was sent.
+printf 'iface\t%s\tyes\t-\n' "$VA" >"$T/want.line"
+grep -qxF -f "$T/want.line" "$D/router.state" ||
+	fail "router.state lacks $VA mirrored: $(cat "$D/router.state")"
+checks=$((checks + 1))
 wait_sql "interfaces" "SELECT name, kind, mirrored, ifnull(companion, '-')
     FROM interfaces WHERE name IN ('$Z', '$VA') ORDER BY name" \
     "$VA|packet|1|-

@@ -1,11 +1,10 @@
-/* router/iface_table.c and iface_saved.c: declaration, refusals,
- * companion rules, runtime changes, settings read from a real SQLite
- * file. */
+/* router/iface_table.c and iface_state.c: declaration, refusals,
+ * companion rules, runtime changes, settings kept in the router's own
+ * state file (round trip, order of entries, damaged files). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "router/router.h"
 #include "t.h"
@@ -173,80 +172,161 @@ test_wire_json(struct iface_table *t)
 	buf_free(&b);
 }
 
+/* Writes `text` to `path`. */
 static void
-sql(sqlite3 *db, const char *q)
+put(const char *path, const char *text)
 {
-	char *msg = NULL;
+	FILE *fp = fopen(path, "w");
 
-	CHECK(sqlite3_exec(db, q, NULL, NULL, &msg) == SQLITE_OK);
-	if (msg) {
-		fprintf(stderr, "sql: %s\n", msg);
-		sqlite3_free(msg);
+	CHECK(fp != NULL);
+	if (fp) {
+		fputs(text, fp);
+		fclose(fp);
 	}
 }
 
+/* A damaged file: load fails, is counted, the file moves to .bad and
+ * the state is empty. */
 static void
-test_saved(struct iface_table *t, const char *dir)
+damaged(struct router_state *s, const char *path, const char *text,
+    const char *why)
 {
-	char path[512], err[256];
-	sqlite3 *db;
+	char err[256], bad[600];
+	uint64_t before = s->damaged;
 
-	snprintf(path, sizeof(path), "%s/evflow.db", dir);
-	/* No file: nothing applied, not an error. */
+	put(path, text);
+	state_init(s, path);
+	s->damaged = before;
+	err[0] = '\0';
+	CHECK(state_load(s, err, sizeof(err)) == -1);
+	CHECK_EQ_U(s->damaged, before + 1);
+	CHECK_EQ_U(s->n, 0);
+	if (strstr(err, why) == NULL)
+		fprintf(stderr, "reason '%s', expected '%s'\n", err, why);
+	CHECK(strstr(err, why) != NULL);
+	snprintf(bad, sizeof(bad), "%s.bad", path);
+	CHECK(access(bad, F_OK) == 0 && access(path, F_OK) == -1);
+	unlink(bad);
+}
+
+static void
+test_state(struct iface_table *t, const char *dir)
+{
+	static struct router_state s, s2;
+	char path[512], tmp[600], err[256];
+	struct stat st;
+	char *big;
+	unsigned k;
+
+	snprintf(path, sizeof(path), "%s/router.state", dir);
+	/* No file: nothing applied, not an error, nothing created. */
 	CHECK(build(t, "tcp://*:1c tcp://*:2c eth0 eth1 lo", "lo",
 	    "tcp://*:2c lo", err, sizeof(err)) == 0);
-	CHECK(iface_saved_apply(t, path, err, sizeof(err)) == 0);
-	CHECK(access(path, F_OK) == -1);	/* read-only: not created */
+	state_init(&s, path);
+	CHECK(state_load(&s, err, sizeof(err)) == 0);
+	CHECK_EQ_U(s.n, 0);
+	CHECK_EQ_U(state_apply(&s, t), 0);
+	CHECK(access(path, F_OK) == -1);
 
-	/* A database without the table: nothing applied. */
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	sql(db, "PRAGMA journal_mode=WAL; CREATE TABLE other(x)");
-	CHECK(iface_saved_apply(t, path, err, sizeof(err)) == 0);
-
-	/* Rows in an order that needs the passes: the companion row comes
-	 * before its interface becomes mirrored; lo loses mirrored after
-	 * the second ZMQ iface drops it as companion; unknown and invalid rows. */
-	sql(db, "CREATE TABLE interface_settings(name TEXT PRIMARY KEY, "
-	    "mirrored INTEGER, companion TEXT, updated REAL);"
-	    "INSERT INTO interface_settings VALUES"
-	    "('tcp://*:1c', 0, 'eth0', 1.0),"
-	    "('lo', 0, NULL, 1.0),"
-	    "('eth0', 1, NULL, 1.0),"
-	    "('tcp://*:2c', 0, NULL, 1.0),"
-	    "('gone0', 1, NULL, 1.0),"
-	    "('eth1', 0, 'eth0', 1.0)");
-	CHECK_EQ_U(iface_saved_apply(t, path, err, sizeof(err)), 5);
+	/* Entries in an order that needs the passes: the companion line
+	 * comes before its interface becomes mirrored; lo loses mirrored
+	 * after the second ZMQ iface drops it as companion; an undeclared
+	 * interface is kept but not applied. */
+	put(path, "evflow-router-state 1\n"
+	    "iface\ttcp://*:1c\tno\teth0\n"
+	    "iface\tlo\tno\t-\n"
+	    "iface\teth0\tyes\t-\n"
+	    "iface\ttcp://*:2c\tno\t-\n"
+	    "iface\tgone0\tyes\t-\n"
+	    "iface\teth1\tno\teth0\n"
+	    "end\n");
+	CHECK(state_load(&s, err, sizeof(err)) == 0);
+	CHECK_EQ_U(s.n, 6);
+	CHECK_EQ_U(state_apply(&s, t), 5);
 	CHECK(t->ifs[2].mirrored);		/* eth0 */
 	CHECK_EQ_U(t->ifs[0].companion, 2);	/* zmq 1 -> eth0 */
 	CHECK(t->ifs[1].companion == -1);	/* zmq 2 -> none */
 	CHECK(!t->ifs[4].mirrored);		/* lo */
 	CHECK(!t->ifs[3].mirrored);		/* eth1 */
-	CHECK(!t->ifs[0].changed && !t->ifs[2].changed && !t->ifs[4].changed);
 
-	/* A saved companion that the rules refuse is skipped. */
-	sql(db, "UPDATE interface_settings SET mirrored = 0 WHERE name = 'eth0';"
-	    "UPDATE interface_settings SET companion = 'eth1' "
-	    "WHERE name = 'tcp://*:2c'");
+	/* Round trip: a runtime change recorded and saved, read back. */
+	CHECK(iface_table_set_mirrored(t, "eth1", 1, err, sizeof(err)) == 0);
+	CHECK(iface_table_set_companion(t, "tcp://*:2c", "eth1", err,
+	    sizeof(err)) == 0);
+	CHECK(state_record(&s, t, iface_table_find(t, "eth1")) == 0);
+	CHECK(state_record(&s, t, iface_table_find(t, "tcp://*:2c")) == 0);
+	CHECK(state_save(&s, err, sizeof(err)) == 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	CHECK(access(tmp, F_OK) == -1);		/* renamed over */
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+	state_init(&s2, path);
+	CHECK(state_load(&s2, err, sizeof(err)) == 0);
+	CHECK_EQ_U(s2.n, 6);			/* gone0 kept */
 	CHECK(build(t, "tcp://*:1c tcp://*:2c eth0 eth1 lo", "", "", err,
 	    sizeof(err)) == 0);
-	iface_saved_apply(t, path, err, sizeof(err));
-	CHECK(t->ifs[0].companion == -1);	/* eth0 not mirrored */
+	CHECK_EQ_U(state_apply(&s2, t), 5);
+	CHECK(t->ifs[3].mirrored);		/* eth1 */
+	CHECK_EQ_U(t->ifs[1].companion, 3);	/* zmq 2 -> eth1 */
+	CHECK_EQ_U(t->ifs[0].companion, 2);	/* zmq 1 -> eth0 */
+
+	/* A saved companion that the rules refuse is skipped. */
+	put(path, "evflow-router-state 1\n"
+	    "iface\ttcp://*:2c\tno\teth1\n"
+	    "end\n");
+	CHECK(build(t, "tcp://*:1c tcp://*:2c eth0 eth1 lo", "", "", err,
+	    sizeof(err)) == 0);
+	CHECK(state_load(&s, err, sizeof(err)) == 0);
+	CHECK_EQ_U(state_apply(&s, t), 0);
 	CHECK(t->ifs[1].companion == -1);	/* eth1 not mirrored */
-	sqlite3_close(db);
 
-	/* Not a database: an error, reported. */
-	snprintf(path, sizeof(path), "%s/junk.db", dir);
-	{
-		FILE *fp = fopen(path, "w");
+	/* Damaged files: counted, kept aside, never fatal. */
+	s.damaged = 0;
+	damaged(&s, path, "", "no 'end'");
+	damaged(&s, path, "evflow-router-state 2\nend\n", "line 1");
+	damaged(&s, path, "hello\n", "line 1");
+	damaged(&s, path, "evflow-router-state 1\niface\teth0\tyes\t-\n",
+	    "no 'end'");
+	damaged(&s, path, "evflow-router-state 1\niface\teth0\tyes\t-",
+	    "no newline");
+	damaged(&s, path, "evflow-router-state 1\niface\teth0\tmaybe\t-\n"
+	    "end\n", "not yes or no");
+	damaged(&s, path, "evflow-router-state 1\niface\teth0\tyes\n"
+	    "end\n", "line 2");
+	damaged(&s, path, "evflow-router-state 1\niface\t\tyes\t-\nend\n",
+	    "bad name");
+	damaged(&s, path, "evflow-router-state 1\niface\teth0\tyes\t-\n"
+	    "iface\teth0\tno\t-\nend\n", "twice");
+	damaged(&s, path, "evflow-router-state 1\nend\nend\n", "after 'end'");
+	damaged(&s, path, "evflow-router-state 1\niface\teth0\tyes\t-\textra"
+	    "\nend\n", "too many fields");
+	CHECK_EQ_U(s.damaged, 11);
+	/* Too many entries, and too large a file. */
+	big = malloc(STATE_FILE_MAX + 64);
+	CHECK(big != NULL);
+	if (big != NULL) {
+		size_t n = (size_t)snprintf(big, 64, "evflow-router-state 1\n");
 
-		CHECK(fp != NULL);
-		if (fp) {
-			fputs("this is not an SQLite database, not at all.....",
-			    fp);
-			fclose(fp);
-		}
+		for (k = 0; k <= ROUTER_STATE_MAX; k++)
+			n += (size_t)snprintf(big + n, 64, "iface\tif%u\tno\t-\n",
+			    k);
+		snprintf(big + n, 8, "end\n");
+		damaged(&s, path, big, "more than");
+		memset(big, 'x', STATE_FILE_MAX + 8);
+		big[STATE_FILE_MAX + 8] = '\0';
+		damaged(&s, path, big, "larger than");
+		free(big);
 	}
-	CHECK(iface_saved_apply(t, path, err, sizeof(err)) == -1);
+
+	/* A name the line format cannot hold is refused, not written. */
+	CHECK(build(t, "eth\tx", "", "", err, sizeof(err)) == 0 ||
+	    t->n == 0);
+	if (t->n == 1)
+		CHECK(state_record(&s, t, &t->ifs[0]) == -1);
+
+	/* A directory that cannot take the file: save fails, counted. */
+	state_init(&s, "/nonexistent-evflow-dir/router.state");
+	CHECK(state_save(&s, err, sizeof(err)) == -1);
+	CHECK_EQ_U(s.write_errors, 1);
 }
 
 int
@@ -260,7 +340,7 @@ main(void)
 	test_refusals(t);
 	test_runtime(t);
 	test_wire_json(t);
-	test_saved(t, dir);
+	test_state(t, dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup of %s failed\n", dir);
