@@ -19,8 +19,9 @@
  *
  * Counters: packet records carry absolute totals and, once a flow has
  * them, are the only source of packet/byte counts; NetFlow carries
- * per-export deltas (added); netstat's BYTES_RCVD/ACKED are absolute
- * and are turned into deltas per flow.
+ * per-export deltas (added); netstat's and CLOSE's BYTES_RCVD/ACKED are
+ * absolute and are turned into deltas per flow and per side (the
+ * reporting socket's): the two ends of a connection are never summed.
  */
 #include <string.h>
 
@@ -173,27 +174,62 @@ merge_sides(struct flow_table *ft, struct flow *f, const struct evp_flow *r,
 	}
 }
 
-/* Absolute TCP info: latest values; received/acked bytes as deltas. */
+/*
+ * Absolute TCP info of the reporting socket (the record's local side;
+ * its client side if none is marked): latest values, received/acked
+ * bytes as deltas, kept per side by key endpoint.  A CLOSE from each end
+ * of one connection fills each side once, whatever their order.
+ */
 static void
-merge_tcpinfo(struct flow_table *ft, struct flow *f, const struct evp_flow *r)
+merge_tcpinfo(struct flow_table *ft, struct flow *f, const struct evp_flow *r,
+    int sw)
 {
 	struct flow_tcpinfo *t;
+	struct flow_tcpside *ts;
+	int i;
 
 	if ((t = flow_tcpinfo(ft, f, 1)) == NULL)
 		return;
-	t->rtt_us = r->rtt_us;
-	t->rtt_var_us = r->rtt_var_us;
-	t->segs_in = r->segs_in;
-	t->segs_out = r->segs_out;
-	t->unack_segs = r->unack_segs;
-	t->lost_pkts = r->lost_pkts;
+	i = (r->side[1].present & EVP_SIDE_LOCAL) &&
+	    !(r->side[0].present & EVP_SIDE_LOCAL) ? 1 : 0;
+	ts = &t->side[i ^ sw ^ f->cli];	/* record side -> role -> endpoint */
+	ts->set = 1;
+	ts->rtt_us = r->rtt_us;
+	ts->rtt_var_us = r->rtt_var_us;
+	ts->segs_in = r->segs_in;
+	ts->segs_out = r->segs_out;
+	ts->unack_segs = r->unack_segs;
+	ts->lost_pkts = r->lost_pkts;
 	/* A value below the last one is a new socket: count it whole. */
-	t->rcvd_sum += r->bytes_rcvd >= t->rcvd_last ?
-	    r->bytes_rcvd - t->rcvd_last : r->bytes_rcvd;
-	t->acked_sum += r->bytes_acked >= t->acked_last ?
-	    r->bytes_acked - t->acked_last : r->bytes_acked;
-	t->rcvd_last = r->bytes_rcvd;
-	t->acked_last = r->bytes_acked;
+	ts->rcvd_sum += r->bytes_rcvd >= ts->rcvd_last ?
+	    r->bytes_rcvd - ts->rcvd_last : r->bytes_rcvd;
+	ts->acked_sum += r->bytes_acked >= ts->acked_last ?
+	    r->bytes_acked - ts->acked_last : r->bytes_acked;
+	ts->rcvd_last = r->bytes_rcvd;
+	ts->acked_last = r->bytes_acked;
+}
+
+/* The row's view of the TCP info: the client's socket if it was
+ * described, else the server's (after any turn of the entry). */
+static void
+tcpinfo_view(struct flow_table *ft, struct flow *f)
+{
+	struct flow_tcpinfo *t = flow_tcpinfo(ft, f, 0);
+	const struct flow_tcpside *ts;
+
+	if (t == NULL)
+		return;
+	ts = &t->side[f->cli];
+	if (!ts->set)
+		ts = &t->side[!f->cli];
+	t->rtt_us = ts->rtt_us;
+	t->rtt_var_us = ts->rtt_var_us;
+	t->segs_in = ts->segs_in;
+	t->segs_out = ts->segs_out;
+	t->unack_segs = ts->unack_segs;
+	t->lost_pkts = ts->lost_pkts;
+	t->rcvd_sum = ts->rcvd_sum;
+	t->acked_sum = ts->acked_sum;
 }
 
 /* Packet and byte counters, mapped through `sw`. */
@@ -303,7 +339,7 @@ merge_scalars(struct flow_table *ft, struct flow *f, const struct evp_flow *r,
 		}
 	}
 	if (r->flags & EVP_F_HAS_TCPINFO)
-		merge_tcpinfo(ft, f, r);
+		merge_tcpinfo(ft, f, r, sw);
 }
 
 static int
@@ -381,6 +417,7 @@ flow_merge(struct flow_table *ft, const struct evp_flow *r,
 			flow_table_touch(ft, f, (enum flow_list)f->list, now);
 	}
 	merge_scalars(ft, f, r, sw, pkt);
+	tcpinfo_view(ft, f);
 	merge_meta(ft, f, r);
 	flow_table_attr(ft, f, 1);
 	f->updates++;

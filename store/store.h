@@ -120,12 +120,27 @@ struct flow_key {
 };
 _Static_assert(sizeof(struct flow_key) == 40, "flow key layout");
 
-/* Latest TCP info from netstat records; only netstat flows have one. */
-struct flow_tcpinfo {
+/* One socket's TCP info: latest values, bytes as sums of deltas. */
+struct flow_tcpside {
 	uint32_t	rtt_us, rtt_var_us;
 	uint32_t	segs_in, segs_out, unack_segs, lost_pkts;
 	uint64_t	rcvd_sum, acked_sum;	/* sum of deltas */
 	uint64_t	rcvd_last, acked_last;	/* last absolute value seen */
+	uint32_t	set;			/* a record described it */
+	uint32_t	pad;
+};
+
+/*
+ * TCP info (netstat records, CLOSE events) of a flow: each side's socket
+ * on its own (never summed: both hosts, or both ends on one host, may
+ * report), and the view a row shows: the client's socket if its host
+ * reported, else the server's (flow_merge.c).
+ */
+struct flow_tcpinfo {
+	uint32_t	rtt_us, rtt_var_us;	/* the view */
+	uint32_t	segs_in, segs_out, unack_segs, lost_pkts;
+	uint64_t	rcvd_sum, acked_sum;
+	struct flow_tcpside side[2];	/* by key endpoint of the socket */
 	uint32_t	next_free;
 	uint32_t	pad;
 };

@@ -231,6 +231,91 @@ test_netstat_netflow(struct intern *in)
 	free(r);
 }
 
+/*
+ * A CLOSE from each end of one connection (both hosts export, or both
+ * ends are on the probe's host): each side's TCP info stays its own,
+ * never summed, and the row shows the client's socket whichever CLOSE
+ * came first; the server's alone until the client's arrives.
+ */
+static void
+test_close_both_sides(struct intern *in)
+{
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	const struct flow_tcpinfo *t;
+	struct flow_table *ft;
+	struct retired rt;
+	struct flow *f;
+	uint64_t ids = 0;
+	int order, k, side;
+
+	for (order = 0; order < 2; order++) {
+		ft = table(in, &ids, 1, 1024, 1024, &rt);
+		rec_flow(r, EVP_SRC_PACKET, EVP_EV_UPDATE, "10.9.0.1", 41000,
+		    "10.9.0.2", 80, 1);
+		rec_counts(r, 8, 9);
+		CHECK(flow_merge(ft, r, NULL, 1 * SEC) == 0);
+		f = find(ft, r);
+		for (k = 0; k < 2; k++) {
+			/* order 0: client first; order 1: server first */
+			side = k ^ order;
+			rec_flow(r, EVP_SRC_EVENT, EVP_EV_CLOSE, "10.9.0.1",
+			    41000, "10.9.0.2", 80, 1);
+			r->flags |= EVP_F_HAS_TCPINFO | EVP_F_ABSOLUTE;
+			rec_proc(r, side, side ? 300 : 200, side ?
+			    "/usr/sbin/httpd" : "/usr/bin/curl", "u");
+			/* the client received 5000 and sent 120 bytes; the
+			 * server the other way round */
+			r->bytes_rcvd = side ? 120 : 5000;
+			r->bytes_acked = side ? 5000 : 120;
+			r->segs_in = side ? 7 : 9;
+			r->segs_out = side ? 9 : 7;
+			r->rtt_us = side ? 111 : 222;
+			CHECK(flow_merge(ft, r, NULL, (2 + k) * SEC) == 0);
+			t = flow_tcpinfo(ft, f, 0);
+			CHECK(t != NULL);
+			if (t == NULL)
+				continue;
+			if (k == 0 && side == 1) {
+				/* the server's alone: its socket's view */
+				CHECK_EQ_U(t->rcvd_sum, 120);
+				CHECK_EQ_U(t->acked_sum, 5000);
+				CHECK_EQ_U(t->segs_in, 7);
+				CHECK_EQ_U(t->rtt_us, 111);
+				continue;
+			}
+			/* the client's socket, not a sum of both */
+			CHECK_EQ_U(t->rcvd_sum, 5000);
+			CHECK_EQ_U(t->acked_sum, 120);
+			CHECK_EQ_U(t->segs_in, 9);
+			CHECK_EQ_U(t->segs_out, 7);
+			CHECK_EQ_U(t->rtt_us, 222);
+		}
+		t = flow_tcpinfo(ft, f, 0);
+		CHECK(t != NULL && t->side[f->cli].set && t->side[!f->cli].set);
+		if (t != NULL) {
+			CHECK_EQ_U(t->side[f->cli].rcvd_sum, 5000);
+			CHECK_EQ_U(t->side[!f->cli].rcvd_sum, 120);
+			CHECK_EQ_U(t->side[!f->cli].acked_sum, 5000);
+		}
+		/* Both processes are on their sides; packets still count. */
+		CHECK(strcmp(proc_path(ft, f, 0), "/usr/bin/curl") == 0);
+		CHECK(strcmp(proc_path(ft, f, 1), "/usr/sbin/httpd") == 0);
+		CHECK_EQ_U(f->pkts[0], 8);
+		/* A repeated CLOSE of the client's socket changes nothing. */
+		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CLOSE, "10.9.0.1", 41000,
+		    "10.9.0.2", 80, 1);
+		r->flags |= EVP_F_HAS_TCPINFO | EVP_F_ABSOLUTE;
+		r->side[0].present = EVP_SIDE_LOCAL;
+		r->bytes_rcvd = 5000;
+		r->bytes_acked = 120;
+		CHECK(flow_merge(ft, r, NULL, 5 * SEC) == 0);
+		t = flow_tcpinfo(ft, f, 0);
+		CHECK(t != NULL && t->rcvd_sum == 5000 && t->acked_sum == 120);
+		flow_table_free(ft);
+	}
+	free(r);
+}
+
 static void
 test_join(struct intern *in)
 {
@@ -679,6 +764,7 @@ main(void)
 	test_both_directions(in);
 	test_reorientation(in);
 	test_netstat_netflow(in);
+	test_close_both_sides(in);
 	test_join(in);
 	test_live_join(in);
 	test_window_and_caps(in);
