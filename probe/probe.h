@@ -321,7 +321,8 @@ struct probe_proc;
 /* Delivered for every process the kernel describes (before its
  * sockets' events): resolved at once, the kernel's exe path kept. */
 void	probe_deliver_proc(struct probe *, const struct probe_proc *);
-/* The exe path of a process record, joined into dst.  0 or -1. */
+/* The exe path of a process record, joined into dst (proc_resolve.c).
+ * 0, or -1 if it makes no whole path. */
 int	probe_proc_path(const struct probe_proc *, char *, size_t);
 
 struct bpf_src;

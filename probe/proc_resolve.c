@@ -24,6 +24,7 @@
 
 #include "common/hash.h"
 #include "probe.h"
+#include "probe_event.h"
 
 #define PROC_PROBE	8	/* slots a key may occupy */
 #define PROC_READ_MAX	4096	/* bytes read of stat, status, cgroup */
@@ -149,6 +150,35 @@ proc_join_cmdline(const char *a, size_t len, char *dst, size_t cap)
 		dst[n++] = a[i] == '\0' ? ' ' : a[i];
 	dst[n] = '\0';
 	return n;
+}
+
+/*
+ * The path the kernel's components make ("/" + the last component ...
+ * "/" + the file's name; empty slots are mount points) into dst.  0, or -1 if they do not make a
+ * whole path (unknown, truncated, too long, a name with a '/').
+ */
+int
+probe_proc_path(const struct probe_proc *r, char *dst, size_t cap)
+{
+	size_t n = 0, l;
+	int i;
+
+	if (r->truncated || r->depth == 0 || r->depth > PROBE_EXE_DEPTH)
+		return -1;
+	for (i = r->depth - 1; i >= 0; i--) {
+		if ((l = strnlen(r->name[i], PROBE_EXE_NAME)) == 0)
+			continue;	/* a mount point */
+		if (l == PROBE_EXE_NAME ||
+		    memchr(r->name[i], '/', l) != NULL || n + 1 + l >= cap)
+			return -1;
+		dst[n++] = '/';
+		memcpy(dst + n, r->name[i], l);
+		n += l;
+	}
+	if (n == 0)
+		return -1;
+	dst[n] = '\0';
+	return 0;
 }
 
 /* ---- reading /proc ---- */

@@ -63,35 +63,6 @@ probe_publish(struct probe *p, struct probe_flow *f, uint64_t start_ns,
 		p->ctr[netstat ? PC_NETSTAT_SENT : PC_EMITTED]++;
 }
 
-/*
- * The path the kernel's components make ("/" + the last component ...
- * "/" + the file's name; empty slots are mount points) into dst.  0, or -1 if they do not make a
- * whole path (unknown, truncated, too long, a name with a '/').
- */
-int
-probe_proc_path(const struct probe_proc *r, char *dst, size_t cap)
-{
-	size_t n = 0, l;
-	int i;
-
-	if (r->truncated || r->depth == 0 || r->depth > PROBE_EXE_DEPTH)
-		return -1;
-	for (i = r->depth - 1; i >= 0; i--) {
-		if ((l = strnlen(r->name[i], PROBE_EXE_NAME)) == 0)
-			continue;	/* a mount point */
-		if (l == PROBE_EXE_NAME ||
-		    memchr(r->name[i], '/', l) != NULL || n + 1 + l >= cap)
-			return -1;
-		dst[n++] = '/';
-		memcpy(dst + n, r->name[i], l);
-		n += l;
-	}
-	if (n == 0)
-		return -1;
-	dst[n] = '\0';
-	return 0;
-}
-
 /* A process the kernel saw for the first time: /proc is read now, its
  * sockets' events follow (a short-lived process may be gone by then:
  * the kernel's path stands). */

@@ -2,7 +2,9 @@
  * probe/proc_resolve.c's cache on a fake /proc tree (a temporary
  * directory): a process and its parent resolved, the container from its
  * cgroup, a reused pid never given the old process's details, an exec
- * (same pid and start, new comm) re-resolved, and the size bound.
+ * (same pid and start, new comm) re-resolved, and the size bound; a
+ * process gone from /proc keeps what the kernel said of it (its exe
+ * path, joined from the kernel's components).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "probe/probe.h"
+#include "probe/probe_event.h"
 #include "t.h"
 
 #define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -123,6 +126,81 @@ test_bound(uint64_t *ctr)
 	proc_cache_free(c);
 }
 
+/* A kernel process record: `names` from the file up, "" a mount. */
+static void
+kproc(struct probe_proc *r, const char *const *names, int n)
+{
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < n; i++)
+		snprintf(r->name[i], sizeof(r->name[i]), "%s", names[i]);
+	r->depth = (uint8_t)n;
+}
+
+static void
+test_kernel_path(uint64_t *ctr)
+{
+	static const char *const curl[] = { "curl", "bin", "usr" };
+	static const char *const mnt[] = { "tool", "", "opt" };
+	static const char *const slash[] = { "a/b", "usr" };
+	struct proc_cache *c = proc_cache_new(64, root, ctr);
+	const struct proc_entry *e;
+	struct proc_kernel k;
+	struct probe_proc r;
+	char path[PROBE_PATH_LEN];
+
+	kproc(&r, curl, 3);
+	CHECK(probe_proc_path(&r, path, sizeof(path)) == 0);
+	CHECK(strcmp(path, "/usr/bin/curl") == 0);
+	/* an empty slot is a mount point crossed */
+	kproc(&r, mnt, 3);
+	CHECK(probe_proc_path(&r, path, sizeof(path)) == 0);
+	CHECK(strcmp(path, "/opt/tool") == 0);
+	/* truncated, unknown, a '/' in a name, too small a buffer: none */
+	kproc(&r, curl, 3);
+	r.truncated = 1;
+	CHECK(probe_proc_path(&r, path, sizeof(path)) == -1);
+	kproc(&r, curl, 0);
+	CHECK(probe_proc_path(&r, path, sizeof(path)) == -1);
+	kproc(&r, slash, 2);
+	CHECK(probe_proc_path(&r, path, sizeof(path)) == -1);
+	kproc(&r, curl, 3);
+	CHECK(probe_proc_path(&r, path, 10) == -1);
+	r.depth = PROBE_EXE_DEPTH + 1;
+	CHECK(probe_proc_path(&r, path, sizeof(path)) == -1);
+
+	memset(ctr, 0, PC_MAX * sizeof(*ctr));
+	k.uid = 65534;
+	k.gid = 65534;
+	k.path = "/usr/bin/curl";
+	/* Gone from /proc: the kernel's pid, ids and path, counted;
+	 * later events of the process (proc_cache_get) find it. */
+	e = proc_cache_note(c, 4242, 777ULL * (uint64_t)ns_per_tick, "curl",
+	    &k);
+	CHECK(e != NULL && strcmp(e->proc.path, "/usr/bin/curl") == 0 &&
+	    e->proc.uid == 65534 && e->proc.pid == 4242 && !e->has_parent);
+	CHECK_EQ_U(ctr[PC_PROC_KERNEL_ONLY], 1);
+	e = proc_cache_get(c, 4242, 777ULL * (uint64_t)ns_per_tick, "curl");
+	CHECK(e != NULL && strcmp(e->proc.path, "/usr/bin/curl") == 0);
+	/* another start time (a reused pid) is not that process */
+	CHECK(proc_cache_get(c, 4242, 778ULL * (uint64_t)ns_per_tick,
+	    "curl") == NULL);
+	/* without a path from the kernel: unresolved */
+	k.path = NULL;
+	CHECK(proc_cache_note(c, 4343, 9ULL * (uint64_t)ns_per_tick, "x",
+	    &k) == NULL);
+	/* still in /proc: /proc's details win */
+	fake(30, "nc", 1, 1200, 1000, "/usr/bin/nc.openbsd", "nc\0-l", 6,
+	    "0::/\n");
+	k.path = "/usr/bin/somethingelse";
+	e = proc_cache_note(c, 30, 1200ULL * (uint64_t)ns_per_tick, "nc", &k);
+	CHECK(e != NULL && strcmp(e->proc.path, "/usr/bin/nc.openbsd") == 0 &&
+	    strcmp(e->proc.cmdline, "nc -l") == 0);
+	CHECK_EQ_U(ctr[PC_PROC_KERNEL_ONLY], 1);
+	proc_cache_free(c);
+}
+
 int
 main(void)
 {
@@ -139,6 +217,7 @@ main(void)
 	}
 	test_resolve(ctr);
 	test_bound(ctr);
+	test_kernel_path(ctr);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", root);
