@@ -157,6 +157,21 @@ struct {
 	__type(value, struct proc_seen);
 } procs_seen SEC(".maps");
 
+/* The last process described from this CPU, and its tgid: a process
+ * opening many sockets costs an array lookup, not a hash lookup. */
+struct last_proc {
+	struct proc_seen p;
+	__u32	tgid;
+	__u32	pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct last_proc);
+} last_proc SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PK_MAX);
@@ -224,10 +239,20 @@ static __noinline void
 proc_note(struct task_struct *t, const struct owner *o)
 {
 	struct proc_seen *ps, v = {};
+	struct last_proc *lp;
 	struct probe_proc *r;
+	__u32 z = 0;
 
 	v.start_ns = o->start_ns;
 	__builtin_memcpy(v.comm, o->comm, sizeof(v.comm));
+	lp = bpf_map_lookup_elem(&last_proc, &z);
+	if (lp && lp->tgid == o->tgid && lp->p.start_ns == v.start_ns &&
+	    lp->p.comm[0] == v.comm[0] && lp->p.comm[1] == v.comm[1])
+		return;
+	if (lp) {
+		lp->tgid = o->tgid;
+		lp->p = v;
+	}
 	ps = bpf_map_lookup_elem(&procs_seen, &o->tgid);
 	if (ps && ps->start_ns == v.start_ns && ps->comm[0] == v.comm[0] &&
 	    ps->comm[1] == v.comm[1])
