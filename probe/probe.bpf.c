@@ -459,18 +459,18 @@ int BPF_PROG(probe_set_state, const struct sock *sk, const int oldstate,
 		return 0;
 	count(PK_HOOK_STATE);
 	if (newstate == TCP_SYN_SENT) {
-		/* connect(), in the connecting process */
+		/* connect(), in the connecting process (the probe's own
+		 * connections are recorded too: their events are left out) */
 		owner_current(&o);
-		if (o.flags & OWNER_SELF)
-			return 0;
 		o.syn_ns = bpf_ktime_get_ns();
 		if (bpf_map_update_elem(&socks, &key, &o, BPF_ANY) != 0)
 			count(PK_SOCK_MAP_FULL);
 		return 0;
 	}
 	if (oldstate == TCP_SYN_SENT && newstate == TCP_ESTABLISHED) {
-		if ((op = bpf_map_lookup_elem(&socks, &key)) == 0)
-			return 0;	/* the probe's own, or map full */
+		if ((op = bpf_map_lookup_elem(&socks, &key)) == 0 ||
+		    (op->flags & OWNER_SELF))
+			return 0;	/* map full, or the probe's own */
 		if ((e = tcp_event(sk, PEV_CONNECT, op)) == 0)
 			return 0;
 		e->latency_ns = e->ts_ns - op->syn_ns;
