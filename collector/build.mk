@@ -1,5 +1,5 @@
 # collector: sources, programs and tests (see the top-level Makefile).
-COLLECTOR_SRCS := collector/zmq_frame.c collector/event_json.c \
+COLLECTOR_SRCS := collector/zmq_frame.c collector/event_json.c collector/tlv.c \
 	collector/event_topics.c collector/json_text.c collector/producers.c \
 	collector/ingest.c collector/zmq_sock.c
 COLLECTOR_LIBS := -lzmq -lcjson -lz -lm

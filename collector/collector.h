@@ -5,6 +5,7 @@
  *   event_json.c  JSON objects of topic `flow`, every dialect -> records
  *   event_topics.c  the `counter`, `listening-ports` and `event` topics
  *   json_text.c   bounded UTF-8 copies, a bounded JSON writer, getters
+ *   tlv.c         nDPI serializer TLV payloads -> the same JSON objects
  *   producers.c   per-producer msg_id loss accounting
  *   ingest.c      one ZMQ message (its frames) -> counters and records
  *   zmq_sock.c    the SUB socket: endpoints, options, CURVE, receiving
@@ -43,7 +44,7 @@ enum col_counter {
 	C_DROP_MSG_TOO_MANY_FRAMES,
 	C_DROP_MSG_BAD_ZLIB,
 	C_DROP_MSG_TOO_LARGE,	/* over collector.max_payload (zlib bombs) */
-	C_DROP_MSG_TLV,		/* nDPI TLV serializer: unsupported */
+	C_DROP_MSG_TLV,		/* nDPI TLV payload that does not decode */
 	C_DROP_MSG_BAD_JSON,	/* does not parse, or nested too deep */
 	C_DROP_MSG_EBPF_TOPIC,	/* libebpfflow's binary `ebpf` topic */
 	C_DROP_MSG_UNKNOWN_TOPIC,
@@ -58,6 +59,9 @@ enum col_counter {
 	C_STRINGS_BAD_UTF8,	/* invalid UTF-8 replaced by '?' */
 	C_STRINGS_TRUNCATED,	/* cut to the record's bound */
 	C_EXTRA_TRUNCATED,	/* unknown keys left out of `extra` */
+	C_MSGS_TLV,		/* decoded TLV payloads (part of decoded) */
+	C_JSON_TRAILING_COMMAS,	/* payloads accepted with `,]` / `,}` */
+	C_TIMES_CORRECTED,	/* NetFlow times that were not unix times */
 	C_RECORDS_FLOW,
 	C_RECORDS_LISTEN,
 	C_RECORDS_IFCOUNTER,
@@ -73,6 +77,11 @@ enum col_counter {
 	C_RECORDS_SENT,		/* output link: handed to nanomsg */
 	C_RECORDS_SEND_DROPPED,	/* output link: lost on send */
 	C_RECORDS_PENDING,	/* gauge: queued, not yet sent (partial batch) */
+	/* Bounds per message (each also a drop_msg_too_large). */
+	C_OVER_INFLATE_RATIO,	/* inflated beyond collector.max_inflate_ratio */
+	C_OVER_EVENTS,		/* more events than collector.max_events */
+	C_OVER_DEPTH,		/* nested deeper than collector.max_json_depth */
+	C_OVER_NODES,		/* more values than collector.max_json_nodes */
 	C_COUNTER_MAX
 };
 extern const char *const collector_counter_names[C_COUNTER_MAX];
@@ -101,7 +110,8 @@ enum zf_result {
 	ZF_UNSUPPORTED_VERSION,
 	ZF_BAD_ZLIB,
 	ZF_TOO_LARGE,
-	ZF_TLV,
+	ZF_TLV,		/* decoded like ZF_OK, but the text is TLV */
+	ZF_OVER_RATIO,		/* inflated more than max_ratio x input */
 };
 
 /*
@@ -119,7 +129,12 @@ struct zf_inflater {
 	uint8_t		*buf;
 	size_t		 cap;
 	size_t		 max;
+	size_t		 max_ratio;	/* inflated / compressed; 0: none */
 };
+
+#define ZF_RATIO_FLOOR	(64 * 1024)	/* bytes any message may inflate
+					   to, whatever its ratio */
+#define ZF_DEFAULT_RATIO	100
 
 int	zf_inflater_init(struct zf_inflater *, size_t);
 void	zf_inflater_free(struct zf_inflater *);
@@ -172,6 +187,18 @@ void	ej_init(struct ej *, uint64_t *, ej_emit_fn, void *);
  * C_DROP_MSG_BAD_JSON); events are counted here.
  */
 int	ej_parse(struct ej *, enum ej_topic, const char *, size_t);
+/* The same for a TLV payload (nDPI serializer, see tlv.c); -1 if it is
+ * not valid TLV (the caller counts C_DROP_MSG_TLV). */
+int	ej_parse_tlv(struct ej *, enum ej_topic, const uint8_t *, size_t);
+/* Forwards the events of a parsed tree (an object or an array of them)
+ * and frees it; 0. */
+struct cJSON;
+int	ej_parse_tree(struct ej *, enum ej_topic, struct cJSON *);
+
+/* ---- tlv.c ---- */
+
+/* A TLV payload as a cJSON array of record objects, or NULL. */
+struct cJSON *tlv_decode(const uint8_t *, size_t);
 
 /* ---- json_text.c (the rest is in event_json.h) ---- */
 
@@ -179,7 +206,6 @@ int	ej_parse(struct ej *, enum ej_topic, const char *, size_t);
  * Copies JSON text of `v` (a cJSON item) into `dst` of `cap` bytes,
  * NUL-terminated, compact; returns the length or -1 if it did not fit.
  */
-struct cJSON;
 int	jt_write(char *, size_t, const struct cJSON *);
 /* Copies a string into a bounded field of `cap` bytes: cut at a UTF-8
  * boundary, invalid bytes replaced by '?'.  Returns JT_STR_* bits. */
@@ -248,8 +274,27 @@ void	producers_expire(struct producers *, uint64_t, uint64_t);
  * Everything between received frames and emitted records, without
  * sockets (so tests and the benchmark drive it directly).
  */
+/* Bounds of one JSON payload, checked by a scan before it is parsed;
+ * a payload over one is refused whole (drop_msg_too_large). */
+struct json_bounds {
+	unsigned long	 max_events;	/* elements of a top-level array */
+	unsigned long	 max_depth;	/* nesting of arrays and objects */
+	unsigned long	 max_nodes;	/* JSON values (cJSON nodes) */
+};
+
+#define JB_DEFAULT_EVENTS	65536
+#define JB_DEFAULT_DEPTH	32
+#define JB_DEFAULT_NODES	(256 * 1024)
+
+/* Scans `len` bytes of JSON text (strings and escapes skipped) without
+ * parsing it.  Returns 0, or the counter of the first bound exceeded
+ * (C_OVER_EVENTS, C_OVER_DEPTH, C_OVER_NODES).  Malformed text is left
+ * to the parser. */
+int	json_bounds_check(const struct json_bounds *, const char *, size_t);
+
 struct ingest {
 	uint64_t	 ctr[C_COUNTER_MAX];
+	struct json_bounds jb;		/* defaults from ingest_init */
 	struct zf_inflater zi;
 	struct ej	 ej;
 	struct producers *prods;

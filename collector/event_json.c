@@ -141,6 +141,8 @@ static const struct ek_def ek_defs[] = {
 	{ "LAST_SWITCHED", K_LAST, S_TOP }, { "21", K_LAST, S_TOP },
 	{ "TCP_FLAGS", K_TCP_FLAGS, S_TOP }, { "6", K_TCP_FLAGS, S_TOP },
 	{ "SRC_VLAN", K_SRC_VLAN, S_TOP }, { "58", K_SRC_VLAN, S_TOP },
+	{ "SYSTEM_INIT_TIME_MILLISECONDS", K_SYS_INIT, S_TOP },
+	{ "160", K_SYS_INIT, S_TOP },
 	{ "PID", K_PID, S_PROC }, { "TID", K_TID, S_PROC },
 	{ "UID", K_UID, S_PROC }, { "GID", K_GID, S_PROC },
 	{ "UID_NAME", K_UID_NAME, S_PROC }, { "GID_NAME", K_GID_NAME, S_PROC },
@@ -385,7 +387,11 @@ parse_cont_level(struct ej *ej, struct evp_container *k, const cJSON *o,
 	}
 }
 
-/* {"DOCKER":{..}}, {"K8S":{..}} or nprobe's flat {"ID":..}.  0 or -1. */
+/*
+ * {"DOCKER":{..}}, {"K8S":{..}}, nprobe's flat {"ID":..}, or the Agent's
+ * mix: {"ID":..,"K8S":{"NAME","POD","NS"}}.  The object's own level is
+ * read first, then a DOCKER/K8S member (whose values win).  0 or -1.
+ */
 static int
 parse_container(struct ej *ej, struct evp_container *k, const cJSON *o,
     uint16_t *flags)
@@ -396,6 +402,7 @@ parse_container(struct ej *ej, struct evp_container *k, const cJSON *o,
 		ej->ctr[C_FIELDS_WRONG_TYPE]++;
 		return -1;
 	}
+	parse_cont_level(ej, k, o, flags);
 	for (c = o->child; c != NULL; c = c->next) {
 		enum ek id = ej_key(c->string, S_CONT);
 
@@ -409,7 +416,6 @@ parse_container(struct ej *ej, struct evp_container *k, const cJSON *o,
 		parse_cont_level(ej, k, c, flags);
 		return 0;
 	}
-	parse_cont_level(ej, k, o, flags);
 	if (k->id[0] == '\0' && k->name[0] == '\0')
 		return -1;
 	k->kind = EVP_CONT_OTHER;
@@ -537,6 +543,125 @@ emit_listen_from_flow(struct ej *ej, const cJSON *k[], const uint8_t a[16],
 	return 0;
 }
 
+/* ---- NetFlow ICMP ---- */
+
+enum { ICMP_NONE, ICMP_OTHER, ICMP_REQUEST, ICMP_REPLY };
+
+/*
+ * NetFlow v5 (and flows converted from it) carry ICMP type << 8 | code
+ * in the destination port (a few exporters: the source port).  Request
+ * and reply would then be two flows with different ports: the ports of
+ * the key become 0, type and code are kept as extra attributes
+ * ICMP_TYPE / ICMP_CODE, and echo-like pairs say who the client is (the
+ * reply's destination).  Returns ICMP_* (ICMP_NONE: not such a flow).
+ */
+static int
+nf_icmp(struct ej *ej, struct jt_writer *w, uint8_t proto, int netflow,
+    uint16_t port[2])
+{
+	/* request and reply types: echo, timestamp, information, mask */
+	static const uint8_t req4[] = { 8, 13, 15, 17 }, rep4[] = { 0, 14, 16, 18 };
+	unsigned type, code, i;
+
+	if (!netflow || (proto != 1 && proto != 58))
+		return ICMP_NONE;
+	type = (port[1] != 0 ? port[1] : port[0]) >> 8;
+	code = (port[1] != 0 ? port[1] : port[0]) & 0xff;
+	port[0] = port[1] = 0;
+	if (jt_member_uint(w, "ICMP_TYPE", type) == -1 ||
+	    jt_member_uint(w, "ICMP_CODE", code) == -1)
+		ej->ctr[C_EXTRA_TRUNCATED]++;
+	if (proto == 58)
+		return type == 128 ? ICMP_REQUEST : type == 129 ? ICMP_REPLY :
+		    ICMP_OTHER;
+	for (i = 0; i < sizeof(req4); i++) {
+		if (type == req4[i])
+			return ICMP_REQUEST;
+		if (type == rep4[i])
+			return ICMP_REPLY;
+	}
+	return ICMP_OTHER;
+}
+
+/* ---- NetFlow times ---- */
+
+#define NF_MIN_UNIX	946684800.0	/* 2000-01-01, seconds */
+#define NF_MAX_UNIX	4102444800.0	/* 2100-01-01, seconds */
+#define NF_PAST_SEC	(366.0 * 86400)	/* older than now by this: not unix */
+#define NF_FUTURE_SEC	86400.0		/* newer than now by this: not unix */
+
+/*
+ * Whether `sec` can be a unix time of a flow received at `now_usec`: at
+ * most a year old and a day ahead.  A clock before 2000 (tests, a host
+ * without time) only bounds it to 2000-2100.
+ */
+static int
+nf_plausible(double sec, uint64_t now_usec)
+{
+	double now = (double)now_usec / 1e6;
+
+	if (now < NF_MIN_UNIX)
+		return sec >= NF_MIN_UNIX && sec < NF_MAX_UNIX;
+	return sec >= now - NF_PAST_SEC && sec <= now + NF_FUTURE_SEC;
+}
+
+/*
+ * FIRST_SWITCHED / LAST_SWITCHED: unix seconds (nProbe), unix
+ * milliseconds, or what NetFlow defines, milliseconds of the exporter's
+ * uptime (softflowd).  The unit is chosen on LAST (else FIRST) and
+ * applies to both.  Uptime becomes unix time with the export's reference
+ * (SYSTEM_INIT_TIME_MILLISECONDS, IPFIX field 160: the unix time of
+ * uptime zero) when the object carries one, else LAST is the receive
+ * time and FIRST keeps its distance to it.  Every conversion is counted
+ * (C_TIMES_CORRECTED).  Results in usec, 0 when absent.
+ */
+static void
+nf_times(struct ej *ej, const cJSON *first, const cJSON *last,
+    const cJSON *init, uint64_t *first_us, uint64_t *last_us)
+{
+	const cJSON *unit = last != NULL ? last : first;
+	double f = 0, l = 0, base, b;
+	int hf, hl;
+
+	*first_us = *last_us = 0;
+	if (unit == NULL)
+		return;
+	hf = first != NULL && jt_double(first, &f) == 0 && f >= 0;
+	hl = last != NULL && jt_double(last, &l) == 0 && l >= 0;
+	if ((first != NULL && !hf) || (last != NULL && !hl))
+		ej->ctr[C_FIELDS_WRONG_TYPE]++;
+	if (!hf && !hl)
+		return;
+	if (nf_plausible(hl ? l : f, ej->now_usec)) {
+		if (hf && jt_ts(first, first_us) == -1)
+			*first_us = 0;
+		if (hl && jt_ts(last, last_us) == -1)
+			*last_us = 0;
+		return;
+	}
+	ej->ctr[C_TIMES_CORRECTED]++;
+	if (nf_plausible((hl ? l : f) / 1e3, ej->now_usec)) {
+		/* unix milliseconds */
+		*first_us = hf ? (uint64_t)(f * 1e3) : 0;
+		*last_us = hl ? (uint64_t)(l * 1e3) : 0;
+		return;
+	}
+	/* uptime milliseconds */
+	if (init != NULL && jt_double(init, &b) == 0 &&
+	    nf_plausible(b / 1e3, ej->now_usec))
+		base = b * 1e3;
+	else {
+		/* No reference: LAST is now. */
+		base = (double)ej->now_usec - (hl ? l : f) * 1e3;
+		if (base < 0)
+			base = 0;
+	}
+	*first_us = hf ? (uint64_t)(base + f * 1e3) : 0;
+	*last_us = hl ? (uint64_t)(base + l * 1e3) : 0;
+	if (*first_us > *last_us && hl)
+		*first_us = *last_us;
+}
+
 /*
  * One `flow` object -> one EVP_FLOW (or EVP_LISTEN for a netstat
  * LISTEN).  Returns 0 if forwarded, -1 if dropped (counted).
@@ -551,7 +676,7 @@ flow_event(struct ej *ej, const cJSON *o)
 	uint16_t port[2] = { 0, 0 };
 	uint64_t u, ts = 0;
 	int agent, ipv = 0, ipv2 = 0, r, local, client, ls, rs, ev = 0;
-	int state = -1;
+	int state = -1, icmp;
 	unsigned i;
 
 	memset(k, 0, sizeof(k));
@@ -568,10 +693,6 @@ flow_event(struct ej *ej, const cJSON *o)
 			ej->ctr[C_EXTRA_TRUNCATED]++;
 		}
 	}
-	if (w.bad_utf8)
-		ej->ctr[C_STRINGS_BAD_UTF8]++;
-	jt_close(&w);
-	f->extra_len = (uint16_t)w.len;
 
 	/* Addresses: local/remote (agent) or packet order (src/dst). */
 	agent = k[K_V4_LOCAL] || k[K_V6_LOCAL] || k[K_V4_REMOTE] ||
@@ -622,6 +743,12 @@ flow_event(struct ej *ej, const cJSON *o)
 		f->proto = 6;
 	else if (f->proto == 0)
 		return ej_drop(ej, C_DROP_EV_MISSING_FIELD, "no protocol");
+	icmp = nf_icmp(ej, &w, f->proto, !agent && ev == 0 &&
+	    k[K_TCP_EVENT] == NULL && k[K_UDP_EVENT] == NULL, port);
+	if (w.bad_utf8)
+		ej->ctr[C_STRINGS_BAD_UTF8]++;
+	jt_close(&w);
+	f->extra_len = (uint16_t)w.len;
 
 	/* Which side is local, and which is the client. */
 	if (agent) {
@@ -645,6 +772,8 @@ flow_event(struct ej *ej, const cJSON *o)
 		client = local < 0 ? 0 : local;
 	else if (ev == EVP_EV_ACCEPT || state == EVP_TCP_SYN_RECV)
 		client = local < 0 ? 0 : 1 - local;
+	else if (icmp == ICMP_REQUEST || icmp == ICMP_REPLY)
+		client = icmp == ICMP_REPLY ? 1 : 0;
 	else {
 		client = guess_client(port[0], port[1]);
 		f->flags |= EVP_F_SIDES_GUESSED;
@@ -652,12 +781,12 @@ flow_event(struct ej *ej, const cJSON *o)
 	f->event = (uint8_t)ev;
 
 	/* Timestamps. */
-	if ((v = k[K_TIMESTAMP]) != NULL || (v = k[K_LAST]) != NULL) {
+	nf_times(ej, k[K_FIRST], k[K_LAST], k[K_SYS_INIT], &f->first_usec, &u);
+	if ((v = k[K_TIMESTAMP]) != NULL) {
 		if (jt_ts(v, &ts) == -1)
 			ej->ctr[C_FIELDS_WRONG_TYPE]++;
-	}
-	if (k[K_FIRST] != NULL && jt_ts(k[K_FIRST], &f->first_usec) == -1)
-		ej->ctr[C_FIELDS_WRONG_TYPE]++;
+	} else
+		ts = u;
 	f->ts_usec = ts != 0 ? ts : ej->now_usec;
 
 	if (state == EVP_TCP_LISTEN)
@@ -805,16 +934,60 @@ one_event(struct ej *ej, enum ej_topic topic, const cJSON *o)
 }
 
 int
-ej_parse(struct ej *ej, enum ej_topic topic, const char *text, size_t len)
+ej_parse_tlv(struct ej *ej, enum ej_topic topic, const uint8_t *p, size_t len)
 {
 	cJSON *root;
-	const cJSON *e;
 
-	root = cJSON_ParseWithLength(text, len);
-	if (root == NULL) {
+	if ((root = tlv_decode(p, len)) == NULL) {
 		arena_rewind();
 		return -1;
 	}
+	ej->ctr[C_MSGS_TLV]++;
+	return ej_parse_tree(ej, topic, root);
+}
+
+/*
+ * Parses `text`; if it does not parse, retries once without the trailing
+ * commas json-c accepts (softflowd ends its arrays with `},\n]`).  The
+ * copy is made only then, so well-formed payloads cost nothing more.
+ */
+static cJSON *
+parse_text(struct ej *ej, const char *text, size_t len)
+{
+	cJSON *root;
+	char *fixed;
+	size_t n;
+
+	if ((root = cJSON_ParseWithLength(text, len)) != NULL)
+		return root;
+	arena_rewind();
+	if (!jt_has_trailing_comma(text, len) || (fixed = malloc(len)) == NULL)
+		return NULL;
+	n = jt_strip_trailing_commas(text, len, fixed);
+	if ((root = cJSON_ParseWithLength(fixed, n)) != NULL)
+		ej->ctr[C_JSON_TRAILING_COMMAS]++;
+	free(fixed);
+	return root;
+}
+
+int
+ej_parse(struct ej *ej, enum ej_topic topic, const char *text, size_t len)
+{
+	cJSON *root;
+
+	if ((root = parse_text(ej, text, len)) == NULL) {
+		arena_rewind();
+		return -1;
+	}
+	return ej_parse_tree(ej, topic, root);
+}
+
+/* Forwards the events of a parsed payload and frees it. */
+int
+ej_parse_tree(struct ej *ej, enum ej_topic topic, cJSON *root)
+{
+	const cJSON *e;
+
 	if (cJSON_IsArray(root)) {
 		for (e = root->child; e != NULL; e = e->next)
 			(void)one_event(ej, topic, e);

@@ -24,7 +24,7 @@ enum ek {
 	K_V4_LOCAL, K_V4_REMOTE, K_V6_LOCAL, K_V6_REMOTE,
 	K_LOCAL_PORT, K_REMOTE_PORT, K_EXPORTER, K_TCP,
 	K_IN_BYTES, K_IN_PKTS, K_OUT_BYTES, K_OUT_PKTS, K_FIRST, K_LAST,
-	K_TCP_FLAGS, K_SRC_VLAN,
+	K_TCP_FLAGS, K_SRC_VLAN, K_SYS_INIT,
 	K_TOP_MAX,
 	/* process object */
 	K_PID, K_TID, K_UID, K_GID, K_UID_NAME, K_GID_NAME, K_PATH,
@@ -84,8 +84,16 @@ struct jt_writer {
  * for the closing brace kept; a member that does not fit is left out
  * whole.  0, or -1 if it was left out. */
 int	jt_member(struct jt_writer *, const cJSON *);
+/* Appends member "key": n (a number) the same way. */
+int	jt_member_uint(struct jt_writer *, const char *, uint64_t);
 /* Closes the object (if any member was written) and NUL-terminates. */
 void	jt_close(struct jt_writer *);
+
+/* The trailing commas json-c accepts (`[1,]`, `{"a":1,}`, nothing
+ * looser): whether `s` has one, and a copy of `s` without them into
+ * `out` (at least `len` bytes), returning its length. */
+int	jt_has_trailing_comma(const char *, size_t);
+size_t	jt_strip_trailing_commas(const char *, size_t, char *);
 
 /* Typed getters: 0, or -1 for a wrong type or range. */
 /* A number, or a string holding one (NW_LATENCY_MS is "0.221"). */

@@ -25,7 +25,7 @@ const char *const collector_counter_names[C_COUNTER_MAX] = {
 	[C_DROP_MSG_TOO_MANY_FRAMES] = "drop_msg_too_many_frames",
 	[C_DROP_MSG_BAD_ZLIB] = "drop_msg_bad_zlib",
 	[C_DROP_MSG_TOO_LARGE] = "drop_msg_too_large",
-	[C_DROP_MSG_TLV] = "drop_msg_tlv_unsupported",
+	[C_DROP_MSG_TLV] = "drop_msg_bad_tlv",
 	[C_DROP_MSG_BAD_JSON] = "drop_msg_bad_json",
 	[C_DROP_MSG_EBPF_TOPIC] = "drop_msg_ebpf_topic",
 	[C_DROP_MSG_UNKNOWN_TOPIC] = "drop_msg_unknown_topic",
@@ -40,6 +40,9 @@ const char *const collector_counter_names[C_COUNTER_MAX] = {
 	[C_STRINGS_BAD_UTF8] = "strings_bad_utf8",
 	[C_STRINGS_TRUNCATED] = "strings_truncated",
 	[C_EXTRA_TRUNCATED] = "extra_truncated",
+	[C_MSGS_TLV] = "msgs_tlv",
+	[C_JSON_TRAILING_COMMAS] = "json_trailing_commas",
+	[C_TIMES_CORRECTED] = "times_corrected",
 	[C_RECORDS_FLOW] = "records_flow",
 	[C_RECORDS_LISTEN] = "records_listen",
 	[C_RECORDS_IFCOUNTER] = "records_ifcounter",
@@ -168,17 +171,15 @@ ingest_msg(struct ingest *in, const uint8_t *hdr, size_t hlen,
 	default:
 		break;
 	}
-	switch (zf_payload_decode(&in->zi, &h, pay, plen, &text, &tlen)) {
+	switch ((r = zf_payload_decode(&in->zi, &h, pay, plen, &text, &tlen))) {
 	case ZF_OK:
+	case ZF_TLV:
 		break;
 	case ZF_BAD_ZLIB:
 		msg_drop(in, p, C_DROP_MSG_BAD_ZLIB, peer, h.topic);
 		return;
 	case ZF_TOO_LARGE:
 		msg_drop(in, p, C_DROP_MSG_TOO_LARGE, peer, h.topic);
-		return;
-	case ZF_TLV:
-		msg_drop(in, p, C_DROP_MSG_TLV, peer, h.topic);
 		return;
 	default:
 		msg_drop(in, p, C_DROP_MSG_BAD_HEADER, peer, h.topic);
@@ -190,7 +191,12 @@ ingest_msg(struct ingest *in, const uint8_t *hdr, size_t hlen,
 	in->ej.now_usec = now_wall;
 	in->ej.health.seen = 0;
 	fwd = in->ctr[C_EVENTS_FORWARDED];
-	if (ej_parse(&in->ej, ejt[t], (const char *)text, tlen) == -1) {
+	if (r == ZF_TLV) {
+		if (ej_parse_tlv(&in->ej, ejt[t], text, tlen) == -1) {
+			msg_drop(in, p, C_DROP_MSG_TLV, peer, h.topic);
+			return;
+		}
+	} else if (ej_parse(&in->ej, ejt[t], (const char *)text, tlen) == -1) {
 		msg_drop(in, p, C_DROP_MSG_BAD_JSON, peer, h.topic);
 		return;
 	}

@@ -235,12 +235,111 @@ jt_member(struct jt_writer *w, const cJSON *c)
 	return 0;
 }
 
+/* Appends member "key": n, like jt_member. */
+int
+jt_member_uint(struct jt_writer *w, const char *key, uint64_t n)
+{
+	size_t mark = w->len;
+
+	w->cap--;
+	jw_put(w, mark == 0 ? "{" : ",", 1);
+	jw_str(w, key);
+	jw_put(w, ":", 1);
+	jw_num(w, (double)n);
+	w->cap++;
+	if (w->over) {
+		w->len = mark;
+		w->over = 0;
+		return -1;
+	}
+	return 0;
+}
+
 void
 jt_close(struct jt_writer *w)
 {
 	if (w->len > 0)
 		w->p[w->len++] = '}';
 	w->p[w->len] = '\0';
+}
+
+/* ---- trailing commas ---- */
+
+/*
+ * json-c (what ntopng parses with) accepts, unless strict, one comma
+ * after the last element of an array or the last member of an object:
+ * `[1,]`, `{"a":1,}`, with white space around.  Nothing looser: `[,]`,
+ * `[1,,]` and `{"a":,}` stay errors.  These find such commas outside
+ * strings: a comma whose previous token ends a value and whose next
+ * token is `]` or `}`.
+ */
+static int
+tc_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+	    c == '\f' || c == '\v';
+}
+
+/* Calls back (by returning the index) for each removable comma: the
+ * index of the next one at or after `i`, or `len`. */
+static size_t
+tc_next(const char *s, size_t len, size_t i, char *prev, int *in_str)
+{
+	size_t j;
+
+	for (; i < len; i++) {
+		char c = s[i];
+
+		if (*in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"') {
+				*in_str = 0;
+				*prev = '"';
+			}
+			continue;
+		}
+		if (tc_ws(c))
+			continue;
+		if (c == '"') {
+			*in_str = 1;
+			continue;
+		}
+		if (c == ',' && *prev != '\0' && *prev != ',' && *prev != '[' &&
+		    *prev != '{' && *prev != ':') {
+			for (j = i + 1; j < len && tc_ws(s[j]); j++)
+				;
+			if (j < len && (s[j] == ']' || s[j] == '}'))
+				return i;
+		}
+		*prev = c;
+	}
+	return len;
+}
+
+int
+jt_has_trailing_comma(const char *s, size_t len)
+{
+	char prev = '\0';
+	int in_str = 0;
+
+	return tc_next(s, len, 0, &prev, &in_str) < len;
+}
+
+size_t
+jt_strip_trailing_commas(const char *s, size_t len, char *out)
+{
+	char prev = '\0';
+	int in_str = 0;
+	size_t i = 0, j, o = 0;
+
+	while ((j = tc_next(s, len, i, &prev, &in_str)) < len) {
+		memcpy(out + o, s + i, j - i);
+		o += j - i;
+		i = j + 1;	/* the comma is left out; prev stays */
+	}
+	memcpy(out + o, s + i, len - i);
+	return o + len - i;
 }
 
 /* ---- typed getters: 0 ok, -1 wrong type or range ---- */

@@ -190,18 +190,16 @@ zf_payload_decode(struct zf_inflater *zi, const struct zf_header *h,
 			n--;
 		}
 	}
-	/* TLV (nDPI serializer) is not supported: counted, not inflated. */
-	if (tlv)
-		return ZF_TLV;
+	/* TLV (nDPI serializer) is returned as ZF_TLV, decoded by tlv.c. */
 	if (!zlib) {
 		if (n > zi->max)
 			return ZF_TOO_LARGE;
 		*out = p;
 		*outlen = n;
-		return ZF_OK;
+		return tlv ? ZF_TLV : ZF_OK;
 	}
 	if ((r = inflate_all(zi, p, n, outlen)) != ZF_OK)
 		return r;
 	*out = zi->buf;
-	return ZF_OK;
+	return tlv ? ZF_TLV : ZF_OK;
 }

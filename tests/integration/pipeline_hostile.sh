@@ -117,7 +117,7 @@ types|drop_ev_not_object=5 drop_ev_bad_address=* drop_ev_wrong_type=* drop_ev_mi
 huge|drop_msg_too_large=1 fwd=0
 ebpf|drop_msg_ebpf_topic=1 fwd=0
 garbage|drop_msg_bad_json=3 fwd=0
-tlv|drop_msg_tlv_unsupported=1 fwd=0
+tlv|drop_msg_bad_tlv=1 fwd=0
 EOF
 
 # The utf8 event was kept, its bad bytes replaced.
