@@ -160,7 +160,7 @@ typedef int (*ej_emit_fn)(void *, uint16_t, const void *, size_t);
 struct ej_health {
 	int		 seen;
 	uint64_t	 probe_drops;
-	char		 info[256];
+	char		 info[EVP_INFO_LEN];
 };
 
 /*
@@ -218,16 +218,18 @@ int	jt_strlcpy(char *, const char *, size_t);
 #define PROD_MAX	1024	/* producers tracked at once */
 
 #define PROD_CONNS	4	/* msg_id sequences tracked per producer */
+#define PROD_MAX_GAP	0x80000000u	/* msg_ids ahead: beyond, behind */
 
 /*
  * A producer is (Peer-Address, source_id), as the wire format defines
- * it.  Its msg_id sequence is followed per connection, though: a
- * restarted producer's new connection can interleave with messages of
- * the old one still queued, and two publishers on one host may share
- * source_id 0; mixing their sequences would count false losses.  A new
- * connection's first msg_id is compared with the producer's last one
- * (so a restart from 1 is counted once, and a continued sequence is not
- * a loss); later ones with that connection's own last msg_id.
+ * it.  Its msg_id sequences are followed apart, though: a restarted
+ * producer's new connection interleaves with messages of the old one
+ * still queued, and two publishers on one host may share source_id 0;
+ * mixing their sequences would count false losses.  A message continues
+ * the sequence it is closest ahead of (by msg_id, not by connection:
+ * ZMQ_SRCFD numbers are reused as soon as a connection closes); a
+ * message behind every sequence (a restart from a small msg_id) starts
+ * a new sequence and counts one restart.
  */
 struct producer_seq {
 	int		 conn;		/* socket fd (ZMQ_SRCFD), -1 unknown */

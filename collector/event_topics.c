@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cJSON.h>
 
@@ -12,6 +13,30 @@
 #include "event_json.h"
 
 /* ---- counter topic ---- */
+
+/*
+ * ifAdminStatus / ifOperStatus: the IF-MIB number, or its name as some
+ * producers send it ("Up", "down", "lowerLayerDown"; any case).
+ */
+static void
+set_if_status(struct ej *ej, uint32_t *dst, const cJSON *v)
+{
+	static const char *const names[] = { "up", "down", "testing",
+	    "unknown", "dormant", "notPresent", "lowerLayerDown" };
+	unsigned i;
+
+	if (!cJSON_IsString(v) || (v->valuestring[0] >= '0' &&
+	    v->valuestring[0] <= '9')) {
+		ej_set_u32(ej, dst, v);
+		return;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(v->valuestring, names[i]) == 0) {
+			*dst = i + 1;
+			return;
+		}
+	ej->ctr[C_FIELDS_WRONG_TYPE]++;
+}
 
 int
 ej_counter(struct ej *ej, const cJSON *o)
@@ -47,8 +72,8 @@ ej_counter(struct ej *ej, const cJSON *o)
 		case K_IF_TYPE: ej_set_u32(ej, &ic->if_type, c); break;
 		case K_IF_SPEED: ej_set_u64(ej, &ic->if_speed, c); break;
 		case K_IF_DIRECTION: ej_set_u32(ej, &ic->if_direction, c); break;
-		case K_IF_ADMIN: ej_set_u32(ej, &ic->admin_status, c); break;
-		case K_IF_OPER: ej_set_u32(ej, &ic->oper_status, c); break;
+		case K_IF_ADMIN: set_if_status(ej, &ic->admin_status, c); break;
+		case K_IF_OPER: set_if_status(ej, &ic->oper_status, c); break;
 		case K_IN_OCTETS: ej_set_u64(ej, &ic->in_octets, c); break;
 		case K_IN_PACKETS: ej_set_u64(ej, &ic->in_pkts, c); break;
 		case K_IN_ERRORS: ej_set_u64(ej, &ic->in_errors, c); break;
@@ -115,6 +140,19 @@ ej_listening(struct ej *ej, const cJSON *o)
 			l->ip_version = fam[i].ipv;
 			l->proto = fam[i].proto;
 			l->port = (uint16_t)u;
+			/* The socket's address if given, else its family's
+			 * wildcard (0.0.0.0 is ::ffff:0.0.0.0, not ::). */
+			c = cJSON_GetObjectItemCaseSensitive(e, "addr");
+			if (c == NULL)
+				c = cJSON_GetObjectItemCaseSensitive(e, "ip");
+			if (c == NULL || !cJSON_IsString(c) ||
+			    evp_addr_parse(c->valuestring, l->addr) !=
+			    fam[i].ipv) {
+				if (c != NULL)
+					ej->ctr[C_FIELDS_WRONG_TYPE]++;
+				(void)evp_addr_parse(fam[i].ipv == 4 ?
+				    "0.0.0.0" : "::", l->addr);
+			}
 			if ((c = cJSON_GetObjectItemCaseSensitive(e,
 			    "proc")) != NULL)
 				ej_set_str(ej, l->proc, sizeof(l->proc), c, NULL);

@@ -1,9 +1,11 @@
 /*
  * Per-producer loss accounting.  A producer is a (peer address,
  * source_id) pair; its msg_id must grow by one per message.  A jump
- * counts the gap as lost messages, a step back (modulo 2^32, by more
- * than half the space) is a restart, a repeat is a duplicate.  The
- * sequence is followed per connection (see struct producer_seq).
+ * counts the gap as lost messages, a repeat is a duplicate.  A restart
+ * (msg_id behind every sequence of the producer) opens a new sequence:
+ * the old one's
+ * messages still queued keep following the old one, so a restart while
+ * the collector is busy costs no phantom loss (see struct producer_seq).
  *
  * The table is small and dense (producers are few): the last producer
  * found is checked first, then a linear scan.  Entries are kept packed
@@ -59,18 +61,6 @@ slot(struct producers *ps)
 	return p;
 }
 
-/* The sequence of connection `conn`, or NULL. */
-static struct producer_seq *
-seq_of(struct producer *p, int conn)
-{
-	unsigned i;
-
-	for (i = 0; i < p->nseq; i++)
-		if (p->seq[i].conn == conn)
-			return &p->seq[i];
-	return NULL;
-}
-
 /* A new sequence slot; the least recently used one when all are taken
  * (connections of a producer come and go). */
 static struct producer_seq *
@@ -98,8 +88,8 @@ producers_seen(struct producers *ps, const char *peer, int conn,
     uint32_t source_id, int has_msg_id, uint32_t msg_id, uint64_t now)
 {
 	struct producer *p = NULL;
-	struct producer_seq *q;
-	uint32_t d, ref;
+	struct producer_seq *q, *best;
+	uint32_t d, bd, ref;
 	unsigned i;
 
 	if (ps->n > 0 && ps->last < ps->n &&
@@ -125,34 +115,48 @@ producers_seen(struct producers *ps, const char *peer, int conn,
 	p->rec.msgs++;
 	if (!has_msg_id)
 		return p;
-	if ((q = seq_of(p, conn)) == NULL) {
-		/* First message on this connection. */
+	if (!p->has_last) {
+		p->has_last = 1;
 		q = seq_new(p, conn, now);
-		if (!p->has_last) {
-			p->has_last = 1;
-			q->last_msg_id = p->last_msg_id = msg_id;
-			return p;
-		}
-		ref = p->last_msg_id;
-	} else
-		ref = q->last_msg_id;
-	q->last_mono = now;
-	d = msg_id - ref;
-	if (d == 0) {
-		ps->ctr[C_DUPLICATES]++;
-		q->last_msg_id = msg_id;	/* a new connection's baseline */
+		q->last_msg_id = p->last_msg_id = msg_id;
 		return p;
 	}
-	if (d < 0x80000000u) {
-		p->rec.lost_msgs += d - 1;
-		ps->ctr[C_LOST_MSGS] += d - 1;
-	} else {
+	/*
+	 * The sequence this message continues: the one it is closest ahead
+	 * of.  Connection ids are only a hint (a closed connection's fd is
+	 * reused by the next one while its messages are still queued).
+	 */
+	best = NULL;
+	bd = 0;
+	for (i = 0; i < p->nseq; i++) {
+		d = msg_id - p->seq[i].last_msg_id;
+		if (d == 0) {
+			ps->ctr[C_DUPLICATES]++;
+			p->seq[i].last_mono = now;
+			return p;
+		}
+		if (d < PROD_MAX_GAP && (best == NULL || d < bd ||
+		    (d == bd && p->seq[i].conn == conn))) {
+			best = &p->seq[i];
+			bd = d;
+		}
+	}
+	if (best == NULL) {
+		/* Behind every sequence, or too far ahead: a restart. */
+		ref = p->last_msg_id;
+		q = seq_new(p, conn, now);
+		q->last_msg_id = p->last_msg_id = msg_id;
 		p->rec.restarts++;
 		ps->ctr[C_RESTARTS]++;
 		LOG_RATELIMITED(log_info, "producer %s/%u restarted (msg_id "
 		    "%u after %u)", p->rec.peer, source_id, msg_id, ref);
+		return p;
 	}
-	q->last_msg_id = p->last_msg_id = msg_id;
+	p->rec.lost_msgs += bd - 1;
+	ps->ctr[C_LOST_MSGS] += bd - 1;
+	best->conn = conn;
+	best->last_mono = now;
+	best->last_msg_id = p->last_msg_id = msg_id;
 	return p;
 }
 

@@ -64,6 +64,7 @@ enum evp_role {
 #define EVP_CID_LEN		72	/* container id (64 hex + room) */
 #define EVP_CNAME_LEN		64	/* container, pod, namespace names */
 #define EVP_EXTRA_MAX		1024	/* unknown keys, as a JSON object text */
+#define EVP_INFO_LEN		1024	/* a producer's stats object, JSON text */
 #define EVP_STATS_MAX		64	/* counters in one stats record */
 #define EVP_STAT_NAME_LEN	40
 
@@ -278,9 +279,9 @@ struct evp_producer {
 	uint64_t	bad_msgs;	/* rejected messages */
 	uint64_t	probe_drops;	/* drops the producer itself reports */
 	char		peer[EVP_NAME_LEN];	/* address or instance name */
-	char		info[256];	/* last `event` stats object, JSON */
+	char		info[EVP_INFO_LEN];	/* last `event` stats object, JSON */
 };
-_Static_assert(sizeof(struct evp_producer) == 392, "producer layout");
+_Static_assert(sizeof(struct evp_producer) == 1160, "producer layout");
 
 /* A daemon's counters, sent periodically to the store. */
 struct evp_stats {
