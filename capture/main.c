@@ -51,6 +51,7 @@ struct capture_conf {
 	long long	linger;
 	long long	max_flows;
 	long long	send_timeout_ms;
+	struct link_conf link;		/* common/nnlink.h */
 };
 
 #define C(f)	offsetof(struct capture_conf, f)
@@ -92,7 +93,9 @@ static const struct conf_directive capture_directives[] = {
 	{ "capture.max_flows", CONF_INT, C(max_flows), 0, "262144", 16,
 	    1 << 28, "flow table size; when full the oldest idle is evicted" },
 	{ "capture.send_timeout_ms", CONF_INT, C(send_timeout_ms), 0, "1000",
-	    0, 60000, "how long a send may block before records are dropped" },
+	    0, 60000, "ms the last batches get at exit; while running, sends "
+	    "never wait (batches queue up to link_queue)" },
+	LINK_CONF_DIRECTIVES(struct capture_conf, link),
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 #undef C
@@ -323,6 +326,7 @@ main(int argc, char *argv[])
 	if (paths_endpoint(ep, sizeof(ep), c->conf.router_endpoint,
 	    c->conf.datadir, "router.ipc") == -1)
 		fatalx("router endpoint too long");
+	nnlink_configure(&c->conf.link);
 	if ((c->link = link_out_new(ep, 0, EVP_ROLE_CAPTURE, c->conf.name,
 	    c->iface, (int)c->conf.send_timeout_ms, err, sizeof(err))) == NULL)
 		fatalx("%s", err);

@@ -58,7 +58,76 @@ const char *const collector_counter_names[C_COUNTER_MAX] = {
 	[C_RECORDS_SENT] = "records_sent",
 	[C_RECORDS_SEND_DROPPED] = "records_send_dropped",
 	[C_RECORDS_PENDING] = "records_pending",
+	[C_OVER_INFLATE_RATIO] = "msgs_over_inflate_ratio",
+	[C_OVER_EVENTS] = "msgs_over_events",
+	[C_OVER_DEPTH] = "msgs_over_json_depth",
+	[C_OVER_NODES] = "msgs_over_json_nodes",
 };
+
+/*
+ * One pass over the text, outside strings: depth from brackets, values
+ * as 1 + commas + non-empty containers (exact for valid JSON), events as
+ * the elements of a top-level array.  Cheaper than cJSON's allocations
+ * by far, so a hostile `[{},{},...]` costs a scan, not a tree.
+ */
+int
+json_bounds_check(const struct json_bounds *b, const char *s, size_t n)
+{
+	unsigned long depth = 0, nodes = 1, events = 0;
+	int in_str = 0, esc = 0, fresh = 0, top_array = 0;
+	size_t i;
+	char c;
+
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		/* The first element of a container just opened. */
+		if (fresh && c != ']' && c != '}') {
+			nodes++;
+			if (depth == 1 && top_array && ++events > b->max_events)
+				return C_OVER_EVENTS;
+		}
+		fresh = 0;
+		switch (c) {
+		case '"':
+			in_str = 1;
+			break;
+		case '[':
+		case '{':
+			if (depth == 0 && c == '[')
+				top_array = 1;
+			if (++depth > b->max_depth)
+				return C_OVER_DEPTH;
+			fresh = 1;
+			break;
+		case ']':
+		case '}':
+			if (depth > 0)
+				depth--;
+			break;
+		case ',':
+			nodes++;
+			if (depth == 1 && top_array && ++events > b->max_events)
+				return C_OVER_EVENTS;
+			break;
+		default:
+			break;
+		}
+		if (nodes > b->max_nodes)
+			return C_OVER_NODES;
+	}
+	return 0;
+}
 
 int
 ingest_init(struct ingest *in, size_t max_payload, ej_emit_fn fn, void *arg)
@@ -66,6 +135,10 @@ ingest_init(struct ingest *in, size_t max_payload, ej_emit_fn fn, void *arg)
 	memset(in, 0, sizeof(*in));
 	if (zf_inflater_init(&in->zi, max_payload) == -1)
 		return -1;
+	in->zi.max_ratio = ZF_DEFAULT_RATIO;
+	in->jb.max_events = JB_DEFAULT_EVENTS;
+	in->jb.max_depth = JB_DEFAULT_DEPTH;
+	in->jb.max_nodes = JB_DEFAULT_NODES;
 	if ((in->prods = producers_new(in->ctr)) == NULL) {
 		zf_inflater_free(&in->zi);
 		return -1;
@@ -132,6 +205,7 @@ ingest_msg(struct ingest *in, const uint8_t *hdr, size_t hlen,
 	const uint8_t *text;
 	size_t tlen;
 	uint64_t fwd;
+	int over;
 
 	in->ctr[C_MSGS_RECEIVED]++;
 	in->ctr[C_BYTES_RECEIVED] += plen;
@@ -181,12 +255,23 @@ ingest_msg(struct ingest *in, const uint8_t *hdr, size_t hlen,
 	case ZF_TOO_LARGE:
 		msg_drop(in, p, C_DROP_MSG_TOO_LARGE, peer, h.topic);
 		return;
+	case ZF_OVER_RATIO:
+		in->ctr[C_OVER_INFLATE_RATIO]++;
+		msg_drop(in, p, C_DROP_MSG_TOO_LARGE, peer, h.topic);
+		return;
 	default:
 		msg_drop(in, p, C_DROP_MSG_BAD_HEADER, peer, h.topic);
 		return;
 	}
 	if (text != pay)
 		in->ctr[C_BYTES_INFLATED] += tlen;
+	/* JSON over a bound: refused whole, before any event is made. */
+	if (r == ZF_OK && (over = json_bounds_check(&in->jb,
+	    (const char *)text, tlen)) != 0) {
+		in->ctr[over]++;
+		msg_drop(in, p, C_DROP_MSG_TOO_LARGE, peer, h.topic);
+		return;
+	}
 	in->ej.producer = p->id;
 	in->ej.now_usec = now_wall;
 	in->ej.health.seen = 0;

@@ -45,6 +45,11 @@ struct settings {
 	long long	producer_timeout;
 	long long	producer_interval;
 	long long	stats_interval;
+	long long	max_inflate_ratio;
+	long long	max_events;
+	long long	max_json_depth;
+	long long	max_json_nodes;
+	struct link_conf link;		/* common/nnlink.h */
 };
 
 #define S(f)	offsetof(struct settings, f)
@@ -64,8 +69,8 @@ static const struct conf_directive conf_table[] = {
 	{ "collector.rcvhwm", CONF_INT, S(rcvhwm), 0, "100000", 0,
 	  100000000, "ZMQ receive high-water mark (messages)" },
 	{ "collector.send_timeout", CONF_INT, S(send_timeout), 0, "5000", 1,
-	  600000, "ms to wait for the router before dropping a batch "
-	  "(meanwhile ZMQ queues up to rcvhwm)" },
+	  600000, "ms the last batches get at exit; while running, sends "
+	  "never wait (batches queue up to link_queue)" },
 	{ "collector.rcvbuf", CONF_BYTES, S(rcvbuf), 0, "8M", 0,
 	  1024LL * 1024 * 1024, "kernel receive buffer" },
 	{ "collector.curve", CONF_BOOL, S(curve), 0, "no", 0, 0,
@@ -79,6 +84,19 @@ static const struct conf_directive conf_table[] = {
 	  0, "5s", 1, 3600, "period of producer records" },
 	{ "collector.stats_interval", CONF_SECONDS, S(stats_interval), 0,
 	  "1s", 1, 3600, "period of stats records" },
+	{ "collector.max_inflate_ratio", CONF_INT, S(max_inflate_ratio), 0,
+	  "100", 0, 100000, "a zlib payload inflating past 64k may grow at "
+	  "most this many times its size (0: no bound); else dropped" },
+	{ "collector.max_events", CONF_INT, S(max_events), 0, "65536", 1,
+	  100000000, "events (array elements) per message; a message with "
+	  "more is dropped whole" },
+	{ "collector.max_json_depth", CONF_INT, S(max_json_depth), 0, "32", 2,
+	  1000, "nesting of arrays and objects per message; deeper is "
+	  "dropped whole" },
+	{ "collector.max_json_nodes", CONF_INT, S(max_json_nodes), 0,
+	  "262144", 16, 100000000, "JSON values per message (~64 bytes of "
+	  "memory each); a message with more is dropped whole" },
+	LINK_CONF_DIRECTIVES(struct settings, link),
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 #undef S
@@ -312,9 +330,14 @@ main(int argc, char **argv)
 	if (ingest_init(&c->in, (size_t)c->cfg.max_payload, emit_record,
 	    c) == -1)
 		fatalx("out of memory");
+	c->in.zi.max_ratio = (size_t)c->cfg.max_inflate_ratio;
+	c->in.jb.max_events = (unsigned long)c->cfg.max_events;
+	c->in.jb.max_depth = (unsigned long)c->cfg.max_json_depth;
+	c->in.jb.max_nodes = (unsigned long)c->cfg.max_json_nodes;
 	c->counters.names = collector_counter_names;
 	c->counters.v = c->in.ctr;
 	c->counters.n = C_COUNTER_MAX;
+	nnlink_configure(&c->cfg.link);
 	if ((c->out = link_out_new(c->router_ep, 0, EVP_ROLE_COLLECTOR,
 	    c->name, c->iface, (int)c->cfg.send_timeout, err,
 	    sizeof(err))) == NULL)

@@ -4,7 +4,10 @@
  *
  * Nothing here trusts a producer's `size`, `uncompressed_size` or
  * `source_id` for memory: lengths come from the frames themselves and
- * inflation is bounded by the inflater's cap.
+ * inflation is bounded by the inflater's cap, and by its ratio: beyond
+ * ZF_RATIO_FLOOR bytes, a stream may inflate to at most max_ratio times
+ * its compressed size (JSON compresses ~5-20x; a bomb ~1000x), checked
+ * as it inflates, so a bomb never costs more than that.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -129,9 +132,18 @@ grow(struct zf_inflater *zi)
 	return 0;
 }
 
+/* 1 if `out` inflated bytes from `in` compressed ones exceed the ratio. */
+static int
+over_ratio(const struct zf_inflater *zi, size_t out, size_t in)
+{
+	return zi->max_ratio != 0 && out > ZF_RATIO_FLOOR &&
+	    out / zi->max_ratio > in;
+}
+
 /*
  * Inflates a whole zlib stream into zi->buf.  A stream that does not
- * end inside the input is bad; output beyond zi->max is too large.
+ * end inside the input is bad; output beyond zi->max is too large, and
+ * beyond the ratio ZF_OVER_RATIO.
  */
 static enum zf_result
 inflate_all(struct zf_inflater *zi, const uint8_t *p, size_t n,
@@ -159,6 +171,8 @@ inflate_all(struct zf_inflater *zi, const uint8_t *p, size_t n,
 		if (z->avail_out == 0) {
 			size_t used = zi->cap;
 
+			if (over_ratio(zi, used, n))
+				return ZF_OVER_RATIO;
 			if (grow(zi) == -1)
 				return ZF_TOO_LARGE;
 			z->next_out = zi->buf + used;
@@ -169,6 +183,8 @@ inflate_all(struct zf_inflater *zi, const uint8_t *p, size_t n,
 		return ZF_BAD_ZLIB;
 	}
 	*outlen = zi->cap - z->avail_out;
+	if (over_ratio(zi, *outlen, n))
+		return ZF_OVER_RATIO;
 	return ZF_OK;
 }
 

@@ -19,7 +19,8 @@ static const char *const conf_prefixes[] = {
 /* Global keys: any daemon may skip those it does not use. */
 static const char *const conf_globals[] = {
 	"datadir", "interface", "mirrored", "companion", "log_level",
-	"name", "router_endpoint", "store_endpoint", "database", NULL
+	"name", "router_endpoint", "store_endpoint", "database",
+	"link_max_message", "link_queue", "link_trusted_network", NULL
 };
 
 static const struct conf_directive *

@@ -23,8 +23,9 @@ ctl_new(const char *endpoint, ctl_handler fn, void *arg, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((c->sock = nnlink_socket(NN_REP, endpoint, 1, err, errlen)) ==
-	    -1) {
+	/* Never a non-loopback tcp:// bind: nothing authenticates it. */
+	if ((c->sock = nnlink_socket(NN_REP, endpoint, 1, CTL_MAX_WIRE, 0,
+	    err, errlen)) == -1) {
 		free(c);
 		return NULL;
 	}
@@ -108,8 +109,8 @@ ctl_request(const char *endpoint, const char *cmd, struct buf *reply,
 	void *msg;
 	int s, n;
 
-	if ((s = nnlink_socket(NN_REQ, endpoint, 0, err, sizeof(err))) ==
-	    -1) {
+	if ((s = nnlink_socket(NN_REQ, endpoint, 0, CTL_MAX_REPLY, 0, err,
+	    sizeof(err))) == -1) {
 		buf_puts(reply, err);
 		return -1;
 	}

@@ -14,6 +14,10 @@
 #include "buf.h"
 
 #define CTL_MAX_REQUEST	4096	/* bytes */
+/* Receive bounds of the sockets: a request and REQ/REP's own header
+ * (nanomsg drops the connection of a larger one); a reply. */
+#define CTL_MAX_WIRE	(CTL_MAX_REQUEST + 64)	/* bytes */
+#define CTL_MAX_REPLY	(64 * 1024 * 1024)	/* bytes */
 #define CTL_MAX_ARGS	16
 
 /* Fills `reply`.  argv[0] is the command. */
@@ -27,7 +31,8 @@ struct ctl {
 	unsigned long long bad_requests;
 };
 
-/* Binds `endpoint`.  NULL with err on failure. */
+/* Binds `endpoint` (refused: a tcp:// one that is not loopback).
+ * NULL with err on failure. */
 struct ctl *ctl_new(const char *, ctl_handler, void *, char *, size_t);
 void	ctl_free(struct ctl *);
 int	ctl_fd(const struct ctl *);

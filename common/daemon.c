@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "nnlink.h"
 #include "paths.h"
 #include "sig.h"
 
@@ -262,6 +263,7 @@ daemon_ctl_handle(void *arg, int argc, char **argv, struct buf *reply)
 		daemon_stats_begin(reply, d->name, d->role, &d->counters);
 		if (d->stats_extra != NULL)
 			d->stats_extra(d->ctl_arg, reply);
+		nnlink_stats_json(reply);
 		daemon_stats_end(reply);
 	} else if (d->ctl_fn != NULL)
 		d->ctl_fn(d->ctl_arg, argc, argv, reply);

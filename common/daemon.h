@@ -130,7 +130,10 @@ void	daemon_ctl_open(struct daemon *, const char *, ctl_handler, void *);
 void	daemon_ctl_close(struct daemon *);
 /*
  * The stats frame every daemon answers:
- *   {"name": NAME, "role": ROLE, "counters": {...}<extra>}
+ *   {"name": NAME, "role": ROLE, "counters": {...}<extra>, "links": [...]}
+ * "links" (common/nnlink.h) has each record link's state: an output's
+ * "peer" ("up"/"down"), "down_since_usec", its queue and drops; an
+ * input's receive bound and the connections it refused.
  * daemon_stats_begin() writes up to the counters; the caller appends
  * `, "key": value` fields and daemon_stats_end() closes it.
  */

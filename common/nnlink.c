@@ -1,6 +1,7 @@
 /*
  * Record streams over nanomsg.  See nnlink.h.
  */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,12 +19,97 @@
 
 #define LINK_SOCKBUF	(4 * 1024 * 1024)	/* bytes */
 
+/* A batch nanomsg did not take, waiting in its link_out's queue. */
+struct link_qmsg {
+	struct link_qmsg *next;
+	size_t		 len;
+	unsigned	 records;
+	uint8_t		 data[];
+};
+
+/*
+ * The process's link settings: set once at start-up by the daemon's
+ * main (nnlink_configure), read when a link is made.  The registry
+ * lets the shared stats frame show every link without each daemon
+ * passing them around.
+ */
+static struct link_conf link_conf = {
+	2 * EVP_BATCH_MAX_BYTES, 4 * 1024 * 1024, 0
+};
+static struct link_out *link_outs[LINK_MAX_REGISTERED];
+static struct link_in *link_ins[LINK_MAX_REGISTERED];
+
+void
+nnlink_configure(const struct link_conf *c)
+{
+	link_conf = *c;
+	if (link_conf.max_message < EVP_BATCH_MAX_BYTES)
+		link_conf.max_message = EVP_BATCH_MAX_BYTES;
+	if (link_conf.max_message > INT32_MAX)
+		link_conf.max_message = INT32_MAX;
+	if (link_conf.queue_bytes < 0)
+		link_conf.queue_bytes = 0;
+}
+
+static void
+registry_set(void **tab, void *old, void *new)
+{
+	unsigned i;
+
+	for (i = 0; i < LINK_MAX_REGISTERED; i++)
+		if (tab[i] == old) {
+			tab[i] = new;
+			return;
+		}
+}
+
 int
-nnlink_socket(int proto, const char *endpoints, int bind, char *err,
-    size_t errlen)
+nnlink_bind_check(const char *ep, int trusted, char *err, size_t errlen)
+{
+	char host[128];
+	const char *h, *colon;
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n;
+
+	if (strncmp(ep, "tcp://", 6) == 0)
+		h = ep + 6;
+	else if (strncmp(ep, "ws://", 5) == 0)
+		h = ep + 5;
+	else
+		return 0;
+	if (trusted)
+		return 0;
+	if ((colon = strrchr(h, ':')) == NULL)
+		colon = h + strlen(h);
+	n = (size_t)(colon - h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n < sizeof(host)) {
+		memcpy(host, h, n);
+		host[n] = '\0';
+		if (strcmp(host, "localhost") == 0 ||
+		    (inet_pton(AF_INET, host, &a4) == 1 &&
+		    (ntohl(a4.s_addr) >> 24) == 127) ||
+		    (inet_pton(AF_INET6, host, &a6) == 1 &&
+		    IN6_IS_ADDR_LOOPBACK(&a6)))
+			return 0;
+	}
+	snprintf(err, errlen, "bind %s: not a loopback address; nanomsg links "
+	    "are unauthenticated: cross machines with ZMQ and CURVE or a "
+	    "tunnel, or set link_trusted_network = yes on a trusted network",
+	    ep);
+	return -1;
+}
+
+int
+nnlink_socket(int proto, const char *endpoints, int bind, int maxrecv,
+    int trusted, char *err, size_t errlen)
 {
 	char list[1024], *ep, *save = NULL;
-	int s, sz = LINK_SOCKBUF, maxsz = -1;
+	int s, sz = LINK_SOCKBUF, maxsz = maxrecv;
 
 	if (strlen(endpoints) >= sizeof(list)) {
 		snprintf(err, errlen, "endpoint list too long");
@@ -40,6 +126,10 @@ nnlink_socket(int proto, const char *endpoints, int bind, char *err,
 	memcpy(list, endpoints, strlen(endpoints) + 1);
 	for (ep = strtok_r(list, ",", &save); ep != NULL;
 	    ep = strtok_r(NULL, ",", &save)) {
+		if (bind && nnlink_bind_check(ep, trusted, err, errlen) == -1) {
+			nn_close(s);
+			return -1;
+		}
 		if ((bind ? nn_bind(s, ep) : nn_connect(s, ep)) < 0) {
 			snprintf(err, errlen, "%s %s: %s", bind ? "bind" :
 			    "connect", ep, nn_strerror(nn_errno()));
@@ -73,15 +163,17 @@ link_out_new(const char *endpoint, int bind, unsigned role, const char *name,
 		free(o);
 		return NULL;
 	}
-	if ((o->sock = nnlink_socket(NN_PUSH, endpoint, bind, err,
-	    errlen)) == -1) {
+	/* A PUSH socket receives nothing: the smallest bound. */
+	if ((o->sock = nnlink_socket(NN_PUSH, endpoint, bind, 1,
+	    link_conf.trusted_network, err, errlen)) == -1) {
 		free(o->buf);
 		free(o);
 		return NULL;
 	}
 	o->send_timeout_ms = send_timeout_ms;
-	(void)nn_setsockopt(o->sock, NN_SOL_SOCKET, NN_SNDTIMEO,
-	    &send_timeout_ms, sizeof(send_timeout_ms));
+	o->qmax = (size_t)link_conf.queue_bytes;
+	snprintf(o->endpoint, sizeof(o->endpoint), "%s", endpoint);
+	registry_set((void **)link_outs, NULL, o);
 	do
 		o->sender = hash_random_seed();
 	while (o->sender == 0);
@@ -99,8 +191,25 @@ link_out_new(const char *endpoint, int bind, unsigned role, const char *name,
 void
 link_out_free(struct link_out *o)
 {
+	struct link_qmsg *q;
+	int tmo = o == NULL ? 0 : o->send_timeout_ms;
+
 	if (o == NULL)
 		return;
+	registry_set((void **)link_outs, o, NULL);
+	/* A last chance for the queue, bounded by send_timeout in all. */
+	(void)nn_setsockopt(o->sock, NN_SOL_SOCKET, NN_SNDTIMEO, &tmo,
+	    sizeof(tmo));
+	while ((q = o->qhead) != NULL) {
+		if (tmo > 0 && nn_send(o->sock, q->data, q->len, 0) >= 0)
+			o->sent += q->records;
+		else {
+			o->dropped += q->records;
+			tmo = 0;
+		}
+		o->qhead = q->next;
+		free(q);
+	}
 	nn_close(o->sock);
 	free(o->buf);
 	free(o);
@@ -115,26 +224,117 @@ batch_start(struct link_out *o)
 	    sizeof(o->hello));
 }
 
+/* The peer took nothing: the link is down from now, if it was not. */
+static void
+peer_down(struct link_out *o)
+{
+	if (o->down_since != 0)
+		return;
+	o->down_since = clock_wall_usec();
+	o->down_events++;
+	LOG_RATELIMITED(log_warnx, "%s: peer down (%s): batches queued up "
+	    "to %zu bytes",
+	    o->hello.name, o->endpoint, o->qmax);
+}
+
+/* Sends queued batches, oldest first, while nanomsg takes them.
+ * Returns 1 when the queue is empty, else 0. */
+static int
+queue_drain(struct link_out *o)
+{
+	struct link_qmsg *q;
+
+	while ((q = o->qhead) != NULL) {
+		if (nn_send(o->sock, q->data, q->len, NN_DONTWAIT) < 0) {
+			if (nn_errno() != EAGAIN)
+				LOG_RATELIMITED(log_warnx, "%s: send: %s",
+				    o->hello.name, nn_strerror(nn_errno()));
+			o->next_retry = clock_mono_usec() + LINK_RETRY_USEC;
+			peer_down(o);
+			return 0;
+		}
+		o->sent += q->records;
+		o->msgs++;
+		o->qhead = q->next;
+		if (o->qhead == NULL)
+			o->qtail = NULL;
+		o->qbytes -= q->len;
+		o->qmsgs--;
+		o->qrecords -= q->records;
+		free(q);
+	}
+	if (o->down_since != 0)
+		log_info("%s: peer up again (%s)", o->hello.name,
+		    o->endpoint);
+	o->down_since = 0;
+	return 1;
+}
+
+/* Queues the pending batch; drops it (counted) if the queue is full. */
+static int
+queue_add(struct link_out *o, unsigned n)
+{
+	struct link_qmsg *q;
+
+	if (o->qbytes + o->batch.len > o->qmax ||
+	    (q = malloc(sizeof(*q) + o->batch.len)) == NULL) {
+		o->dropped += n;
+		o->queue_dropped++;
+		LOG_RATELIMITED(log_warnx, "%s: peer down and queue full "
+		    "(%zu bytes): %u records dropped", o->hello.name,
+		    o->qbytes, n);
+		return -1;
+	}
+	q->next = NULL;
+	q->len = o->batch.len;
+	q->records = n;
+	memcpy(q->data, o->batch.buf, o->batch.len);
+	if (o->qtail != NULL)
+		o->qtail->next = q;
+	else
+		o->qhead = q;
+	o->qtail = q;
+	o->qbytes += q->len;
+	o->qmsgs++;
+	o->qrecords += n;
+	return 0;
+}
+
 int
 link_out_flush(struct link_out *o)
 {
 	unsigned n;
+	int drained, rc;
 
+	drained = queue_drain(o);
 	if (o->batch.count <= 1)
 		return 0;
 	n = o->batch.count - 1;
 	o->first_usec = 0;
-	if (nn_send(o->sock, o->batch.buf, o->batch.len, 0) < 0) {
-		o->dropped += n;
-		LOG_RATELIMITED(log_warnx, "%s: send failed, %u records "
-		    "dropped: %s", o->hello.name, n, nn_strerror(nn_errno()));
-		batch_start(o);
-		return -1;
+	if (drained) {
+		if (nn_send(o->sock, o->batch.buf, o->batch.len,
+		    NN_DONTWAIT) >= 0) {
+			o->sent += n;
+			o->msgs++;
+			batch_start(o);
+			return 0;
+		}
+		if (nn_errno() != EAGAIN)
+			LOG_RATELIMITED(log_warnx, "%s: send: %s",
+			    o->hello.name, nn_strerror(nn_errno()));
+		o->next_retry = clock_mono_usec() + LINK_RETRY_USEC;
+		peer_down(o);
 	}
-	o->sent += n;
-	o->msgs++;
+	/* The peer does not take batches now: this one waits in order. */
+	rc = queue_add(o, n);
 	batch_start(o);
-	return 0;
+	return rc;
+}
+
+int
+link_out_down(const struct link_out *o)
+{
+	return o->down_since != 0;
 }
 
 int
@@ -164,9 +364,13 @@ link_out_put(struct link_out *o, uint16_t type, const void *body, size_t len)
 uint64_t
 link_out_deadline(const struct link_out *o)
 {
-	if (o->batch.count <= 1 || o->first_usec == 0)
-		return UINT64_MAX;
-	return o->first_usec + LINK_FLUSH_USEC;
+	uint64_t d = UINT64_MAX;
+
+	if (o->batch.count > 1 && o->first_usec != 0)
+		d = o->first_usec + LINK_FLUSH_USEC;
+	if (o->qhead != NULL && o->next_retry < d)
+		d = o->next_retry;
+	return d;
 }
 
 struct link_in *
@@ -179,13 +383,16 @@ link_in_new(const char *endpoint, int bind, link_in_cb cb, void *arg,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((in->sock = nnlink_socket(NN_PULL, endpoint, bind, err,
+	if ((in->sock = nnlink_socket(NN_PULL, endpoint, bind,
+	    (int)link_conf.max_message, link_conf.trusted_network, err,
 	    errlen)) == -1) {
 		free(in);
 		return NULL;
 	}
 	in->cb = cb;
 	in->arg = arg;
+	snprintf(in->endpoint, sizeof(in->endpoint), "%s", endpoint);
+	registry_set((void **)link_ins, NULL, in);
 	return in;
 }
 
@@ -194,8 +401,60 @@ link_in_free(struct link_in *in)
 {
 	if (in == NULL)
 		return;
+	registry_set((void **)link_ins, in, NULL);
 	nn_close(in->sock);
 	free(in);
+}
+
+uint64_t
+link_in_refused(const struct link_in *in)
+{
+	return nn_get_statistic(in->sock, NN_STAT_BROKEN_CONNECTIONS);
+}
+
+void
+nnlink_stats_json(struct buf *b)
+{
+	const struct link_out *o;
+	const struct link_in *in;
+	unsigned i;
+	int first = 1;
+
+	buf_puts(b, ", \"links\": [");
+	for (i = 0; i < LINK_MAX_REGISTERED; i++) {
+		if ((o = link_outs[i]) == NULL)
+			continue;
+		buf_printf(b, "%s{\"dir\": \"out\", \"endpoint\": ",
+		    first ? "" : ", ");
+		buf_json_str(b, o->endpoint);
+		buf_printf(b, ", \"peer\": \"%s\", \"down_since_usec\": %llu, "
+		    "\"down_events\": %llu, \"queued_batches\": %u, "
+		    "\"queued_records\": %llu, \"queued_bytes\": %zu, "
+		    "\"queue_max_bytes\": %zu, \"sent\": %llu, "
+		    "\"dropped\": %llu, \"queue_dropped_batches\": %llu}",
+		    o->down_since ? "down" : "up",
+		    (unsigned long long)o->down_since,
+		    (unsigned long long)o->down_events, o->qmsgs,
+		    (unsigned long long)o->qrecords, o->qbytes, o->qmax,
+		    (unsigned long long)o->sent,
+		    (unsigned long long)o->dropped,
+		    (unsigned long long)o->queue_dropped);
+		first = 0;
+	}
+	for (i = 0; i < LINK_MAX_REGISTERED; i++) {
+		if ((in = link_ins[i]) == NULL)
+			continue;
+		buf_printf(b, "%s{\"dir\": \"in\", \"endpoint\": ",
+		    first ? "" : ", ");
+		buf_json_str(b, in->endpoint);
+		buf_printf(b, ", \"max_message\": %lld, "
+		    "\"connections_refused\": %llu, \"bad_msgs\": %llu}",
+		    link_conf.max_message,
+		    (unsigned long long)link_in_refused(in),
+		    (unsigned long long)in->bad_msgs);
+		first = 0;
+	}
+	buf_puts(b, "]");
 }
 
 /* Finds or makes the entry of sender `id`; evicts the least recent. */

@@ -4,9 +4,19 @@
  * A link_out batches records (proto/evflow.h) into messages of up to
  * EVP_BATCH_MAX_RECORDS records; every message opens with the sender's
  * hello, so a receiver that restarts knows every sender from its next
- * message.  Sends block for at most `send_timeout_ms` (backpressure from
- * a slow receiver); records that still cannot be sent are counted as
- * dropped, never lost silently.
+ * message.  Sends never block the caller's loop: a batch nanomsg does
+ * not take at once (the peer is down, stopped or slow) waits in the
+ * link's queue of at most `link_queue` bytes, retried every
+ * LINK_RETRY_USEC, and the link is "peer down" from then until the
+ * queue is empty again.  A batch that does not fit in the queue is
+ * dropped and counted, never lost silently.
+ *
+ * Bounds (struct link_conf, set once per process by nnlink_configure()
+ * from the keys of LINK_CONF_DIRECTIVES): every socket refuses a message
+ * over its receive bound (nanomsg drops the connection that sent it,
+ * seen as NN_STAT_BROKEN_CONNECTIONS); a tcp:// or ws:// bind to
+ * anything but a loopback address is refused unless
+ * link_trusted_network is set: the links carry no authentication.
  *
  * A link_in receives messages, checks them, tracks each sender's record
  * sequence to count lost records, and hands each record to a callback.
@@ -18,16 +28,54 @@
 #include <stdint.h>
 
 #include "../proto/evflow.h"
+#include "buf.h"
+#include "config.h"
 
 #define LINK_FLUSH_USEC		20000	/* max age of a partial batch */
+#define LINK_RETRY_USEC		50000	/* queued batches retried */
 #define LINK_MAX_SENDERS	256
+#define LINK_MAX_REGISTERED	8	/* links shown in the stats frame */
 
+/* Per-process link settings (defaults in LINK_CONF_DIRECTIVES). */
+struct link_conf {
+	long long	 max_message;	/* bytes a link_in accepts */
+	long long	 queue_bytes;	/* bytes a link_out holds, peer down */
+	int		 trusted_network; /* non-loopback tcp:// binds */
+};
+
+/* The rows of a daemon's configuration table for a struct link_conf
+ * member `m` of its settings struct `type`. */
+#define LINK_CONF_DIRECTIVES(type, m)					\
+	{ "link_max_message", CONF_BYTES,				\
+	  offsetof(type, m.max_message), 0, "1M", EVP_BATCH_MAX_BYTES,	\
+	  1LL << 30, "largest nanomsg message a record input accepts; "	\
+	  "a larger one drops its connection (counted)" },		\
+	{ "link_queue", CONF_BYTES, offsetof(type, m.queue_bytes), 0,	\
+	  "4M", 0, 1LL << 32, "batches a sender keeps while its peer is "	\
+	  "down; beyond, batches are dropped (counted)" },		\
+	{ "link_trusted_network", CONF_BOOL,				\
+	  offsetof(type, m.trusted_network), 0, "no", 0, 0,		\
+	  "allow binding record inputs to non-loopback tcp:// addresses "	\
+	  "(the links are unauthenticated: trusted networks only)" }
+
+/* Sets the bounds of every link made after it (the defaults until
+ * then).  Borrowed values are copied. */
+void	nnlink_configure(const struct link_conf *);
+/* 0 if binding `endpoint` is allowed: not tcp:// or ws://, or to a
+ * loopback address (127/8, ::1, localhost), or `trusted`.  -1 with the
+ * reason in err. */
+int	nnlink_bind_check(const char *, int, char *, size_t);
 /* Opens a nanomsg socket of `proto` (NN_PUSH, NN_PULL, NN_REP, NN_REQ)
- * and binds or connects it to each comma-separated endpoint.  Returns
- * the socket or -1 with a reason in err. */
-int	nnlink_socket(int, const char *, int, char *, size_t);
+ * receiving messages of at most `maxrecv` bytes, and binds (after
+ * nnlink_bind_check with `trusted`) or connects it to each
+ * comma-separated endpoint.  Returns the socket or -1 with a reason. */
+int	nnlink_socket(int, const char *, int, int, int, char *, size_t);
+/* Appends `, "links": [...]`: each live link's state and counters. */
+void	nnlink_stats_json(struct buf *);
 /* Returns the pollable fd of a nanomsg socket for POLLIN, or -1. */
 int	nnlink_recv_fd(int);
+
+struct link_qmsg;
 
 struct link_out {
 	int		 sock;
@@ -37,24 +85,39 @@ struct link_out {
 	struct evp_batch batch;
 	uint8_t		*buf;
 	uint64_t	 first_usec;	/* monotonic time of oldest pending */
-	int		 send_timeout_ms;
+	int		 send_timeout_ms; /* only at link_out_free */
+	char		 endpoint[128];
+	/* batches nanomsg did not take, oldest first */
+	struct link_qmsg *qhead, *qtail;
+	size_t		 qbytes, qmax;
+	unsigned	 qmsgs;
+	uint64_t	 qrecords;
+	uint64_t	 next_retry;	/* monotonic */
+	uint64_t	 down_since;	/* wall usec; 0 while the peer is up */
 	/* counters */
 	uint64_t	 records;	/* offered to link_out_put: always
 					   sent + dropped + still pending */
 	uint64_t	 sent;		/* records handed to nanomsg */
-	uint64_t	 dropped;	/* records lost on send failure */
+	uint64_t	 dropped;	/* records lost (queue full, too big) */
+	uint64_t	 queue_dropped;	/* of those, batches over the queue */
 	uint64_t	 msgs;		/* messages sent */
+	uint64_t	 down_events;	/* times the peer went down */
 };
 
-/* Connects (bind = 0) or binds to `endpoint`.  NULL with err on error. */
+/* Connects (bind = 0) or binds to `endpoint`.  NULL with err on error.
+ * `send_timeout_ms` bounds only the last attempt at link_out_free. */
 struct link_out *link_out_new(const char *, int, unsigned, const char *,
 	    const char *, int, char *, size_t);
 void	link_out_free(struct link_out *);
 /* Queues one record; flushes first if the batch is full.  0 or -1. */
 int	link_out_put(struct link_out *, uint16_t, const void *, size_t);
-/* Sends the pending batch, if any.  0, or -1 if it was dropped. */
+/* Sends the queued batches and the pending one without blocking; what
+ * nanomsg does not take is queued.  0, or -1 if a batch was dropped. */
 int	link_out_flush(struct link_out *);
-/* Monotonic deadline of the pending batch, or UINT64_MAX. */
+/* 1 while the peer does not take batches (since o->down_since). */
+int	link_out_down(const struct link_out *);
+/* Monotonic deadline of the pending batch or of the next retry of the
+ * queue, or UINT64_MAX. */
 uint64_t link_out_deadline(const struct link_out *);
 
 struct link_sender {
@@ -82,11 +145,14 @@ struct link_in {
 	uint64_t	 bad_msgs;	/* malformed batches */
 	uint64_t	 lost;		/* sequence gaps, all senders */
 	uint64_t	 no_hello;	/* batches without a leading hello */
+	char		 endpoint[128];
 };
 
 struct link_in *link_in_new(const char *, int, link_in_cb, void *, char *,
 	    size_t);
 void	link_in_free(struct link_in *);
+/* Connections nanomsg dropped: over link_max_message, or broken. */
+uint64_t link_in_refused(const struct link_in *);
 /* Receives and dispatches up to `max` messages without blocking.
  * Returns the number handled, or -1 on a socket error. */
 int	link_in_poll(struct link_in *, int);

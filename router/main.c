@@ -44,6 +44,7 @@ static const struct conf_directive router_conf_table[] = {
 	{ "companion", CONF_LIST, offsetof(struct router_conf, companion), 0,
 	  NULL, 0, 0, "'ZMQIFACE PACKETIFACE': the packet interface (must be "
 	  "mirrored) that also gets the ZMQ interface's events" },
+	LINK_CONF_DIRECTIVES(struct router_conf, link),
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -102,6 +103,7 @@ setup(struct router *r, struct daemon *d)
 	    r->conf.datadir, "store.ipc") == -1)
 		fatalx("endpoint too long");
 	r->last_iface = -1;
+	nnlink_configure(&r->conf.link);
 	if ((r->out = link_out_new(out_ep, 0, EVP_ROLE_ROUTER, r->conf.name,
 	    "", ROUTER_SEND_TIMEOUT_MS, err, sizeof(err))) == NULL)
 		fatalx("store link: %s", err);

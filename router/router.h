@@ -163,6 +163,7 @@ struct router_conf {
 	struct conf_list interface;
 	struct conf_list mirrored;
 	struct conf_list companion;
+	struct link_conf link;		/* common/nnlink.h */
 };
 
 struct router {

@@ -51,6 +51,7 @@ struct store_settings {
 	struct store_conf c;
 	char		name[EVP_NAME_LEN];
 	long long	log_level;
+	struct link_conf link;		/* common/nnlink.h */
 };
 
 #define STR(field) offsetof(struct store_settings, c.field), \
@@ -96,6 +97,7 @@ static const struct conf_directive store_conf_table_[] = {
 	  "10s", 1, 86400, "period of counter_history samples" },
 	{ "store.write_slice", CONF_INT, NUM(write_slice), "4096", 1,
 	  WRITER_BATCH_MAX, "rows handed to the writer thread at a time" },
+	LINK_CONF_DIRECTIVES(struct store_settings, link),
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -156,6 +158,7 @@ setup(struct store_main *m, struct daemon *d, const struct store_settings *s)
 	if (paths_endpoint(m->endpoint, sizeof(m->endpoint), s->c.endpoint,
 	    s->c.datadir, "store.ipc") == -1)
 		fatalx("endpoint too long");
+	nnlink_configure(&s->link);
 	if ((m->in = link_in_new(m->endpoint, 1, store_record, &m->st, err,
 	    sizeof(err))) == NULL)
 		fatalx("input: %s", err);
