@@ -13,19 +13,38 @@
  * from SQLite, the file system or a daemon's internals reaches a client,
  * except a daemon's refusal text for a settings change, which is meant
  * for the operator.
+ *
+ * Before a handler sees a request (the URI log callback and the first
+ * call): the raw URI must decode to UTF-8 without NUL, the Host must be
+ * in webd.hosts (DNS rebinding), the headers within webd.header_max,
+ * and the framing unambiguous (one Content-Length, or chunked alone).
+ *
+ * Connections (struct webd_conns): every connection has a slot, taken
+ * in MHD's connection-start notification and given back in its close
+ * notification (MHD closes the socket only after it).  A slot is
+ * "waiting" from the accept, or the end of the previous response, until
+ * its request is complete; the main loop's http_sweep() shuts down a
+ * connection that waits longer than webd.request_timeout (slowloris).
+ * The accept policy enforces webd.conn_per_ip and webd.conn_max: at a
+ * cap, the oldest waiting connection (of that address, else of anyone)
+ * is shut down to make room, so idle or slow connections can never lock
+ * out a client that sends its request at once.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "query.h"
 #include "webd.h"
@@ -66,16 +85,339 @@ static const struct route routes[] = {
 	{ NULL, NULL, 0, NEED_NONE, NULL }
 };
 
-/* Per-request state across the handler's calls. */
+/* Per-request state across the handler's calls; made by the URI log
+ * callback (http_uri), freed by http_completed. */
 struct reqctx {
 	struct buf	body;
 	int		too_large;
+	int		started;	/* the handler's first call is done */
+	int		bad_uri;	/* NUL or invalid UTF-8 in the URI */
+	int		secure;
+	char		client[64];
+};
+
+#define HOSTS_MAX	32	/* entries of webd.hosts, trusted_proxies */
+
+/* A net: address (IPv6 or IPv4-mapped) and prefix length. */
+struct net {
+	unsigned char	addr[16];
+	unsigned	bits;
+};
+
+/* One connection's slot (see the top). */
+struct conn_slot {
+	int		used;
+	int		fd;
+	int		closing;	/* shut down by us, not yet closed */
+	unsigned char	key[16];	/* address; IPv6: its /64 */
+	uint64_t	wait_since;	/* usec, 0 while being answered */
+};
+
+struct webd_conns {
+	pthread_mutex_t	  mu;
+	struct conn_slot *slot;
+	size_t		  cap;
+	char		  host[HOSTS_MAX][CONF_STR_LEN];
+	unsigned	  nhost;
+	int		  host_any;	/* "*" */
+	int		  host_ip_any;	/* wildcard listen: any IP literal */
+	struct net	  proxy[HOSTS_MAX];
+	unsigned	  nproxy;
 };
 
 static const char csp[] =
 	"default-src 'none'; script-src 'self'; style-src 'self'; "
 	"img-src 'self' data:; connect-src 'self'; font-src 'self'; "
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/* Splits a comma- or space-separated list; calls fn on each item.
+ * -1 (message in err) if fn refuses one or there are too many. */
+static int
+list_each(const char *list, int (*fn)(void *, const char *), void *arg,
+    char *err, size_t errlen)
+{
+	char item[CONF_STR_LEN];
+	const char *p = list;
+	size_t n;
+	int count = 0;
+
+	while (*p != '\0') {
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (n == 0)
+			break;
+		if (n >= sizeof(item) || ++count > HOSTS_MAX) {
+			snprintf(err, errlen, "too many or too long items");
+			return -1;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (fn(arg, item) == -1) {
+			snprintf(err, errlen, "bad item: %.80s", item);
+			return -1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
+/* Parses an address or CIDR into n; -1 if it is neither. */
+static int
+net_parse(struct net *n, const char *s)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+	char *slash, *end;
+	struct in_addr v4;
+	unsigned long bits;
+	int v6;
+
+	if (strlen(s) >= sizeof(a))
+		return -1;
+	snprintf(a, sizeof(a), "%s", s);
+	if ((slash = strchr(a, '/')) != NULL)
+		*slash++ = '\0';
+	memset(n, 0, sizeof(*n));
+	if (inet_pton(AF_INET, a, &v4) == 1) {
+		n->addr[10] = n->addr[11] = 0xff;
+		memcpy(n->addr + 12, &v4, 4);
+		v6 = 0;
+	} else if (inet_pton(AF_INET6, a, n->addr) == 1)
+		v6 = 1;
+	else
+		return -1;
+	n->bits = 128;
+	if (slash != NULL) {
+		bits = strtoul(slash, &end, 10);
+		if (*slash == '\0' || *end != '\0' || bits > (v6 ? 128u : 32u))
+			return -1;
+		n->bits = (unsigned)bits + (v6 ? 0 : 96);
+	}
+	return 0;
+}
+
+static int
+net_match(const struct net *n, const unsigned char a[16])
+{
+	unsigned full = n->bits / 8, rest = n->bits % 8;
+
+	if (memcmp(n->addr, a, full) != 0)
+		return 0;
+	return rest == 0 || ((n->addr[full] ^ a[full]) &
+	    (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+/* The 16-byte form of a socket address (IPv4 mapped); -1 if neither. */
+static int
+sa_addr(const struct sockaddr *sa, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (sa == NULL)
+		return -1;
+	if (sa->sa_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+static int
+add_host(void *arg, const char *item)
+{
+	struct webd_conns *cs = arg;
+	size_t i;
+
+	if (strcmp(item, "*") == 0) {
+		cs->host_any = 1;
+		return 0;
+	}
+	if (cs->nhost >= HOSTS_MAX)
+		return -1;
+	for (i = 0; item[i] != '\0'; i++)
+		cs->host[cs->nhost][i] = (char)tolower((unsigned char)item[i]);
+	cs->host[cs->nhost][i] = '\0';
+	cs->nhost++;
+	return 0;
+}
+
+static int
+add_proxy(void *arg, const char *item)
+{
+	struct webd_conns *cs = arg;
+
+	if (cs->nproxy >= HOSTS_MAX || net_parse(&cs->proxy[cs->nproxy],
+	    item) == -1)
+		return -1;
+	cs->nproxy++;
+	return 0;
+}
+
+/* Fills the Host allowlist and trusted proxies of cs from conf. */
+static int
+conns_conf(struct webd_conns *cs, const struct webd_conf *c, char *err,
+    size_t errlen)
+{
+	char e[128], listen[CONF_STR_LEN];
+
+	cs->nhost = cs->nproxy = 0;
+	if (list_each(c->hosts, add_host, cs, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "webd.hosts: %s", e);
+		return -1;
+	}
+	if (c->hosts[0] == '\0') {
+		add_host(cs, "localhost");
+		add_host(cs, "127.0.0.1");
+		add_host(cs, "[::1]");
+		if (strcmp(c->listen, "0.0.0.0") == 0 ||
+		    strcmp(c->listen, "::") == 0)
+			cs->host_ip_any = 1;
+		else {
+			snprintf(listen, sizeof(listen), strchr(c->listen,
+			    ':') ? "[%.200s]" : "%.200s", c->listen);
+			add_host(cs, listen);
+		}
+	}
+	if (list_each(c->trusted_proxies, add_proxy, cs, e, sizeof(e)) ==
+	    -1) {
+		snprintf(err, errlen, "webd.trusted_proxies: %s", e);
+		return -1;
+	}
+	return 0;
+}
+
+int
+http_check_conf(const struct webd_conf *c, char *err, size_t errlen)
+{
+	struct webd_conns *cs;
+	int rc;
+
+	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = conns_conf(cs, c, err, errlen);
+	free(cs);
+	return rc;
+}
+
+/* Length of the name part of a Host value or webd.hosts entry:
+ * "[v6]" with its brackets, else up to a ':'.  0 if malformed. */
+static size_t
+host_name_len(const char *h)
+{
+	const char *p;
+
+	if (h[0] == '[')
+		return (p = strchr(h, ']')) != NULL ? (size_t)(p - h) + 1 : 0;
+	return strcspn(h, ":");
+}
+
+/* 1 if `host` (a Host header: name, IPv4 or [IPv6], then an optional
+ * :port) is allowed.  An entry without a port allows any port. */
+static int
+host_allowed(const struct webd_conns *cs, const char *host)
+{
+	char name[CONF_STR_LEN];
+	const char *port, *h;
+	size_t n, hn, i;
+	unsigned char a[16];
+
+	if (cs->host_any)
+		return 1;
+	n = host_name_len(host);
+	if (n == 0 || n >= sizeof(name))
+		return 0;
+	port = host + n;
+	if (*port == ':') {
+		port++;
+		if (*port == '\0' || strlen(port) > 5 ||
+		    strspn(port, "0123456789") != strlen(port))
+			return 0;
+	} else if (*port != '\0')
+		return 0;
+	for (i = 0; i < n; i++)
+		name[i] = (char)tolower((unsigned char)host[i]);
+	name[n] = '\0';
+	for (i = 0; i < cs->nhost; i++) {
+		h = cs->host[i];
+		hn = host_name_len(h);
+		if (hn != n || memcmp(h, name, n) != 0)
+			continue;
+		if (h[hn] == '\0' || (h[hn] == ':' && strcmp(h + hn + 1,
+		    port) == 0))
+			return 1;
+	}
+	if (cs->host_ip_any) {
+		if (name[0] == '[') {
+			name[n - 1] = '\0';
+			return inet_pton(AF_INET6, name + 1, a) == 1;
+		}
+		return inet_pton(AF_INET, name, a) == 1;
+	}
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* 1 if the raw URI, percent-decoded, is UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF) without a NUL byte.  What
+ * MHD decodes later is the same bytes, so a parameter can neither be
+ * cut short by a NUL nor carry bytes that are not text. */
+static int
+http_uri_ok(const char *uri)
+{
+	const unsigned char *p = (const unsigned char *)uri;
+	unsigned need = 0, min = 0;
+	uint32_t cp = 0;
+	int b, hi, lo;
+
+	while (*p != '\0') {
+		b = *p++;
+		if (b == '%' && (hi = hexval(p[0])) >= 0 &&
+		    (lo = hexval(p[1])) >= 0) {
+			b = hi << 4 | lo;
+			p += 2;
+		}
+		if (b == 0)
+			return 0;
+		if (need > 0) {
+			if ((b & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (uint32_t)(b & 0x3f);
+			if (--need == 0 && (cp < min || cp > 0x10ffff ||
+			    (cp >= 0xd800 && cp <= 0xdfff)))
+				return 0;
+			continue;
+		}
+		if (b < 0x80)
+			continue;
+		if ((b & 0xe0) == 0xc0) {
+			need = 1, min = 0x80, cp = (uint32_t)(b & 0x1f);
+		} else if ((b & 0xf0) == 0xe0) {
+			need = 2, min = 0x800, cp = (uint32_t)(b & 0x0f);
+		} else if ((b & 0xf8) == 0xf0) {
+			need = 3, min = 0x10000, cp = (uint32_t)(b & 0x07);
+		} else
+			return 0;
+	}
+	return need == 0;
+}
 
 void
 resp_error(struct resp *r, unsigned status, const char *msg)
@@ -182,22 +524,95 @@ http_asset(const char *url)
 	return NULL;
 }
 
+/* The peer's address as text and in 16-byte form; "?" if unknown. */
 static void
-http_client(struct MHD_Connection *c, char *out, size_t len)
+http_peer(struct MHD_Connection *c, char *out, size_t len,
+    unsigned char a[16])
 {
 	const union MHD_ConnectionInfo *ci;
 	const struct sockaddr *sa;
 
 	snprintf(out, len, "?");
+	memset(a, 0, 16);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci == NULL || (sa = ci->client_addr) == NULL)
 		return;
+	(void)sa_addr(sa, a);
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)
 		    (const void *)sa)->sin_addr, out, (socklen_t)len);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
 		    (const void *)sa)->sin6_addr, out, (socklen_t)len);
+}
+
+static int
+proxy_trusted(const struct webd_conns *cs, const unsigned char a[16])
+{
+	unsigned i;
+
+	for (i = 0; i < cs->nproxy; i++)
+		if (net_match(&cs->proxy[i], a))
+			return 1;
+	return 0;
+}
+
+/* Who is asking, and over what: the peer, or, if the peer is a trusted
+ * proxy, the nearest address of X-Forwarded-For that is not itself a
+ * trusted proxy (the right-most entries are the ones the proxies
+ * added) and X-Forwarded-Proto's last value.  A malformed entry stops
+ * the walk at the last trusted hop. */
+static void
+http_client(struct webd *w, struct MHD_Connection *c, struct reqctx *ctx)
+{
+	struct webd_conns *cs = w->conns;
+	const char *xff, *xfp, *p;
+	char item[INET6_ADDRSTRLEN + 1];
+	unsigned char a[16];
+	struct net n;
+	size_t end, start, len;
+
+	ctx->secure = w->tls;
+	http_peer(c, ctx->client, sizeof(ctx->client), a);
+	if (cs->nproxy == 0 || !proxy_trusted(cs, a))
+		return;
+	xfp = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "X-Forwarded-Proto");
+	xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "X-Forwarded-For");
+	if (xfp == NULL && xff == NULL)
+		return;
+	WEBD_COUNT(w, WC_PROXY_FORWARDED);
+	if (xfp != NULL) {
+		p = strrchr(xfp, ',') ? strrchr(xfp, ',') + 1 : xfp;
+		p += strspn(p, " \t");
+		ctx->secure = strncasecmp(p, "https", 5) == 0 &&
+		    (p[5] == '\0' || p[5] == ' ' || p[5] == '\t');
+	}
+	if (xff == NULL)
+		return;
+	end = strlen(xff);
+	while (end > 0) {
+		start = end;
+		while (start > 0 && xff[start - 1] != ',')
+			start--;
+		p = xff + start;
+		len = end - start;
+		while (len > 0 && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0 || len >= sizeof(item))
+			return;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (net_parse(&n, item) == -1 || strchr(item, '/') != NULL)
+			return;
+		snprintf(ctx->client, sizeof(ctx->client), "%s", item);
+		if (!proxy_trusted(cs, n.addr))
+			return;
+		end = start > 0 ? start - 1 : 0;
+	}
 }
 
 /* Establishes who is asking: an API token or a session cookie.  On a
@@ -240,7 +655,8 @@ http_same_origin(struct webd *w, struct req *q)
 	    MHD_HTTP_HEADER_HOST);
 	if (host == NULL)
 		return 0;
-	rest = w->tls ? "https://" : "http://";
+	(void)w;
+	rest = q->secure ? "https://" : "http://";
 	n = strlen(rest);
 	if (strncmp(origin, rest, n) != 0)
 		return 0;
@@ -337,7 +753,7 @@ http_route(struct webd *w, struct req *q, struct resp *r)
 }
 
 static void
-http_headers(struct webd *w, struct MHD_Response *mr, const struct resp *r)
+http_headers(int secure, struct MHD_Response *mr, const struct resp *r)
 {
 	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    r->type ? r->type : "application/json");
@@ -351,12 +767,23 @@ http_headers(struct webd *w, struct MHD_Response *mr, const struct resp *r)
 	    "same-origin");
 	MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL,
 	    r->cacheable ? "no-cache" : "no-store");
-	if (w->tls)
+	if (secure)
 		MHD_add_response_header(mr, "Strict-Transport-Security",
 		    "max-age=31536000");
-	if (r->cookie[0] != '\0')
-		MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE,
-		    r->cookie);
+	if (r->cookie[0] != '\0') {
+		/* Every cookie of a request that came over TLS, here or at
+		 * a trusted proxy, is Secure. */
+		if (secure && strstr(r->cookie, "; Secure") == NULL &&
+		    strlen(r->cookie) + 8 < sizeof(r->cookie)) {
+			char ck[sizeof(r->cookie)];
+
+			snprintf(ck, sizeof(ck), "%s; Secure", r->cookie);
+			MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE,
+			    ck);
+		} else
+			MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE,
+			    r->cookie);
+	}
 	if (r->status == 405)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW,
 		    "GET, HEAD, POST");
@@ -367,8 +794,31 @@ http_headers(struct webd *w, struct MHD_Response *mr, const struct resp *r)
 		    "Bearer realm=\"evflow\"");
 }
 
+/* The slot of connection c, or NULL (lock held by the caller). */
+static struct conn_slot *
+conn_slot_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* Stops or restarts connection c's request clock. */
+static void
+conn_waiting(struct webd *w, struct MHD_Connection *c, int waiting)
+{
+	struct conn_slot *sl;
+
+	pthread_mutex_lock(&w->conns->mu);
+	if ((sl = conn_slot_of(c)) != NULL && sl->used)
+		sl->wait_since = waiting ? clock_mono_usec() : 0;
+	pthread_mutex_unlock(&w->conns->mu);
+}
+
 static enum MHD_Result
-http_queue(struct webd *w, struct MHD_Connection *c, struct resp *r)
+http_queue(struct webd *w, struct MHD_Connection *c, struct resp *r,
+    int secure)
 {
 	struct MHD_Response *mr;
 	enum MHD_Result ret;
@@ -392,7 +842,8 @@ http_queue(struct webd *w, struct MHD_Connection *c, struct resp *r)
 	}
 	if (mr == NULL)
 		return MHD_NO;
-	http_headers(w, mr, r);
+	http_headers(secure, mr, r);
+	conn_waiting(w, c, 0);
 	if (r->status >= 500)
 		WEBD_COUNT(w, WC_RESP_5XX);
 	else if (r->status >= 400)
@@ -404,6 +855,97 @@ http_queue(struct webd *w, struct MHD_Connection *c, struct resp *r)
 	return ret;
 }
 
+struct framing {
+	int	cl, te, te_chunked;
+};
+
+static enum MHD_Result
+framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->cl++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->te++;
+		f->te_chunked = value != NULL && strcasecmp(value,
+		    "chunked") == 0;
+	}
+	return MHD_YES;
+}
+
+/* The checks of a request's first call, before its body is read.  0,
+ * or -1 with the refusal in r.  A refusal queued now makes MHD skip the
+ * body and close the connection, so an ambiguous body can never be
+ * read as the next request. */
+static int
+http_precheck(struct webd *w, struct MHD_Connection *c, struct reqctx *ctx,
+    struct resp *r)
+{
+	const union MHD_ConnectionInfo *ci;
+	const char *host, *cl;
+	struct framing f = { 0, 0, 0 };
+	unsigned long long n;
+	char *end;
+
+	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_HOST);
+	if (host != NULL && !host_allowed(w->conns, host)) {
+		WEBD_COUNT(w, WC_REJ_HOST);
+		LOG_RATELIMITED(log_info, "refused Host %.80s from %s", host,
+		    ctx->client);
+		resp_error(r, 421, "this server does not answer for that"
+		    " Host (see webd.hosts)");
+		return -1;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (ci != NULL && ci->header_size > (size_t)w->conf.header_max) {
+		WEBD_COUNT(w, WC_REJ_TOO_LARGE);
+		resp_error(r, 431, "request headers too large");
+		return -1;
+	}
+	(void)MHD_get_connection_values(c, MHD_HEADER_KIND, framing_cb, &f);
+	if (f.cl > 1 || f.te > 1 || (f.te && f.cl) || (f.te &&
+	    !f.te_chunked)) {
+		WEBD_COUNT(w, WC_REJ_FRAMING);
+		resp_error(r, 400, "ambiguous request framing: one"
+		    " Content-Length, or Transfer-Encoding: chunked alone");
+		return -1;
+	}
+	if (ctx->bad_uri) {
+		WEBD_COUNT(w, WC_REJ_PARAM);
+		resp_error(r, 400, "the URL must be UTF-8 without NUL bytes");
+		return -1;
+	}
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && ((n = strtoull(cl, &end, 10)), *end != '\0' ||
+	    n > (unsigned long long)w->conf.body_max)) {
+		WEBD_COUNT(w, WC_REJ_TOO_LARGE);
+		resp_error(r, 413, "request body too large");
+		return -1;
+	}
+	return 0;
+}
+
+/* The URI log callback: the request line has arrived, the URI is still
+ * raw.  Makes the request's context (*con_cls of the handler). */
+static void *
+http_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct reqctx *ctx;
+
+	(void)cls;
+	(void)c;
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
+		return NULL;
+	buf_init(&ctx->body);
+	ctx->bad_uri = !http_uri_ok(uri);
+	return ctx;
+}
+
 static enum MHD_Result
 http_handler(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -413,34 +955,22 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 	struct reqctx *ctx = *con_cls;
 	struct req q;
 	struct resp r;
-	const char *cl;
 	enum MHD_Result ret;
-	char *end;
-	unsigned long long n;
 
 	(void)version;
-	if (ctx == NULL) {
-		if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
-			return MHD_NO;
-		buf_init(&ctx->body);
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		*con_cls = ctx;
-		if (cl != NULL && ((n = strtoull(cl, &end, 10)), *end != '\0' ||
-		    n > (unsigned long long)w->conf.body_max)) {
-			/* Refused before reading the body: answering on the
-			 * first call makes MHD close the connection, which is
-			 * what an oversized upload deserves. */
-			memset(&r, 0, sizeof(r));
-			buf_init(&r.body);
-			WEBD_COUNT(w, WC_REQUESTS);
-			WEBD_COUNT(w, WC_REJ_TOO_LARGE);
-			resp_error(&r, 413, "request body too large");
-			ret = http_queue(w, c, &r);
-			buf_free(&r.body);
-			return ret;
-		}
-		return MHD_YES;
+	if (ctx == NULL)
+		return MHD_NO;	/* out of memory in http_uri */
+	if (!ctx->started) {
+		ctx->started = 1;
+		http_client(w, c, ctx);
+		memset(&r, 0, sizeof(r));
+		buf_init(&r.body);
+		if (http_precheck(w, c, ctx, &r) == 0)
+			return MHD_YES;
+		WEBD_COUNT(w, WC_REQUESTS);
+		ret = http_queue(w, c, &r, ctx->secure);
+		buf_free(&r.body);
+		return ret;
 	}
 	if (*upload_size != 0) {
 		if (!ctx->too_large && ctx->body.len + *upload_size <=
@@ -462,7 +992,8 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 	q.conn = c;
 	q.body = ctx->body.len ? ctx->body.p : NULL;
 	q.body_len = ctx->body.len;
-	http_client(c, q.client, sizeof(q.client));
+	q.secure = ctx->secure;
+	snprintf(q.client, sizeof(q.client), "%s", ctx->client);
 	WEBD_COUNT(w, WC_REQUESTS);
 
 	if (!rate_allow(w->rate, q.client, 1.0)) {
@@ -476,25 +1007,179 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 		resp_error(&r, 414, "URL too long");
 	} else
 		http_route(w, &q, &r);
-	ret = http_queue(w, c, &r);
+	ret = http_queue(w, c, &r, q.secure);
 	buf_free(&r.body);
 	return ret;
 }
 
+/* A request has ended (answered, or the connection failed): its
+ * context goes, and the connection waits for the next request. */
 static void
 http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct webd *w = cls;
 	struct reqctx *ctx = *con_cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	conn_waiting(w, c, 1);
 	if (ctx == NULL)
 		return;
 	buf_free(&ctx->body);
 	free(ctx);
 	*con_cls = NULL;
+}
+
+/* The key that webd.conn_per_ip counts: the address, or an IPv6
+ * address's /64 (one host usually holds a whole /64). */
+static void
+conn_key(const unsigned char a[16], unsigned char key[16])
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+
+	memcpy(key, a, 16);
+	if (memcmp(a, mapped, sizeof(mapped)) != 0)
+		memset(key + 8, 0, 8);
+}
+
+/* Connection start and close (MHD_OPTION_NOTIFY_CONNECTION). */
+static void
+http_conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct webd *w = cls;
+	struct webd_conns *cs = w->conns;
+	const union MHD_ConnectionInfo *ci;
+	struct conn_slot *sl = *sctx;
+	unsigned char a[16];
+	size_t i;
+
+	pthread_mutex_lock(&cs->mu);
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (sl != NULL)
+			memset(sl, 0, sizeof(*sl));
+		*sctx = NULL;
+	} else if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		for (i = 0; i < cs->cap && cs->slot[i].used; i++)
+			;
+		if (i < cs->cap) {
+			sl = &cs->slot[i];
+			sl->used = 1;
+			sl->wait_since = clock_mono_usec();
+			ci = MHD_get_connection_info(c,
+			    MHD_CONNECTION_INFO_CONNECTION_FD);
+			sl->fd = ci != NULL ? ci->connect_fd : -1;
+			ci = MHD_get_connection_info(c,
+			    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+			(void)sa_addr(ci != NULL ? ci->client_addr : NULL, a);
+			conn_key(a, sl->key);
+			*sctx = sl;
+		}
+	}
+	pthread_mutex_unlock(&cs->mu);
+}
+
+/* Shuts slot sl's socket down: MHD sees the end of the stream and
+ * closes the connection (and frees the slot) in its own thread.  The
+ * socket stays open until then, so sl->fd cannot name another one. */
+static void
+conn_shut(struct conn_slot *sl)
+{
+	if (sl->fd >= 0)
+		(void)shutdown(sl->fd, SHUT_RDWR);
+	sl->closing = 1;
+}
+
+/* Counts the open connections (of `key`, or all if key is NULL) and
+ * finds the one waiting longest for its request; lock held. */
+static size_t
+conn_count(struct webd_conns *cs, const unsigned char *key,
+    struct conn_slot **oldest)
+{
+	struct conn_slot *sl;
+	size_t i, n = 0;
+
+	*oldest = NULL;
+	for (i = 0; i < cs->cap; i++) {
+		sl = &cs->slot[i];
+		if (!sl->used || sl->closing || (key != NULL &&
+		    memcmp(sl->key, key, 16) != 0))
+			continue;
+		n++;
+		if (sl->wait_since != 0 && (*oldest == NULL ||
+		    sl->wait_since < (*oldest)->wait_since))
+			*oldest = sl;
+	}
+	return n;
+}
+
+/* The accept policy: webd.conn_per_ip per address, webd.conn_max in
+ * all.  At a cap, the connection that has waited longest for its
+ * request makes room; if every one is being answered, the new one is
+ * refused. */
+static enum MHD_Result
+http_accept(void *cls, const struct sockaddr *sa, socklen_t salen)
+{
+	struct webd *w = cls;
+	struct webd_conns *cs = w->conns;
+	struct conn_slot *old;
+	unsigned char a[16], key[16];
+	enum MHD_Result ok = MHD_YES;
+
+	(void)salen;
+	(void)sa_addr(sa, a);
+	conn_key(a, key);
+	pthread_mutex_lock(&cs->mu);
+	if (conn_count(cs, key, &old) >= (size_t)w->conf.conn_per_ip) {
+		if (old != NULL) {
+			conn_shut(old);
+			WEBD_COUNT(w, WC_CONN_EVICTED);
+		} else
+			ok = MHD_NO;
+	}
+	if (ok == MHD_YES && conn_count(cs, NULL, &old) >=
+	    (size_t)w->conf.conn_max) {
+		if (old != NULL) {
+			conn_shut(old);
+			WEBD_COUNT(w, WC_CONN_EVICTED);
+		} else
+			ok = MHD_NO;
+	}
+	pthread_mutex_unlock(&cs->mu);
+	if (ok == MHD_NO) {
+		WEBD_COUNT(w, WC_CONN_REFUSED);
+		LOG_RATELIMITED(log_warnx, "connection refused: webd.conn_%s"
+		    " reached", old == NULL ? "max or conn_per_ip" : "max");
+	}
+	return ok;
+}
+
+void
+http_sweep(struct webd *w)
+{
+	struct webd_conns *cs = w->conns;
+	uint64_t now = clock_mono_usec(), lim;
+	size_t i, n = 0;
+
+	if (cs == NULL)
+		return;
+	lim = (uint64_t)w->conf.request_timeout * 1000000ULL;
+	pthread_mutex_lock(&cs->mu);
+	for (i = 0; i < cs->cap; i++) {
+		struct conn_slot *sl = &cs->slot[i];
+
+		if (!sl->used || sl->closing || sl->wait_since == 0 ||
+		    now - sl->wait_since <= lim)
+			continue;
+		conn_shut(sl);
+		WEBD_COUNT(w, WC_CONN_TIMEOUT);
+		n++;
+	}
+	pthread_mutex_unlock(&cs->mu);
+	if (n > 0)
+		LOG_RATELIMITED(log_info, "closed %zu connection(s) whose"
+		    " request took longer than webd.request_timeout", n);
 }
 
 static void
@@ -517,6 +1202,9 @@ http_start(struct webd *w, char *err, size_t errlen)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
+	struct webd_conns *cs;
+	struct MHD_OptionItem opt[24];
+	unsigned n = 0, hard;
 
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, w->conf.listen, &sin->sin_addr) == 1) {
@@ -532,22 +1220,54 @@ http_start(struct webd *w, char *err, size_t errlen)
 		    w->conf.listen);
 		return -1;
 	}
-	if (w->tls)
+	/* MHD's own cap is a backstop above webd.conn_max: shut-down
+	 * connections hold their place until MHD has closed them. */
+	hard = (unsigned)w->conf.conn_max + (unsigned)w->conf.conn_max / 4 +
+	    16;
+	if ((cs = calloc(1, sizeof(*cs))) == NULL ||
+	    (cs->slot = calloc(hard, sizeof(*cs->slot))) == NULL) {
+		free(cs);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	cs->cap = hard;
+	pthread_mutex_init(&cs->mu, NULL);
+	w->conns = cs;
+	if (conns_conf(cs, &w->conf, err, errlen) == -1)
+		return -1;
+
+#define OPT(o, v, p) do {						\
+	opt[n].option = (o);						\
+	opt[n].value = (intptr_t)(v);					\
+	opt[n].ptr_value = (void *)(p);					\
+	n++;								\
+} while (0)
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, http_log, w);
+	OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
+	OPT(MHD_OPTION_THREAD_POOL_SIZE, w->conf.threads, NULL);
+	OPT(MHD_OPTION_CONNECTION_LIMIT, hard, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, w->conf.idle_timeout, NULL);
+	/* Twice the header bound: headers up to webd.header_max get
+	 * webd's JSON 431, only larger ones MHD's own (see docs/api.md). */
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 2 * w->conf.header_max, NULL);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, http_completed, w);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, w);
+	OPT(MHD_OPTION_URI_LOG_CALLBACK, http_uri, w);
+	if (w->tls) {
 		flags |= MHD_USE_TLS;
-	w->mhd = MHD_start_daemon(flags, (uint16_t)w->conf.port, NULL, NULL,
-	    http_handler, w,
-	    MHD_OPTION_EXTERNAL_LOGGER, http_log, w,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)w->conf.threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)w->conf.conn_max,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)w->conf.conn_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)w->conf.header_max,
-	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, w,
-	    w->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-	    w->tls_cert_pem,
-	    MHD_OPTION_HTTPS_MEM_KEY, w->tls_key_pem,
-	    MHD_OPTION_END);
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, w->tls_cert_pem);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, w->tls_key_pem);
+		/* GnuTLS priorities: its defaults, TLS 1.2 and 1.3 only. */
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    strcmp(w->conf.tls_min, "1.3") == 0 ?
+		    "NORMAL:-VERS-ALL:+VERS-TLS1.3" :
+		    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	w->mhd = MHD_start_daemon(flags, (uint16_t)w->conf.port,
+	    http_accept, w, http_handler, w,
+	    MHD_OPTION_ARRAY, opt, MHD_OPTION_END);
 	if (w->mhd == NULL) {
 		snprintf(err, errlen, "cannot listen on %s port %lld",
 		    w->conf.listen, w->conf.port);
@@ -565,4 +1285,10 @@ http_stop(struct webd *w)
 	if (w->mhd != NULL)
 		MHD_stop_daemon(w->mhd);
 	w->mhd = NULL;
+	if (w->conns != NULL) {
+		pthread_mutex_destroy(&w->conns->mu);
+		free(w->conns->slot);
+		free(w->conns);
+		w->conns = NULL;
+	}
 }

@@ -7,8 +7,10 @@
  * daemons' live statistics and expires idle sessions.
  *
  * Install time: `evflow-webd --set-password USER` reads the password
- * from stdin; `evflow-webd --add-token NAME` prints a new read-only API
- * token.  There is no default password: without a user, logins are
+ * from stdin (and ends that user's sessions, in a running webd too);
+ * `evflow-webd --add-token NAME` prints a new read-only API token,
+ * `--list-tokens` lists them (id, name, created) and `--revoke-token ID`
+ * (or NAME) deletes one.  There is no default password: without a user, logins are
  * refused with a message saying how to create one.
  */
 #include <errno.h>
@@ -36,6 +38,9 @@ const char *const webd_counter_names[WC_COUNTER_MAX] = {
 	"rejected_auth", "rejected_csrf", "rejected_forbidden",
 	"rejected_method", "rejected_too_large", "rejected_param",
 	"not_found", "login_ok", "login_failed", "db_errors", "ctl_errors",
+	"rejected_host", "rejected_framing", "conn_timeout", "conn_refused",
+	"conn_evicted", "proxy_forwarded", "metrics_labels_cut",
+	"db_timeouts", "rejected_login_account", "rate_evicted", "bad_utf8",
 };
 
 #define O(f)	offsetof(struct webd_conf, f)
@@ -63,15 +68,37 @@ static const struct conf_directive webd_conf_table[] = {
 	{ "webd.header_max", CONF_BYTES, O(header_max), 0, "32k", 8192,
 	  1048576, "memory per connection for the request line and headers" },
 	{ "webd.conn_max", CONF_INT, O(conn_max), 0, "256", 4, 65536,
-	  "concurrent connections" },
-	{ "webd.conn_per_ip", CONF_INT, O(conn_per_ip), 0, "128", 0, 65536,
-	  "concurrent connections per client address (0: no limit)" },
+	  "concurrent connections (a new one evicts the oldest idle one)" },
+	{ "webd.conn_per_ip", CONF_INT, O(conn_per_ip), 0, "64", 1, 65536,
+	  "concurrent connections per client address (IPv6: per /64),"
+	  " below webd.conn_max" },
+	{ "webd.request_timeout", CONF_SECONDS, O(request_timeout), 0, "10s",
+	  1, 3600, "a whole request (line, headers, body) must arrive within"
+	  " this, counted from the connection or the previous response" },
+	{ "webd.idle_timeout", CONF_SECONDS, O(idle_timeout), 0, "30s", 1,
+	  3600, "close a connection without traffic for this long" },
+	{ "webd.hosts", CONF_STR, O(hosts), S(hosts), NULL, 0, 0,
+	  "Host names accepted, comma-separated, port optional (default:"
+	  " localhost, 127.0.0.1, [::1] and webd.listen); * accepts any" },
+	{ "webd.trusted_proxies", CONF_STR, O(trusted_proxies),
+	  S(trusted_proxies), NULL, 0, 0, "proxy addresses whose"
+	  " X-Forwarded-For/-Proto are believed, comma-separated" },
+	{ "webd.tls_min", CONF_STR, O(tls_min), S(tls_min), "1.2", 0, 0,
+	  "oldest TLS version accepted: 1.2 or 1.3" },
 	{ "webd.rate", CONF_INT, O(rate), 0, "200", 0, 10000000,
 	  "requests per second per client address (0: no limit)" },
 	{ "webd.burst", CONF_INT, O(burst), 0, "400", 0, 10000000,
 	  "requests a client may make in a burst" },
 	{ "webd.login_rate", CONF_INT, O(login_rate), 0, "10", 1, 100000,
 	  "login attempts per minute per client address" },
+	{ "webd.login_account_rate", CONF_INT, O(login_account_rate), 0, "10",
+	  1, 100000, "login attempts per minute per account name, from any"
+	  " address" },
+	{ "webd.rate_clients", CONF_INT, O(rate_clients), 0, "4096", 16,
+	  1048576, "client addresses (IPv6: /64s) and account names each"
+	  " rate limit tracks; the least recently seen is forgotten" },
+	{ "webd.sql_timeout", CONF_INT, O(sql_timeout), 0, "5000", 10,
+	  600000, "milliseconds of SQL a request may run (503 beyond)" },
 	{ "webd.session_ttl", CONF_SECONDS, O(session_ttl), 0, "12h", 60,
 	  30 * 86400, "idle time after which a session ends" },
 	{ "webd.ctl_timeout", CONF_INT, O(ctl_timeout), 0, "250", 10, 10000,
@@ -88,16 +115,21 @@ static const struct conf_directive webd_conf_table[] = {
 };
 
 /* Install-time commands, long options only (see the top). */
-enum { OPT_SET_PASSWORD = 256, OPT_ADD_TOKEN };
+enum { OPT_SET_PASSWORD = 256, OPT_ADD_TOKEN, OPT_LIST_TOKENS,
+    OPT_REVOKE_TOKEN };
 static const struct daemon_flag webd_flags[] = {
 	{ OPT_SET_PASSWORD, "set-password", 1, NULL, NULL },
 	{ OPT_ADD_TOKEN, "add-token", 1, NULL, NULL },
+	{ OPT_LIST_TOKENS, "list-tokens", 0, NULL, NULL },
+	{ OPT_REVOKE_TOKEN, "revoke-token", 1, NULL, NULL },
 	{ 0, NULL, 0, NULL, NULL }
 };
 
 struct webd_cmd {
 	const char	*setpw;		/* --set-password USER */
 	const char	*addtok;	/* --add-token NAME */
+	int		 listtok;	/* --list-tokens */
+	const char	*revoketok;	/* --revoke-token ID */
 };
 
 static int
@@ -109,8 +141,12 @@ webd_flag(void *arg, int ch, const char *val, char *err, size_t errlen)
 	(void)errlen;
 	if (ch == OPT_SET_PASSWORD)
 		cmd->setpw = val;
-	else
+	else if (ch == OPT_ADD_TOKEN)
 		cmd->addtok = val;
+	else if (ch == OPT_LIST_TOKENS)
+		cmd->listtok = 1;
+	else
+		cmd->revoketok = val;
 	return 0;
 }
 
@@ -180,6 +216,40 @@ add_token(struct webd *w, const char *name)
 	return 0;
 }
 
+/* --list-tokens: "id name created", one token a line, on stdout. */
+static int
+list_tokens(struct webd *w)
+{
+	struct buf b;
+	int n;
+
+	buf_init(&b);
+	if ((n = auth_list_tokens(w->auth, &b)) == -1 || !buf_ok(&b)) {
+		fprintf(stderr, "evflow-webd: cannot read the tokens\n");
+		buf_free(&b);
+		return 1;
+	}
+	if (b.len > 0)
+		fwrite(b.p, 1, b.len, stdout);
+	buf_free(&b);
+	fprintf(stderr, "evflow-webd: %d token%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/* --revoke-token ID: a running webd refuses the token within a tick. */
+static int
+revoke_token(struct webd *w, const char *which)
+{
+	char err[256];
+
+	if (auth_revoke_token(w->auth, which, err, sizeof(err)) == -1) {
+		fprintf(stderr, "evflow-webd: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "evflow-webd: token %s revoked\n", which);
+	return 0;
+}
+
 /* Stats frame hook: a snapshot of the counters the HTTP threads bump. */
 static void
 webd_stats_sync(void *arg)
@@ -187,6 +257,7 @@ webd_stats_sync(void *arg)
 	struct webd *w = arg;
 	int i;
 
+	w->counters[WC_BAD_UTF8] = json_bad_utf8();
 	for (i = 0; i < WC_COUNTER_MAX; i++)
 		w->ctr_snap[i] = w->counters[i];
 }
@@ -197,7 +268,7 @@ main(int argc, char **argv)
 	static struct webd w;
 	static struct daemon dm;
 	struct daemon *d = &dm;
-	struct webd_cmd cmd = { NULL, NULL };
+	struct webd_cmd cmd = { NULL, NULL, 0, NULL };
 	char err[512];
 	uint64_t next;
 	struct pollfd pfd;
@@ -210,7 +281,9 @@ main(int argc, char **argv)
 	    "[-o key=value] [-N name]\n"
 	    "       evflow-webd [options] --set-password USER  (password on"
 	    " stdin)\n"
-	    "       evflow-webd [options] --add-token NAME";
+	    "       evflow-webd [options] --add-token NAME\n"
+	    "       evflow-webd [options] --list-tokens\n"
+	    "       evflow-webd [options] --revoke-token ID|NAME";
 	d->table = webd_conf_table;
 	d->cfg = &w.conf;
 	d->own = webd_flags;
@@ -227,6 +300,14 @@ main(int argc, char **argv)
 		fatalx("webd.tls_cert and webd.tls_key go together");
 	if (!live_name_ok(w.conf.router))
 		fatalx("webd.router: letters, digits, . _ - only");
+	if (strcmp(w.conf.tls_min, "1.2") != 0 &&
+	    strcmp(w.conf.tls_min, "1.3") != 0)
+		fatalx("webd.tls_min: 1.2 or 1.3");
+	if (w.conf.conn_per_ip >= w.conf.conn_max)
+		fatalx("webd.conn_per_ip must be below webd.conn_max, so that"
+		    " one address cannot take every connection");
+	if (http_check_conf(&w.conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	if (d->check) {
 		daemon_print_config(d);
 		return 0;
@@ -241,9 +322,16 @@ main(int argc, char **argv)
 	if ((w.auth = auth_new(w.conf.credentials, w.conf.session_ttl, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
-	if (cmd.setpw != NULL || cmd.addtok != NULL) {
-		rc = cmd.setpw != NULL ? set_password(&w, cmd.setpw) :
-		    add_token(&w, cmd.addtok);
+	if (cmd.setpw != NULL || cmd.addtok != NULL || cmd.listtok ||
+	    cmd.revoketok != NULL) {
+		if (cmd.setpw != NULL)
+			rc = set_password(&w, cmd.setpw);
+		else if (cmd.addtok != NULL)
+			rc = add_token(&w, cmd.addtok);
+		else if (cmd.revoketok != NULL)
+			rc = revoke_token(&w, cmd.revoketok);
+		else
+			rc = list_tokens(&w);
 		auth_free(w.auth);
 		return rc;
 	}
@@ -258,12 +346,18 @@ main(int argc, char **argv)
 			fatal("%s", w.conf.tls_key);
 		w.tls = 1;
 	}
-	if ((w.rate = rate_new((double)w.conf.rate, (double)w.conf.burst)) ==
+	if ((w.rate = rate_new((double)w.conf.rate, (double)w.conf.burst,
+	    (unsigned)w.conf.rate_clients, &w.counters[WC_RATE_EVICTED])) ==
 	    NULL || (w.login_rate = rate_new((double)w.conf.login_rate / 60.0,
-	    (double)w.conf.login_rate)) == NULL)
+	    (double)w.conf.login_rate, (unsigned)w.conf.rate_clients,
+	    &w.counters[WC_RATE_EVICTED])) == NULL ||
+	    (w.login_account = rate_new((double)w.conf.login_account_rate /
+	    60.0, (double)w.conf.login_account_rate,
+	    (unsigned)w.conf.rate_clients, &w.counters[WC_RATE_EVICTED])) ==
+	    NULL)
 		fatal("rate");
 	if ((w.db = db_pool_new(w.conf.database, (unsigned)w.conf.threads +
-	    1)) == NULL)
+	    1, w.conf.sql_timeout)) == NULL)
 		fatal("database pool");
 	if ((w.live = live_new(w.conf.datadir, w.conf.name,
 	    (int)w.conf.ctl_timeout)) == NULL)
@@ -298,6 +392,7 @@ main(int argc, char **argv)
 		if (deadline_due(&next, clock_mono_usec(), TICK_USEC)) {
 			live_refresh(w.live);
 			auth_expire(w.auth);
+			http_sweep(&w);
 		}
 	}
 
@@ -308,6 +403,7 @@ main(int argc, char **argv)
 	db_pool_free(w.db);
 	rate_free(w.rate);
 	rate_free(w.login_rate);
+	rate_free(w.login_account);
 	auth_free(w.auth);
 	free(w.tls_cert_pem);
 	free(w.tls_key_pem);

@@ -34,6 +34,7 @@ struct samples {
 	struct sample	*s;
 	size_t		 n, cap;
 	int		 failed;
+	unsigned	 cut;	/* samples with a label value cut short */
 };
 
 static void
@@ -51,29 +52,43 @@ metric_name(char *out, size_t len, const char *pfx, const char *key)
 	out[o < len ? o : len - 1] = '\0';
 }
 
-/* Appends `name="value"` with Prometheus escaping. */
-static void
+/* Appends `,name="value"` (no comma first) with Prometheus escaping
+ * to the NUL-terminated out[len].  The result always fits and stays
+ * well-formed: a value too long for the room left is cut (never inside
+ * an escape or a UTF-8 sequence); a label whose name and quotes do not
+ * fit is left out.  Returns 0, or -1 if anything was cut or left out. */
+static int
 label(char *out, size_t len, const char *name, const char *val)
 {
-	size_t o = strlen(out);
-	const char *p;
+	size_t o = strlen(out), need, i;
+	const unsigned char *p;
+	int cut = 0;
 
-	if (o + 1 >= len)
-		return;
+	need = (o ? 1 : 0) + strlen(name) + 3;	/* , name = " " */
+	if (o + need + 1 > len)
+		return -1;
 	o += (size_t)snprintf(out + o, len - o, "%s%s=\"", o ? "," : "", name);
-	for (p = val; *p != '\0' && o + 3 < len; p++) {
-		if (*p == '\\' || *p == '"') {
+	for (p = (const unsigned char *)val; *p != '\0'; p++) {
+		/* room for this byte's escape, the closing quote, NUL */
+		i = (*p == '\\' || *p == '"' || *p == '\n') ? 2 : 1;
+		if (o + i + 2 > len) {
+			cut = 1;
+			break;
+		}
+		if (i == 2) {
 			out[o++] = '\\';
-			out[o++] = *p;
-		} else if (*p == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
+			out[o++] = *p == '\n' ? 'n' : (char)*p;
 		} else
-			out[o++] = *p;
+			out[o++] = (char)*p;
 	}
-	if (o + 1 < len)
-		out[o++] = '"';
+	if (cut)	/* drop a UTF-8 sequence cut in the middle */
+		while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
+			o--;
+	if (cut && o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0xc0)
+		o--;
+	out[o++] = '"';
 	out[o] = '\0';
+	return cut ? -1 : 0;
 }
 
 static void
@@ -83,6 +98,7 @@ add(struct samples *ss, const char *daemon, const char *role,
 	struct sample *s;
 	const char *dot;
 	char iface[256];
+	int cut;
 
 	if (ss->n == ss->cap) {
 		size_t cap = ss->cap ? ss->cap * 2 : 256;
@@ -98,18 +114,22 @@ add(struct samples *ss, const char *daemon, const char *role,
 	s = &ss->s[ss->n++];
 	s->labels[0] = '\0';
 	s->value = value;
-	label(s->labels, sizeof(s->labels), "daemon", daemon);
+	/* The daemon's name gets at most half the room: the second label
+	 * always fits. */
+	cut = label(s->labels, sizeof(s->labels) / 2, "daemon", daemon);
 	if (strncmp(key, "iface.", 6) == 0 && (dot = strrchr(key, '.')) !=
 	    key + 5 && (size_t)(dot - key - 6) < sizeof(iface)) {
 		memcpy(iface, key + 6, (size_t)(dot - key - 6));
 		iface[dot - key - 6] = '\0';
 		metric_name(s->metric, sizeof(s->metric), "evflow_iface_",
 		    dot + 1);
-		label(s->labels, sizeof(s->labels), "iface", iface);
+		cut |= label(s->labels, sizeof(s->labels), "iface", iface);
 	} else {
 		metric_name(s->metric, sizeof(s->metric), "evflow_", key);
-		label(s->labels, sizeof(s->labels), "role", role);
+		cut |= label(s->labels, sizeof(s->labels), "role", role);
 	}
+	if (cut)
+		ss->cut++;
 }
 
 static int
@@ -183,7 +203,7 @@ add_live(struct samples *ss, const char *stats)
 void
 api_metrics(struct webd *w, struct req *q, struct resp *r)
 {
-	struct samples ss = { NULL, 0, 0, 0 };
+	struct samples ss = { NULL, 0, 0, 0, 0 };
 	struct query qy;
 	struct db_conn *c;
 	sqlite3_stmt *st;
@@ -225,12 +245,17 @@ api_metrics(struct webd *w, struct req *q, struct resp *r)
 		    " daemon_counters ORDER BY daemon, key");
 		while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
 			const char *dn = (const char *)sqlite3_column_text(st, 0);
-			char needle[96];
+			struct buf needle;
+			int live_wins;
 
 			if (dn == NULL)
 				continue;
-			snprintf(needle, sizeof(needle), "\n%s\n", dn);
-			if (up.p != NULL && strstr(up.p, needle) != NULL)
+			buf_init(&needle);
+			buf_printf(&needle, "\n%s\n", dn);
+			live_wins = up.p != NULL && buf_ok(&needle) &&
+			    strstr(up.p, needle.p) != NULL;
+			buf_free(&needle);
+			if (live_wins)
 				continue;	/* live values win */
 			add(&ss, dn, (const char *)(sqlite3_column_text(st, 1) ?
 			    sqlite3_column_text(st, 1) : (const unsigned char *)""),
@@ -246,6 +271,8 @@ api_metrics(struct webd *w, struct req *q, struct resp *r)
 		snprintf(key, sizeof(key), "webd_%s", webd_counter_names[k]);
 		add(&ss, w->conf.name, "webd", key, (double)w->counters[k]);
 	}
+	if (ss.cut > 0)
+		w->counters[WC_METRICS_CUT] += ss.cut;
 	if (ss.failed) {
 		free(ss.s);
 		buf_free(&live);

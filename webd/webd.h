@@ -24,7 +24,7 @@
 #define WEBD_SESSION_MAX	256	/* concurrent sessions */
 #define WEBD_SESSION_ID_LEN	64	/* hex characters */
 #define WEBD_USER_LEN		64	/* bytes of a user or token name */
-#define WEBD_RATE_SLOTS		1024	/* clients tracked by the rate limit */
+#define WEBD_RATE_KEY_LEN	72	/* bytes of a rate-limit key */
 #define WEBD_DB_POOL_MAX	16	/* read-only connections */
 #define WEBD_PAGE_MAX		1000	/* rows per page */
 
@@ -40,9 +40,18 @@ struct webd_conf {
 	long long	header_max;	/* bytes of a request's headers */
 	long long	conn_max;	/* concurrent connections */
 	long long	conn_per_ip;	/* concurrent connections per client */
+	long long	request_timeout; /* seconds for a whole request */
+	long long	idle_timeout;	/* seconds without traffic */
+	char		hosts[CONF_STR_LEN];	/* Host allowlist, or "" */
+	char		trusted_proxies[CONF_STR_LEN];
+	char		tls_min[CONF_STR_LEN];	/* "1.2" or "1.3" */
 	long long	rate;		/* requests per second per client, 0 off */
 	long long	burst;		/* requests a client may burst */
 	long long	login_rate;	/* login attempts per minute per client */
+	long long	login_account_rate; /* login attempts per minute per
+					    account name */
+	long long	rate_clients;	/* keys each rate limit tracks */
+	long long	sql_timeout;	/* milliseconds of SQL per request */
 	long long	session_ttl;	/* seconds of idleness */
 	long long	ctl_timeout;	/* milliseconds per control request */
 	char		credentials[CONF_STR_LEN];
@@ -71,6 +80,17 @@ enum webd_counter {
 	WC_LOGIN_FAILED,
 	WC_DB_ERRORS,
 	WC_CTL_ERRORS,
+	WC_REJ_HOST,		/* 421, Host not in webd.hosts */
+	WC_REJ_FRAMING,		/* 400, ambiguous Content-Length/chunked */
+	WC_CONN_TIMEOUT,	/* closed: request not complete in time */
+	WC_CONN_REFUSED,	/* refused: address or total at its cap */
+	WC_CONN_EVICTED,	/* closed: oldest waiting one, for a new one */
+	WC_PROXY_FORWARDED,	/* X-Forwarded-* taken from a trusted proxy */
+	WC_METRICS_CUT,		/* /metrics label values cut to fit */
+	WC_DB_TIMEOUT,		/* 503, a request's SQL ran out of time */
+	WC_REJ_LOGIN_ACCOUNT,	/* 429, an account's login limit */
+	WC_RATE_EVICTED,	/* a rate bucket evicted before refilling */
+	WC_BAD_UTF8,		/* invalid UTF-8 bytes from the database */
 	WC_COUNTER_MAX
 };
 
@@ -78,6 +98,7 @@ struct webd_auth;
 struct webd_rate;
 struct webd_live;
 struct webd_dbpool;
+struct webd_conns;
 struct MHD_Daemon;
 
 struct webd {
@@ -85,9 +106,11 @@ struct webd {
 	struct webd_auth	*auth;
 	struct webd_rate	*rate;
 	struct webd_rate	*login_rate;
+	struct webd_rate	*login_account;	/* per account name */
 	struct webd_live	*live;
 	struct webd_dbpool	*db;
 	struct MHD_Daemon	*mhd;
+	struct webd_conns	*conns;	/* http.c's connection table */
 	unsigned		 port;	/* bound port */
 	int			 tls;
 	char			*tls_cert_pem;
@@ -111,7 +134,9 @@ struct req {
 	const char	*url;
 	const char	*path_arg;	/* text after a route's prefix, or NULL */
 	struct MHD_Connection *conn;
-	char		 client[64];	/* peer address, text */
+	char		 client[64];	/* client address, text (the proxy's
+					   X-Forwarded-For if trusted) */
+	int		 secure;	/* TLS here or at a trusted proxy */
 	enum auth_kind	 auth;
 	char		 user[WEBD_USER_LEN];
 	char		 session[WEBD_SESSION_ID_LEN + 1];
@@ -130,8 +155,13 @@ struct resp {
 	int		 cacheable;	/* static asset: may be cached */
 };
 
+/* Checks webd.hosts and webd.trusted_proxies; 0 or -1 with err. */
+int	http_check_conf(const struct webd_conf *, char *, size_t);
 int	http_start(struct webd *, char *, size_t);
 void	http_stop(struct webd *);
+/* Closes connections whose request is overdue; the main loop calls it
+ * once a second. */
+void	http_sweep(struct webd *);
 /* Sets an error response: {"error":{"code":status,"message":msg}}. */
 void	resp_error(struct resp *, unsigned, const char *);
 /* Parses a JSON request body; NULL (and a 400 in resp) if it is not an
@@ -146,12 +176,21 @@ struct db_conn *req_db(struct webd *, struct resp *);
 /* Sets a 500 for a failed statement (logged, not shown). */
 void	resp_db_error(struct webd *, struct db_conn *, struct resp *);
 
-/* ---- rate.c: per-client token buckets */
+/* ---- rate.c: token buckets per client address or account name */
 
-struct webd_rate *rate_new(double, double);
+/* rate tokens per second, burst, the most keys tracked, and a counter
+ * bumped when a bucket that had not refilled is evicted (borrowed, may
+ * be NULL).  rate 0: everything is allowed. */
+struct webd_rate *rate_new(double, double, unsigned, _Atomic uint64_t *);
 void	rate_free(struct webd_rate *);
-/* 1 if `client` may make one more request of `cost` tokens now. */
+/* 1 if `key` may make one more request of `cost` tokens now.  A key
+ * that is an IPv6 address counts for its /64. */
 int	rate_allow(struct webd_rate *, const char *, double);
+/* The bucket key of a client address (IPv6: its /64, IPv4-mapped: the
+ * IPv4 address; anything else unchanged). */
+void	rate_key(const char *, char *, size_t);
+/* The hash chain a key lands in (for the collision test). */
+unsigned rate_slot(const struct webd_rate *, const char *);
 
 /* ---- auth.c: credentials, sessions, CSRF, API tokens */
 
@@ -177,11 +216,18 @@ int	auth_session_get(struct webd_auth *, const char *, char *, size_t,
 	    char *, size_t);
 void	auth_session_end(struct webd_auth *, const char *);
 void	auth_expire(struct webd_auth *);
+/* Appends one line per API token, "id<TAB>name<TAB>created\n"; the
+ * count, or -1. */
+int	auth_list_tokens(struct webd_auth *, struct buf *);
+/* Deletes the token with this id (from auth_list_tokens) or name; the
+ * running webd stops accepting it within a tick.  0 or -1 with err. */
+int	auth_revoke_token(struct webd_auth *, const char *, char *, size_t);
 
 /* ---- db.c: read-only connections to the flow database */
 
 struct db_conn;
-struct webd_dbpool *db_pool_new(const char *, unsigned);
+/* path, connections, milliseconds of SQL per request (0: no limit). */
+struct webd_dbpool *db_pool_new(const char *, unsigned, long long);
 void	db_pool_free(struct webd_dbpool *);
 /* Borrows a connection (waits if all are busy); NULL if the database
  * cannot be opened (not created yet, unreadable).  Give it back with
@@ -189,6 +235,12 @@ void	db_pool_free(struct webd_dbpool *);
 struct db_conn *db_get(struct webd_dbpool *);
 void	db_put(struct webd_dbpool *, struct db_conn *);
 sqlite3	*db_handle(struct db_conn *);
+/* 1 if the connection's last statement was interrupted because the
+ * request's time (webd.sql_timeout) ran out. */
+int	db_timed_out(struct db_conn *);
+/* Sets the response for a failed statement: a 503 (counted) if the
+ * request's SQL time ran out, else resp_db_error()'s 500. */
+void	db_fail(struct webd *, struct db_conn *, struct resp *);
 /* Prepares `sql`, cached per connection: reset, bindings cleared.  The
  * statement is borrowed: never finalize it.  NULL on error (logged). */
 sqlite3_stmt *db_prepare(struct db_conn *, const char *);
@@ -245,7 +297,13 @@ struct json_keys {
 	unsigned char	raw[JSON_KEYS_MAX];
 };
 
+/* Strings leave as valid UTF-8: invalid bytes become U+FFFD, bidi
+ * controls and U+2028/9 are \u-escaped. */
 void	json_str(struct buf *, const char *, size_t);
+/* Appends JSON text made by SQLite as is, with json_str()'s UTF-8 rule. */
+void	json_raw(struct buf *, const char *, size_t);
+/* Invalid UTF-8 bytes replaced so far (all threads). */
+uint64_t json_bad_utf8(void);
 void	json_int(struct buf *, long long);
 void	json_real(struct buf *, double);
 /* Appends column i of the current row as a JSON value. */
