@@ -137,6 +137,24 @@ rd_value(struct tlv_rd *r, unsigned vt)
 	}
 }
 
+/*
+ * IPv4 addresses travel as uint32 in TLV (the JSON path has them as
+ * text): the fields that hold one, by NetFlow number and by name.
+ */
+static int
+is_ipv4_key(const char *k)
+{
+	static const char *const keys[] = { "8", "12", "15", "18", "130",
+	    "225", "226", "IPV4_SRC_ADDR", "IPV4_DST_ADDR", "IPV4_NEXT_HOP",
+	    "IPV4_LOCAL_ADDR", "IPV4_REMOTE_ADDR", "EXPORTER_IPV4_ADDRESS" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(k, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Adds `item` to container `c` (an object under `key`, or an array). */
 static int
 put(cJSON *c, const char *key, cJSON *item)
@@ -215,7 +233,20 @@ tlv_decode(const uint8_t *p, size_t len)
 			char key[sizeof(r->str)];
 
 			memcpy(key, r->str, strlen(r->str) + 1);
-			if ((item = rd_value(r, vt)) == NULL ||
+			if (vt >= TLV_U8 && vt <= TLV_U32 && is_ipv4_key(key)) {
+				uint64_t a;
+
+				if (rd_be(r, vt == TLV_U32 ? 4 : vt == TLV_U16 ?
+				    2 : 1, &a) == -1)
+					goto bad;
+				(void)snprintf(r->str, sizeof(r->str),
+				    "%u.%u.%u.%u", (unsigned)(a >> 24) & 255,
+				    (unsigned)(a >> 16) & 255,
+				    (unsigned)(a >> 8) & 255, (unsigned)a & 255);
+				item = cJSON_CreateString(r->str);
+			} else
+				item = rd_value(r, vt);
+			if (item == NULL ||
 			    put(stack[depth], key, item) == -1) {
 				cJSON_Delete(item);
 				goto bad;

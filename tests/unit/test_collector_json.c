@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "collector/collector.h"
+#include "collector/event_json.h"
 #include "t.h"
 #include "t_flow.h"
 
@@ -671,6 +672,247 @@ test_hostile(void)
 	free(big);
 }
 
+/* ---- issue 13: real producers whose data was lost or wrong ---- */
+
+#define NOW_USEC	1764680000000000ull	/* 2025-12-02, a real clock */
+
+/* softflowd ends arrays with `},\n]`: json-c accepts one trailing comma
+ * before `]` or `}`, so evflow does too, and nothing looser. */
+static void
+test_softflowd_trailing_comma(void)
+{
+	uint64_t tc = ctr[C_JSON_TRAILING_COMMAS];
+	char buf[64];
+	size_t n;
+
+	CHECK(parse(EJ_FLOW, "[{\"8\":\"10.0.0.1\",\"12\":\"10.0.0.2\",\"4\":6,"
+	    "\"7\":40000,\"11\":80},\n{\"8\":\"10.0.0.3\",\"12\":\"10.0.0.2\","
+	    "\"4\":17,\"7\":5353,\"11\":53, \"s\":\",]\"},\n]") == 0);
+	CHECK_EQ_U(nrecs, 2);
+	CHECK_EQ_U(recs[1].u.f.proto, 17);
+	CHECK_STR(recs[1].u.f.extra, "{\"s\":\",]\"}");	/* strings kept */
+	CHECK(parse(EJ_FLOW, "{\"8\":\"10.0.0.1\",\"12\":\"10.0.0.2\",\"4\":6,"
+	    "\"x\":[1,2, ] ,}") == 0 && nrecs == 1);
+	CHECK_STR(recs[0].u.f.extra, "{\"x\":[1,2]}");
+	CHECK_EQ_U(ctr[C_JSON_TRAILING_COMMAS], tc + 2);
+	/* What json-c refuses stays refused. */
+	CHECK(parse(EJ_FLOW, "[,]") == -1);
+	CHECK(parse(EJ_FLOW, "[{},,]") == -1);
+	CHECK(parse(EJ_FLOW, "{\"a\":,}") == -1);
+	CHECK(parse(EJ_FLOW, "{,}") == -1);
+	CHECK_EQ_U(ctr[C_JSON_TRAILING_COMMAS], tc + 2);
+	/* The stripping itself: escaped quotes inside strings. */
+	CHECK(jt_has_trailing_comma("[1,2]", 5) == 0);
+	n = jt_strip_trailing_commas("[\"a\\\",]\",{\"b\":1,},]", 19, buf);
+	buf[n] = '\0';
+	CHECK_STR(buf, "[\"a\\\",]\",{\"b\":1}]");
+}
+
+/* softflowd sends FIRST/LAST_SWITCHED as uptime milliseconds: they
+ * become unix times (with the export's reference, else the receive
+ * time), the duration kept; unix seconds and milliseconds pass. */
+static void
+test_netflow_uptime_times(void)
+{
+	uint64_t tc = ctr[C_TIMES_CORRECTED], save = ej.now_usec;
+	const struct evp_flow *f = &recs[0].u.f;
+	const char *flow = "\"8\":\"10.0.0.1\",\"12\":\"10.0.0.2\",\"4\":17,"
+	    "\"7\":5000,\"11\":53";
+	char b[512];
+
+	ej.now_usec = NOW_USEC;
+	/* Uptime ms, no reference: LAST is the receive time. */
+	snprintf(b, sizeof(b), "{%s,\"22\":3600000,\"21\":3602500}", flow);
+	CHECK(parse(EJ_FLOW, b) == 0 && nrecs == 1);
+	CHECK_EQ_U(f->ts_usec, NOW_USEC);
+	CHECK_EQ_U(f->first_usec, NOW_USEC - 2500000);
+	/* With IPFIX 160 (unix ms of uptime zero). */
+	snprintf(b, sizeof(b), "{%s,\"FIRST_SWITCHED\":1000,\"LAST_SWITCHED\":"
+	    "4000,\"160\":%llu}", flow,
+	    (unsigned long long)(NOW_USEC / 1000 - 60000));
+	CHECK(parse(EJ_FLOW, b) == 0 && nrecs == 1);
+	CHECK_EQ_U(f->first_usec, NOW_USEC - 60000000 + 1000000);
+	CHECK_EQ_U(f->ts_usec, NOW_USEC - 60000000 + 4000000);
+	/* Unix milliseconds. */
+	snprintf(b, sizeof(b), "{%s,\"22\":%llu,\"21\":%llu}", flow,
+	    (unsigned long long)(NOW_USEC / 1000 - 5000),
+	    (unsigned long long)(NOW_USEC / 1000 - 1000));
+	CHECK(parse(EJ_FLOW, b) == 0 && nrecs == 1);
+	CHECK_EQ_U(f->first_usec, NOW_USEC - 5000000);
+	CHECK_EQ_U(f->ts_usec, NOW_USEC - 1000000);
+	CHECK_EQ_U(ctr[C_TIMES_CORRECTED], tc + 3);
+	/* Unix seconds are plausible: untouched, not counted. */
+	snprintf(b, sizeof(b), "{%s,\"22\":%llu,\"21\":\"%llu.5\"}", flow,
+	    (unsigned long long)(NOW_USEC / 1000000 - 10),
+	    (unsigned long long)(NOW_USEC / 1000000 - 2));
+	CHECK(parse(EJ_FLOW, b) == 0 && nrecs == 1);
+	CHECK_EQ_U(f->first_usec, NOW_USEC - 10000000);
+	CHECK_EQ_U(f->ts_usec, NOW_USEC - 1500000);
+	CHECK_EQ_U(ctr[C_TIMES_CORRECTED], tc + 3);
+	ej.now_usec = save;
+}
+
+/* nprobe_mini / Agent: LOCAL_CONTAINER has ID at its own level and the
+ * rest in K8S (783 of 783 events lost their id). */
+static void
+test_agent_container_id(void)
+{
+	const struct evp_flow *f = &recs[0].u.f;
+
+	CHECK(parse(EJ_FLOW, "{\"TCP_EVENT_TYPE\":\"CONNECT\","
+	    "\"IPV4_LOCAL_ADDR\":\"10.1.1.1\",\"IPV4_REMOTE_ADDR\":\"10.1.1.13\","
+	    "\"L4_LOCAL_PORT\":58916,\"L4_REMOTE_PORT\":10054,\"PROTOCOL\":6,"
+	    "\"LOCAL_CONTAINER\":{\"ID\":\"275d71585e03\",\"K8S\":{\"NAME\":"
+	    "\"coredns\",\"POD\":\"coredns-5d78\",\"NS\":\"kube-system\"}}}") ==
+	    0 && nrecs == 1);
+	CHECK_EQ_U(f->side[0].present & EVP_SIDE_CONTAINER, EVP_SIDE_CONTAINER);
+	CHECK_EQ_U(f->side[0].container.kind, EVP_CONT_K8S);
+	CHECK_STR(f->side[0].container.id, "275d71585e03");
+	CHECK_STR(f->side[0].container.name, "coredns");
+	CHECK_STR(f->side[0].container.pod, "coredns-5d78");
+	CHECK_STR(f->side[0].container.ns, "kube-system");
+	/* DOCKER with its own ID: the inner one wins. */
+	CHECK(parse(EJ_FLOW, "{\"TCP_EVENT_TYPE\":\"CONNECT\","
+	    "\"IPV4_LOCAL_ADDR\":\"10.1.1.1\",\"IPV4_REMOTE_ADDR\":\"10.1.1.13\","
+	    "\"L4_LOCAL_PORT\":58916,\"L4_REMOTE_PORT\":80,\"PROTOCOL\":6,"
+	    "\"LOCAL_CONTAINER\":{\"ID\":\"outer\",\"DOCKER\":{\"ID\":\"inner\","
+	    "\"NAME\":\"web\"}}}") == 0 && nrecs == 1);
+	CHECK_STR(f->side[0].container.id, "inner");
+	CHECK_EQ_U(f->side[0].container.kind, EVP_CONT_DOCKER);
+}
+
+/* NetFlow v5 ICMP: type << 8 | code in the destination port split one
+ * echo exchange in two flows; now one key, type/code kept in extra. */
+static void
+test_netflow_icmp_one_flow(void)
+{
+	struct evp_flow req;
+	const struct evp_flow *f = &recs[0].u.f;
+
+	CHECK(parse(EJ_FLOW, "[{\"8\":\"10.0.0.1\",\"12\":\"10.0.0.2\",\"4\":1,"
+	    "\"7\":0,\"11\":2048,\"1\":84,\"2\":1},{\"8\":\"10.0.0.2\",\"12\":"
+	    "\"10.0.0.1\",\"4\":1,\"7\":0,\"11\":0,\"1\":84,\"2\":1},"
+	    "{\"27\":\"2001:db8::2\",\"28\":\"2001:db8::1\",\"4\":58,\"7\":0,"
+	    "\"11\":33024}]") == 0);
+	CHECK_EQ_U(nrecs, 3);
+	req = recs[0].u.f;
+	CHECK_STR(addr(req.addr[0]), "10.0.0.1");
+	CHECK_STR(addr(req.addr[1]), "10.0.0.2");
+	CHECK_EQ_U(req.port[0] | req.port[1], 0);
+	CHECK_STR(req.extra, "{\"ICMP_TYPE\":8,\"ICMP_CODE\":0}");
+	CHECK_EQ_U(req.bytes[0], 84);
+	CHECK_EQ_U(req.flags & EVP_F_SIDES_GUESSED, 0);
+	f = &recs[1].u.f;		/* the reply: same key, other direction */
+	CHECK(memcmp(f->addr, req.addr, sizeof(req.addr)) == 0);
+	CHECK_EQ_U(f->port[0] | f->port[1], 0);
+	CHECK_EQ_U(f->bytes[1], 84);
+	CHECK_EQ_U(f->bytes[0], 0);
+	CHECK_STR(f->extra, "{\"ICMP_TYPE\":0,\"ICMP_CODE\":0}");
+	f = &recs[2].u.f;		/* ICMPv6 echo reply (129) */
+	CHECK_STR(addr(f->addr[0]), "2001:db8::1");
+	CHECK_STR(f->extra, "{\"ICMP_TYPE\":129,\"ICMP_CODE\":0}");
+}
+
+/* counter "Up" was stored as 0; tcp4 listening sockets got `::`; the
+ * producer's info was cut at 215 of 390 bytes. */
+static void
+test_topic_status_addr_info(void)
+{
+	char info[512], *p = info;
+	unsigned i;
+
+	CHECK(parse(EJ_COUNTER, "{\"ifIndex\":1,\"ifAdminStatus\":\"Up\","
+	    "\"ifOperStatus\":\"down\"}") == 0 && nrecs == 1);
+	CHECK_EQ_U(recs[0].u.c.admin_status, 1);
+	CHECK_EQ_U(recs[0].u.c.oper_status, 2);
+	CHECK(parse(EJ_COUNTER, "{\"ifIndex\":1,\"ifOperStatus\":\"lowerLayerDown\""
+	    ",\"ifAdminStatus\":\"1\"}") == 0 && nrecs == 1);
+	CHECK_EQ_U(recs[0].u.c.oper_status, 7);
+	CHECK_EQ_U(recs[0].u.c.admin_status, 1);
+
+	CHECK(parse(EJ_LISTENING, "{\"listening-ports\":{\"tcp4\":[{\"port\":22}"
+	    ",{\"port\":25,\"addr\":\"127.0.0.1\"}],\"tcp6\":[{\"port\":80}]}}") ==
+	    0 && nrecs == 3);
+	CHECK_STR(addr(recs[0].u.l.addr), "0.0.0.0");
+	CHECK_STR(addr(recs[1].u.l.addr), "127.0.0.1");
+	CHECK_STR(addr(recs[2].u.l.addr), "::");
+
+	p += sprintf(p, "{");
+	for (i = 0; i < 18; i++)
+		p += sprintf(p, "%s\"counter_%02u\":%u", i ? "," : "", i,
+		    1000000 + i);
+	p += sprintf(p, ",\"probe\":\"nprobe-agent v9.6.230523 host1\"}");
+	CHECK(strlen(info) > 390);
+	CHECK(parse(EJ_EVENT, info) == 0);
+	CHECK_STR(ej.health.info, info);
+}
+
+/* A producer restarting with the same source_id while the collector is
+ * busy: its old connection's queued messages interleave with the new
+ * one's, and the new connection may get the old one's fd number. */
+static void
+test_producer_restart_busy(void)
+{
+	uint64_t pc[C_COUNTER_MAX];
+	struct producers *ps;
+	struct producer *p = NULL;
+	uint32_t old = 1, neu = 1;
+	unsigned i;
+
+	memset(pc, 0, sizeof(pc));
+	ps = producers_new(pc);
+	for (i = 0; i < 1000; i++)
+		p = producers_seen(ps, "10.0.0.9", 7, 3, 1, old++, i);
+	/* Restart: the new process counts from 1 on the same fd (7),
+	 * interleaved with 2000 more of the old one still queued. */
+	for (i = 0; i < 2000; i++) {
+		p = producers_seen(ps, "10.0.0.9", 7, 3, 1, old++, i);
+		p = producers_seen(ps, "10.0.0.9", 7, 3, 1, neu++, i);
+	}
+	CHECK_EQ_U(p->rec.lost_msgs, 0);
+	CHECK_EQ_U(p->rec.restarts, 1);
+	/* A real gap is still a loss, on the right sequence. */
+	p = producers_seen(ps, "10.0.0.9", 7, 3, 1, neu + 5, i);
+	CHECK_EQ_U(p->rec.lost_msgs, 5);
+	CHECK_EQ_U(pc[C_LOST_MSGS], 5);
+	CHECK_EQ_U(pc[C_RESTARTS], 1);
+	producers_free(ps);
+}
+
+/* TLV payloads that do not decode are refused whole (the well-formed
+ * ones are checked against libndpi's serializer in test_collector_tlv). */
+static void
+test_tlv_hostile(void)
+{
+	static const uint8_t ok[] = { 1, 1, 0x24, 8, 10, 0, 0, 1, 0x24, 12,
+	    10, 0, 0, 2, 0x22, 4, 6, 1 };
+	static const uint8_t bad[][8] = {
+		{ 1, 2 },			/* not the TLV format */
+		{ 1, 1, 0x2b, 1, 0, 9, 'a' },	/* string past the end */
+		{ 1, 1, 0x0c, 0, 1, 'b', 1 },	/* record ends in a block */
+		{ 1, 1, 0x0d },			/* end of no block */
+		{ 1, 1, 0x2f, 1 },		/* unknown value type */
+		{ 1, 1, 0x12, 1, 1 },		/* unknown key type */
+	};
+	uint8_t deep[64];
+	unsigned i;
+
+	nrecs = 0;
+	CHECK(ej_parse_tlv(&ej, EJ_FLOW, ok, sizeof(ok)) == 0);
+	CHECK_EQ_U(nrecs, 1);
+	CHECK_STR(addr(recs[0].u.f.addr[1]), "10.0.0.2");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(ej_parse_tlv(&ej, EJ_FLOW, bad[i], 7) == -1);
+	deep[0] = deep[1] = 1;
+	for (i = 2; i + 4 <= sizeof(deep); i += 4) {
+		deep[i] = 0x0c;
+		deep[i + 1] = 0;
+		deep[i + 2] = 1;
+		deep[i + 3] = 'k';
+	}
+	CHECK(ej_parse_tlv(&ej, EJ_FLOW, deep, sizeof(deep)) == -1);
+}
+
 static void
 test_strlcpy(void)
 {
@@ -700,6 +942,13 @@ main(void)
 	test_netflow();
 	test_topics();
 	test_hostile();
+	test_softflowd_trailing_comma();
+	test_netflow_uptime_times();
+	test_agent_container_id();
+	test_netflow_icmp_one_flow();
+	test_topic_status_addr_info();
+	test_producer_restart_busy();
+	test_tlv_hostile();
 	test_strlcpy();
 	/* The event identity holds over everything above. */
 	sum = ctr[C_EVENTS_FORWARDED];
