@@ -112,7 +112,7 @@ zlib-garbage|drop_msg_bad_zlib=1 fwd=0
 zlib-oversized|drop_msg_too_large=1 fwd=0
 zlib-bomb|drop_msg_too_large=1 fwd=0
 utf8|drop_msg_bad_json=1 strings_bad_utf8=2 fwd=1
-nested|drop_msg_bad_json=2 fwd=0
+nested|drop_msg_too_large=2 msgs_over_json_depth=2 fwd=0
 types|drop_ev_not_object=5 drop_ev_bad_address=* drop_ev_wrong_type=* drop_ev_missing_field=* drop_ev_sum=9 events_received=59 fwd=0
 huge|drop_msg_too_large=1 fwd=0
 ebpf|drop_msg_ebpf_topic=1 fwd=0

@@ -6,6 +6,7 @@
  * (wrong length, unknown version, missing payload frame) take none, so a
  * collector that tracks msg_id sees no gap from them.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #define OVERSIZE_BYTES	(64u * 1024 * 1024)	/* inflated, valid JSON */
 #define HUGE_BYTES	(32u * 1024 * 1024)	/* plain payload */
 #define NEST_DEPTH	100000
+#define AMPLIFY_EVENTS	2790000u	/* 8.37 MB: under max_payload */
 
 static const char good_event[] =
 	"{ \"timestamp\": \"1715935521.084213\", \"INTERFACE_NAME\": \"eth0\", "
@@ -199,6 +201,60 @@ bad_zlib_bomb(struct pub *p)
 	return send_deflated_fill(p, BOMB_BYTES, 0, 100);
 }
 
+/*
+ * The amplification of issue 13: `[{},{},...,{}]` of AMPLIFY_EVENTS
+ * empty objects (8.4 MB) deflated to ~8 KB, inside the default
+ * max_payload, so only the collector's ratio and per-message bounds
+ * stop it.  Streamed: the inflated text never exists here.
+ */
+static int
+bad_amplify(struct pub *p)
+{
+	static uint8_t chunk[3 * 20000];
+	z_stream zs;
+	uint8_t *out, flags;
+	size_t cap = 64 * 1024, left = AMPLIFY_EVENTS, i;
+	int pre = zprefix(p, &flags), rc = -1;
+
+	for (i = 0; i < sizeof(chunk); i += 3)
+		memcpy(chunk + i, "{},", 3);
+	memset(&zs, 0, sizeof(zs));
+	if ((out = malloc(cap)) == NULL)
+		return -1;
+	if (deflateInit(&zs, Z_BEST_COMPRESSION) != Z_OK) {
+		free(out);
+		return -1;
+	}
+	out[0] = 0x00;
+	zs.next_out = out + (pre ? 1 : 0);
+	zs.avail_out = (uInt)(cap - (pre ? 1 : 0));
+	zs.next_in = (Bytef *)(uintptr_t)"[";
+	zs.avail_in = 1;
+	if (deflate(&zs, Z_NO_FLUSH) == Z_STREAM_ERROR)
+		goto end;
+	while (left > 0) {
+		size_t n = left < sizeof(chunk) / 3 ? left : sizeof(chunk) / 3;
+		int last = n == left;
+
+		if (last)
+			chunk[3 * n - 1] = ']';	/* no comma after the last */
+		zs.next_in = chunk;
+		zs.avail_in = (uInt)(3 * n);
+		if (deflate(&zs, last ? Z_FINISH : Z_NO_FLUSH) ==
+		    Z_STREAM_ERROR || zs.avail_in != 0)
+			goto end;
+		if (last)
+			chunk[3 * n - 1] = ',';
+		left -= n;
+	}
+	rc = send_with_header(p, "flow", out, cap - zs.avail_out,
+	    3 * AMPLIFY_EVENTS + 1, flags);
+end:
+	deflateEnd(&zs);
+	free(out);
+	return rc;
+}
+
 static int
 bad_utf8(struct pub *p)
 {
@@ -375,6 +431,8 @@ static const struct bad_kind kinds[] = {
 	{ "zlib-oversized", bad_zlib_oversized,
 	  "valid JSON inflating to 64 MiB" },
 	{ "zlib-bomb", bad_zlib_bomb, "256 MiB of zeros, ~250 KiB compressed" },
+	{ "amplify", bad_amplify, "~8 KiB of zlib inflating to 2.79 M empty "
+	  "events" },
 	{ "utf8", bad_utf8, "invalid UTF-8 and a lone surrogate in strings" },
 	{ "nested", bad_nested, "100000 nested arrays; 2000 nested objects" },
 	{ "types", bad_types, "wrong types, out-of-range values, scalars" },
