@@ -4,7 +4,11 @@
  * A login sets an HttpOnly, SameSite=Strict session cookie (Secure with
  * TLS) and returns the session's CSRF token, which the UI sends in
  * X-CSRF-Token on every write.  Login attempts are rate limited per
- * client (webd.login_rate per minute) on top of the general limit.
+ * client address (webd.login_rate per minute; IPv6 per /64) and per
+ * account name (webd.login_account_rate, whatever the address), on top
+ * of the general limit.  Every attempt that gets past the limits costs
+ * one password hash, whether the body is valid, the user exists or not,
+ * so probing is as slow as guessing.
  */
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +40,16 @@ api_session(struct webd *w, struct req *q, struct resp *r)
 	    "authentication required");
 }
 
+/* A refused login: one failure counted and logged, one 401/400. */
+static void
+login_failed(struct webd *w, struct req *q, struct resp *r, unsigned status,
+    const char *msg)
+{
+	WEBD_COUNT(w, WC_LOGIN_FAILED);
+	LOG_RATELIMITED(log_warnx, "login failed from %s", q->client);
+	resp_error(r, status, msg);
+}
+
 void
 api_login(struct webd *w, struct req *q, struct resp *r)
 {
@@ -48,34 +62,43 @@ api_login(struct webd *w, struct req *q, struct resp *r)
 		resp_error(r, 429, "too many login attempts, wait a minute");
 		return;
 	}
-	if ((j = req_json(q, r)) == NULL)
-		return;
-	u = cJSON_GetObjectItemCaseSensitive(j, "user");
-	p = cJSON_GetObjectItemCaseSensitive(j, "password");
-	if (!cJSON_IsString(u) || !cJSON_IsString(p) ||
-	    strlen(u->valuestring) >= WEBD_USER_LEN ||
-	    strlen(p->valuestring) > 1024) {
-		cJSON_Delete(j);
-		resp_error(r, 400, "expected {\"user\": text, \"password\": text}");
-		return;
-	}
 	if (auth_user_count(w->auth) == 0) {
-		cJSON_Delete(j);
 		LOG_RATELIMITED(log_warnx, "login refused: no user configured;"
 		    " run evflow-webd --set-password USER");
 		resp_error(r, 503, "no user is configured: run evflow-webd"
 		    " --set-password USER on the server");
 		return;
 	}
-	if (!auth_check_password(w->auth, u->valuestring, p->valuestring)) {
-		WEBD_COUNT(w, WC_LOGIN_FAILED);
-		LOG_RATELIMITED(log_warnx, "login failed from %s", q->client);
+	j = q->body != NULL ? cJSON_ParseWithLength(q->body, q->body_len) :
+	    NULL;
+	u = cJSON_GetObjectItemCaseSensitive(j, "user");
+	p = cJSON_GetObjectItemCaseSensitive(j, "password");
+	if (!cJSON_IsObject(j) || !cJSON_IsString(u) || !cJSON_IsString(p) ||
+	    strlen(u->valuestring) >= WEBD_USER_LEN ||
+	    strlen(p->valuestring) > 1024) {
+		/* Costs what a wrong password costs (the dummy hash). */
+		(void)auth_check_password(w->auth, "", "");
 		cJSON_Delete(j);
-		resp_error(r, 401, "wrong user or password");
+		login_failed(w, q, r, 400,
+		    "expected {\"user\": text, \"password\": text}");
+		return;
+	}
+	if (!rate_allow(w->login_account, u->valuestring, 1.0)) {
+		WEBD_COUNT(w, WC_REJ_LOGIN_ACCOUNT);
+		LOG_RATELIMITED(log_warnx, "login attempts for one account"
+		    " over webd.login_account_rate, from %s", q->client);
+		cJSON_Delete(j);
+		resp_error(r, 429, "too many login attempts for this account,"
+		    " wait a minute");
+		return;
+	}
+	if (!auth_check_password(w->auth, u->valuestring, p->valuestring) ||
+	    auth_session_new(w->auth, u->valuestring, id, csrf) == -1) {
+		cJSON_Delete(j);
+		login_failed(w, q, r, 401, "wrong user or password");
 		return;
 	}
 	WEBD_COUNT(w, WC_LOGIN_OK);
-	auth_session_new(w->auth, u->valuestring, id, csrf);
 	snprintf(r->cookie, sizeof(r->cookie), "evflow_session=%s; Path=/;"
 	    " HttpOnly; SameSite=Strict%s", id, w->tls ? "; Secure" : "");
 	buf_puts(&r->body, "{\"user\":");

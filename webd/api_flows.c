@@ -53,7 +53,7 @@ api_flows(struct webd *w, struct req *q, struct resp *r)
 		return;
 	}
 	if ((st = db_prepare(c, sql.p)) == NULL || query_bind(&qy, st) == -1) {
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 		goto out;
 	}
 	json_keys_init(&keys, st);
@@ -72,7 +72,7 @@ api_flows(struct webd *w, struct req *q, struct resp *r)
 	}
 	json_keys_free(&keys);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 		goto out;
 	}
 	buf_puts(&r->body, "],\"next\":");
@@ -153,7 +153,7 @@ api_flow(struct webd *w, struct req *q, struct resp *r)
 	    " i.mirrored AS iface_mirrored FROM flows f LEFT JOIN interfaces i"
 	    " ON i.id = f.iface_id WHERE f.id = ?1");
 	if (st == NULL) {
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, id);
@@ -164,7 +164,7 @@ api_flow(struct webd *w, struct req *q, struct resp *r)
 	} else if (rc == SQLITE_DONE)
 		resp_error(r, 404, "no such flow");
 	else
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 out:
 	db_put(w->db, c);
 }

@@ -40,12 +40,12 @@ api_ifaces(struct webd *w, struct req *q, struct resp *r)
 	    " FROM interfaces i ORDER BY i.router_id IS NULL, i.router_id,"
 	    " i.name");
 	if (st == NULL) {
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 		goto out;
 	}
 	buf_puts(&r->body, "{\"interfaces\":");
 	if (json_rows(&r->body, st) == -1) {
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 		goto out;
 	}
 	/* The router's own table, live: its settings apply at once (the

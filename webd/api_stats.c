@@ -25,12 +25,12 @@ run_rows(struct webd *w, struct resp *r, struct query *qy, const char *sql,
 	if ((c = req_db(w, r)) == NULL)
 		return;
 	if ((st = db_prepare(c, sql)) == NULL || query_bind(qy, st) == -1) {
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 		goto out;
 	}
 	buf_printf(&r->body, "{\"%s\":", key);
 	if (json_rows(&r->body, st) == -1) {
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 		goto out;
 	}
 	buf_puts(&r->body, "}");
@@ -182,7 +182,7 @@ api_listening(struct webd *w, struct req *q, struct resp *r)
 		return;
 	}
 	if ((st = db_prepare(c, sql.p)) == NULL || query_bind(&qy, st) == -1) {
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 		goto out;
 	}
 	buf_puts(&r->body, "{\"listening\":[");
@@ -197,7 +197,7 @@ api_listening(struct webd *w, struct req *q, struct resp *r)
 			    sqlite3_column_int64(st, 0), &next);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 		goto out;
 	}
 	buf_puts(&r->body, "],\"next\":");
@@ -283,7 +283,7 @@ api_daemons(struct webd *w, struct req *q, struct resp *r)
 	    " json_group_object(key, value) AS j_counters"
 	    " FROM daemon_counters GROUP BY daemon ORDER BY daemon");
 	if (st == NULL || json_rows(&r->body, st) == -1) {
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 		db_put(w->db, c);
 		return;
 	}
@@ -394,7 +394,7 @@ api_summary(struct webd *w, struct req *q, struct resp *r)
 	    " AS attributed FROM flow_rows f WHERE f.last_seen >= :from",
 	    from, step);
 	if (rc != 0)
-		resp_db_error(w, c, r);
+		db_fail(w, c, r);
 	else
 		buf_puts(&r->body, "}");
 	db_put(w->db, c);

@@ -11,7 +11,13 @@
  *
  * Sessions are in memory only (a restart logs everyone out): a random
  * 256-bit id in an HttpOnly cookie and a second random 256-bit CSRF
- * token the UI sends back in X-CSRF-Token on every write.
+ * token the UI sends back in X-CSRF-Token on every write.  A session
+ * remembers a digest of its user's password hash at login; when the
+ * stored hash changes (a new password, from this process or from
+ * `--set-password` in another) or the user is gone, the user's sessions
+ * end: at once in this process, within a tick (auth_expire) otherwise.
+ * Other processes' writes are noticed through PRAGMA data_version, which
+ * also reloads the token cache (`--add-token`, `--revoke-token`).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -30,12 +36,16 @@
 #define AUTH_TOKEN_BYTES	32
 #define AUTH_DIGEST_BYTES	32
 #define AUTH_TOKENS_MAX		256
-#define AUTH_RELOAD_USEC	(2 * 1000000ULL)	/* token cache refresh */
+#define AUTH_RELOAD_USEC	(30 * 1000000ULL)	/* reload even if
+							   data_version says
+							   nothing changed */
+#define AUTH_PWTAG_BYTES	16	/* digest of a password hash */
 
 struct session {
 	char		id[WEBD_SESSION_ID_LEN + 1];	/* "" = free */
 	char		csrf[WEBD_SESSION_ID_LEN + 1];
 	char		user[WEBD_USER_LEN];
+	unsigned char	pwtag[AUTH_PWTAG_BYTES];	/* user's hash at login */
 	uint64_t	last_usec;			/* monotonic */
 };
 
@@ -49,6 +59,7 @@ struct webd_auth {
 	sqlite3		*db;		/* read-write, webd's own file */
 	uint64_t	 ttl_usec;
 	uint64_t	 reloaded_usec;
+	long long	 data_version;	/* PRAGMA data_version last seen */
 	struct session	 sess[WEBD_SESSION_MAX];
 	struct token	 tok[AUTH_TOKENS_MAX];
 	unsigned	 ntok;
@@ -89,6 +100,67 @@ auth_load_tokens(struct webd_auth *a)
 	a->reloaded_usec = clock_mono_usec();
 }
 
+/* The digest of USER's stored password hash into tag; 0, or -1 if there
+ * is no such user.  Caller holds mu. */
+static int
+auth_pwtag(struct webd_auth *a, const char *user, unsigned char *tag)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(a->db, "SELECT hash FROM users WHERE name = ?1",
+	    -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		crypto_generichash(tag, AUTH_PWTAG_BYTES,
+		    sqlite3_column_text(st, 0),
+		    (unsigned long long)sqlite3_column_bytes(st, 0), NULL, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Ends every session whose user's password hash is no longer the one it
+ * logged in with (password changed, user deleted).  Caller holds mu. */
+static void
+auth_check_sessions(struct webd_auth *a)
+{
+	unsigned char tag[AUTH_PWTAG_BYTES];
+	struct session *s;
+	unsigned i;
+
+	for (i = 0; i < WEBD_SESSION_MAX; i++) {
+		s = &a->sess[i];
+		if (s->id[0] == '\0')
+			continue;
+		if (auth_pwtag(a, s->user, tag) == 0 &&
+		    sodium_memcmp(tag, s->pwtag, sizeof(tag)) == 0)
+			continue;
+		log_info("session of %s ended: its password changed",
+		    s->user);
+		sodium_memzero(s, sizeof(*s));
+	}
+}
+
+/* PRAGMA data_version: changes when another connection (another
+ * process) commits to the credentials file.  -1 on error. */
+static long long
+auth_data_version(struct webd_auth *a)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(a->db, "PRAGMA data_version", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 struct webd_auth *
 auth_new(const char *path, long long ttl_sec, char *err, size_t errlen)
 {
@@ -125,6 +197,7 @@ auth_new(const char *path, long long ttl_sec, char *err, size_t errlen)
 		return NULL;
 	}
 	auth_load_tokens(a);
+	a->data_version = auth_data_version(a);
 	return a;
 }
 
@@ -203,6 +276,8 @@ auth_set_password(struct webd_auth *a, const char *user, const char *pw,
 	}
 	if (rc != SQLITE_OK)
 		snprintf(err, errlen, "credentials: %s", sqlite3_errmsg(a->db));
+	else
+		auth_check_sessions(a);	/* the user's sessions end now */
 	pthread_mutex_unlock(&a->mu);
 	sodium_memzero(hash, sizeof(hash));
 	return rc == SQLITE_OK ? 0 : -1;
@@ -317,10 +392,15 @@ auth_random_hex(char *out)
 int
 auth_session_new(struct webd_auth *a, const char *user, char *id, char *csrf)
 {
+	unsigned char tag[AUTH_PWTAG_BYTES];
 	struct session *s, *oldest = NULL;
 	unsigned i;
 
 	pthread_mutex_lock(&a->mu);
+	if (auth_pwtag(a, user, tag) == -1) {
+		pthread_mutex_unlock(&a->mu);
+		return -1;
+	}
 	for (i = 0; i < WEBD_SESSION_MAX; i++) {
 		s = &a->sess[i];
 		if (s->id[0] == '\0') {
@@ -334,6 +414,7 @@ auth_session_new(struct webd_auth *a, const char *user, char *id, char *csrf)
 	auth_random_hex(s->id);
 	auth_random_hex(s->csrf);
 	snprintf(s->user, sizeof(s->user), "%s", user);
+	memcpy(s->pwtag, tag, sizeof(tag));
 	s->last_usec = clock_mono_usec();
 	memcpy(id, s->id, sizeof(s->id));
 	memcpy(csrf, s->csrf, sizeof(s->csrf));
@@ -390,20 +471,106 @@ auth_session_end(struct webd_auth *a, const char *id)
 	pthread_mutex_unlock(&a->mu);
 }
 
-/* Drops idle sessions and refreshes the token cache (tokens added by
- * `--add-token` while webd runs).  Called by the main loop. */
+/* Drops idle sessions; when another process changed the credentials
+ * file (`--set-password`, `--add-token`, `--revoke-token` while webd
+ * runs), reloads the token cache and ends the sessions whose password
+ * changed.  Called by the main loop once a tick. */
 void
 auth_expire(struct webd_auth *a)
 {
 	uint64_t now = clock_mono_usec();
+	long long dv;
 	unsigned i;
 
 	pthread_mutex_lock(&a->mu);
 	for (i = 0; i < WEBD_SESSION_MAX; i++)
 		if (a->sess[i].id[0] != '\0' &&
 		    now - a->sess[i].last_usec > a->ttl_usec)
-			memset(&a->sess[i], 0, sizeof(a->sess[i]));
-	if (now - a->reloaded_usec > AUTH_RELOAD_USEC)
+			sodium_memzero(&a->sess[i], sizeof(a->sess[i]));
+	dv = auth_data_version(a);
+	if (dv != a->data_version || now - a->reloaded_usec >
+	    AUTH_RELOAD_USEC) {
+		a->data_version = dv;
+		auth_load_tokens(a);
+		auth_check_sessions(a);
+	}
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* A token's id: the first AUTH_TOKEN_ID_BYTES of its digest in hex.  It
+ * names the token for `--revoke-token` without revealing anything of use
+ * (the secret is 256 random bits) and is never reused, unlike a rowid. */
+#define AUTH_TOKEN_ID_SQL	"lower(hex(substr(digest, 1, 6)))"
+
+int
+auth_list_tokens(struct webd_auth *a, struct buf *out)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+
+	pthread_mutex_lock(&a->mu);
+	if (sqlite3_prepare_v2(a->db, "SELECT " AUTH_TOKEN_ID_SQL ", name,"
+	    " coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', created, 'unixepoch'),"
+	    " '-') FROM tokens ORDER BY created, rowid", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		pthread_mutex_unlock(&a->mu);
+		return -1;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		buf_printf(out, "%s\t%s\t%s\n",
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
+		n++;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&a->mu);
+	return n;
+}
+
+int
+auth_revoke_token(struct webd_auth *a, const char *which, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st;
+	long long rowid = -1;
+	int n = 0, rc;
+
+	if (!auth_name_ok(which)) {
+		snprintf(err, errlen, "expected a token id or name");
+		return -1;
+	}
+	pthread_mutex_lock(&a->mu);
+	rc = sqlite3_prepare_v2(a->db, "SELECT rowid FROM tokens WHERE"
+	    " name = ?1 OR " AUTH_TOKEN_ID_SQL " = lower(?1)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, which, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			rowid = sqlite3_column_int64(st, 0);
+			n++;
+		}
+		rc = rc == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		sqlite3_finalize(st);
+	}
+	if (rc == SQLITE_OK && n == 1) {
+		rc = sqlite3_prepare_v2(a->db, "DELETE FROM tokens WHERE"
+		    " rowid = ?1", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, rowid);
+			rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK :
+			    SQLITE_ERROR;
+			sqlite3_finalize(st);
+		}
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "credentials: %s", sqlite3_errmsg(a->db));
+	else if (n == 0)
+		snprintf(err, errlen, "no token %s", which);
+	else if (n > 1)
+		snprintf(err, errlen, "%s names more than one token: use its"
+		    " id (--list-tokens)", which);
+	else
 		auth_load_tokens(a);
 	pthread_mutex_unlock(&a->mu);
+	return rc == SQLITE_OK && n == 1 ? 0 : -1;
 }

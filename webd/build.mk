@@ -39,8 +39,8 @@ $(BIN)/evflow-webd: $(patsubst %.c,$(OBJ)/%.o,$(WEBD_SRCS)) $(OBJ)/webd/gen/asse
 	$(CC) $(LDFLAGS) -o $@ $^ $(COMMON_LIBS) $(WEBD_LIBS)
 
 # Unit tests: the query parser and SQL assembly against a real SQLite;
-# credentials, sessions and the rate limiter.
-WEBD_UNIT = test_webd_query test_webd_auth
+# credentials, sessions and the rate limiter; the JSON writer.
+WEBD_UNIT = test_webd_query test_webd_auth test_webd_json
 UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(WEBD_UNIT))
 ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(WEBD_UNIT)))
 
@@ -53,6 +53,11 @@ $(BUILD)/tests/test_webd_auth: $(OBJ)/tests/unit/test_webd_auth.o \
     $(OBJ)/webd/auth.o $(OBJ)/webd/rate.o $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lsqlite3 -lsodium -lpthread
+
+$(BUILD)/tests/test_webd_json: $(OBJ)/tests/unit/test_webd_json.o \
+    $(OBJ)/webd/json.o $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lsqlite3 -lcjson -lm
 
 # libFuzzer: the query-string, parameter, address and cursor parsers.
 FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_webd_query

@@ -9,18 +9,27 @@
  * connection caches its prepared statements (keyed by SQL text): the
  * SQL webd runs comes from a fixed set of templates, so the cache stays
  * small and hot queries are parsed once.
+ *
+ * Time limit: a request's statements share one deadline, set when it
+ * borrows the connection (webd.sql_timeout).  SQLite's progress handler
+ * checks the clock every DB_PROGRESS_OPS virtual-machine steps and
+ * interrupts the statement once the deadline has passed, so an
+ * expensive aggregate costs at most that much of an HTTP thread;
+ * db_timed_out() tells the handler why its statement failed.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "query.h"
 #include "webd.h"
 
 #define DB_STMT_CACHE	48	/* statements per connection */
 #define DB_BUSY_MS	2000
+#define DB_PROGRESS_OPS	1000	/* VM steps between clock reads (~10 us) */
 
 struct db_stmt {
 	char		*sql;
@@ -32,6 +41,8 @@ struct db_conn {
 	sqlite3		*db;
 	int		 busy;
 	uint64_t	 clock;
+	uint64_t	 deadline_usec;	/* monotonic; 0 = none */
+	int		 timed_out;	/* the progress handler interrupted */
 	struct db_stmt	 cache[DB_STMT_CACHE];
 };
 
@@ -39,12 +50,25 @@ struct webd_dbpool {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	char		 path[CONF_STR_LEN];
+	uint64_t	 timeout_usec;	/* per request, 0 = none */
 	unsigned	 n;
 	struct db_conn	 conn[WEBD_DB_POOL_MAX];
 };
 
+/* SQLite's progress handler: nonzero interrupts the statement. */
+static int
+db_progress(void *arg)
+{
+	struct db_conn *c = arg;
+
+	if (c->deadline_usec == 0 || clock_mono_usec() < c->deadline_usec)
+		return 0;
+	c->timed_out = 1;
+	return 1;
+}
+
 struct webd_dbpool *
-db_pool_new(const char *path, unsigned n)
+db_pool_new(const char *path, unsigned n, long long timeout_ms)
 {
 	struct webd_dbpool *p;
 
@@ -53,6 +77,7 @@ db_pool_new(const char *path, unsigned n)
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	snprintf(p->path, sizeof(p->path), "%s", path);
+	p->timeout_usec = timeout_ms > 0 ? (uint64_t)timeout_ms * 1000 : 0;
 	p->n = n < 1 ? 1 : n > WEBD_DB_POOL_MAX ? WEBD_DB_POOL_MAX : n;
 	return p;
 }
@@ -114,6 +139,8 @@ db_get(struct webd_dbpool *p)
 			db_conn_close(c);
 		} else {
 			sqlite3_busy_timeout(c->db, DB_BUSY_MS);
+			sqlite3_progress_handler(c->db, DB_PROGRESS_OPS,
+			    db_progress, c);
 			(void)query_register_functions(c->db);
 			(void)sqlite3_exec(c->db, "PRAGMA query_only = 1;"
 			    "PRAGMA cache_size = -32768; PRAGMA mmap_size = 268435456;",
@@ -134,6 +161,9 @@ db_get(struct webd_dbpool *p)
 		pthread_mutex_unlock(&p->mu);
 		return NULL;
 	}
+	c->timed_out = 0;
+	c->deadline_usec = p->timeout_usec != 0 ? clock_mono_usec() +
+	    p->timeout_usec : 0;
 	return c;
 }
 
@@ -144,6 +174,7 @@ db_put(struct webd_dbpool *p, struct db_conn *c)
 
 	if (c == NULL)
 		return;
+	c->deadline_usec = 0;
 	for (i = 0; i < DB_STMT_CACHE; i++)
 		if (c->cache[i].st != NULL) {
 			sqlite3_reset(c->cache[i].st);
@@ -161,6 +192,12 @@ sqlite3 *
 db_handle(struct db_conn *c)
 {
 	return c->db;
+}
+
+int
+db_timed_out(struct db_conn *c)
+{
+	return c->timed_out;
 }
 
 sqlite3_stmt *
@@ -213,4 +250,18 @@ db_has_table(struct db_conn *c, const char *table)
 	ok = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_reset(st);
 	return ok;
+}
+
+void
+db_fail(struct webd *w, struct db_conn *c, struct resp *r)
+{
+	if (!c->timed_out) {
+		resp_db_error(w, c, r);
+		return;
+	}
+	WEBD_COUNT(w, WC_DB_TIMEOUT);
+	LOG_RATELIMITED(log_warnx, "a request's SQL ran longer than"
+	    " webd.sql_timeout: interrupted");
+	resp_error(r, 503, "the query took longer than the server allows"
+	    " (webd.sql_timeout): narrow the filters or the time range");
 }

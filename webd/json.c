@@ -2,6 +2,10 @@
  * SQLite rows as JSON: every API answer is built from prepared
  * statements whose column names (or aliases) are the JSON keys.
  *
+ * Text from the database is whatever producers sent (the store keeps
+ * their bytes): it leaves here as valid UTF-8, invalid bytes replaced by
+ * U+FFFD, bidirectional controls escaped (json_text()).
+ *
  * This is the hot path of the flows endpoint (a page is ~3,000 values),
  * so values are formatted by hand rather than through printf, strings
  * are copied in runs, and a statement's keys are rendered once per
@@ -26,41 +30,129 @@ jadd(struct buf *b, const void *d, size_t n)
 		buf_add(b, d, n);
 }
 
-/* Appends s[0..n) as a JSON string literal; control characters, quote
- * and backslash are escaped, everything else is copied in runs. */
-void
-json_str(struct buf *b, const char *s, size_t n)
+/* Invalid UTF-8 bytes replaced since start, all threads (see webd.h). */
+static _Atomic uint64_t json_bad_bytes;
+
+uint64_t
+json_bad_utf8(void)
+{
+	return json_bad_bytes;
+}
+
+/* The length (2-4) of the UTF-8 sequence at s[0..n) and its code point
+ * in *cp, or 0 if it is not a valid one (overlong, surrogate, beyond
+ * U+10FFFF, truncated). */
+static size_t
+utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
+{
+	unsigned c = s[0], min;
+	size_t len, i;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2; c &= 0x1f; min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3; c &= 0x0f; min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4; c &= 0x07; min = 0x10000;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* Code points written as \uXXXX although JSON allows them raw: the
+ * bidirectional controls (a U+202E in a process name would reverse the
+ * text around it in a terminal or a careless page) and the line
+ * separators that old JavaScript parsers choke on. */
+static int
+json_escape_cp(unsigned cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	    cp == 0x2028 || cp == 0x2029;
+}
+
+/*
+ * Copies s[0..n) as the inside of a JSON string (quote = 1: ASCII
+ * controls, quote and backslash escaped) or as JSON text made by
+ * SQLite's JSON functions (quote = 0: ASCII copied as is).  Either way
+ * the output is valid UTF-8: each byte that is not part of a valid
+ * sequence becomes U+FFFD (and is counted), and the code points of
+ * json_escape_cp() become \uXXXX.  Plain runs are copied in one go.
+ */
+static void
+json_text(struct buf *b, const char *s, size_t n, int quote)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run = 0, len;
+	unsigned c, cp;
 	char esc[6];
 
-	jadd(b, "\"", 1);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+	while (i < n) {
+		c = u[i];
+		if (c < 0x80) {
+			if (!quote || (c >= 0x20 && c != '"' && c != '\\' &&
+			    c != 0x7f)) {
+				i++;
+				continue;
+			}
+			cp = c;
+			len = 1;
+		} else if ((len = utf8_seq(u + i, n - i, &cp)) == 0) {
+			if (i > run)
+				jadd(b, s + run, i - run);
+			jadd(b, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			json_bad_bytes++;
+			run = ++i;
 			continue;
+		} else if (!json_escape_cp(cp)) {
+			i += len;
+			continue;
+		}
 		if (i > run)
 			jadd(b, s + run, i - run);
-		run = i + 1;
-		if (c == '"' || c == '\\') {
+		i += len;
+		run = i;
+		if (cp == '"' || cp == '\\') {
 			esc[0] = '\\';
-			esc[1] = (char)c;
+			esc[1] = (char)cp;
 			jadd(b, esc, 2);
-		} else {
-			esc[0] = '\\';
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			jadd(b, esc, 6);
+			continue;
 		}
+		esc[0] = '\\';
+		esc[1] = 'u';
+		esc[2] = hex[(cp >> 12) & 15];
+		esc[3] = hex[(cp >> 8) & 15];
+		esc[4] = hex[(cp >> 4) & 15];
+		esc[5] = hex[cp & 15];
+		jadd(b, esc, 6);
 	}
 	if (n > run)
 		jadd(b, s + run, n - run);
+}
+
+void
+json_str(struct buf *b, const char *s, size_t n)
+{
 	jadd(b, "\"", 1);
+	json_text(b, s, n, 1);
+	jadd(b, "\"", 1);
+}
+
+void
+json_raw(struct buf *b, const char *s, size_t n)
+{
+	json_text(b, s, n, 0);
 }
 
 void
@@ -196,7 +288,8 @@ json_row_keys(struct buf *b, sqlite3_stmt *st, const struct json_keys *k)
 		jadd(b, k->text.p + k->off[i], k->len[i]);
 		if (k->raw[i]) {
 			if (sqlite3_column_type(st, i) == SQLITE_TEXT)
-				jadd(b, sqlite3_column_text(st, i),
+				json_raw(b, (const char *)
+				    sqlite3_column_text(st, i),
 				    (size_t)sqlite3_column_bytes(st, i));
 			else
 				jadd(b, "null", 4);

@@ -10,18 +10,27 @@ const S = { csrf: null, user: null, timer: null, paused: false, page: null,
 
 // ---- DOM helpers
 
+// Bidirectional controls in text from the server are shown, never
+// obeyed: a U+202E in a process name would otherwise reverse the PID
+// and addresses displayed after it.  Each becomes a visible <U+XXXX>.
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+function shown(v) {
+	return String(v).replace(BIDI, (c) => '<U+' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0') + '>');
+}
+
 function h(tag, attrs, ...kids) {
 	const e = document.createElement(tag);
 	for (const [k, v] of Object.entries(attrs || {})) {
 		if (v === null || v === undefined || v === false) continue;
 		if (k === 'class') e.className = v;
 		else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-		else if (k === 'text') e.textContent = v;
+		else if (k === 'text') e.textContent = shown(v);
+		else if (k === 'title') e.setAttribute(k, shown(v));
 		else e.setAttribute(k, v === true ? '' : v);
 	}
 	for (const c of kids.flat(Infinity)) {
 		if (c === null || c === undefined || c === false) continue;
-		e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+		e.append(c instanceof Node ? c : document.createTextNode(shown(c)));
 	}
 	return e;
 }
@@ -30,7 +39,7 @@ const $ = (id) => document.getElementById(id);
 function svg(tag, attrs, ...kids) {
 	const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
 	for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-	for (const c of kids.flat(Infinity)) if (c) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+	for (const c of kids.flat(Infinity)) if (c) e.append(c instanceof Node ? c : document.createTextNode(shown(c)));
 	return e;
 }
 
