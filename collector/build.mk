@@ -31,10 +31,22 @@ $(BUILD)/bench/bench_collector: $(OBJ)/tests/bench/bench_collector.o $(COLLECTOR
 	$(CC) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS) $(COMMON_LIBS)
 
 # libFuzzer targets (make fuzz).
-FUZZ_COLLECTOR := fuzz_zmq_frame fuzz_event_json
+FUZZ_COLLECTOR := fuzz_zmq_frame fuzz_event_json fuzz_tlv
 FUZZ_TARGETS += $(addprefix $(BUILD)/fuzz/,$(FUZZ_COLLECTOR))
 ALL_SRCS += $(addprefix tests/fuzz/,$(addsuffix .c,$(FUZZ_COLLECTOR)))
 
 $(addprefix $(BUILD)/fuzz/,$(FUZZ_COLLECTOR)): $(BUILD)/fuzz/%: $(OBJ)/tests/fuzz/%.o $(COLLECTOR_OBJS) $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(COLLECTOR_LIBS) $(COMMON_LIBS)
+
+# TLV against Debian's libndpi serializer (libndpi-dev, deps.sh --test):
+# built with it when pkg-config finds it, else the test skips (77).
+NDPI_CFLAGS := $(shell pkg-config --cflags libndpi 2>/dev/null)
+NDPI_LIBS := $(shell pkg-config --libs libndpi 2>/dev/null)
+UNIT_TESTS += $(BUILD)/tests/test_collector_tlv
+ALL_SRCS += tests/unit/test_collector_tlv.c
+
+$(OBJ)/tests/unit/test_collector_tlv.o: CFLAGS += $(if $(NDPI_LIBS),-DHAVE_NDPI $(NDPI_CFLAGS))
+$(BUILD)/tests/test_collector_tlv: $(OBJ)/tests/unit/test_collector_tlv.o $(COLLECTOR_OBJS) $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS) $(NDPI_LIBS) $(COMMON_LIBS)

@@ -17,10 +17,11 @@ fi
 # clang, llvm, bpftool, libbpf-dev, libelf-dev: evflow-probe's eBPF object
 # (clang -target bpf, bpftool btf dump and gen skeleton, libbpf 1.1).
 # curl, python3: the demo's clients and servers (evflowctl demo).
+# (--test) libndpi-dev: test_collector_tlv checks TLV against its serializer.
 RUNTIME="build-essential pkg-config libzmq3-dev libnanomsg-dev libcjson-dev \
   libsqlite3-dev libmicrohttpd-dev libpcap-dev zlib1g-dev sqlite3 iproute2 libsodium-dev \
   clang llvm bpftool libbpf-dev libelf-dev curl python3"
-TEST="libclang-rt-14-dev tshark softflowd tcpdump curl netcat-openbsd \
+TEST="libclang-rt-14-dev tshark softflowd tcpdump curl netcat-openbsd libndpi-dev \
   python3 wrk procps psmisc openssl dpkg-dev debootstrap systemd"
 PKGS=$RUNTIME
 [ "${1:-}" = "--test" ] && PKGS="$RUNTIME $TEST"
