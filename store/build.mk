@@ -7,6 +7,7 @@ STORE_LIB_SRCS = \
 	store/flow_rows.c \
 	store/flow_table.c \
 	store/intern.c \
+	store/memory.c \
 	store/records.c \
 	store/retention.c \
 	store/schema.c \
@@ -24,7 +25,7 @@ $(BUILD)/bin/evflow-store: $(call store_objs,$(STORE_SRCS)) $(BUILD)/libevflow.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) $(COMMON_LIBS)
 
 # Unit tests link the store's real files (not main.c), real SQLite files.
-STORE_UNIT = test_store_flows test_store_sink test_store_daemon
+STORE_UNIT = test_store_flows test_store_sink test_store_daemon test_store_memory
 UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(STORE_UNIT))
 ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(STORE_UNIT)))
 

@@ -29,6 +29,9 @@ const char *const ft_counter_names[FTC_MAX] = {
 	[FTC_PACKET_FLOWS_NO_PROCESS] = "packet_flows_no_process",
 	[FTC_EXPIRED] = "expired",
 	[FTC_EVICTED] = "evicted",
+	[FTC_MEM_EVICTED_PENDING] = "mem_evicted_pending",
+	[FTC_MEM_EVICTED_ENDED] = "mem_evicted_ended",
+	[FTC_MEM_EVICTED_IDLE] = "mem_evicted_idle",
 };
 
 #define SLOT(ft, i)	(&(ft)->chunk[((i) - 1) >> FT_CHUNK_SHIFT]	\
@@ -53,7 +56,14 @@ flow_table_new(struct intern *in, uint64_t *next_id, int packet,
 	ft->window_usec = window_usec;
 	ft->seed = hash_random_seed();
 	ft->nbucket = FT_MIN_SLOTS;
+	if (mem_charge(&in->mem, sizeof(*ft) + ft->nbucket *
+	    sizeof(*ft->bucket)) == -1) {
+		free(ft);
+		return NULL;
+	}
 	if ((ft->bucket = calloc(ft->nbucket, sizeof(*ft->bucket))) == NULL) {
+		mem_release(&in->mem, sizeof(*ft) + ft->nbucket *
+		    sizeof(*ft->bucket));
 		free(ft);
 		return NULL;
 	}
@@ -73,6 +83,7 @@ flow_table_free(struct flow_table *ft)
 	if (ft == NULL)
 		return;
 	flow_table_flush(ft);
+	mem_release(&ft->in->mem, flow_table_mem(ft));
 	while (ft->nchunk > 0)
 		free(ft->chunk[--ft->nchunk]);
 	free(ft->chunk);
@@ -158,6 +169,8 @@ rehash_step(struct flow_table *ft, uint32_t n)
 			*nb = i;
 		}
 		if (++ft->rehash_pos == ft->onbucket) {
+			mem_release(&ft->in->mem, ft->onbucket *
+			    sizeof(*ft->obucket));
 			free(ft->obucket);
 			ft->obucket = NULL;
 			ft->onbucket = ft->rehash_pos = 0;
@@ -362,6 +375,11 @@ account(struct flow_table *ft, const struct flow *f, enum flow_retire why)
 	case RETIRE_ENDED:
 		ft->c[FTC_EXPIRED]++;
 		break;
+	case RETIRE_MEMORY:
+		ft->c[f->list == FLIST_PENDING ? FTC_MEM_EVICTED_PENDING :
+		    f->list == FLIST_ENDED ? FTC_MEM_EVICTED_ENDED :
+		    FTC_MEM_EVICTED_IDLE]++;
+		break;
 	case RETIRE_FLUSH:
 		break;
 	}
@@ -412,10 +430,12 @@ flow_table_retire(struct flow_table *ft, struct flow *f, enum flow_retire why)
 }
 
 /* Adds a chunk of slots, and quadruples the buckets when the slots
- * outnumber them.  0 or -1 (at max_flows or out of memory). */
+ * outnumber them.  0, -1 at max_flows, or -2 out of memory (the
+ * budget's or the system's). */
 static int
 grow(struct flow_table *ft)
 {
+	struct mem_budget *m = &ft->in->mem;
 	struct flow **nc, *c;
 	uint32_t *nb, nbk;
 
@@ -423,14 +443,23 @@ grow(struct flow_table *ft)
 		return -1;
 	if (ft->nchunk == ft->chunk_cap) {
 		uint32_t cap = ft->chunk_cap ? ft->chunk_cap * 2 : 16;
+		size_t more = (cap - ft->chunk_cap) * sizeof(*nc);
 
-		if ((nc = realloc(ft->chunk, cap * sizeof(*nc))) == NULL)
-			return -1;
+		if (mem_charge(m, more) == -1)
+			return -2;
+		if ((nc = realloc(ft->chunk, cap * sizeof(*nc))) == NULL) {
+			mem_release(m, more);
+			return -2;
+		}
 		ft->chunk = nc;
 		ft->chunk_cap = cap;
 	}
-	if ((c = malloc(FT_CHUNK * sizeof(*c))) == NULL)
-		return -1;
+	if (mem_charge(m, FT_CHUNK * sizeof(*c)) == -1)
+		return -2;
+	if ((c = malloc(FT_CHUNK * sizeof(*c))) == NULL) {
+		mem_release(m, FT_CHUNK * sizeof(*c));
+		return -2;
+	}
 	ft->chunk[ft->nchunk++] = c;
 	ft->nslot += FT_CHUNK;
 	if (ft->nslot > ft->max_flows)
@@ -442,8 +471,12 @@ grow(struct flow_table *ft)
 	if (nbk == ft->nbucket)
 		return 0;
 	rehash_step(ft, UINT32_MAX);	/* rare: see rehash_step() */
-	if ((nb = calloc(nbk, sizeof(*nb))) == NULL)
+	if (mem_charge(m, nbk * sizeof(*nb)) == -1)
 		return 0;	/* longer chains, still correct */
+	if ((nb = calloc(nbk, sizeof(*nb))) == NULL) {
+		mem_release(m, nbk * sizeof(*nb));
+		return 0;
+	}
 	ft->obucket = ft->bucket;
 	ft->onbucket = ft->nbucket;
 	ft->rehash_pos = 0;
@@ -454,10 +487,14 @@ grow(struct flow_table *ft)
 
 /* Chooses what to evict when the table is full: ended flows first
  * (their rows are final), then the least recently updated live flow,
- * then the oldest pending event-only entry. */
+ * then the oldest pending event-only entry.  Out of memory
+ * (store.max_memory), the pending entries go first, as in
+ * store_mem_reserve(). */
 static struct flow *
-victim(struct flow_table *ft)
+victim(struct flow_table *ft, int memory)
 {
+	if (memory && ft->head[FLIST_PENDING])
+		return SLOT(ft, ft->head[FLIST_PENDING]);
 	if (ft->head[FLIST_ENDED])
 		return SLOT(ft, ft->head[FLIST_ENDED]);
 	if (ft->head[FLIST_IDLE])
@@ -473,15 +510,18 @@ flow_table_create(struct flow_table *ft, const struct flow_key *k,
 {
 	struct flow *f, *v;
 	uint32_t i, *chain;
+	int g;
 
 	if (l == FLIST_PENDING && ft->pending >= ft->max_pending)
 		flow_table_retire(ft, SLOT(ft, ft->head[FLIST_PENDING]),
 		    RETIRE_PENDING_CAP);
-	if (ft->free_head == 0 && ft->used == ft->nslot && grow(ft) == -1) {
-		if ((v = victim(ft)) == NULL)
+	if (ft->free_head == 0 && ft->used == ft->nslot &&
+	    (g = grow(ft)) < 0) {
+		if ((v = victim(ft, g == -2)) == NULL)
 			return NULL;
-		flow_table_retire(ft, v, v->list == FLIST_PENDING ?
-		    RETIRE_PENDING_CAP : RETIRE_EVICT);
+		flow_table_retire(ft, v, g == -2 ? RETIRE_MEMORY :
+		    v->list == FLIST_PENDING ? RETIRE_PENDING_CAP :
+		    RETIRE_EVICT);
 	}
 	if (ft->free_head != 0) {
 		i = ft->free_head;
@@ -584,9 +624,15 @@ flow_tcpinfo(struct flow_table *ft, struct flow *f, int create)
 	} else {
 		if (ft->tcpi_used == ft->ntcpi) {
 			n = ft->ntcpi ? ft->ntcpi * 2 : 256;
-			if ((nt = realloc(ft->tcpi, (size_t)n * sizeof(*nt))) ==
-			    NULL)
+			if (mem_charge(&ft->in->mem, (size_t)(n - ft->ntcpi) *
+			    sizeof(*nt)) == -1)
 				return NULL;
+			if ((nt = realloc(ft->tcpi, (size_t)n * sizeof(*nt))) ==
+			    NULL) {
+				mem_release(&ft->in->mem,
+				    (size_t)(n - ft->ntcpi) * sizeof(*nt));
+				return NULL;
+			}
 			ft->tcpi = nt;
 			ft->ntcpi = n;
 		}
@@ -600,8 +646,33 @@ flow_tcpinfo(struct flow_table *ft, struct flow *f, int create)
 size_t
 flow_table_mem(const struct flow_table *ft)
 {
-	return (size_t)ft->nchunk * FT_CHUNK * sizeof(struct flow) +
+	return sizeof(*ft) + (size_t)ft->nchunk * FT_CHUNK * sizeof(struct flow) +
 	    (size_t)ft->chunk_cap * sizeof(struct flow *) +
 	    (size_t)(ft->nbucket + ft->onbucket) * sizeof(uint32_t) +
 	    (size_t)ft->ntcpi * sizeof(struct flow_tcpinfo);
+}
+
+size_t
+flow_table_need(const struct flow_table *ft, int tcp)
+{
+	size_t need = 0;
+
+	if (tcp && ft->tcpi_free == 0 && ft->tcpi_used == ft->ntcpi)
+		need += (size_t)(ft->ntcpi ? ft->ntcpi : 256) *
+		    sizeof(struct flow_tcpinfo);
+	/* A full table with a flow evicts it for a slot (victim()); an
+	 * empty one must grow. */
+	if (ft->live == 0 && ft->free_head == 0 && ft->used == ft->nslot &&
+	    ft->nslot < ft->max_flows)
+		need += FT_CHUNK * sizeof(struct flow) +
+		    (size_t)(ft->chunk_cap ? ft->chunk_cap : 16) *
+		    sizeof(struct flow *) +
+		    (size_t)ft->nbucket * 4 * sizeof(uint32_t);
+	return need;
+}
+
+struct flow *
+flow_table_head(struct flow_table *ft, enum flow_list l)
+{
+	return ft->head[l] ? SLOT(ft, ft->head[l]) : NULL;
 }

@@ -4,6 +4,7 @@
  * its last reference goes; lookups hash the bytes.
  */
 #include <assert.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ intern_new(void)
 		free(in);
 		return NULL;
 	}
+	in->mem.used = in->nbucket * sizeof(*in->bucket);
 	in->seed = hash_random_seed();
 	return in;
 }
@@ -59,8 +61,12 @@ grow_buckets(struct intern *in)
 	uint32_t *nb, n = in->nbucket * 2, i, id, next;
 	struct intern_ent *e;
 
-	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+	if (mem_charge(&in->mem, n * sizeof(*nb)) == -1)
+		return;		/* longer chains, still correct */
+	if ((nb = calloc(n, sizeof(*nb))) == NULL) {
+		mem_release(&in->mem, n * sizeof(*nb));
 		return;
+	}
 	for (i = 0; i < in->nbucket; i++)
 		for (id = in->bucket[i]; id != 0; id = next) {
 			e = in->ent[id - 1];
@@ -69,6 +75,7 @@ grow_buckets(struct intern *in)
 			nb[e->hash & (n - 1)] = id;
 		}
 	free(in->bucket);
+	mem_release(&in->mem, in->nbucket * sizeof(*in->bucket));
 	in->bucket = nb;
 	in->nbucket = n;
 }
@@ -80,6 +87,7 @@ intern_get(struct intern *in, const void *data, size_t len)
 	uint32_t *nf;
 	uint64_t h;
 	uint32_t id, b;
+	size_t sz;
 
 	if (len == 0)
 		return 0;
@@ -96,22 +104,33 @@ intern_get(struct intern *in, const void *data, size_t len)
 	}
 	if ((e = malloc(sizeof(*e) + len)) == NULL)
 		return 0;
+	sz = malloc_usable_size(e);
+	if (mem_charge(&in->mem, sz) == -1) {
+		free(e);
+		return 0;
+	}
 	if (in->nfree > 0)
 		id = in->freeid[--in->nfree];
 	else {
 		if (in->nent == in->cap) {
 			uint32_t ncap = in->cap ? in->cap * 2 : 1024;
+			size_t grow = (ncap - in->cap) *
+			    (sizeof(*ne) + sizeof(*nf));
 
+			if (mem_charge(&in->mem, grow) == -1)
+				goto fail;
 			if ((ne = realloc(in->ent, ncap * sizeof(*ne))) ==
 			    NULL) {
-				free(e);
-				return 0;
+				mem_release(&in->mem, grow);
+				goto fail;
 			}
 			in->ent = ne;
 			if ((nf = realloc(in->freeid, ncap * sizeof(*nf))) ==
 			    NULL) {
-				free(e);
-				return 0;
+				/* ent[] grew (uncharged until both do:
+				 * the budget follows `cap`). */
+				mem_release(&in->mem, grow);
+				goto fail;
 			}
 			in->freeid = nf;
 			in->cap = ncap;
@@ -127,10 +146,14 @@ intern_get(struct intern *in, const void *data, size_t len)
 	in->bucket[b] = id;
 	in->ent[id - 1] = e;
 	in->live++;
-	in->bytes += sizeof(*e) + len;
+	in->bytes += sz;
 	if (in->live > in->nbucket)
 		grow_buckets(in);
 	return id;
+fail:
+	mem_release(&in->mem, sz);
+	free(e);
+	return 0;
 }
 
 void
@@ -148,6 +171,7 @@ intern_unref(struct intern *in, uint32_t id)
 {
 	struct intern_ent *e;
 	uint32_t *pp;
+	size_t sz;
 
 	if (id == 0)
 		return;
@@ -161,7 +185,9 @@ intern_unref(struct intern *in, uint32_t id)
 		assert(*pp != 0);	/* a live entry is in its chain */
 	assert(in->nfree < in->cap);
 	*pp = e->next;
-	in->bytes -= sizeof(*e) + e->len;
+	sz = malloc_usable_size(e);
+	in->bytes -= sz;
+	mem_release(&in->mem, sz);
 	in->live--;
 	free(e);
 	in->ent[id - 1] = NULL;
@@ -226,6 +252,21 @@ intern_mem(const struct intern *in)
 {
 	return in->bytes + in->cap * (sizeof(*in->ent) + sizeof(*in->freeid)) +
 	    in->nbucket * sizeof(*in->bucket);
+}
+
+size_t
+intern_need(const struct intern *in, unsigned n, size_t bytes)
+{
+	/* malloc's own word and rounding: at most 24 bytes per value */
+	size_t need = (size_t)n * (sizeof(struct intern_ent) + 24) + bytes;
+	uint32_t grow = in->cap ? in->cap : 1024;	/* see intern_get() */
+
+	if (in->nfree < n && in->nent + (n - in->nfree) > in->cap)
+		need += (size_t)grow * (sizeof(*in->ent) +
+		    sizeof(*in->freeid));
+	if (in->live + n > in->nbucket)
+		need += (size_t)in->nbucket * 2 * sizeof(*in->bucket);
+	return need;
 }
 
 /* Copies a bounded string, zeroing the rest, so equal strings compare

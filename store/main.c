@@ -80,6 +80,10 @@ static const struct conf_directive store_conf_table_[] = {
 	{ "store.max_pending", CONF_INT, NUM(max_pending), "65536", 1,
 	  100000000, "event-only entries waiting for packets, per packet "
 	  "interface; more evict the oldest" },
+	{ "store.max_memory", CONF_BYTES, NUM(max_memory), "512M", 4 << 20,
+	  1LL << 40, "memory for flows, interned processes, containers and "
+	  "extras, and queued rows, all interfaces together; past it the "
+	  "oldest flows are written and evicted (pending events first)" },
 	{ "store.join_window", CONF_SECONDS, NUM(join_window), "30s", 1,
 	  3600, "how long events wait for packets, and ended packet flows "
 	  "stay joinable" },

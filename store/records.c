@@ -55,6 +55,10 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_WAL_RESTARTS] = "wal_restarts",
 	[SC_WAL_RESTARTS_BUSY] = "wal_restarts_busy",
 	[SC_MEM_BYTES] = "mem_bytes",
+	[SC_MEM_MAX] = "mem_max",
+	[SC_MEM_EVICTED] = "mem_evicted",
+	[SC_MEM_REFUSED] = "mem_refused",
+	[SC_MEM_ALLOC_REFUSED] = "mem_alloc_refused",
 	[SC_SLOW_TURNS] = "slow_turns",
 	[SC_MAX_TURN_USEC] = "max_turn_usec",
 };
@@ -150,6 +154,9 @@ on_retire(void *arg, struct flow_table *ft, struct flow *f,
 	if (f->flags & FL_DIRTY)
 		write_flow(st, ifc, ft, f);
 	switch (why) {
+	case RETIRE_MEMORY:
+		st->c[SC_MEM_EVICTED]++;
+		/* FALLTHROUGH */
 	case RETIRE_EVICT:
 	case RETIRE_PENDING_CAP:
 		st->c[SC_FLOWS_EVICTED]++;
@@ -219,6 +226,8 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	st->in->mem.max = conf->max_memory > 0 ? (size_t)conf->max_memory :
+	    0;
 	if ((st->sink = sink_open(path, conf->cache_size, schema_target, err,
 	    errlen)) == NULL) {
 		intern_free(st->in);
@@ -277,6 +286,10 @@ store_flow(struct store *st, const struct evp_flow *r, uint64_t now)
 		st->c[SC_NO_IFACE]++;
 		LOG_RATELIMITED(log_warnx, "flow record without destination "
 		    "interface dropped");
+		return;
+	}
+	if (store_mem_reserve(st, r) == -1) {
+		st->c[SC_NO_MEMORY]++;
 		return;
 	}
 	/* Processes and containers interned once, not once per
@@ -703,7 +716,6 @@ store_sync_counters(struct store *st)
 {
 	struct sink_stats ks, *k = &ks;
 	uint64_t live = 0, pending = 0, dirty = 0, created = 0;
-	size_t mem = intern_mem(st->in) + writer_mem(st->w);
 	long long db;
 	unsigned i;
 
@@ -729,14 +741,15 @@ store_sync_counters(struct store *st)
 		pending += ft->pending;
 		dirty += ft->ndirty;
 		created += ft->c[FTC_CREATED];
-		mem += flow_table_mem(ft);
 	}
 	st->c[SC_FLOWS_CREATED] = created;
 	st->c[SC_LIVE_FLOWS] = live;
 	st->c[SC_PENDING_EVENTS] = pending;
 	st->c[SC_DIRTY_FLOWS] = dirty;
 	st->c[SC_UNCOMMITTED_ROWS] = sink_txn_rows(st->sink);
-	st->c[SC_MEM_BYTES] = mem;
+	st->c[SC_MEM_BYTES] = st->in->mem.used;
+	st->c[SC_MEM_MAX] = st->in->mem.max;
+	st->c[SC_MEM_ALLOC_REFUSED] = st->in->mem.refused;
 	st->c[SC_FLOWS_WRITTEN] = k->flows_written;
 	st->c[SC_ROWS_INSERTED] = k->rows_inserted;
 	st->c[SC_ROWS_UPDATED] = k->rows_updated;

@@ -4,6 +4,8 @@
  *
  *   main.c         options, configuration, the loop
  *   records.c      records from the link: route each type to its table
+ *   memory.c       the bound on the store's memory in bytes: what a
+ *                  record may need, and eviction to make room
  *   intern.c       refcounted table of distinct process/container/meta values
  *   flow_table.c   one live table per interface: lookup, expiry, eviction
  *   flow_merge.c   how a record changes a flow (and the join rules)
@@ -33,6 +35,31 @@
 #include "../common/config.h"
 #include "../proto/evflow.h"
 
+/* ---- memory.c: the budget ---------------------------------------- */
+
+/*
+ * The store's memory bound (store.max_memory).  Everything allocated
+ * because of input charges it before it allocates and gives it back
+ * when it frees: interned values and the intern table's arrays
+ * (intern.c), flow slots, buckets and TCP info (flow_table.c), the
+ * writer's row batches (writer.c).  The loop's thread alone touches it.
+ * `used` is exact: it equals intern_mem() + the flow_table_mem() of
+ * every table + writer_mem().  mem_charge() refuses (and counts in
+ * `refused`) what would pass `max`; the callers then behave as on
+ * ENOMEM.  The store makes room before each flow record
+ * (store_mem_reserve()), so a refusal there is rare.
+ */
+struct mem_budget {
+	size_t		 used;		/* bytes */
+	size_t		 max;		/* bytes, 0 = unbounded */
+	uint64_t	 refused;	/* allocations refused */
+};
+
+/* 0 and `n` bytes more in use, or -1 (counted) if over the bound. */
+int	mem_charge(struct mem_budget *, size_t);
+/* `n` bytes given back. */
+void	mem_release(struct mem_budget *, size_t);
+
 /* ---- intern.c ---------------------------------------------------- */
 
 /*
@@ -52,8 +79,13 @@ struct intern {
 	uint32_t	 nfree;
 	uint32_t	 live;		/* distinct values held */
 	uint64_t	 seed;
-	size_t		 bytes;		/* heap bytes held by values */
+	size_t		 bytes;		/* heap bytes held by values
+					   (malloc_usable_size) */
 	int64_t		 last_row;	/* last database row given out */
+	/* The store's budget: held here because the flow tables and
+	 * the writer share this table (ft->in, w->in).  Unbounded after
+	 * intern_new(); the store sets its max. */
+	struct mem_budget mem;
 };
 
 struct intern *intern_new(void);
@@ -66,6 +98,9 @@ void	intern_unref(struct intern *, uint32_t);
 /* Borrowed pointer to the value of `id` (valid while referenced). */
 const void *intern_data(const struct intern *, uint32_t, size_t *);
 size_t	intern_mem(const struct intern *);
+/* Upper bound of the bytes interning `n` new values of `bytes` bytes
+ * in all would charge (values and the growth of the table's arrays). */
+size_t	intern_need(const struct intern *, unsigned, size_t);
 /*
  * Processes and containers are rows of their own in the database
  * (tables processes and containers), written once per interned value:
@@ -226,6 +261,7 @@ enum flow_retire {
 	RETIRE_ENDED,		/* packet flow ended + join window */
 	RETIRE_EVICT,		/* store.max_flows reached */
 	RETIRE_PENDING_CAP,	/* store.max_pending reached */
+	RETIRE_MEMORY,		/* store.max_memory reached */
 	RETIRE_FLUSH,		/* shutdown or interface rebind */
 };
 
@@ -241,6 +277,10 @@ enum ft_counter {
 	FTC_PACKET_FLOWS_NO_PROCESS,
 	FTC_EXPIRED,
 	FTC_EVICTED,
+	/* store.max_memory evictions, by the list the flow was on */
+	FTC_MEM_EVICTED_PENDING,
+	FTC_MEM_EVICTED_ENDED,
+	FTC_MEM_EVICTED_IDLE,
 	FTC_MAX
 };
 extern const char *const ft_counter_names[FTC_MAX];
@@ -335,8 +375,15 @@ void	flow_table_attr(struct flow_table *, const struct flow *, int);
 /* Packet flows with a process / packet flows, those that left the
  * table and the live ones; -1 if there are none. */
 double	flow_table_attribution(const struct flow_table *);
-/* Heap bytes held by the table (pool, buckets, tcpinfo). */
+/* Heap bytes held by the table (itself, pool, buckets, tcpinfo):
+ * what it charged to the budget ft->in->mem. */
 size_t	flow_table_mem(const struct flow_table *);
+/* Upper bound of the bytes one record may make the table allocate
+ * beyond its interned values: the TCP info pool's growth if `tcp`, and
+ * a chunk of slots if it holds no flow it could evict for a slot. */
+size_t	flow_table_need(const struct flow_table *, int);
+/* The first (oldest) flow on list l, or NULL. */
+struct flow *flow_table_head(struct flow_table *, enum flow_list);
 
 /* ---- flow_merge.c ------------------------------------------------ */
 
@@ -571,7 +618,12 @@ enum store_counter {
 	SC_DB_BYTES,
 	SC_WAL_BYTES,		/* gauge: the WAL file */
 	SC_WAL_RESTARTS, SC_WAL_RESTARTS_BUSY,
-	SC_MEM_BYTES,
+	SC_MEM_BYTES,		/* gauge: accounted bytes (struct mem_budget) */
+	SC_MEM_MAX,		/* gauge: store.max_memory */
+	SC_MEM_EVICTED,		/* flows evicted for memory (written first) */
+	SC_MEM_REFUSED,		/* flow records refused for memory: in
+				   no_memory too */
+	SC_MEM_ALLOC_REFUSED,	/* allocations the budget refused */
 	SC_SLOW_TURNS,		/* loop turns over STORE_SLOW_TURN_USEC */
 	SC_MAX_TURN_USEC,	/* longest loop turn (gauge) */
 	SC_MAX
@@ -593,6 +645,7 @@ struct store_conf {
 	long long	wal_limit;	/* bytes */
 	long long	history_interval;	/* seconds */
 	long long	write_slice;	/* rows per slice */
+	long long	max_memory;	/* bytes, 0 = unbounded (tests) */
 };
 
 struct store;
@@ -699,6 +752,13 @@ void	store_sync_counters(struct store *);
  * counters (interfaces). */
 void	store_stats_json(struct store *, struct buf *);
 void	store_stats_extra(void *, struct buf *);
+/* memory.c: makes room in the budget for flow record r (evicting:
+ * event-only pending entries first, then ended packet flows, then the
+ * least recently updated flows, oldest first over every table, each
+ * written before it goes).  0, or -1 if it still does not fit (the
+ * caller refuses the record; counted in SC_MEM_REFUSED). */
+int	store_mem_reserve(struct store *, const struct evp_flow *);
+
 /* Bytes of memory per live flow (tables + interned values). */
 double	store_bytes_per_flow(const struct store *, uint64_t *);
 

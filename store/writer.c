@@ -174,6 +174,7 @@ writer_free(struct writer *w)
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->th, NULL);
 	}
+	mem_release(&w->in->mem, writer_mem(w));
 	for (i = 0; i < 2; i++) {
 		release(w, &w->b[i]);
 		free(w->b[i].row);
@@ -276,14 +277,19 @@ flow_row_make(struct intern *in, struct flow_row *r, int64_t iface_id,
 	}
 }
 
+/* Doubles a batch's rows, charged to the budget: -1 if refused. */
 static int
-grow(struct batch *b)
+grow(struct writer *w, struct batch *b)
 {
 	struct flow_row *nr;
 	size_t cap = b->cap ? b->cap * 2 : 1024;
 
-	if ((nr = realloc(b->row, cap * sizeof(*nr))) == NULL)
+	if (mem_charge(&w->in->mem, (cap - b->cap) * sizeof(*nr)) == -1)
 		return -1;
+	if ((nr = realloc(b->row, cap * sizeof(*nr))) == NULL) {
+		mem_release(&w->in->mem, (cap - b->cap) * sizeof(*nr));
+		return -1;
+	}
 	b->row = nr;
 	b->cap = cap;
 	return 0;
@@ -298,9 +304,10 @@ writer_add(struct writer *w, int64_t iface_id, const struct flow *f,
 
 	if (w->fill->n == WRITER_BATCH_MAX)
 		writer_hand(w, 0);
-	if (w->fill->n == w->fill->cap && grow(w->fill) == -1) {
-		/* No memory to queue it: write it here, after everything
-		 * queued before it (order kept), and lose nothing. */
+	if (w->fill->n == w->fill->cap && grow(w, w->fill) == -1) {
+		/* No memory to queue it (store.max_memory or the
+		 * system's): write it here, after everything queued
+		 * before it (order kept), and lose nothing. */
 		LOG_RATELIMITED(log_warnx, "writer: out of memory for its "
 		    "queue; writing in the loop");
 		writer_hand(w, 0);

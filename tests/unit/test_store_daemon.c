@@ -71,6 +71,7 @@ test_check_config(const char *bin)
 	    "store.flow_idle = 300\n"
 	    "store.max_flows = 1000000\n"
 	    "store.max_pending = 65536\n"
+	    "store.max_memory = 536870912\n"
 	    "store.join_window = 30\n"
 	    "store.retention = 604800\n"
 	    "store.max_db_size = 2147483648\n"
