@@ -856,7 +856,7 @@ http_queue(struct webd *w, struct MHD_Connection *c, struct resp *r,
 }
 
 struct framing {
-	int	cl, te, te_chunked;
+	int	cl, te, te_chunked, bad_name;
 };
 
 static enum MHD_Result
@@ -866,6 +866,10 @@ framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
 	struct framing *f = cls;
 
 	(void)kind;
+	/* MHD keeps "Content-Length : 5" as a header named with a space,
+	 * which a proxy in front may read as the length. */
+	if (strpbrk(key, " \t") != NULL)
+		f->bad_name = 1;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
 		f->cl++;
 	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
@@ -882,16 +886,21 @@ framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
  * read as the next request. */
 static int
 http_precheck(struct webd *w, struct MHD_Connection *c, struct reqctx *ctx,
-    struct resp *r)
+    const char *version, struct resp *r)
 {
 	const union MHD_ConnectionInfo *ci;
 	const char *host, *cl;
-	struct framing f = { 0, 0, 0 };
+	struct framing f = { 0, 0, 0, 0 };
 	unsigned long long n;
 	char *end;
 
 	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_HOST);
+	if (host == NULL && strcmp(version, MHD_HTTP_VERSION_1_0) != 0) {
+		WEBD_COUNT(w, WC_REJ_HOST);
+		resp_error(r, 400, "HTTP/1.1 requests need a Host header");
+		return -1;
+	}
 	if (host != NULL && !host_allowed(w->conns, host)) {
 		WEBD_COUNT(w, WC_REJ_HOST);
 		LOG_RATELIMITED(log_info, "refused Host %.80s from %s", host,
@@ -908,7 +917,7 @@ http_precheck(struct webd *w, struct MHD_Connection *c, struct reqctx *ctx,
 	}
 	(void)MHD_get_connection_values(c, MHD_HEADER_KIND, framing_cb, &f);
 	if (f.cl > 1 || f.te > 1 || (f.te && f.cl) || (f.te &&
-	    !f.te_chunked)) {
+	    !f.te_chunked) || f.bad_name) {
 		WEBD_COUNT(w, WC_REJ_FRAMING);
 		resp_error(r, 400, "ambiguous request framing: one"
 		    " Content-Length, or Transfer-Encoding: chunked alone");
@@ -957,7 +966,6 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 	struct resp r;
 	enum MHD_Result ret;
 
-	(void)version;
 	if (ctx == NULL)
 		return MHD_NO;	/* out of memory in http_uri */
 	if (!ctx->started) {
@@ -965,7 +973,7 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 		http_client(w, c, ctx);
 		memset(&r, 0, sizeof(r));
 		buf_init(&r.body);
-		if (http_precheck(w, c, ctx, &r) == 0)
+		if (http_precheck(w, c, ctx, version, &r) == 0)
 			return MHD_YES;
 		WEBD_COUNT(w, WC_REQUESTS);
 		ret = http_queue(w, c, &r, ctx->secure);
