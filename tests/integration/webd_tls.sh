@@ -4,6 +4,10 @@
 # gets Secure, responses carry HSTS, plain HTTP on the TLS port gets no
 # answer, and a missing key is refused at start.  No pipeline needed:
 # the flow database does not exist, which the API reports as 503.
+# TLS 1.2 minimum: `openssl s_client -tls1` and `-tls1_1` are refused,
+# -tls1_2 and -tls1_3 accepted (the client's own floor lowered, and
+# checked against an `openssl s_server` that does speak TLS 1.1, so the
+# refusal is webd's); webd.tls_min=1.3 refuses TLS 1.2 too.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/webd_lib.inc"
 
@@ -31,6 +35,40 @@ expect "no database yet" 503 GET /api/v1/flows -k -H "Authorization: Bearer $W_T
 got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
     "http://127.0.0.1:${W_URL##*:}/api/v1/session")
 [ "$got" = 200 ] && fail "plain HTTP answered on the TLS port"
+checks=$((checks + 1))
+
+# ---- protocol versions
+PORT=${W_URL##*:}
+LOW='DEFAULT@SECLEVEL=0'	# OpenSSL 3 needs level 0 for TLS < 1.2
+handshake() {	# PORT VERSION-FLAG: prints the protocol agreed, or NONE
+	echo | timeout 10 openssl s_client -connect "127.0.0.1:$1" "$2" \
+	    -cipher "$LOW" 2>/dev/null </dev/null |
+	    sed -n 's/^New, \(TLSv[0-9.]*\), Cipher is .*/\1/p;s/^New, (NONE).*/NONE/p' |
+	    head -n 1
+}
+SP=$(free_port)
+openssl s_server -accept "127.0.0.1:$SP" -cert "$T/cert.pem" -key "$T/key.pem" \
+    -tls1_1 -cipher "$LOW" -naccept 1 >"$T/s_server.log" 2>&1 &
+SPID=$!
+wait_true "openssl s_server" "grep -q ACCEPT $T/s_server.log" 10
+client_old=$(handshake "$SP" -tls1_1)
+kill "$SPID" 2>/dev/null
+wait "$SPID" 2>/dev/null
+if [ "$client_old" = TLSv1.1 ]; then
+	check_eq "TLS 1.1 refused" "$(handshake "$PORT" -tls1_1)" NONE
+	check_eq "TLS 1.0 refused" "$(handshake "$PORT" -tls1)" NONE
+else
+	echo "note: this openssl cannot speak TLS 1.1 ($client_old); old versions unchecked"
+fi
+check_eq "TLS 1.2 accepted" "$(handshake "$PORT" -tls1_2)" TLSv1.2
+check_eq "TLS 1.3 accepted" "$(handshake "$PORT" -tls1_3)" TLSv1.3
+start_webd webd13 -o webd.tls_cert="$T/cert.pem" -o webd.tls_key="$T/key.pem" \
+    -o webd.tls_min=1.3
+check_eq "tls_min 1.3: TLS 1.2 refused" "$(handshake "${W_URL##*:}" -tls1_2)" NONE
+check_eq "tls_min 1.3: TLS 1.3 accepted" "$(handshake "${W_URL##*:}" -tls1_3)" TLSv1.3
+stop_webd webd13
+"$BIN/evflow-webd" -d "$D" -N webd4 -o webd.tls_min=1.1 -n >"$T/min.log" 2>&1 &&
+	fail "webd.tls_min=1.1 accepted"
 checks=$((checks + 1))
 
 # Half a TLS configuration is a configuration error.
