@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cJSON.h>
 
@@ -197,6 +198,41 @@ is_join_key(const char *key)
 }
 
 /*
+ * A daemon's record links (common/nnlink.h): an output's peer state,
+ * since when it is down, its queue and drops; an input's refusals.
+ */
+static void
+print_links(const cJSON *links)
+{
+	const cJSON *l;
+	time_t since;
+	char when[32];
+
+	cJSON_ArrayForEach(l, links) {
+		if (strcmp(json_str(l, "dir"), "out") == 0) {
+			printf("    link -> %s: peer %s", json_str(l, "endpoint"),
+			    json_str(l, "peer"));
+			if (num(l, "down_since_usec") != 0) {
+				since = (time_t)(num(l, "down_since_usec") /
+				    1000000);
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+				    localtime(&since));
+				printf(" since %s (%llds)", when,
+				    (long long)(time(NULL) - since));
+			}
+			printf(", queued %llu batches (%llu bytes), dropped "
+			    "%llu records\n", num(l, "queued_batches"),
+			    num(l, "queued_bytes"), num(l, "dropped"));
+		} else if (num(l, "connections_refused") != 0)
+			printf("    link <- %s: %llu connections refused "
+			    "(over %llu bytes, or broken)\n",
+			    json_str(l, "endpoint"),
+			    num(l, "connections_refused"),
+			    num(l, "max_message"));
+	}
+}
+
+/*
  * A daemon's interfaces: the router's (counters in "counters") and the
  * store's (numbers in the entry: live flows, the join's counters and
  * the attribution ratio).  Nonzero numbers only, except the join's
@@ -293,6 +329,7 @@ cmd_status(const struct ctl_opts *o)
 			if (cJSON_GetObjectItem(st, "interfaces"))
 				print_ifaces(cJSON_GetObjectItem(st,
 				    "interfaces"));
+			print_links(cJSON_GetObjectItem(st, "links"));
 		}
 		for (k = 0; st != NULL && role && stage_roles[k]; k++)
 			if (strcmp(role, stage_roles[k]) == 0) {

@@ -1,0 +1,105 @@
+#!/bin/sh
+# Issue 13: a sender never blocks its loop while the next daemon is down.
+# The store is stopped (SIGSTOP) while events flow: the router's link to
+# it goes "peer down" (with since-when) in its stats frame, queues
+# batches up to link_queue and drops beyond it, counted; the router's and
+# the collector's control sockets keep answering within a second.  After
+# SIGCONT nothing is lost beyond the counted drops: with a queue large
+# enough, every event is stored; with a small one, sent - stored is at
+# most the counted drops.  Run twice: link_queue = 64M (no drop) and
+# 256k (drops).
+if [ -z "$QUEUE" ]; then
+	for q in 64M 256k; do
+		echo "== link_queue = $q"
+		QUEUE=$q sh "$0" || exit $?
+	done
+	exit 0
+fi
+. "$(dirname "$0")/lib.sh"
+need_bins evflow-store evflow-router evflow-collector evflow-testpub \
+    evflow-ctlq
+lib_init
+
+P0=$(free_port)
+IF="tcp://127.0.0.1:${P0}c"
+start_pipeline -o "link_queue=$QUEUE" -- "$IF"
+# A stopped store would not see the cleanup's SIGTERM.
+trap 'st=$?; kill -CONT "$(pid_of store)" 2>/dev/null; (exit $st); lib_cleanup' \
+    EXIT
+mid=1
+# send N: N more distinct events, continuing the msg_id sequence.
+send() {
+	publish -z "tcp://127.0.0.1:$P0" --array 20 --gen "$1" --first "$first" \
+	    --msgid-start "$mid" --ifname '' >/dev/null
+	mid=$(( $(last_msg_id) + 1 ))
+	first=$((first + $1)); sent=$((sent + $1))
+}
+
+# FIELD of the router's output link ("peer", "down_since_usec", ...).
+link_out() {
+	"$BIN/evflow-ctlq" -t 1000 "ipc://$D/$1.ctl" stats | python3 -c '
+import json, sys
+l = [l for l in json.load(sys.stdin)["links"] if l["dir"] == "out"][0]
+print(l[sys.argv[1]])' "$2"
+}
+
+# Answers within a second (evflow-ctlq -t 1000), timed here too.
+answers_fast() {
+	t0=$(date +%s%N)
+	r=$("$BIN/evflow-ctlq" -t 1000 "ipc://$D/$1.ctl" ping) ||
+	    fail "$1 did not answer within 1 s"
+	t1=$(date +%s%N)
+	checks=$((checks + 1))
+	[ "$r" = pong ] && [ $(( (t1 - t0) / 1000000 )) -lt 1000 ] ||
+	    fail "$1: '$r' after $(( (t1 - t0) / 1000000 )) ms"
+}
+
+# Up once the connection to the store is made (nanomsg connects in the
+# background: the first batches may find it down for a moment).
+wait_true "peer up at start" '[ "$(link_out router peer)" = up ]'
+
+kill -STOP "$(pid_of store)"
+sent=0
+first=0
+# Events until the router's kernel and nanomsg buffers are full.
+end=$(( $(now_s) + WAIT_SECS ))
+while [ "$(link_out router peer)" != down ]; do
+	[ "$(now_s)" -ge "$end" ] && fail "the router never saw its peer down"
+	send 5000
+	answers_fast router
+	answers_fast col0
+done
+echo "peer down after $sent events"
+since=$(link_out router down_since_usec)
+now_us=$(( $(date +%s) * 1000000 ))
+checks=$((checks + 1))
+[ "$since" -gt $((now_us - 120000000)) ] && [ "$since" -le $((now_us + 1000000)) ] ||
+    fail "down_since_usec $since is not a recent time ($now_us)"
+# Still answering while down, with events still coming in.
+send 5000
+answers_fast router
+answers_fast col0
+check_eq "collector's peer (the router) is up" "$(link_out col0 peer)" up
+"$BIN/evflowctl" status -d "$D" >"$T/status.out" 2>&1 || true
+grep -q "peer down" "$T/status.out" ||
+    fail "evflowctl status does not show the peer down: $(cat "$T/status.out")"
+kill -CONT "$(pid_of store)"
+wait_true "the router's peer is up again" '[ "$(link_out router peer)" = up ]'
+dropped=$(( $(counter router send_dropped) + $(counter col0 records_send_dropped) ))
+echo "sent $sent events; dropped $dropped records (counted)"
+if [ "$QUEUE" = 64M ]; then
+	check_eq "a 64M queue drops nothing" "$dropped" 0
+	wait_sql "every event stored after SIGCONT" \
+	    "SELECT count(*) FROM flows_v WHERE iface = '$IF'" "$sent"
+else
+	checks=$((checks + 1))
+	[ "$dropped" -gt 0 ] || fail "a $QUEUE queue dropped nothing"
+	sleep 2
+	stored=$(sql "SELECT count(*) FROM flows_v WHERE iface = '$IF'")
+	echo "stored $stored"
+	checks=$((checks + 1))
+	[ $((sent - stored)) -le "$dropped" ] && [ "$stored" -gt 0 ] ||
+	    fail "sent $sent, stored $stored, counted drops $dropped"
+fi
+all_alive
+pass
