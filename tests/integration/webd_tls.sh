@@ -40,32 +40,38 @@ checks=$((checks + 1))
 # ---- protocol versions
 PORT=${W_URL##*:}
 LOW='DEFAULT@SECLEVEL=0'	# OpenSSL 3 needs level 0 for TLS < 1.2
-handshake() {	# PORT VERSION-FLAG: prints the protocol agreed, or NONE
+# A version flag makes s_client offer that version alone, so a cipher
+# agreed means that version was.
+handshake() {	# PORT VERSION-FLAG: prints ok, or NONE if refused
 	echo | timeout 10 openssl s_client -connect "127.0.0.1:$1" "$2" \
-	    -cipher "$LOW" 2>/dev/null </dev/null |
-	    sed -n 's/^New, \(TLSv[0-9.]*\), Cipher is .*/\1/p;s/^New, (NONE).*/NONE/p' |
-	    head -n 1
+	    -cipher "$LOW" >"$T/hs" 2>&1 </dev/null
+	if grep -q '^New, [^(]' "$T/hs"; then echo ok; else echo NONE; fi
 }
 SP=$(free_port)
-openssl s_server -accept "127.0.0.1:$SP" -cert "$T/cert.pem" -key "$T/key.pem" \
-    -tls1_1 -cipher "$LOW" -naccept 1 >"$T/s_server.log" 2>&1 &
+# (s_server quits at the end of its stdin: a FIFO held open keeps it.)
+mkfifo "$T/ssin"
+openssl s_server -accept "127.0.0.1:$SP" -cert "$T/cert.pem" \
+    -key "$T/key.pem" -tls1_1 -cipher "$LOW" -naccept 1 <"$T/ssin" \
+    >"$T/s_server.log" 2>&1 &
 SPID=$!
+exec 3>"$T/ssin"
 wait_true "openssl s_server" "grep -q ACCEPT $T/s_server.log" 10
 client_old=$(handshake "$SP" -tls1_1)
+exec 3>&-
 kill "$SPID" 2>/dev/null
 wait "$SPID" 2>/dev/null
-if [ "$client_old" = TLSv1.1 ]; then
+if [ "$client_old" = ok ]; then
 	check_eq "TLS 1.1 refused" "$(handshake "$PORT" -tls1_1)" NONE
 	check_eq "TLS 1.0 refused" "$(handshake "$PORT" -tls1)" NONE
 else
 	echo "note: this openssl cannot speak TLS 1.1 ($client_old); old versions unchecked"
 fi
-check_eq "TLS 1.2 accepted" "$(handshake "$PORT" -tls1_2)" TLSv1.2
-check_eq "TLS 1.3 accepted" "$(handshake "$PORT" -tls1_3)" TLSv1.3
+check_eq "TLS 1.2 accepted" "$(handshake "$PORT" -tls1_2)" ok
+check_eq "TLS 1.3 accepted" "$(handshake "$PORT" -tls1_3)" ok
 start_webd webd13 -o webd.tls_cert="$T/cert.pem" -o webd.tls_key="$T/key.pem" \
     -o webd.tls_min=1.3
 check_eq "tls_min 1.3: TLS 1.2 refused" "$(handshake "${W_URL##*:}" -tls1_2)" NONE
-check_eq "tls_min 1.3: TLS 1.3 accepted" "$(handshake "${W_URL##*:}" -tls1_3)" TLSv1.3
+check_eq "tls_min 1.3: TLS 1.3 accepted" "$(handshake "${W_URL##*:}" -tls1_3)" ok
 stop_webd webd13
 "$BIN/evflow-webd" -d "$D" -N webd4 -o webd.tls_min=1.1 -n >"$T/min.log" 2>&1 &&
 	fail "webd.tls_min=1.1 accepted"
