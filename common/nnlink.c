@@ -172,6 +172,7 @@ link_out_new(const char *endpoint, int bind, unsigned role, const char *name,
 	}
 	o->send_timeout_ms = send_timeout_ms;
 	o->qmax = (size_t)link_conf.queue_bytes;
+	o->created_usec = clock_mono_usec();
 	snprintf(o->endpoint, sizeof(o->endpoint), "%s", endpoint);
 	registry_set((void **)link_outs, NULL, o);
 	do
@@ -232,9 +233,14 @@ peer_down(struct link_out *o)
 		return;
 	o->down_since = clock_wall_usec();
 	o->down_events++;
-	LOG_RATELIMITED(log_warnx, "%s: peer down (%s): batches queued up "
-	    "to %zu bytes",
-	    o->hello.name, o->endpoint, o->qmax);
+	/* At start-up nanomsg is still connecting: not worth a warning. */
+	if (clock_mono_usec() - o->created_usec < LINK_CONNECT_USEC)
+		log_debug("%s: peer not connected yet (%s)", o->hello.name,
+		    o->endpoint);
+	else
+		LOG_RATELIMITED(log_warnx, "%s: peer down (%s): batches "
+		    "queued up to %zu bytes", o->hello.name, o->endpoint,
+		    o->qmax);
 }
 
 /* Sends queued batches, oldest first, while nanomsg takes them.
@@ -263,7 +269,8 @@ queue_drain(struct link_out *o)
 		o->qrecords -= q->records;
 		free(q);
 	}
-	if (o->down_since != 0)
+	if (o->down_since != 0 &&
+	    clock_mono_usec() - o->created_usec >= LINK_CONNECT_USEC)
 		log_info("%s: peer up again (%s)", o->hello.name,
 		    o->endpoint);
 	o->down_since = 0;
