@@ -15,6 +15,11 @@
  *   companion  rejoin with the events also in the ZMQ interface whose
  *            companion the packet interface is: per event one row
  *            inserted, one rewritten (tests/bench/join.sh's case)
+ *   memory   the cost of store.max_memory: `events` in one thread,
+ *            runs alternating unbounded (0: no check before each
+ *            record), bounded at the default 512M (checked, nothing
+ *            evicted) and bounded below what the flows need (16M:
+ *            evicting all along); medians and their ratios
  *
  * Each mode runs twice: "one thread" writes inline (the loop's thread
  * does everything: the CPU cost per record), "writer thread" with the
@@ -51,10 +56,13 @@ struct run {
 	double		 rows_rate;	/* rows/s */
 	double		 bytes_per_flow;
 	uint64_t	 live;
+	uint64_t	 mem_evicted;
+	size_t		 mem_bytes;	/* accounted, when every row is in */
 	int		 ok;
 };
 
 static char dir[64];
+static long long max_memory;	/* store.max_memory of the runs */
 
 static int
 cmp_double(const void *a, const void *b)
@@ -208,6 +216,7 @@ one_run(enum mode m, uint64_t n, int threaded)
 	c.cache_size = 64 << 20;
 	c.history_interval = 10;
 	c.write_slice = 4096;
+	c.max_memory = max_memory;
 	if (store_init(st, &c, "bench", SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == -1 || (threaded &&
 	    writer_start(st->w, err, sizeof(err)) == -1)) {
@@ -294,6 +303,8 @@ one_run(enum mode m, uint64_t n, int threaded)
 	out.rows_rate = (double)(kstats(st).flows_written - rows0) /
 	    ((double)spent / 1e6);
 	store_sync_counters(st);
+	out.mem_evicted = st->c[SC_MEM_EVICTED];
+	out.mem_bytes = st->in->mem.used;
 	ft = st->iface[m == M_COMPANION ? 1 : 0].ft;
 	out.ok = in->lost == 0 && st->c[SC_RECEIVED] - recv0 == n * per &&
 	    st->c[SC_STORED] == n * per &&
@@ -351,6 +362,105 @@ median(double *v, unsigned n)
 	return v[n / 2];
 }
 
+/* Nanoseconds of store_mem_reserve() for an event (process, parent,
+ * interface name) with room left: what the bound adds per record when
+ * it evicts nothing.  Median of 5 timings of 1M calls. */
+static double
+reserve_ns(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct store_conf c;
+	struct evp_iface ifc;
+	double t[5];
+	uint64_t t0;
+	char err[256];
+	unsigned i, k;
+	int bad = 0;
+
+	rm_db();
+	memset(&c, 0, sizeof(c));
+	snprintf(c.datadir, sizeof(c.datadir), "%s", dir);
+	c.flush_interval = 1;
+	c.flow_idle = 120;
+	c.max_flows = 1000000;
+	c.max_pending = 65536;
+	c.join_window = 30;
+	c.cache_size = 1 << 20;
+	c.history_interval = 10;
+	c.write_slice = 4096;
+	c.max_memory = 512LL << 20;
+	if (store_init(st, &c, "bench", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "bench_store: %s\n", err);
+		exit(1);
+	}
+	memset(&ifc, 0, sizeof(ifc));
+	ifc.kind = EVP_IFACE_ZMQ;
+	snprintf(ifc.name, sizeof(ifc.name), "tcp://*:1234c");
+	store_iface_rec(st, &ifc);
+	make_flow(r, M_EVENTS, 1, 0);
+	store_flow(st, r, clock_mono_usec());	/* the table exists */
+	for (k = 0; k < 5; k++) {
+		t0 = clock_mono_usec();
+		for (i = 0; i < 1000000; i++)
+			bad |= store_mem_reserve(st, r);
+		t[k] = (double)(clock_mono_usec() - t0) / 1e6 * 1e9 / 1e6;
+	}
+	if (bad)
+		fprintf(stderr, "bench_store: reserve refused\n");
+	store_fini(st);
+	free(st);
+	free(r);
+	rm_db();
+	return median(t, 5);
+}
+
+/* The `memory` comparison (see the top); -1 if a run was wrong. */
+static int
+memory_runs(uint64_t n, unsigned runs)
+{
+	static const long long bound[3] = { 0, 512LL << 20, 16LL << 20 };
+	static const char *const what[3] = { "unbounded", "512M", "16M" };
+	double rate[3][MAX_RUNS], med[3], ns;
+	uint64_t evicted[3] = { 0 };
+	size_t mem[3] = { 0 };
+	unsigned i, j, k;
+	int rc = 0;
+	struct run r;
+
+	/* Each round starts with the next setting: none always runs
+	 * first (measured: the first of a round ran slower). */
+	for (i = 0; i < runs; i++)
+		for (j = 0; j < 3; j++) {
+			k = (i + j) % 3;
+			max_memory = bound[k];
+			r = one_run(M_EVENTS, n, 0);
+			rate[k][i] = r.rate;
+			evicted[k] = r.mem_evicted;
+			mem[k] = r.mem_bytes;
+			if (!r.ok || (k == 2) != (r.mem_evicted > 0) ||
+			    (k > 0 && r.mem_bytes > (size_t)bound[k]))
+				rc = -1;
+		}
+	max_memory = 0;
+	for (k = 0; k < 3; k++)
+		med[k] = median(rate[k], runs);
+	ns = reserve_ns();
+	printf("  memory    events, one thread, store.max_memory:");
+	for (k = 0; k < 3; k++)
+		printf(" %s %.0f records/s (x%.3f; %llu evicted, %zu bytes "
+		    "held)%s", what[k], med[k], med[k] / med[0],
+		    (unsigned long long)evicted[k], mem[k], k < 2 ? "," : "\n");
+	printf("  memory    the check alone (store_mem_reserve, room left): "
+	    "%.1f ns per record, %.2f%% of an unbounded record's time\n", ns,
+	    ns / (1e9 / med[0]) * 100);
+	if (rc == -1)
+		fprintf(stderr, "bench_store: memory: a run was wrong (rows, "
+		    "evictions or the bound)\n");
+	return rc;
+}
+
 int
 main(void)
 {
@@ -395,6 +505,8 @@ main(void)
 		    median(rate[1], runs), median(rows[1], runs),
 		    r.bytes_per_flow, (unsigned long long)r.live);
 	}
+	if (mode_wanted(modes, "memory") && memory_runs(n, runs) == -1)
+		rc = 1;
 	rmdir(dir);
 	return rc;
 }
