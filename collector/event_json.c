@@ -606,6 +606,23 @@ nf_plausible(double sec, uint64_t now_usec)
 }
 
 /*
+ * Uptime is a 32-bit count of milliseconds: a flow that started before
+ * the exporter's reference (softflowd reading a pcap) or before a wrap
+ * lands 2^32 ms (49.7 days) in the future.  `us` back by one wrap if
+ * that makes it plausible.
+ */
+static uint64_t
+nf_unwrap(double us, uint64_t now_usec)
+{
+	const double wrap = 4294967296.0 * 1e3;	/* 2^32 ms in usec */
+
+	if (!nf_plausible(us / 1e6, now_usec) &&
+	    nf_plausible((us - wrap) / 1e6, now_usec))
+		us -= wrap;
+	return us < 0 ? 0 : (uint64_t)us;
+}
+
+/*
  * FIRST_SWITCHED / LAST_SWITCHED: unix seconds (nProbe), unix
  * milliseconds, or what NetFlow defines, milliseconds of the exporter's
  * uptime (softflowd).  The unit is chosen on LAST (else FIRST) and
@@ -646,7 +663,9 @@ nf_times(struct ej *ej, const cJSON *first, const cJSON *last,
 		*last_us = hl ? (uint64_t)(l * 1e3) : 0;
 		return;
 	}
-	/* uptime milliseconds */
+	/* uptime milliseconds (32 bits: LAST may have wrapped past FIRST) */
+	if (hf && hl && l < f && f - l > 2147483648.0)
+		f -= 4294967296.0;
 	if (init != NULL && jt_double(init, &b) == 0 &&
 	    nf_plausible(b / 1e3, ej->now_usec))
 		base = b * 1e3;
@@ -656,8 +675,8 @@ nf_times(struct ej *ej, const cJSON *first, const cJSON *last,
 		if (base < 0)
 			base = 0;
 	}
-	*first_us = hf ? (uint64_t)(base + f * 1e3) : 0;
-	*last_us = hl ? (uint64_t)(base + l * 1e3) : 0;
+	*first_us = hf ? nf_unwrap(base + f * 1e3, ej->now_usec) : 0;
+	*last_us = hl ? nf_unwrap(base + l * 1e3, ej->now_usec) : 0;
 	if (*first_us > *last_us && hl)
 		*first_us = *last_us;
 }

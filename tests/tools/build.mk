@@ -23,3 +23,13 @@ $(BIN)/evflow-ctlq: $(CTLQ_SRCS:%.c=$(OBJ)/%.o) $(BUILD)/libevflow.a
 $(BIN)/evflow-testsub: $(TESTSUB_SRCS:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lzmq -lz -lcjson
+
+# evflow-nf5conv: NetFlow v5 (softflowd) -> softflowd-style ntopng JSON over
+# ZMQ, for producers_softflowd (uses testpub_wire.c for the framing).
+NF5CONV_SRCS = tests/tools/nf5conv.c tests/tools/testpub_wire.c
+TOOLS += $(BIN)/evflow-nf5conv
+ALL_SRCS += tests/tools/nf5conv.c
+
+$(BIN)/evflow-nf5conv: $(NF5CONV_SRCS:%.c=$(OBJ)/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lzmq -lz

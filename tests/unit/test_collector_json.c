@@ -733,6 +733,19 @@ test_netflow_uptime_times(void)
 	CHECK(parse(EJ_FLOW, b) == 0 && nrecs == 1);
 	CHECK_EQ_U(f->first_usec, NOW_USEC - 60000000 + 1000000);
 	CHECK_EQ_U(f->ts_usec, NOW_USEC - 60000000 + 4000000);
+	/* softflowd reading a pcap: the flow began before the reference,
+	 * its uptime wrapped to 2^32 - 20000 ms; LAST wrapped past FIRST. */
+	snprintf(b, sizeof(b), "{%s,\"22\":%llu,\"21\":%llu,\"160\":%llu}",
+	    flow, 4294967296ull - 20000, 4294967296ull - 17500,
+	    (unsigned long long)(NOW_USEC / 1000));
+	CHECK(parse(EJ_FLOW, b) == 0 && nrecs == 1);
+	CHECK_EQ_U(f->first_usec, NOW_USEC - 20000000);
+	CHECK_EQ_U(f->ts_usec, NOW_USEC - 17500000);
+	snprintf(b, sizeof(b), "{%s,\"22\":%llu,\"21\":500}", flow,
+	    4294967296ull - 1500);
+	CHECK(parse(EJ_FLOW, b) == 0 && nrecs == 1);
+	CHECK_EQ_U(f->ts_usec, NOW_USEC);
+	CHECK_EQ_U(f->first_usec, NOW_USEC - 2000000);
 	/* Unix milliseconds. */
 	snprintf(b, sizeof(b), "{%s,\"22\":%llu,\"21\":%llu}", flow,
 	    (unsigned long long)(NOW_USEC / 1000 - 5000),
@@ -740,7 +753,7 @@ test_netflow_uptime_times(void)
 	CHECK(parse(EJ_FLOW, b) == 0 && nrecs == 1);
 	CHECK_EQ_U(f->first_usec, NOW_USEC - 5000000);
 	CHECK_EQ_U(f->ts_usec, NOW_USEC - 1000000);
-	CHECK_EQ_U(ctr[C_TIMES_CORRECTED], tc + 3);
+	CHECK_EQ_U(ctr[C_TIMES_CORRECTED], tc + 5);
 	/* Unix seconds are plausible: untouched, not counted. */
 	snprintf(b, sizeof(b), "{%s,\"22\":%llu,\"21\":\"%llu.5\"}", flow,
 	    (unsigned long long)(NOW_USEC / 1000000 - 10),
@@ -748,7 +761,7 @@ test_netflow_uptime_times(void)
 	CHECK(parse(EJ_FLOW, b) == 0 && nrecs == 1);
 	CHECK_EQ_U(f->first_usec, NOW_USEC - 10000000);
 	CHECK_EQ_U(f->ts_usec, NOW_USEC - 1500000);
-	CHECK_EQ_U(ctr[C_TIMES_CORRECTED], tc + 3);
+	CHECK_EQ_U(ctr[C_TIMES_CORRECTED], tc + 5);
 	ej.now_usec = save;
 }
 
