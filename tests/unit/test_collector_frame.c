@@ -240,6 +240,142 @@ test_hostile(void)
 	check_identity();
 }
 
+/* The JSON scan: depth, values and events, strings skipped. */
+static void
+test_json_bounds(void)
+{
+	struct json_bounds b = { 100, 100, 100 };
+	static const char tricky[] =
+	    "{\"a\":\"[[[[{{,,,\\\"]]]\",\"b\":[1,2,{\"c\":[]}],\"d\":{}}";
+	char deep[128];
+	unsigned i;
+
+#define JB(s)	json_bounds_check(&b, (s), strlen(s))
+	CHECK_EQ_U(JB("{}"), 0);
+	CHECK_EQ_U(JB("[]"), 0);
+	CHECK_EQ_U(JB(tricky), 0);
+	/* tricky: object, a, b, 1, 2, {c}, [], d = 8 values; depth 4. */
+	b.max_nodes = 8;
+	CHECK_EQ_U(JB(tricky), 0);
+	b.max_nodes = 7;
+	CHECK_EQ_U(JB(tricky), C_OVER_NODES);
+	b.max_nodes = 100;
+	b.max_depth = 4;
+	CHECK_EQ_U(JB(tricky), 0);
+	b.max_depth = 3;
+	CHECK_EQ_U(JB(tricky), C_OVER_DEPTH);
+	/* A quoted bracket or comma counts for nothing. */
+	b.max_depth = 1;
+	b.max_nodes = 2;
+	CHECK_EQ_U(JB("{\"k\": \"[,{,[\\\\\"}"), 0);
+	b.max_depth = 100;
+	b.max_nodes = 100;
+	/* Events: elements of a top-level array only. */
+	b.max_events = 3;
+	CHECK_EQ_U(JB("[{},{},{}]"), 0);
+	CHECK_EQ_U(JB("[ {} , {} , {} , {} ]"), C_OVER_EVENTS);
+	CHECK_EQ_U(JB("{\"a\":[1,2,3,4,5,6]}"), 0);
+	CHECK_EQ_U(JB("[[1,2,3,4,5,6]]"), 0);
+	b.max_events = 0;
+	CHECK_EQ_U(JB("[]"), 0);
+	CHECK_EQ_U(JB("[ {} ]"), C_OVER_EVENTS);
+	b.max_events = 100;
+	for (i = 0; i < 40; i++)
+		deep[i] = '[';
+	for (i = 40; i < 80; i++)
+		deep[i] = ']';
+	deep[80] = '\0';
+	b.max_depth = 40;
+	CHECK_EQ_U(JB(deep), 0);
+	b.max_depth = 39;
+	CHECK_EQ_U(JB(deep), C_OVER_DEPTH);
+#undef JB
+}
+
+/* The bounds per message in ingest: refused whole and counted; a good
+ * message after each is decoded. */
+static void
+test_message_bounds(void)
+{
+	struct json_bounds keep = in.jb;
+	uint8_t h[64], *z;
+	char *text;
+	size_t zl, tl, n = 512 * 1024, i;
+	unsigned f0, id = 1;
+
+	z = malloc(n);
+	text = malloc(n);
+	CHECK(z != NULL && text != NULL);
+	if (z == NULL || text == NULL) {
+		free(z);
+		free(text);
+		return;
+	}
+	/* The amplification: `[{},{},...]`, ratio ~1000. */
+	tl = 0;
+	text[tl++] = '[';
+	for (i = 0; i < 100000; i++) {
+		memcpy(text + tl, "{},", 3);
+		tl += 3;
+	}
+	text[tl - 1] = ']';
+	zl = deflate_buf(text, tl, z, n);
+	CHECK(zl * 100 < tl);
+	feed(h, mkhdr(h, 36, "flow", 4, ZF_V4_ZLIB, id++, 0), z, zl, 2, "bounds");
+	CHECK_EQ_U(in.ctr[C_OVER_INFLATE_RATIO], 1);
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_TOO_LARGE], 3);
+	/* Without the ratio it inflates, and the event bound refuses it
+	 * before a single event is made. */
+	in.zi.max_ratio = 0;
+	f0 = in.ctr[C_EVENTS_RECEIVED];
+	feed(h, mkhdr(h, 36, "flow", 4, ZF_V4_ZLIB, id++, 0), z, zl, 2, "bounds");
+	CHECK_EQ_U(in.ctr[C_OVER_EVENTS], 1);
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_TOO_LARGE], 4);
+	CHECK_EQ_U(in.ctr[C_EVENTS_RECEIVED], f0);
+	in.zi.max_ratio = ZF_DEFAULT_RATIO;
+	/* Under ZF_RATIO_FLOOR any ratio passes: 60 KB of spaces, then an
+	 * event. */
+	memset(text, ' ', 60000);
+	memcpy(text + 60000, ev, strlen(ev));
+	zl = deflate_buf(text, 60000 + strlen(ev), z, n);
+	CHECK(zl * 100 < 60000);
+	f0 = flows;
+	feed(h, mkhdr(h, 36, "flow", 4, ZF_V4_ZLIB, id++, 0), z, zl, 2, "bounds");
+	CHECK_EQ_U(flows, f0 + 1);
+	/* Events, depth and nodes of plain payloads. */
+	in.jb.max_events = 2;
+	tl = (size_t)snprintf(text, n, "[%s,%s]", ev, ev);
+	f0 = flows;
+	feed(h, mkhdr(h, 28, "flow", 2, 0, id++, 0), text, tl, 2, "bounds");
+	CHECK_EQ_U(flows, f0 + 2);
+	tl = (size_t)snprintf(text, n, "[%s,%s,%s]", ev, ev, ev);
+	feed(h, mkhdr(h, 28, "flow", 2, 0, id++, 0), text, tl, 2, "bounds");
+	CHECK_EQ_U(flows, f0 + 2);
+	CHECK_EQ_U(in.ctr[C_OVER_EVENTS], 2);
+	in.jb = keep;
+	in.jb.max_depth = 2;
+	tl = (size_t)snprintf(text, n, "[%s]", ev);
+	feed(h, mkhdr(h, 28, "flow", 2, 0, id++, 0), text, tl, 2, "bounds");
+	tl = (size_t)snprintf(text, n, "[[%s]]", ev);
+	feed(h, mkhdr(h, 28, "flow", 2, 0, id++, 0), text, tl, 2, "bounds");
+	CHECK_EQ_U(in.ctr[C_OVER_DEPTH], 1);
+	CHECK_EQ_U(flows, f0 + 3);
+	in.jb = keep;
+	/* ev: the object and its 6 members. */
+	in.jb.max_nodes = 7;
+	feed(h, mkhdr(h, 28, "flow", 2, 0, id++, 0), ev, strlen(ev), 2, "bounds");
+	tl = (size_t)snprintf(text, n, "[%s]", ev);
+	feed(h, mkhdr(h, 28, "flow", 2, 0, id++, 0), text, tl, 2, "bounds");
+	CHECK_EQ_U(in.ctr[C_OVER_NODES], 1);
+	CHECK_EQ_U(flows, f0 + 4);
+	in.jb = keep;
+	CHECK_EQ_U(in.ctr[C_DROP_MSG_TOO_LARGE], 7);
+	CHECK_EQ_U(in.ctr[C_LOST_MSGS], 0);
+	free(z);
+	free(text);
+	check_identity();
+}
+
 static void
 test_producers(void)
 {
@@ -364,6 +500,8 @@ main(void)
 	CHECK(ingest_init(&in, 1024 * 1024, capture, NULL) == 0);
 	test_layouts();
 	test_hostile();
+	test_json_bounds();
+	test_message_bounds();
 	test_producers();
 	test_connections();
 	test_health_record();
