@@ -7,7 +7,10 @@
 # shows them (the flow list, a flow's page, the processes aggregate)
 # must decode as strict UTF-8, carry U+FFFD for each bad byte, the
 # bidi control as the escape \u202e (never the raw bytes), and the
-# replacements are counted (bad_utf8).
+# replacements are counted (bad_utf8).  With Debian's chromium and
+# tests/browser/node_modules (tests/browser/setup.sh), the UI is checked
+# too (tests/browser/webd_bidi.mjs): the override is shown as <U+202E>,
+# never applied, so the PID beside it stays in order.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/webd_lib.inc"
 . "$(dirname "$0")/webd_sql_lib.inc"
@@ -75,6 +78,17 @@ strict_json "processes"
 check_eq "processes: names" \
     "$(jget 'ascii(sorted(p["process"] for p in j["processes"]))')" \
     "['/bin/cu\\ufffd\\ufffd', '/usr/bin/evil\\u202elru', '/usr/bin/\\ufffdevil']"
+
+# ---- the UI, when a browser is at hand
+if [ -x /usr/bin/chromium ] && command -v node >/dev/null &&
+    [ -d "$TOP/tests/browser/node_modules/playwright-core" ]; then
+	WEBD_URL=$W_URL WEBD_USER=admin WEBD_PASS=$W_PASS \
+	    SHOTS="$EVFLOW_BUILD/screenshots" \
+	    node "$TOP/tests/browser/webd_bidi.mjs" || fail "browser check"
+	checks=$((checks + 1))
+else
+	echo "note: no chromium/node/playwright-core: the UI part is skipped"
+fi
 
 # Every bad byte counted: 1 + 3 + 2 per rendering, several renderings.
 wait_true "bad_utf8 counted" "[ \"\$(counter webd bad_utf8)\" -ge 6 ]"
