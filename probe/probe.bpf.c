@@ -815,6 +815,9 @@ int BPF_PROG(probe_udp_send, struct sk_buff *skb)
 		return 0;
 	}
 	p.ts_ns = bpf_ktime_get_ns();
+	/* one waits per socket: an earlier one (sendmmsg() to several new
+	 * destinations) is reported now, without process, not lost */
+	udp_pending_flush(key, 0);
 	bpf_map_update_elem(&udp_pending, &key, &p, BPF_ANY);
 	/* the hook may have recorded the owner meanwhile (another CPU) */
 	op = bpf_map_lookup_elem(&udp_owner, &key);
