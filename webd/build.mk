@@ -67,3 +67,13 @@ $(BUILD)/fuzz/fuzz_webd_query: $(OBJ)/tests/fuzz/fuzz_webd_query.o \
     $(OBJ)/webd/query.o $(OBJ)/webd/params.o $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(COMMON_LIBS) -lsqlite3 -lm
+
+# libFuzzer: the JSON string writer (any bytes from the database).
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_webd_json
+ALL_SRCS += tests/fuzz/fuzz_webd_json.c
+
+$(BUILD)/fuzz/fuzz_webd_json: $(OBJ)/tests/fuzz/fuzz_webd_json.o \
+    $(OBJ)/webd/json.o $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(COMMON_LIBS) -lsqlite3 \
+	    -lcjson -lm
