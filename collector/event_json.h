@@ -93,6 +93,7 @@ void	jt_close(struct jt_writer *);
  * looser): whether `s` has one, and a copy of `s` without them into
  * `out` (at least `len` bytes), returning its length. */
 int	jt_has_trailing_comma(const char *, size_t);
+int	jt_ends_with_trailing_comma(const char *, size_t);
 size_t	jt_strip_trailing_commas(const char *, size_t, char *);
 
 /* Typed getters: 0, or -1 for a wrong type or range. */

@@ -326,6 +326,24 @@ jt_has_trailing_comma(const char *s, size_t len)
 	return tc_next(s, len, 0, &prev, &in_str) < len;
 }
 
+/* Whether `s` ends like softflowd's arrays: `}` `,` `]` with white
+ * space around (outside any string, whatever came before). */
+int
+jt_ends_with_trailing_comma(const char *s, size_t len)
+{
+	static const char want[] = { ']', ',', '}' };
+	size_t n = len;
+	unsigned i;
+
+	for (i = 0; i < sizeof(want); i++) {
+		while (n > 0 && tc_ws(s[n - 1]))
+			n--;
+		if (n == 0 || s[--n] != want[i])
+			return 0;
+	}
+	return 1;
+}
+
 size_t
 jt_strip_trailing_commas(const char *s, size_t len, char *out)
 {

@@ -703,6 +703,9 @@ test_softflowd_trailing_comma(void)
 	CHECK_EQ_U(ctr[C_JSON_TRAILING_COMMAS], tc + 2);
 	/* The stripping itself: escaped quotes inside strings. */
 	CHECK(jt_has_trailing_comma("[1,2]", 5) == 0);
+	CHECK(jt_ends_with_trailing_comma("[{},\n] \n", 8) == 1);
+	CHECK(jt_ends_with_trailing_comma("[\"},]\"]", 7) == 0);
+	CHECK(jt_ends_with_trailing_comma(",]", 2) == 0);
 	n = jt_strip_trailing_commas("[\"a\\\",]\",{\"b\":1,},]", 19, buf);
 	buf[n] = '\0';
 	CHECK_STR(buf, "[\"a\\\",]\",{\"b\":1}]");
