@@ -78,7 +78,10 @@ test_check_config(const char *bin)
 	    "store.cache_size = 67108864\n"
 	    "store.wal_limit = 67108864\n"
 	    "store.history_interval = 10\n"
-	    "store.write_slice = 4096\n";
+	    "store.write_slice = 4096\n"
+	    "link_max_message = 1048576\n"
+	    "link_queue = 4194304\n"
+	    "link_trusted_network = no\n";
 	char cmd[700], out[2048];
 	FILE *fp;
 	size_t n;
@@ -99,13 +102,17 @@ test_check_config(const char *bin)
 }
 
 /* Waits until the store has received `want` records (a bounded wait
- * for a state, not a timing assertion); leaves the stats in *reply. */
+ * for a state, not a timing assertion); leaves the stats in *reply.
+ * The sender never blocks: batches nanomsg did not take yet (the store
+ * still connecting) wait in its queue until flushed again. */
 static int
-wait_received(const char *ctl, struct buf *reply, int want)
+wait_received(struct link_out *out, const char *ctl, struct buf *reply,
+    int want)
 {
 	int i, got = 0;
 
 	for (i = 0; i < 200 && got < want; i++) {
+		(void)link_out_flush(out);
 		buf_reset(reply);
 		if (ctl_request(ctl, "stats", reply, 500) == 0)
 			got = (int)stat_of(reply->p, "received");
@@ -168,7 +175,8 @@ main(void)
 		if (i == NFLOWS / 2) {
 			/* Half way: "flush" commits what arrived so far. */
 			CHECK(link_out_flush(out) == 0);
-			wait_received(ctl, &reply, NFLOWS / 2 + 1);
+			CHECK_EQ_U(wait_received(out, ctl, &reply,
+			    NFLOWS / 2 + 1), NFLOWS / 2 + 1);
 			buf_reset(&reply);
 			CHECK(ctl_request(ctl, "flush", &reply, 5000) == 0);
 			CHECK_STR(reply.p, "ok");
@@ -181,7 +189,7 @@ main(void)
 		CHECK(link_out_put(out, EVP_FLOW, r, evp_flow_len(r)) == 0);
 	}
 	CHECK(link_out_flush(out) == 0);
-	got = wait_received(ctl, &reply, NFLOWS + 1);
+	got = wait_received(out, ctl, &reply, NFLOWS + 1);
 	CHECK_EQ_U(got, NFLOWS + 1);
 	CHECK_EQ_U(stat_of(reply.p, "stored"), NFLOWS + 1);
 	CHECK_EQ_U(stat_of(reply.p, "live_flows"), NFLOWS);
