@@ -22,6 +22,8 @@
 
 /* Slack made above a record's need: 1/32 of the bound. */
 #define MEM_SLACK_SHIFT		5
+/* Rows a merge may queue per destination table (see record_need()). */
+#define MEM_ROWS_PER_TABLE	3
 /* Flows evicted before waiting for the writer to unpin values. */
 #define MEM_EVICT_ROUND		256
 
@@ -86,6 +88,10 @@ record_need(const struct store *st, const struct evp_flow *r)
 	 * record's and the flow's: at most a whole extra). */
 	nval += nt;
 	bytes += nt * VAL(offsetof(struct flow_meta, extra) + EVP_EXTRA_MAX);
+	/* Each table may retire up to MEM_ROWS_PER_TABLE flows while
+	 * merging (a full table or pending list, an ended flow), each
+	 * queueing its row. */
+	need += writer_need(st->w, (size_t)nt * MEM_ROWS_PER_TABLE);
 	return need + intern_need(st->in, nval, bytes);
 }
 

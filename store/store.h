@@ -462,6 +462,8 @@ int	writer_fd(const struct writer *);
 /* Rows queued or being written. */
 size_t	writer_queued(const struct writer *);
 size_t	writer_mem(const struct writer *);
+/* Upper bound of the bytes queueing `rows` more rows may charge. */
+size_t	writer_need(const struct writer *, size_t);
 
 /* ---- sqlite_sink.c ----------------------------------------------- */
 

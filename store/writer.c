@@ -339,6 +339,21 @@ writer_queued(const struct writer *w)
 }
 
 size_t
+writer_need(const struct writer *w, size_t rows)
+{
+	const struct batch *b = w->fill;
+	size_t cap = b->cap > w->b[0].cap ? b->cap : w->b[0].cap;
+
+	if (w->b[1].cap > cap)
+		cap = w->b[1].cap;
+	if (b->n + rows <= b->cap)
+		return 0;
+	/* One doubling of the fill batch, or of the other one if this
+	 * one is handed over first (WRITER_BATCH_MAX): see grow(). */
+	return (cap ? cap : 1024) * sizeof(struct flow_row);
+}
+
+size_t
 writer_mem(const struct writer *w)
 {
 	return (w->b[0].cap + w->b[1].cap) * sizeof(struct flow_row);

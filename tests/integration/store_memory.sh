@@ -74,6 +74,7 @@ fc = ifc.get("counters", ifc)
 print("mem_bytes", c["mem_bytes"], "mem_max", c["mem_max"],
       "mem_evicted", c["mem_evicted"], "mem_refused", c["mem_refused"],
       "no_memory", c["no_memory"], "stored", c["stored"],
+      "mem_alloc_refused", c["mem_alloc_refused"],
       "received", c["received"], "live_flows", c["live_flows"],
       "iface_mem_evicted_idle", fc["mem_evicted_idle"],
       "iface_created", fc["created"])

@@ -207,6 +207,11 @@ test_bound(size_t max, unsigned n, int threaded)
 	CHECK_EQ_U(created, 2ULL * n);
 	CHECK_EQ_U(q_int("SELECT count(*) FROM flows"), created);
 	CHECK_EQ_U(q_int("SELECT count(DISTINCT extra) FROM flows"), n);
+	/* Room was made before each record: no value of a stored flow
+	 * was refused (a process, parent, container or extra lost). */
+	CHECK_EQ_U(q_int("SELECT count(*) FROM flows WHERE cli_process IS "
+	    "NULL OR cli_parent_process IS NULL OR cli_container_id IS NULL "
+	    "OR extra IS NULL"), 0);
 	CHECK(st->in->mem.used <= max);
 	CHECK_EQ_U(st->in->mem.used, parts(st));
 	/* No value left, and once the tables and the writer are gone,
