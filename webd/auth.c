@@ -138,8 +138,8 @@ auth_check_sessions(struct webd_auth *a)
 		if (auth_pwtag(a, s->user, tag) == 0 &&
 		    sodium_memcmp(tag, s->pwtag, sizeof(tag)) == 0)
 			continue;
-		log_info("session of %s ended: its password changed",
-		    s->user);
+		log_info("session of %s ended: its password changed (or"
+		    " the user is gone)", s->user);
 		sodium_memzero(s, sizeof(*s));
 	}
 }

@@ -393,6 +393,9 @@ main(int argc, char **argv)
 			live_refresh(w.live);
 			auth_expire(w.auth);
 			http_sweep(&w);
+			/* For /metrics, which reads the counters between
+			 * stats frames. */
+			w.counters[WC_BAD_UTF8] = json_bad_utf8();
 		}
 	}
 

@@ -91,6 +91,9 @@ else
 fi
 
 # Every bad byte counted: 1 + 3 + 2 per rendering, several renderings.
+# /metrics first: it must not depend on a stats request having come.
+wait_true "bad_utf8 in /metrics" "[ \"\$(req GET /metrics -H '$A')\" = 200 ] &&
+    grep -Eq '^evflow_webd_bad_utf8\{.*\} ([6-9]|[1-9][0-9]+)\$' $T/body"
 wait_true "bad_utf8 counted" "[ \"\$(counter webd bad_utf8)\" -ge 6 ]"
 daemon_alive webd || fail "webd died"
 stop_webd webd
