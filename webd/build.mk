@@ -2,6 +2,7 @@
 WEBD_SRCS = \
 	webd/main.c \
 	webd/http.c \
+	webd/http_check.c \
 	webd/auth.c \
 	webd/rate.c \
 	webd/db.c \

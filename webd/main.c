@@ -306,8 +306,15 @@ main(int argc, char **argv)
 	if (w.conf.conn_per_ip >= w.conf.conn_max)
 		fatalx("webd.conn_per_ip must be below webd.conn_max, so that"
 		    " one address cannot take every connection");
-	if (http_check_conf(&w.conf, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+	{
+		struct http_names *nm;
+
+		if ((nm = calloc(1, sizeof(*nm))) == NULL)
+			fatal("calloc");
+		if (http_names_conf(nm, &w.conf, err, sizeof(err)) == -1)
+			fatalx("%s", err);
+		free(nm);
+	}
 	if (d->check) {
 		daemon_print_config(d);
 		return 0;

@@ -155,8 +155,6 @@ struct resp {
 	int		 cacheable;	/* static asset: may be cached */
 };
 
-/* Checks webd.hosts and webd.trusted_proxies; 0 or -1 with err. */
-int	http_check_conf(const struct webd_conf *, char *, size_t);
 int	http_start(struct webd *, char *, size_t);
 void	http_stop(struct webd *);
 /* Closes connections whose request is overdue; the main loop calls it
@@ -175,6 +173,52 @@ int	req_query(struct req *, struct query *, struct resp *);
 struct db_conn *req_db(struct webd *, struct resp *);
 /* Sets a 500 for a failed statement (logged, not shown). */
 void	resp_db_error(struct webd *, struct db_conn *, struct resp *);
+
+/* ---- http_check.c: checks of what a client sends (no MHD; fuzzed) */
+
+#define HTTP_LIST_MAX	32	/* entries of webd.hosts, trusted_proxies */
+
+struct sockaddr;
+
+/* An address (IPv6, or IPv4 mapped into ::ffff:0:0/96) and a prefix. */
+struct http_net {
+	unsigned char	addr[16];
+	unsigned	bits;
+};
+
+/* webd.hosts and webd.trusted_proxies, parsed. */
+struct http_names {
+	char		host[HTTP_LIST_MAX][CONF_STR_LEN];	/* lower case */
+	unsigned	nhost;
+	int		host_any;	/* "*" */
+	int		host_ip_any;	/* wildcard listen: any IP literal */
+	struct http_net	proxy[HTTP_LIST_MAX];
+	unsigned	nproxy;
+};
+
+/* Fills n from the configuration (the default Host list if webd.hosts
+ * is empty).  0, or -1 with err naming the key and the bad item. */
+int	http_names_conf(struct http_names *, const struct webd_conf *,
+	    char *, size_t);
+/* 1 if a Host header value (name, IPv4 or [IPv6], optional :port) is
+ * allowed: an entry without a port allows any port. */
+int	http_host_allowed(const struct http_names *, const char *);
+/* 1 if the raw URL, percent-decoded, is UTF-8 (no overlong forms, no
+ * surrogates, at most U+10FFFF) without NUL. */
+int	http_uri_ok(const char *);
+/* Parses "addr" or "addr/bits"; 0 or -1. */
+int	http_net_parse(struct http_net *, const char *);
+int	http_net_match(const struct http_net *, const unsigned char[16]);
+/* The 16-byte form of an AF_INET/AF_INET6 address; -1 (zeros) else. */
+int	http_sa_addr(const struct sockaddr *, unsigned char[16]);
+int	http_proxy_trusted(const struct http_names *, const unsigned char[16]);
+/* Walks X-Forwarded-For from the right: the first address that is not
+ * a trusted proxy is the client (into client); a malformed entry stops
+ * the walk at the last good one.  1 if an address was taken. */
+int	http_forwarded_for(const struct http_names *, const char *, char *,
+	    size_t);
+/* 1 if X-Forwarded-Proto's last value is https. */
+int	http_forwarded_https(const char *);
 
 /* ---- rate.c: token buckets per client address or account name */
 
