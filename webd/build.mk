@@ -46,7 +46,8 @@ UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(WEBD_UNIT))
 ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(WEBD_UNIT)))
 
 $(BUILD)/tests/test_webd_query: $(OBJ)/tests/unit/test_webd_query.o \
-    $(OBJ)/webd/query.o $(OBJ)/webd/params.o $(BUILD)/libevflow.a
+    $(OBJ)/webd/query.o $(OBJ)/webd/params.o $(OBJ)/webd/http_check.o \
+    $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lsqlite3 -lm
 
@@ -68,6 +69,15 @@ $(BUILD)/fuzz/fuzz_webd_query: $(OBJ)/tests/fuzz/fuzz_webd_query.o \
     $(OBJ)/webd/query.o $(OBJ)/webd/params.o $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(COMMON_LIBS) -lsqlite3 -lm
+
+# libFuzzer: the URL, Host and X-Forwarded checks (webd/http_check.c).
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_webd_http
+ALL_SRCS += tests/fuzz/fuzz_webd_http.c
+
+$(BUILD)/fuzz/fuzz_webd_http: $(OBJ)/tests/fuzz/fuzz_webd_http.o \
+    $(OBJ)/webd/http_check.o $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(COMMON_LIBS)
 
 # libFuzzer: the JSON string writer (any bytes from the database).
 FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_webd_json

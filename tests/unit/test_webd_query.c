@@ -3,7 +3,8 @@
  * real (in-memory) SQLite database holding the store's flows columns
  * that the filters use: parsing, every refusal, address canonical
  * forms, the SQL functions, and keyset pages that stay stable while
- * rows are added.
+ * rows are added.  Also webd/http_check.c: the raw URL's bytes (NUL,
+ * UTF-8), the Host allowlist and X-Forwarded-For/-Proto.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "t.h"
 #include "webd/query.h"
+#include "webd/webd.h"
 
 static sqlite3 *db;
 
@@ -304,9 +306,99 @@ test_cursor_checks(void)
 	CHECK(next[0] != '\0');
 }
 
+/* The raw URL check: NUL and every kind of invalid UTF-8 refused. */
+static void
+test_uri_bytes(void)
+{
+	static const char *const ok[] = {
+		"/api/v1/flows?process=curl", "/", "/a%20b?x=%C3%A9",
+		"/?q=%e2%82%ac", "/?q=%F0%9F%98%80", "/?q=%zz", "/?q=%",
+		"/?q=\xc3\xa9", "/?q=%f4%8f%bf%bf", NULL
+	};
+	static const char *const bad[] = {
+		"/api/v1/flows?process=curl%00junk", "/?x%00=1", "/%00",
+		"/?q=%ff", "/?q=%c0%af", "/?q=%e0%80%af", "/?q=%ed%a0%80",
+		"/?q=%f4%90%80%80", "/?q=%c3", "/?q=%80", "/?q=%c3%28",
+		"/?q=\xff", "/?q=%f8%88%80%80%80", "/?q=%c3&r=%a9", NULL
+	};
+	int i;
+
+	for (i = 0; ok[i] != NULL; i++)
+		CHECK(http_uri_ok(ok[i]) == 1);
+	for (i = 0; bad[i] != NULL; i++)
+		CHECK(http_uri_ok(bad[i]) == 0);
+}
+
+static void
+test_hosts(void)
+{
+	static struct http_names nm;
+	struct webd_conf c;
+	char err[256], client[64];
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.listen, "192.0.2.5");
+	CHECK(http_names_conf(&nm, &c, err, sizeof(err)) == 0);
+	CHECK(http_host_allowed(&nm, "localhost") == 1);
+	CHECK(http_host_allowed(&nm, "LocalHost:3000") == 1);
+	CHECK(http_host_allowed(&nm, "127.0.0.1:3000") == 1);
+	CHECK(http_host_allowed(&nm, "[::1]:3000") == 1);
+	CHECK(http_host_allowed(&nm, "192.0.2.5:80") == 1);
+	CHECK(http_host_allowed(&nm, "192.0.2.6") == 0);
+	CHECK(http_host_allowed(&nm, "evil.example") == 0);
+	CHECK(http_host_allowed(&nm, "localhost.evil.example") == 0);
+	CHECK(http_host_allowed(&nm, "localhost:") == 0);
+	CHECK(http_host_allowed(&nm, "localhost:3000x") == 0);
+	CHECK(http_host_allowed(&nm, "localhost:123456") == 0);
+	CHECK(http_host_allowed(&nm, "[::1") == 0);
+	CHECK(http_host_allowed(&nm, "") == 0);
+
+	strcpy(c.hosts, "evflow.example flows.example:8443,*.x");
+	strcpy(c.trusted_proxies, "127.0.0.1, 10.9.0.0/16");
+	CHECK(http_names_conf(&nm, &c, err, sizeof(err)) == 0);
+	CHECK(http_host_allowed(&nm, "evflow.example:1") == 1);
+	CHECK(http_host_allowed(&nm, "flows.example:8443") == 1);
+	CHECK(http_host_allowed(&nm, "flows.example:8444") == 0);
+	CHECK(http_host_allowed(&nm, "flows.example") == 0);
+	CHECK(http_host_allowed(&nm, "localhost") == 0);
+	CHECK(http_host_allowed(&nm, "a.x") == 0);	/* no wildcards */
+
+	/* X-Forwarded-For: from the right, past trusted hops. */
+	strcpy(client, "peer");
+	CHECK(http_forwarded_for(&nm, "203.0.113.7", client,
+	    sizeof(client)) == 1);
+	CHECK_STR(client, "203.0.113.7");
+	CHECK(http_forwarded_for(&nm, "1.1.1.1, 203.0.113.9, 10.9.4.4",
+	    client, sizeof(client)) == 1);
+	CHECK_STR(client, "203.0.113.9");
+	CHECK(http_forwarded_for(&nm, "junk, 127.0.0.1", client,
+	    sizeof(client)) == 1);
+	CHECK_STR(client, "127.0.0.1");
+	strcpy(client, "peer");
+	CHECK(http_forwarded_for(&nm, "not-an-ip", client,
+	    sizeof(client)) == 0);
+	CHECK_STR(client, "peer");
+	CHECK(http_forwarded_for(&nm, "10.0.0.0/8", client,
+	    sizeof(client)) == 0);
+	CHECK(http_forwarded_https("https") == 1);
+	CHECK(http_forwarded_https("http, https") == 1);
+	CHECK(http_forwarded_https("https, http") == 0);
+	CHECK(http_forwarded_https("httpsx") == 0);
+
+	strcpy(c.trusted_proxies, "proxy.example");
+	CHECK(http_names_conf(&nm, &c, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "trusted_proxies") != NULL);
+	strcpy(c.trusted_proxies, "10.0.0.0/33");
+	CHECK(http_names_conf(&nm, &c, err, sizeof(err)) == -1);
+	strcpy(c.trusted_proxies, "2001:db8::/129");
+	CHECK(http_names_conf(&nm, &c, err, sizeof(err)) == -1);
+}
+
 int
 main(void)
 {
+	test_uri_bytes();
+	test_hosts();
 	setup_db();
 	test_refusals();
 	test_addr();
