@@ -19,13 +19,14 @@ MAXMEM_KB=8192
 # the nanomsg receive buffers of a burst and malloc's slack.
 MARGIN_KB=8192
 
-# One JSON event per line, every string distinct and long.
-awk -v n="$N" 'BEGIN {
+# One JSON event per line, every string distinct and long; times now
+# (retention deletes rows older than store.retention).
+awk -v n="$N" -v now="$(date +%s)" 'BEGIN {
 	pad = sprintf("%0650d", 0); gsub(/0/, "x", pad)
 	for (i = 0; i < n; i++) {
 		p = sprintf("/opt/vendor-with-a-long-name/release-2026/bin/" \
 		    "worker-process-%08d-with-a-long-suffix-for-tests", i)
-		printf "{ \"timestamp\": \"1715935521.%06d\", " \
+		printf "{ \"timestamp\": \"%d.%06d\", " \
 		    "\"IP_PROTOCOL_VERSION\": 4, \"TCP_EVENT_TYPE\": " \
 		    "\"CONNECT\", \"IPV4_SRC_ADDR\": \"10.%d.%d.%d\", " \
 		    "\"IPV4_DST_ADDR\": \"192.0.2.80\", \"PROTOCOL\": 6, " \
@@ -36,7 +37,7 @@ awk -v n="$N" 'BEGIN {
 		    "\"PROCESS_PATH\": \"%s\", \"PROCESS_CMDLINE\": " \
 		    "\"%s --id=%d\" }, \"LOCAL_FATHER_PROCESS\": { " \
 		    "\"PID\": %d, \"PROCESS_PATH\": \"%s-parent\" } }\n",
-		    i % 1000000, int(i / 65536) % 256, int(i / 256) % 256,
+		    now, i % 1000000, int(i / 65536) % 256, int(i / 256) % 256,
 		    i % 256, 1024 + i % 60000, i, pad, 1000 + i, i, 1000 + i,
 		    p, p, i, 500 + i, p
 	}
@@ -57,7 +58,8 @@ wait_ctl col0
 wait_sql "interface row" "SELECT count(*) FROM interfaces WHERE name = '$EP'" 1
 base_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SPID/status")
 
-publish -z "$EP" --array 50 --rate 20000 -f "$T/events.jsonl"
+publish -z "$EP" --array 50 --rate "${STORE_MEMORY_RATE:-10000}" \
+    -f "$T/events.jsonl"
 
 wait_counter "every event reached the store" store recv_flow "$N" 60
 ctl store flush >/dev/null
@@ -107,10 +109,15 @@ wait_sql "a row for every stored event" \
 wait_sql "every process path distinct and whole" \
     "SELECT count(DISTINCT cli_process) FROM flows_v WHERE iface = '$EP'
       AND length(cli_process) > 90" $((N - refused))
-checks=$((checks + 1))
 limit_kb=$((base_kb + MAXMEM_KB + MARGIN_KB))
 echo "store VmHWM ${hwm_kb} kB: at start ${base_kb} kB + bound" \
     "${MAXMEM_KB} kB + margin ${MARGIN_KB} kB = ${limit_kb} kB"
-[ "$hwm_kb" -le "$limit_kb" ] ||
-	fail "store peak RSS ${hwm_kb} kB over ${limit_kb} kB"
+if ldd "$BIN/evflow-store" 2>/dev/null | grep -q -e libasan -e libtsan; then
+	# The sanitizer keeps freed memory in quarantine: RSS says nothing.
+	echo "note: sanitizer build, peak RSS not checked"
+else
+	checks=$((checks + 1))
+	[ "$hwm_kb" -le "$limit_kb" ] ||
+		fail "store peak RSS ${hwm_kb} kB over ${limit_kb} kB"
+fi
 pass
