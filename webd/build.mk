@@ -3,6 +3,7 @@ WEBD_SRCS = \
 	webd/main.c \
 	webd/http.c \
 	webd/http_check.c \
+	webd/conns.c \
 	webd/auth.c \
 	webd/rate.c \
 	webd/db.c \

@@ -19,16 +19,8 @@
  * in webd.hosts (DNS rebinding), the headers within webd.header_max,
  * and the framing unambiguous (one Content-Length, or chunked alone).
  *
- * Connections (struct webd_conns): every connection has a slot, taken
- * in MHD's connection-start notification and given back in its close
- * notification (MHD closes the socket only after it).  A slot is
- * "waiting" from the accept, or the end of the previous response, until
- * its request is complete; the main loop's http_sweep() shuts down a
- * connection that waits longer than webd.request_timeout (slowloris).
- * The accept policy enforces webd.conn_per_ip and webd.conn_max: at a
- * cap, the oldest waiting connection (of that address, else of anyone)
- * is shut down to make room, so idle or slow connections can never lock
- * out a client that sends its request at once.
+ * Connections: conns.c's table (request timeout, caps); this file
+ * tells it when a request is complete (conns_waiting).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -43,7 +35,6 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
-#include "common/clock.h"
 #include "common/log.h"
 #include "query.h"
 #include "webd.h"
@@ -93,22 +84,6 @@ struct reqctx {
 	int		bad_uri;	/* NUL or invalid UTF-8 in the URI */
 	int		secure;
 	char		client[64];
-};
-
-/* One connection's slot (see the top). */
-struct conn_slot {
-	int		used;
-	int		fd;
-	int		closing;	/* shut down by us, not yet closed */
-	unsigned char	key[16];	/* address; IPv6: its /64 */
-	uint64_t	wait_since;	/* usec, 0 while being answered */
-};
-
-struct webd_conns {
-	pthread_mutex_t	  mu;
-	struct conn_slot *slot;
-	size_t		  cap;
-	struct http_names names;
 };
 
 static const char csp[] =
@@ -248,7 +223,7 @@ http_peer(struct MHD_Connection *c, char *out, size_t len,
 static void
 http_client(struct webd *w, struct MHD_Connection *c, struct reqctx *ctx)
 {
-	const struct http_names *nm = &w->conns->names;
+	const struct http_names *nm = w->names;
 	const char *xff, *xfp;
 	unsigned char a[16];
 
@@ -449,28 +424,6 @@ http_headers(int secure, struct MHD_Response *mr, const struct resp *r)
 		    "Bearer realm=\"evflow\"");
 }
 
-/* The slot of connection c, or NULL (lock held by the caller). */
-static struct conn_slot *
-conn_slot_of(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci;
-
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	return ci != NULL ? ci->socket_context : NULL;
-}
-
-/* Stops or restarts connection c's request clock. */
-static void
-conn_waiting(struct webd *w, struct MHD_Connection *c, int waiting)
-{
-	struct conn_slot *sl;
-
-	pthread_mutex_lock(&w->conns->mu);
-	if ((sl = conn_slot_of(c)) != NULL && sl->used)
-		sl->wait_since = waiting ? clock_mono_usec() : 0;
-	pthread_mutex_unlock(&w->conns->mu);
-}
-
 static enum MHD_Result
 http_queue(struct webd *w, struct MHD_Connection *c, struct resp *r,
     int secure)
@@ -498,7 +451,7 @@ http_queue(struct webd *w, struct MHD_Connection *c, struct resp *r,
 	if (mr == NULL)
 		return MHD_NO;
 	http_headers(secure, mr, r);
-	conn_waiting(w, c, 0);
+	conns_waiting(w, c, 0);
 	if (r->status >= 500)
 		WEBD_COUNT(w, WC_RESP_5XX);
 	else if (r->status >= 400)
@@ -556,7 +509,7 @@ http_precheck(struct webd *w, struct MHD_Connection *c, struct reqctx *ctx,
 		resp_error(r, 400, "HTTP/1.1 requests need a Host header");
 		return -1;
 	}
-	if (host != NULL && !http_host_allowed(&w->conns->names, host)) {
+	if (host != NULL && !http_host_allowed(w->names, host)) {
 		WEBD_COUNT(w, WC_REJ_HOST);
 		LOG_RATELIMITED(log_info, "refused Host %.80s from %s", host,
 		    ctx->client);
@@ -685,7 +638,7 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct reqctx *ctx = *con_cls;
 
 	(void)toe;
-	conn_waiting(w, c, 1);
+	conns_waiting(w, c, 1);
 	if (ctx == NULL)
 		return;
 	buf_free(&ctx->body);
@@ -693,156 +646,25 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* The key that webd.conn_per_ip counts: the address, or an IPv6
- * address's /64 (one host usually holds a whole /64). */
-static void
-conn_key(const unsigned char a[16], unsigned char key[16])
-{
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0xff, 0xff };
-
-	memcpy(key, a, 16);
-	if (memcmp(a, mapped, sizeof(mapped)) != 0)
-		memset(key + 8, 0, 8);
-}
-
-/* Connection start and close (MHD_OPTION_NOTIFY_CONNECTION). */
+/* MHD's connection start and close notifications: conns.c's slots. */
 static void
 http_conn_notify(void *cls, struct MHD_Connection *c, void **sctx,
     enum MHD_ConnectionNotificationCode code)
 {
 	struct webd *w = cls;
-	struct webd_conns *cs = w->conns;
-	const union MHD_ConnectionInfo *ci;
-	struct conn_slot *sl = *sctx;
-	unsigned char a[16];
-	size_t i;
 
-	pthread_mutex_lock(&cs->mu);
-	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if (sl != NULL)
-			memset(sl, 0, sizeof(*sl));
-		*sctx = NULL;
-	} else if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		for (i = 0; i < cs->cap && cs->slot[i].used; i++)
-			;
-		if (i < cs->cap) {
-			sl = &cs->slot[i];
-			sl->used = 1;
-			sl->wait_since = clock_mono_usec();
-			ci = MHD_get_connection_info(c,
-			    MHD_CONNECTION_INFO_CONNECTION_FD);
-			sl->fd = ci != NULL ? ci->connect_fd : -1;
-			ci = MHD_get_connection_info(c,
-			    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-			(void)http_sa_addr(ci != NULL ? ci->client_addr : NULL, a);
-			conn_key(a, sl->key);
-			*sctx = sl;
-		}
-	}
-	pthread_mutex_unlock(&cs->mu);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		conns_started(w, c, sctx);
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		conns_closed(w, sctx);
 }
 
-/* Shuts slot sl's socket down: MHD sees the end of the stream and
- * closes the connection (and frees the slot) in its own thread.  The
- * socket stays open until then, so sl->fd cannot name another one. */
-static void
-conn_shut(struct conn_slot *sl)
-{
-	if (sl->fd >= 0)
-		(void)shutdown(sl->fd, SHUT_RDWR);
-	sl->closing = 1;
-}
-
-/* Counts the open connections (of `key`, or all if key is NULL) and
- * finds the one waiting longest for its request; lock held. */
-static size_t
-conn_count(struct webd_conns *cs, const unsigned char *key,
-    struct conn_slot **oldest)
-{
-	struct conn_slot *sl;
-	size_t i, n = 0;
-
-	*oldest = NULL;
-	for (i = 0; i < cs->cap; i++) {
-		sl = &cs->slot[i];
-		if (!sl->used || sl->closing || (key != NULL &&
-		    memcmp(sl->key, key, 16) != 0))
-			continue;
-		n++;
-		if (sl->wait_since != 0 && (*oldest == NULL ||
-		    sl->wait_since < (*oldest)->wait_since))
-			*oldest = sl;
-	}
-	return n;
-}
-
-/* The accept policy: webd.conn_per_ip per address, webd.conn_max in
- * all.  At a cap, the connection that has waited longest for its
- * request makes room; if every one is being answered, the new one is
- * refused. */
+/* MHD's accept policy: conns.c's caps. */
 static enum MHD_Result
 http_accept(void *cls, const struct sockaddr *sa, socklen_t salen)
 {
-	struct webd *w = cls;
-	struct webd_conns *cs = w->conns;
-	struct conn_slot *old;
-	unsigned char a[16], key[16];
-	enum MHD_Result ok = MHD_YES;
-
 	(void)salen;
-	(void)http_sa_addr(sa, a);
-	conn_key(a, key);
-	pthread_mutex_lock(&cs->mu);
-	if (conn_count(cs, key, &old) >= (size_t)w->conf.conn_per_ip) {
-		if (old != NULL) {
-			conn_shut(old);
-			WEBD_COUNT(w, WC_CONN_EVICTED);
-		} else
-			ok = MHD_NO;
-	}
-	if (ok == MHD_YES && conn_count(cs, NULL, &old) >=
-	    (size_t)w->conf.conn_max) {
-		if (old != NULL) {
-			conn_shut(old);
-			WEBD_COUNT(w, WC_CONN_EVICTED);
-		} else
-			ok = MHD_NO;
-	}
-	pthread_mutex_unlock(&cs->mu);
-	if (ok == MHD_NO) {
-		WEBD_COUNT(w, WC_CONN_REFUSED);
-		LOG_RATELIMITED(log_warnx, "connection refused: webd.conn_%s"
-		    " reached", old == NULL ? "max or conn_per_ip" : "max");
-	}
-	return ok;
-}
-
-void
-http_sweep(struct webd *w)
-{
-	struct webd_conns *cs = w->conns;
-	uint64_t now = clock_mono_usec(), lim;
-	size_t i, n = 0;
-
-	if (cs == NULL)
-		return;
-	lim = (uint64_t)w->conf.request_timeout * 1000000ULL;
-	pthread_mutex_lock(&cs->mu);
-	for (i = 0; i < cs->cap; i++) {
-		struct conn_slot *sl = &cs->slot[i];
-
-		if (!sl->used || sl->closing || sl->wait_since == 0 ||
-		    now - sl->wait_since <= lim)
-			continue;
-		conn_shut(sl);
-		WEBD_COUNT(w, WC_CONN_TIMEOUT);
-		n++;
-	}
-	pthread_mutex_unlock(&cs->mu);
-	if (n > 0)
-		LOG_RATELIMITED(log_info, "closed %zu connection(s) whose"
-		    " request took longer than webd.request_timeout", n);
+	return conns_admit(cls, sa) ? MHD_YES : MHD_NO;
 }
 
 static void
@@ -865,7 +687,6 @@ http_start(struct webd *w, char *err, size_t errlen)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_TURBO | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
-	struct webd_conns *cs;
 	struct MHD_OptionItem opt[24];
 	unsigned n = 0, hard;
 
@@ -887,16 +708,12 @@ http_start(struct webd *w, char *err, size_t errlen)
 	 * connections hold their place until MHD has closed them. */
 	hard = (unsigned)w->conf.conn_max + (unsigned)w->conf.conn_max / 4 +
 	    16;
-	if ((cs = calloc(1, sizeof(*cs))) == NULL ||
-	    (cs->slot = calloc(hard, sizeof(*cs->slot))) == NULL) {
-		free(cs);
+	if ((w->conns = conns_new(hard)) == NULL ||
+	    (w->names = calloc(1, sizeof(*w->names))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	cs->cap = hard;
-	pthread_mutex_init(&cs->mu, NULL);
-	w->conns = cs;
-	if (http_names_conf(&cs->names, &w->conf, err, errlen) == -1)
+	if (http_names_conf(w->names, &w->conf, err, errlen) == -1)
 		return -1;
 
 #define OPT(o, v, p) do {						\
@@ -948,10 +765,8 @@ http_stop(struct webd *w)
 	if (w->mhd != NULL)
 		MHD_stop_daemon(w->mhd);
 	w->mhd = NULL;
-	if (w->conns != NULL) {
-		pthread_mutex_destroy(&w->conns->mu);
-		free(w->conns->slot);
-		free(w->conns);
-		w->conns = NULL;
-	}
+	conns_free(w->conns);
+	w->conns = NULL;
+	free(w->names);
+	w->names = NULL;
 }

@@ -399,7 +399,7 @@ main(int argc, char **argv)
 		if (deadline_due(&next, clock_mono_usec(), TICK_USEC)) {
 			live_refresh(w.live);
 			auth_expire(w.auth);
-			http_sweep(&w);
+			conns_sweep(&w);
 			/* For /metrics, which reads the counters between
 			 * stats frames. */
 			w.counters[WC_BAD_UTF8] = json_bad_utf8();

@@ -99,7 +99,10 @@ struct webd_rate;
 struct webd_live;
 struct webd_dbpool;
 struct webd_conns;
+struct http_names;
 struct MHD_Daemon;
+struct MHD_Connection;
+struct sockaddr;
 
 struct webd {
 	struct webd_conf	 conf;
@@ -110,7 +113,8 @@ struct webd {
 	struct webd_live	*live;
 	struct webd_dbpool	*db;
 	struct MHD_Daemon	*mhd;
-	struct webd_conns	*conns;	/* http.c's connection table */
+	struct webd_conns	*conns;	/* conns.c's connection table */
+	struct http_names	*names;	/* webd.hosts, trusted_proxies */
 	unsigned		 port;	/* bound port */
 	int			 tls;
 	char			*tls_cert_pem;
@@ -157,9 +161,6 @@ struct resp {
 
 int	http_start(struct webd *, char *, size_t);
 void	http_stop(struct webd *);
-/* Closes connections whose request is overdue; the main loop calls it
- * once a second. */
-void	http_sweep(struct webd *);
 /* Sets an error response: {"error":{"code":status,"message":msg}}. */
 void	resp_error(struct resp *, unsigned, const char *);
 /* Parses a JSON request body; NULL (and a 400 in resp) if it is not an
@@ -174,11 +175,27 @@ struct db_conn *req_db(struct webd *, struct resp *);
 /* Sets a 500 for a failed statement (logged, not shown). */
 void	resp_db_error(struct webd *, struct db_conn *, struct resp *);
 
+/* ---- conns.c: the connection table (request timeout, caps) */
+
+struct webd_conns *conns_new(size_t);
+void	conns_free(struct webd_conns *);
+/* MHD's accept policy: 1 if a connection from the address may be
+ * accepted now, after shutting down the longest-waiting one at a cap. */
+int	conns_admit(struct webd *, const struct sockaddr *);
+/* MHD's start/close notifications: take and give back the connection's
+ * slot (*sctx is MHD's socket context). */
+void	conns_started(struct webd *, struct MHD_Connection *, void **);
+void	conns_closed(struct webd *, void **);
+/* The connection's request clock: 1 waiting for a request from now, 0
+ * being answered. */
+void	conns_waiting(struct webd *, struct MHD_Connection *, int);
+/* Shuts down connections that waited longer than webd.request_timeout;
+ * the main loop calls it once a second. */
+void	conns_sweep(struct webd *);
+
 /* ---- http_check.c: checks of what a client sends (no MHD; fuzzed) */
 
 #define HTTP_LIST_MAX	32	/* entries of webd.hosts, trusted_proxies */
-
-struct sockaddr;
 
 /* An address (IPv6, or IPv4 mapped into ::ffff:0:0/96) and a prefix. */
 struct http_net {
