@@ -598,6 +598,9 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 
+	/* The request is complete: its clock stops while it is answered
+	 * (a long statement must not count as a slow client). */
+	conns_waiting(w, c, 0);
 	memset(&q, 0, sizeof(q));
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.body);
