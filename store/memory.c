@@ -77,10 +77,13 @@ record_need(const struct store *st, const struct evp_flow *r)
 	for (mask = r->iface_mask; mask != 0; mask &= mask - 1) {
 		nt++;
 		ft = st->iface[__builtin_ctzll(mask)].ft;
-		if (ft == NULL)		/* made for this record */
+		if (ft == NULL)		/* made for this record: itself,
+					   a chunk, its pointer array, the
+					   first buckets and their growth */
 			need += sizeof(struct flow_table) +
 			    (size_t)FT_CHUNK * sizeof(struct flow) +
-			    16 * sizeof(struct flow *) + 16384;
+			    16 * sizeof(struct flow *) +
+			    (FT_CHUNK + FT_CHUNK / 4) * sizeof(uint32_t);
 		else
 			need += flow_table_need(ft, tcp);
 	}

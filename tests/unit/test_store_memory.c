@@ -233,6 +233,75 @@ test_bound(size_t max, unsigned n, int threaded)
 	rm_db();
 }
 
+/* The order of evictions: event-only pending entries first (of a
+ * packet interface), then the least recently updated flows, oldest
+ * first; each written before it goes. */
+static void
+test_order(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct store_conf c;
+	struct flow_key k;
+	char err[256];
+	uint64_t now = 1000 * SEC, ev;
+	unsigned i, npend = 300, first_idle_left = 0;
+
+	rm_db();
+	conf_init(&c, 4 << 20);
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	iface(st, 0, EVP_IFACE_ZMQ, "tcp://*:1234c", 0);
+	iface(st, 1, EVP_IFACE_PACKET, "eth0", 0);
+	/* Pending events in eth0, then ZMQ flows until memory runs out. */
+	for (i = 0; i < npend; i++) {
+		make_event(r, 1000000 + i);
+		r->iface_mask = 2;
+		store_flow(st, r, now += 1000);
+	}
+	CHECK_EQ_U(st->iface[1].ft->pending, npend);
+	for (i = 0; st->c[SC_MEM_EVICTED] == 0 && i < 100000; i++) {
+		make_event(r, i);
+		r->iface_mask = 1;
+		store_flow(st, r, now += 1000);
+	}
+	/* The first room made took pending entries first: no live flow
+	 * went while one was left.  (It evicts past its goal while the
+	 * writer's queue grows: evicted rows pin their values until
+	 * written.) */
+	ev = st->c[SC_MEM_EVICTED];
+	CHECK(ev > 0);
+	CHECK_EQ_U(ifc_c(st, 1, FTC_MEM_EVICTED_PENDING),
+	    ev < npend ? ev : npend);
+	CHECK_EQ_U(ifc_c(st, 0, FTC_MEM_EVICTED_IDLE),
+	    ev < npend ? 0 : ev - npend);
+	/* Then, the pending ones gone, the oldest flows go first. */
+	for (; st->iface[1].ft->pending > 0 ||
+	    ifc_c(st, 0, FTC_MEM_EVICTED_IDLE) < 100; i++) {
+		make_event(r, i);
+		r->iface_mask = 1;
+		store_flow(st, r, now += 1000);
+	}
+	CHECK_EQ_U(ifc_c(st, 1, FTC_MEM_EVICTED_PENDING), npend);
+	CHECK_EQ_U(ifc_c(st, 1, FTC_MEM_EVICTED_IDLE), 0);
+	for (first_idle_left = 0; first_idle_left < i; first_idle_left++) {
+		make_event(r, first_idle_left);
+		r->iface_mask = 1;
+		(void)flow_key_make(&k, r);
+		if (flow_table_find(st->iface[0].ft, &k) != NULL)
+			break;
+	}
+	/* Exactly the oldest ones are gone. */
+	CHECK_EQ_U(first_idle_left, ifc_c(st, 0, FTC_MEM_EVICTED_IDLE));
+	store_flush_all(st);
+	CHECK_EQ_U(q_int("SELECT count(*) FROM flows"), npend + i);
+	CHECK_EQ_U(st->c[SC_NO_MEMORY], 0);
+	store_fini(st);
+	free(st);
+	free(r);
+	rm_db();
+}
+
 /* A bound too small for even one table: every record refused and
  * counted, nothing allocated past it. */
 static void
@@ -319,6 +388,7 @@ main(void)
 	log_init("test_store_memory", LOG_LVL_WARN);
 	test_intern();
 	test_refuse();
+	test_order();
 	test_bound(4 << 20, 20000, 0);
 	test_bound(4 << 20, 20000, 1);
 	rm_db();
