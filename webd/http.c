@@ -403,9 +403,8 @@ http_headers(int secure, struct MHD_Response *mr, const struct resp *r)
 	if (r->cookie[0] != '\0') {
 		/* Every cookie of a request that came over TLS, here or at
 		 * a trusted proxy, is Secure. */
-		if (secure && strstr(r->cookie, "; Secure") == NULL &&
-		    strlen(r->cookie) + 8 < sizeof(r->cookie)) {
-			char ck[sizeof(r->cookie)];
+		if (secure && strstr(r->cookie, "; Secure") == NULL) {
+			char ck[sizeof(r->cookie) + 16];
 
 			snprintf(ck, sizeof(ck), "%s; Secure", r->cookie);
 			MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE,
