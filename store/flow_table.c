@@ -646,7 +646,8 @@ flow_tcpinfo(struct flow_table *ft, struct flow *f, int create)
 size_t
 flow_table_mem(const struct flow_table *ft)
 {
-	return sizeof(*ft) + (size_t)ft->nchunk * FT_CHUNK * sizeof(struct flow) +
+	return sizeof(*ft) +
+	    (size_t)ft->nchunk * FT_CHUNK * sizeof(struct flow) +
 	    (size_t)ft->chunk_cap * sizeof(struct flow *) +
 	    (size_t)(ft->nbucket + ft->onbucket) * sizeof(uint32_t) +
 	    (size_t)ft->ntcpi * sizeof(struct flow_tcpinfo);
