@@ -52,6 +52,7 @@ COMMON_SRCS = \
 	common/log.c \
 	common/nnlink.c \
 	common/paths.c \
+	common/privdrop.c \
 	common/sig.c
 COMMON_LIBS = -lnanomsg
 

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nanomsg/nn.h>
+
 #include "../common/buf.h"
 #include "../common/clock.h"
 #include "../common/config.h"
@@ -26,11 +28,14 @@
 #include "../common/log.h"
 #include "../common/nnlink.h"
 #include "../common/paths.h"
+#include "../common/privdrop.h"
 #include "capture.h"
 
 #define READ_SLICE	4096		/* packets per read between polls */
 #define STATS_USEC	1000000		/* EVP_STATS period */
 #define DRAIN_MS	300		/* after the last send, before close */
+#define DROP_WAIT_USEC	2000000		/* root: for the router link, before
+					   the drop */
 
 struct capture_conf {
 	char		datadir[CONF_STR_LEN];
@@ -51,6 +56,7 @@ struct capture_conf {
 	long long	linger;
 	long long	max_flows;
 	long long	send_timeout_ms;
+	char		user[CONF_STR_LEN];
 	struct link_conf link;		/* common/nnlink.h */
 };
 
@@ -95,6 +101,10 @@ static const struct conf_directive capture_directives[] = {
 	{ "capture.send_timeout_ms", CONF_INT, C(send_timeout_ms), 0, "1000",
 	    0, 60000, "ms the last batches get at exit; while running, sends "
 	    "never wait (batches queue up to link_queue)" },
+	{ "capture.user", CONF_STR, C(user), CONF_STR_LEN, NULL, 0, 0,
+	    "user the capture becomes once its handle, data directory and "
+	    "sockets are open, when started as root (default evflow if it "
+	    "exists, else nobody); any start drops every capability" },
 	LINK_CONF_DIRECTIVES(struct capture_conf, link),
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -246,6 +256,43 @@ capture_loop(struct capture *c)
 	return 0;
 }
 
+/*
+ * Root: the router's socket may refuse the user the capture becomes, so
+ * the link connects first (nanomsg connects in the background): up to
+ * DROP_WAIT_USEC, then the drop happens anyway with a warning.  A
+ * connected ipc link stays up; a restarted router is reached again only
+ * if that user may open its socket (the package runs all as evflow).
+ */
+static void
+capture_wait_link(struct capture *c)
+{
+	uint64_t end = clock_mono_usec() + DROP_WAIT_USEC;
+	struct timespec ts = { 0, 20 * 1000000L };
+
+	while (nn_get_statistic(c->link->sock,
+	    NN_STAT_CURRENT_CONNECTIONS) == 0) {
+		if (clock_mono_usec() >= end) {
+			log_warnx("%s: router not connected before the "
+			    "privilege drop: it must accept the capture's "
+			    "user", c->link->endpoint);
+			return;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* No capabilities, no root, no new privileges: fatal if not so. */
+static void
+capture_drop(struct capture *c)
+{
+	const char *who;
+	char err[512];
+
+	if (privdrop_finish(c->conf.user, &who, err, sizeof(err)) == -1)
+		fatalx("privilege drop: %s", err);
+	log_info("%s: running as %s, no capabilities", c->iface, who);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -307,6 +354,10 @@ main(int argc, char *argv[])
 	    source_open_file(&so, err, sizeof(err));
 	if (c->src == NULL)
 		fatalx("%s", err);
+	/* No other thread exists yet: what is dropped now, every thread
+	 * made later lacks too (common/privdrop.h). */
+	if (privdrop_begin(err, sizeof(err)) == -1)
+		fatalx("privilege drop: %s", err);
 
 	fc.max_flows = (uint32_t)c->conf.max_flows;
 	fc.idle_usec = (uint64_t)c->conf.idle_timeout * 1000000u;
@@ -334,6 +385,9 @@ main(int argc, char *argv[])
 	d->stats_sync = capture_stats_sync;
 	d->stats_extra = capture_stats_extra;
 	daemon_ctl_open(d, "capture", NULL, c);
+	if (geteuid() == 0)
+		capture_wait_link(c);
+	capture_drop(c);
 	log_info("%s: %s, link type %s, %lld flows of %zu bytes", c->iface,
 	    c->src->live ? "live" : "file",
 	    pcap_datalink_val_to_name(c->src->dlt) ?
@@ -348,7 +402,14 @@ main(int argc, char *argv[])
 
 		nanosleep(&ts, NULL);
 	}
-	daemon_ctl_close(d);
+	/* nanomsg aborts if it cannot unlink its bound ipc file at close:
+	 * a user the capture became may not, in a root's data directory.
+	 * Then the file stays (a later bind replaces a dead socket file). */
+	if (access(c->conf.datadir, W_OK | X_OK) == 0)
+		daemon_ctl_close(d);
+	else
+		log_debug("%s: control socket left for the next start (no "
+		    "write access to the data directory)", c->conf.datadir);
 	link_out_free(c->link);
 	flow_table_free(c->ft);
 	source_free(c->src);
