@@ -39,6 +39,9 @@ interface = eth0
 interface = /data/trace.pcap
 mirrored = eth0
 companion = tcp://*:1234c eth0
+link_max_message = 1048576
+link_queue = 4194304
+link_trusted_network = no
 # interface table: id name kind [mirrored] [companion=NAME]
 # iface 0 tcp://*:1234c zmq companion=eth0
 # iface 1 ipc:///run/a.ipc,tcp://10.0.0.1:5556 zmq

@@ -96,7 +96,7 @@ sp=$!
 LIB_PIDS="$sp $LIB_PIDS"
 publish -z "$EP" --malformed all >/dev/null
 wait $sp
-check_eq "hostile: messages" "$(grep -c '^frames=' "$T/bad.out")" 21
+check_eq "hostile: messages" "$(grep -c '^frames=' "$T/bad.out")" 22
 check_eq "hostile: 12-byte header" "$(grep -c '^frames=2 hdr=12 ' "$T/bad.out")" 1
 check_eq "hostile: 48-byte header" "$(grep -c '^frames=2 hdr=48 ' "$T/bad.out")" 1
 check_eq "hostile: one frame" "$(grep -c '^frames=1 ' "$T/bad.out")" 1
@@ -105,11 +105,11 @@ check_eq "hostile: ebpf topic" "$(grep -c 'hdr=40 topic=ebpf ' "$T/bad.out")" 1
 check_eq "hostile: version 9" "$(grep -c ' version=9 ' "$T/bad.out")" 1
 check_eq "hostile: huge" "$(grep -c ' payload=33554432 ' "$T/bad.out")" 1
 check_eq "hostile: payloads that are valid JSON" \
-    "$(grep -c 'events=[1-9]' "$T/bad.out")" 7
-# Messages with a usable header take msg_ids 1..16 in order, the others
+    "$(grep -c 'events=[1-9]' "$T/bad.out")" 8
+# Messages with a usable header take msg_ids 1..17 in order, the others
 # (bad length, version 9, lone header frame, ebpf v0) none.
 ids=$(grep -v -e 'version=9' -e '^frames=1 ' -e 'hdr=12 ' -e 'hdr=48 ' \
     -e 'topic=ebpf' "$T/bad.out" | sed -n 's/.* msg_id=\([0-9]*\) .*/\1/p' |
     tr '\n' ' ')
-check_eq "hostile: msg_ids" "$ids" "$(seq 1 16 | tr '\n' ' ')"
+check_eq "hostile: msg_ids" "$ids" "$(seq 1 17 | tr '\n' ' ')"
 pass
