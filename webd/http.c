@@ -639,7 +639,8 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct webd *w = cls;
 	struct reqctx *ctx = *con_cls;
 
-	(void)toe;
+	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+		WEBD_COUNT(w, WC_CONN_IDLE);
 	conns_waiting(w, c, 1);
 	if (ctx == NULL)
 		return;

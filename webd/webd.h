@@ -91,6 +91,7 @@ enum webd_counter {
 	WC_REJ_LOGIN_ACCOUNT,	/* 429, an account's login limit */
 	WC_RATE_EVICTED,	/* a rate bucket evicted before refilling */
 	WC_BAD_UTF8,		/* invalid UTF-8 bytes from the database */
+	WC_CONN_IDLE,		/* closed by webd.idle_timeout mid-request */
 	WC_COUNTER_MAX
 };
 

@@ -7,6 +7,8 @@
 # connections evict the oldest waiting ones), and every slow connection
 # is closed within webd.request_timeout (+ the 1 s sweep) of its start:
 # the whole request, not each line, is timed.  The counters say so.
+# A second webd with a short webd.idle_timeout (and a long request
+# timeout) closes a connection that goes silent mid-request.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/webd_lib.inc"
 
@@ -93,5 +95,28 @@ checks=$((checks + 2))
 echo "lived: $(sort -n "$T/lived" | uniq -c | tr '\n' ' ')"
 echo "timeouts $(m conn_timeout), evicted $(m conn_evicted), refused $(m conn_refused)"
 daemon_alive webd || fail "webd died"
+
+# ---- idle timeout: silent for 2 s mid-request
+start_webd webd2 -o webd.rate=0 -o webd.request_timeout=60s -o webd.idle_timeout=2s
+lived=$(python3 - "${W_URL##*:}" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /api/v1/session HTTP/1.1\r\nHost: localhost\r\n")
+t = time.time()
+s.settimeout(20)
+try:
+    s.recv(4096)
+except OSError:
+    pass
+print("%.1f" % (time.time() - t))
+PY
+)
+awk -v t="$lived" 'BEGIN { exit !(t >= 1.5 && t <= 6) }' ||
+	fail "a silent connection lived $lived s, want the idle timeout (2 s)"
+checks=$((checks + 1))
+req GET /metrics -H "$A" >/dev/null
+check_eq "idle timeouts counted" "$(m conn_idle_timeout)" 1
+check_eq "not a request timeout" "$(m conn_timeout)" 0
 stop_webd webd
+stop_webd webd2
 pass
