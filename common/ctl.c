@@ -49,6 +49,12 @@ ctl_fd(const struct ctl *c)
 	return nnlink_recv_fd(c->sock);
 }
 
+unsigned long long
+ctl_refused(const struct ctl *c)
+{
+	return nn_get_statistic(c->sock, NN_STAT_BROKEN_CONNECTIONS);
+}
+
 /* Splits `s` in place into words.  Returns argc. */
 static int
 split(char *s, char **argv)

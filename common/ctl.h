@@ -36,6 +36,8 @@ struct ctl {
 struct ctl *ctl_new(const char *, ctl_handler, void *, char *, size_t);
 void	ctl_free(struct ctl *);
 int	ctl_fd(const struct ctl *);
+/* Connections nanomsg dropped: a request over CTL_MAX_WIRE, or broken. */
+unsigned long long ctl_refused(const struct ctl *);
 /* Answers every pending request without blocking. */
 void	ctl_poll(struct ctl *);
 

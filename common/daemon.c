@@ -264,6 +264,10 @@ daemon_ctl_handle(void *arg, int argc, char **argv, struct buf *reply)
 		if (d->stats_extra != NULL)
 			d->stats_extra(d->ctl_arg, reply);
 		nnlink_stats_json(reply);
+		buf_printf(reply, ", \"ctl\": {\"requests\": %llu, "
+		    "\"bad_requests\": %llu, \"connections_refused\": %llu}",
+		    d->ctl->requests, d->ctl->bad_requests,
+		    ctl_refused(d->ctl));
 		daemon_stats_end(reply);
 	} else if (d->ctl_fn != NULL)
 		d->ctl_fn(d->ctl_arg, argc, argv, reply);

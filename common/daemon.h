@@ -133,7 +133,8 @@ void	daemon_ctl_close(struct daemon *);
  *   {"name": NAME, "role": ROLE, "counters": {...}<extra>, "links": [...]}
  * "links" (common/nnlink.h) has each record link's state: an output's
  * "peer" ("up"/"down"), "down_since_usec", its queue and drops; an
- * input's receive bound and the connections it refused.
+ * input's receive bound and the connections it refused.  "ctl" has the
+ * control socket's requests and the connections it refused.
  * daemon_stats_begin() writes up to the counters; the caller appends
  * `, "key": value` fields and daemon_stats_end() closes it.
  */

@@ -67,6 +67,11 @@ for n in store router col0; do
 	check_eq "$n answers after the hostile writes" "$(ctl "$n" ping)" pong
 done
 wait_true "router counted the refused connection" '[ "$(refused router)" -ge 1 ]'
+for n in store router col0; do
+	wait_true "$n's control socket counted the refused connection" \
+	    "[ \"\$(\"$BIN/evflow-ctlq\" -g ctl.connections_refused \
+	    ipc://$D/$n.ctl stats)\" -ge 1 ]"
+done
 wait_true "store counted the refused connection" '[ "$(refused store)" -ge 1 ]'
 
 publish -z "tcp://127.0.0.1:$PZ" --zlib --array 5 --gen 30 --ifname '' \
