@@ -190,6 +190,21 @@ msg_drop(struct ingest *in, struct producer *p, enum col_counter c,
 	    peer, topic, collector_counter_names[c]);
 }
 
+/* Counts a message refused by a bound per message (`over`, a C_OVER_*
+ * counter): one drop_msg_too_large, and the bound in the log line. */
+static void
+msg_over(struct ingest *in, struct producer *p, enum col_counter over,
+    const char *peer, const char *topic)
+{
+	in->ctr[over]++;
+	in->ctr[C_DROP_MSG_TOO_LARGE]++;
+	if (p != NULL)
+		p->rec.bad_msgs++;
+	LOG_RATELIMITED(log_warnx, "message from %s (topic '%s') dropped: %s "
+	    "(%s)", peer, topic, collector_counter_names[over],
+	    collector_counter_names[C_DROP_MSG_TOO_LARGE]);
+}
+
 void
 ingest_msg(struct ingest *in, const uint8_t *hdr, size_t hlen,
     const uint8_t *pay, size_t plen, unsigned nframes, const char *peer,
@@ -256,8 +271,7 @@ ingest_msg(struct ingest *in, const uint8_t *hdr, size_t hlen,
 		msg_drop(in, p, C_DROP_MSG_TOO_LARGE, peer, h.topic);
 		return;
 	case ZF_OVER_RATIO:
-		in->ctr[C_OVER_INFLATE_RATIO]++;
-		msg_drop(in, p, C_DROP_MSG_TOO_LARGE, peer, h.topic);
+		msg_over(in, p, C_OVER_INFLATE_RATIO, peer, h.topic);
 		return;
 	default:
 		msg_drop(in, p, C_DROP_MSG_BAD_HEADER, peer, h.topic);
@@ -268,8 +282,7 @@ ingest_msg(struct ingest *in, const uint8_t *hdr, size_t hlen,
 	/* JSON over a bound: refused whole, before any event is made. */
 	if (r == ZF_OK && (over = json_bounds_check(&in->jb,
 	    (const char *)text, tlen)) != 0) {
-		in->ctr[over]++;
-		msg_drop(in, p, C_DROP_MSG_TOO_LARGE, peer, h.topic);
+		msg_over(in, p, (enum col_counter)over, peer, h.topic);
 		return;
 	}
 	in->ej.producer = p->id;
