@@ -116,7 +116,15 @@ struct collector {
 	uint64_t	 next_stats;	/* monotonic usec */
 	uint64_t	 next_producers;
 	uint64_t	 next_expire;
+	/* CURVE (collector.curve): the key producers need, and what the
+	 * socket monitor saw of the handshakes. */
+	char		 curve_public[41];
+	void		*mon;		/* PAIR on the SUB's monitor */
+	uint64_t	 curve_ok;
+	uint64_t	 curve_failed;
 };
+
+#define MON_ENDPOINT	"inproc://evflow-collector-monitor"
 
 /* -i ENDPOINTS: the one interface of this collector. */
 static const struct daemon_flag collector_flags[] = {
@@ -197,6 +205,72 @@ stats_extra(void *arg, struct buf *reply)
 		buf_puts(reply, "}");
 	}
 	buf_puts(reply, "]");
+	if (c->curve_public[0] != '\0')
+		buf_printf(reply, ", \"curve\": {\"public_key\": \"%s\", "
+		    "\"handshakes\": %llu, \"handshake_failures\": %llu}",
+		    c->curve_public, (unsigned long long)c->curve_ok,
+		    (unsigned long long)c->curve_failed);
+}
+
+/*
+ * CURVE: a socket monitor on the SUB socket reports each handshake.  A
+ * producer without the key, or with a wrong one, never gets a message
+ * through; its failure is counted (handshake_failures in the stats) and
+ * logged, rate-limited, with libzmq's reason.
+ */
+static void
+curve_monitor_open(struct collector *c)
+{
+	if (zmq_socket_monitor(c->sub, MON_ENDPOINT,
+	    ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+	    (c->mon = zmq_socket(c->zctx, ZMQ_PAIR)) == NULL ||
+	    zmq_connect(c->mon, MON_ENDPOINT) != 0)
+		fatalx("CURVE handshake monitor: %s",
+		    zmq_strerror(zmq_errno()));
+}
+
+/* Reads the monitor's pending events: two frames each, the event (u16)
+ * and its value (u32, the protocol error), then the endpoint. */
+static void
+curve_monitor_read(struct collector *c)
+{
+	uint8_t ev[6];
+	char ep[128];
+	uint16_t id;
+	uint32_t val;
+	int n, more;
+	size_t sz;
+
+	while ((n = zmq_recv(c->mon, ev, sizeof(ev), ZMQ_DONTWAIT)) >= 0) {
+		ep[0] = '\0';
+		more = 0;
+		sz = sizeof(more);
+		if (zmq_getsockopt(c->mon, ZMQ_RCVMORE, &more, &sz) == 0 &&
+		    more) {
+			n = zmq_recv(c->mon, ep, sizeof(ep) - 1, 0);
+			ep[n < 0 ? 0 : n < (int)sizeof(ep) ? n :
+			    (int)sizeof(ep) - 1] = '\0';
+		}
+		if (n < 0)
+			break;
+		memcpy(&id, ev, sizeof(id));
+		memcpy(&val, ev + 2, sizeof(val));
+		if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+			c->curve_ok++;
+			continue;
+		}
+		c->curve_failed++;
+		LOG_RATELIMITED(log_warnx, "%s: CURVE handshake refused "
+		    "(%s, error 0x%08x): a producer without this collector's "
+		    "public key, or with another one", ep,
+		    val == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ?
+		    "no CURVE" : val == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC ?
+		    "cryptographic error" : id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+		    ? "authentication" : "protocol", (unsigned)val);
+	}
 }
 
 static void
@@ -259,7 +333,7 @@ timers(struct collector *c, uint64_t now)
 static void
 loop(struct collector *c)
 {
-	zmq_pollitem_t items[2];
+	zmq_pollitem_t items[3];
 	uint64_t next;
 	int timeout;
 
@@ -268,6 +342,8 @@ loop(struct collector *c)
 	items[0].events = ZMQ_POLLIN;
 	items[1].fd = ctl_fd(c->d.ctl);
 	items[1].events = ZMQ_POLLIN;
+	items[2].socket = c->mon;	/* NULL: not polled (no CURVE) */
+	items[2].events = ZMQ_POLLIN;
 	/* First stats and producer records one period after start: the
 	 * router link is still connecting now. */
 	next = clock_mono_usec();
@@ -277,15 +353,40 @@ loop(struct collector *c)
 	c->next_expire = next + 1000000;
 	while (!sig_quit) {
 		timeout = deadline_timeout(next, clock_mono_usec(), 1000);
-		if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() != EINTR)
+		if (zmq_poll(items, c->mon != NULL ? 3 : 2, timeout) < 0 &&
+		    zmq_errno() != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(zmq_errno()));
 		if (items[0].revents & ZMQ_POLLIN)
 			(void)drain(c);
 		if (items[1].revents & ZMQ_POLLIN)
 			ctl_poll(c->d.ctl);
+		if (c->mon != NULL && (items[2].revents & ZMQ_POLLIN))
+			curve_monitor_read(c);
 		next = timers(c, clock_mono_usec());
 	}
 	(void)link_out_flush(c->out);
+}
+
+/* -n with collector.curve: `curve_public_key = KEY` if the key file
+ * exists (else when it will be made), without creating it. */
+static void
+curve_print_public(const char *path)
+{
+	char secret[41], public[41], err[512];
+	int created;
+
+	if (access(path, F_OK) == -1) {
+		printf("curve_public_key = (made at first start in %s)\n",
+		    path);
+		return;
+	}
+	if (zsock_curve_key(path, secret, public, &created, err,
+	    sizeof(err)) == -1) {
+		printf("curve_public_key = (error: %s)\n", err);
+		return;
+	}
+	explicit_bzero(secret, sizeof(secret));
+	printf("curve_public_key = %s\n", public);
 }
 
 int
@@ -324,6 +425,10 @@ main(int argc, char **argv)
 	if (d->check) {
 		printf("interface = %s\n", c->iface);
 		daemon_print_config(d);
+		/* The key producers need; -n never makes the key file. */
+		if (c->cfg.curve)
+			curve_print_public(c->cfg.curve_key_file[0] != '\0' ?
+			    c->cfg.curve_key_file : keyfile);
 		return 0;
 	}
 	daemon_start(d);
@@ -359,6 +464,17 @@ main(int argc, char **argv)
 	if ((c->sub = zsock_open(c->zctx, c->iface, &zo, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s: %s", c->iface, err);
+	if (c->cfg.curve) {
+		char secret[41];
+		int created;
+
+		/* zsock_open made the file if it was missing. */
+		if (zsock_curve_key(zo.curve_key_file, secret, c->curve_public,
+		    &created, err, sizeof(err)) == -1)
+			fatalx("%s", err);
+		explicit_bzero(secret, sizeof(secret));
+		curve_monitor_open(c);
+	}
 	log_info("collecting '%s' -> %s (control %s)", c->iface, c->router_ep,
 	    d->ctl_endpoint);
 
@@ -367,6 +483,10 @@ main(int argc, char **argv)
 	log_info("exiting: %llu messages, %llu events forwarded",
 	    (unsigned long long)c->in.ctr[C_MSGS_RECEIVED],
 	    (unsigned long long)c->in.ctr[C_EVENTS_FORWARDED]);
+	if (c->mon != NULL) {
+		(void)zmq_socket_monitor(c->sub, NULL, 0);
+		zmq_close(c->mon);
+	}
 	zmq_close(c->sub);
 	zmq_ctx_term(c->zctx);
 	daemon_ctl_close(d);

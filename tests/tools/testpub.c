@@ -41,6 +41,7 @@ struct opts {
 	int		 wait_ms;
 	int		 linger_ms;
 	int		 quiet;
+	const char	*curve_server_key;
 };
 
 static volatile int stop;
@@ -70,6 +71,8 @@ usage(int rc)
 "  --wait-subs N      wait for N subscribers before sending (default 1)\n"
 "  --wait-ms MS       ... for at most MS milliseconds (default 5000)\n"
 "  --linger-ms MS     time queued messages get to leave at exit (10000)\n"
+"  --curve-server-key KEY  encrypt with CURVE: KEY is the collector's\n"
+"                     public key (z85, as its log and stats show)\n"
 "Framing:\n"
 "  --header 40|24|28|36  header length (default 24)\n"
 "  --version V        header version (default: 40->0, 24->2, 28->1, 36->4;\n"
@@ -108,7 +111,7 @@ usage(int rc)
 enum { O_HWM = 256, O_WAIT_SUBS, O_WAIT_MS, O_LINGER, O_HEADER, O_VERSION,
 	O_ZLIB, O_ARRAY, O_TOPIC, O_SOURCE, O_MSGID, O_SKIP, O_SKIP_AT,
 	O_RESTART, O_REPEAT, O_GEN, O_FIRST, O_DIALECT, O_LIVE, O_MALFORMED,
-	O_RATE, O_IFNAME };
+	O_RATE, O_IFNAME, O_CURVE };
 
 static const struct option longopts[] = {
 	{ "hwm", required_argument, NULL, O_HWM },
@@ -133,6 +136,7 @@ static const struct option longopts[] = {
 	{ "malformed", required_argument, NULL, O_MALFORMED },
 	{ "rate", required_argument, NULL, O_RATE },
 	{ "ifname", required_argument, NULL, O_IFNAME },
+	{ "curve-server-key", required_argument, NULL, O_CURVE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -363,6 +367,7 @@ main(int argc, char *argv[])
 		case O_MALFORMED: o.malformed = optarg; break;
 		case O_RATE: o.rate = strtod(optarg, NULL); break;
 		case O_IFNAME: o.ifname = optarg; break;
+		case O_CURVE: o.curve_server_key = optarg; break;
 		default: usage(2);
 		}
 	}
@@ -386,6 +391,7 @@ main(int argc, char *argv[])
 	p.zlib = o.zlib;
 	p.msg_id = o.msgid_start;
 	p.source_id = o.source_id;
+	p.curve_server_key = o.curve_server_key;
 	if (pub_open(&p, o.endpoint, o.bind, o.hwm) == -1)
 		return 1;
 	if (o.wait_subs > 0 &&

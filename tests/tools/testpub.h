@@ -34,6 +34,7 @@ struct pub {
 	int		 zlib;		/* compress payloads */
 	uint32_t	 msg_id;	/* next msg_id to send */
 	uint32_t	 source_id;
+	const char	*curve_server_key;	/* z85: be a CURVE client */
 	/* counters printed at exit */
 	uint64_t	 msgs;
 	uint64_t	 events;

@@ -59,6 +59,23 @@ pub_open(struct pub *p, const char *endpoint, int bind, int hwm)
 	(void)zmq_setsockopt(p->sock, ZMQ_SNDBUF, &sndbuf, sizeof(sndbuf));
 	/* Never drop at the high-water mark: block instead (see pub_send). */
 	(void)zmq_setsockopt(p->sock, ZMQ_XPUB_NODROP, &one, sizeof(one));
+	if (p->curve_server_key != NULL) {
+		/* A CURVE client with a fresh key pair: the server (the
+		 * collector) authenticates itself with its key. */
+		char pub[41], sec[41];
+
+		if (strlen(p->curve_server_key) != 40 ||
+		    zmq_curve_keypair(pub, sec) != 0 ||
+		    zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY,
+		    p->curve_server_key, 40) != 0 ||
+		    zmq_setsockopt(p->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
+		    zmq_setsockopt(p->sock, ZMQ_CURVE_SECRETKEY, sec, 40) != 0) {
+			fprintf(stderr, "testpub: CURVE server key '%s': %s\n",
+			    p->curve_server_key, strlen(p->curve_server_key) !=
+			    40 ? "not 40 z85 characters" : zmq_strerror(errno));
+			return -1;
+		}
+	}
 	if ((bind ? zmq_bind(p->sock, ep) : zmq_connect(p->sock, ep)) != 0) {
 		fprintf(stderr, "testpub: %s %s: %s\n", bind ? "bind" :
 		    "connect", ep, zmq_strerror(errno));
