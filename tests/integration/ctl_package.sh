@@ -207,7 +207,7 @@ if command -v systemd-analyze >/dev/null && [ -d /usr/lib/systemd/system ]; then
 		cp -a /usr/lib/systemd/system "$T/$r/usr/lib/systemd/"
 		case $r in x) ud=/lib/systemd/system ;; *) ud=/usr/local/lib/systemd/system ;; esac
 		units=$(cd "$T/$r$ud" && ls evflow*)
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2046
 		(cd "$T/$r$ud" && systemd-analyze verify --man=no --root="$T/$r" \
 		    $(for u in $units; do printf ' %s/%s' "$ud" "$u"; done)) \
 		    >"$T/verify" 2>&1 || { cat "$T/verify"; fail "systemd-analyze verify ($r)"; }
