@@ -20,6 +20,7 @@ run_one() {
 	name=$1; shift
 	want "$name" || return 0
 	start=$(date +%s)
+	rm -f "$logdir/$name.log"
 	"$@" >"$logdir/$name.log" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - start ))
