@@ -88,13 +88,13 @@ uint64_t
 bpf_src_memory(const struct probe_conf *c)
 {
 	/* hash entries: key + value + ~64 bytes of element overhead;
-	 * the UDP maps: 5-tuples seen, socket owners, first datagrams
-	 * waiting for their owner; processes seen
+	 * the UDP maps: 5-tuples seen, first datagrams waiting for their
+	 * sender (a UDP socket's sender lives in the socket's own storage,
+	 * freed with it); processes seen
 	 * (as many as the process cache) */
 	return (uint64_t)pow2(c->ring_size) +
 	    (uint64_t)c->sock_entries * (8 + 56 + 64) +
 	    (uint64_t)c->udp_entries * (44 + 8 + 64) +
-	    (uint64_t)c->udp_entries * (8 + 56 + 64) +
 	    (uint64_t)UDP_PENDING(c) * (8 + 56 + 64) +
 	    (uint64_t)c->proc_cache * (4 + 24 + 64);
 }
@@ -154,8 +154,6 @@ bpf_src_open(struct probe *p, char *err, size_t errlen)
 	    bpf_map__set_max_entries(s->skel->maps.socks,
 	    (__u32)p->conf.sock_entries) != 0 ||
 	    bpf_map__set_max_entries(s->skel->maps.udp_seen,
-	    (__u32)p->conf.udp_entries) != 0 ||
-	    bpf_map__set_max_entries(s->skel->maps.udp_owner,
 	    (__u32)p->conf.udp_entries) != 0 ||
 	    bpf_map__set_max_entries(s->skel->maps.udp_pending,
 	    UDP_PENDING(&p->conf)) != 0 ||

@@ -25,8 +25,8 @@
  * Who owns a socket is recorded in process context (a system call of
  * that process) and read back where the kernel runs on its own: TCP in
  * `socks` (keyed by the socket's address; removed at CLOSE), UDP in
- * `udp_owner` (LRU, keyed by the socket's address, the entry valid only
- * if it holds the socket's cookie, which is never reused).
+ * `udp_owner`, socket-local storage: it lives and dies with the socket,
+ * so a freed and reused socket never shows its predecessor's owner).
  * A datagram that waited for ARP/ND leaves later from softirq, whatever
  * task is current then: its owner comes from `udp_owner`, and without
  * one it is reported without a process (counted), never with the
@@ -38,8 +38,8 @@
  *
  * Cost: sock_send_length and sock_recv_length run on every send and
  * receive of every socket of the machine.  Their common path is the
- * family test (one load), then for TCP one hash lookup, for UDP the
- * socket's cookie and one LRU lookup; the current task is read only for
+ * family test (one load), then for TCP one hash lookup, for UDP one
+ * lookup in the socket's own storage; the current task is read only for
  * a socket not yet recorded.
  */
 #include "vmlinux.h"
@@ -81,10 +81,7 @@ const volatile __u64 wakeup_bytes = 0;	/* wake user space past this backlog */
 
 /* The process that owns a socket, and when it sent its SYN. */
 struct owner {
-	union {
-		__u64	syn_ns;		/* TCP: when the SYN left */
-		__u64	cookie;		/* UDP: the socket's cookie */
-	};
+	__u64	syn_ns;		/* TCP: when the SYN left */
 	__u64	cgroup_id;
 	__u64	start_ns;
 	__u32	tgid, pid, uid, gid;
@@ -130,9 +127,9 @@ struct {
 } socks SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);		/* socket address */
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct owner);
 } udp_owner SEC(".maps");
 
@@ -611,21 +608,21 @@ udp_pending_flush(__u64 key, const struct owner *o)
  * A send on a UDP socket, at the end of the system call, in the
  * sending process: records the socket's owner for net_dev_queue, and
  * reports the socket's first datagram if it waits for it.  A socket
- * already recorded costs its cookie and one lookup.
+ * already recorded costs one lookup in its own storage (no hashing).
  */
 static __always_inline void
 udp_send_io(struct sock *sk)
 {
-	__u64 key = (__u64)sk, cookie = bpf_get_socket_cookie(sk);
 	struct owner o = {}, *op;
 
-	op = bpf_map_lookup_elem(&udp_owner, &key);
-	if (op && op->cookie == cookie)
+	if (bpf_sk_storage_get(&udp_owner, sk, 0, 0))
 		return;
 	owner_current(&o);
-	o.cookie = cookie;
-	bpf_map_update_elem(&udp_owner, &key, &o, BPF_ANY);
-	udp_pending_flush(key, &o);
+	op = bpf_sk_storage_get(&udp_owner, sk, &o,
+	    BPF_SK_STORAGE_GET_F_CREATE);
+	if (!op)
+		count(PK_SOCK_MAP_FULL);
+	udp_pending_flush((__u64)sk, &o);
 }
 
 /*
@@ -774,7 +771,7 @@ int BPF_PROG(probe_udp_send, struct sk_buff *skb)
 	struct sock *sk = skb->sk;
 	struct udp_pending p = {};
 	struct owner o = {}, *op;
-	__u64 key = (__u64)sk, cookie;
+	__u64 key = (__u64)sk;
 
 	if (!sk || sk->sk_protocol != IPPROTO_UDP ||
 	    sk->sk_type != SOCK_DGRAM)
@@ -787,10 +784,7 @@ int BPF_PROG(probe_udp_send, struct sk_buff *skb)
 	p.k.dir = PEV_UDP_SEND;
 	if (!udp_first(&p.k))
 		return 0;
-	/* (the cookie is set: the send hook asked for it) */
-	cookie = sk->__sk_common.skc_cookie.counter;
-	op = bpf_map_lookup_elem(&udp_owner, &key);
-	if (op && op->cookie == cookie) {
+	if ((op = bpf_sk_storage_get(&udp_owner, sk, 0, 0)) != 0) {
 		if (op->flags & OWNER_SELF)
 			return 0;
 		if (!(op->flags & OWNER_SET))
@@ -820,8 +814,7 @@ int BPF_PROG(probe_udp_send, struct sk_buff *skb)
 	udp_pending_flush(key, 0);
 	bpf_map_update_elem(&udp_pending, &key, &p, BPF_ANY);
 	/* the hook may have recorded the owner meanwhile (another CPU) */
-	op = bpf_map_lookup_elem(&udp_owner, &key);
-	if (op && op->cookie == sk->__sk_common.skc_cookie.counter) {
+	if ((op = bpf_sk_storage_get(&udp_owner, sk, 0, 0)) != 0) {
 		o = *op;
 		udp_pending_flush(key, &o);
 	}

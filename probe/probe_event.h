@@ -35,7 +35,8 @@ enum probe_kctr {
 	PK_HOOK_UDP_SEND,	/* UDP datagrams seen leaving */
 	PK_HOOK_UDP_RECV,	/* UDP datagrams seen copied to a process */
 	PK_RINGBUF_FULL,	/* events lost: ring buffer full */
-	PK_SOCK_MAP_FULL,	/* owner not recorded: map full */
+	PK_SOCK_MAP_FULL,	/* owner not recorded: map full (TCP), socket
+				   storage refused (UDP) */
 	PK_NO_OWNER,		/* event of a socket opened before the probe */
 	PK_UDP_DEDUP,		/* datagrams of an already reported 5-tuple */
 	PK_UDP_NO_OWNER,	/* UDP SEND without process: sent from softirq
