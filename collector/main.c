@@ -263,13 +263,22 @@ curve_monitor_read(struct collector *c)
 			continue;
 		}
 		c->curve_failed++;
-		LOG_RATELIMITED(log_warnx, "%s: CURVE handshake refused "
-		    "(%s, error 0x%08x): a producer without this collector's "
-		    "public key, or with another one", ep,
-		    val == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ?
-		    "no CURVE" : val == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC ?
-		    "cryptographic error" : id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-		    ? "authentication" : "protocol", (unsigned)val);
+		/* NO_DETAIL carries an errno (a peer without CURVE is
+		 * dropped at the greeting); the others a protocol error. */
+		if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+			LOG_RATELIMITED(log_warnx, "%s: CURVE handshake "
+			    "refused (connection ended in the handshake: %s): "
+			    "a producer without CURVE?", ep,
+			    strerror((int)val));
+		else
+			LOG_RATELIMITED(log_warnx, "%s: CURVE handshake "
+			    "refused (%s, 0x%08x): a producer without this "
+			    "collector's public key, or with another one", ep,
+			    val == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ?
+			    "not CURVE" : val ==
+			    ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC ?
+			    "cryptographic error" : "protocol error",
+			    (unsigned)val);
 	}
 }
 
