@@ -41,6 +41,9 @@ static const struct conf_directive probe_conf_table[] = {
 	{ "probe.endpoint", CONF_STR, STR(endpoint), "tcp://127.0.0.1:1234c",
 	  0, 0, "ZMQ endpoints, comma-separated: trailing 'c' connects to a "
 	  "collector that binds, else bind" },
+	{ "probe.curve_server_key", CONF_STR, STR(curve_server_key), NULL, 0,
+	  0, "the collector's CURVE public key (z85, 40 characters): "
+	  "encrypt to a collector with collector.curve = yes" },
 	{ "probe.mode", CONF_STR, STR(mode), "auto", 0, 0,
 	  "auto (eBPF, else sock_diag), bpf, diag" },
 	{ "probe.poll_interval", CONF_SECONDS, NUM(poll_interval), "1s", 1,
@@ -177,6 +180,8 @@ setup(struct probe *p, struct daemon *d)
 	zo.compress = p->conf.compress;
 	zo.source_id = (uint32_t)p->conf.source_id;
 	zo.events_per_msg = (unsigned)p->conf.events_per_msg;
+	zo.curve_server_key = p->conf.curve_server_key[0] != '\0' ?
+	    p->conf.curve_server_key : NULL;
 	if ((p->pub = zpub_open(p->conf.endpoint, &zo, p->ctr, err,
 	    sizeof(err))) == NULL)
 		fatalx("publish: %s", err);

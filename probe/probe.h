@@ -39,6 +39,7 @@ struct probe_conf {
 	char		name[CONF_STR_LEN];
 	long long	log_level;
 	char		endpoint[CONF_STR_LEN];
+	char		curve_server_key[CONF_STR_LEN];	/* "": no CURVE */
 	char		mode[16];
 	long long	poll_interval;		/* seconds, diag mode */
 	long long	netstat_interval;	/* seconds, 0 = off */
@@ -265,6 +266,7 @@ struct zpub_opts {
 	int		compress;
 	uint32_t	source_id;
 	unsigned	events_per_msg;
+	const char	*curve_server_key;	/* z85, or NULL: no CURVE */
 };
 
 /* Opens a PUB socket on every comma-separated endpoint (trailing 'c':

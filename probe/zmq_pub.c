@@ -122,6 +122,25 @@ zpub_open(const char *endpoints, const struct zpub_opts *o, uint64_t *ctr,
 	(void)zmq_setsockopt(z->sock, ZMQ_XPUB_VERBOSER, &one, sizeof(one));
 	(void)zmq_setsockopt(z->sock, ZMQ_TCP_KEEPALIVE, &one, sizeof(one));
 	(void)zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof(linger));
+	if (o->curve_server_key != NULL) {
+		/* A CURVE client with a fresh key pair (docs/security.md). */
+		char pub[41], sec[41];
+
+		if (strlen(o->curve_server_key) != 40 ||
+		    zmq_curve_keypair(pub, sec) != 0 ||
+		    zmq_setsockopt(z->sock, ZMQ_CURVE_SERVERKEY,
+		    o->curve_server_key, 40) != 0 ||
+		    zmq_setsockopt(z->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
+		    zmq_setsockopt(z->sock, ZMQ_CURVE_SECRETKEY, sec, 40) != 0) {
+			snprintf(err, errlen, "probe.curve_server_key: %s",
+			    strlen(o->curve_server_key) != 40 ? "not 40 z85 "
+			    "characters" : zmq_strerror(zmq_errno()));
+			explicit_bzero(sec, sizeof(sec));
+			zpub_close(z);
+			return NULL;
+		}
+		explicit_bzero(sec, sizeof(sec));
+	}
 	for (;;) {
 		comma = strchr(p, ',');
 		if (open_endpoint(z->sock, p, comma ? (size_t)(comma - p) :

@@ -116,4 +116,19 @@ wait_sql "11 flows stored from the CURVE producer" \
 check_eq "one successful handshake" "$("$BIN/evflow-ctlq" -t 2000 \
     -g curve.handshakes "ipc://$D/col0.ctl" stats)" 1
 check_eq "no message decode error" "$(counter col0 msgs_received)" 12
+
+# evflow-probe as a CURVE client (probe.curve_server_key), from A: its
+# own connection to the collector arrives with its process.
+if [ -x "$BIN/evflow-probe" ]; then
+	start_daemon probe ip netns exec "$NA" "$BIN/evflow-probe" -d "$D" \
+	    -N probe -z "${EP}c" -m diag -o probe.curve_server_key="$KEY" \
+	    -o probe.netstat_interval=1s
+	wait_ctl probe
+	wait_sql "the probe's events stored over CURVE" \
+	    "SELECT count(*) > 0 FROM flows_v WHERE iface_kind = 'zmq' AND
+	    cli_process LIKE '%evflow-probe' AND srv_port = $PORT" 1 30 \
+	    "SELECT cli_process, srv_port FROM flows_v"
+	check_eq "two successful handshakes" "$("$BIN/evflow-ctlq" -t 2000 \
+	    -g curve.handshakes "ipc://$D/col0.ctl" stats)" 2
+fi
 pass

@@ -276,7 +276,7 @@ test_pub(void)
 {
 	static uint64_t pctr[PC_MAX];
 	static uint8_t pay[65536];
-	struct zpub_opts o = { 1000, 1, 9, 3 };
+	struct zpub_opts o = { 1000, 1, 9, 3, NULL };
 	struct zf_inflater zi;
 	struct zf_header zh;
 	struct zpub *z;
