@@ -4,8 +4,9 @@
  * helpers every handler uses.
  *
  * Request life (the usual two-call pattern, so that keep-alive works):
- * the first call for a connection's request only allocates a struct
- * reqctx and refuses an announced oversized body; the following calls
+ * the URI log callback allocates a struct reqctx once the request line
+ * is in; the handler's first call (headers in) makes the checks below
+ * and refuses an announced oversized body; the following calls
  * consume the upload into the context (up to webd.body_max, then only
  * counted); the last call (*upload_data_size == 0) routes the request
  * and queues exactly one response.  Refusals are JSON errors
@@ -29,7 +30,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cJSON.h>
 #include <microhttpd.h>
