@@ -99,14 +99,20 @@ json_text(struct buf *b, const char *s, size_t n, int quote)
 	char esc[6];
 
 	while (i < n) {
+		/* The plain run: printable ASCII in a string, any ASCII in
+		 * JSON text. */
+		if (quote)
+			while (i < n && u[i] >= 0x20 && u[i] < 0x7f &&
+			    u[i] != '"' && u[i] != '\\')
+				i++;
+		else
+			while (i < n && u[i] < 0x80)
+				i++;
+		if (i == n)
+			break;
 		c = u[i];
 		if (c < 0x80) {
-			if (!quote || (c >= 0x20 && c != '"' && c != '\\' &&
-			    c != 0x7f)) {
-				i++;
-				continue;
-			}
-			cp = c;
+			cp = c;		/* an ASCII byte to escape */
 			len = 1;
 		} else if ((len = utf8_seq(u + i, n - i, &cp)) == 0) {
 			if (i > run)
