@@ -193,24 +193,34 @@ void
 link_out_free(struct link_out *o)
 {
 	struct link_qmsg *q;
-	int tmo = o == NULL ? 0 : o->send_timeout_ms;
+	uint64_t end, now;
+	int tmo;
 
 	if (o == NULL)
 		return;
 	registry_set((void **)link_outs, o, NULL);
-	/* A last chance for the queue, bounded by send_timeout in all. */
-	(void)nn_setsockopt(o->sock, NN_SOL_SOCKET, NN_SNDTIMEO, &tmo,
-	    sizeof(tmo));
+	/* A last chance for the queue, send_timeout_ms in all. */
+	end = clock_mono_usec() + (uint64_t)(o->send_timeout_ms > 0 ?
+	    o->send_timeout_ms : 0) * 1000;
 	while ((q = o->qhead) != NULL) {
-		if (tmo > 0 && nn_send(o->sock, q->data, q->len, 0) >= 0)
+		now = clock_mono_usec();
+		tmo = now < end ? (int)((end - now + 999) / 1000) : 0;
+		if (tmo > 0 && nn_setsockopt(o->sock, NN_SOL_SOCKET,
+		    NN_SNDTIMEO, &tmo, sizeof(tmo)) == 0 &&
+		    nn_send(o->sock, q->data, q->len, 0) >= 0) {
 			o->sent += q->records;
-		else {
+			o->last_send_usec = clock_mono_usec();
+		} else {
 			o->dropped += q->records;
-			tmo = 0;
+			end = 0;
 		}
 		o->qhead = q->next;
 		free(q);
 	}
+	/* nn_close() discards what nanomsg has not written yet. */
+	now = clock_mono_usec();
+	if (o->last_send_usec != 0 && now - o->last_send_usec < LINK_DRAIN_USEC)
+		usleep((useconds_t)(LINK_DRAIN_USEC - (now - o->last_send_usec)));
 	nn_close(o->sock);
 	free(o->buf);
 	free(o);
@@ -261,6 +271,7 @@ queue_drain(struct link_out *o)
 		}
 		o->sent += q->records;
 		o->msgs++;
+		o->last_send_usec = clock_mono_usec();
 		o->qhead = q->next;
 		if (o->qhead == NULL)
 			o->qtail = NULL;
@@ -323,6 +334,7 @@ link_out_flush(struct link_out *o)
 		    NN_DONTWAIT) >= 0) {
 			o->sent += n;
 			o->msgs++;
+			o->last_send_usec = clock_mono_usec();
 			batch_start(o);
 			return 0;
 		}

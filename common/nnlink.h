@@ -34,6 +34,8 @@
 #define LINK_FLUSH_USEC		20000	/* max age of a partial batch */
 #define LINK_RETRY_USEC		50000	/* queued batches retried */
 #define LINK_CONNECT_USEC	1000000	/* start-up: no peer-down warning */
+#define LINK_DRAIN_USEC		200000	/* after the last send, before close:
+					   nanomsg drops what it still holds */
 #define LINK_MAX_SENDERS	256
 #define LINK_MAX_REGISTERED	8	/* links shown in the stats frame */
 
@@ -96,6 +98,7 @@ struct link_out {
 	uint64_t	 next_retry;	/* monotonic */
 	uint64_t	 down_since;	/* wall usec; 0 while the peer is up */
 	uint64_t	 created_usec;	/* monotonic */
+	uint64_t	 last_send_usec; /* monotonic, last batch nanomsg took */
 	/* counters */
 	uint64_t	 records;	/* offered to link_out_put: always
 					   sent + dropped + still pending */
