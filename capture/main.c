@@ -36,6 +36,7 @@
 #define DRAIN_MS	300		/* after the last send, before close */
 #define DROP_WAIT_USEC	2000000		/* root: for the router link, before
 					   the drop */
+#define UNREACH_USEC	3000000		/* dropped: router socket refused */
 
 struct capture_conf {
 	char		datadir[CONF_STR_LEN];
@@ -122,6 +123,8 @@ struct capture {
 	uint64_t	 cnt[CC_MAX];
 	struct counters	 counters;
 	uint64_t	 next_stats;	/* monotonic usec */
+	int		 dropped_root;	/* became capture.user */
+	uint64_t	 unreach_since;	/* monotonic; 0: router reachable */
 };
 
 /* Own flags: each sets a key (common/daemon.h, level 4). */
@@ -182,6 +185,33 @@ capture_stats_extra(void *arg, struct buf *reply)
 	    flow_table_bytes_per_flow(c->ft), c->conf.max_flows);
 }
 
+/*
+ * A capture that left root may not be allowed to open the socket of a
+ * router started again after the drop (root's socket in root's
+ * directory): nanomsg would retry forever while batches pile up.  When
+ * the link has no connection and the socket file refuses this user for
+ * UNREACH_USEC, the capture exits (status 1) so that its supervisor
+ * (systemd, evflowctl) starts it again, as root, which reconnects.
+ */
+static void
+capture_check_router(struct capture *c, uint64_t mono)
+{
+	const char *path = c->link->endpoint;
+
+	if (!c->dropped_root || strncmp(path, "ipc://", 6) != 0 ||
+	    nn_get_statistic(c->link->sock, NN_STAT_CURRENT_CONNECTIONS) > 0 ||
+	    access(path + 6, W_OK) == 0 || errno != EACCES) {
+		c->unreach_since = 0;
+		return;
+	}
+	if (c->unreach_since == 0)
+		c->unreach_since = mono;
+	else if (mono - c->unreach_since >= UNREACH_USEC)
+		fatalx("%s: the router's socket refuses this user since it "
+		    "restarted: exiting to be started again (capture.user, "
+		    "docs/security.md)", path);
+}
+
 /* Milliseconds the loop may sleep. */
 static int
 capture_timeout(struct capture *c, uint64_t mono, uint64_t wall)
@@ -238,8 +268,10 @@ capture_loop(struct capture *c)
 		}
 
 		mono = clock_mono_usec();
-		if (deadline_due(&c->next_stats, mono, STATS_USEC))
+		if (deadline_due(&c->next_stats, mono, STATS_USEC)) {
 			capture_send_stats(c);
+			capture_check_router(c, mono);
+		}
 		if (mono >= link_out_deadline(c->link))
 			(void)link_out_flush(c->link);
 	}
@@ -288,6 +320,7 @@ capture_drop(struct capture *c)
 	const char *who;
 	char err[512];
 
+	c->dropped_root = geteuid() == 0;
 	if (privdrop_finish(c->conf.user, &who, err, sizeof(err)) == -1)
 		fatalx("privilege drop: %s", err);
 	log_info("%s: running as %s, no capabilities", c->iface, who);

@@ -12,7 +12,10 @@
 #   2. Started as nobody with CAP_NET_RAW and CAP_NET_ADMIN as ambient
 #      capabilities (what the systemd unit does): the same status, and
 #      flows after the drop.
-#   3. capture.user naming a missing user: the capture refuses to run
+#   3. A router started again by root after the drop, whose socket the
+#      dropped capture may not open: the capture exits with the reason
+#      (its supervisor starts it again) instead of queueing forever.
+#   4. capture.user naming a missing user: the capture refuses to run
 #      (a failed drop is fatal).
 # Needs root, `ip netns` and setpriv; exits 77 otherwise.
 . "$(dirname "$0")/lib.sh"
@@ -154,7 +157,27 @@ done
 check_status cap2 "$NOBODY_UID" "$NOBODY_GID" ""
 flows_after cap2 "$T/sink2.log" 40200
 
-# 3. A missing user is fatal, before any packet is read.
+# 3. A router (here the sink) started again by root, in root's directory,
+# refuses the dropped capture: it exits (status 1) with the reason, for
+# its supervisor to start it again, instead of queueing forever.
+mkdir -p "$T/d4"
+start_daemon sink4 "$BIN/evflow-capture-sink" "ipc://$T/d4/router.ipc"
+ip netns exec "$NA" "$BIN/evflow-capture" -d "$T/d4" -N cap4 -i "$VA" \
+    -o capture.user=nobody >"$T/cap4.log" 2>&1 &
+CAP4=$!
+HELPER_PIDS="$HELPER_PIDS $CAP4"
+wait_true "cap4 dropped" "grep -q 'running as nobody' '$T/cap4.log'"
+kill -TERM "$(pid_of sink4)"
+wait_true "sink4 stopped" '! daemon_alive sink4'
+start_daemon sink5 "$BIN/evflow-capture-sink" "ipc://$T/d4/router.ipc"
+wait_true "cap4 exited" '! kill -0 $CAP4 2>/dev/null'
+wait "$CAP4"
+check_eq "cap4 exit status" "$?" 1
+grep -q "the router's socket refuses this user since it restarted" \
+    "$T/cap4.log" || fail "no reason for the exit: $(tail -3 "$T/cap4.log")"
+checks=$((checks + 1))
+
+# 4. A missing user is fatal, before any packet is read.
 if ip netns exec "$NA" "$BIN/evflow-capture" -d "$D" -N cap3 -i "$VA" \
     -o capture.user=evflow-no-such-user >"$T/cap3.log" 2>&1; then
 	fail "capture ran with a drop user that does not exist"

@@ -141,9 +141,13 @@ start_daemon router "$BIN/evflow-router" -d "$D" -N router -i "$Z" -i "$VA"
 wait_ctl router
 start_daemon col0 "$BIN/evflow-collector" -d "$D" -N col0 -i "$Z"
 wait_ctl col0
+# The capture drops to nobody once its handle is open (docs/security.md):
+# the router restarted below must let that user connect (a traversable
+# $T, the new router's socket made under umask 0).
+chmod 0711 "$T"
 start_daemon cap ip netns exec "$NA" "$BIN/evflow-capture" -d "$D" -N cap \
     -i "$VA" -F "tcp or udp" -o capture.linger=1 -o capture.idle_timeout=2 \
-    -o capture.immediate=yes
+    -o capture.immediate=yes -o capture.user=nobody
 wait_ctl cap
 ROUTER_PID=$(pid_of router) COL_PID=$(pid_of col0) STORE_PID=$(pid_of store)
 
@@ -328,7 +332,10 @@ all_alive
 # the capture and the collector feed it again.
 kill -TERM "$ROUTER_PID"
 wait "$ROUTER_PID" || fail "the router's exit status was $? on SIGTERM"
-start_daemon router2 "$BIN/evflow-router" -d "$D" -N router -i "$Z" -i "$VA"
+(umask 0 && exec "$BIN/evflow-router" -d "$D" -N router -i "$Z" -i "$VA") \
+    >"$T/router2.log" 2>&1 &
+echo $! >"$T/router2.pid"
+LIB_PIDS="$! $LIB_PIDS" LIB_NAMES="$LIB_NAMES router2"
 cp "$T/router2.pid" "$T/router.pid"
 wait_ctl router
 check_eq "restored: companion of $Z, $VA mirrored" "$(ctl router stats |
