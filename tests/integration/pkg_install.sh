@@ -200,9 +200,10 @@ unit_run() {
 	    --inh-caps="-all${amb:+,$amb}" --bounding-set="-all${bnd:+,$bnd}"
 	[ -n "$amb" ] && set -- "$@" --ambient-caps="$amb"
 	grep -q '^NoNewPrivileges=yes$' "$U/$unit" && set -- "$@" --no-new-privs
+	um=$(sed -n 's/^UMask=//p' "$U/$unit")
 	# shellcheck disable=SC2086
-	chroot "$R" setpriv "$@" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-	    $envs $cmd >"$T/$name.log" 2>&1 &
+	(umask "${um:-0022}" && exec chroot "$R" setpriv "$@" /usr/bin/env -i \
+	    PATH=/usr/sbin:/usr/bin:/sbin:/bin $envs $cmd) >"$T/$name.log" 2>&1 &
 	PIDS="$PIDS $!"
 	NAMES="$NAMES $name"
 	eval "pid_$name=$!"
@@ -232,6 +233,13 @@ fi
 if [ -f "$R/usr/bin/evflow-capture" ]; then
 	unit_run capture evflow-capture@.service lo
 	wait_for "capture control socket" 20 test -S "$V/capture-lo.ctl"
+	# Its handle open, the capture keeps no capability (docs/security.md).
+	dropped() {
+		grep -q '^CapEff:[[:space:]]*0*$' "/proc/$pid_capture/status" &&
+		    grep -q '^CapPrm:[[:space:]]*0*$' "/proc/$pid_capture/status" &&
+		    grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$pid_capture/status"
+	}
+	wait_for "the capture dropped CAP_NET_RAW" 20 dropped
 fi
 if [ -f "$R/usr/bin/evflow-probe" ]; then
 	unit_run probe evflow-probe.service
