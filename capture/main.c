@@ -288,6 +288,9 @@ capture_loop(struct capture *c)
 	return 0;
 }
 
+/* A control socket the capture's user may not close (see main). */
+static struct ctl *volatile ctl_left_open;
+
 /*
  * Root: the router's socket may refuse the user the capture becomes, so
  * the link connects first (nanomsg connects in the background): up to
@@ -440,9 +443,11 @@ main(int argc, char *argv[])
 	 * Then the file stays (a later bind replaces a dead socket file). */
 	if (access(c->conf.datadir, W_OK | X_OK) == 0)
 		daemon_ctl_close(d);
-	else
+	else {
+		ctl_left_open = d->ctl;
 		log_debug("%s: control socket left for the next start (no "
 		    "write access to the data directory)", c->conf.datadir);
+	}
 	link_out_free(c->link);
 	flow_table_free(c->ft);
 	source_free(c->src);

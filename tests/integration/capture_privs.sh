@@ -156,6 +156,11 @@ done
 # (CapBnd is what setpriv left: a non-root process cannot shrink it.)
 check_status cap2 "$NOBODY_UID" "$NOBODY_GID" ""
 flows_after cap2 "$T/sink2.log" 40200
+# Stopped here, while $D2 still exists: both must exit 0.
+for n in cap2 sink2; do
+	kill -TERM "$(pid_of $n)"
+	wait_true "$n stopped" "! daemon_alive $n"
+done
 
 # 3. A router (here the sink) started again by root, in root's directory,
 # refuses the dropped capture: it exits (status 1) with the reason, for
