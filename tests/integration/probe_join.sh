@@ -45,7 +45,7 @@ Z="tcp://127.0.0.1:${P}c"
 probe_pipeline "$Z"
 # The probe's JSON also goes to an independent reader (each side's
 # CLOSE is checked there: a row merges both sides).
-helper sub stdbuf -oL "$BIN/evflow-testsub" -b "tcp://127.0.0.1:$Q" -q -p \
+helper sub "$BIN/evflow-testsub" -b "tcp://127.0.0.1:$Q" -q -p \
     -t 600000
 wait_true "testsub bound" "grep -q ready '$T/sub.log'"
 start_probe probe - -z "$Z,tcp://127.0.0.1:${Q}c"

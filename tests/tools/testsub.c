@@ -75,6 +75,9 @@ main(int argc, char *argv[])
 	void *ctx, *s;
 	int hwm = 0;
 
+	/* One line per message, readable by a test while it runs (stdbuf's
+	 * LD_PRELOAD does not mix with ASan). */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((c = getopt(argc, argv, "b:n:t:qp")) != -1) {
 		switch (c) {
 		case 'b': ep = optarg; break;

@@ -59,7 +59,7 @@ skip() {
 probe_need() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
-	for c in curl python3 sqlite3 ss setpriv stdbuf; do
+	for c in curl python3 sqlite3 ss setpriv; do
 		command -v $c >/dev/null 2>&1 || skip "no $c"
 	done
 	need_bins evflow-probe evflow-capture evflow-store evflow-router \
