@@ -187,8 +187,14 @@ on_sink(void *arg, const struct link_sender *s, const struct evp_rec_hdr *rh,
 		k->other++;
 }
 
+/*
+ * Receives on `in` for up to `rounds` polls of 10 ms, retrying the
+ * senders' queues each round: sends never block, so a batch offered
+ * before the ipc connection was up waits in its link's queue.
+ */
 static void
-pump(struct link_in *in, unsigned rounds)
+pump(struct link_in *in, unsigned rounds, struct link_out *a,
+    struct link_out *b)
 {
 	unsigned i;
 
@@ -196,6 +202,10 @@ pump(struct link_in *in, unsigned rounds)
 		struct pollfd p = { .fd = nnlink_recv_fd(in->sock),
 		    .events = POLLIN };
 
+		if (a != NULL)
+			(void)link_out_flush(a);
+		if (b != NULL)
+			(void)link_out_flush(b);
 		poll(&p, 1, 10);
 		link_in_poll(in, 64);
 	}
@@ -249,10 +259,10 @@ test_records(struct router *r, struct evp_flow *f)
 	CHECK(link_out_put(stray, EVP_FLOW, f, evp_flow_len(f)) == 0);
 	CHECK(link_out_flush(stray) == 0);
 
-	pump(r->in, 30);
+	pump(r->in, 100, coll, stray);
 	CHECK(link_out_flush(r->out) == 0);
 	control_send_table(r);
-	pump(sink_in, 30);
+	pump(sink_in, 100, r->out, NULL);
 
 	CHECK_EQ_U(r->ctr[RC_RECEIVED], 7);
 	CHECK_EQ_U(r->ctr[RC_FORWARDED], 4);
