@@ -34,44 +34,9 @@ CLI6=$NET6::1 SRV6=$NET6::2
 HTTP_PORT=8080 UDP_PORT=5300 UDP_CPORT=40053 CLOSED_PORT=9
 UDP6_PORT=5301 UDP6_CPORT=40054
 
-# Servers and clients that are not evflow daemons run outside lib.sh's
-# list (they die by SIGTERM, which is not a daemon's clean exit).
-HELPER_PIDS=""
-helper() {
-	name=$1; shift
-	"$@" >"$T/$name.log" 2>&1 &
-	HELPER_PIDS="$HELPER_PIDS $!"
-}
+trap netns_cleanup EXIT
 
-cap_cleanup() {
-	rc=$?
-	for p in $HELPER_PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for ns in $NA $NB; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -TERM "$p" 2>/dev/null
-		done
-	done
-	for ns in $NA $NB; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	(exit $rc)
-	lib_cleanup
-}
-trap cap_cleanup EXIT
-
-ip netns add "$NA" || skip "cannot create a namespace"
-ip netns add "$NB" || fail "ip netns add $NB"
-ip -n "$NA" link add "$VA" type veth peer name "$VB" netns "$NB" ||
-	fail "veth pair"
-for x in "$NA $VA $CLI $CLI6" "$NB $VB $SRV $SRV6"; do
-	set -- $x
-	ip -n "$1" link set lo up
-	ip -n "$1" addr add "$3/30" dev "$2"
-	ip -n "$1" addr add "$4/64" dev "$2" nodad
-	ip -n "$1" link set "$2" up
-done
+netns_pair "$NA" "$NB" "$VA" "$VB" "$CLI" "$SRV" "$CLI6" "$SRV6"
 
 # Servers in B: HTTP (a 300000-byte file), UDP echo answering twice the
 # bytes it got (so the directions differ).

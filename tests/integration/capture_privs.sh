@@ -36,36 +36,16 @@ NET=10.214.$(( $$ % 250 ))
 CLI=$NET.1 SRV=$NET.2
 UDP_PORT=5300
 
-HELPER_PIDS="" D2=""
+D2=""
 privs_cleanup() {
 	rc=$?
-	for p in $HELPER_PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for ns in $NA $NB; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -TERM "$p" 2>/dev/null
-		done
-	done
-	for ns in $NA $NB; do
-		ip netns del "$ns" 2>/dev/null
-	done
 	[ -n "$D2" ] && rm -rf "$D2"
 	(exit $rc)
-	lib_cleanup
+	netns_cleanup
 }
 trap privs_cleanup EXIT
 
-ip netns add "$NA" || skip "cannot create a namespace"
-ip netns add "$NB" || fail "ip netns add $NB"
-ip -n "$NA" link add "$VA" type veth peer name "$VB" netns "$NB" ||
-	fail "veth pair"
-for x in "$NA $VA $CLI" "$NB $VB $SRV"; do
-	set -- $x
-	ip -n "$1" link set lo up
-	ip -n "$1" addr add "$3/30" dev "$2"
-	ip -n "$1" link set "$2" up
-done
+netns_pair "$NA" "$NB" "$VA" "$VB" "$CLI" "$SRV"
 
 ECHO='
 import socket, sys

@@ -60,49 +60,11 @@ URL="http://$SRV:$HTTP_PORT/blob"
 SH=$(readlink -f /proc/$$/exe)
 CURL=$(readlink -f "$(command -v curl)")
 
-# Servers and clients run outside lib.sh's daemon list (they end by
-# SIGTERM, which is not a daemon's clean exit).
-HELPER_PIDS=""
-helper() {
-	name=$1; shift
-	"$@" >"$T/$name.log" 2>&1 &
-	HELPER_PIDS="$HELPER_PIDS $!"
-}
-
-join_cleanup() {
-	rc=$?
-	for p in $HELPER_PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for ns in $NA $NB; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -TERM "$p" 2>/dev/null
-		done
-	done
-	for ns in $NA $NB; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	(exit $rc)
-	lib_cleanup
-}
-trap join_cleanup EXIT
+trap netns_cleanup EXIT
 
 # The namespaces, IPv4 only (no IPv6 chatter on the link: every packet
 # flow on it is one of ours).
-ip netns add "$NA" || skip "cannot create a namespace"
-ip netns add "$NB" || fail "ip netns add $NB"
-for ns in $NA $NB; do
-	ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 \
-	    net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
-done
-ip -n "$NA" link add "$VA" type veth peer name "$VB" netns "$NB" ||
-	fail "veth pair"
-for x in "$NA $VA $CLI" "$NB $VB $SRV"; do
-	set -- $x
-	ip -n "$1" link set lo up
-	ip -n "$1" addr add "$3/30" dev "$2"
-	ip -n "$1" link set "$2" up
-done
+NETNS_NO_IPV6=1 netns_pair "$NA" "$NB" "$VA" "$VB" "$CLI" "$SRV"
 
 # Servers in B: HTTP on every address (the veth and loopback), a UDP echo
 # answering twice the bytes it got.

@@ -25,6 +25,19 @@
 #   publish ARGS...           evflow-testpub ARGS, failing the test if it does
 #   last_msg_id               the last msg_id of the previous publish
 #   daemon_alive NAME         0 if NAME's process still runs
+#
+# Tests across network namespaces (root):
+#   helper NAME CMD...        CMD in the background, output $T/NAME.log, pid
+#                             in $LAST; a server or client, not a daemon (it
+#                             ends by SIGTERM, not a daemon's clean exit)
+#   netns_pair NA NB VA VB A4 B4 [A6 B6]
+#                             two namespaces joined by a veth pair: VA in NA
+#                             with A4/30 (and A6/64), VB in NB with B4 (B6),
+#                             lo up; NETNS_NO_IPV6=1 turns IPv6 off first;
+#                             exit 77 if no namespace can be made
+#   netns_cleanup             for the EXIT trap: stops the helpers and what
+#                             runs in the namespaces, deletes them, then
+#                             lib_cleanup (keeps the exit status)
 
 : "${EVFLOW_BUILD:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
 BIN="$EVFLOW_BUILD/bin"
@@ -311,6 +324,58 @@ pass() {
 # Run directly (tests/run.sh runs every tests/integration/*.sh), this file
 # tests its own helpers: ports, waits, and that cleanup fails a passing
 # test whose daemon exited uncleanly or logged a sanitizer report.
+HELPER_PIDS=""
+NETNS_LIST=""
+helper() {
+	name=$1; shift
+	"$@" >"$T/$name.log" 2>&1 &
+	LAST=$!
+	HELPER_PIDS="$HELPER_PIDS $LAST"
+}
+
+netns_pair() {
+	ip netns add "$1" || { echo "skip: cannot create a network namespace"; exit 77; }
+	NETNS_LIST="$NETNS_LIST $1"
+	ip netns add "$2" || fail "ip netns add $2"
+	NETNS_LIST="$NETNS_LIST $2"
+	if [ "${NETNS_NO_IPV6:-0}" = 1 ]; then
+		for ns in "$1" "$2"; do
+			ip netns exec "$ns" sysctl -q -w \
+			    net.ipv6.conf.all.disable_ipv6=1 \
+			    net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+		done
+	fi
+	ip -n "$1" link add "$3" type veth peer name "$4" netns "$2" ||
+		fail "veth pair $3 $4"
+	for x in "$1 $3 $5 ${7:-}" "$2 $4 $6 ${8:-}"; do
+		set -- $x
+		ip -n "$1" link set lo up
+		ip -n "$1" addr add "$3/30" dev "$2" || fail "address $3"
+		if [ -n "${4:-}" ]; then
+			ip -n "$1" -6 addr add "$4/64" dev "$2" nodad ||
+				fail "address $4"
+		fi
+		ip -n "$1" link set "$2" up
+	done
+}
+
+netns_cleanup() {
+	rc=$?
+	for p in $HELPER_PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for ns in $NETNS_LIST; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -TERM "$p" 2>/dev/null
+		done
+	done
+	for ns in $NETNS_LIST; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	(exit $rc)
+	lib_cleanup
+}
+
 lib_self_test() {
 	lib_init
 	p=$(free_port)

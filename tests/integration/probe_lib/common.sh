@@ -21,7 +21,7 @@
 #   start_probe NAME NS ARGS...  evflow-probe -N NAME ARGS in namespace NS
 #                         (- for this one), waited for
 #   $PYTHON               the python3 that servers and clients run
-#   helper NAME CMD...    runs CMD in the background (a server or client:
+#   helper NAME CMD...    (lib.sh) runs CMD in the background (a server or client:
 #                         not a daemon), its pid in $LAST
 #   proc_id PID PROG      waits until PID runs PROG, prints "exe uid" read
 #                         from /proc
@@ -79,26 +79,9 @@ probe_need_bpf() {
 	have_bpf_caps || skip "no CAP_BPF: the eBPF program cannot load"
 }
 
-probe_cleanup() {
-	rc=$?
-	for p in $HELPER_PIDS; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for ns in $NA $NB; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -TERM "$p" 2>/dev/null
-		done
-	done
-	for ns in $NA $NB; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	(exit $rc)
-	lib_cleanup
-}
-
 probe_init() {
 	lib_init
-	trap probe_cleanup EXIT
+	trap netns_cleanup EXIT
 }
 
 probe_net() {
@@ -106,25 +89,7 @@ probe_net() {
 	n4=10.215.$(( $$ % 250 ))
 	n6=fd65:7666:7465:$(printf %x $(( $$ % 65536 )))
 	CLI4=$n4.1 SRV4=$n4.2 CLI6=$n6::1 SRV6=$n6::2
-	ip netns add "$NA" || skip "cannot create a network namespace"
-	ip netns add "$NB" || fail "ip netns add $NB"
-	ip -n "$NA" link add "$VA" type veth peer name "$VB" netns "$NB" ||
-		fail "veth pair"
-	for x in "$NA $VA $CLI4 $CLI6" "$NB $VB $SRV4 $SRV6"; do
-		set -- $x
-		ip -n "$1" link set lo up
-		ip -n "$1" addr add "$3/30" dev "$2" || fail "address $3"
-		ip -n "$1" -6 addr add "$4/64" dev "$2" nodad ||
-			fail "address $4"
-		ip -n "$1" link set "$2" up
-	done
-}
-
-helper() {
-	name=$1; shift
-	"$@" >"$T/$name.log" 2>&1 &
-	LAST=$!
-	HELPER_PIDS="$HELPER_PIDS $LAST"
+	netns_pair "$NA" "$NB" "$VA" "$VB" "$CLI4" "$SRV4" "$CLI6" "$SRV6"
 }
 
 # listening NS PROTO PORT COUNT: COUNT sockets listen on PORT in NS.
