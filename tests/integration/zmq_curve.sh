@@ -29,34 +29,10 @@ PUBA=$NET.1 COLB=$NET.2
 PORT=$(free_port)
 EP="tcp://$COLB:$PORT"
 
-curve_cleanup() {
-	rc=$?
-	for ns in $NA $NB; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -TERM "$p" 2>/dev/null
-		done
-	done
-	# (the collector is lib.sh's: it must exit 0 on SIGTERM first)
-	(exit $rc)
-	lib_cleanup
-}
-trap curve_cleanup EXIT
-ns_del() {
-	for ns in $NA $NB; do
-		ip netns del "$ns" 2>/dev/null
-	done
-}
-
-ip netns add "$NA" || skip "cannot create a namespace"
-ip netns add "$NB" || { ns_del; fail "ip netns add $NB"; }
-ip -n "$NA" link add "$VA" type veth peer name "$VB" netns "$NB" ||
-	{ ns_del; fail "veth pair"; }
-for x in "$NA $VA $PUBA" "$NB $VB $COLB"; do
-	set -- $x
-	ip -n "$1" link set lo up
-	ip -n "$1" addr add "$3/30" dev "$2"
-	ip -n "$1" link set "$2" up
-done
+# netns_cleanup stops what runs in the namespaces (the collector too: it
+# exits 0 on that SIGTERM, checked by lib_cleanup) and deletes them.
+trap netns_cleanup EXIT
+netns_pair "$NA" "$NB" "$VA" "$VB" "$PUBA" "$COLB"
 
 start_daemon store "$BIN/evflow-store" -d "$D" -N store
 wait_ctl store
