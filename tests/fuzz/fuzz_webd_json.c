@@ -14,47 +14,9 @@
 #include <cJSON.h>
 
 #include "webd/webd.h"
+#include "tests/unit/t_utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-/* 1 if s[0..n) is valid UTF-8 without the code points json.c escapes. */
-static int
-clean_utf8(const unsigned char *s, size_t n)
-{
-	size_t i = 0, len, k;
-	unsigned c, min;
-
-	while (i < n) {
-		c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2; c &= 0x1f; min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3; c &= 0x0f; min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4; c &= 0x07; min = 0x10000;
-		} else
-			return 0;
-		if (i + len > n)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (s[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		if (c == 0x061c || c == 0x200e || c == 0x200f ||
-		    (c >= 0x202a && c <= 0x202e) ||
-		    (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029)
-			return 0;
-		i += len;
-	}
-	return 1;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -67,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_str(&b, (const char *)data, size);
 	if (!buf_ok(&b))
 		abort();
-	if (!clean_utf8((const unsigned char *)b.p, b.len))
+	if (!t_utf8_valid((const unsigned char *)b.p, b.len, 1))
 		abort();
 	if ((j = cJSON_ParseWithLength(b.p, b.len)) == NULL ||
 	    !cJSON_IsString(j))
@@ -80,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cJSON_Delete(j);
 	buf_reset(&b);
 	json_raw(&b, (const char *)data, size);
-	if (!buf_ok(&b) || !clean_utf8((const unsigned char *)b.p, b.len))
+	if (!buf_ok(&b) || !t_utf8_valid((const unsigned char *)b.p, b.len, 1))
 		abort();
 	buf_free(&b);
 	return 0;

@@ -13,41 +13,7 @@
 
 #include "t.h"
 #include "webd/webd.h"
-
-/* 1 if s[0..n) is valid UTF-8 (shortest forms, no surrogates). */
-static int
-valid_utf8(const unsigned char *s, size_t n)
-{
-	size_t i = 0, len, k;
-	unsigned c, min;
-
-	while (i < n) {
-		c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2; c &= 0x1f; min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3; c &= 0x0f; min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4; c &= 0x07; min = 0x10000;
-		} else
-			return 0;
-		if (i + len > n)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (s[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
+#include "tests/unit/t_utf8.h"
 
 /* json_str() of s[0..n) must be exactly `want`. */
 static void
@@ -58,7 +24,7 @@ str_is(const char *s, size_t n, const char *want)
 	buf_init(&b);
 	json_str(&b, s, n);
 	CHECK(buf_ok(&b));
-	CHECK(valid_utf8((const unsigned char *)b.p, b.len));
+	CHECK(t_utf8_valid((const unsigned char *)b.p, b.len, 0));
 	if (strcmp(b.p, want) != 0) {
 		t_failed++;
 		fprintf(stderr, "json_str: got %s, want %s\n", b.p, want);
@@ -127,7 +93,7 @@ test_rows(void)
 	buf_init(&b);
 	CHECK(json_rows(&b, st) == 2);
 	CHECK(buf_ok(&b));
-	CHECK(valid_utf8((const unsigned char *)b.p, b.len));
+	CHECK(t_utf8_valid((const unsigned char *)b.p, b.len, 0));
 	/* The raw bytes never appear; the escape does. */
 	CHECK(strstr(b.p, "\xe2\x80\xae") == NULL);
 	CHECK(strstr(b.p, "\\u202e") != NULL);
