@@ -4,46 +4,15 @@
 //   WEBD_URL, WEBD_USER, WEBD_PASS, ZMQ_IFACE, PACKET_IFACE, SHOTS (dir)
 // Every step waits for a condition (no fixed sleeps); a screenshot of
 // each page goes to $SHOTS.  Exit 0 = pass.
-import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { WAIT, check, checkCount, env, launch, until } from './lib.mjs';
 
-const env = (k) => { const v = process.env[k]; if (!v) throw new Error('missing ' + k); return v; };
 const URL = env('WEBD_URL'), USER = env('WEBD_USER'), PASS = env('WEBD_PASS');
 const ZMQ = env('ZMQ_IFACE'), PKT = env('PACKET_IFACE'), SHOTS = env('SHOTS');
-const WAIT = 20000;
 mkdirSync(SHOTS, { recursive: true });
 
-let checks = 0;
-function check(cond, what) {
-	checks++;
-	if (!cond) throw new Error('check failed: ' + what);
-	console.log('ok ' + checks + ' - ' + what);
-}
-
-// page.waitForFunction evaluates a string, which the UI's CSP (rightly)
-// forbids; page.evaluate goes through the debugger protocol instead.
-async function until(page, fn, arg, timeout = WAIT) {
-	const end = Date.now() + timeout;
-	for (;;) {
-		let v = false;
-		try { v = await page.evaluate(fn, arg); } catch (e) { v = false; }
-		if (v) return v;
-		if (Date.now() > end) throw new Error('timed out waiting for ' + String(fn).slice(0, 120));
-		await new Promise((r) => setTimeout(r, 100));
-	}
-}
-
-const profile = mkdtempSync(join(tmpdir(), 'evflow-chromium-'));
-// A fresh profile directory (playwright passes it as --user-data-dir).
-const ctx = await chromium.launchPersistentContext(profile, {
-	executablePath: '/usr/bin/chromium',
-	headless: true,
-	viewport: { width: 1400, height: 900 },
-	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-		'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const ctx = await launch();
 const problems = [];
 try {
 	const page = ctx.pages()[0] || await ctx.newPage();
@@ -221,7 +190,7 @@ try {
 	check(csp.length === 0, 'no CSP violations: ' + csp.join('; '));
 	const errs = problems.filter((p) => !/401|Unauthorized/.test(p));
 	check(errs.length === 0, 'no page errors: ' + errs.join('; '));
-	console.log(`PASS: ${checks} checks, screenshots in ${SHOTS}`);
+	console.log(`PASS: ${checkCount()} checks, screenshots in ${SHOTS}`);
 } catch (e) {
 	console.log('FAIL: ' + e.message);
 	for (const p of problems) console.log('  ' + p);
@@ -231,6 +200,5 @@ try {
 	} catch (e2) { /* best effort */ }
 	process.exitCode = 1;
 } finally {
-	await ctx.close();
-	rmSync(profile, { recursive: true, force: true });
+	await ctx.closeAll();
 }

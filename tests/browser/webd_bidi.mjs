@@ -7,42 +7,14 @@
 // reaches the page as a character (it would reverse the PID beside it);
 // the PID is still its own text, in order, after the name; the bad byte
 // is shown as U+FFFD.  Exit 0 = pass.
-import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { check, checkCount, env, launch, until } from './lib.mjs';
 
-const env = (k) => { const v = process.env[k]; if (!v) throw new Error('missing ' + k); return v; };
 const URL = env('WEBD_URL'), USER = env('WEBD_USER'), PASS = env('WEBD_PASS'), SHOTS = env('SHOTS');
 mkdirSync(SHOTS, { recursive: true });
 
-let checks = 0;
-function check(cond, what) {
-	checks++;
-	if (!cond) throw new Error('check failed: ' + what);
-	console.log('ok ' + checks + ' - ' + what);
-}
-
-// page.waitForFunction evaluates a string, which the UI's CSP forbids.
-async function until(page, fn, arg, timeout = 20000) {
-	const end = Date.now() + timeout;
-	for (;;) {
-		let v = false;
-		try { v = await page.evaluate(fn, arg); } catch (e) { v = false; }
-		if (v) return v;
-		if (Date.now() > end) throw new Error('timed out waiting for ' + String(fn).slice(0, 120));
-		await new Promise((r) => setTimeout(r, 100));
-	}
-}
-
-const profile = mkdtempSync(join(tmpdir(), 'evflow-chromium-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-	executablePath: '/usr/bin/chromium',
-	headless: true,
-	viewport: { width: 1400, height: 900 },
-	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-		'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const ctx = await launch();
 const problems = [];
 try {
 	const page = ctx.pages()[0] || await ctx.newPage();
@@ -77,7 +49,6 @@ try {
 	check(!/[\u202a-\u202e]/.test(detail), "the flow's page has no raw override");
 	check(problems.length === 0, 'no page errors: ' + problems.join('; '));
 } finally {
-	await ctx.close();
-	rmSync(profile, { recursive: true, force: true });
+	await ctx.closeAll();
 }
-console.log('webd_bidi: ' + checks + ' checks passed');
+console.log('webd_bidi: ' + checkCount() + ' checks passed');
