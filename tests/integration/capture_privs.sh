@@ -54,9 +54,7 @@ s.bind((sys.argv[1], int(sys.argv[2])))
 while True:
     d, a = s.recvfrom(65535)
     s.sendto(d, a)'
-ip netns exec "$NB" python3 -c "$ECHO" "$SRV" "$UDP_PORT" \
-    >"$T/echo.log" 2>&1 &
-HELPER_PIDS="$HELPER_PIDS $!"
+helper echo ip netns exec "$NB" python3 -c "$ECHO" "$SRV" "$UDP_PORT"
 
 # udp CPORT N: N request/answer pairs from CLI:CPORT to the echo.
 udp() {
@@ -147,10 +145,9 @@ done
 # its supervisor to start it again, instead of queueing forever.
 mkdir -p "$T/d4"
 start_daemon sink4 "$BIN/evflow-capture-sink" "ipc://$T/d4/router.ipc"
-ip netns exec "$NA" "$BIN/evflow-capture" -d "$T/d4" -N cap4 -i "$VA" \
-    -o capture.user=nobody >"$T/cap4.log" 2>&1 &
-CAP4=$!
-HELPER_PIDS="$HELPER_PIDS $CAP4"
+helper cap4 ip netns exec "$NA" "$BIN/evflow-capture" -d "$T/d4" -N cap4 \
+    -i "$VA" -o capture.user=nobody
+CAP4=$LAST
 wait_true "cap4 dropped" "grep -q 'running as nobody' '$T/cap4.log'"
 kill -TERM "$(pid_of sink4)"
 wait_true "sink4 stopped" '! daemon_alive sink4'

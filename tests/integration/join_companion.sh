@@ -72,7 +72,7 @@ mkdir -p "$T/www"
 head -c $SIZE /dev/urandom >"$T/www/blob"
 helper http ip netns exec "$NB" python3 -m http.server "$HTTP_PORT" \
     --bind 0.0.0.0 --directory "$T/www"
-HTTP_PID=${HELPER_PIDS##* }
+HTTP_PID=$LAST
 ECHO='
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -81,7 +81,7 @@ while True:
     d, a = s.recvfrom(65535)
     s.sendto(d * 2, a)'
 helper udpecho ip netns exec "$NB" python3 -c "$ECHO" "$SRV" "$UDP_PORT"
-ECHO_PID=${HELPER_PIDS##* }
+ECHO_PID=$LAST
 end=$(( $(now_s) + WAIT_SECS ))
 until ip netns exec "$NB" ss -ltn | grep -q ":$HTTP_PORT " &&
     ip netns exec "$NB" ss -lun | grep -q ":$UDP_PORT "; do

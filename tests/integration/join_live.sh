@@ -74,7 +74,7 @@ while True:
     d, a = s.recvfrom(65535)
     s.sendto(d * 2, a)'
 helper tcpsrv ip netns exec "$NB" python3 -c "$TCPSRV" "$SRV" "$TCP_PORT"
-TCPSRV_PID=${HELPER_PIDS##* }
+TCPSRV_PID=$LAST
 helper udpsrv ip netns exec "$NB" python3 -c "$UDPSRV" "$SRV" "$UDP_PORT"
 end=$(( $(now_s) + WAIT_SECS ))
 until ip netns exec "$NB" ss -ltn | grep -q ":$TCP_PORT " &&
@@ -144,10 +144,9 @@ while not os.path.exists(t + "/quiet") and time.time() < end:
 while not os.path.exists(t + "/close") and time.time() < end:
     time.sleep(0.1)
 s.close()'
-ip netns exec "$NA" python3 -c "$TCPCLI" "$CLI" "$SRV" "$TCP_CPORT" \
-    "$TCP_PORT" "$T" >"$T/tcpcli.log" 2>&1 &
-TCPCLI_PID=$!
-HELPER_PIDS="$HELPER_PIDS $TCPCLI_PID"
+helper tcpcli ip netns exec "$NA" python3 -c "$TCPCLI" "$CLI" "$SRV" \
+    "$TCP_CPORT" "$TCP_PORT" "$T"
+TCPCLI_PID=$LAST
 wait_true "the TCP connection is up" "test -f $T/up"
 sleep 1
 t0=$(now_s)
@@ -176,10 +175,9 @@ d, a = s.recvfrom(65535)
 assert len(d) == 200
 open(sys.argv[5] + "/udp", "w").close()
 time.sleep(5)'
-ip netns exec "$NA" python3 -c "$UDPCLI" "$CLI" "$SRV" "$UDP_CPORT" \
-    "$UDP_PORT" "$T" >"$T/udpcli.log" 2>&1 &
-UDPCLI_PID=$!
-HELPER_PIDS="$HELPER_PIDS $UDPCLI_PID"
+helper udpcli ip netns exec "$NA" python3 -c "$UDPCLI" "$CLI" "$SRV" \
+    "$UDP_CPORT" "$UDP_PORT" "$T"
+UDPCLI_PID=$LAST
 wait_true "the UDP exchange is done" "test -f $T/udp"
 sleep 1
 t0=$(now_s)
