@@ -17,12 +17,7 @@
 # namespaces; everything is removed on exit.
 . "$(dirname "$0")/lib.sh"
 
-skip() { echo "skip: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
-for c in tshark tcpdump curl python3 sqlite3 ss; do
-	command -v $c >/dev/null 2>&1 || skip "no $c"
-done
+need_netns tshark tcpdump curl python3 sqlite3 ss
 [ -x "$BIN/evflow-capture" ] || skip "evflow-capture not built"
 
 lib_init

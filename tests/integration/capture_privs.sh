@@ -20,12 +20,7 @@
 # Needs root, `ip netns` and setpriv; exits 77 otherwise.
 . "$(dirname "$0")/lib.sh"
 
-skip() { echo "skip: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
-for c in python3 setpriv; do
-	command -v $c >/dev/null 2>&1 || skip "no $c"
-done
+need_netns python3 setpriv
 need_bins evflow-capture evflow-capture-sink
 id nobody >/dev/null 2>&1 || skip "no user nobody"
 NOBODY_UID=$(id -u nobody) NOBODY_GID=$(id -g nobody)

@@ -36,12 +36,7 @@
 . "$(dirname "$0")/lib.sh"
 JL="$(dirname "$0")/join_lib"
 
-skip() { echo "skip: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
-for c in curl python3 sqlite3 ss; do
-	command -v $c >/dev/null 2>&1 || skip "no $c"
-done
+need_netns curl python3 sqlite3 ss
 need_bins evflow-capture evflow-store evflow-router evflow-collector \
     evflow-testpub evflow-ctlq
 

@@ -30,6 +30,8 @@
 #   helper NAME CMD...        CMD in the background, output $T/NAME.log, pid
 #                             in $LAST; a server or client, not a daemon (it
 #                             ends by SIGTERM, not a daemon's clean exit)
+#   skip REASON               prints "skip: REASON", exit 77
+#   need_netns CMD...         skips unless root, `ip netns` and each CMD
 #   netns_pair NA NB VA VB A4 B4 [A6 B6]
 #                             two namespaces joined by a veth pair: VA in NA
 #                             with A4/30 (and A6/64), VB in NB with B4 (B6),
@@ -324,6 +326,16 @@ pass() {
 # Run directly (tests/run.sh runs every tests/integration/*.sh), this file
 # tests its own helpers: ports, waits, and that cleanup fails a passing
 # test whose daemon exited uncleanly or logged a sanitizer report.
+skip() { echo "skip: $*"; exit 77; }
+
+need_netns() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "no $c"
+	done
+}
+
 HELPER_PIDS=""
 NETNS_LIST=""
 helper() {
@@ -334,7 +346,7 @@ helper() {
 }
 
 netns_pair() {
-	ip netns add "$1" || { echo "skip: cannot create a network namespace"; exit 77; }
+	ip netns add "$1" || skip "cannot create a network namespace"
 	NETNS_LIST="$NETNS_LIST $1"
 	ip netns add "$2" || fail "ip netns add $2"
 	NETNS_LIST="$NETNS_LIST $2"

@@ -16,9 +16,7 @@
 # Needs root and `ip netns`; exits 77 otherwise.
 . "$(dirname "$0")/lib.sh"
 
-skip() { echo "skip: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
+need_netns
 need_bins evflow-collector evflow-router evflow-store evflow-testpub \
     evflow-ctlq
 

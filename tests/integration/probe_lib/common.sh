@@ -47,21 +47,11 @@ PL="$(cd "$(dirname "$0")/probe_lib" && pwd)"
 HTTP_PORT=8080
 ECHO_PORT=7007
 BLOB=200000		# bytes curl downloads
-HELPER_PIDS=""
 # The system's python3: one under /root (pyenv) is out of nobody's reach.
 PYTHON=$(command -v /usr/bin/python3 || command -v python3)
 
-skip() {
-	echo "skip: $*"
-	exit 77
-}
-
 probe_need() {
-	[ "$(id -u)" = 0 ] || skip "needs root"
-	ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
-	for c in curl python3 sqlite3 ss setpriv; do
-		command -v $c >/dev/null 2>&1 || skip "no $c"
-	done
+	need_netns curl python3 sqlite3 ss setpriv
 	need_bins evflow-probe evflow-capture evflow-store evflow-router \
 	    evflow-collector evflow-ctlq evflow-testsub
 }
