@@ -121,7 +121,6 @@ pid_t
 demo_spawn(char *const argv[], const char *logpath)
 {
 	pid_t parent = getpid(), pid;
-	int fd;
 
 	if ((pid = fork()) != 0)
 		return pid;
@@ -129,16 +128,8 @@ demo_spawn(char *const argv[], const char *logpath)
 	signal(SIGTERM, SIG_DFL);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != parent)
 		_exit(1);
-	if ((fd = open(logpath ? logpath : "/dev/null", O_WRONLY | O_CREAT |
-	    O_APPEND, 0640)) != -1) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-	}
-	if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		close(fd);
-	}
+	child_stdio(open(logpath ? logpath : "/dev/null", O_WRONLY | O_CREAT |
+	    O_APPEND, 0640));
 	closefrom(3);
 	execv(argv[0], argv);
 	fprintf(stderr, "evflowctl: exec %s: %s\n", argv[0], strerror(errno));

@@ -83,6 +83,10 @@ int	find_bin(const struct ctl_opts *, const char *, char *, size_t);
 /* Paths under the data directory. */
 void	datadir_path(char *, size_t, const struct ctl_opts *, const char *);
 void	ctl_endpoint_of(char *, size_t, const struct ctl_opts *, const char *);
+/* In a child before exec: stdin from /dev/null, stdout and stderr to
+ * `fd` (left as they are when fd is -1); fd itself is closed unless it
+ * is one of the three. */
+void	child_stdio(int);
 /* Starts the supervisor (background unless -F) and waits until it
  * reports ready.  Returns the exit status for the command. */
 int	cmd_start_opts(struct ctl_opts *);

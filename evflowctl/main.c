@@ -119,6 +119,24 @@ ctl_endpoint_of(char *out, size_t len, const struct ctl_opts *o,
 	snprintf(out, len, "ipc://%s/%s.ctl", o->datadir, name);
 }
 
+void
+child_stdio(int fd)
+{
+	int nul;
+
+	if ((nul = open("/dev/null", O_RDONLY)) != -1) {
+		dup2(nul, STDIN_FILENO);
+		if (nul != STDIN_FILENO)
+			close(nul);
+	}
+	if (fd == -1)
+		return;
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
 /* The default data directory of this user. */
 static void
 default_datadir(char *out, size_t len)
@@ -303,13 +321,7 @@ cmd_start_opts(struct ctl_opts *o)
 		if ((fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0640)) ==
 		    -1)
 			_exit(1);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-			dup2(fd, STDIN_FILENO);
-			close(fd);
-		}
+		child_stdio(fd);
 		if (pfd[1] != 3) {
 			dup2(pfd[1], 3);
 			close(pfd[1]);

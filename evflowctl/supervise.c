@@ -282,7 +282,7 @@ static void
 spawn(struct sup *s, struct daemon *d)
 {
 	char log_path[PATH_MAX + 80];
-	int fd, nul;
+	int fd;
 	pid_t pid;
 
 	snprintf(log_path, sizeof(log_path), "%s/%s.log", s->o->datadir,
@@ -310,10 +310,7 @@ spawn(struct sup *s, struct daemon *d)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		if ((nul = open("/dev/null", O_RDONLY)) != -1)
-			dup2(nul, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
+		child_stdio(fd);
 		closefrom(3);
 		execv(d->path, d->argv);
 		fprintf(stderr, "evflowctl: exec %s: %s\n", d->path,
