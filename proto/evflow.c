@@ -50,7 +50,8 @@ evp_flow_len(const struct evp_flow *f)
  * The compact wire form of a flow (see evflow.h): the network part up
  * to `side` as is; for each side a presence byte, then the process, the
  * parent (a numeric head and four strings each) and the container (a
- * kind byte and four strings) when present; then extra_len and extra.
+ * kind byte and four strings) when present; with EVP_F_HAS_APP the
+ * application block's seven strings; then extra_len and extra.
  * A string is a length byte and that many bytes, no NUL.
  */
 #define FLOW_NET_LEN	offsetof(struct evp_flow, side)
@@ -59,10 +60,13 @@ evp_flow_len(const struct evp_flow *f)
 			    EVP_SIDE_CONTAINER | EVP_SIDE_LOCAL)
 
 _Static_assert(EVP_PATH_LEN <= 256 && EVP_CMDLINE_LEN <= 256 &&
-    EVP_USER_LEN <= 256 && EVP_CID_LEN <= 256 && EVP_CNAME_LEN <= 256,
+    EVP_USER_LEN <= 256 && EVP_CID_LEN <= 256 && EVP_CNAME_LEN <= 256 &&
+    EVP_HOST_LEN <= 256 && EVP_APP_PROTO_LEN <= 256 &&
+    EVP_APP_CAT_LEN <= 256 && EVP_FP_LEN <= 256,
     "string lengths fit a length byte");
 _Static_assert(FLOW_NET_LEN + 2 * (1 + 2 * sizeof(struct evp_proc) +
-    sizeof(struct evp_container)) + 2 + EVP_EXTRA_MAX <=
+    sizeof(struct evp_container)) + 7 + sizeof(struct evp_app) + 2 +
+    EVP_EXTRA_MAX <=
     EVP_FLOW_WIRE_MAX, "worst-case encoding fits EVP_FLOW_WIRE_MAX");
 
 static uint8_t *
@@ -114,6 +118,17 @@ evp_flow_encode(const struct evp_flow *f, uint8_t *out)
 			p = put_str(p, c->pod, sizeof(c->pod));
 			p = put_str(p, c->ns, sizeof(c->ns));
 		}
+	}
+	if (f->flags & EVP_F_HAS_APP) {
+		const struct evp_app *a = &f->app;
+
+		p = put_str(p, a->proto, sizeof(a->proto));
+		p = put_str(p, a->category, sizeof(a->category));
+		p = put_str(p, a->sni, sizeof(a->sni));
+		p = put_str(p, a->ja3, sizeof(a->ja3));
+		p = put_str(p, a->ja4, sizeof(a->ja4));
+		p = put_str(p, a->http_host, sizeof(a->http_host));
+		p = put_str(p, a->dns_query, sizeof(a->dns_query));
 	}
 	memcpy(p, &extra, sizeof(extra));
 	p += sizeof(extra);
@@ -188,6 +203,18 @@ rd_side(struct rd *r, struct evp_side *s)
 	return 0;
 }
 
+static int
+rd_app(struct rd *r, struct evp_app *a)
+{
+	return rd_str(r, a->proto, sizeof(a->proto)) == -1 ||
+	    rd_str(r, a->category, sizeof(a->category)) == -1 ||
+	    rd_str(r, a->sni, sizeof(a->sni)) == -1 ||
+	    rd_str(r, a->ja3, sizeof(a->ja3)) == -1 ||
+	    rd_str(r, a->ja4, sizeof(a->ja4)) == -1 ||
+	    rd_str(r, a->http_host, sizeof(a->http_host)) == -1 ||
+	    rd_str(r, a->dns_query, sizeof(a->dns_query)) == -1 ? -1 : 0;
+}
+
 int
 evp_decode_flow(const void *buf, size_t len, struct evp_flow *f)
 {
@@ -196,6 +223,7 @@ evp_decode_flow(const void *buf, size_t len, struct evp_flow *f)
 	memset(f, 0, sizeof(*f));
 	if (rd_bytes(&r, f, FLOW_NET_LEN) == -1 ||
 	    rd_side(&r, &f->side[0]) == -1 || rd_side(&r, &f->side[1]) == -1 ||
+	    ((f->flags & EVP_F_HAS_APP) && rd_app(&r, &f->app) == -1) ||
 	    rd_bytes(&r, &f->extra_len, sizeof(f->extra_len)) == -1 ||
 	    f->extra_len > EVP_EXTRA_MAX || r.left != f->extra_len ||
 	    rd_bytes(&r, f->extra, f->extra_len) == -1 ||
@@ -280,6 +308,19 @@ evp_decode_iface(const void *buf, size_t len, struct evp_iface *i)
 	return 0;
 }
 
+int
+evp_decode_hostname(const void *buf, size_t len, struct evp_hostname *h)
+{
+	if (len != sizeof(*h))
+		return bad();
+	memcpy(h, buf, sizeof(*h));
+	if (!bounded(h->name, sizeof(h->name)) || h->name[0] == '\0' ||
+	    h->source == 0 || h->source >= EVP_NAME_MAX ||
+	    (h->ip_version != 4 && h->ip_version != 6))
+		return bad();
+	return 0;
+}
+
 static const char *
 name_of(const char *const *names, unsigned n, unsigned v)
 {
@@ -295,7 +336,7 @@ evp_type_name(unsigned t)
 		[EVP_HELLO] = "hello", [EVP_FLOW] = "flow",
 		[EVP_IFCOUNTER] = "ifcounter", [EVP_LISTEN] = "listen",
 		[EVP_PRODUCER] = "producer", [EVP_STATS] = "stats",
-		[EVP_IFACE] = "iface",
+		[EVP_IFACE] = "iface", [EVP_HOSTNAME] = "hostname",
 	};
 	return name_of(n, sizeof(n) / sizeof(n[0]), t);
 }
@@ -347,6 +388,16 @@ evp_tcp_state_name(unsigned s)
 		[EVP_TCP_CLOSE_WAIT] = "CLOSE-WAIT",
 		[EVP_TCP_LAST_ACK] = "LAST-ACK", [EVP_TCP_LISTEN] = "LISTEN",
 		[EVP_TCP_CLOSING] = "CLOSING", [EVP_TCP_RESET] = "RESET",
+	};
+	return name_of(n, sizeof(n) / sizeof(n[0]), s);
+}
+
+const char *
+evp_name_source_name(unsigned s)
+{
+	static const char *const n[] = {
+		[EVP_NAME_DNS] = "dns", [EVP_NAME_SNI] = "sni",
+		[EVP_NAME_HTTP] = "http",
 	};
 	return name_of(n, sizeof(n) / sizeof(n[0]), s);
 }

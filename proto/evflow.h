@@ -41,6 +41,7 @@ enum evp_type {
 	EVP_PRODUCER = 5,	/* struct evp_producer: a producer's health */
 	EVP_STATS = 6,		/* struct evp_stats: a daemon's counters */
 	EVP_IFACE = 7,		/* struct evp_iface: one interface table entry */
+	EVP_HOSTNAME = 8,	/* struct evp_hostname: a name seen for an address */
 	EVP_TYPE_MAX
 };
 
@@ -67,6 +68,10 @@ enum evp_role {
 #define EVP_INFO_LEN		1024	/* a producer's stats object, JSON text */
 #define EVP_STATS_MAX		64	/* counters in one stats record */
 #define EVP_STAT_NAME_LEN	40
+#define EVP_HOST_LEN		256	/* DNS name, TLS SNI, HTTP Host */
+#define EVP_APP_PROTO_LEN	48	/* "TLS.YouTube" (master.app) */
+#define EVP_APP_CAT_LEN		32	/* nDPI category name */
+#define EVP_FP_LEN		40	/* JA3 (32 hex) or JA4 (36 chars) */
 
 struct evp_batch_hdr {
 	uint32_t	magic;		/* EVP_MAGIC */
@@ -137,6 +142,8 @@ enum evp_tcp_state {
 #define EVP_F_HAS_TCPINFO	0x0008	/* rtt, segs, lost... are meaningful */
 #define EVP_F_LOOPBACK		0x0010	/* an address is loopback */
 #define EVP_F_TRUNCATED		0x0020	/* a string or extra was cut to fit */
+#define EVP_F_HAS_APP		0x0040	/* `app` is filled (packet flows the
+					   capture's nDPI looked at) */
 
 /* Side flags (struct evp_side.present). */
 #define EVP_SIDE_PROC		0x01
@@ -182,6 +189,34 @@ struct evp_side {
 _Static_assert(sizeof(struct evp_side) == 984, "side layout");
 
 /*
+ * What deep packet inspection (nDPI, in evflow-capture) says a packet
+ * flow is.  Every string may be empty; all are empty on event flows
+ * and wherever EVP_F_HAS_APP is not set.  On the wire it follows the
+ * sides only when EVP_F_HAS_APP is set, so a flow without it encodes
+ * exactly as before this block existed (compatible both ways for
+ * collectors' flows).
+ *   proto      nDPI's "master.app" name ("TLS.YouTube", "DNS", "HTTP"),
+ *              or the one protocol when master and app are the same;
+ *              "Unknown" when nDPI gave up.
+ *   category   nDPI's category name ("Web", "Media", "Network"...).
+ *   sni        TLS/QUIC server name from the client hello.
+ *   ja3, ja4   TLS client fingerprints (JA3 md5 hex; JA4 when the
+ *              nDPI at hand computes it: Debian 12's 4.2 does not).
+ *   http_host  HTTP Host header of the first request.
+ *   dns_query  the first query name of a DNS flow.
+ */
+struct evp_app {
+	char		proto[EVP_APP_PROTO_LEN];
+	char		category[EVP_APP_CAT_LEN];
+	char		sni[EVP_HOST_LEN];
+	char		ja3[EVP_FP_LEN];
+	char		ja4[EVP_FP_LEN];
+	char		http_host[EVP_HOST_LEN];
+	char		dns_query[EVP_HOST_LEN];
+};
+_Static_assert(sizeof(struct evp_app) == 928, "app layout");
+
+/*
  * One flow update.  Side 0 is the client (initiator), side 1 the server.
  * Addresses are 16 bytes; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d).
  * Counters: c2s = client to server.  With EVP_F_ABSOLUTE they are the
@@ -223,6 +258,7 @@ struct evp_flow {
 	uint8_t		exporter[16];	/* EXPORTER_IPV4_ADDRESS, mapped, or 0 */
 	char		ifname[EVP_IFNAME_LEN];	/* IF_NAME/INTERFACE_NAME */
 	struct evp_side	side[2];	/* client, server */
+	struct evp_app	app;		/* with EVP_F_HAS_APP, else zero */
 	uint16_t	extra_len;	/* bytes used in extra (no NUL counted) */
 	char		extra[EVP_EXTRA_MAX];	/* JSON object of unknown keys */
 };
@@ -315,6 +351,35 @@ _Static_assert(sizeof(struct evp_iface) == 88, "iface layout");
 
 #define EVP_MAX_IFACES		64
 
+/* Where a host name for an address was seen. */
+enum evp_name_source {
+	EVP_NAME_DNS = 1,	/* a DNS answer (A/AAAA, the query name) */
+	EVP_NAME_SNI = 2,	/* TLS/QUIC SNI of a flow to the address */
+	EVP_NAME_HTTP = 3,	/* HTTP Host of a flow to the address */
+	EVP_NAME_MAX
+};
+
+/*
+ * A name the capture saw for an address (passive: no lookups), sent
+ * once when its address-to-name cache learns or changes the pair, and
+ * again when the same pair is seen after EVP_HOSTNAME_REFRESH_SEC.
+ * The store keeps an address -> name table from them.
+ */
+struct evp_hostname {
+	uint64_t	ts_usec;	/* packet time it was seen */
+	uint32_t	iface;		/* origin interface (set by the router) */
+	uint32_t	ttl;		/* DNS answer TTL seconds; 0 = none */
+	uint8_t		addr[16];	/* the address, IPv4 mapped */
+	uint8_t		ip_version;	/* 4 or 6 */
+	uint8_t		source;		/* enum evp_name_source */
+	uint16_t	pad0;
+	uint32_t	pad1;
+	char		name[EVP_HOST_LEN];	/* lower case, non-empty */
+};
+_Static_assert(sizeof(struct evp_hostname) == 296, "hostname layout");
+
+#define EVP_HOSTNAME_REFRESH_SEC	3600	/* a known pair sent again */
+
 /*
  * Decode one record body of `type` from `buf`/`len` into `out`.
  * Returns 0, or -1 with errno EBADMSG for a wrong length, an unbounded
@@ -327,6 +392,7 @@ int	evp_decode_listen(const void *, size_t, struct evp_listen *);
 int	evp_decode_producer(const void *, size_t, struct evp_producer *);
 int	evp_decode_stats(const void *, size_t, struct evp_stats *);
 int	evp_decode_iface(const void *, size_t, struct evp_iface *);
+int	evp_decode_hostname(const void *, size_t, struct evp_hostname *);
 
 /* In-memory length of a flow (fixed part + used extra): what a sender
  * passes to evp_batch_add() or link_out_put() with the struct. */
@@ -342,6 +408,7 @@ const char *evp_role_name(unsigned);
 const char *evp_event_name(unsigned);
 const char *evp_source_name(unsigned);
 const char *evp_tcp_state_name(unsigned);
+const char *evp_name_source_name(unsigned);	/* "dns", "sni", "http" */
 
 /*
  * Iterating a received batch.  evp_batch_open() checks the batch header

@@ -26,6 +26,7 @@ const char *const router_counter_names[RC_MAX] = {
 	[RC_RX_LISTEN] = "rx_listen",
 	[RC_RX_PRODUCER] = "rx_producer",
 	[RC_RX_STATS] = "rx_stats",
+	[RC_RX_HOSTNAME] = "rx_hostname",
 	[RC_DROP_UNKNOWN_IFACE] = "unknown_iface",
 	[RC_DROP_BAD_RECORD] = "dropped_bad_record",
 	[RC_DROP_UNEXPECTED_TYPE] = "dropped_unexpected_type",

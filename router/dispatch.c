@@ -124,6 +124,7 @@ dispatch_record(void *arg, const struct link_sender *s,
 		struct evp_ifcounter	c;
 		struct evp_listen	l;
 		struct evp_producer	p;
+		struct evp_hostname	h;
 	} u;
 	int id;
 
@@ -189,6 +190,15 @@ dispatch_record(void *arg, const struct link_sender *s,
 		}
 		u.p.iface = origin->id;
 		forward(r, EVP_PRODUCER, &u.p, sizeof(u.p));
+		return;
+	case EVP_HOSTNAME:
+		r->ctr[RC_RX_HOSTNAME]++;
+		if (evp_decode_hostname(body, rh->len, &u.h) == -1) {
+			bad_record(r, s, rh->type);
+			return;
+		}
+		u.h.iface = origin->id;
+		forward(r, EVP_HOSTNAME, &u.h, sizeof(u.h));
 		return;
 	}
 	/* link_in passes only known types; anything else is a new type

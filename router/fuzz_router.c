@@ -68,6 +68,7 @@ static const size_t fuzz_sizes[EVP_TYPE_MAX] = {
 	[EVP_PRODUCER] = sizeof(struct evp_producer),
 	[EVP_STATS] = sizeof(struct evp_stats),
 	[EVP_IFACE] = sizeof(struct evp_iface),
+	[EVP_HOSTNAME] = sizeof(struct evp_hostname),
 };
 
 int

@@ -128,6 +128,7 @@ enum router_counter {
 	RC_RX_LISTEN,
 	RC_RX_PRODUCER,
 	RC_RX_STATS,
+	RC_RX_HOSTNAME,
 	RC_DROP_UNKNOWN_IFACE,	/* sender's hello.iface not declared */
 	RC_DROP_BAD_RECORD,	/* failed evp_decode_* */
 	RC_DROP_UNEXPECTED_TYPE,/* a type senders must not send */

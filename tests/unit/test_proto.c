@@ -168,6 +168,64 @@ test_flow_checks(void)
 	}
 }
 
+/* The application block: present only with EVP_F_HAS_APP, lossless. */
+static void
+test_flow_app(void)
+{
+	static uint8_t wire[EVP_FLOW_WIRE_MAX];
+	struct evp_flow f, g;
+	size_t len, plain;
+
+	memset(&f, 0, sizeof(f));
+	f.source = EVP_SRC_PACKET;
+	f.ip_version = 4;
+	plain = evp_flow_encode(&f, wire);
+	/* Without the flag, whatever is in app stays off the wire. */
+	strcpy(f.app.proto, "TLS");
+	CHECK_EQ_U(evp_flow_encode(&f, wire), plain);
+	CHECK(roundtrip(&f, &g, &len) == 0);
+	CHECK_STR(g.app.proto, "");
+
+	f.flags |= EVP_F_HAS_APP;
+	strcpy(f.app.proto, "TLS.YouTube");
+	strcpy(f.app.category, "Media");
+	memset(f.app.sni, 's', sizeof(f.app.sni) - 1);
+	strcpy(f.app.ja3, "e7d705a3286e19ea42f587b344ee6865");
+	strcpy(f.app.dns_query, "www.example.org");
+	CHECK(roundtrip(&f, &g, &len) == 0);
+	CHECK(memcmp(&f, &g, sizeof(f)) == 0);
+	CHECK_EQ_U(len, plain + 7 + 11 + 5 + 255 + 32 + 15);
+	/* The flag without its block is malformed. */
+	len = evp_flow_encode(&f, wire);
+	wire[offsetof(struct evp_flow, flags)] &= (uint8_t)~EVP_F_HAS_APP;
+	CHECK(evp_decode_flow(wire, len, &g) == -1);
+}
+
+static void
+test_hostname(void)
+{
+	struct evp_hostname h, o;
+
+	memset(&h, 0, sizeof(h));
+	h.ip_version = 4;
+	h.source = EVP_NAME_DNS;
+	h.ttl = 300;
+	CHECK(evp_addr_parse("192.0.2.7", h.addr) == 4);
+	strcpy(h.name, "www.example.org");
+	CHECK(evp_decode_hostname(&h, sizeof(h), &o) == 0);
+	CHECK(memcmp(&h, &o, sizeof(h)) == 0);
+	CHECK(evp_decode_hostname(&h, sizeof(h) - 1, &o) == -1);
+	h.source = EVP_NAME_MAX;
+	CHECK(evp_decode_hostname(&h, sizeof(h), &o) == -1);
+	h.source = EVP_NAME_SNI;
+	h.name[0] = '\0';
+	CHECK(evp_decode_hostname(&h, sizeof(h), &o) == -1);
+	memset(h.name, 'a', sizeof(h.name));
+	CHECK(evp_decode_hostname(&h, sizeof(h), &o) == -1);
+	CHECK_STR(evp_name_source_name(EVP_NAME_HTTP), "http");
+	CHECK_STR(evp_type_name(EVP_HOSTNAME), "hostname");
+}
+
 static void
 test_addr(void)
 {
@@ -204,6 +262,8 @@ main(void)
 {
 	test_batch_roundtrip();
 	test_flow_checks();
+	test_flow_app();
+	test_hostname();
 	test_addr();
 	test_names();
 	return t_done("test_proto");
