@@ -58,6 +58,11 @@ enum capture_counter {
 	CC_MAX
 };
 
+/* Exit status of a capture whose pcap file ended in a read error (cut
+ * short, damaged): its flows so far were sent; reading it again would
+ * count them twice.  evflowctl shows it as finished with an error. */
+#define CAPTURE_EXIT_FILE_ERROR	3
+
 /* Defined next to the flow table, which counts most of them. */
 extern const char *const capture_counter_names[CC_MAX];
 

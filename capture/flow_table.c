@@ -433,11 +433,21 @@ flow_table_account(struct flow_table *t, const struct pkt *k,
 	uint32_t b = pp->bucket, i;
 	int from_a = pp->from_a, dir;
 
+	/* Timers first: a flow whose idle time ran out before this packet
+	 * ends (its own included), so the packet starts a new one. */
 	if (k->ts_usec > t->now)
 		t->now = k->ts_usec;
+	if (t->now >= t->due)
+		flow_table_expire(t, t->now);
 	for (i = t->bucket[b]; i != FLOW_NIL; i = t->flows[i].hnext)
 		if (memcmp(&t->flows[i].key, key, sizeof(*key)) == 0)
 			break;
+	if (i != FLOW_NIL && !(t->flows[i].flags & FLOW_LINGER) &&
+	    t->flows[i].last_usec + t->cfg.idle_usec <= k->ts_usec) {
+		t->cnt[CC_FLOWS_EXPIRED]++;
+		flow_end(t, i, FW_IDLE);
+		i = FLOW_NIL;
+	}
 	if (i != FLOW_NIL && (t->flows[i].flags & FLOW_LINGER) &&
 	    (k->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		t->cnt[CC_FLOWS_ENDED]++;
@@ -486,8 +496,6 @@ flow_table_account(struct flow_table *t, const struct pkt *k,
 	if (k->proto == 6 && k->has_ports)
 		flow_tcp(t, i, dir, k);
 	t->cnt[CC_IP_PACKETS]++;
-	if (t->now >= t->due)
-		flow_table_expire(t, t->now);
 }
 
 void

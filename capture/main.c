@@ -7,7 +7,9 @@
  * the once-a-second stats.  A file is read as fast as possible in slices
  * of READ_SLICE packets so the control socket is still served; its flow
  * clock is the packets' timestamps, and at its end every flow is ended,
- * the link flushed and the process exits 0.
+ * the link flushed and the process exits 0, or CAPTURE_EXIT_FILE_ERROR
+ * if the file ended in a read error (cut short): the flows read so far
+ * are sent all the same, and a supervisor must not read it again.
  */
 #include <errno.h>
 #include <poll.h>
@@ -229,6 +231,25 @@ capture_timeout(struct capture *c, uint64_t mono, uint64_t wall)
 	return deadline_timeout(d, mono, 1000);
 }
 
+/*
+ * At the end: sends what is batched or queued, waiting for the router
+ * up to send_timeout_ms in all, so that the counters are final.
+ */
+static void
+capture_drain(struct capture *c)
+{
+	uint64_t end = clock_mono_usec() +
+	    (uint64_t)c->conf.send_timeout_ms * 1000u;
+	struct timespec ts = { 0, 5 * 1000000L };
+
+	for (;;) {
+		(void)link_out_flush(c->link);
+		if (c->link->qhead == NULL || clock_mono_usec() >= end)
+			break;
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* The loop.  Returns the exit status. */
 static int
 capture_loop(struct capture *c)
@@ -276,7 +297,10 @@ capture_loop(struct capture *c)
 			(void)link_out_flush(c->link);
 	}
 
+	/* The last flows leave first, so the last stats record carries
+	 * what was really sent (every record before it). */
 	flow_table_flush(c->ft);
+	capture_drain(c);
 	capture_send_stats(c);
 	(void)link_out_flush(c->link);
 	capture_sync_counters(c);
@@ -285,6 +309,11 @@ capture_loop(struct capture *c)
 	    (unsigned long long)c->cnt[CC_FLOWS_CREATED],
 	    (unsigned long long)c->cnt[CC_RECORDS_SENT],
 	    (unsigned long long)c->cnt[CC_RECORDS_DROPPED]);
+	if (c->cnt[CC_READ_ERRORS] != 0) {
+		log_warnx("%s: the file could not be read to its end: %s",
+		    c->iface, c->src->err);
+		return CAPTURE_EXIT_FILE_ERROR;
+	}
 	return 0;
 }
 

@@ -73,8 +73,14 @@ struct daemon {
 	unsigned	 restarts;
 	int		 last_status;	/* wait status of the last exit */
 	int		 once;		/* a pcap file: a clean exit is the end */
-	int		 finished;	/* ... and it ended */
+	int		 finished;	/* ... and it ended (last_status says
+					   whether with SUP_EXIT_FILE_ERROR) */
 };
+
+/* evflow-capture's CAPTURE_EXIT_FILE_ERROR: its pcap file ended in a read
+ * error (cut short); what it read was sent; not restarted (a second read
+ * would count it twice) but shown as finished with an error. */
+#define SUP_EXIT_FILE_ERROR	3
 
 /* main.c */
 /* Finds daemon binary `name`: next to evflowctl, then in PATH.
@@ -118,6 +124,8 @@ const char *json_str(const struct cJSON *, const char *);
 /* 1 if the daemon entry from the supervisor says it finished (a pcap
  * file read to its end): not running, and not expected to. */
 int	json_finished(const struct cJSON *);
+/* The error a finished daemon ended with, or NULL if it ended cleanly. */
+const char *json_finish_error(const struct cJSON *);
 int	cmd_status(const struct ctl_opts *);
 int	cmd_ping(const struct ctl_opts *);
 int	cmd_iface(const struct ctl_opts *, int, char **);

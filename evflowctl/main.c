@@ -268,7 +268,9 @@ wait_ready(const struct ctl_opts *o)
 			    "ctl"), "ping", &pong, 300);
 			printf("%-16s pid %-7d %s\n", json_str(d, "name"),
 			    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(d,
-			    "pid")), json_finished(d) ? "finished" : r == 0 ?
+			    "pid")), json_finish_error(d) ? "ERROR (file "
+			    "read error)" : json_finished(d) ? "finished" :
+			    r == 0 ?
 			    "ready" : "NOT ANSWERING (see its log)");
 			buf_free(&pong);
 		}

@@ -34,6 +34,12 @@ json_finished(const cJSON *d)
 	return cJSON_IsTrue(cJSON_GetObjectItem(d, "finished"));
 }
 
+const char *
+json_finish_error(const cJSON *d)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(d, "error"));
+}
+
 /* Sends `cmd` to `ep`, parses the JSON reply.  NULL with the reason in
  * why (the reply text, or the transport error). */
 static cJSON *
@@ -305,7 +311,11 @@ cmd_status(const struct ctl_opts *o)
 	}
 	cJSON_ArrayForEach(d, list) {
 		if (json_finished(d)) {
-			if (!o->json)
+			if (!o->json && json_finish_error(d) != NULL)
+				printf("\n%s (%s): ERROR: %s\n", json_str(d,
+				    "name"), json_str(d, "role"),
+				    json_finish_error(d));
+			else if (!o->json)
 				printf("\n%s (%s): finished\n", json_str(d,
 				    "name"), json_str(d, "role"));
 			continue;

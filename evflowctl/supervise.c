@@ -444,6 +444,14 @@ reap(struct sup *s)
 			log_info("%s (pid %d) finished", d->name, (int)pid);
 			continue;
 		}
+		if (d->once && WIFEXITED(st) &&
+		    WEXITSTATUS(st) == SUP_EXIT_FILE_ERROR) {
+			d->finished = 1;
+			log_warnx("%s (pid %d) finished with an error: its "
+			    "file could not be read to its end (see its log)",
+			    d->name, (int)pid);
+			continue;
+		}
 		now = clock_mono_usec();
 		if (now - d->started_usec >= SUP_STABLE_USEC ||
 		    d->backoff_ms == 0)
@@ -551,6 +559,10 @@ sup_json(struct sup *s, struct buf *b)
 		    d->role, (int)d->pid, d->pid ? "true" : "false",
 		    d->finished ? "true" : "false", d->restarts);
 		buf_json_str(b, ep);
+		if (d->finished && WIFEXITED(d->last_status) &&
+		    WEXITSTATUS(d->last_status) == SUP_EXIT_FILE_ERROR)
+			buf_puts(b, ", \"error\": \"file read error: the "
+			    "file could not be read to its end\"");
 		buf_puts(b, "}");
 	}
 	buf_puts(b, "]}");

@@ -2,7 +2,8 @@
 # capture_file: evflow-capture -r on pcap files written here (python3),
 # feeding the real router and store (or evflow-capture-sink when those
 # are not built): the process exits 0 by itself at the end of the file
-# after its records are delivered; the flows land in the interface named
+# after its records are delivered (its last counters, stored, count
+# them: records_sent); the flows land in the interface named
 # by -I; a file cut mid-packet still delivers the flows read before the
 # cut; a file that is not a capture is a clear error (exit 1); -n prints
 # the configuration it parsed.  CAPTURE_FILE_SINK=1 forces the sink.
@@ -87,14 +88,21 @@ else
 fi
 echo "mode: $MODE"
 
-for f in good:filecap cut:cutcap; do
+# The good file ends with status 0, the cut one with 3 (a read error:
+# its flows so far are sent, and a supervisor must not read it again).
+for f in good:filecap:0 cut:cutcap:3; do
+	want=${f##*:} f=${f%:*}
 	n=${f#*:} f=${f%:*}
+	rc=0
 	"$BIN/evflow-capture" -d "$D" -N "cap$f" -r "$T/$f.pcap" -I "$n" \
-	    >"$T/cap$f.log" 2>&1 || fail "evflow-capture -r $f.pcap exited $?"
+	    >"$T/cap$f.log" 2>&1 || rc=$?
+	check_eq "exit status of -r $f.pcap" "$rc" "$want"
 	grep -q "records sent" "$T/cap$f.log" || fail "no summary for $f"
 done
 grep -q "file cut" "$T/capcut.log" || fail "the cut was not reported"
-checks=$((checks + 2))
+grep -q "could not be read to its end" "$T/capcut.log" ||
+    fail "the cut was not reported as an error at the end"
+checks=$((checks + 3))
 
 # Expected: iface proto cli cport srv sport c2s_pkts c2s_bytes c2s_wire
 # s2c_pkts s2c_bytes s2c_wire state.  The cut file lost its last packet.
@@ -124,6 +132,12 @@ records_dropped=0"
 	    daemon_counters WHERE daemon = 'capcut' AND key IN ('packets',
 	    'read_errors') ORDER BY key" "packets=9
 read_errors=1"
+	# The last stats record leaves after the last flows: it counts
+	# them (the two flows' end records at least; 0 before).
+	wait_sql "records_sent counts the last flows" "SELECT value >= 2 FROM
+	    daemon_counters WHERE daemon = 'capgood' AND key = 'records_sent'" 1
+	wait_sql "records_sent of the cut file" "SELECT value >= 2 FROM
+	    daemon_counters WHERE daemon = 'capcut' AND key = 'records_sent'" 1
 	# The store may still hold a newer version of a row: wait for the
 	# expected text, then compare.
 	end=$(( $(now_s) + WAIT_SECS ))

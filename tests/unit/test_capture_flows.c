@@ -317,6 +317,53 @@ test_timers(void)
 	free(r);
 }
 
+/*
+ * Issue 12 item 9: in a file the returning packet of a flow silent for
+ * longer than idle_timeout ends it first, even when no other packet
+ * moved the clock: a connection silent for 12 s with idle 5 is two
+ * flows (the first ended idle at its last packet's time + nothing).
+ */
+static void
+test_idle_split(void)
+{
+	struct flow_cfg cfg = run_cfg();
+	struct run *r;
+	FILE *fp = open_pcap("idle_split", DLT_EN10MB);
+
+	cfg.idle_usec = 5 * SEC;
+	tcp(fp, 1 * SEC, 1, TH_ACK | TH_PSH, 100, 10);
+	tcp(fp, 1 * SEC + 1000, 0, TH_ACK | TH_PSH, 500, 20);
+	/* 12 s of silence on the only flow of the file. */
+	tcp(fp, 13 * SEC, 1, TH_ACK | TH_PSH, 110, 10);
+	tcp(fp, 13 * SEC + 1000, 0, TH_ACK | TH_PSH, 520, 20);
+	tcp(fp, 14 * SEC, 1, TH_ACK | TH_PSH, 120, 10);
+	fclose(fp);
+	r = run_file(path, &cfg, NULL);
+	CHECK_EQ_U(r->read_rc, 0);
+	CHECK_EQ_U(r->cnt[CC_FLOWS_CREATED], 2);
+	CHECK_EQ_U(r->cnt[CC_FLOWS_EXPIRED], 1);
+	CHECK_EQ_U(r->cnt[CC_FLOWS_FLUSHED], 1);
+	CHECK_EQ_U(r->n, 2);
+	CHECK_EQ_U(r->why[0], FW_IDLE);
+	CHECK_EQ_U(r->rec[0].pkts[0] + r->rec[0].pkts[1], 2);
+	CHECK_EQ_U(r->rec[0].first_usec, 1 * SEC);
+	CHECK_EQ_U(r->rec[0].ts_usec, 1 * SEC + 1000);
+	CHECK_EQ_U(r->why[1], FW_FLUSH);
+	CHECK_EQ_U(r->rec[1].pkts[0] + r->rec[1].pkts[1], 3);
+	CHECK_EQ_U(r->rec[1].first_usec, 13 * SEC);
+	free(r);
+
+	/* Silent for exactly less than idle: one flow. */
+	fp = open_pcap("idle_keep", DLT_EN10MB);
+	tcp(fp, 1 * SEC, 1, TH_ACK, 100, 0);
+	tcp(fp, 6 * SEC - 1, 1, TH_ACK, 100, 0);
+	fclose(fp);
+	r = run_file(path, &cfg, NULL);
+	CHECK_EQ_U(r->cnt[CC_FLOWS_CREATED], 1);
+	CHECK_EQ_U(r->cnt[CC_FLOWS_EXPIRED], 0);
+	free(r);
+}
+
 static void
 test_eviction(void)
 {
@@ -757,6 +804,7 @@ main(void)
 	test_udp_icmp_vlan();
 	test_fragments();
 	test_timers();
+	test_idle_split();
 	test_eviction();
 	test_link_files();
 	test_broken_files();
