@@ -166,7 +166,7 @@ setup(struct store_main *m, struct daemon *d, const struct store_settings *s)
 	if ((m->in = link_in_new(m->endpoint, 1, store_record, &m->st, err,
 	    sizeof(err))) == NULL)
 		fatalx("input: %s", err);
-	daemon_counters(d, store_counter_names, m->st.c, SC_MAX);
+	daemon_counters(d, store_counter_names, m->st.total, SC_MAX);
 	d->stats_sync = control_sync;
 	d->stats_extra = control_extra;
 	daemon_ctl_open(d, "store", control, m);

@@ -63,6 +63,88 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_MAX_TURN_USEC] = "max_turn_usec",
 };
 
+const uint8_t store_counter_gauge[SC_MAX] = {
+	[SC_LIVE_FLOWS] = 1,
+	[SC_PENDING_EVENTS] = 1,
+	[SC_DIRTY_FLOWS] = 1,
+	[SC_UNCOMMITTED_ROWS] = 1,
+	[SC_DB_BYTES] = 1,
+	[SC_WAL_BYTES] = 1,
+	[SC_MEM_BYTES] = 1,
+	[SC_MEM_MAX] = 1,
+	[SC_MAX_TURN_USEC] = 1,
+};
+
+/* sink_counters_load() callback: keeps every saved counter. */
+static void
+load_saved(void *arg, const char *key, uint64_t value)
+{
+	struct store *st = arg;
+	struct ctr_saved *n;
+
+	if (key == NULL)
+		return;
+	/* Room doubles when nsaved reaches 2^k - 1. */
+	if ((st->nsaved & (st->nsaved + 1)) == 0) {
+		if ((n = reallocarray(st->saved, (st->nsaved + 1) * 2,
+		    sizeof(*n))) == NULL)
+			return;
+		st->saved = n;
+	}
+	if ((st->saved[st->nsaved].key = strdup(key)) == NULL)
+		return;
+	st->saved[st->nsaved++].value = value;
+}
+
+/* The value counter `key` had at start, 0 if none. */
+static uint64_t
+saved_value(const struct store *st, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < st->nsaved; i++)
+		if (strcmp(st->saved[i].key, key) == 0)
+			return st->saved[i].value;
+	return 0;
+}
+
+/* Loads what the database counted before this start (struct store). */
+static void
+load_bases(struct store *st)
+{
+	int j;
+
+	if (sink_counters_load(st->sink, st->name, load_saved, st) == -1)
+		log_warnx("cannot read the counters of earlier runs: they "
+		    "start from zero");
+	for (j = 0; j < SC_MAX; j++)
+		if (!store_counter_gauge[j])
+			st->base[j] = saved_value(st, store_counter_names[j]);
+	if (st->base[SC_RECEIVED] > 0)
+		log_info("counters continue from the database: received %llu, "
+		    "stored %llu", (unsigned long long)st->base[SC_RECEIVED],
+		    (unsigned long long)st->base[SC_STORED]);
+}
+
+/* The table's totals: its base follows the interface's name. */
+static void
+iface_totals(struct store *st, struct store_iface *ifc)
+{
+	char key[EVP_STAT_NAME_LEN + EVP_NAME_LEN + 16];
+	int j;
+
+	if (ifc->known && strcmp(ifc->base_of, ifc->name) != 0) {
+		snprintf(ifc->base_of, sizeof(ifc->base_of), "%s", ifc->name);
+		for (j = 0; j < FTC_MAX; j++) {
+			snprintf(key, sizeof(key), "iface.%s.%s", ifc->name,
+			    ft_counter_names[j]);
+			ifc->base[j] = saved_value(st, key);
+		}
+	}
+	for (j = 0; j < FTC_MAX; j++)
+		ifc->total[j] = ifc->base[j] + (ifc->ft ? ifc->ft->c[j] : 0);
+}
+
 static const char *
 kind_name(uint32_t k)
 {
@@ -247,6 +329,7 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 	st->next_id = sink_max_flow_id(st->sink);
 	st->in->last_row = sink_max_ref_id(st->sink);
 	(void)sink_iface_load(st->sink, load_iface, st);
+	load_bases(st);
 	st->ret.max_age = conf->retention;
 	st->ret.max_bytes = conf->max_db_size;
 	st->ret.in = st->in;
@@ -271,6 +354,11 @@ store_fini(struct store *st)
 	st->sink = NULL;
 	intern_free(st->in);
 	st->in = NULL;
+	for (i = 0; i < st->nsaved; i++)
+		free(st->saved[i].key);
+	free(st->saved);
+	st->saved = NULL;
+	st->nsaved = 0;
 }
 
 void
@@ -718,6 +806,7 @@ store_sync_counters(struct store *st)
 	uint64_t live = 0, pending = 0, dirty = 0, created = 0;
 	long long db;
 	unsigned i;
+	int j;
 
 	sink_stats(st->sink, &ks);
 	if (ks.rollbacks != st->rollbacks) {
@@ -769,6 +858,11 @@ store_sync_counters(struct store *st)
 		if ((db = sink_wal_bytes(st->sink)) >= 0)
 			st->c[SC_WAL_BYTES] = (uint64_t)db;
 	}
+	for (j = 0; j < SC_MAX; j++)
+		st->total[j] = store_counter_gauge[j] ? st->c[j] :
+		    st->base[j] + st->c[j];
+	for (i = 0; i < EVP_MAX_IFACES; i++)
+		iface_totals(st, &st->iface[i]);
 }
 
 void
@@ -786,7 +880,7 @@ store_write_counters(struct store *st, uint64_t now)
 	store_sync_counters(st);
 	for (j = 0; j < SC_MAX; j++)
 		(void)sink_counter(st->sink, st->name, "store",
-		    store_counter_names[j], st->c[j], ts, hist);
+		    store_counter_names[j], st->total[j], ts, hist);
 	for (i = 0; i < EVP_MAX_IFACES; i++) {
 		const struct store_iface *ifc = &st->iface[i];
 
@@ -807,7 +901,7 @@ store_write_counters(struct store *st, uint64_t now)
 			snprintf(key, sizeof(key), "iface.%s.%s", ifc->name,
 			    ft_counter_names[j]);
 			(void)sink_counter(st->sink, st->name, "store", key,
-			    ifc->ft->c[j], ts, hist);
+			    ifc->total[j], ts, hist);
 		}
 	}
 }
@@ -815,7 +909,7 @@ store_write_counters(struct store *st, uint64_t now)
 void
 store_stats_json(struct store *st, struct buf *b)
 {
-	struct counters c = { store_counter_names, st->c, SC_MAX };
+	struct counters c = { store_counter_names, st->total, SC_MAX };
 
 	store_sync_counters(st);
 	daemon_stats_begin(b, st->name, "store", &c);
@@ -827,7 +921,7 @@ void
 store_stats_extra(void *arg, struct buf *b)
 {
 	struct store *st = arg;
-	const struct store_iface *ifc;
+	struct store_iface *ifc;
 	double ratio;
 	unsigned i, n = 0;
 
@@ -854,7 +948,7 @@ store_stats_extra(void *arg, struct buf *b)
 		    ifc->ft->live_packet_proc);
 		{
 			struct counters fc = { ft_counter_names,
-			    ifc->ft->c, FTC_MAX };
+			    ifc->total, FTC_MAX };
 
 			buf_puts(b, ", ");
 			counters_json(b, &fc);
@@ -866,4 +960,13 @@ store_stats_extra(void *arg, struct buf *b)
 			buf_printf(b, ", \"attribution_ratio\": %.4f}", ratio);
 	}
 	buf_puts(b, "]");
+	{
+		/* The same counters since this start (the frame's
+		 * "counters" are since the database began). */
+		struct counters sc = { store_counter_names, st->c, SC_MAX };
+
+		buf_puts(b, ", \"counters_since_start\": {");
+		counters_json(b, &sc);
+		buf_puts(b, "}");
+	}
 }

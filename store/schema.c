@@ -333,11 +333,89 @@ read_version(sqlite3 *db)
 	return v;
 }
 
-/* Applies steps [from, to) in one transaction.  0 or -1 with err. */
+/* The one integer a statement returns; -1 if it fails (err set). */
+static long long
+query_ll(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", sqlite3_db_filename(db, "main"),
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	else
+		snprintf(err, errlen, "%s: %s", sqlite3_db_filename(db, "main"),
+		    sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	return v;
+}
+
+/*
+ * Is this file ours?  Our databases carry SCHEMA_APPLICATION_ID in the
+ * header and the schema version in user_version (from version 4 on;
+ * older ones have only the schema_version table, and are adopted).  A
+ * file with another application_id, or with tables but neither mark,
+ * belongs to someone else: writing our tables into it would damage
+ * their data and hide ours.  An empty file (or none) becomes ours.
+ * Returns the schema version found, or -1 with err.
+ */
+static int
+schema_check(sqlite3 *db, char *err, size_t errlen)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+	long long app, uv, objs, has_version;
+	int v;
+
+	if ((app = query_ll(db, "PRAGMA application_id", err, errlen)) == -1 ||
+	    (uv = query_ll(db, "PRAGMA user_version", err, errlen)) == -1 ||
+	    (objs = query_ll(db, "SELECT count(*) FROM sqlite_master", err,
+	    errlen)) == -1 ||
+	    (has_version = query_ll(db, "SELECT count(*) FROM sqlite_master"
+	    " WHERE type = 'table' AND name = 'schema_version'", err,
+	    errlen)) == -1)
+		return -1;
+	if (app != 0 && app != SCHEMA_APPLICATION_ID) {
+		snprintf(err, errlen, "%s belongs to another application "
+		    "(SQLite application_id 0x%08llx, evflow's is 0x%08x); "
+		    "refusing to write into it: point store `database` at "
+		    "another file", path, (unsigned long long)app & 0xffffffffu,
+		    SCHEMA_APPLICATION_ID);
+		return -1;
+	}
+	if (app == 0 && objs > 0 && !has_version) {
+		snprintf(err, errlen, "%s is not an evflow database (it has %lld "
+		    "tables, views or indexes but no evflow schema_version and "
+		    "no evflow application_id); refusing to write into it",
+		    path, objs);
+		return -1;
+	}
+	v = read_version(db);
+	if (uv > v)
+		v = (int)uv;
+	if (v > SINK_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: database schema version %d is newer "
+		    "than this evflow-store supports (%d); refusing to start",
+		    path, v, SINK_SCHEMA_VERSION);
+		return -1;
+	}
+	return v;
+}
+
+/*
+ * Applies steps [from, to) in one transaction that also marks the file
+ * as ours (application_id, user_version).  It runs at every start, even
+ * with nothing to migrate: a database we cannot write (a read-only file,
+ * directory or file system) fails here, before the store says it is
+ * ready.  0 or -1 with err.
+ */
 static int
 migrate(sqlite3 *db, int from, int to, char *err, size_t errlen)
 {
-	char *msg = NULL, sql[64];
+	char *msg = NULL, sql[96];
 	int v = from;
 
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
@@ -351,15 +429,23 @@ migrate(sqlite3 *db, int from, int to, char *err, size_t errlen)
 		if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
 			goto fail;
 	}
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; "
+	    "PRAGMA user_version = %d", (int)SCHEMA_APPLICATION_ID, v);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
 	if (from < to)
 		log_info("database schema migrated from version %d to %d",
 		    from, to);
 	return 0;
 fail:
-	snprintf(err, errlen, "schema migration %d -> %d: %s", v, v + 1,
-	    msg ? msg : sqlite3_errmsg(db));
+	if (from == to)
+		snprintf(err, errlen, "%s: cannot write the database: %s",
+		    sqlite3_db_filename(db, "main"), msg ? msg :
+		    sqlite3_errmsg(db));
+	else
+		snprintf(err, errlen, "schema migration %d -> %d: %s", v, v + 1,
+		    msg ? msg : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
@@ -368,17 +454,19 @@ fail:
 int
 schema_upgrade(sqlite3 *db, int target, char *err, size_t errlen)
 {
-	int v = read_version(db);
+	int v;
 
-	if (v > SINK_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: database schema version %d is newer "
-		    "than this evflow-store supports (%d); refusing to start",
-		    sqlite3_db_filename(db, "main"), v, SINK_SCHEMA_VERSION);
+	if ((v = schema_check(db, err, errlen)) == -1)
+		return -1;
+	if (sqlite3_db_readonly(db, "main") == 1) {
+		snprintf(err, errlen, "%s: the database can only be opened "
+		    "read-only (file, directory or file system); the store "
+		    "must write it", sqlite3_db_filename(db, "main"));
 		return -1;
 	}
 	if (target > SINK_SCHEMA_VERSION || target < 1)
 		target = SINK_SCHEMA_VERSION;
-	if (v < target && migrate(db, v, target, err, errlen) == -1)
+	if (migrate(db, v, v > target ? v : target, err, errlen) == -1)
 		return -1;
 	return v > target ? v : target;
 }

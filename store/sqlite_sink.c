@@ -13,7 +13,9 @@
  * the loop never waits longer than one chunk.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -118,6 +121,57 @@ static const char *const stmt_sql[ST_MAX] = {
 	    " 0), coalesce((SELECT max(id) FROM containers), 0))",
 };
 
+/*
+ * Says why the store could not write database `path`, before SQLite
+ * does (its "unable to open database file" or "attempt to write a
+ * readonly database" name no cause, and a read-only file used to be
+ * opened read-only in silence): a read-only file system, a file or a
+ * directory without write permission (SQLite creates the WAL and its
+ * index next to the file).  0 if none is seen; -1 with err.  Root
+ * passes access() whatever the mode bits: the write schema_upgrade()
+ * makes at every start is the final test.
+ */
+static int
+check_writable(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct statvfs vfs;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(path, F_OK) == 0) {
+		if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+			snprintf(err, errlen, "%s is on a read-only file "
+			    "system; the store must write it", path);
+			return -1;
+		}
+		if (access(path, R_OK | W_OK) == -1) {
+			snprintf(err, errlen, "%s: cannot write the database: "
+			    "%s", path, strerror(errno));
+			return -1;
+		}
+	}
+	if (statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+		snprintf(err, errlen, "%s: directory %s is on a read-only file "
+		    "system; the store writes the database, its WAL and index "
+		    "there", path, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		snprintf(err, errlen, "%s: cannot write in directory %s (the "
+		    "store creates the WAL and its index there): %s", path, dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct sink *
 sink_open(const char *path, long long cache_bytes, int target, char *err,
     size_t errlen)
@@ -136,6 +190,8 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
 	 * SQLite initializes; later (a test opening twice) it is refused,
 	 * harmlessly. */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (check_writable(path, err, errlen) == -1)
+		goto fail;
 	if (sqlite3_open_v2(path, &k->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, k->db ?
@@ -599,6 +655,26 @@ sink_counter(struct sink *k, const char *daemon, const char *role,
 	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
 	bind_u64(s, 4, value);
 	return sink_unlocked(k, run(k, s));
+}
+
+int
+sink_counters_load(struct sink *k, const char *daemon,
+    void (*fn)(void *, const char *, uint64_t), void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	sink_lock(k);
+	if (sqlite3_prepare_v2(k->db, "SELECT key, value FROM daemon_counters"
+	    " WHERE daemon = ?1 AND typeof(value) = 'integer'", -1, &s,
+	    NULL) != SQLITE_OK)
+		return sink_unlocked(k, -1);
+	sqlite3_bind_text(s, 1, daemon, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(s, 0),
+		    (uint64_t)sqlite3_column_int64(s, 1));
+	sqlite3_finalize(s);
+	return sink_unlocked(k, rc == SQLITE_DONE ? 0 : -1);
 }
 
 /* Prepares a one-off write in the open transaction (opening it; the

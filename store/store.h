@@ -468,6 +468,9 @@ size_t	writer_need(const struct writer *, size_t);
 /* ---- sqlite_sink.c ----------------------------------------------- */
 
 #define SINK_SCHEMA_VERSION	4
+/* PRAGMA application_id of an evflow database ("EvFw"); user_version
+ * holds the schema version too.  See schema.c, schema_check(). */
+#define SCHEMA_APPLICATION_ID	0x45764677
 
 /* schema.c: brings the database to version `target` (1..current),
  * migrating in one transaction.  Returns the version it is at, or -1
@@ -544,6 +547,14 @@ int	sink_producer(struct sink *, int64_t, const struct evp_producer *);
 /* One counter: latest value, and a history sample if `history`. */
 int	sink_counter(struct sink *, const char *, const char *, const char *,
 	    uint64_t, double, int);
+/*
+ * Calls fn(arg, key, value) for each counter of daemon `daemon` in
+ * daemon_counters (the mutex held: fn must not call the sink).  The
+ * latest values written, which a restarted store continues from (see
+ * struct store's base[]).  0 or -1.
+ */
+int	sink_counters_load(struct sink *, const char *,
+	    void (*)(void *, const char *, uint64_t), void *);
 /* Retention: deletes rows older than `before` (unix seconds); at most
  * `limit` rows of each table per call.  Returns rows deleted or -1. */
 long long sink_delete_before(struct sink *, double, int);
@@ -631,6 +642,9 @@ enum store_counter {
 	SC_MAX
 };
 extern const char *const store_counter_names[SC_MAX];
+/* 1 for a gauge (a value now, not a count): it does not continue from
+ * the database's value after a restart. */
+extern const uint8_t store_counter_gauge[SC_MAX];
 
 struct store_conf {
 	char		datadir[CONF_STR_LEN];
@@ -662,6 +676,17 @@ struct store_iface {
 	uint32_t	 companion;	/* id + 1 */
 	char		 name[EVP_NAME_LEN];
 	struct flow_table *ft;
+	/* The table's counters since the database began: base (what
+	 * daemon_counters held for "iface.<base_of>.*" at start) + ft->c. */
+	char		 base_of[EVP_NAME_LEN];
+	uint64_t	 base[FTC_MAX];
+	uint64_t	 total[FTC_MAX];
+};
+
+/* A counter as daemon_counters held it when the store started. */
+struct ctr_saved {
+	char		*key;
+	uint64_t	 value;
 };
 
 /* Latest history sample time per daemon name. */
@@ -682,6 +707,19 @@ struct store {
 	struct writer	*w;
 	struct intern	*in;
 	struct retention ret;
+	/*
+	 * Counters persist across restarts: c[] counts since this start
+	 * (everything in the store adds to c[] or sets it); base[] is what
+	 * the database held at start (daemon_counters, store_init()); the
+	 * stats frame shows, and daemon_counters receives, total[] = base +
+	 * c (c alone for a gauge), refreshed by store_sync_counters().  So
+	 * a counter added to enum store_counter persists with nothing more
+	 * to do (mark it in store_counter_gauge[] if it is a gauge).
+	 */
+	uint64_t	 base[SC_MAX];
+	uint64_t	 total[SC_MAX];
+	struct ctr_saved *saved;	/* every counter at start, by key */
+	size_t		 nsaved;
 	uint64_t	 next_id;
 	uint64_t	 rollbacks;	/* sink rollbacks already handled */
 	struct store_iface iface[EVP_MAX_IFACES];
@@ -748,10 +786,12 @@ uint64_t store_deadline(const struct store *);
 void	store_write_counters(struct store *, uint64_t);
 /* Retires every flow, writes, commits. */
 void	store_flush_all(struct store *);
-/* Refreshes gauges and the sink's counters into st->c. */
+/* Refreshes gauges and the sink's counters into st->c, and the totals
+ * (st->total, each table's total). */
 void	store_sync_counters(struct store *);
 /* The stats frame (common/daemon.h): whole, or the fields after the
- * counters (interfaces). */
+ * counters (interfaces, the counters since start).  Counters in it are
+ * totals since the database began. */
 void	store_stats_json(struct store *, struct buf *);
 void	store_stats_extra(void *, struct buf *);
 /* memory.c: makes room in the budget for flow record r (evicting:

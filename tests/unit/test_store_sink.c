@@ -4,6 +4,7 @@
  * interface table, counters, listening sockets, producers, stats),
  * flow ids across restarts, retention by age and by size.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -219,6 +220,119 @@ test_schema(void)
 	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == NULL);
 	CHECK(strstr(err, "newer") != NULL);
+	unlink(dbpath);
+}
+
+/* Runs SQL on a fresh file at dbpath (empty SQL: an empty file). */
+static void
+make_db(const char *sql)
+{
+	sqlite3 *db;
+	char p[160];
+
+	unlink(dbpath);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", dbpath);
+	unlink(p);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	if (sql[0] != '\0')
+		CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Databases the store must not write are refused with a reason; its
+ * own (new, empty, or from before application_id) are adopted and
+ * marked. */
+static void
+test_schema_refuse(void)
+{
+	struct sink *k;
+	sqlite3 *db;
+	char err[512];
+	int fd;
+
+	/* A new database gets our application_id and user_version. */
+	make_db("");
+	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	sink_close(k);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "PRAGMA application_id"), SCHEMA_APPLICATION_ID);
+	CHECK_EQ_U(q_int(db, "PRAGMA user_version"), SINK_SCHEMA_VERSION);
+	sqlite3_close(db);
+	/* An empty file (0 bytes) is a new database. */
+	make_db("");
+	unlink(dbpath);
+	CHECK((fd = open(dbpath, O_CREAT | O_WRONLY, 0600)) >= 0);
+	close(fd);
+	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	sink_close(k);
+	/* Another application's file: its application_id. */
+	make_db("PRAGMA application_id = 1234; CREATE TABLE t (a);"
+	    " INSERT INTO t VALUES (1)");
+	err[0] = '\0';
+	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == NULL);
+	CHECK(strstr(err, "another application") != NULL);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master"), 1);
+	sqlite3_close(db);
+	/* Tables, no application_id, no schema_version: not ours. */
+	make_db("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)");
+	err[0] = '\0';
+	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == NULL);
+	CHECK(strstr(err, "not an evflow database") != NULL);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master"), 1);
+	sqlite3_close(db);
+	/* A newer schema by user_version alone. */
+	make_db("");
+	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA user_version = 40", NULL, NULL,
+	    NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	err[0] = '\0';
+	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == NULL);
+	CHECK(strstr(err, "newer") != NULL);
+	/* An evflow database from before application_id is adopted. */
+	make_db("");
+	k = sink_open(dbpath, 0, 3, err, sizeof(err));
+	CHECK(k != NULL);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA application_id = 0; PRAGMA "
+	    "user_version = 0", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	CHECK_EQ_U(sink_schema_version(k), SINK_SCHEMA_VERSION);
+	sink_close(k);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "PRAGMA application_id"), SCHEMA_APPLICATION_ID);
+	sqlite3_close(db);
+	/* Not a database at all. */
+	make_db("");
+	unlink(dbpath);
+	CHECK((fd = open(dbpath, O_CREAT | O_WRONLY, 0600)) >= 0);
+	{
+		char junk[128];
+
+		memset(junk, 'x', sizeof(junk));
+		CHECK(write(fd, junk, sizeof(junk)) == (ssize_t)sizeof(junk));
+	}
+	close(fd);
+	err[0] = '\0';
+	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == NULL);
+	CHECK(strstr(err, "not a database") != NULL);
+	make_db("");
 	unlink(dbpath);
 }
 
@@ -440,6 +554,39 @@ test_pipeline(void)
 		CHECK(st->iface[1].known);
 		CHECK_STR(st->iface[1].name, "eth0");
 		CHECK_EQ_U(st->iface[1].kind, EVP_IFACE_PACKET);
+		/* Counters continue from the database: the totals are
+		 * the earlier run's plus this one's, a gauge is not. */
+		st->c[SC_RECEIVED] = 3;
+		st->c[SC_MAX_TURN_USEC] = 7;
+		store_sync_counters(st);
+		CHECK_EQ_U(st->total[SC_RECEIVED], 14 + 3);
+		CHECK_EQ_U(st->total[SC_MAX_TURN_USEC], 7);
+		CHECK_EQ_U(st->total[SC_TRANSACTIONS], st->base[SC_TRANSACTIONS] +
+		    st->c[SC_TRANSACTIONS]);
+		CHECK(st->base[SC_TRANSACTIONS] > 0);
+		store_write_counters(st, clock_mono_usec());
+		CHECK(sink_commit(st->sink) == 0);
+		{
+			struct buf b;
+
+			buf_init(&b);
+			store_stats_json(st, &b);
+			CHECK(strstr(b.p, "\"received\": 17") != NULL);
+			CHECK(strstr(b.p, "\"counters_since_start\": {"
+			    "\"received\": 3") != NULL);
+			buf_free(&b);
+		}
+		db = reader();
+		CHECK_EQ_U(q_int(db, "SELECT value FROM daemon_counters WHERE "
+		    "daemon = 'store' AND key = 'received'"), 17);
+		sqlite3_close(db);
+		store_fini(st);
+		/* And once more: nothing counted twice. */
+		CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+		    sizeof(err)) == 0);
+		store_sync_counters(st);
+		CHECK_EQ_U(st->total[SC_RECEIVED], 17);
+		CHECK_EQ_U(st->iface[1].total[FTC_JOINS], 1);
 		store_fini(st);
 	}
 	free(f.buf);
@@ -1128,6 +1275,7 @@ main(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/evflow.db", dir);
 	log_init("test_store_sink", LOG_LVL_WARN);
 	test_schema();
+	test_schema_refuse();
 	test_pipeline();
 	test_retention();
 	test_process_rows();
