@@ -44,5 +44,13 @@ void	ctl_poll(struct ctl *);
 /* Client: sends `cmd` and waits up to timeout_ms for the reply.
  * Returns 0 or -1 with a reason in reply. */
 int	ctl_request(const char *, const char *, struct buf *, int);
+/*
+ * Client: sends `cmd` to n endpoints at once and waits for their replies,
+ * all within timeout_ms in total, so a peer that does not answer (stopped,
+ * busy) costs the others nothing.  replies[k] gets endpoint k's reply, or
+ * the reason there is none; rc[k] is 0 or -1.  Returns how many answered.
+ */
+unsigned ctl_request_all(const char *const *, unsigned, const char *,
+	    struct buf *, int *, int);
 
 #endif

@@ -26,6 +26,10 @@
 #include "common/config.h"
 
 #define CTL_TIMEOUT_MS		2000	/* one control request */
+/* status and ping: the supervisor's list, then every daemon at once, so
+ * the answer comes within a second even when a daemon is stopped */
+#define CTL_SUP_TIMEOUT_MS	250
+#define CTL_STATUS_TIMEOUT_MS	500
 #define SUP_MAX_DAEMONS		(CONF_LIST_MAX + 3)
 #define SUP_MAX_ARGS		(2 * CONF_LIST_MAX + 16)
 #define SUP_ARGBUF		(CONF_LIST_MAX * CONF_STR_LEN + 4096) /* bytes */

@@ -40,21 +40,33 @@ json_finish_error(const cJSON *d)
 	return cJSON_GetStringValue(cJSON_GetObjectItem(d, "error"));
 }
 
+/* The JSON of a reply `b` (rc 0), or NULL with the reason in why (the
+ * reply text, or the transport error in b). */
+static cJSON *
+parse_reply(const struct buf *b, int rc, struct buf *why)
+{
+	cJSON *j = NULL;
+
+	if (rc == 0 && buf_ok(b) && b->len > 0 &&
+	    (j = cJSON_ParseWithLength(b->p, b->len)) == NULL)
+		buf_printf(why, "bad reply: %.*s", b->len > 200 ? 200 :
+		    (int)b->len, b->p);
+	else if (j == NULL)
+		buf_add(why, b->p ? b->p : "no reply", b->p ? b->len :
+		    strlen("no reply"));
+	return j;
+}
+
 /* Sends `cmd` to `ep`, parses the JSON reply.  NULL with the reason in
  * why (the reply text, or the transport error). */
 static cJSON *
-ask_json(const char *ep, const char *cmd, struct buf *why)
+ask_json(const char *ep, const char *cmd, struct buf *why, int timeout_ms)
 {
 	struct buf b;
-	cJSON *j = NULL;
+	cJSON *j;
 
 	buf_init(&b);
-	if (ctl_request(ep, cmd, &b, CTL_TIMEOUT_MS) == 0 && buf_ok(&b) &&
-	    b.len > 0 && (j = cJSON_ParseWithLength(b.p, b.len)) == NULL)
-		buf_printf(why, "bad reply: %.200s", b.p);
-	else if (j == NULL)
-		buf_add(why, b.p ? b.p : "no reply", b.p ? b.len :
-		    strlen("no reply"));
+	j = parse_reply(&b, ctl_request(ep, cmd, &b, timeout_ms), why);
 	buf_free(&b);
 	return j;
 }
@@ -73,7 +85,7 @@ daemon_list(const struct ctl_opts *o, cJSON **sup)
 
 	ctl_endpoint_of(ep, sizeof(ep), o, "evflowctl");
 	buf_init(&why);
-	*sup = ask_json(ep, "daemons", &why);
+	*sup = ask_json(ep, "daemons", &why, CTL_SUP_TIMEOUT_MS);
 	buf_free(&why);
 	if (*sup != NULL && (list = cJSON_DetachItemFromObject(*sup,
 	    "daemons")) != NULL)
@@ -281,15 +293,142 @@ print_ifaces(const cJSON *ifs)
 	}
 }
 
+/* The daemon an output link's endpoint leads to: the daemon whose input
+ * link has that endpoint, else by the default ipc names (a stopped
+ * daemon says nothing of its inputs).  NULL if none is known. */
+static const cJSON *
+link_target(const cJSON *list, const char *ep)
+{
+	static const struct { const char *file, *role; } by_file[] = {
+		{ "/store.ipc", "store" }, { "/router.ipc", "router" },
+	};
+	const cJSON *d, *l;
+	size_t n = strlen(ep), f;
+	unsigned k;
+
+	cJSON_ArrayForEach(d, list)
+		cJSON_ArrayForEach(l, cJSON_GetObjectItem(cJSON_GetObjectItem(d,
+		    "stats"), "links"))
+			if (strcmp(json_str(l, "dir"), "in") == 0 &&
+			    strcmp(json_str(l, "endpoint"), ep) == 0)
+				return d;
+	for (k = 0; k < sizeof(by_file) / sizeof(by_file[0]); k++) {
+		f = strlen(by_file[k].file);
+		if (strncmp(ep, "ipc://", 6) != 0 || n < f ||
+		    strcmp(ep + n - f, by_file[k].file) != 0)
+			continue;
+		cJSON_ArrayForEach(d, list)
+			if (strcmp(json_str(d, "role"), by_file[k].role) == 0)
+				return d;
+	}
+	return NULL;
+}
+
+/* The entry of `blocked` for stage `name`, made if new. */
+static cJSON *
+blocked_entry(cJSON *blocked, const char *name, const char *role)
+{
+	cJSON *b;
+
+	cJSON_ArrayForEach(b, blocked)
+		if (strcmp(json_str(b, "name"), name) == 0)
+			return b;
+	b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "name", name);
+	cJSON_AddStringToObject(b, "role", role);
+	cJSON_AddBoolToObject(b, "answering", 1);
+	cJSON_AddNumberToObject(b, "since_usec", 0);
+	cJSON_AddArrayToObject(b, "senders");
+	cJSON_AddItemToArray(blocked, b);
+	return b;
+}
+
+/*
+ * Which stages hold the pipeline up: a daemon that does not answer its
+ * control socket, and the peer of every output link that is down (its
+ * sender queues, then drops: the peer is stopped, gone or too slow),
+ * with the earliest down_since of the links to it.  An array of
+ * {"name", "role", "answering", "since_usec", "senders": [...]}.
+ */
+static cJSON *
+find_blocked(const cJSON *list)
+{
+	cJSON *blocked = cJSON_CreateArray(), *b, *since;
+	const cJSON *d, *l, *t;
+	unsigned long long at;
+
+	cJSON_ArrayForEach(d, list)
+		if (!json_finished(d) && cJSON_GetObjectItem(d, "error") != NULL)
+			cJSON_ReplaceItemInObject(blocked_entry(blocked,
+			    json_str(d, "name"), json_str(d, "role")),
+			    "answering", cJSON_CreateFalse());
+	cJSON_ArrayForEach(d, list)
+		cJSON_ArrayForEach(l, cJSON_GetObjectItem(cJSON_GetObjectItem(d,
+		    "stats"), "links")) {
+			if (strcmp(json_str(l, "dir"), "out") != 0 ||
+			    strcmp(json_str(l, "peer"), "down") != 0)
+				continue;
+			t = link_target(list, json_str(l, "endpoint"));
+			b = blocked_entry(blocked, t ? json_str(t, "name") :
+			    json_str(l, "endpoint"), t ? json_str(t, "role") :
+			    "?");
+			cJSON_AddItemToArray(cJSON_GetObjectItem(b, "senders"),
+			    cJSON_CreateString(json_str(d, "name")));
+			since = cJSON_GetObjectItem(b, "since_usec");
+			at = num(l, "down_since_usec");
+			if (at != 0 && (since->valuedouble == 0 ||
+			    (double)at < since->valuedouble))
+				cJSON_SetNumberValue(since, (double)at);
+		}
+	return blocked;
+}
+
+static void
+print_blocked(const cJSON *blocked)
+{
+	const cJSON *b, *s;
+	char when[32];
+	time_t since;
+	unsigned n;
+
+	if (cJSON_GetArraySize(blocked) == 0) {
+		printf("\nblocked: none\n");
+		return;
+	}
+	cJSON_ArrayForEach(b, blocked) {
+		printf("\nBLOCKED: %s (%s)", json_str(b, "name"),
+		    json_str(b, "role"));
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(b, "answering")))
+			printf(", not answering its control socket");
+		if ((n = (unsigned)cJSON_GetArraySize(cJSON_GetObjectItem(b,
+		    "senders"))) > 0) {
+			printf(", %s sending to it since ", n > 1 ? "links" :
+			    "link");
+			since = (time_t)(num(b, "since_usec") / 1000000);
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+			    localtime(&since));
+			printf("%s (%llds) from", when,
+			    (long long)(time(NULL) - since));
+			cJSON_ArrayForEach(s, cJSON_GetObjectItem(b,
+			    "senders"))
+				printf(" %s", cJSON_GetStringValue(s));
+			printf(" (peer down)");
+		}
+		printf("\n");
+	}
+}
+
 int
 cmd_status(const struct ctl_opts *o)
 {
 	char db[PATH_MAX + 16];
 	unsigned long long agg[4][3];
-	cJSON *sup, *list, *d, *st, *counters, *out, *pipe, *row;
-	struct buf why;
-	const char *role, *ep;
-	unsigned k, ok = 0, n = 0;
+	cJSON *sup, *list, *d, *st, *counters, *out, *pipe, *row, *blocked;
+	const char **eps;
+	struct buf *replies, why;
+	const char *role;
+	unsigned k, ok = 0, n = 0, nd;
+	int *rc;
 
 	memset(agg, 0, sizeof(agg));
 	datadir_path(db, sizeof(db), o, "evflow.db");
@@ -309,6 +448,42 @@ cmd_status(const struct ctl_opts *o)
 		else
 			printf("supervisor: not running in %s\n", o->datadir);
 	}
+	/* Every daemon at once, within CTL_STATUS_TIMEOUT_MS in all. */
+	nd = (unsigned)cJSON_GetArraySize(list);
+	eps = calloc(nd + 1, sizeof(*eps));
+	replies = calloc(nd + 1, sizeof(*replies));
+	rc = calloc(nd + 1, sizeof(*rc));
+	if (eps == NULL || replies == NULL || rc == NULL) {
+		fprintf(stderr, "evflowctl: out of memory\n");
+		exit(1);
+	}
+	cJSON_ArrayForEach(d, list)
+		if (!json_finished(d) && cJSON_GetStringValue(
+		    cJSON_GetObjectItem(d, "ctl")) != NULL)
+			eps[n++] = cJSON_GetStringValue(cJSON_GetObjectItem(d,
+			    "ctl"));
+	(void)ctl_request_all(eps, n, "stats", replies, rc,
+	    CTL_STATUS_TIMEOUT_MS);
+	k = 0;
+	cJSON_ArrayForEach(d, list) {
+		if (json_finished(d) || cJSON_GetStringValue(
+		    cJSON_GetObjectItem(d, "ctl")) == NULL)
+			continue;
+		buf_init(&why);
+		if ((st = parse_reply(&replies[k], rc[k], &why)) != NULL) {
+			ok++;
+			cJSON_AddItemToObject(d, "stats", st);
+		} else
+			cJSON_AddStringToObject(d, "error", why.p ? why.p :
+			    "no reply");
+		buf_free(&why);
+		buf_free(&replies[k]);
+		k++;
+	}
+	free(eps);
+	free(replies);
+	free(rc);
+	n = 0;
 	cJSON_ArrayForEach(d, list) {
 		if (json_finished(d)) {
 			if (!o->json && json_finish_error(d) != NULL)
@@ -321,10 +496,8 @@ cmd_status(const struct ctl_opts *o)
 			continue;
 		}
 		n++;
-		buf_init(&why);
-		ep = cJSON_GetStringValue(cJSON_GetObjectItem(d, "ctl"));
 		role = cJSON_GetStringValue(cJSON_GetObjectItem(d, "role"));
-		st = ep ? ask_json(ep, "stats", &why) : NULL;
+		st = cJSON_GetObjectItem(d, "stats");
 		counters = cJSON_GetObjectItem(st, "counters");
 		if (!o->json) {
 			printf("\n%s (%s", json_str(d, "name"), json_str(d,
@@ -332,8 +505,8 @@ cmd_status(const struct ctl_opts *o)
 			if (cJSON_GetObjectItem(d, "pid"))
 				printf(", pid %llu, restarts %llu", num(d,
 				    "pid"), num(d, "restarts"));
-			printf(")%s%.*s\n", st ? "" : ": ",
-			    st ? 0 : (int)why.len, why.p ? why.p : "");
+			printf(")%s%s\n", st ? "" : ": ", st ? "" :
+			    json_str(d, "error"));
 			if (counters)
 				print_counters(counters);
 			if (cJSON_GetObjectItem(st, "interfaces"))
@@ -348,14 +521,8 @@ cmd_status(const struct ctl_opts *o)
 				    forwarded_keys);
 				agg[k][2] += drops(counters);
 			}
-		if (st != NULL) {
-			ok++;
-			cJSON_AddItemToObject(d, "stats", st);
-		} else
-			cJSON_AddStringToObject(d, "error", why.p ? why.p :
-			    "no reply");
-		buf_free(&why);
 	}
+	blocked = find_blocked(list);
 	pipe = cJSON_AddObjectToObject(out, "pipeline");
 	if (!o->json)
 		printf("\npipeline     %14s %14s %14s\n", "received",
@@ -370,9 +537,13 @@ cmd_status(const struct ctl_opts *o)
 			printf("  %-10s %14llu %14llu %14llu\n", stage_roles[k],
 			    agg[k][0], agg[k][1], agg[k][2]);
 	}
+	if (!o->json && n > 0)
+		print_blocked(blocked);
 	if (o->json) {
 		char *txt;
 
+		cJSON_AddItemToObject(out, "blocked", blocked);
+		blocked = NULL;
 		cJSON_AddItemToObject(out, "supervisor", sup ? sup :
 		    cJSON_CreateNull());
 		sup = NULL;
@@ -383,6 +554,7 @@ cmd_status(const struct ctl_opts *o)
 			cJSON_free(txt);
 		}
 	}
+	cJSON_Delete(blocked);
 	cJSON_Delete(out);
 	cJSON_Delete(list);
 	cJSON_Delete(sup);
@@ -394,36 +566,53 @@ cmd_status(const struct ctl_opts *o)
 int
 cmd_ping(const struct ctl_opts *o)
 {
-	char ep[PATH_MAX + 80];
 	cJSON *sup, *list, *d;
-	struct buf b;
-	const char *dep;
-	int rc = 0;
+	struct buf *replies;
+	const char **eps;
+	unsigned n = 0, k, nd;
+	int *rc, ret = 0;
 
-	ctl_endpoint_of(ep, sizeof(ep), o, "evflowctl");
 	list = daemon_list(o, &sup);
-	buf_init(&b);
 	if (sup != NULL)
 		printf("%-16s %s\n", "evflowctl", "pong");
+	nd = (unsigned)cJSON_GetArraySize(list);
+	eps = calloc(nd + 1, sizeof(*eps));
+	replies = calloc(nd + 1, sizeof(*replies));
+	rc = calloc(nd + 1, sizeof(*rc));
+	if (eps == NULL || replies == NULL || rc == NULL) {
+		fprintf(stderr, "evflowctl: out of memory\n");
+		exit(1);
+	}
+	cJSON_ArrayForEach(d, list)
+		if (!json_finished(d))
+			eps[n++] = cJSON_GetStringValue(cJSON_GetObjectItem(d,
+			    "ctl"));
+	for (k = 0; k < n; k++)
+		if (eps[k] == NULL)
+			eps[k] = "ipc://?";
+	(void)ctl_request_all(eps, n, "ping", replies, rc,
+	    CTL_STATUS_TIMEOUT_MS);
+	k = 0;
 	cJSON_ArrayForEach(d, list) {
 		if (json_finished(d))
 			continue;
-		buf_reset(&b);
-		dep = cJSON_GetStringValue(cJSON_GetObjectItem(d, "ctl"));
-		if (dep == NULL || ctl_request(dep, "ping", &b,
-		    CTL_TIMEOUT_MS) == -1)
-			rc = 1;
-		printf("%-16s %.*s\n", json_str(d, "name"), (int)b.len,
-		    b.p ? b.p : "?");
+		if (rc[k] == -1)
+			ret = 1;
+		printf("%-16s %.*s\n", json_str(d, "name"), (int)replies[k].len,
+		    replies[k].p ? replies[k].p : "?");
+		buf_free(&replies[k]);
+		k++;
 	}
-	if (sup == NULL && cJSON_GetArraySize(list) == 0) {
+	if (sup == NULL && nd == 0) {
 		printf("nothing running in %s\n", o->datadir);
-		rc = 1;
+		ret = 1;
 	}
-	buf_free(&b);
+	free(eps);
+	free(replies);
+	free(rc);
 	cJSON_Delete(list);
 	cJSON_Delete(sup);
-	return rc;
+	return ret;
 }
 
 static void
