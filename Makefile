@@ -44,6 +44,7 @@ COMMON_SRCS = \
 	proto/evflow.c \
 	common/buf.c \
 	common/clock.c \
+	common/community_id.c \
 	common/config.c \
 	common/counters.c \
 	common/ctl.c \
@@ -53,6 +54,7 @@ COMMON_SRCS = \
 	common/nnlink.c \
 	common/paths.c \
 	common/privdrop.c \
+	common/sha1.c \
 	common/sig.c
 COMMON_LIBS = -lnanomsg
 

@@ -1,0 +1,129 @@
+/*
+ * SHA-1 as FIPS 180-4 section 6.1 states it: 64-byte blocks, a message
+ * schedule of 80 words kept as a rolling window of 16, four rounds of
+ * 20 steps.  Written from the standard; checked against its examples in
+ * tests/unit/test_community_id.c.
+ */
+#include <string.h>
+
+#include "sha1.h"
+
+static inline uint32_t
+rol(uint32_t x, unsigned n)
+{
+	return x << n | x >> (32 - n);
+}
+
+static void
+sha1_block(uint32_t h[5], const uint8_t *p)
+{
+	uint32_t w[16], a, b, c, d, e, f, k, t;
+	unsigned i;
+
+	for (i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		    (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	a = h[0];
+	b = h[1];
+	c = h[2];
+	d = h[3];
+	e = h[4];
+	for (i = 0; i < 80; i++) {
+		if (i >= 16)
+			w[i & 15] = rol(w[(i + 13) & 15] ^ w[(i + 8) & 15] ^
+			    w[(i + 2) & 15] ^ w[i & 15], 1);
+		if (i < 20) {
+			f = (b & c) | (~b & d);
+			k = 0x5a827999;
+		} else if (i < 40) {
+			f = b ^ c ^ d;
+			k = 0x6ed9eba1;
+		} else if (i < 60) {
+			f = (b & c) | (b & d) | (c & d);
+			k = 0x8f1bbcdc;
+		} else {
+			f = b ^ c ^ d;
+			k = 0xca62c1d6;
+		}
+		t = rol(a, 5) + f + e + k + w[i & 15];
+		e = d;
+		d = c;
+		c = rol(b, 30);
+		b = a;
+		a = t;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+	h[4] += e;
+}
+
+void
+sha1_init(struct sha1 *s)
+{
+	s->h[0] = 0x67452301;
+	s->h[1] = 0xefcdab89;
+	s->h[2] = 0x98badcfe;
+	s->h[3] = 0x10325476;
+	s->h[4] = 0xc3d2e1f0;
+	s->len = 0;
+}
+
+void
+sha1_update(struct sha1 *s, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	size_t have = (size_t)(s->len % 64), take;
+
+	s->len += n;
+	if (have > 0) {
+		take = 64 - have < n ? 64 - have : n;
+		memcpy(s->block + have, p, take);
+		p += take;
+		n -= take;
+		if (have + take < 64)
+			return;
+		sha1_block(s->h, s->block);
+	}
+	for (; n >= 64; p += 64, n -= 64)
+		sha1_block(s->h, p);
+	if (n > 0)
+		memcpy(s->block, p, n);
+}
+
+void
+sha1_final(struct sha1 *s, uint8_t out[SHA1_LEN])
+{
+	uint64_t bits = s->len * 8;
+	size_t have = (size_t)(s->len % 64);
+	unsigned i;
+
+	/* 0x80, zeros to 56 mod 64, the length in bits big-endian. */
+	s->block[have++] = 0x80;
+	if (have > 56) {
+		memset(s->block + have, 0, 64 - have);
+		sha1_block(s->h, s->block);
+		have = 0;
+	}
+	memset(s->block + have, 0, 56 - have);
+	for (i = 0; i < 8; i++)
+		s->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+	sha1_block(s->h, s->block);
+	for (i = 0; i < 5; i++) {
+		out[4 * i] = (uint8_t)(s->h[i] >> 24);
+		out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
+		out[4 * i + 2] = (uint8_t)(s->h[i] >> 8);
+		out[4 * i + 3] = (uint8_t)s->h[i];
+	}
+}
+
+void
+sha1(const void *data, size_t n, uint8_t out[SHA1_LEN])
+{
+	struct sha1 s;
+
+	sha1_init(&s);
+	sha1_update(&s, data, n);
+	sha1_final(&s, out);
+}
