@@ -3,6 +3,7 @@
 # after this fragment is included.
 STORE_LIB_SRCS = \
 	store/checkpoint.c \
+	store/community.c \
 	store/flow_merge.c \
 	store/flow_rows.c \
 	store/flow_table.c \

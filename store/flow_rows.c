@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "../common/buf.h"
+#include "../common/community_id.h"
 #include "../common/log.h"
 #include "sink.h"
 
@@ -27,6 +28,7 @@ static const char *const flow_cols[] = {
 	"unack_segs", "lost_packets", "bytes_rcvd", "bytes_acked", "ifname",
 	"exporter", "producer", "cli_proc_id", "cli_parent_id", "cli_cont_id",
 	"srv_proc_id", "srv_parent_id", "srv_cont_id", "extra",
+	"community_id",
 };
 #define NFLOW_COLS	(sizeof(flow_cols) / sizeof(flow_cols[0]))
 _Static_assert(NFLOW_COLS + 2 == ROW_PARAMS, "ROW_PARAMS: ?1, then flow_cols");
@@ -35,6 +37,10 @@ _Static_assert(NFLOW_COLS + 2 == ROW_PARAMS, "ROW_PARAMS: ?1, then flow_cols");
  * flows_iface_last_seen). */
 #define P_IFACE_ID	2
 #define P_LAST_SEEN	4
+/* The Community ID: a function of the 5-tuple, which a row never
+ * changes, so it is computed and bound once, by the INSERT (the
+ * UPDATEs leave it, and its index, alone).  The last parameter. */
+#define P_COMMUNITY_ID	((int)NFLOW_COLS + 1)
 
 /* Rows the writer writes per hold of the mutex (about 0.2 ms). */
 #define SINK_CHUNK	64
@@ -79,6 +85,8 @@ flow_stmts_prepare(struct sink *k, char *err, size_t errlen)
 	buf_puts(&nar, "UPDATE flow_rows SET ");
 	for (i = 0; i < NFLOW_COLS; i++) {
 		buf_printf(&ins, ", %s", flow_cols[i]);
+		if (i + 2 == P_COMMUNITY_ID)
+			continue;
 		buf_printf(&upd, "%s%s = ?%zu", i ? ", " : "", flow_cols[i],
 		    i + 2);
 		if (i + 2 == P_IFACE_ID || i + 2 == P_LAST_SEEN)
@@ -240,10 +248,11 @@ bind_refs(struct row *r, int i, const struct flow_row *w, int s)
 	return i + REF_MAX;
 }
 
-/* Binds every column of a flow row; the address buffers must outlive
- * the statement's step. */
+/* Binds every column of a flow row, and its Community ID if `cid` (the
+ * INSERT); the address buffers and cid must outlive the step. */
 static void
-bind_flow(struct row *r, const struct flow_row *w, char abuf[3][64])
+bind_flow(struct row *r, const struct flow_row *w, char abuf[3][64],
+    char *cid)
 {
 	const struct flow *f = &w->f;
 	const struct flow_meta *m = w->meta;
@@ -331,9 +340,12 @@ bind_flow(struct row *r, const struct flow_row *w, char abuf[3][64])
 	i = bind_refs(r, i, w, 0);
 	i = bind_refs(r, i, w, 1);
 	if (m != NULL && m->extra_len > 0)
-		row_text(r, i, m->extra, m->extra_len);
+		row_text(r, i++, m->extra, m->extra_len);
 	else
-		row_null(r, i);
+		row_null(r, i++);
+	if (cid != NULL)
+		row_str(r, i, flow_row_community_id(cid, f, m),
+		    COMMUNITY_ID_LEN);
 }
 
 /* Runs a statement bound for one row; 0 or -1 (counted and logged). */
@@ -413,7 +425,7 @@ update_flow(struct sink *k, struct row *r, const struct flow_row *w)
 	char abuf[3][64];
 	int rc;
 
-	bind_flow(r, w, abuf);
+	bind_flow(r, w, abuf, NULL);
 	rc = sqlite3_step(r->s);
 	sqlite3_reset(r->s);
 	if (rc == SQLITE_DONE) {
@@ -434,7 +446,7 @@ update_flow(struct sink *k, struct row *r, const struct flow_row *w)
 static int
 write_flow(struct sink *k, const struct flow_row *w)
 {
-	char abuf[3][64];
+	char abuf[3][64], cid[COMMUNITY_ID_LEN];
 	int rc;
 
 	if (sink_txn(k) == -1)
@@ -452,7 +464,7 @@ write_flow(struct sink *k, const struct flow_row *w)
 			return rc == 1 ? 0 : -1;
 		/* The row went away (retention by size): insert again. */
 	}
-	bind_flow(&k->rows.ins, w, abuf);
+	bind_flow(&k->rows.ins, w, abuf, cid);
 	rc = sqlite3_step(k->rows.ins.s);
 	sqlite3_reset(k->rows.ins.s);
 	if (rc != SQLITE_DONE) {

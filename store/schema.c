@@ -10,6 +10,135 @@
 #include "store.h"
 
 /*
+ * Parts of the `flows` view and of its INSERT trigger that every
+ * version since 4 shares (a later version appends its own columns).
+ */
+#define FLOWS_VIEW_COLS \
+	"f.id, f.iface_id, f.first_seen, f.last_seen, f.ip_version," \
+	" f.protocol, f.vlan, f.cli_addr, f.cli_port, f.srv_addr," \
+	" f.srv_port, f.source, f.last_event, f.tcp_state," \
+	" f.sides_guessed, f.events, f.updates, f.c2s_packets," \
+	" f.c2s_bytes, f.s2c_packets, f.s2c_bytes, f.c2s_wire_bytes," \
+	" f.s2c_wire_bytes, f.c2s_retrans, f.s2c_retrans," \
+	" f.cli_tcp_flags, f.srv_tcp_flags, f.nw_latency_ms," \
+	" f.cli_latency_ms, f.srv_latency_ms, f.rtt_ms, f.rtt_var_ms," \
+	" f.segs_in, f.segs_out, f.unack_segs, f.lost_packets," \
+	" f.bytes_rcvd, f.bytes_acked, f.ifname, f.exporter, f.producer," \
+	" cp.pid AS cli_pid, cp.tid AS cli_tid, cp.uid AS cli_uid," \
+	" cp.user AS cli_user, cp.gid AS cli_gid, cp.grp AS cli_grp," \
+	" cp.process AS cli_process, cp.cmdline AS cli_cmdline," \
+	" cp.vm_size AS cli_vm_size, cp.vm_peak AS cli_vm_peak, cpp.pid" \
+	" AS cli_parent_pid, cpp.uid AS cli_parent_uid, cpp.user AS" \
+	" cli_parent_user, cpp.process AS cli_parent_process, cpp.cmdline" \
+	" AS cli_parent_cmdline, cc.kind AS cli_container_kind," \
+	" cc.container_id AS cli_container_id, cc.name AS" \
+	" cli_container_name, cc.pod AS cli_pod, cc.namespace AS" \
+	" cli_namespace, sp.pid AS srv_pid, sp.tid AS srv_tid, sp.uid AS" \
+	" srv_uid, sp.user AS srv_user, sp.gid AS srv_gid, sp.grp AS" \
+	" srv_grp, sp.process AS srv_process, sp.cmdline AS srv_cmdline," \
+	" sp.vm_size AS srv_vm_size, sp.vm_peak AS srv_vm_peak, spp.pid" \
+	" AS srv_parent_pid, spp.uid AS srv_parent_uid, spp.user AS" \
+	" srv_parent_user, spp.process AS srv_parent_process, spp.cmdline" \
+	" AS srv_parent_cmdline, sc.kind AS srv_container_kind," \
+	" sc.container_id AS srv_container_id, sc.name AS" \
+	" srv_container_name, sc.pod AS srv_pod, sc.namespace AS" \
+	" srv_namespace, f.extra"
+#define FLOWS_VIEW_FROM \
+	" FROM flow_rows f LEFT JOIN processes cp ON cp.id =" \
+	" f.cli_proc_id LEFT JOIN processes cpp ON cpp.id =" \
+	" f.cli_parent_id LEFT JOIN containers cc ON cc.id =" \
+	" f.cli_cont_id LEFT JOIN processes sp ON sp.id = f.srv_proc_id" \
+	" LEFT JOIN processes spp ON spp.id = f.srv_parent_id LEFT JOIN" \
+	" containers sc ON sc.id = f.srv_cont_id"
+#define FLOWS_INSERT_COLS \
+	"id, iface_id, first_seen, last_seen, ip_version, protocol, vlan," \
+	" cli_addr, cli_port, srv_addr, srv_port, source, last_event," \
+	" tcp_state, sides_guessed, events, updates, c2s_packets," \
+	" c2s_bytes, s2c_packets, s2c_bytes, c2s_wire_bytes," \
+	" s2c_wire_bytes, c2s_retrans, s2c_retrans, cli_tcp_flags," \
+	" srv_tcp_flags, nw_latency_ms, cli_latency_ms, srv_latency_ms," \
+	" rtt_ms, rtt_var_ms, segs_in, segs_out, unack_segs," \
+	" lost_packets, bytes_rcvd, bytes_acked, ifname, exporter," \
+	" producer, extra"
+#define FLOWS_INSERT_VALUES \
+	"NEW.id, NEW.iface_id, NEW.first_seen, NEW.last_seen," \
+	" NEW.ip_version, NEW.protocol, NEW.vlan, NEW.cli_addr," \
+	" NEW.cli_port, NEW.srv_addr, NEW.srv_port, NEW.source," \
+	" NEW.last_event, NEW.tcp_state, NEW.sides_guessed, NEW.events," \
+	" NEW.updates, NEW.c2s_packets, NEW.c2s_bytes, NEW.s2c_packets," \
+	" NEW.s2c_bytes, NEW.c2s_wire_bytes, NEW.s2c_wire_bytes," \
+	" NEW.c2s_retrans, NEW.s2c_retrans, NEW.cli_tcp_flags," \
+	" NEW.srv_tcp_flags, NEW.nw_latency_ms, NEW.cli_latency_ms," \
+	" NEW.srv_latency_ms, NEW.rtt_ms, NEW.rtt_var_ms, NEW.segs_in," \
+	" NEW.segs_out, NEW.unack_segs, NEW.lost_packets, NEW.bytes_rcvd," \
+	" NEW.bytes_acked, NEW.ifname, NEW.exporter, NEW.producer," \
+	" NEW.extra"
+/* The trigger's statements after its INSERT INTO flow_rows: the
+ * processes and containers a row inserted through `flows` names. */
+#define FLOWS_INSERT_REFS \
+	" INSERT INTO processes (pid, tid, uid, user, gid, grp, process," \
+	" cmdline, vm_size, vm_peak) SELECT NEW.cli_pid, NEW.cli_tid," \
+	" NEW.cli_uid, NEW.cli_user, NEW.cli_gid, NEW.cli_grp," \
+	" NEW.cli_process, NEW.cli_cmdline, NEW.cli_vm_size," \
+	" NEW.cli_vm_peak WHERE NEW.cli_pid IS NOT NULL; UPDATE flow_rows" \
+	" SET cli_proc_id = last_insert_rowid() WHERE NEW.cli_pid IS NOT" \
+	" NULL AND id = coalesce(NEW.id, (SELECT max(id) FROM" \
+	" flow_rows)); INSERT INTO processes (pid, tid, uid, user, gid," \
+	" grp, process, cmdline, vm_size, vm_peak) SELECT" \
+	" NEW.cli_parent_pid, NULL, NEW.cli_parent_uid," \
+	" NEW.cli_parent_user, NULL, NULL, NEW.cli_parent_process," \
+	" NEW.cli_parent_cmdline, NULL, NULL WHERE NEW.cli_parent_pid IS" \
+	" NOT NULL; UPDATE flow_rows SET cli_parent_id =" \
+	" last_insert_rowid() WHERE NEW.cli_parent_pid IS NOT NULL AND id" \
+	" = coalesce(NEW.id, (SELECT max(id) FROM flow_rows)); INSERT" \
+	" INTO containers (kind, container_id, name, pod, namespace)" \
+	" SELECT NEW.cli_container_kind, NEW.cli_container_id," \
+	" NEW.cli_container_name, NEW.cli_pod, NEW.cli_namespace WHERE" \
+	" coalesce(NEW.cli_container_kind, NEW.cli_container_id," \
+	" NEW.cli_container_name, NEW.cli_pod, NEW.cli_namespace) IS NOT" \
+	" NULL; UPDATE flow_rows SET cli_cont_id = last_insert_rowid()" \
+	" WHERE coalesce(NEW.cli_container_kind, NEW.cli_container_id," \
+	" NEW.cli_container_name, NEW.cli_pod, NEW.cli_namespace) IS NOT" \
+	" NULL AND id = coalesce(NEW.id, (SELECT max(id) FROM" \
+	" flow_rows)); INSERT INTO processes (pid, tid, uid, user, gid," \
+	" grp, process, cmdline, vm_size, vm_peak) SELECT NEW.srv_pid," \
+	" NEW.srv_tid, NEW.srv_uid, NEW.srv_user, NEW.srv_gid," \
+	" NEW.srv_grp, NEW.srv_process, NEW.srv_cmdline, NEW.srv_vm_size," \
+	" NEW.srv_vm_peak WHERE NEW.srv_pid IS NOT NULL; UPDATE flow_rows" \
+	" SET srv_proc_id = last_insert_rowid() WHERE NEW.srv_pid IS NOT" \
+	" NULL AND id = coalesce(NEW.id, (SELECT max(id) FROM" \
+	" flow_rows)); INSERT INTO processes (pid, tid, uid, user, gid," \
+	" grp, process, cmdline, vm_size, vm_peak) SELECT" \
+	" NEW.srv_parent_pid, NULL, NEW.srv_parent_uid," \
+	" NEW.srv_parent_user, NULL, NULL, NEW.srv_parent_process," \
+	" NEW.srv_parent_cmdline, NULL, NULL WHERE NEW.srv_parent_pid IS" \
+	" NOT NULL; UPDATE flow_rows SET srv_parent_id =" \
+	" last_insert_rowid() WHERE NEW.srv_parent_pid IS NOT NULL AND id" \
+	" = coalesce(NEW.id, (SELECT max(id) FROM flow_rows)); INSERT" \
+	" INTO containers (kind, container_id, name, pod, namespace)" \
+	" SELECT NEW.srv_container_kind, NEW.srv_container_id," \
+	" NEW.srv_container_name, NEW.srv_pod, NEW.srv_namespace WHERE" \
+	" coalesce(NEW.srv_container_kind, NEW.srv_container_id," \
+	" NEW.srv_container_name, NEW.srv_pod, NEW.srv_namespace) IS NOT" \
+	" NULL; UPDATE flow_rows SET srv_cont_id = last_insert_rowid()" \
+	" WHERE coalesce(NEW.srv_container_kind, NEW.srv_container_id," \
+	" NEW.srv_container_name, NEW.srv_pod, NEW.srv_namespace) IS NOT" \
+	" NULL AND id = coalesce(NEW.id, (SELECT max(id) FROM" \
+	" flow_rows)); END;"
+
+/* Version 5's columns, in the view, the trigger's column list and its
+ * values. */
+#define FLOWS_V5_COLS \
+	"f.community_id, f.app_proto, f.app_category, f.tls_sni, f.ja3," \
+	" f.ja3s, f.ja4, f.http_host, f.dns_query"
+#define FLOWS_V5_INSERT \
+	"community_id, app_proto, app_category, tls_sni, ja3, ja3s, ja4," \
+	" http_host, dns_query"
+#define FLOWS_V5_VALUES \
+	"NEW.community_id, NEW.app_proto, NEW.app_category, NEW.tls_sni," \
+	" NEW.ja3, NEW.ja3s, NEW.ja4, NEW.http_host, NEW.dns_query"
+
+/*
  * Migration steps: step i takes the database from version i to i + 1.
  * Append only; never edit a step that has shipped.
  */
@@ -202,39 +331,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX flows_last_seen ON flow_rows (last_seen);"
 	"CREATE INDEX flows_iface_last_seen ON flow_rows (iface_id,"
 	" last_seen);"
-	"CREATE VIEW flows AS SELECT f.id, f.iface_id, f.first_seen,"
-	" f.last_seen, f.ip_version, f.protocol, f.vlan, f.cli_addr,"
-	" f.cli_port, f.srv_addr, f.srv_port, f.source, f.last_event,"
-	" f.tcp_state, f.sides_guessed, f.events, f.updates, f.c2s_packets,"
-	" f.c2s_bytes, f.s2c_packets, f.s2c_bytes, f.c2s_wire_bytes,"
-	" f.s2c_wire_bytes, f.c2s_retrans, f.s2c_retrans, f.cli_tcp_flags,"
-	" f.srv_tcp_flags, f.nw_latency_ms, f.cli_latency_ms,"
-	" f.srv_latency_ms, f.rtt_ms, f.rtt_var_ms, f.segs_in, f.segs_out,"
-	" f.unack_segs, f.lost_packets, f.bytes_rcvd, f.bytes_acked,"
-	" f.ifname, f.exporter, f.producer, cp.pid AS cli_pid, cp.tid AS"
-	" cli_tid, cp.uid AS cli_uid, cp.user AS cli_user, cp.gid AS"
-	" cli_gid, cp.grp AS cli_grp, cp.process AS cli_process, cp.cmdline"
-	" AS cli_cmdline, cp.vm_size AS cli_vm_size, cp.vm_peak AS"
-	" cli_vm_peak, cpp.pid AS cli_parent_pid, cpp.uid AS"
-	" cli_parent_uid, cpp.user AS cli_parent_user, cpp.process AS"
-	" cli_parent_process, cpp.cmdline AS cli_parent_cmdline, cc.kind AS"
-	" cli_container_kind, cc.container_id AS cli_container_id, cc.name"
-	" AS cli_container_name, cc.pod AS cli_pod, cc.namespace AS"
-	" cli_namespace, sp.pid AS srv_pid, sp.tid AS srv_tid, sp.uid AS"
-	" srv_uid, sp.user AS srv_user, sp.gid AS srv_gid, sp.grp AS"
-	" srv_grp, sp.process AS srv_process, sp.cmdline AS srv_cmdline,"
-	" sp.vm_size AS srv_vm_size, sp.vm_peak AS srv_vm_peak, spp.pid AS"
-	" srv_parent_pid, spp.uid AS srv_parent_uid, spp.user AS"
-	" srv_parent_user, spp.process AS srv_parent_process, spp.cmdline"
-	" AS srv_parent_cmdline, sc.kind AS srv_container_kind,"
-	" sc.container_id AS srv_container_id, sc.name AS"
-	" srv_container_name, sc.pod AS srv_pod, sc.namespace AS"
-	" srv_namespace, f.extra FROM flow_rows f LEFT JOIN processes cp ON"
-	" cp.id = f.cli_proc_id LEFT JOIN processes cpp ON cpp.id ="
-	" f.cli_parent_id LEFT JOIN containers cc ON cc.id = f.cli_cont_id"
-	" LEFT JOIN processes sp ON sp.id = f.srv_proc_id LEFT JOIN"
-	" processes spp ON spp.id = f.srv_parent_id LEFT JOIN containers sc"
-	" ON sc.id = f.srv_cont_id;"
+	"CREATE VIEW flows AS SELECT " FLOWS_VIEW_COLS FLOWS_VIEW_FROM ";"
 	"CREATE VIEW flows_v AS SELECT f.*, i.name AS iface, i.kind AS"
 	" iface_kind FROM flows f JOIN interfaces i ON i.id = f.iface_id;"
 	"CREATE VIEW iface_attribution AS SELECT i.name AS iface, count(*)"
@@ -244,73 +341,52 @@ static const char *const migrations[] = {
 	" f JOIN interfaces i ON i.id = f.iface_id WHERE f.source IN"
 	" ('packet', 'joined') GROUP BY i.name;"
 	"CREATE TRIGGER flows_insert INSTEAD OF INSERT ON flows BEGIN"
-	" INSERT INTO flow_rows (id, iface_id, first_seen, last_seen,"
-	" ip_version, protocol, vlan, cli_addr, cli_port, srv_addr,"
-	" srv_port, source, last_event, tcp_state, sides_guessed, events,"
-	" updates, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes,"
-	" c2s_wire_bytes, s2c_wire_bytes, c2s_retrans, s2c_retrans,"
-	" cli_tcp_flags, srv_tcp_flags, nw_latency_ms, cli_latency_ms,"
-	" srv_latency_ms, rtt_ms, rtt_var_ms, segs_in, segs_out,"
-	" unack_segs, lost_packets, bytes_rcvd, bytes_acked, ifname,"
-	" exporter, producer, extra) VALUES (NEW.id, NEW.iface_id,"
-	" NEW.first_seen, NEW.last_seen, NEW.ip_version, NEW.protocol,"
-	" NEW.vlan, NEW.cli_addr, NEW.cli_port, NEW.srv_addr, NEW.srv_port,"
-	" NEW.source, NEW.last_event, NEW.tcp_state, NEW.sides_guessed,"
-	" NEW.events, NEW.updates, NEW.c2s_packets, NEW.c2s_bytes,"
-	" NEW.s2c_packets, NEW.s2c_bytes, NEW.c2s_wire_bytes,"
-	" NEW.s2c_wire_bytes, NEW.c2s_retrans, NEW.s2c_retrans,"
-	" NEW.cli_tcp_flags, NEW.srv_tcp_flags, NEW.nw_latency_ms,"
-	" NEW.cli_latency_ms, NEW.srv_latency_ms, NEW.rtt_ms,"
-	" NEW.rtt_var_ms, NEW.segs_in, NEW.segs_out, NEW.unack_segs,"
-	" NEW.lost_packets, NEW.bytes_rcvd, NEW.bytes_acked, NEW.ifname,"
-	" NEW.exporter, NEW.producer, NEW.extra); INSERT INTO processes"
-	" (pid, tid, uid, user, gid, grp, process, cmdline, vm_size,"
-	" vm_peak) SELECT NEW.cli_pid, NEW.cli_tid, NEW.cli_uid,"
-	" NEW.cli_user, NEW.cli_gid, NEW.cli_grp, NEW.cli_process,"
-	" NEW.cli_cmdline, NEW.cli_vm_size, NEW.cli_vm_peak WHERE"
-	" NEW.cli_pid IS NOT NULL; UPDATE flow_rows SET cli_proc_id ="
-	" last_insert_rowid() WHERE NEW.cli_pid IS NOT NULL AND id ="
-	" coalesce(NEW.id, (SELECT max(id) FROM flow_rows)); INSERT INTO"
-	" processes (pid, tid, uid, user, gid, grp, process, cmdline,"
-	" vm_size, vm_peak) SELECT NEW.cli_parent_pid, NULL,"
-	" NEW.cli_parent_uid, NEW.cli_parent_user, NULL, NULL,"
-	" NEW.cli_parent_process, NEW.cli_parent_cmdline, NULL, NULL WHERE"
-	" NEW.cli_parent_pid IS NOT NULL; UPDATE flow_rows SET"
-	" cli_parent_id = last_insert_rowid() WHERE NEW.cli_parent_pid IS"
-	" NOT NULL AND id = coalesce(NEW.id, (SELECT max(id) FROM"
-	" flow_rows)); INSERT INTO containers (kind, container_id, name,"
-	" pod, namespace) SELECT NEW.cli_container_kind,"
-	" NEW.cli_container_id, NEW.cli_container_name, NEW.cli_pod,"
-	" NEW.cli_namespace WHERE coalesce(NEW.cli_container_kind,"
-	" NEW.cli_container_id, NEW.cli_container_name, NEW.cli_pod,"
-	" NEW.cli_namespace) IS NOT NULL; UPDATE flow_rows SET cli_cont_id"
-	" = last_insert_rowid() WHERE coalesce(NEW.cli_container_kind,"
-	" NEW.cli_container_id, NEW.cli_container_name, NEW.cli_pod,"
-	" NEW.cli_namespace) IS NOT NULL AND id = coalesce(NEW.id, (SELECT"
-	" max(id) FROM flow_rows)); INSERT INTO processes (pid, tid, uid,"
-	" user, gid, grp, process, cmdline, vm_size, vm_peak) SELECT"
-	" NEW.srv_pid, NEW.srv_tid, NEW.srv_uid, NEW.srv_user, NEW.srv_gid,"
-	" NEW.srv_grp, NEW.srv_process, NEW.srv_cmdline, NEW.srv_vm_size,"
-	" NEW.srv_vm_peak WHERE NEW.srv_pid IS NOT NULL; UPDATE flow_rows"
-	" SET srv_proc_id = last_insert_rowid() WHERE NEW.srv_pid IS NOT"
-	" NULL AND id = coalesce(NEW.id, (SELECT max(id) FROM flow_rows));"
-	" INSERT INTO processes (pid, tid, uid, user, gid, grp, process,"
-	" cmdline, vm_size, vm_peak) SELECT NEW.srv_parent_pid, NULL,"
-	" NEW.srv_parent_uid, NEW.srv_parent_user, NULL, NULL,"
-	" NEW.srv_parent_process, NEW.srv_parent_cmdline, NULL, NULL WHERE"
-	" NEW.srv_parent_pid IS NOT NULL; UPDATE flow_rows SET"
-	" srv_parent_id = last_insert_rowid() WHERE NEW.srv_parent_pid IS"
-	" NOT NULL AND id = coalesce(NEW.id, (SELECT max(id) FROM"
-	" flow_rows)); INSERT INTO containers (kind, container_id, name,"
-	" pod, namespace) SELECT NEW.srv_container_kind,"
-	" NEW.srv_container_id, NEW.srv_container_name, NEW.srv_pod,"
-	" NEW.srv_namespace WHERE coalesce(NEW.srv_container_kind,"
-	" NEW.srv_container_id, NEW.srv_container_name, NEW.srv_pod,"
-	" NEW.srv_namespace) IS NOT NULL; UPDATE flow_rows SET srv_cont_id"
-	" = last_insert_rowid() WHERE coalesce(NEW.srv_container_kind,"
-	" NEW.srv_container_id, NEW.srv_container_name, NEW.srv_pod,"
-	" NEW.srv_namespace) IS NOT NULL AND id = coalesce(NEW.id, (SELECT"
-	" max(id) FROM flow_rows)); END;"
+	" INSERT INTO flow_rows (" FLOWS_INSERT_COLS ") VALUES ("
+	FLOWS_INSERT_VALUES ");" FLOWS_INSERT_REFS
+	"CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN"
+	" DELETE FROM flow_rows WHERE id = OLD.id; END;",
+	/*
+	 * 4 -> 5: what a flow is (issue 15).  The Community ID of every
+	 * row (computed once, when the row is first written; the rows
+	 * before this version get theirs here), indexed for joins with
+	 * other tools; the application protocol and what the capture's
+	 * DPI extracted; and the names the capture saw for addresses.
+	 * `flows` gains the new columns at its end.
+	 */
+	"ALTER TABLE flow_rows ADD COLUMN community_id TEXT;"
+	"ALTER TABLE flow_rows ADD COLUMN app_proto TEXT;"
+	"ALTER TABLE flow_rows ADD COLUMN app_category TEXT;"
+	"ALTER TABLE flow_rows ADD COLUMN tls_sni TEXT;"
+	"ALTER TABLE flow_rows ADD COLUMN ja3 TEXT;"
+	"ALTER TABLE flow_rows ADD COLUMN ja3s TEXT;"
+	"ALTER TABLE flow_rows ADD COLUMN ja4 TEXT;"
+	"ALTER TABLE flow_rows ADD COLUMN http_host TEXT;"
+	"ALTER TABLE flow_rows ADD COLUMN dns_query TEXT;"
+	"UPDATE flow_rows SET community_id = evflow_community_id(protocol,"
+	" cli_addr, cli_port, srv_addr, srv_port, CASE WHEN"
+	" json_valid(extra) THEN json_extract(extra, '$.ICMP_TYPE') END,"
+	" CASE WHEN json_valid(extra) THEN json_extract(extra,"
+	" '$.ICMP_CODE') END);"
+	/* The index holds 8 characters (48 bits) of the hash: a random
+	 * key of 30 bytes cost the writer half its rows/s (every commit
+	 * rewrote pages all over the index); 8 cost about a tenth.  A
+	 * query names the same expression, then the whole ID. */
+	"CREATE INDEX flows_community_id ON flow_rows (substr(community_id,"
+	" 3, 8));"
+	"CREATE TABLE host_names (addr TEXT NOT NULL, name TEXT NOT NULL,"
+	" source TEXT, first_seen REAL, last_seen REAL,"
+	" PRIMARY KEY (addr, name)) WITHOUT ROWID;"
+	"CREATE INDEX host_names_name ON host_names (name);"
+	"DROP VIEW flows_v;"
+	"DROP VIEW flows;"
+	"CREATE VIEW flows AS SELECT " FLOWS_VIEW_COLS ", " FLOWS_V5_COLS
+	FLOWS_VIEW_FROM ";"
+	"CREATE VIEW flows_v AS SELECT f.*, i.name AS iface, i.kind AS"
+	" iface_kind FROM flows f JOIN interfaces i ON i.id = f.iface_id;"
+	"CREATE TRIGGER flows_insert INSTEAD OF INSERT ON flows BEGIN"
+	" INSERT INTO flow_rows (" FLOWS_INSERT_COLS ", " FLOWS_V5_INSERT
+	") VALUES (" FLOWS_INSERT_VALUES ", " FLOWS_V5_VALUES ");"
+	FLOWS_INSERT_REFS
 	"CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN"
 	" DELETE FROM flow_rows WHERE id = OLD.id; END;",
 };
@@ -466,6 +542,11 @@ schema_upgrade(sqlite3 *db, int target, char *err, size_t errlen)
 	}
 	if (target > SINK_SCHEMA_VERSION || target < 1)
 		target = SINK_SCHEMA_VERSION;
+	if (community_sql_register(db) == -1) {
+		snprintf(err, errlen, "schema migration: %s",
+		    sqlite3_errmsg(db));
+		return -1;
+	}
 	if (migrate(db, v, v > target ? v : target, err, errlen) == -1)
 		return -1;
 	return v > target ? v : target;

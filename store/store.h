@@ -10,6 +10,7 @@
  *   flow_table.c   one live table per interface: lookup, expiry, eviction
  *   flow_merge.c   how a record changes a flow (and the join rules)
  *   schema.c       the SQLite schema and its migrations
+ *   community.c    the Community ID of a flow row
  *   writer.c       the writer thread: flow rows handed over in batches
  *   sqlite_sink.c  the one writing connection: transactions, the WAL,
  *                  the small tables (sink.h: private to it and flow_rows.c)
@@ -467,7 +468,7 @@ size_t	writer_need(const struct writer *, size_t);
 
 /* ---- sqlite_sink.c ----------------------------------------------- */
 
-#define SINK_SCHEMA_VERSION	4
+#define SINK_SCHEMA_VERSION	5
 /* PRAGMA application_id of an evflow database ("EvFw"); user_version
  * holds the schema version too.  See schema.c, schema_check(). */
 #define SCHEMA_APPLICATION_ID	0x45764677
@@ -477,6 +478,18 @@ size_t	writer_need(const struct writer *, size_t);
  * with err (a newer version than this binary knows is refused). */
 struct sqlite3;
 int	schema_upgrade(struct sqlite3 *, int, char *, size_t);
+
+/* community.c: the Community ID (common/community_id.h) of a flow from
+ * its client to its server, into out; NULL for ICMP without a type
+ * (icmp_type -1).  flow_row_community_id() takes a live flow and its
+ * meta (NetFlow's ICMP_TYPE / ICMP_CODE in extra).
+ * community_sql_register() adds the SQL function evflow_community_id()
+ * that the migration to version 5 uses; 0 or -1. */
+const char *flow_community_id(char *, uint8_t, const uint8_t[16], uint16_t,
+	    const uint8_t[16], uint16_t, int, int);
+const char *flow_row_community_id(char *, const struct flow *,
+	    const struct flow_meta *);
+int	community_sql_register(struct sqlite3 *);
 
 struct sink_stats {
 	uint64_t	rows_inserted;

@@ -21,7 +21,7 @@ static const char flow_cols[] =
 	" coalesce(f.rtt_ms, f.cli_latency_ms) AS rtt_ms,"
 	" f.cli_pid, f.cli_process, f.cli_user, f.cli_container_name,"
 	" f.cli_pod, f.srv_pid, f.srv_process, f.srv_user,"
-	" f.srv_container_name, f.srv_pod";
+	" f.srv_container_name, f.srv_pod, f.community_id";
 
 void
 api_flows(struct webd *w, struct req *q, struct resp *r)

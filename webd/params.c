@@ -65,6 +65,10 @@ const struct qp_def flow_params[] = {
 	{ "ip_version", QP_INT, 4, 6, NULL, "f.ip_version = ?", NULL, NULL,
 	  "4 or 6" },
 	{ "vlan", QP_INT, 0, 4095, NULL, "f.vlan = ?", NULL, NULL, "VLAN id" },
+	{ "community_id", QP_COMMUNITY_ID, 0, 0, NULL, 
+	  "(substr(f.community_id, 3, 8) = substr(?, 3, 8)"
+	  " AND +f.community_id = ?)",
+	  NULL, NULL, "Community ID (1:...), the same as other tools'" },
 	{ "from", QP_TIME, 0, 0, NULL, "f.last_seen >= ?", NULL, NULL,
 	  "seen at or after (unix seconds, or -N: N seconds ago)" },
 	{ "to", QP_TIME, 0, 0, NULL,

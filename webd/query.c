@@ -298,6 +298,19 @@ query_convert(struct query *q, struct qp_value *v, const char *val,
 			return -1;
 		}
 		return 0;
+	case QP_COMMUNITY_ID:
+		/* 20 bytes in base64: 27 characters and one '='. */
+		if (strlen(val) != 30 || strncmp(val, "1:", 2) != 0 ||
+		    strspn(val + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+		    "opqrstuvwxyz0123456789+/ ") != 27 || val[29] != '=') {
+			snprintf(err, errlen, "%s: expected a Community ID"
+			    " (1: and 28 base64 characters)", d->name);
+			return -1;
+		}
+		for (i = 0; i < 30; i++)
+			v->s[i] = val[i] == ' ' ? '+' : val[i];
+		v->s[30] = '\0';
+		return 0;
 	case QP_CURSOR:
 		if (*val == '\0' || strlen(val) >= sizeof(v->s)) {
 			snprintf(err, errlen, "%s: invalid cursor", d->name);

@@ -38,6 +38,8 @@ enum qp_kind {
 	QP_ORDER,	/* asc or desc */
 	QP_LIMIT,	/* rows per page, 1..max */
 	QP_CURSOR,	/* an opaque cursor from a previous page */
+	QP_COMMUNITY_ID, /* "1:" + 28 base64 characters; a space is read
+			    as the '+' a URL's query turned into one */
 };
 
 struct qp_def {

@@ -906,12 +906,12 @@ test_migrate_processes(void)
 	CHECK(sqlite3_exec(db, "CREATE TABLE before AS SELECT * FROM flows",
 	    NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 4, err, sizeof(err));
 	CHECK(k != NULL);
 	CHECK_EQ_U(sink_schema_version(k), 4);
-	CHECK_EQ_U(sink_max_flow_id(k), 30);
 	sink_close(k);
 	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT max(id) FROM flow_rows"), 30);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 30);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM (SELECT * FROM before"
 	    " EXCEPT SELECT * FROM flows)"), 0);
@@ -939,6 +939,174 @@ test_migrate_processes(void)
 	CHECK(sqlite3_exec(db, "DELETE FROM flows WHERE id > 20", NULL, NULL,
 	    NULL) == SQLITE_OK);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows"), 20);
+	sqlite3_close(db);
+}
+
+/* A flow record from cli to srv of protocol `proto` (no ports if 0). */
+static void
+rec_tuple(struct evp_flow *r, int source, const char *cli, unsigned cport,
+    const char *srv, unsigned sport, unsigned proto, uint64_t mask)
+{
+	rec_flow(r, source, source == EVP_SRC_PACKET ? EVP_EV_UPDATE :
+	    EVP_EV_CONNECT, cli, cport, srv, sport, mask);
+	r->proto = (uint8_t)proto;
+	r->ip_version = strchr(cli, ':') != NULL ? 6 : 4;
+}
+
+/*
+ * The Community ID of written rows (the spec's vectors): the same for
+ * both directions and for a connection's rows in two interfaces, kept
+ * by updates, NULL for ICMP without a type, from NetFlow's ICMP type
+ * when it has one; indexed.
+ */
+static void
+test_community_rows(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct store_conf c;
+	struct evp_iface i;
+	char err[256];
+	sqlite3 *db;
+
+	unlink(dbpath);
+	conf_init(&c);
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	declare_zmq(st);
+	memset(&i, 0, sizeof(i));
+	i.id = 1;
+	i.kind = EVP_IFACE_PACKET;
+	snprintf(i.name, sizeof(i.name), "eth0");
+	store_iface_rec(st, &i);
+	/* A connection's event in both interfaces, its packets in eth0
+	 * (sent from the server's side first). */
+	rec_tuple(r, EVP_SRC_EVENT, "1.2.3.4", 1122, "5.6.7.8", 3344, 6, 3);
+	store_flow(st, r, 1);
+	rec_tuple(r, EVP_SRC_EVENT, "5.6.7.8", 3344, "1.2.3.4", 1122, 17, 1);
+	store_flow(st, r, 1);
+	rec_tuple(r, EVP_SRC_EVENT, "2001:470:e5bf:dead:4957:2174:e82c:4887",
+	    63943, "2607:f8b0:400c:c03::1a", 25, 6, 1);
+	store_flow(st, r, 1);
+	rec_tuple(r, EVP_SRC_NETFLOW, "1.2.3.4", 0, "5.6.7.8", 0, 1, 1);
+	memcpy(r->extra, "{\"ICMP_TYPE\":8,\"ICMP_CODE\":0}", 30);
+	r->extra_len = 30;
+	store_flow(st, r, 1);
+	rec_tuple(r, EVP_SRC_NETFLOW, "10.0.0.1", 0, "10.0.0.2", 0, 1, 1);
+	memcpy(r->extra, "{\"ICMP_TYPE\": 11, \"ICMP_CODE\": 0}", 32);
+	r->extra_len = 32;
+	store_flow(st, r, 1);
+	rec_tuple(r, EVP_SRC_PACKET, "1.2.3.4", 0, "5.6.7.8", 0, 1, 2);
+	store_flow(st, r, 1);
+	rec_tuple(r, EVP_SRC_PACKET, "5.6.7.8", 0, "1.2.3.4", 0, 46, 2);
+	store_flow(st, r, 1);
+	commit_all(st);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE protocol = 6"
+	    " AND cli_port = 1122 AND community_id ="
+	    " '1:wCb3OG7yAFWelaUydu0D+125CLM='"), 2);
+	CHECK_STR(q_text(db, "SELECT community_id FROM flows WHERE"
+	    " protocol = 17"), "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=");
+	CHECK_STR(q_text(db, "SELECT community_id FROM flows WHERE"
+	    " srv_port = 25"), "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=");
+	CHECK_STR(q_text(db, "SELECT community_id FROM flows WHERE"
+	    " protocol = 1 AND source = 'netflow' AND cli_addr = '1.2.3.4'"),
+	    "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=");
+	CHECK_STR(q_text(db, "SELECT community_id FROM flows WHERE"
+	    " protocol = 1 AND cli_addr = '10.0.0.1'"),
+	    "1:YHxtAirCG//0OzkcVAukqKQN9xM=");
+	CHECK_STR(q_text(db, "SELECT coalesce(community_id, 'none') FROM"
+	    " flows WHERE protocol = 1 AND source = 'packet'"), "none");
+	CHECK_STR(q_text(db, "SELECT community_id FROM flows WHERE"
+	    " protocol = 46"), "1:ikv3kmf89luf73WPz1jOs49S768=");
+	/* An update rewrites the row, not its ID. */
+	rec_tuple(r, EVP_SRC_PACKET, "5.6.7.8", 3344, "1.2.3.4", 1122, 6, 2);
+	rec_counts(r, 3, 4);
+	store_flow(st, r, 2);
+	commit_all(st);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE protocol = 6"
+	    " AND 1122 IN (cli_port, srv_port) AND community_id ="
+	    " '1:wCb3OG7yAFWelaUydu0D+125CLM='"), 2);
+	CHECK_EQ_U(q_int(db, "SELECT c2s_packets + s2c_packets FROM flows_v"
+	    " WHERE iface = 'eth0' AND protocol = 6"), 7);
+	{
+		sqlite3_stmt *s;
+		const unsigned char *d = NULL;
+
+		CHECK(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT id FROM"
+		    " flows WHERE substr(community_id, 3, 8) = substr(?1, 3, 8)"
+		    " AND +community_id = ?1", -1, &s, NULL) == SQLITE_OK);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			d = sqlite3_column_text(s, 3);
+		CHECK(d != NULL && strstr((const char *)d,
+		    "flows_community_id") != NULL);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	store_fini(st);
+	free(st);
+	free(r);
+}
+
+/*
+ * Version 4 -> 5: rows written before get their Community ID (the
+ * ICMP type from NetFlow's extra, none without), `flows` and `flows_v`
+ * gain the new columns, the view still takes inserts, host_names
+ * exists.
+ */
+static void
+test_migrate_v5(void)
+{
+	struct sink *k;
+	sqlite3 *db;
+	char err[256];
+
+	unlink(dbpath);
+	k = sink_open(dbpath, 0, 4, err, sizeof(err));
+	CHECK(k != NULL);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "INSERT INTO interfaces (id, name, kind)"
+	    " VALUES (1, 'eth0', 'packet');"
+	    " INSERT INTO flows (id, iface_id, last_seen, protocol, cli_addr,"
+	    " cli_port, srv_addr, srv_port, cli_pid, cli_process) VALUES"
+	    " (1, 1, 5, 6, '5.6.7.8', 3344, '1.2.3.4', 1122, 7, '/bin/a'),"
+	    " (2, 1, 5, 1, '192.168.0.1', 0, '192.168.0.89', 0, NULL, NULL),"
+	    " (3, 1, 5, 1, '10.0.0.1', 0, '10.0.0.2', 0, NULL, NULL),"
+	    " (4, 1, 5, 58, 'fe80::200:86ff:fe05:80da', 0,"
+	    " 'fe80::260:97ff:fe07:69ea', 0, NULL, NULL),"
+	    " (5, 1, 5, 6, 'junk', 1, '1.2.3.4', 2, NULL, NULL);"
+	    " UPDATE flow_rows SET extra = '{\"ICMP_TYPE\":0,\"ICMP_CODE\":0}'"
+	    " WHERE id = 2; UPDATE flow_rows SET extra = 'not json' WHERE"
+	    " id = 3; UPDATE flow_rows SET extra ="
+	    " '{\"ICMP_TYPE\":135,\"ICMP_CODE\":0}' WHERE id = 4;", NULL,
+	    NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	CHECK_EQ_U(sink_schema_version(k), 5);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK_STR(q_text(db, "SELECT community_id || ' ' || cli_process FROM"
+	    " flows WHERE id = 1"), "1:wCb3OG7yAFWelaUydu0D+125CLM= /bin/a");
+	CHECK_STR(q_text(db, "SELECT community_id FROM flows WHERE id = 2"),
+	    "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=");
+	CHECK_STR(q_text(db, "SELECT coalesce(community_id, 'none') FROM"
+	    " flows WHERE id = 3"), "none");
+	CHECK_STR(q_text(db, "SELECT community_id FROM flows_v WHERE id = 4"),
+	    "1:dGHyGvjMfljg6Bppwm3bg0LO8TY=");
+	CHECK_STR(q_text(db, "SELECT coalesce(community_id, 'none') FROM"
+	    " flows WHERE id = 5"), "none");
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	    " name IN ('flows_community_id', 'host_names',"
+	    " 'host_names_name')"), 3);
+	CHECK(sqlite3_exec(db, "INSERT INTO flows (id, iface_id, last_seen,"
+	    " cli_pid, cli_process, community_id, app_proto, tls_sni) VALUES"
+	    " (9, 1, 99, 42, '/bin/z', '1:x', 'TLS.YouTube', 'a.example')",
+	    NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_STR(q_text(db, "SELECT cli_process || ' ' || community_id ||"
+	    " ' ' || app_proto || ' ' || tls_sni FROM flows WHERE id = 9"),
+	    "/bin/z 1:x TLS.YouTube a.example");
 	sqlite3_close(db);
 }
 
@@ -1281,6 +1449,8 @@ main(void)
 	test_process_rows();
 	test_rollback_refs();
 	test_migrate_processes();
+	test_migrate_v5();
+	test_community_rows();
 	test_row_binding();
 	test_deferred_order();
 	test_writer_thread();

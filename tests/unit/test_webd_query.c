@@ -41,7 +41,7 @@ setup_db(void)
 	    " cli_process TEXT, srv_process TEXT, cli_container_name TEXT,"
 	    " srv_container_name TEXT, cli_container_id TEXT,"
 	    " srv_container_id TEXT, cli_pod TEXT, srv_pod TEXT,"
-	    " cli_namespace TEXT, srv_namespace TEXT);",
+	    " cli_namespace TEXT, srv_namespace TEXT, community_id TEXT);",
 	    NULL, NULL, NULL) == SQLITE_OK);
 	/* 250 flows: every 10th has a curl client process, even ids are
 	 * on eth0, addresses 10.0.<i/256>.<i%256> -> 192.0.2.1:443 or
@@ -144,7 +144,11 @@ test_refusals(void)
 		"cursor=!!!!", "cursor=AAAA", "pid=4294967296",
 		"process=a%00b", "process=%zz", "process=%4", "iface=%0a",
 		"ip_version=3", "vlan=4096", "user=%ff", "user=%c0%80",
-		"user=%ed%a0%80", "user=a%e2%82", NULL
+		"user=%ed%a0%80", "user=a%e2%82",
+		"community_id=wCb3OG7yAFWelaUydu0D+125CLM=",
+		"community_id=1:wCb3OG7yAFWelaUydu0D+125CLM",
+		"community_id=1:wCb3OG7yAFWelaUydu0D*125CLM=",
+		"community_id=2:wCb3OG7yAFWelaUydu0D+125CLM=", NULL
 	};
 	char err[QP_ERR_LEN], big[400];
 	struct query q;
@@ -236,6 +240,16 @@ test_filters(void)
 	CHECK_EQ_U(count("to=1010"), 10);
 	CHECK_EQ_U(count("from=-10"), 0);
 	CHECK_EQ_U(count("user=%C3%A9t%C3%A9"), 0);	/* valid UTF-8 */
+	/* The Community ID: its '+' percent-encoded, or as the space a
+	 * query string makes of a '+' pasted as it is. */
+	CHECK(sqlite3_exec(db, "UPDATE flows SET community_id ="
+	    " '1:wCb3OG7yAFWelaUydu0D+125CLM=' WHERE id IN (3, 4)", NULL,
+	    NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_U(count("community_id=1:wCb3OG7yAFWelaUydu0D%2B125CLM%3D"), 2);
+	CHECK_EQ_U(count("community_id=1:wCb3OG7yAFWelaUydu0D+125CLM="), 2);
+	CHECK_EQ_U(count("community_id=1:wCb3OG7yAFWelaUydu0D+125CLM=&iface=eth0"),
+	    1);
+	CHECK_EQ_U(count("community_id=1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg="), 0);
 }
 
 /* Pages through by `sort`, adding rows between pages: no id repeats and
