@@ -12,6 +12,11 @@
 
 #define NOW_SQL	"((julianday('now') - 2440587.5) * 86400.0)"
 #define BYTES_SQL "(coalesce(f.c2s_bytes, 0) + coalesce(f.s2c_bytes, 0))"
+/* A row's bytes, NULL when neither direction was measured (an event
+ * seen without packets): a sum over such rows stays NULL, so "no byte
+ * counters" never reads as "0 B". */
+#define BYTES_KNOWN_SQL "CASE WHEN f.c2s_bytes IS NULL AND f.s2c_bytes" \
+	" IS NULL THEN NULL ELSE " BYTES_SQL " END"
 
 /* Runs `sql` (already holding the WHERE text) with q's binds and sends
  * {"<key>": rows}.  Frees nothing; the caller owns sql. */
@@ -70,11 +75,11 @@ api_processes(struct webd *w, struct req *q, struct resp *r)
 	    " count(DISTINCT peer) AS peers, count(DISTINCT pid) AS pids,"
 	    " max(last_seen) AS last_seen FROM ("
 	    " SELECT f.cli_process AS process, f.cli_pid AS pid,"
-	    " f.cli_user AS user, f.srv_addr AS peer, " BYTES_SQL " AS bytes,"
+	    " f.cli_user AS user, f.srv_addr AS peer, " BYTES_KNOWN_SQL " AS bytes,"
 	    " f.last_seen FROM flows f WHERE f.cli_process IS NOT NULL%s"
 	    " UNION ALL"
 	    " SELECT f.srv_process, f.srv_pid, f.srv_user, f.cli_addr,"
-	    " " BYTES_SQL ", f.last_seen FROM flows f"
+	    " " BYTES_KNOWN_SQL ", f.last_seen FROM flows f"
 	    " WHERE f.srv_process IS NOT NULL%s)"
 	    " GROUP BY process%s", pid ? "pid" : "NULL",
 	    where.p ? where.p : "", where.p ? where.p : "",
@@ -118,10 +123,10 @@ api_containers(struct webd *w, struct req *q, struct resp *r)
 		    " max(last_seen) AS last_seen FROM ("
 		    " SELECT f.cli_pod AS name, f.cli_namespace AS namespace,"
 		    " f.cli_process AS process, f.srv_addr AS peer,"
-		    " " BYTES_SQL " AS bytes, f.last_seen FROM flows f"
+		    " " BYTES_KNOWN_SQL " AS bytes, f.last_seen FROM flows f"
 		    " WHERE f.cli_pod IS NOT NULL%s UNION ALL"
 		    " SELECT f.srv_pod, f.srv_namespace, f.srv_process,"
-		    " f.cli_addr, " BYTES_SQL ", f.last_seen FROM flows f"
+		    " f.cli_addr, " BYTES_KNOWN_SQL ", f.last_seen FROM flows f"
 		    " WHERE f.srv_pod IS NOT NULL%s) GROUP BY name, namespace",
 		    where.p ? where.p : "", where.p ? where.p : "");
 	else
@@ -133,12 +138,12 @@ api_containers(struct webd *w, struct req *q, struct resp *r)
 		    " SELECT coalesce(f.cli_container_name, f.cli_container_id)"
 		    " AS name, f.cli_container_id AS id, f.cli_container_kind"
 		    " AS kind, f.cli_process AS process, f.srv_addr AS peer,"
-		    " " BYTES_SQL " AS bytes, f.last_seen FROM flows f"
+		    " " BYTES_KNOWN_SQL " AS bytes, f.last_seen FROM flows f"
 		    " WHERE (f.cli_container_id IS NOT NULL OR"
 		    " f.cli_container_name IS NOT NULL)%s UNION ALL"
 		    " SELECT coalesce(f.srv_container_name, f.srv_container_id),"
 		    " f.srv_container_id, f.srv_container_kind, f.srv_process,"
-		    " f.cli_addr, " BYTES_SQL ", f.last_seen FROM flows f"
+		    " f.cli_addr, " BYTES_KNOWN_SQL ", f.last_seen FROM flows f"
 		    " WHERE (f.srv_container_id IS NOT NULL OR"
 		    " f.srv_container_name IS NOT NULL)%s) GROUP BY name",
 		    where.p ? where.p : "", where.p ? where.p : "");
@@ -294,7 +299,7 @@ api_daemons(struct webd *w, struct req *q, struct resp *r)
 /* One dashboard statement: appends ,"key":rows. */
 static int
 summary_part(struct buf *b, struct db_conn *c, const char *key,
-    const char *sql, double from, long long step)
+    const char *sql, double from, double to, long long step)
 {
 	sqlite3_stmt *st;
 	int i, n;
@@ -307,6 +312,8 @@ summary_part(struct buf *b, struct db_conn *c, const char *key,
 
 		if (pn != NULL && strcmp(pn, ":from") == 0)
 			sqlite3_bind_double(st, i, from);
+		else if (pn != NULL && strcmp(pn, ":to") == 0)
+			sqlite3_bind_double(st, i, to);
 		else if (pn != NULL && strcmp(pn, ":step") == 0)
 			sqlite3_bind_int64(st, i, step);
 	}
@@ -314,28 +321,43 @@ summary_part(struct buf *b, struct db_conn *c, const char *key,
 	return json_rows(b, st) == -1 ? -1 : 0;
 }
 
+#define SUMMARY_SPAN_MAX	(31 * 86400)	/* seconds of a custom range */
+
 /*
- * The dashboard in one request.  `capture_bytes` are the capture
- * daemons' byte counters over time (true packet throughput, by rate);
- * `throughput` counts, per interface and `step`-second bucket, the flows
- * last updated in it and their bytes (event-only interfaces have no
- * bytes, so this is the activity chart for them).
+ * The dashboard in one request, over the last `window` seconds or the
+ * custom range [from, to].  Every part counts the rows last updated in
+ * the range.  `capture_bytes` are the capture daemons' byte counters
+ * over time (true packet throughput, by rate); `throughput` counts, per
+ * interface and `step`-second bucket, the flows last updated in it and
+ * their bytes (event-only interfaces have no bytes, so this is the
+ * activity chart for them).  `attribution` and `totals.packet_flows` /
+ * `totals.attributed` share one definition: packet flows (source packet
+ * or joined) carrying a process on some side.
  */
 void
 api_summary(struct webd *w, struct req *q, struct resp *r)
 {
-	const struct qp_value *win;
+	const struct qp_value *win, *vfrom, *vto;
 	struct query qy;
 	struct db_conn *c;
 	long long window, step;
-	double now, from;
+	double now, from, to;
 	int rc = 0;
 
 	query_init(&qy, summary_params, NULL, 0);
 	if (req_query(q, &qy, r) == -1)
 		return;
-	window = (win = query_get(&qy, "window")) != NULL ? win->i : 900;
-	step = window / 60 > 0 ? window / 60 : 1;
+	win = query_get(&qy, "window");
+	vfrom = query_get(&qy, "from");
+	vto = query_get(&qy, "to");
+	if (win != NULL && vfrom != NULL) {
+		resp_error(r, 400, "window: not with from (a custom range)");
+		return;
+	}
+	if (vto != NULL && vfrom == NULL) {
+		resp_error(r, 400, "to: needs from");
+		return;
+	}
 	if ((c = req_db(w, r)) == NULL)
 		return;
 	now = 0;
@@ -345,54 +367,82 @@ api_summary(struct webd *w, struct req *q, struct resp *r)
 		if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 			now = sqlite3_column_double(st, 0);
 	}
-	from = now - (double)window;
-	buf_printf(&r->body, "{\"now\":%.3f,\"window\":%lld,\"step\":%lld",
-	    now, window, step);
+	if (vfrom != NULL) {
+		from = vfrom->r;
+		to = vto != NULL ? vto->r : now;
+		if (to - from < 60 || to - from > SUMMARY_SPAN_MAX) {
+			db_put(w->db, c);
+			resp_error(r, 400, "from, to: the range must be 60 s"
+			    " to 31 days long");
+			return;
+		}
+		window = (long long)(to - from);
+	} else {
+		window = win != NULL ? win->i : 900;
+		to = now;
+		from = now - (double)window;
+	}
+	step = window / 60 > 0 ? window / 60 : 1;
+	buf_printf(&r->body, "{\"now\":%.3f,\"from\":%.3f,\"to\":%.3f,"
+	    "\"window\":%lld,\"step\":%lld", now, from, to, window, step);
 	rc |= summary_part(&r->body, c, "throughput",
 	    "SELECT i.name AS iface, CAST(f.last_seen / :step AS INTEGER) *"
-	    " :step AS t, sum(" BYTES_SQL ") AS bytes, count(*) AS flows"
+	    " :step AS t, sum(" BYTES_KNOWN_SQL ") AS bytes, count(*) AS flows"
 	    " FROM flow_rows f JOIN interfaces i ON i.id = f.iface_id"
-	    " WHERE f.last_seen >= :from GROUP BY i.name, t ORDER BY t",
-	    from, step);
+	    " WHERE f.last_seen >= :from AND f.last_seen <= :to"
+	    " GROUP BY i.name, t ORDER BY t", from, to, step);
 	/* Packet throughput: the capture daemons' monotonic byte counters
 	 * as sampled by the store (counter_history); the UI takes rates. */
 	rc |= summary_part(&r->body, c, "capture_bytes",
 	    "SELECT h.daemon, h.ts AS t, h.value AS bytes FROM counter_history h"
-	    " WHERE h.key = 'bytes' AND h.ts >= :from - :step AND h.daemon IN"
+	    " WHERE h.key = 'bytes' AND h.ts >= :from - :step AND h.ts <= :to"
+	    " AND h.daemon IN"
 	    " (SELECT daemon FROM daemon_counters WHERE role = 'capture'"
-	    " AND key = 'bytes') ORDER BY h.daemon, h.ts", from, step);
+	    " AND key = 'bytes') ORDER BY h.daemon, h.ts", from, to, step);
+	/* Ranked by the bytes that were measured, then by flows: processes
+	 * seen through events only have bytes null (not 0) and come after
+	 * every process with byte counters. */
 	rc |= summary_part(&r->body, c, "top_processes",
 	    "SELECT process, sum(bytes) AS bytes, count(*) AS flows FROM ("
-	    " SELECT f.cli_process AS process, " BYTES_SQL " AS bytes"
-	    " FROM flows f WHERE f.last_seen >= :from AND"
-	    " f.cli_process IS NOT NULL UNION ALL"
-	    " SELECT f.srv_process, " BYTES_SQL " FROM flows f"
-	    " WHERE f.last_seen >= :from AND f.srv_process IS NOT NULL)"
-	    " GROUP BY process ORDER BY bytes DESC, flows DESC LIMIT 10", from, step);
+	    " SELECT f.cli_process AS process, " BYTES_KNOWN_SQL " AS bytes"
+	    " FROM flows f WHERE f.last_seen >= :from AND f.last_seen <= :to"
+	    " AND f.cli_process IS NOT NULL UNION ALL"
+	    " SELECT f.srv_process, " BYTES_KNOWN_SQL " FROM flows f"
+	    " WHERE f.last_seen >= :from AND f.last_seen <= :to"
+	    " AND f.srv_process IS NOT NULL) GROUP BY process"
+	    " ORDER BY coalesce(sum(bytes), -1) DESC, flows DESC LIMIT 10",
+	    from, to, step);
 	rc |= summary_part(&r->body, c, "top_talkers",
 	    "SELECT addr, sum(bytes) AS bytes, count(*) AS flows FROM ("
-	    " SELECT f.cli_addr AS addr, " BYTES_SQL " AS bytes"
-	    " FROM flow_rows f WHERE f.last_seen >= :from UNION ALL"
-	    " SELECT f.srv_addr, " BYTES_SQL " FROM flow_rows f"
-	    " WHERE f.last_seen >= :from)"
-	    " GROUP BY addr ORDER BY bytes DESC, flows DESC LIMIT 10", from, step);
+	    " SELECT f.cli_addr AS addr, " BYTES_KNOWN_SQL " AS bytes"
+	    " FROM flow_rows f WHERE f.last_seen >= :from"
+	    " AND f.last_seen <= :to UNION ALL"
+	    " SELECT f.srv_addr, " BYTES_KNOWN_SQL " FROM flow_rows f"
+	    " WHERE f.last_seen >= :from AND f.last_seen <= :to)"
+	    " GROUP BY addr ORDER BY coalesce(sum(bytes), -1) DESC,"
+	    " flows DESC LIMIT 10", from, to, step);
 	rc |= summary_part(&r->body, c, "attribution",
 	    "SELECT i.name AS iface, count(*) AS packet_flows,"
 	    " sum(f.cli_proc_id IS NOT NULL OR f.srv_proc_id IS NOT NULL)"
 	    " AS with_process FROM flow_rows f JOIN interfaces i"
 	    " ON i.id = f.iface_id WHERE f.last_seen >= :from AND"
-	    " f.source IN ('packet', 'joined') GROUP BY i.name", from, step);
+	    " f.last_seen <= :to AND f.source IN ('packet', 'joined')"
+	    " GROUP BY i.name", from, to, step);
 	rc |= summary_part(&r->body, c, "drops",
 	    "SELECT daemon, role, key, value, updated FROM daemon_counters"
 	    " WHERE key IN ('lost', 'dropped', 'bad_msgs', 'bad_records',"
 	    " 'write_errors', 'unmatched', 'unknown_iface', 'lost_msgs')"
 	    " OR key LIKE '%drop%' OR key LIKE '%lost%' OR key LIKE 'bad%'"
-	    " OR key LIKE '%error%' ORDER BY daemon, key", from, step);
+	    " OR key LIKE '%error%' ORDER BY daemon, key", from, to, step);
 	rc |= summary_part(&r->body, c, "totals",
-	    "SELECT count(*) AS flows, sum(" BYTES_SQL ") AS bytes,"
-	    " sum(f.cli_proc_id IS NOT NULL OR f.srv_proc_id IS NOT NULL)"
-	    " AS attributed FROM flow_rows f WHERE f.last_seen >= :from",
-	    from, step);
+	    "SELECT count(*) AS flows, sum(" BYTES_KNOWN_SQL ") AS bytes,"
+	    " sum(f.source IN ('packet', 'joined')) AS packet_flows,"
+	    " sum(f.source IN ('packet', 'joined') AND"
+	    " (f.cli_proc_id IS NOT NULL OR f.srv_proc_id IS NOT NULL))"
+	    " AS attributed, sum(f.cli_proc_id IS NOT NULL OR"
+	    " f.srv_proc_id IS NOT NULL) AS with_process"
+	    " FROM flow_rows f WHERE f.last_seen >= :from"
+	    " AND f.last_seen <= :to", from, to, step);
 	if (rc != 0)
 		db_fail(w, c, r);
 	else

@@ -15,6 +15,7 @@ WEBD_SRCS = \
 	webd/api_flows.c \
 	webd/api_ifaces.c \
 	webd/api_stats.c \
+	webd/api_hosts.c \
 	webd/metrics.c
 # The UI, embedded at build time (webd/gen_assets.sh); order is the
 # table's order.

@@ -58,8 +58,10 @@ const struct qp_def flow_params[] = {
 	{ "namespace", QP_TEXT, 0, 63, NULL,
 	  "? IN (f.cli_namespace, f.srv_namespace)", NULL, NULL,
 	  "Kubernetes namespace, either side" },
-	{ "state", QP_WORD, 0, 0, tcp_states, "f.tcp_state = ?", NULL, NULL,
-	  "TCP state" },
+	/* The store writes SYN-SENT, the API's words are SYN_SENT. */
+	{ "state", QP_WORD, 0, 0, tcp_states,
+	  "replace(replace(f.tcp_state, '-', '_'), 'WAIT_', 'WAIT') = ?", NULL,
+	  NULL, "TCP state" },
 	{ "source", QP_WORD, 0, 0, sources, "f.source = ?", NULL, NULL,
 	  "event, netstat, netflow, packet or joined" },
 	{ "ip_version", QP_INT, 4, 6, NULL, "f.ip_version = ?", NULL, NULL,
@@ -125,6 +127,8 @@ const struct qp_sort flow_sorts[] = {
 	{ "event", "coalesce(f.last_event, '')", QS_TEXT },
 	{ "events", "coalesce(f.events, 0)", QS_INT },
 	{ "rtt", "coalesce(f.rtt_ms, f.cli_latency_ms, -1)", QS_REAL },
+	{ "duration", "(f.last_seen - coalesce(f.first_seen, f.last_seen))",
+	  QS_REAL },
 	{ NULL, NULL, QS_INT }
 };
 
@@ -251,6 +255,10 @@ const struct qp_def ifcounter_params[] = {
 const struct qp_def summary_params[] = {
 	{ "window", QP_INT, 60, 7 * 86400, NULL, NULL, NULL, NULL,
 	  "seconds of history for the charts and tops (default 900)" },
+	{ "from", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
+	  "a custom range's start (unix seconds, or -N); not with window" },
+	{ "to", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
+	  "a custom range's end (default now); needs from" },
 	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
 };
 

@@ -346,6 +346,10 @@ void	api_ifcounters(struct webd *, struct req *, struct resp *);
 void	api_daemons(struct webd *, struct req *, struct resp *);
 void	api_summary(struct webd *, struct req *, struct resp *);
 void	api_metrics(struct webd *, struct req *, struct resp *);
+/* api_hosts.c: one host, the search box, the process tree */
+void	api_host(struct webd *, struct req *, struct resp *);
+void	api_search(struct webd *, struct req *, struct resp *);
+void	api_process_tree(struct webd *, struct req *, struct resp *);
 
 /* ---- json.c: rows as JSON, formatted by hand (the hot path) */
 

@@ -190,18 +190,31 @@ async function route() {
 	if (!S.user) return;
 	const r = parseHash();
 	stopTimer();
-	S.seq++;
+	const seq = ++S.seq;
 	const page = PAGES[r.page] ? r.page : 'dashboard';
 	S.page = page;
+	const navPage = { flow: 'flows', host: 'dashboard' }[page] || page;
 	for (const a of document.querySelectorAll('#nav a'))
-		a.classList.toggle('active', a.dataset.page === (page === 'flow' ? 'flows' : page));
+		a.classList.toggle('active', a.dataset.page === navPage);
 	const root = $('page');
-	root.replaceChildren();
 	status('');
-	try {
-		await PAGES[page](root, r);
-	} catch (e) {
-		if (e.status !== 401) root.append(h('p', { class: 'error', role: 'alert' }, e.message));
+	// A page whose first load fails (webd not reachable, the database
+	// not created yet: 503) tries again, 1 s then up to 15 s apart, for
+	// as long as it is the page shown.
+	for (let delay = 1000; ; delay = Math.min(delay * 2, 15000)) {
+		root.replaceChildren();
+		try {
+			await PAGES[page](root, r);
+			return;
+		} catch (e) {
+			if (e.status === 401 || !current(seq)) return;
+			stopTimer();
+			root.replaceChildren(h('p', { class: 'error', role: 'alert', id: 'page-error' },
+				e.message + ' (trying again in ' + delay / 1000 + ' s)'));
+			status(e.message, true);
+			await new Promise((res) => setTimeout(res, delay));
+			if (!current(seq)) return;
+		}
 	}
 }
 
@@ -248,9 +261,91 @@ function card(title, ...kids) {
 
 // ---- dashboard
 
+// ---- time ranges: `window=SECONDS` (the last N seconds) or a custom
+// `from=UNIX&to=UNIX` in a page's hash.
+
+const WINDOWS = [['900', '15 min'], ['3600', '1 hour'], ['21600', '6 hours'], ['86400', '24 hours'], ['604800', '7 days']];
+
+function rangeOf(params, def) {
+	const from = Number(params.get('from')), to = Number(params.get('to'));
+	if (params.get('from') && from > 0) {
+		const end = to > from ? to : null;
+		return { custom: true, from, to: end, label: fmtTime(from) + ' to ' + (end ? fmtTime(end) : 'now') };
+	}
+	const w = WINDOWS.find((x) => x[0] === params.get('window')) || WINDOWS.find((x) => x[0] === def) || WINDOWS[0];
+	return { custom: false, window: Number(w[0]), label: 'last ' + w[1], key: w[0] };
+}
+// The API's parameters for a range: summary takes window=N, the others
+// from=-N; both take from/to for a custom range.
+function rangeParams(rg, q, style) {
+	if (rg.custom) {
+		q.set('from', String(Math.floor(rg.from)));
+		if (rg.to) q.set('to', String(Math.ceil(rg.to)));
+	} else if (style === 'window') q.set('window', String(rg.window));
+	else q.set('from', String(-rg.window));
+	return q;
+}
+function localInput(t) {
+	const d = new Date(t * 1000);
+	const p = (x) => String(x).padStart(2, '0');
+	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+// The range buttons and a custom from/to form; go(params) moves there.
+function rangeBar(params, rg, def, go) {
+	const pick = (v) => {
+		const q = new URLSearchParams(params);
+		q.delete('from'); q.delete('to'); q.delete('cursor');
+		if (v === def) q.delete('window'); else q.set('window', v);
+		go(q);
+	};
+	const now = Date.now() / 1000;
+	const fromIn = h('input', { type: 'datetime-local', id: 'range-from', 'aria-label': 'From',
+		value: localInput(rg.custom ? rg.from : now - (rg.window || 3600)) });
+	const toIn = h('input', { type: 'datetime-local', id: 'range-to', 'aria-label': 'To',
+		value: localInput(rg.custom && rg.to ? rg.to : now) });
+	const msg = h('span', { class: 'error', id: 'range-msg', role: 'alert' });
+	const form = h('form', { class: 'range-form', id: 'range-form', hidden: !rg.custom, onsubmit: (ev) => {
+		ev.preventDefault();
+		const f = new Date(fromIn.value).getTime() / 1000, t = new Date(toIn.value).getTime() / 1000;
+		if (!(f > 0) || !(t > f)) { msg.textContent = 'From must be before To.'; return; }
+		const q = new URLSearchParams(params);
+		q.delete('window'); q.delete('cursor');
+		q.set('from', String(Math.floor(f)));
+		q.set('to', String(Math.ceil(t)));
+		go(q);
+	} }, h('label', { class: 'field' }, h('span', {}, 'From'), fromIn), h('label', { class: 'field' }, h('span', {}, 'To'), toIn),
+	h('button', { type: 'submit', id: 'range-apply' }, 'Apply'), msg);
+	const seg = h('div', { class: 'seg', role: 'group', 'aria-label': 'Time range' },
+		WINDOWS.map(([v, l]) => h('button', { type: 'button', class: !rg.custom && rg.key === v ? 'on' : '',
+			'aria-pressed': String(!rg.custom && rg.key === v), onclick: () => pick(v) }, l)),
+		h('button', { type: 'button', id: 'range-custom', class: rg.custom ? 'on' : '', 'aria-pressed': String(rg.custom),
+			'aria-expanded': String(!form.hidden), onclick: (ev) => {
+				form.hidden = !form.hidden;
+				ev.currentTarget.setAttribute('aria-expanded', String(!form.hidden));
+				if (!form.hidden) fromIn.focus();
+			} }, 'Custom…'));
+	return h('div', { class: 'rangebar' }, seg, form);
+}
+
+// ---- charts
+
+// The drawing width of a chart: its text is drawn at 11 units, so a
+// chart drawn for the screen it is on keeps 11 px labels on a phone.
+function chartWidth() {
+	return Math.round(Math.max(300, Math.min(720, (window.innerWidth || 720) - 56)));
+}
+function tickLabel(t, span) {
+	const d = new Date(t * 1000);
+	const p = (x) => String(x).padStart(2, '0');
+	const hm = p(d.getHours()) + ':' + p(d.getMinutes());
+	return span > 2 * 86400 ? (d.getMonth() + 1) + '/' + d.getDate() + ' ' + hm : hm;
+}
+
+// series: [{name, points: [[t, v]...]}]; opts: from, to, fmt, label,
+// zero.  Pointing at the chart (or the arrow keys once it has focus)
+// shows the time and every series' value there.
 function lineChart(series, opts) {
-	// series: [{name, points: [[t, v]...]}]
-	const W = 720, H = 220, L = 64, R = 12, T = 10, B = 26;
+	const W = chartWidth(), H = 220, L = 64, R = 12, T = 10, B = 26;
 	const all = series.flatMap((s) => s.points);
 	const t0 = opts.from, t1 = opts.to;
 	// A "nice" top (1, 2 or 5 times a power of ten) so ticks read well.
@@ -263,17 +358,17 @@ function lineChart(series, opts) {
 	const x = (t) => L + (W - L - R) * (t - t0) / Math.max(1, t1 - t0);
 	const y = (v) => T + (H - T - B) * (1 - v / vmax);
 	const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img',
-		'aria-label': opts.label });
+		'aria-label': opts.label, tabindex: '0' });
 	for (let i = 0; i <= 4; i++) {
 		const v = vmax * i / 4;
 		g.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'gridline' }));
 		g.append(svg('text', { x: L - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, opts.fmt(v)));
 	}
-	for (let i = 0; i <= 5; i++) {
-		const t = t0 + (t1 - t0) * i / 5;
-		const d = new Date(t * 1000);
-		g.append(svg('text', { x: x(t), y: H - 6, class: 'axis', 'text-anchor': i === 0 ? 'start' : i === 5 ? 'end' : 'middle' },
-			String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0')));
+	const nt = W < 500 ? 3 : 5;
+	for (let i = 0; i <= nt; i++) {
+		const t = t0 + (t1 - t0) * i / nt;
+		g.append(svg('text', { x: x(t), y: H - 6, class: 'axis', 'text-anchor': i === 0 ? 'start' : i === nt ? 'end' : 'middle' },
+			tickLabel(t, t1 - t0)));
 	}
 	series.forEach((s, i) => {
 		if (!s.points.length) return;
@@ -288,20 +383,58 @@ function lineChart(series, opts) {
 		g.append(svg('text', { x: (L + W - R) / 2, y: T + (H - T - B) / 2, class: 'axis note', 'text-anchor': 'middle' }, opts.zero || 'all zero in this window'));
 	const legend = h('ul', { class: 'legend' }, series.map((s, i) =>
 		h('li', {}, h('span', { class: 'swatch s' + (i % 6) }), s.name)));
-	return h('div', { class: 'chartbox' }, g, legend);
+	// The tooltip: the sample times of every series, merged and sorted.
+	const times = [...new Set(all.map((p) => p[0]))].sort((a, b) => a - b);
+	const guide = svg('line', { y1: T, y2: H - B, class: 'guide', visibility: 'hidden' });
+	g.append(guide);
+	const tip = h('div', { class: 'tip', role: 'status', hidden: true });
+	let at = -1;
+	const show = (k) => {
+		if (!times.length) return;
+		at = Math.max(0, Math.min(times.length - 1, k));
+		const t = times[at];
+		guide.setAttribute('x1', x(t));
+		guide.setAttribute('x2', x(t));
+		guide.setAttribute('visibility', 'visible');
+		tip.replaceChildren(h('div', { class: 'tiptime' }, fmtTime(t)), series.map((s, i) => {
+			const p = s.points.find((q) => q[0] === t);
+			return h('div', {}, h('span', { class: 'swatch s' + (i % 6) }), s.name + ': ', h('b', {}, p ? opts.fmt(p[1]) : '–'));
+		}));
+		tip.hidden = false;
+		const box = g.getBoundingClientRect();
+		const px = box.width * x(t) / W;
+		tip.style.left = Math.max(0, Math.min(box.width - 180, px + 12)) + 'px';
+	};
+	const hide = () => { tip.hidden = true; guide.setAttribute('visibility', 'hidden'); at = -1; };
+	const nearest = (t) => {
+		let k = 0;
+		for (let i = 1; i < times.length; i++) if (Math.abs(times[i] - t) < Math.abs(times[k] - t)) k = i;
+		return k;
+	};
+	g.addEventListener('pointermove', (ev) => {
+		const box = g.getBoundingClientRect();
+		const vx = (ev.clientX - box.left) * W / box.width;
+		show(nearest(t0 + (vx - L) * (t1 - t0) / (W - L - R)));
+	});
+	g.addEventListener('pointerleave', hide);
+	g.addEventListener('blur', hide);
+	g.addEventListener('keydown', (ev) => {
+		if (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') {
+			show(at < 0 ? times.length - 1 : at + (ev.key === 'ArrowLeft' ? -1 : 1));
+			ev.preventDefault();
+		} else if (ev.key === 'Escape') hide();
+	});
+	return h('div', { class: 'chartbox' }, g, tip, legend);
 }
-
-const WINDOWS = [['900', '15 min'], ['3600', '1 hour'], ['21600', '6 hours'], ['86400', '24 hours']];
 
 PAGES.dashboard = async (root, r) => {
 	const seq = S.seq;
-	const win = WINDOWS.find((w) => w[0] === r.params.get('window')) || WINDOWS[0];
-	const wl = win[1];
-	const sw = h('div', { class: 'seg', role: 'group', 'aria-label': 'Time window' }, WINDOWS.map(([v, l]) =>
-		h('button', { type: 'button', class: v === win[0] ? 'on' : '', 'aria-pressed': String(v === win[0]),
-			onclick: () => setHash('dashboard', new URLSearchParams(v === '900' ? '' : 'window=' + v)) }, l)));
+	const rg = rangeOf(r.params, '900');
+	const wl = rg.custom ? rg.label : rg.label.replace(/^last /, '');
+	const rl = rg.custom ? rg.label : rg.label;
+	const sw = rangeBar(r.params, rg, '900', (q) => setHash('dashboard', q));
 	const draw = async () => {
-		const j = await api('/api/v1/summary?window=' + win[0]);
+		const j = await api('/api/v1/summary?' + rangeParams(rg, new URLSearchParams(), 'window'));
 		const d = await api('/api/v1/daemons');
 		if (!current(seq)) return;
 		const step = j.step;
@@ -309,14 +442,14 @@ PAGES.dashboard = async (root, r) => {
 		const series = names.map((n) => {
 			const by = new Map(j.throughput.filter((r) => r.iface === n).map((r) => [r.t, r.bytes * 8 / step]));
 			const pts = [];
-			for (let t = Math.floor((j.now - j.window) / step) * step; t <= j.now; t += step)
+			for (let t = Math.floor(j.from / step) * step; t <= j.to; t += step)
 				pts.push([t, by.get(t) || 0]);
 			return { name: n, points: pts };
 		});
 		const fseries = names.map((n) => {
 			const by = new Map(j.throughput.filter((r) => r.iface === n).map((r) => [r.t, r.flows]));
 			const pts = [];
-			for (let t = Math.floor((j.now - j.window) / step) * step; t <= j.now; t += step)
+			for (let t = Math.floor(j.from / step) * step; t <= j.to; t += step)
 				pts.push([t, by.get(t) || 0]);
 			return { name: n, points: pts };
 		});
@@ -336,48 +469,52 @@ PAGES.dashboard = async (root, r) => {
 			return { name: d.replace(/^capture-/, ''), points: pts };
 		});
 		const tot = j.totals[0] || {};
-		const ratio = tot.flows ? (100 * (tot.attributed || 0) / tot.flows) : 0;
+		// Attribution has one definition everywhere: packet flows (seen
+		// on a packet interface) that carry a process on some side.
+		// Event rows always carry one and would make it meaningless.
 		const kpis = h('div', { class: 'kpis' },
 			kpi('Flows (' + wl + ')', fmtNum(tot.flows || 0)),
-			kpi('Bytes (' + wl + ')', fmtBytes(tot.bytes || 0)),
-			kpi('With a process', ratio.toFixed(1) + ' %'),
+			kpi('Bytes (' + wl + ')', tot.bytes === null || tot.bytes === undefined ? '–' : fmtBytes(tot.bytes),
+				tot.bytes === null || tot.bytes === undefined ? 'no byte counters: flows seen through events only' : null),
+			kpi('Packet flows with a process', tot.packet_flows ? pct(tot.attributed / tot.packet_flows) : '–',
+				tot.packet_flows ? fmtNum(tot.attributed) + ' of ' + fmtNum(tot.packet_flows) + ' packet flows' : 'no packet flows in this range', 'kpi-attribution'),
 			kpi('Daemons up', d.live.filter((x) => x.up).length + ' / ' + d.live.length));
 		const attr = j.attribution.length ? table([
 			{ key: 'iface', label: 'Packet interface' },
 			{ key: 'packet_flows', label: 'Packet flows', cls: 'num', fmt: (r) => fmtNum(r.packet_flows) },
-			{ key: 'with_process', label: 'With process', cls: 'num', fmt: (r) => fmtNum(r.with_process) },
-			{ label: 'Ratio', cls: 'num', fmt: (r) => bar(r.packet_flows ? r.with_process / r.packet_flows : 0) },
-		], j.attribution) : h('p', { class: 'muted' }, 'No packet flows in the window.');
+			{ key: 'with_process', label: 'With a process', cls: 'num', fmt: (r) => fmtNum(r.with_process) },
+			{ label: 'Attribution', cls: 'num', fmt: (r) => bar(r.packet_flows ? r.with_process / r.packet_flows : 0) },
+		], j.attribution, { cls: 'attribution' }) : h('p', { class: 'muted' }, 'No packet flows in this range.');
 		const drops = j.drops.filter((r) => r.value > 0);
 		root.replaceChildren(
 			h('div', { class: 'titlebar' }, h('h1', {}, 'Dashboard'), h('span', { class: 'spacer' }), sw),
 			kpis,
 			h('div', { class: 'cols' },
-				cseries.length ? card('Captured throughput by packet interface (bits/s, last ' + wl + ')',
-					lineChart(cseries, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Captured throughput per interface',
+				cseries.length ? card('Captured throughput by packet interface (bits/s, ' + rl + ')',
+					lineChart(cseries, { from: j.from, to: j.to, fmt: fmtBits, label: 'Captured throughput per interface',
 						// One counter sample per daemon gives no rate yet (the
 						// store samples every store.history_interval): say so
 						// rather than claim nothing was captured.
 						zero: cseries.some((s) => s.points.length) ? 'no packets captured in this window'
 							: 'one counter sample so far: rates need two' }))
-				: card('Flow bytes by interface (bits/s, by last update, last ' + wl + ')',
-					series.length ? lineChart(series, { from: j.now - j.window, to: j.now, fmt: fmtBits, label: 'Flow bytes per interface',
+				: card('Flow bytes by interface (bits/s, by last update, ' + rl + ')',
+					series.length ? lineChart(series, { from: j.from, to: j.to, fmt: fmtBits, label: 'Flow bytes per interface',
 						zero: 'no byte counters in this window (event-only flows carry none)' })
 						: h('p', { class: 'muted' }, 'No flows in the window.')),
 				card('Flows updated per ' + (step >= 60 ? step / 60 + ' min' : step + ' s') + ', by interface',
-					fseries.length ? lineChart(fseries, { from: j.now - j.window, to: j.now, fmt: (v) => fmtNum(Math.round(v * 10) / 10), label: 'Flows per interval per interface' })
+					fseries.length ? lineChart(fseries, { from: j.from, to: j.to, fmt: (v) => fmtNum(Math.round(v * 10) / 10), label: 'Flows per interval per interface' })
 						: h('p', { class: 'muted' }, 'No flows in the window.'))),
 			h('div', { class: 'cols' },
 				card('Top processes', table([
 					{ key: 'process', label: 'Process', fmt: (r) => h('a', { href: '#/flows?process=' + encodeURIComponent(r.process), title: r.process }, base(r.process)) },
 					{ key: 'flows', label: 'Flows', cls: 'num', fmt: (r) => fmtNum(r.flows) },
-					{ key: 'bytes', label: 'Bytes', cls: 'num', fmt: (r) => fmtBytes(r.bytes) },
-				], j.top_processes)),
+					{ key: 'bytes', label: 'Bytes', cls: 'num', fmt: (r) => bytesCell(r.bytes) },
+				], j.top_processes, { cls: 'top-processes' })),
 				card('Top talkers', table([
-					{ key: 'addr', label: 'Address', fmt: (r) => h('a', { href: '#/flows?addr=' + encodeURIComponent(r.addr) }, r.addr) },
+					{ key: 'addr', label: 'Address', fmt: (r) => hostLink(r.addr) },
 					{ key: 'flows', label: 'Flows', cls: 'num', fmt: (r) => fmtNum(r.flows) },
-					{ key: 'bytes', label: 'Bytes', cls: 'num', fmt: (r) => fmtBytes(r.bytes) },
-				], j.top_talkers))),
+					{ key: 'bytes', label: 'Bytes', cls: 'num', fmt: (r) => bytesCell(r.bytes) },
+				], j.top_talkers, { cls: 'top-talkers' }))),
 			h('div', { class: 'cols' },
 				card('Attribution (packet flows carrying a process)', attr),
 				card('Drops at every stage', drops.length ? table([
@@ -388,15 +525,30 @@ PAGES.dashboard = async (root, r) => {
 		status('updated ' + new Date().toLocaleTimeString());
 	};
 	await draw();
-	every(5000, () => draw().catch((e) => status(e.message, true)));
+	// A past custom range does not change; a chart being read (pointer
+	// or focus on it) is not redrawn under the reader.
+	if (!rg.custom || !rg.to)
+		every(5000, () => {
+			if (!root.querySelector('svg.chart:hover, svg.chart:focus')) draw().catch((e) => status(e.message, true));
+		});
 };
 
-function kpi(label, value) {
-	return h('div', { class: 'kpi' }, h('div', { class: 'kv' }, value), h('div', { class: 'kl' }, label));
+// Bytes, or a dash that says why when nothing was measured.
+function bytesCell(n) {
+	return n === null || n === undefined ? h('span', { class: 'muted', title: 'no byte counters: seen through events only' }, '–') : fmtBytes(n);
 }
+function hostLink(a) {
+	return a ? h('a', { href: '#/host/' + encodeURIComponent(a), class: 'host' }, a) : '–';
+}
+
+function kpi(label, value, title, id) {
+	return h('div', { class: 'kpi', id, title }, h('div', { class: 'kv' }, value), h('div', { class: 'kl' }, label));
+}
+// One rounding for every percentage shown.
+function pct(f) { return (100 * f).toFixed(1) + ' %'; }
 function bar(f) {
-	const pct = Math.round(f * 100);
-	return h('span', { class: 'bar', title: pct + ' %' }, h('span', { class: 'barfill w' + Math.min(100, Math.max(0, Math.round(pct / 5) * 5)) }), pct + ' %');
+	const p = Math.round(f * 100);
+	return h('span', { class: 'bar', title: pct(f) }, h('span', { class: 'barfill w' + Math.min(100, Math.max(0, Math.round(p / 5) * 5)) }), pct(f));
 }
 
 // ---- flows

@@ -1,0 +1,453 @@
+/*
+ * What the UI asks about one thing at a time: a host (everything about
+ * one address), the search box (addresses, processes, containers and
+ * names that match a text) and the process tree (parent -> child, with
+ * their flows).  Each handler checks its parameters through a table
+ * below (query.h), bounds its time range and its rows, and runs
+ * prepared statements only.  See docs/api.md.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "query.h"
+#include "webd.h"
+
+#define BYTES_SQL "(coalesce(f.c2s_bytes, 0) + coalesce(f.s2c_bytes, 0))"
+/* NULL when neither direction was measured (events only). */
+#define BYTES_KNOWN_SQL "CASE WHEN f.c2s_bytes IS NULL AND f.s2c_bytes" \
+	" IS NULL THEN NULL ELSE " BYTES_SQL " END"
+
+#define HOST_SPAN_DEFAULT	86400		/* seconds: the last day */
+#define HOST_SPAN_MAX		(31 * 86400)	/* seconds of one range */
+#define HOST_PEERS_MAX		20		/* rows of each top list */
+#define HOST_PROCS_MAX		50
+#define HOST_NAMES_MAX		20
+#define SEARCH_TEXT_MAX		128		/* bytes of a search text */
+#define SEARCH_LIMIT_DEFAULT	8		/* results per kind */
+#define SEARCH_LIMIT_MAX	50
+#define TREE_LIMIT_DEFAULT	500		/* processes in a tree */
+#define TREE_LIMIT_MAX		5000
+
+/* The host-name table the store fills from DNS answers and nDPI, when
+ * the database has one (schema.md, "host_names"). */
+#define NAMES_TABLE	"host_names"
+
+static const struct qp_def host_params[] = {
+	{ "from", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
+	  "seen at or after (default -86400)" },
+	{ "to", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
+	  "seen at or before (default now)" },
+	{ "iface", QP_TEXT, 0, 255, NULL, NULL, NULL, NULL,
+	  "interface name" },
+	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
+};
+
+static const struct qp_def search_params[] = {
+	{ "q", QP_TEXT, 0, SEARCH_TEXT_MAX, NULL, NULL, NULL, NULL,
+	  "what to look for" },
+	{ "from", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
+	  "addresses seen at or after (default -86400)" },
+	{ "limit", QP_LIMIT, 0, SEARCH_LIMIT_MAX, NULL, NULL, NULL, NULL,
+	  "results per kind (default 8)" },
+	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
+};
+
+static const struct qp_def tree_params[] = {
+	{ "iface", QP_TEXT, 0, 255, NULL,
+	  "f.iface_id = (SELECT id FROM interfaces WHERE name = ?)", NULL, NULL,
+	  "interface name" },
+	{ "addr", QP_ADDR, 0, 0, NULL, "(f.cli_addr = ? OR f.srv_addr = ?)",
+	  NULL, "(cidr_match(f.cli_addr, ?) OR cidr_match(f.srv_addr, ?))",
+	  "address or CIDR on either side" },
+	{ "user", QP_TEXT, 0, 63, NULL, "(f.cli_user = ? OR f.srv_user = ?)",
+	  NULL, NULL, "user name" },
+	{ "from", QP_TIME, 0, 0, NULL, "f.last_seen >= ?", NULL, NULL,
+	  "seen at or after (default -86400)" },
+	{ "to", QP_TIME, 0, 0, NULL, "f.last_seen <= ?", NULL, NULL,
+	  "seen at or before" },
+	{ "limit", QP_LIMIT, 0, TREE_LIMIT_MAX, NULL, NULL, NULL, NULL,
+	  "processes (default 500)" },
+	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
+};
+
+/* What every statement of a host answer is bound to, by name. */
+struct host_args {
+	char		 addr[QP_VALUE_MAX];
+	char		 text[QP_VALUE_MAX];	/* search text, lower case */
+	const char	*iface;		/* NULL: every interface */
+	long long	 pid;		/* search text as a pid, or -1 */
+	double		 from, to;
+	long long	 step;		/* seconds per chart bucket */
+	long long	 limit;
+};
+
+static int
+host_bind(sqlite3_stmt *st, const struct host_args *a)
+{
+	const char *pn;
+	int i, n, rc = SQLITE_OK;
+
+	n = sqlite3_bind_parameter_count(st);
+	for (i = 1; i <= n && rc == SQLITE_OK; i++) {
+		if ((pn = sqlite3_bind_parameter_name(st, i)) == NULL)
+			return -1;
+		if (strcmp(pn, ":addr") == 0)
+			rc = sqlite3_bind_text(st, i, a->addr, -1,
+			    SQLITE_TRANSIENT);
+		else if (strcmp(pn, ":q") == 0)
+			rc = sqlite3_bind_text(st, i, a->text, -1,
+			    SQLITE_TRANSIENT);
+		else if (strcmp(pn, ":pid") == 0)
+			rc = a->pid >= 0 ? sqlite3_bind_int64(st, i, a->pid) :
+			    sqlite3_bind_null(st, i);
+		else if (strcmp(pn, ":iface") == 0)
+			rc = a->iface != NULL ? sqlite3_bind_text(st, i,
+			    a->iface, -1, SQLITE_TRANSIENT) :
+			    sqlite3_bind_null(st, i);
+		else if (strcmp(pn, ":from") == 0)
+			rc = sqlite3_bind_double(st, i, a->from);
+		else if (strcmp(pn, ":to") == 0)
+			rc = sqlite3_bind_double(st, i, a->to);
+		else if (strcmp(pn, ":step") == 0)
+			rc = sqlite3_bind_int64(st, i, a->step);
+		else if (strcmp(pn, ":limit") == 0)
+			rc = sqlite3_bind_int64(st, i, a->limit);
+		else
+			return -1;
+	}
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Appends "key":rows (a leading comma unless first).  0 or -1. */
+static int
+host_part(struct buf *b, struct db_conn *c, const char *key, const char *sql,
+    const struct host_args *a, int first)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_prepare(c, sql)) == NULL || host_bind(st, a) == -1)
+		return -1;
+	buf_printf(b, "%s\"%s\":", first ? "" : ",", key);
+	return json_rows(b, st) == -1 ? -1 : 0;
+}
+
+/* The range [from, to] of a request's from/to parameters: the last
+ * `span` seconds by default; 0, or -1 with a 400 in r. */
+static int
+range_of(const struct query *qy, long long span, double *from, double *to,
+    struct resp *r)
+{
+	const struct qp_value *vf = query_get(qy, "from");
+	const struct qp_value *vt = query_get(qy, "to");
+	double now = (double)clock_wall_usec() / 1e6;
+
+	*to = vt != NULL ? vt->r : now;
+	*from = vf != NULL ? vf->r : *to - (double)span;
+	if (*to <= *from || *to - *from > HOST_SPAN_MAX) {
+		resp_error(r, 400, "from, to: from must be before to, at most"
+		    " 31 days apart");
+		return -1;
+	}
+	return 0;
+}
+
+/* The rows of one host: either side is the address, seen in the range,
+ * on one interface or all.  The time condition comes first so SQLite
+ * takes the last_seen index. */
+#define HOST_WHERE \
+	" f.last_seen >= :from AND f.last_seen <= :to" \
+	" AND (f.cli_addr = :addr OR f.srv_addr = :addr)" \
+	" AND (:iface IS NULL OR f.iface_id =" \
+	" (SELECT id FROM interfaces WHERE name = :iface))"
+/* Bytes the host sent and received in a flow (NULL if not measured). */
+#define SENT_SQL "CASE WHEN f.cli_addr = :addr THEN f.c2s_bytes" \
+	" ELSE f.s2c_bytes END"
+#define RCVD_SQL "CASE WHEN f.cli_addr = :addr THEN f.s2c_bytes" \
+	" ELSE f.c2s_bytes END"
+#define PEER_SQL "CASE WHEN f.cli_addr = :addr THEN f.srv_addr" \
+	" ELSE f.cli_addr END"
+
+/*
+ * GET /api/v1/hosts/<addr>: totals, bytes over time, peers, the
+ * services it answered, its processes and its names, over a range.  A
+ * host without flows in the range is an answer with zero flows, not a
+ * 404: an address is a question, not a thing the store keeps.
+ */
+void
+api_host(struct webd *w, struct req *q, struct resp *r)
+{
+	struct host_args a;
+	struct query qy;
+	struct db_conn *c;
+	const struct qp_value *v;
+	int net = 0, rc = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (strlen(q->path_arg) >= sizeof(a.addr) ||
+	    query_addr_canon(q->path_arg, a.addr, sizeof(a.addr), &net) == -1 ||
+	    net) {
+		resp_error(r, 400, "host: expected one IPv4 or IPv6 address");
+		return;
+	}
+	query_init(&qy, host_params, NULL, 0);
+	if (req_query(q, &qy, r) == -1 ||
+	    range_of(&qy, HOST_SPAN_DEFAULT, &a.from, &a.to, r) == -1)
+		return;
+	a.iface = (v = query_get(&qy, "iface")) != NULL ? v->s : NULL;
+	a.step = (long long)(a.to - a.from) / 60;
+	if (a.step < 1)
+		a.step = 1;
+	if ((c = req_db(w, r)) == NULL)
+		return;
+	buf_puts(&r->body, "{\"host\":{\"addr\":");
+	buf_json_str(&r->body, a.addr);
+	buf_printf(&r->body, ",\"from\":%.3f,\"to\":%.3f,\"step\":%lld,",
+	    a.from, a.to, a.step);
+	rc |= host_part(&r->body, c, "totals",
+	    "SELECT count(*) AS flows, coalesce(sum(f.cli_addr = :addr), 0)"
+	    " AS as_client, coalesce(sum(f.srv_addr = :addr), 0) AS as_server,"
+	    " sum(" SENT_SQL ") AS bytes_sent, sum(" RCVD_SQL ") AS bytes_rcvd,"
+	    " min(coalesce(f.first_seen, f.last_seen)) AS first_seen,"
+	    " max(f.last_seen) AS last_seen,"
+	    " count(DISTINCT " PEER_SQL ") AS peers,"
+	    " coalesce(sum(f.source IN ('packet', 'joined')), 0) AS packet_flows,"
+	    " coalesce(sum(f.cli_proc_id IS NOT NULL OR f.srv_proc_id IS NOT"
+	    " NULL), 0) AS with_process"
+	    " FROM flow_rows f WHERE" HOST_WHERE, &a, 1);
+	rc |= host_part(&r->body, c, "series",
+	    "SELECT CAST(f.last_seen / :step AS INTEGER) * :step AS t,"
+	    " sum(" SENT_SQL ") AS bytes_sent, sum(" RCVD_SQL ") AS bytes_rcvd,"
+	    " count(*) AS flows FROM flow_rows f WHERE" HOST_WHERE
+	    " GROUP BY t ORDER BY t", &a, 0);
+	a.limit = HOST_PEERS_MAX;
+	rc |= host_part(&r->body, c, "peers",
+	    "SELECT " PEER_SQL " AS addr, count(*) AS flows,"
+	    " sum(" BYTES_KNOWN_SQL ") AS bytes, max(f.last_seen) AS last_seen"
+	    " FROM flow_rows f WHERE" HOST_WHERE " GROUP BY 1"
+	    " ORDER BY coalesce(sum(" BYTES_KNOWN_SQL "), -1) DESC, flows DESC,"
+	    " addr LIMIT :limit", &a, 0);
+	rc |= host_part(&r->body, c, "services",
+	    "SELECT f.protocol AS proto, f.srv_port AS port, count(*) AS flows,"
+	    " count(DISTINCT f.cli_addr) AS clients,"
+	    " sum(" BYTES_KNOWN_SQL ") AS bytes, max(f.last_seen) AS last_seen"
+	    " FROM flow_rows f WHERE" HOST_WHERE " AND f.srv_addr = :addr"
+	    " GROUP BY f.protocol, f.srv_port ORDER BY flows DESC, port"
+	    " LIMIT :limit", &a, 0);
+	a.limit = HOST_PROCS_MAX;
+	/* The processes on this host: the side whose address it is. */
+	rc |= host_part(&r->body, c, "processes",
+	    "SELECT process, pid, min(user) AS user, min(container) AS"
+	    " container, count(*) AS flows, sum(bytes) AS bytes,"
+	    " count(DISTINCT peer) AS peers, max(last_seen) AS last_seen FROM ("
+	    " SELECT f.cli_process AS process, f.cli_pid AS pid, f.cli_user"
+	    " AS user, coalesce(f.cli_container_name, f.cli_pod) AS container,"
+	    " f.srv_addr AS peer, " BYTES_KNOWN_SQL " AS bytes, f.last_seen"
+	    " FROM flows f WHERE" HOST_WHERE " AND f.cli_addr = :addr AND"
+	    " (f.cli_process IS NOT NULL OR f.cli_pid IS NOT NULL) UNION ALL"
+	    " SELECT f.srv_process, f.srv_pid, f.srv_user,"
+	    " coalesce(f.srv_container_name, f.srv_pod), f.cli_addr, "
+	    BYTES_KNOWN_SQL ", f.last_seen FROM flows f WHERE" HOST_WHERE
+	    " AND f.srv_addr = :addr AND (f.srv_process IS NOT NULL OR"
+	    " f.srv_pid IS NOT NULL)) GROUP BY process, pid"
+	    " ORDER BY flows DESC, process, pid LIMIT :limit", &a, 0);
+	a.limit = HOST_NAMES_MAX;
+	if (db_has_table(c, NAMES_TABLE))
+		rc |= host_part(&r->body, c, "names",
+		    "SELECT name, source, first_seen, last_seen FROM "
+		    NAMES_TABLE " WHERE addr = :addr ORDER BY last_seen DESC"
+		    " LIMIT :limit", &a, 0);
+	else
+		buf_puts(&r->body, ",\"names\":[]");
+	if (rc != 0)
+		db_fail(w, c, r);
+	else
+		buf_puts(&r->body, "}}");
+	db_put(w->db, c);
+}
+
+/* 1 if s could start an address (digits, hex letters, '.', ':'). */
+static int
+addr_prefix_like(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isxdigit((unsigned char)*s) && *s != '.' && *s != ':')
+			return 0;
+	return 1;
+}
+
+/*
+ * GET /api/v1/search?q=TEXT: what the search box finds, by kind.
+ * `addresses`: the address itself when q is one (or every address in a
+ * CIDR), else addresses that start with q, seen since `from`, most
+ * flows first; `processes`: executables whose path contains q (or
+ * whose pid is q); `containers`: containers and pods whose name, pod
+ * or id prefix matches; `names`: host names that contain q.  Text is
+ * compared without case.
+ */
+void
+api_search(struct webd *w, struct req *q, struct resp *r)
+{
+	struct host_args a;
+	struct query qy;
+	struct db_conn *c;
+	const struct qp_value *vq, *vf;
+	size_t i;
+	int net = 0, rc = 0, isaddr;
+
+	query_init(&qy, search_params, NULL, SEARCH_LIMIT_DEFAULT);
+	if (req_query(q, &qy, r) == -1)
+		return;
+	if ((vq = query_get(&qy, "q")) == NULL) {
+		resp_error(r, 400, "q: required");
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.limit = qy.limit;
+	a.pid = -1;
+	if (strlen(vq->s) <= 10 && strspn(vq->s, "0123456789") ==
+	    strlen(vq->s))
+		a.pid = strtoll(vq->s, NULL, 10);
+	a.to = (double)clock_wall_usec() / 1e6;
+	a.from = (vf = query_get(&qy, "from")) != NULL ? vf->r :
+	    a.to - HOST_SPAN_DEFAULT;
+	for (i = 0; vq->s[i] != '\0' && i < sizeof(a.text) - 1; i++)
+		a.text[i] = (char)tolower((unsigned char)vq->s[i]);
+	a.text[i] = '\0';
+	isaddr = query_addr_canon(vq->s, a.addr, sizeof(a.addr), &net) == 0;
+	if (!isaddr)
+		snprintf(a.addr, sizeof(a.addr), "%s", a.text);
+	if ((c = req_db(w, r)) == NULL)
+		return;
+	buf_puts(&r->body, "{\"q\":");
+	buf_json_str(&r->body, vq->s);
+	buf_puts(&r->body, ",");
+	/* :addr is the canonical address or CIDR, or the text; an address
+	 * is also a prefix (2001:db8:9:: finds 2001:db8:9::5), itself
+	 * first. */
+	if (isaddr && net)
+		rc |= host_part(&r->body, c, "addresses",
+		    "SELECT addr, count(*) AS flows, max(last_seen) AS last_seen"
+		    " FROM (SELECT f.cli_addr AS addr, f.last_seen FROM"
+		    " flow_rows f WHERE f.last_seen >= :from UNION ALL"
+		    " SELECT f.srv_addr, f.last_seen FROM flow_rows f"
+		    " WHERE f.last_seen >= :from) WHERE cidr_match(addr, :addr)"
+		    " GROUP BY addr ORDER BY flows DESC, addr LIMIT :limit", &a, 1);
+	else if (isaddr || addr_prefix_like(a.text))
+		rc |= host_part(&r->body, c, "addresses",
+		    "SELECT addr, count(*) AS flows, max(last_seen) AS last_seen"
+		    " FROM (SELECT f.cli_addr AS addr, f.last_seen FROM"
+		    " flow_rows f WHERE f.last_seen >= :from UNION ALL"
+		    " SELECT f.srv_addr, f.last_seen FROM flow_rows f"
+		    " WHERE f.last_seen >= :from)"
+		    " WHERE substr(addr, 1, length(:addr)) = :addr"
+		    " GROUP BY addr ORDER BY addr = :addr DESC, flows DESC, addr"
+		    " LIMIT :limit", &a, 1);
+	else
+		buf_puts(&r->body, "\"addresses\":[]");
+	/* A pid matches exactly; a path by substring, the executable's own
+	 * name first. */
+	rc |= host_part(&r->body, c, "processes",
+	    "SELECT process, CASE WHEN pid = :pid THEN pid END AS pid,"
+	    " count(DISTINCT pid) AS pids, min(user) AS user FROM processes"
+	    " WHERE process IS NOT NULL AND (instr(lower(process), :q) > 0"
+	    " OR pid = :pid) GROUP BY process, 2 ORDER BY 2 IS NULL,"
+	    " proc_match(lower(process), :q) DESC, length(process), process"
+	    " LIMIT :limit", &a, 0);
+	rc |= host_part(&r->body, c, "containers",
+	    "SELECT coalesce(name, substr(container_id, 1, 12)) AS name,"
+	    " min(container_id) AS id, min(kind) AS kind, pod, namespace"
+	    " FROM containers WHERE instr(lower(name), :q) > 0"
+	    " OR instr(lower(pod), :q) > 0"
+	    " OR substr(lower(container_id), 1, length(:q)) = :q"
+	    " GROUP BY 1, pod, namespace ORDER BY 1 LIMIT :limit", &a, 0);
+	if (db_has_table(c, NAMES_TABLE))
+		rc |= host_part(&r->body, c, "names",
+		    "SELECT name, addr, max(last_seen) AS last_seen FROM "
+		    NAMES_TABLE " WHERE instr(lower(name), :q) > 0"
+		    " GROUP BY name, addr ORDER BY length(name), name,"
+		    " last_seen DESC LIMIT :limit", &a, 0);
+	else
+		buf_puts(&r->body, ",\"names\":[]");
+	if (rc != 0)
+		db_fail(w, c, r);
+	else
+		buf_puts(&r->body, "}");
+	db_put(w->db, c);
+}
+
+/*
+ * GET /api/v1/processes/tree: every process (pid and executable) with
+ * flows in the range, with its parent as the flows' events named it,
+ * its flows and bytes; the UI nests children under parents.  Newest
+ * first, at most `limit` (`truncated` says when more matched).
+ */
+void
+api_process_tree(struct webd *w, struct req *q, struct resp *r)
+{
+	struct query qy;
+	struct db_conn *c;
+	sqlite3_stmt *st;
+	struct buf where, sql;
+	int rc, n = 0;
+
+	query_init(&qy, tree_params, NULL, TREE_LIMIT_DEFAULT);
+	if (req_query(q, &qy, r) == -1)
+		return;
+	if (query_get(&qy, "from") == NULL &&
+	    query_arg(&qy, "from", "-86400", NULL, 0) == -1) {
+		resp_error(r, 500, "internal error");
+		return;
+	}
+	buf_init(&where);
+	buf_init(&sql);
+	query_where(&qy, &where);
+	buf_printf(&sql, "SELECT pid, process, min(user) AS user,"
+	    " parent_pid, parent_process, min(container) AS container,"
+	    " count(*) AS flows, sum(bytes) AS bytes,"
+	    " count(DISTINCT peer) AS peers, max(last_seen) AS last_seen FROM ("
+	    " SELECT f.cli_pid AS pid, f.cli_process AS process, f.cli_user"
+	    " AS user, f.cli_parent_pid AS parent_pid, f.cli_parent_process"
+	    " AS parent_process, coalesce(f.cli_container_name, f.cli_pod)"
+	    " AS container, f.srv_addr AS peer, " BYTES_KNOWN_SQL " AS bytes,"
+	    " f.last_seen FROM flows f WHERE f.cli_pid IS NOT NULL%s"
+	    " UNION ALL"
+	    " SELECT f.srv_pid, f.srv_process, f.srv_user, f.srv_parent_pid,"
+	    " f.srv_parent_process, coalesce(f.srv_container_name, f.srv_pod),"
+	    " f.cli_addr, " BYTES_KNOWN_SQL ", f.last_seen FROM flows f"
+	    " WHERE f.srv_pid IS NOT NULL%s)"
+	    " GROUP BY pid, process, parent_pid, parent_process"
+	    " ORDER BY last_seen DESC, pid LIMIT %lld",
+	    where.p ? where.p : "", where.p ? where.p : "", qy.limit + 1);
+	if (!buf_ok(&sql) || !buf_ok(&where)) {
+		resp_error(r, 500, "out of memory");
+		goto done;
+	}
+	if ((c = req_db(w, r)) == NULL)
+		goto done;
+	if ((st = db_prepare(c, sql.p)) == NULL || query_bind(&qy, st) == -1) {
+		db_fail(w, c, r);
+		goto out;
+	}
+	buf_puts(&r->body, "{\"processes\":[");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == qy.limit)
+			break;
+		if (n++)
+			buf_puts(&r->body, ",");
+		json_row(&r->body, st);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_fail(w, c, r);
+		goto out;
+	}
+	buf_printf(&r->body, "],\"truncated\":%s,\"limit\":%lld}",
+	    rc == SQLITE_ROW ? "true" : "false", qy.limit);
+out:
+	db_put(w->db, c);
+done:
+	buf_free(&where);
+	buf_free(&sql);
+}
