@@ -357,7 +357,7 @@ step_row(struct sink *k, sqlite3_stmt *s, const char *what)
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE)
 		return 0;
-	k->s.write_errors++;
+	sink_write_error(k);
 	LOG_RATELIMITED(log_warnx, "sqlite insert %s: %s", what,
 	    sqlite3_errmsg(k->db));
 	return -1;
@@ -432,11 +432,11 @@ update_flow(struct sink *k, struct row *r, const struct flow_row *w)
 		if (sqlite3_changes(k->db) != 1)
 			return 0;
 		k->txn_rows++;
-		k->s.rows_updated++;
-		k->s.flows_written++;
+		k->pend.rows_updated++;
+		k->pend.flows_written++;
 		return 1;
 	}
-	k->s.write_errors++;
+	sink_write_error(k);
 	LOG_RATELIMITED(log_warnx, "sqlite update flow %llu: %s",
 	    (unsigned long long)w->f.id, sqlite3_errmsg(k->db));
 	return -1;
@@ -468,22 +468,28 @@ write_flow(struct sink *k, const struct flow_row *w)
 	rc = sqlite3_step(k->rows.ins.s);
 	sqlite3_reset(k->rows.ins.s);
 	if (rc != SQLITE_DONE) {
-		k->s.write_errors++;
+		sink_write_error(k);
 		LOG_RATELIMITED(log_warnx, "sqlite insert flow %llu: %s",
 		    (unsigned long long)w->f.id, sqlite3_errmsg(k->db));
 		return -1;
 	}
 	k->txn_rows++;
-	k->s.rows_inserted++;
-	k->s.flows_written++;
+	k->pend.rows_inserted++;
+	k->pend.flows_written++;
 	return 0;
 }
 
 int
 sink_write_flow(struct sink *k, const struct flow_row *w)
 {
+	int rc;
+
 	sink_lock(k);
-	return sink_unlocked(k, write_flow(k, w));
+	/* The loop's row (the writer's queue had no room): a failed
+	 * commit loses it, counted (sqlite_sink.c, commit_failed()). */
+	if ((rc = write_flow(k, w)) == 0)
+		k->txn_loop_flows++;
+	return sink_unlocked(k, rc);
 }
 
 size_t

@@ -92,6 +92,10 @@ static const struct conf_directive store_conf_table_[] = {
 	{ "store.max_db_size", CONF_BYTES, NUM(max_db_size), "0", 0, 0,
 	  "delete the oldest flows while the database is larger "
 	  "(0 = unlimited)" },
+	{ "store.write_retry_max", CONF_BYTES, NUM(write_retry_max), "64M",
+	  64 << 10, 1LL << 40, "rows kept in memory while commits fail "
+	  "(disk full, I/O errors), written when they work again; past it "
+	  "rows are dropped, counted in write_rows_dropped" },
 	{ "store.cache_size", CONF_BYTES, NUM(cache_size), "64M", 0, 0,
 	  "SQLite page cache" },
 	{ "store.wal_limit", CONF_BYTES, NUM(wal_limit), "64M", 1 << 20,

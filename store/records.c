@@ -59,6 +59,12 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_MEM_EVICTED] = "mem_evicted",
 	[SC_MEM_REFUSED] = "mem_refused",
 	[SC_MEM_ALLOC_REFUSED] = "mem_alloc_refused",
+	[SC_WRITE_ERROR_STATE] = "write_error_state",
+	[SC_WRITE_RETRY_ROWS] = "write_retry_rows",
+	[SC_WRITE_RETRIES] = "write_retries",
+	[SC_WRITE_ROWS_DROPPED] = "write_rows_dropped",
+	[SC_WRITE_OTHER_DROPPED] = "write_other_rows_dropped",
+	[SC_COMMIT_FAILURES] = "commit_failures",
 	[SC_SLOW_TURNS] = "slow_turns",
 	[SC_MAX_TURN_USEC] = "max_turn_usec",
 };
@@ -73,6 +79,8 @@ const uint8_t store_counter_gauge[SC_MAX] = {
 	[SC_MEM_BYTES] = 1,
 	[SC_MEM_MAX] = 1,
 	[SC_MAX_TURN_USEC] = 1,
+	[SC_WRITE_ERROR_STATE] = 1,
+	[SC_WRITE_RETRY_ROWS] = 1,
 };
 
 /* sink_counters_load() callback: keeps every saved counter. */
@@ -316,7 +324,8 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 		st->in = NULL;
 		return -1;
 	}
-	if ((st->w = writer_new(st->sink, st->in)) == NULL) {
+	if ((st->w = writer_new(st->sink, st->in,
+	    conf->write_retry_max > 0 ? (size_t)conf->write_retry_max : 0)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		sink_close(st->sink);
 		st->sink = NULL;
@@ -803,23 +812,27 @@ void
 store_sync_counters(struct store *st)
 {
 	struct sink_stats ks, *k = &ks;
+	struct writer_stats ws;
 	uint64_t live = 0, pending = 0, dirty = 0, created = 0;
 	long long db;
 	unsigned i;
 	int j;
 
 	sink_stats(st->sink, &ks);
-	if (ks.rollbacks != st->rollbacks) {
-		/* Process and container rows inserted in the lost
-		 * transaction are gone: insert them again when named. */
-		st->rollbacks = ks.rollbacks;
-		intern_forget_rows(st->in);
-		LOG_RATELIMITED(log_warnx, "a transaction failed to commit: "
-		    "its rows are lost; processes and containers will be "
-		    "written again");
-	}
+	/* (The writer keeps the rows of a failed commit, and has the
+	 * loop insert process and container rows again: writer.c.) */
+	st->rollbacks = ks.rollbacks;
 	store_flow_pending(st);
-	(void)writer_ready(st->w);	/* take back a written batch */
+	(void)writer_ready(st->w);	/* take back written batches */
+	writer_stats(st->w, &ws);
+	st->c[SC_WRITE_ERROR_STATE] = (uint64_t)ws.failing;
+	st->c[SC_WRITE_RETRY_ROWS] = ws.retry_rows;
+	st->c[SC_WRITE_RETRIES] = ws.retries;
+	st->c[SC_WRITE_ROWS_DROPPED] = ws.rows_dropped + ks.flows_lost;
+	st->c[SC_WRITE_OTHER_DROPPED] = ks.rows_lost;
+	st->c[SC_COMMIT_FAILURES] = ks.rollbacks;
+	snprintf(st->write_error, sizeof(st->write_error), "%s", ks.error);
+	st->write_failing_since = ws.failing_since;
 	dirty = writer_queued(st->w);
 	for (i = 0; i < EVP_MAX_IFACES; i++) {
 		const struct flow_table *ft = st->iface[i].ft;
@@ -960,6 +973,15 @@ store_stats_extra(void *arg, struct buf *b)
 			buf_printf(b, ", \"attribution_ratio\": %.4f}", ratio);
 	}
 	buf_puts(b, "]");
+	/* The error state of writes: "failing" while commits fail (rows
+	 * held for the next attempt: write_retry_rows). */
+	buf_printf(b, ", \"write_state\": \"%s\"",
+	    st->c[SC_WRITE_ERROR_STATE] ? "failing" : "ok");
+	if (st->c[SC_WRITE_ERROR_STATE])
+		buf_printf(b, ", \"write_failing_since\": %.3f",
+		    (double)st->write_failing_since / 1e6);
+	buf_puts(b, ", \"write_error\": ");
+	buf_json_str(b, st->write_error);
 	{
 		/* The same counters since this start (the frame's
 		 * "counters" are since the database began). */

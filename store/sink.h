@@ -57,7 +57,21 @@ struct sink {
 	sqlite3_stmt	*st[ST_MAX];
 	struct flow_stmts rows;		/* flow_rows.c */
 	int		 in_txn;
+	/* The open transaction cannot commit: a statement in it failed for
+	 * want of room, I/O, a lock or memory (sink_write_error()), or
+	 * SQLite rolled it back by itself.  commit() rolls it back and
+	 * fails, so the writer keeps its rows and tries again. */
+	int		 txn_doomed;
 	unsigned long	 txn_rows;
+	unsigned long	 txn_other;	/* rows the loop wrote in it (not
+					   the writer's: lost if it fails) */
+	unsigned long	 txn_loop_flows;	/* flow rows among them */
+	char		 error[128];	/* the last failure, for status */
+	/* Rows of the open transaction: counted in s when it commits (a
+	 * retried row counts once). */
+	struct {
+		uint64_t rows_inserted, rows_updated, flows_written;
+	}		 pend;
 	int		 version;
 	struct sink_stats s;
 	long long	 page_size;
@@ -72,6 +86,10 @@ void	sink_unlock(struct sink *);
 int	sink_unlocked(struct sink *, int);
 /* Opens a transaction unless one is open (the mutex held).  0 or -1. */
 int	sink_txn(struct sink *);
+/* Counts a failed statement (write_errors) and, if SQLite says it
+ * failed for room, I/O, locks or memory, dooms the open transaction
+ * (txn_doomed): the mutex held, right after the failing call. */
+void	sink_write_error(struct sink *);
 
 /* flow_rows.c: prepares and finalizes k->rows.  0 or -1 with err. */
 int	flow_stmts_prepare(struct sink *, char *, size_t);

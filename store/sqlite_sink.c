@@ -280,6 +280,7 @@ sink_stats(struct sink *k, struct sink_stats *out)
 {
 	sink_lock(k);
 	*out = k->s;
+	memcpy(out->error, k->error, sizeof(out->error));
 	sink_unlock(k);
 }
 
@@ -318,9 +319,20 @@ run(struct sink *k, sqlite3_stmt *s)
 	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return 0;
-	k->s.write_errors++;
+	sink_write_error(k);
 	LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
 	return -1;
+}
+
+/* run() for a row the loop writes (not the writer's): counted in the
+ * transaction, so that a failed commit counts it lost. */
+static int
+run_other(struct sink *k, sqlite3_stmt *s)
+{
+	if (run(k, s) == -1)
+		return -1;
+	k->txn_other++;
+	return 0;
 }
 
 /* The one integer statement s returns (0 if none). */
@@ -349,6 +361,38 @@ sink_max_ref_id(struct sink *k)
 	return query_int(k, k->st[ST_MAX_REF]);
 }
 
+void
+sink_write_error(struct sink *k)
+{
+	int rc = sqlite3_errcode(k->db) & 0xff;
+
+	k->s.write_errors++;
+	switch (rc) {
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_NOMEM:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PROTOCOL:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		if (k->in_txn)
+			k->txn_doomed = 1;
+		snprintf(k->error, sizeof(k->error), "%s",
+		    sqlite3_errmsg(k->db));
+		break;
+	default:
+		break;
+	}
+	/* After some errors SQLite rolls the whole transaction back. */
+	if (k->in_txn && sqlite3_get_autocommit(k->db)) {
+		k->in_txn = 0;
+		k->txn_doomed = 1;
+	}
+}
+
 int
 sink_txn(struct sink *k)
 {
@@ -357,7 +401,10 @@ sink_txn(struct sink *k)
 	if (run(k, k->st[ST_BEGIN]) == -1)
 		return -1;
 	k->in_txn = 1;
-	k->txn_rows = 0;
+	/* After a transaction SQLite rolled back, the rows and the doom
+	 * carry over to the commit that would have ended it. */
+	if (!k->txn_doomed)
+		k->txn_rows = 0;
 	return 0;
 }
 
@@ -412,18 +459,51 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-/* Commits the open transaction, if any (the mutex held). */
+/* Ends a transaction that did not commit: the rows the loop wrote in it
+ * are lost (counted); the writer keeps its own (the mutex held). */
+static int
+commit_failed(struct sink *k)
+{
+	if (k->in_txn || !sqlite3_get_autocommit(k->db))
+		(void)sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
+	k->in_txn = 0;
+	k->txn_doomed = 0;
+	k->s.rollbacks++;
+	k->s.rows_lost += k->txn_other;
+	k->s.flows_lost += k->txn_loop_flows;
+	k->txn_other = k->txn_loop_flows = 0;
+	memset(&k->pend, 0, sizeof(k->pend));
+	k->txn_rows = 0;
+	return -1;
+}
+
+/* Commits the open transaction, if any (the mutex held).  -1 if it did
+ * not commit (then nothing of it is in the database). */
 static int
 commit(struct sink *k)
 {
+	if (k->txn_doomed) {
+		LOG_RATELIMITED(log_warnx, "transaction not committed: %s",
+		    k->error);
+		return commit_failed(k);
+	}
 	if (!k->in_txn)
 		return 0;
-	k->in_txn = 0;
-	if (run(k, k->st[ST_COMMIT]) == -1) {
-		(void)run(k, k->st[ST_ROLLBACK]);
-		k->s.rollbacks++;
-		return -1;
+	if (sqlite3_step(k->st[ST_COMMIT]) != SQLITE_DONE) {
+		snprintf(k->error, sizeof(k->error), "%s",
+		    sqlite3_errmsg(k->db));
+		sqlite3_reset(k->st[ST_COMMIT]);
+		k->s.write_errors++;
+		LOG_RATELIMITED(log_warnx, "commit failed: %s", k->error);
+		return commit_failed(k);
 	}
+	sqlite3_reset(k->st[ST_COMMIT]);
+	k->in_txn = 0;
+	k->txn_other = k->txn_loop_flows = 0;
+	k->s.rows_inserted += k->pend.rows_inserted;
+	k->s.rows_updated += k->pend.rows_updated;
+	k->s.flows_written += k->pend.flows_written;
+	memset(&k->pend, 0, sizeof(k->pend));
 	k->s.transactions++;
 	if (k->ck != NULL && (long long)k->wal_frames * k->page_size >=
 	    k->wal_limit && clock_mono_usec() >= k->wal_retry_usec)
@@ -480,7 +560,7 @@ sink_iface(struct sink *k, const char *name, const char *kind, int router_id,
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE || id == 0) {
-		k->s.write_errors++;
+		sink_write_error(k);
 		LOG_RATELIMITED(log_warnx, "sqlite interface %s: %s", name,
 		    sqlite3_errmsg(k->db));
 		id = -1;
@@ -511,13 +591,13 @@ sink_iface_merge(struct sink *k, int64_t from, int64_t to)
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if (sqlite3_prepare_v2(k->db, sql[i], -1, &s, NULL) !=
 		    SQLITE_OK) {
-			k->s.write_errors++;
+			sink_write_error(k);
 			return sink_unlocked(k, -1);
 		}
 		sqlite3_bind_int64(s, 1, from);
 		sqlite3_bind_int64(s, 2, to);
 		if (sqlite3_step(s) != SQLITE_DONE) {
-			k->s.write_errors++;
+			sink_write_error(k);
 			rc = -1;
 		}
 		sqlite3_finalize(s);
@@ -579,7 +659,7 @@ sink_ifcounter(struct sink *k, int64_t iface_id, const struct evp_ifcounter *c,
 		sqlite3_bind_double(s, 19, in_pps);
 		sqlite3_bind_double(s, 20, out_pps);
 	}
-	return sink_unlocked(k, run(k, s));
+	return sink_unlocked(k, run_other(k, s));
 }
 
 int
@@ -604,7 +684,7 @@ sink_listen(struct sink *k, int64_t iface_id, const struct evp_listen *l)
 	    sizeof(l->proc)), SQLITE_STATIC);
 	bind_str(s, 9, l->pkg, sizeof(l->pkg));
 	sqlite3_bind_double(s, 10, usec_to_sec(l->ts_usec));
-	return sink_unlocked(k, run(k, s));
+	return sink_unlocked(k, run_other(k, s));
 }
 
 int
@@ -628,7 +708,7 @@ sink_producer(struct sink *k, int64_t iface_id, const struct evp_producer *p)
 	bind_u64(s, 10, p->bad_msgs);
 	bind_u64(s, 11, p->probe_drops);
 	bind_str(s, 12, p->info, sizeof(p->info));
-	return sink_unlocked(k, run(k, s));
+	return sink_unlocked(k, run_other(k, s));
 }
 
 int
@@ -654,7 +734,7 @@ sink_counter(struct sink *k, const char *daemon, const char *role,
 	sqlite3_bind_text(s, 2, daemon, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
 	bind_u64(s, 4, value);
-	return sink_unlocked(k, run(k, s));
+	return sink_unlocked(k, run_other(k, s));
 }
 
 int
@@ -687,7 +767,7 @@ prepare_write(struct sink *k, const char *sql)
 	if (sink_txn(k) == 0 && sqlite3_prepare_v2(k->db, sql, -1, &s, NULL) ==
 	    SQLITE_OK)
 		return s;
-	k->s.write_errors++;
+	sink_write_error(k);
 	LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
 	return NULL;
 }
@@ -702,7 +782,7 @@ step_changes(struct sink *k, sqlite3_stmt *s)
 	if (sqlite3_step(s) == SQLITE_DONE)
 		n = sqlite3_changes(k->db);
 	else {
-		k->s.write_errors++;
+		sink_write_error(k);
 		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
 	}
 	sqlite3_finalize(s);

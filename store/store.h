@@ -425,6 +425,8 @@ struct flow_row {
 	int64_t		 ref[2][REF_MAX];	/* their rows, 0 = none */
 	uint8_t		 fresh[2][REF_MAX];	/* insert that row first */
 	int		 has_tcpi;
+	uint32_t	 epoch;		/* the writer's epoch it was made in
+					   (writer.c: heal()) */
 };
 
 /* Fills r from f for interface row iface_id (t: its TCP info or NULL),
@@ -434,37 +436,66 @@ void	flow_row_make(struct intern *, struct flow_row *, int64_t,
 	    const struct flow *, const struct flow_tcpinfo *);
 
 /* Rows the loop may gather before it must hand them over (and wait for
- * the writer if it is busy): two batches of at most this many rows are
- * all the memory the hand-off takes. */
+ * the writer if it is busy). */
 #define WRITER_BATCH_MAX	16384
+
+/* Back-off between attempts to commit again after a failed commit. */
+#define WRITER_RETRY_MIN_USEC	100000
+#define WRITER_RETRY_MAX_USEC	5000000
+
+/* What the writer says about failed commits (writer_stats()). */
+struct writer_stats {
+	int		 failing;	/* the last commit failed: rows wait */
+	uint64_t	 failing_since;	/* wall usec, 0 if not failing */
+	uint64_t	 retry_rows;	/* rows held for the next attempt */
+	uint64_t	 rows_dropped;	/* past store.write_retry_max, or no
+					   memory to queue them while failing */
+	uint64_t	 retries;	/* attempts after a failed commit */
+	uint64_t	 recovered;	/* failing periods that ended */
+	/* The number writer_hand() gave the last batch a successful commit
+	 * took: every row handed up to it is in the database (or was
+	 * dropped, counted in rows_dropped).  Nothing after it may be
+	 * acknowledged to a sender as stored. */
+	uint64_t	 committed_seq;
+};
 
 struct sink;
 struct writer;
-/* A writer on sink k for values interned in `in`; it writes inline (in
- * the caller's thread) until writer_start().  NULL if out of memory. */
-struct writer *writer_new(struct sink *, struct intern *);
+/* A writer on sink k for values interned in `in`, keeping at most
+ * `retry_max` bytes of rows while commits fail (0: no bound); it writes
+ * inline (in the caller's thread) until writer_start().  NULL if out
+ * of memory. */
+struct writer *writer_new(struct sink *, struct intern *, size_t);
 /* Starts the thread.  -1 with err (the writer stays inline). */
 int	writer_start(struct writer *, char *, size_t);
-/* Writes and commits what is queued, stops the thread, frees. */
+/* Writes and commits what is queued (one last attempt if commits are
+ * failing: what it cannot write is counted dropped), stops the thread,
+ * frees. */
 void	writer_free(struct writer *);
 /* Queues the row of flow f (a copy; f may change or go right after). */
 void	writer_add(struct writer *, int64_t, const struct flow *,
 	    const struct flow_tcpinfo *);
-/* 1 if the writer can take a batch now (taking back the last one it
- * wrote).  An inline writer always can. */
+/* 1 if the writer can take a batch now (taking back the batches it
+ * committed).  0 while it is busy, or while commits fail: changed flows
+ * then wait in their tables (a flow changed again is still one row),
+ * and only the rows of flows that leave their table are queued. */
 int	writer_ready(struct writer *);
-/* Hands the queued rows over (waiting if the writer is still busy) and
- * commits after them if `commit`.  Inline: writes them now. */
-void	writer_hand(struct writer *, int);
-/* Hands everything over, waits until it is written and committed. */
+/* Hands the queued rows over and commits after them if `commit`: waits
+ * if the writer is still busy, never while commits fail.  Inline:
+ * writes them now.  Returns the batch's number (increasing; see
+ * writer_stats' committed_seq), 0 if nothing could be handed. */
+uint64_t writer_hand(struct writer *, int);
+/* Hands everything over and waits until it is written and committed,
+ * or, while commits fail, held for the next attempt. */
 void	writer_sync(struct writer *);
-/* Readable when the thread finished a batch (-1 if inline). */
+/* Readable when the thread gave batches back (-1 if inline). */
 int	writer_fd(const struct writer *);
-/* Rows queued or being written. */
+/* Rows queued, being written, or written and not yet committed. */
 size_t	writer_queued(const struct writer *);
 size_t	writer_mem(const struct writer *);
 /* Upper bound of the bytes queueing `rows` more rows may charge. */
 size_t	writer_need(const struct writer *, size_t);
+void	writer_stats(struct writer *, struct writer_stats *);
 
 /* ---- sqlite_sink.c ----------------------------------------------- */
 
@@ -497,9 +528,15 @@ struct sink_stats {
 	uint64_t	transactions;
 	uint64_t	write_errors;
 	uint64_t	flows_written;
-	uint64_t	rollbacks;	/* commits that failed: rows lost */
+	uint64_t	rollbacks;	/* commits that failed (the writer
+					   keeps its rows and retries) */
+	uint64_t	rows_lost;	/* rows the loop wrote in a
+					   transaction that failed */
+	uint64_t	flows_lost;	/* flow rows among them (written
+					   in the loop: no room to queue) */
 	uint64_t	wal_restarts;	/* see wal_restart() */
 	uint64_t	wal_restarts_busy;
+	char		error[128];	/* last failure, "" if none */
 };
 
 /* Opens (creating or migrating) the database.  `target_version` is
@@ -650,6 +687,15 @@ enum store_counter {
 	SC_MEM_REFUSED,		/* flow records refused for memory: in
 				   no_memory too */
 	SC_MEM_ALLOC_REFUSED,	/* allocations the budget refused */
+	SC_WRITE_ERROR_STATE,	/* gauge: 1 while commits fail */
+	SC_WRITE_RETRY_ROWS,	/* gauge: rows held for the next attempt */
+	SC_WRITE_RETRIES,	/* attempts to commit again */
+	SC_WRITE_ROWS_DROPPED,	/* flow rows never written: past
+				   store.write_retry_max while commits fail */
+	SC_WRITE_OTHER_DROPPED,	/* other rows (samples, interface counters,
+				   listening sockets, producers) lost with
+				   a transaction that failed */
+	SC_COMMIT_FAILURES,	/* commits that failed */
 	SC_SLOW_TURNS,		/* loop turns over STORE_SLOW_TURN_USEC */
 	SC_MAX_TURN_USEC,	/* longest loop turn (gauge) */
 	SC_MAX
@@ -675,6 +721,7 @@ struct store_conf {
 	long long	history_interval;	/* seconds */
 	long long	write_slice;	/* rows per slice */
 	long long	max_memory;	/* bytes, 0 = unbounded (tests) */
+	long long	write_retry_max;	/* bytes, 0 = unbounded */
 };
 
 struct store;
@@ -734,7 +781,12 @@ struct store {
 	struct ctr_saved *saved;	/* every counter at start, by key */
 	size_t		 nsaved;
 	uint64_t	 next_id;
-	uint64_t	 rollbacks;	/* sink rollbacks already handled */
+	uint64_t	 rollbacks;	/* sink rollbacks seen */
+	/* The writer's state for the stats frame (store_sync_counters()):
+	 * the last SQLite failure, and since when commits fail (wall usec,
+	 * 0 if they work). */
+	char		 write_error[128];
+	uint64_t	 write_failing_since;
 	struct store_iface iface[EVP_MAX_IFACES];
 	uint64_t	 c[SC_MAX];
 	struct {

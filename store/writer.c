@@ -1,5 +1,6 @@
 /*
- * The writer thread: SQLite row writing off the loop's thread.
+ * The writer thread: SQLite row writing off the loop's thread, and the
+ * rows of a failed commit kept until a later commit takes them.
  *
  * Measured (tests/bench/join.sh): writing a row is most of the store's
  * CPU per event (SQLite's VDBE, the b-tree and two indexes), and with
@@ -7,18 +8,39 @@
  * pipeline's bottleneck while the machine's second core was half idle.
  * So the loop merges and the writer writes, in parallel.
  *
- * Two batches, double-buffered: the loop fills one with snapshots of
- * changed flows (struct flow_row: a copy of the entry, interned values
- * pinned by a reference), the thread writes the other.  A hand-off
- * swaps them when the thread has given the last one back; the loop
- * releases that batch's references (the intern table is the loop's
- * alone) and reuses it.  Nothing else is shared but the sink, which
- * has its own mutex.  The thread says "done" through a pipe, so the
- * loop's poll() wakes for it.
+ * Batches: the loop fills one with snapshots of changed flows (struct
+ * flow_row: a copy of the entry, interned values pinned by a
+ * reference) and hands it over; the thread writes it into the open
+ * transaction and keeps it ("held") until a commit succeeds, then gives
+ * every held batch back; the loop releases their references (the
+ * intern table is the loop's alone) and reuses them.  The thread says
+ * "given back" through a pipe, so the loop's poll() wakes for it.
+ * Nothing else is shared but the sink, which has its own mutex.
+ *
+ * A commit that fails (disk full, I/O error, a lock; sqlite_sink.c
+ * rolls the transaction back) loses nothing of the writer's: its rows
+ * are still held.  The writer then tries again after a back-off
+ * (WRITER_RETRY_MIN_USEC doubling to WRITER_RETRY_MAX_USEC): it writes
+ * every held row again in a new transaction and commits.  While it
+ * fails, writer_ready() says no, so changed flows wait in their tables
+ * (coalescing: a flow changed again is still one row); the rows of
+ * flows leaving their tables still come, and are held too, up to
+ * `retry_max` bytes of rows (store.write_retry_max).  Past that they
+ * are dropped, counted in rows: the loop never waits for a disk that
+ * has no room.
+ *
+ * Process and container rows: a flow row inserts the rows of values it
+ * is the first to name (intern_row()).  A held row inserts them again
+ * when it is written again, in the same order, so a retried commit
+ * needs nothing more.  A dropped row, or one the loop wrote in a failed
+ * transaction, takes such inserts along: the thread then starts a new
+ * epoch, rows made in an older epoch insert every value they name
+ * (INSERT OR REPLACE: harmless if present; heal()), and the loop,
+ * seeing the new epoch, forgets every value's row (intern_forget_rows())
+ * so its next rows insert them again.
  *
  * Order is kept: rows are written in the order the loop queued them,
- * one batch after the other, so a flow's later snapshot is never
- * overwritten by an earlier one.
+ * so a flow's later snapshot is never overwritten by an earlier one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,62 +48,268 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "store.h"
+
+#define WRITER_SPARES	2	/* empty batches kept for reuse */
+#define WRITER_FAILING_BATCH 256	/* rows handed at a time while
+					   commits fail */
 
 struct batch {
 	struct flow_row	*row;
 	size_t		 n, cap;
+	size_t		 nw;		/* rows to write: n less what the
+					   bound dropped */
 	int		 commit;	/* commit after its rows */
+	uint64_t	 seq;		/* writer_hand()'s number */
+	struct batch	*next;
+};
+
+/* A FIFO of batches. */
+struct blist {
+	struct batch	*head, **tail;
 };
 
 struct writer {
 	struct sink	*k;
 	struct intern	*in;		/* the loop's: refs only there */
-	struct batch	 b[2];
-	struct batch	*fill;		/* the loop fills it */
-	struct batch	*spare;		/* free for the loop, or NULL */
+	size_t		 retry_max;	/* bytes of held rows while failing */
+	/* The loop's. */
+	struct batch	*fill;
+	struct batch	*spare;		/* empty batches */
+	unsigned	 nspare;
+	size_t		 cap_rows;	/* sum of every batch's cap */
+	size_t		 max_cap;	/* largest cap of a batch */
+	size_t		 inflight;	/* rows handed, not yet back */
+	uint32_t	 epoch;		/* the thread's, as last seen */
+	uint64_t	 hand_seq;	/* batches handed */
 	pthread_t	 th;
 	int		 running;
-	int		 pipe[2];	/* thread -> loop: a batch is done */
-	pthread_mutex_t	 mu;		/* guards todo, done, quit */
+	int		 pipe[2];	/* thread -> loop: batches are back */
+	/* Shared, under mu. */
+	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	struct batch	*todo;		/* handed to the thread */
-	struct batch	*done;		/* written, not yet taken back */
-	size_t		 inflight;	/* rows of the batch out (loop) */
+	struct blist	 todo;		/* handed, not yet taken */
+	struct batch	*done;		/* committed (or dropped), to release */
+	size_t		 done_rows;
+	int		 busy;		/* the thread works on a batch */
 	int		 quit;
+	uint32_t	 t_epoch;	/* see heal() */
+	struct writer_stats s;
+	/* The thread's (the loop's when inline). */
+	struct blist	 held;		/* written, not committed */
+	size_t		 held_rows;
+	uint64_t	 held_seq;	/* the last held batch's seq */
+	uint64_t	 backoff;	/* usec */
+	uint64_t	 retry_at;	/* monotonic usec */
 };
 
-/* Writes a batch's rows and commits if asked (any thread). */
 static void
-write_batch(struct writer *w, struct batch *b)
+blist_init(struct blist *l)
 {
-	(void)sink_write_flows(w->k, b->row, b->n);
-	if (b->commit || sink_txn_rows(w->k) >= STORE_TXN_ROWS)
-		(void)sink_commit(w->k);
+	l->head = NULL;
+	l->tail = &l->head;
 }
 
-/* Drops the references a batch's rows hold (loop thread). */
 static void
-release(struct writer *w, struct batch *b)
+blist_push(struct blist *l, struct batch *b)
+{
+	b->next = NULL;
+	*l->tail = b;
+	l->tail = &b->next;
+}
+
+static struct batch *
+blist_pop(struct blist *l)
+{
+	struct batch *b = l->head;
+
+	if (b != NULL && (l->head = b->next) == NULL)
+		l->tail = &l->head;
+	return b;
+}
+
+static int
+failing(struct writer *w)
+{
+	int f;
+
+	pthread_mutex_lock(&w->mu);
+	f = w->s.failing;
+	pthread_mutex_unlock(&w->mu);
+	return f;
+}
+
+/*
+ * Rows made before the thread's epoch changed may name process and
+ * container rows whose insert was dropped or rolled back: they insert
+ * every value they name (thread, or loop when inline).
+ */
+static void
+heal(struct writer *w, struct batch *b)
 {
 	struct flow_row *r;
+	uint32_t e;
 	size_t i;
-	int s;
+	int s, j;
 
-	for (i = 0; i < b->n; i++) {
+	pthread_mutex_lock(&w->mu);
+	e = w->t_epoch;
+	pthread_mutex_unlock(&w->mu);
+	for (i = 0; i < b->nw; i++) {
 		r = &b->row[i];
-		intern_unref(w->in, r->f.meta);
-		for (s = 0; s < 2; s++) {
-			intern_unref(w->in, r->f.proc[s]);
-			intern_unref(w->in, r->f.parent[s]);
-			intern_unref(w->in, r->f.cont[s]);
-		}
+		if (r->epoch == e)
+			continue;
+		for (s = 0; s < 2; s++)
+			for (j = 0; j < REF_MAX; j++)
+				r->fresh[s][j] = r->ref[s][j] != 0;
 	}
-	b->n = 0;
-	b->commit = 0;
+}
+
+/* Gives every held batch back to the loop (the thread). */
+static void
+give_back_held(struct writer *w)
+{
+	struct batch *b;
+	char c = 1;
+
+	pthread_mutex_lock(&w->mu);
+	while ((b = blist_pop(&w->held)) != NULL) {
+		b->next = w->done;
+		w->done = b;
+		w->done_rows += b->n;
+	}
+	w->held_rows = 0;
+	w->s.retry_rows = 0;
+	pthread_mutex_unlock(&w->mu);
+	if (w->running)
+		(void)!write(w->pipe[1], &c, 1);
+}
+
+/* Commits the open transaction; on failure the held rows wait for the
+ * next attempt (the thread). */
+static void
+commit_held(struct writer *w)
+{
+	uint64_t now;
+
+	if (sink_commit(w->k) == 0) {
+		pthread_mutex_lock(&w->mu);
+		if (w->held.head != NULL)
+			w->s.committed_seq = w->held_seq;
+		if (w->s.failing) {
+			log_info("writes resume: %zu held rows committed "
+			    "after %llu s of failed commits", w->held_rows,
+			    (unsigned long long)((clock_wall_usec() -
+			    w->s.failing_since) / 1000000));
+			w->s.failing = 0;
+			w->s.failing_since = 0;
+			w->s.recovered++;
+		}
+		pthread_mutex_unlock(&w->mu);
+		w->backoff = 0;
+		give_back_held(w);
+		return;
+	}
+	now = clock_mono_usec();
+	w->backoff = w->backoff == 0 ? WRITER_RETRY_MIN_USEC :
+	    w->backoff * 2 > WRITER_RETRY_MAX_USEC ? WRITER_RETRY_MAX_USEC :
+	    w->backoff * 2;
+	w->retry_at = now + w->backoff;
+	pthread_mutex_lock(&w->mu);
+	if (!w->s.failing) {
+		w->s.failing = 1;
+		w->s.failing_since = clock_wall_usec();
+	}
+	/* The loop's rows in that transaction are gone, and the process
+	 * rows they inserted with them. */
+	w->t_epoch++;
+	w->s.retry_rows = w->held_rows;
+	pthread_mutex_unlock(&w->mu);
+	LOG_RATELIMITED(log_warnx, "commit failed: %zu rows held, next attempt "
+	    "in %llu ms", w->held_rows, (unsigned long long)w->backoff / 1000);
+}
+
+/* Writes batch b's rows into the open transaction and holds it. */
+static void
+write_held(struct writer *w, struct batch *b)
+{
+	heal(w, b);
+	(void)sink_write_flows(w->k, b->row, b->nw);
+}
+
+/*
+ * A batch from the loop (the thread).  While commits work: written,
+ * held, and committed if asked or the transaction is long.  While they
+ * fail: held as it is, as far as the bound allows; the rest dropped.
+ */
+static void
+take(struct writer *w, struct batch *b)
+{
+	size_t room, drop = 0;
+	int f = failing(w);
+
+	b->nw = b->n;
+	if (f) {
+		room = w->retry_max == 0 ? SIZE_MAX :
+		    w->retry_max / sizeof(struct flow_row);
+		room = room > w->held_rows ? room - w->held_rows : 0;
+		if (b->nw > room) {
+			drop = b->nw - room;
+			b->nw = room;
+		}
+	} else
+		write_held(w, b);
+	pthread_mutex_lock(&w->mu);
+	if (drop > 0) {
+		w->s.rows_dropped += drop;
+		w->t_epoch++;
+	}
+	if (b->nw == 0 && b->n > 0) {
+		/* All dropped. */
+		b->next = w->done;
+		w->done = b;
+		w->done_rows += b->n;
+	} else {
+		blist_push(&w->held, b);
+		w->held_rows += b->nw;
+		w->held_seq = b->seq;
+		if (f)
+			w->s.retry_rows = w->held_rows;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (drop > 0)
+		LOG_RATELIMITED(log_warnx, "commits failing: %zu rows dropped "
+		    "past store.write_retry_max (%zu bytes)", drop,
+		    w->retry_max);
+	if (!f && (b->commit || sink_txn_rows(w->k) >= STORE_TXN_ROWS))
+		commit_held(w);
+}
+
+/* Writes every held row again in a new transaction and commits. */
+static void
+retry(struct writer *w)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&w->mu);
+	w->s.retries++;
+	pthread_mutex_unlock(&w->mu);
+	for (b = w->held.head; b != NULL; b = b->next)
+		write_held(w, b);
+	commit_held(w);
+}
+
+/* An inline writer's, or the thread's, pending attempt if it is due. */
+static void
+retry_due(struct writer *w)
+{
+	if (failing(w) && clock_mono_usec() >= w->retry_at)
+		retry(w);
 }
 
 static void *
@@ -89,41 +317,71 @@ run(void *arg)
 {
 	struct writer *w = arg;
 	struct batch *b;
-	char c = 1;
+	struct timespec ts;
+	uint64_t at;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (w->todo == NULL && !w->quit)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if ((b = w->todo) == NULL)
+		if ((b = blist_pop(&w->todo)) != NULL) {
+			w->busy = 1;
+			pthread_mutex_unlock(&w->mu);
+			take(w, b);
+			pthread_mutex_lock(&w->mu);
+			w->busy = 0;
+			pthread_cond_broadcast(&w->cv);
+			continue;
+		}
+		if (w->s.failing && (w->quit || clock_mono_usec() >=
+		    w->retry_at)) {
+			w->busy = 1;
+			pthread_mutex_unlock(&w->mu);
+			retry(w);
+			pthread_mutex_lock(&w->mu);
+			w->busy = 0;
+			pthread_cond_broadcast(&w->cv);
+			if (w->quit)
+				break;	/* one last attempt at exit */
+			continue;
+		}
+		if (w->quit)
 			break;
-		pthread_mutex_unlock(&w->mu);
-		write_batch(w, b);
-		pthread_mutex_lock(&w->mu);
-		w->todo = NULL;
-		w->done = b;
-		pthread_cond_broadcast(&w->cv);
-		/* Full pipe: the loop has a wake-up pending already. */
-		(void)!write(w->pipe[1], &c, 1);
+		if (!w->s.failing) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		at = w->retry_at;
+		ts.tv_sec = (time_t)(at / 1000000);
+		ts.tv_nsec = (long)(at % 1000000) * 1000;
+		(void)pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
 struct writer *
-writer_new(struct sink *k, struct intern *in)
+writer_new(struct sink *k, struct intern *in, size_t retry_max)
 {
 	struct writer *w;
+	pthread_condattr_t ca;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
+	if ((w->fill = calloc(1, sizeof(*w->fill))) == NULL) {
+		free(w);
+		return NULL;
+	}
 	w->k = k;
 	w->in = in;
-	w->fill = &w->b[0];
-	w->spare = &w->b[1];
+	w->retry_max = retry_max;
 	w->pipe[0] = w->pipe[1] = -1;
+	blist_init(&w->todo);
+	blist_init(&w->held);
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	/* The retry deadline is monotonic (clock_mono_usec()). */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	return w;
 }
 
@@ -159,10 +417,165 @@ writer_start(struct writer *w, char *err, size_t errlen)
 	return 0;
 }
 
+/* Drops the references a batch's rows hold (loop thread). */
+static void
+release(struct writer *w, struct batch *b)
+{
+	struct flow_row *r;
+	size_t i;
+	int s;
+
+	for (i = 0; i < b->n; i++) {
+		r = &b->row[i];
+		intern_unref(w->in, r->f.meta);
+		for (s = 0; s < 2; s++) {
+			intern_unref(w->in, r->f.proc[s]);
+			intern_unref(w->in, r->f.parent[s]);
+			intern_unref(w->in, r->f.cont[s]);
+		}
+	}
+	b->n = b->nw = 0;
+	b->commit = 0;
+}
+
+/* Frees a batch and gives its rows' memory back (loop thread). */
+static void
+batch_free(struct writer *w, struct batch *b)
+{
+	mem_release(&w->in->mem, b->cap * sizeof(struct flow_row));
+	w->cap_rows -= b->cap;
+	free(b->row);
+	free(b);
+}
+
+/* Keeps an empty batch for reuse, or frees it past WRITER_SPARES. */
+static void
+spare_put(struct writer *w, struct batch *b)
+{
+	if (w->nspare >= WRITER_SPARES) {
+		batch_free(w, b);
+		return;
+	}
+	b->next = w->spare;
+	w->spare = b;
+	w->nspare++;
+}
+
+/*
+ * Takes back the batches the writer gave back, releasing them, and
+ * follows its epoch (loop thread).  Returns 1 if it is idle and its
+ * commits work.
+ */
+static int
+collect(struct writer *w)
+{
+	struct batch *b, *next;
+	uint32_t e;
+	size_t rows;
+	int idle;
+	char buf[64];
+
+	if (!w->running)
+		retry_due(w);
+	pthread_mutex_lock(&w->mu);
+	b = w->done;
+	rows = w->done_rows;
+	w->done = NULL;
+	w->done_rows = 0;
+	e = w->t_epoch;
+	idle = w->todo.head == NULL && !w->busy && !w->s.failing;
+	pthread_mutex_unlock(&w->mu);
+	if (w->running)
+		while (read(w->pipe[0], buf, sizeof(buf)) > 0)
+			;
+	for (; b != NULL; b = next) {
+		next = b->next;
+		release(w, b);
+		spare_put(w, b);
+	}
+	w->inflight -= rows;
+	if (e != w->epoch) {
+		/* Rows the database does not have may be named: the next
+		 * flow rows insert their values again. */
+		w->epoch = e;
+		intern_forget_rows(w->in);
+	}
+	return idle;
+}
+
+int
+writer_ready(struct writer *w)
+{
+	return collect(w);
+}
+
+/* Waits until the thread has taken everything handed to it and is not
+ * working (loop thread). */
+static void
+wait_idle(struct writer *w)
+{
+	if (w->running) {
+		pthread_mutex_lock(&w->mu);
+		while (w->todo.head != NULL || w->busy)
+			pthread_cond_wait(&w->cv, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+	}
+	(void)collect(w);
+}
+
+uint64_t
+writer_hand(struct writer *w, int commit)
+{
+	struct batch *b = w->fill, *nb;
+
+	/* Busy: wait (the bound on what is queued).  Failing: never. */
+	if (!failing(w))
+		wait_idle(w);
+	if (w->spare != NULL) {
+		nb = w->spare;
+		w->spare = nb->next;
+		w->nspare--;
+	} else if ((nb = calloc(1, sizeof(*nb))) == NULL) {
+		/* Keep filling this one: handed at the next call. */
+		LOG_RATELIMITED(log_warnx, "writer: out of memory for a batch");
+		return 0;
+	}
+	w->fill = nb;
+	b->commit = commit;
+	b->seq = ++w->hand_seq;
+	w->inflight += b->n;
+	if (!w->running) {
+		take(w, b);
+		(void)collect(w);
+		return b->seq;
+	}
+	pthread_mutex_lock(&w->mu);
+	blist_push(&w->todo, b);
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return w->hand_seq;
+}
+
+void
+writer_sync(struct writer *w)
+{
+	writer_hand(w, 1);
+	wait_idle(w);
+}
+
+void
+writer_stats(struct writer *w, struct writer_stats *out)
+{
+	pthread_mutex_lock(&w->mu);
+	*out = w->s;
+	pthread_mutex_unlock(&w->mu);
+}
+
 void
 writer_free(struct writer *w)
 {
-	int i;
+	struct batch *b;
+	size_t lost;
 
 	if (w == NULL)
 		return;
@@ -173,83 +586,37 @@ writer_free(struct writer *w)
 		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->th, NULL);
+	} else if (failing(w))
+		retry(w);
+	/* Still failing after the last attempt: those rows are lost. */
+	lost = 0;
+	while ((b = blist_pop(&w->held)) != NULL) {
+		lost += b->nw;
+		b->next = w->done;
+		w->done = b;
+		w->done_rows += b->n;
 	}
-	mem_release(&w->in->mem, writer_mem(w));
-	for (i = 0; i < 2; i++) {
-		release(w, &w->b[i]);
-		free(w->b[i].row);
-		if (w->pipe[i] != -1)
-			close(w->pipe[i]);
+	if (lost > 0) {
+		w->s.rows_dropped += lost;
+		log_warnx("exiting with commits failing: %zu rows not written",
+		    lost);
 	}
+	w->s.failing = 0;
+	w->running = 0;
+	(void)collect(w);
+	release(w, w->fill);
+	batch_free(w, w->fill);
+	while ((b = w->spare) != NULL) {
+		w->spare = b->next;
+		batch_free(w, b);
+	}
+	if (w->pipe[0] != -1)
+		close(w->pipe[0]);
+	if (w->pipe[1] != -1)
+		close(w->pipe[1]);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
-}
-
-/* Takes back a written batch if there is one; 1 if the spare is free. */
-int
-writer_ready(struct writer *w)
-{
-	struct batch *b;
-	char buf[64];
-
-	if (w->spare != NULL)
-		return 1;
-	pthread_mutex_lock(&w->mu);
-	b = w->done;
-	w->done = NULL;
-	pthread_mutex_unlock(&w->mu);
-	if (b == NULL)
-		return 0;
-	while (read(w->pipe[0], buf, sizeof(buf)) > 0)
-		;
-	release(w, b);
-	w->spare = b;
-	w->inflight = 0;
-	return 1;
-}
-
-/* Waits until the thread gives the batch it has back. */
-static void
-wait_ready(struct writer *w)
-{
-	if (writer_ready(w))
-		return;
-	pthread_mutex_lock(&w->mu);
-	while (w->done == NULL)
-		pthread_cond_wait(&w->cv, &w->mu);
-	pthread_mutex_unlock(&w->mu);
-	(void)writer_ready(w);
-}
-
-void
-writer_hand(struct writer *w, int commit)
-{
-	struct batch *b;
-
-	wait_ready(w);
-	b = w->fill;
-	b->commit = commit;
-	w->fill = w->spare;
-	w->spare = NULL;
-	if (!w->running) {
-		write_batch(w, b);
-		release(w, b);
-		w->spare = b;
-		return;
-	}
-	w->inflight = b->n;
-	pthread_mutex_lock(&w->mu);
-	w->todo = b;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-void
-writer_sync(struct writer *w)
-{
-	writer_hand(w, 1);
-	wait_ready(w);
 }
 
 void
@@ -263,6 +630,7 @@ flow_row_make(struct intern *in, struct flow_row *r, int64_t iface_id,
 	r->has_tcpi = t != NULL;
 	if (t != NULL)
 		r->tcpi = *t;
+	r->epoch = 0;
 	r->meta = intern_get_meta(in, f->meta);
 	for (s = 0; s < 2; s++) {
 		r->proc[s] = intern_get_proc(in, f->proc[s]);
@@ -290,6 +658,9 @@ grow(struct writer *w, struct batch *b)
 		mem_release(&w->in->mem, (cap - b->cap) * sizeof(*nr));
 		return -1;
 	}
+	w->cap_rows += cap - b->cap;
+	if (cap > w->max_cap)
+		w->max_cap = cap;
 	b->row = nr;
 	b->cap = cap;
 	return 0;
@@ -302,22 +673,38 @@ writer_add(struct writer *w, int64_t iface_id, const struct flow *f,
 	struct flow_row *r, one;
 	int s;
 
-	if (w->fill->n == WRITER_BATCH_MAX)
+	/* While commits fail, rows go to the thread in small batches: it
+	 * holds them within the bound (take()). */
+	if (w->fill->n >= WRITER_BATCH_MAX ||
+	    (w->fill->n >= WRITER_FAILING_BATCH && failing(w)))
 		writer_hand(w, 0);
 	if (w->fill->n == w->fill->cap && grow(w, w->fill) == -1) {
+		if (failing(w)) {
+			/* Nowhere to keep it and no room on disk. */
+			pthread_mutex_lock(&w->mu);
+			w->s.rows_dropped++;
+			pthread_mutex_unlock(&w->mu);
+			flow_row_make(w->in, &one, iface_id, f, t);
+			intern_forget_rows(w->in);
+			LOG_RATELIMITED(log_warnx, "writer: commits failing "
+			    "and no memory to queue a row: dropped");
+			return;
+		}
 		/* No memory to queue it (store.max_memory or the
 		 * system's): write it here, after everything queued
-		 * before it (order kept), and lose nothing. */
+		 * before it (order kept). */
 		LOG_RATELIMITED(log_warnx, "writer: out of memory for its "
 		    "queue; writing in the loop");
 		writer_hand(w, 0);
-		wait_ready(w);
+		wait_idle(w);
 		flow_row_make(w->in, &one, iface_id, f, t);
+		one.epoch = w->epoch;
 		(void)sink_write_flow(w->k, &one);
 		return;
 	}
 	r = &w->fill->row[w->fill->n++];
 	flow_row_make(w->in, r, iface_id, f, t);
+	r->epoch = w->epoch;
 	intern_ref(w->in, f->meta);
 	for (s = 0; s < 2; s++) {
 		intern_ref(w->in, f->proc[s]);
@@ -342,19 +729,17 @@ size_t
 writer_need(const struct writer *w, size_t rows)
 {
 	const struct batch *b = w->fill;
-	size_t cap = b->cap > w->b[0].cap ? b->cap : w->b[0].cap;
+	size_t cap = w->max_cap > 1024 ? w->max_cap : 1024;
 
-	if (w->b[1].cap > cap)
-		cap = w->b[1].cap;
 	if (b->n + rows <= b->cap)
 		return 0;
-	/* One doubling of the fill batch, or of the other one if this
-	 * one is handed over first (WRITER_BATCH_MAX): see grow(). */
-	return (cap ? cap : 1024) * sizeof(struct flow_row);
+	/* One doubling of the fill batch, or the growth of a new one if
+	 * this one is handed over first (WRITER_BATCH_MAX): see grow(). */
+	return cap * sizeof(struct flow_row);
 }
 
 size_t
 writer_mem(const struct writer *w)
 {
-	return (w->b[0].cap + w->b[1].cap) * sizeof(struct flow_row);
+	return w->cap_rows * sizeof(struct flow_row);
 }

@@ -75,6 +75,7 @@ test_check_config(const char *bin)
 	    "store.join_window = 30\n"
 	    "store.retention = 604800\n"
 	    "store.max_db_size = 2147483648\n"
+	    "store.write_retry_max = 67108864\n"
 	    "store.cache_size = 67108864\n"
 	    "store.wal_limit = 67108864\n"
 	    "store.history_interval = 10\n"

@@ -817,11 +817,39 @@ fail_commit(void *arg)
 	return 1;
 }
 
+/* One event flow from 10.9.0.1:port with process `pid` (its path
+ * names the pid), merged now. */
+static void
+flow_with_proc(struct store *st, struct evp_flow *r, unsigned port,
+    unsigned pid)
+{
+	char path[32];
+
+	memset(r, 0, sizeof(*r));
+	rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.9.0.1", port,
+	    "10.9.0.2", 80, 1);
+	snprintf(path, sizeof(path), "/bin/p%u", pid);
+	rec_proc(r, 0, pid, path, "u");
+	r->ts_usec = clock_wall_usec();
+	store_flow(st, r, 1);
+}
+
+/* Waits past the writer's back-off, then lets it try again. */
+static void
+retry_now(struct store *st)
+{
+	usleep(WRITER_RETRY_MIN_USEC * 3 / 2);
+	(void)writer_ready(st->w);
+	store_sync_counters(st);
+}
+
 /*
- * A transaction that fails to commit takes the process rows first
- * inserted in it along: the store inserts them again for the next
- * flow rows that name them, rather than leave those rows pointing at
- * nothing.
+ * A commit that fails loses nothing: the writer keeps its rows (and the
+ * process rows first inserted with them) and writes them again when a
+ * commit works, after its back-off; the store shows the error state
+ * meanwhile.  Past store.write_retry_max the rows that leave their
+ * tables are dropped, counted in rows; the flows' later rows still
+ * name their processes.
  */
 static void
 test_rollback_refs(void)
@@ -832,34 +860,83 @@ test_rollback_refs(void)
 	char err[256];
 	unsigned k;
 	sqlite3 *db;
+	struct buf b;
 
 	unlink(dbpath);
 	conf_init(&c);
 	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == 0);
 	declare_zmq(st);
-	for (k = 0; k < 2; k++) {
-		memset(r, 0, sizeof(*r));
-		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.9.0.1", 1 + k,
-		    "10.9.0.2", 80, 1);
-		rec_proc(r, 0, 5, "/bin/x", "u");
-		r->ts_usec = clock_wall_usec();
-		store_flow(st, r, 1);
-		if (k == 1)
-			break;
-		/* The first flow's transaction fails. */
-		sqlite3_commit_hook(sink_handle(st->sink), fail_commit, NULL);
-		(void)store_write_dirty(st, UINT32_MAX);
-		CHECK(sink_commit(st->sink) == -1);
-		sqlite3_commit_hook(sink_handle(st->sink), NULL, NULL);
-		store_sync_counters(st);
-		CHECK_EQ_U(st->rollbacks, 1);
-	}
-	commit_all(st);
+	flow_with_proc(st, r, 1, 5);
+	/* The first flow's commit fails. */
+	sqlite3_commit_hook(sink_handle(st->sink), fail_commit, NULL);
+	(void)store_queue_dirty(st, UINT32_MAX, UINT64_MAX);
+	writer_sync(st->w);
+	sqlite3_commit_hook(sink_handle(st->sink), NULL, NULL);
+	store_sync_counters(st);
+	CHECK_EQ_U(st->c[SC_COMMIT_FAILURES], 1);
+	CHECK_EQ_U(st->c[SC_WRITE_ERROR_STATE], 1);
+	CHECK_EQ_U(st->c[SC_WRITE_RETRY_ROWS], 1);
+	CHECK(writer_ready(st->w) == 0);
+	buf_init(&b);
+	store_stats_json(st, &b);
+	CHECK(strstr(b.p, "\"write_state\": \"failing\"") != NULL);
+	CHECK(strstr(b.p, "\"write_error_state\": 1") != NULL);
+	buf_free(&b);
+	/* A second flow of the same process while it fails. */
+	flow_with_proc(st, r, 2, 5);
+	retry_now(st);
+	CHECK_EQ_U(st->c[SC_WRITE_ERROR_STATE], 0);
+	CHECK_EQ_U(st->c[SC_WRITE_RETRIES], 1);
+	CHECK_EQ_U(st->c[SC_WRITE_RETRY_ROWS], 0);
+	CHECK(writer_ready(st->w) == 1);
+	store_sync(st);
 	db = reader();
-	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows"), 2);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE cli_pid = 5"
-	    " AND cli_process = '/bin/x' AND cli_port = 2"), 1);
+	    " AND cli_process = '/bin/p5'"), 2);
+	sqlite3_close(db);
+	store_sync_counters(st);
+	CHECK_EQ_U(st->c[SC_WRITE_ROWS_DROPPED], 0);
+	store_fini(st);
+
+	/* The bound: room for 20 rows while commits fail. */
+	unlink(dbpath);
+	c.write_retry_max = 20 * (long long)sizeof(struct flow_row);
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	declare_zmq(st);
+	for (k = 0; k < 5; k++)
+		flow_with_proc(st, r, 100 + k, 1000 + k);
+	sqlite3_commit_hook(sink_handle(st->sink), fail_commit, NULL);
+	store_sync(st);
+	CHECK(writer_ready(st->w) == 0);
+	/* 30 more, each with a process of its own, leave their table
+	 * (flushed) while it fails: 15 fit, 15 are dropped. */
+	for (k = 5; k < 35; k++)
+		flow_with_proc(st, r, 100 + k, 1000 + k);
+	store_flush_all(st);
+	store_sync_counters(st);
+	CHECK_EQ_U(st->c[SC_WRITE_RETRY_ROWS], 20);
+	CHECK_EQ_U(st->c[SC_WRITE_ROWS_DROPPED], 15);
+	sqlite3_commit_hook(sink_handle(st->sink), NULL, NULL);
+	retry_now(st);
+	CHECK_EQ_U(st->c[SC_WRITE_ERROR_STATE], 0);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows"), 20);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE cli_process ="
+	    " '/bin/p' || cli_pid"), 20);
+	sqlite3_close(db);
+	/* The same connections again (new flows: the old ones left their
+	 * table): every row names its process, also where the row that
+	 * was to insert the process was dropped. */
+	for (k = 0; k < 35; k++)
+		flow_with_proc(st, r, 100 + k, 1000 + k);
+	store_sync(st);
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows"), 55);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE cli_process ="
+	    " '/bin/p' || cli_pid"), 55);
 	sqlite3_close(db);
 	store_fini(st);
 	free(st);
