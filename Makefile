@@ -43,6 +43,7 @@ OBJ	= $(BUILD)/obj
 COMMON_SRCS = \
 	proto/evflow.c \
 	common/buf.c \
+	common/ch_http.c \
 	common/clock.c \
 	common/community_id.c \
 	common/config.c \

@@ -20,7 +20,9 @@ static const char *const conf_prefixes[] = {
 static const char *const conf_globals[] = {
 	"datadir", "interface", "mirrored", "companion", "log_level",
 	"name", "router_endpoint", "store_endpoint", "database",
-	"link_max_message", "link_queue", "link_trusted_network", NULL
+	"link_max_message", "link_queue", "link_trusted_network",
+	"clickhouse_shards", "clickhouse_database", "clickhouse_cluster",
+	"clickhouse_user", NULL
 };
 
 static const struct conf_directive *

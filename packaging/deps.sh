@@ -18,11 +18,13 @@ fi
 # (clang -target bpf, bpftool btf dump and gen skeleton, libbpf 1.1).
 # curl, python3: the demo's clients and servers (evflowctl demo).
 # (--test) libndpi-dev: test_collector_tlv checks TLV against its serializer.
+# (--test) clickhouse-server (Debian 12: 18.16): the ClickHouse sink's tests
+# start their own servers; the system service the package sets up is stopped.
 RUNTIME="build-essential pkg-config libzmq3-dev libnanomsg-dev libcjson-dev \
   libsqlite3-dev libmicrohttpd-dev libpcap-dev zlib1g-dev sqlite3 iproute2 libsodium-dev \
   clang llvm bpftool libbpf-dev libelf-dev curl python3"
 TEST="libclang-rt-14-dev tshark softflowd tcpdump curl netcat-openbsd libndpi-dev \
-  python3 wrk procps psmisc openssl dpkg-dev debootstrap systemd"
+  python3 wrk procps psmisc openssl dpkg-dev debootstrap systemd clickhouse-server"
 PKGS=$RUNTIME
 [ "${1:-}" = "--test" ] && PKGS="$RUNTIME $TEST"
 export DEBIAN_FRONTEND=noninteractive
@@ -31,6 +33,9 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" |
 	debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $PKGS
+if [ "${1:-}" = "--test" ] && command -v systemctl >/dev/null; then
+	systemctl disable --now clickhouse-server >/dev/null 2>&1 || true
+fi
 # The browser tests: Debian's chromium and playwright-core from npm.
 if [ "${1:-}" = "--test" ]; then
 	if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then

@@ -3,6 +3,8 @@
 # after this fragment is included.
 STORE_LIB_SRCS = \
 	store/checkpoint.c \
+	store/clickhouse.c \
+	store/clickhouse_rows.c \
 	store/community.c \
 	store/flow_merge.c \
 	store/flow_rows.c \

@@ -105,6 +105,29 @@ static const struct conf_directive store_conf_table_[] = {
 	  "10s", 1, 86400, "period of counter_history samples" },
 	{ "store.write_slice", CONF_INT, NUM(write_slice), "4096", 1,
 	  WRITER_BATCH_MAX, "rows handed to the writer thread at a time" },
+	{ "store.sink", CONF_STR, STR(sink), "sqlite", 0, 0,
+	  "where flow rows go: sqlite, clickhouse (the small tables stay in"
+	  " SQLite) or both; see docs/clickhouse.md" },
+	{ "clickhouse_shards", CONF_STR, STR(ch.shards), "127.0.0.1:8123",
+	  0, 0, "ClickHouse HTTP endpoints, host:port,... one per shard" },
+	{ "clickhouse_database", CONF_STR, STR(ch.database), "evflow", 0, 0,
+	  "ClickHouse database" },
+	{ "clickhouse_cluster", CONF_STR, STR(ch.cluster), "evflow", 0, 0,
+	  "cluster (remote_servers) of the Distributed tables" },
+	{ "clickhouse_user", CONF_STR, STR(ch.user), NULL, 0, 0,
+	  "ClickHouse user (default: the server's default)" },
+	{ "store.clickhouse_max_memory", CONF_BYTES, NUM(ch.max_memory), "64M",
+	  1 << 20, 1LL << 40, "rows queued for ClickHouse; past it rows are"
+	  " dropped and counted (clickhouse_rows_dropped)" },
+	{ "store.clickhouse_batch", CONF_BYTES, NUM(ch.batch_bytes), "4M",
+	  65536, 1 << 30, "bytes per insert at most" },
+	{ "store.clickhouse_flush", CONF_SECONDS, NUM(ch.flush_sec), "1s", 1,
+	  3600, "a partial batch is sent after this long" },
+	{ "store.clickhouse_retry_time", CONF_SECONDS, NUM(ch.retry_time),
+	  "5m", 0, 86400, "a failed insert is retried (back-off 0.1 s to 5 s)"
+	  " this long, then dropped and counted" },
+	{ "store.clickhouse_timeout", CONF_SECONDS, NUM(ch.timeout_sec), "10s",
+	  1, 3600, "time per ClickHouse request" },
 	LINK_CONF_DIRECTIVES(struct store_settings, link),
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };

@@ -67,6 +67,16 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_COMMIT_FAILURES] = "commit_failures",
 	[SC_SLOW_TURNS] = "slow_turns",
 	[SC_MAX_TURN_USEC] = "max_turn_usec",
+	[SC_CH_ROWS] = "clickhouse_rows",
+	[SC_CH_ROWS_SENT] = "clickhouse_rows_sent",
+	[SC_CH_ROWS_DROPPED] = "clickhouse_rows_dropped",
+	[SC_CH_ROWS_DROPPED_MEMORY] = "clickhouse_rows_dropped_memory",
+	[SC_CH_ROWS_PENDING] = "clickhouse_rows_pending",
+	[SC_CH_BYTES_PENDING] = "clickhouse_bytes_pending",
+	[SC_CH_INSERTS] = "clickhouse_inserts",
+	[SC_CH_INSERT_ERRORS] = "clickhouse_insert_errors",
+	[SC_CH_SHARDS_DOWN] = "clickhouse_shards_down",
+	[SC_CH_PARTITIONS_DROPPED] = "clickhouse_partitions_dropped",
 };
 
 const uint8_t store_counter_gauge[SC_MAX] = {
@@ -337,6 +347,10 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 		sink_wal_limit(st->sink, conf->wal_limit);
 	st->next_id = sink_max_flow_id(st->sink);
 	st->in->last_row = sink_max_ref_id(st->sink);
+	if (store_clickhouse_open(st, conf, err, errlen) == -1) {
+		store_fini(st);
+		return -1;
+	}
 	(void)sink_iface_load(st->sink, load_iface, st);
 	load_bases(st);
 	st->ret.max_age = conf->retention;
@@ -355,6 +369,11 @@ store_fini(struct store *st)
 	store_flush_all(st);
 	writer_free(st->w);
 	st->w = NULL;
+	if (st->ch != NULL) {
+		sink_clickhouse(st->sink, NULL);
+		ch_close(st->ch, (int)st->conf.ch.timeout_sec * 1000);
+		st->ch = NULL;
+	}
 	for (i = 0; i < EVP_MAX_IFACES; i++) {
 		flow_table_free(st->iface[i].ft);
 		st->iface[i].ft = NULL;
@@ -749,6 +768,8 @@ store_sync(struct store *st)
 {
 	(void)store_queue_dirty(st, UINT32_MAX, UINT64_MAX);
 	writer_sync(st->w);
+	if (st->ch != NULL)
+		ch_flush(st->ch);
 }
 
 unsigned
@@ -862,6 +883,7 @@ store_sync_counters(struct store *st)
 	st->c[SC_RETENTION_REFS_DELETED] = st->ret.refs_deleted;
 	st->c[SC_WAL_RESTARTS] = k->wal_restarts;
 	st->c[SC_WAL_RESTARTS_BUSY] = k->wal_restarts_busy;
+	store_clickhouse_counters(st);
 	/* Three PRAGMAs under the sink's mutex: at most once a second
 	 * however often the stats are asked for. */
 	if (clock_mono_usec() >= st->db_bytes_usec + 1000000) {

@@ -54,6 +54,7 @@ struct sink {
 	atomic_uint	 waiting;	/* threads waiting in sink_lock() */
 	sqlite3		*db;
 	struct checkpointer *ck;
+	struct ch_sink	*ch;		/* counter samples too, or NULL */
 	sqlite3_stmt	*st[ST_MAX];
 	struct flow_stmts rows;		/* flow_rows.c */
 	int		 in_txn;

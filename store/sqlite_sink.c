@@ -717,6 +717,8 @@ sink_counter(struct sink *k, const char *daemon, const char *role,
 {
 	sqlite3_stmt *s = k->st[ST_COUNTER_UPSERT];
 
+	if (history && k->ch != NULL)
+		ch_counter(k->ch, daemon, role, key, value, ts);
 	sink_lock(k);
 	if (sink_txn(k) == -1)
 		return sink_unlocked(k, -1);
@@ -934,4 +936,10 @@ sink_db_bytes(struct sink *k)
 	if (pc < 0 || fl < 0 || ps < 0)
 		return -1;
 	return (pc - fl) * ps;
+}
+
+void
+sink_clickhouse(struct sink *k, struct ch_sink *ch)
+{
+	k->ch = ch;
 }

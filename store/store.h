@@ -35,6 +35,7 @@
 #include "../common/buf.h"
 #include "../common/config.h"
 #include "../proto/evflow.h"
+#include "clickhouse.h"
 
 /* ---- memory.c: the budget ---------------------------------------- */
 
@@ -466,6 +467,9 @@ struct writer;
  * inline (in the caller's thread) until writer_start().  NULL if out
  * of memory. */
 struct writer *writer_new(struct sink *, struct intern *, size_t);
+/* Flow rows go to ClickHouse sink ch too (NULL: not), and to SQLite
+ * unless `sqlite` is 0 (store.sink = clickhouse). */
+void	writer_clickhouse(struct writer *, struct ch_sink *, int);
 /* Starts the thread.  -1 with err (the writer stays inline). */
 int	writer_start(struct writer *, char *, size_t);
 /* Writes and commits what is queued (one last attempt if commits are
@@ -544,6 +548,8 @@ struct sink_stats {
 struct sink *sink_open(const char *, long long, int, char *, size_t);
 void	sink_close(struct sink *);
 void	sink_stats(struct sink *, struct sink_stats *);
+/* Counter history samples go to ClickHouse sink ch too (NULL: not). */
+void	sink_clickhouse(struct sink *, struct ch_sink *);
 /* Highest flow id in the database (new ids continue after it). */
 uint64_t sink_max_flow_id(struct sink *);
 /* Highest process or container row (intern_row() continues after it). */
@@ -698,6 +704,12 @@ enum store_counter {
 	SC_COMMIT_FAILURES,	/* commits that failed */
 	SC_SLOW_TURNS,		/* loop turns over STORE_SLOW_TURN_USEC */
 	SC_MAX_TURN_USEC,	/* longest loop turn (gauge) */
+	/* ClickHouse (struct ch_stats; 0 unless store.sink has it):
+	 * queued = sent + dropped + pending */
+	SC_CH_ROWS, SC_CH_ROWS_SENT, SC_CH_ROWS_DROPPED,
+	SC_CH_ROWS_DROPPED_MEMORY, SC_CH_ROWS_PENDING, SC_CH_BYTES_PENDING,
+	SC_CH_INSERTS, SC_CH_INSERT_ERRORS, SC_CH_SHARDS_DOWN,
+	SC_CH_PARTITIONS_DROPPED,
 	SC_MAX
 };
 extern const char *const store_counter_names[SC_MAX];
@@ -722,6 +734,8 @@ struct store_conf {
 	long long	write_slice;	/* rows per slice */
 	long long	max_memory;	/* bytes, 0 = unbounded (tests) */
 	long long	write_retry_max;	/* bytes, 0 = unbounded */
+	char		sink[16];	/* sqlite, clickhouse or both */
+	struct ch_conf	ch;
 };
 
 struct store;
@@ -765,6 +779,7 @@ struct store {
 	char		 name[EVP_NAME_LEN];
 	struct sink	*sink;
 	struct writer	*w;
+	struct ch_sink	*ch;		/* NULL unless store.sink has it */
 	struct intern	*in;
 	struct retention ret;
 	/*
@@ -865,6 +880,12 @@ void	store_stats_extra(void *, struct buf *);
  * written before it goes).  0, or -1 if it still does not fit (the
  * caller refuses the record; counted in SC_MEM_REFUSED). */
 int	store_mem_reserve(struct store *, const struct evp_flow *);
+
+/* clickhouse.c: opens the ClickHouse sink of store.sink (nothing for
+ * sqlite), 0 or -1 with err; copies its counters into st->c. */
+int	store_clickhouse_open(struct store *, const struct store_conf *,
+	    char *, size_t);
+void	store_clickhouse_counters(struct store *);
 
 /* Bytes of memory per live flow (tables + interned values). */
 double	store_bytes_per_flow(const struct store *, uint64_t *);

@@ -76,6 +76,8 @@ struct blist {
 
 struct writer {
 	struct sink	*k;
+	struct ch_sink	*ch;		/* ClickHouse too, or NULL */
+	int		 sqlite_flows;	/* flow rows to SQLite */
 	struct intern	*in;		/* the loop's: refs only there */
 	size_t		 retry_max;	/* bytes of held rows while failing */
 	/* The loop's. */
@@ -239,7 +241,8 @@ static void
 write_held(struct writer *w, struct batch *b)
 {
 	heal(w, b);
-	(void)sink_write_flows(w->k, b->row, b->nw);
+	if (w->sqlite_flows)
+		(void)sink_write_flows(w->k, b->row, b->nw);
 }
 
 /*
@@ -253,6 +256,9 @@ take(struct writer *w, struct batch *b)
 	size_t room, drop = 0;
 	int f = failing(w);
 
+	/* ClickHouse has its own queue and retry: every row, once. */
+	if (w->ch != NULL)
+		ch_write_flows(w->ch, b->row, b->n);
 	b->nw = b->n;
 	if (f) {
 		room = w->retry_max == 0 ? SIZE_MAX :
@@ -371,6 +377,7 @@ writer_new(struct sink *k, struct intern *in, size_t retry_max)
 		return NULL;
 	}
 	w->k = k;
+	w->sqlite_flows = 1;
 	w->in = in;
 	w->retry_max = retry_max;
 	w->pipe[0] = w->pipe[1] = -1;
@@ -383,6 +390,13 @@ writer_new(struct sink *k, struct intern *in, size_t retry_max)
 	pthread_cond_init(&w->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	return w;
+}
+
+void
+writer_clickhouse(struct writer *w, struct ch_sink *ch, int sqlite)
+{
+	w->ch = ch;
+	w->sqlite_flows = sqlite || ch == NULL;
 }
 
 int
@@ -699,7 +713,10 @@ writer_add(struct writer *w, int64_t iface_id, const struct flow *f,
 		wait_idle(w);
 		flow_row_make(w->in, &one, iface_id, f, t);
 		one.epoch = w->epoch;
-		(void)sink_write_flow(w->k, &one);
+		if (w->ch != NULL)
+			ch_write_flows(w->ch, &one, 1);
+		if (w->sqlite_flows)
+			(void)sink_write_flow(w->k, &one);
 		return;
 	}
 	r = &w->fill->row[w->fill->n++];

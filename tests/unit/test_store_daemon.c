@@ -80,10 +80,20 @@ test_check_config(const char *bin)
 	    "store.wal_limit = 67108864\n"
 	    "store.history_interval = 10\n"
 	    "store.write_slice = 4096\n"
+	    "store.sink = sqlite\n"
+	    "clickhouse_shards = 127.0.0.1:8123\n"
+	    "clickhouse_database = evflow\n"
+	    "clickhouse_cluster = evflow\n"
+	    "clickhouse_user = \n"
+	    "store.clickhouse_max_memory = 67108864\n"
+	    "store.clickhouse_batch = 4194304\n"
+	    "store.clickhouse_flush = 1\n"
+	    "store.clickhouse_retry_time = 300\n"
+	    "store.clickhouse_timeout = 10\n"
 	    "link_max_message = 1048576\n"
 	    "link_queue = 4194304\n"
 	    "link_trusted_network = no\n";
-	char cmd[700], out[2048];
+	char cmd[700], out[4096];
 	FILE *fp;
 	size_t n;
 
