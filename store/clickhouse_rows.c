@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../common/clock.h"
+#include "../common/community_id.h"
 #include "../proto/evflow.h"
 #include "clickhouse.h"
 #include "store.h"
@@ -69,6 +70,12 @@ const struct ch_col ch_flow_cols[] = {
 	{ "producer", "Nullable(UInt64)" },
 	PROC_COLS("cli_"), PROC_COLS("srv_"),
 	{ "extra", "Nullable(String)" },
+	/* schema version 5's columns */
+	{ "community_id", "Nullable(String)" }, { "app_proto", "Nullable(String)" },
+	{ "app_category", "Nullable(String)" }, { "tls_sni", "Nullable(String)" },
+	{ "ja3", "Nullable(String)" }, { "ja3s", "Nullable(String)" },
+	{ "ja4", "Nullable(String)" }, { "http_host", "Nullable(String)" },
+	{ "dns_query", "Nullable(String)" },
 	{ "cli_proc_id", "Nullable(Int64)" }, { "cli_parent_id", "Nullable(Int64)" },
 	{ "cli_cont_id", "Nullable(Int64)" }, { "srv_proc_id", "Nullable(Int64)" },
 	{ "srv_parent_id", "Nullable(Int64)" }, { "srv_cont_id", "Nullable(Int64)" },
@@ -281,6 +288,7 @@ ch_enc_flow(struct buf *b, const struct flow_row *w, uint64_t ver)
 	const struct flow_meta *m = w->meta;
 	const struct flow_tcpinfo *t = w->has_tcpi ? &w->tcpi : NULL;
 	const char *src;
+	char cid[COMMUNITY_ID_LEN + 1];
 	double first = usec_sec(f->first_usec);
 	int c = f->cli, cnt = (f->flags & FL_COUNTERS) != 0, s, j;
 
@@ -346,6 +354,10 @@ ch_enc_flow(struct buf *b, const struct flow_row *w, uint64_t ver)
 		put_notnull(b);
 		put_text(b, m->extra, m->extra_len);
 	} else
+		put_null(b);
+	put_nstr(b, flow_row_community_id(cid, f, m), sizeof(cid));
+	/* What the capture's DPI names: not in the flow entry yet. */
+	for (j = 0; j < 8; j++)
 		put_null(b);
 	for (s = 0; s < 2; s++)
 		for (j = 0; j < REF_MAX; j++)
