@@ -8,6 +8,9 @@
  *   frag.c        IP fragments: first fragment's ports for the rest
  *   flow_table.c  preallocated bidirectional flow table, timers, eviction
  *   flow_export.c a flow -> struct evp_flow
+ *   dpi.c         nDPI on the first payload packets of each flow
+ *   dns.c         DNS responses -> query name and A/AAAA answers
+ *   names.c       bounded address-to-name cache -> EVP_HOSTNAME
  *   source.c      libpcap: open a NIC or file with the operator's options
  *   main.c        options, config, the loop
  */
@@ -55,6 +58,21 @@ enum capture_counter {
 	CC_RECORDS_SENT,	/* records handed to the link */
 	CC_RECORDS_DROPPED,	/* records the link could not send */
 	CC_READ_ERRORS,		/* pcap read errors (file cut, device gone) */
+	CC_DPI_FLOWS,		/* flows given to nDPI */
+	CC_DPI_PACKETS,		/* payload packets given to nDPI */
+	CC_DPI_DETECTED,	/* inspections ended with a protocol */
+	CC_DPI_UNKNOWN,		/* ... with none (not even a port guess) */
+	CC_DPI_PACKET_LIMIT,	/* gave up at capture.dpi_max_packets */
+	CC_DPI_MEMORY_LIMIT,	/* stopped at capture.dpi_flow_memory */
+	CC_DPI_RECLAIMED,	/* inspections ended early: capture.dpi_flows
+				   states all in use, the oldest taken */
+	CC_DPI_CUT,		/* payload packets cut to DPI_COPY_MAX */
+	CC_DNS_RESPONSES,	/* DNS responses looked at */
+	CC_DNS_BAD,		/* ... malformed (not used) */
+	CC_NAMES_LEARNED,	/* addresses new to the name cache */
+	CC_NAMES_CHANGED,	/* an address's name or source changed */
+	CC_NAMES_EVICTED,	/* cache full: least recently seen dropped */
+	CC_HOSTNAME_RECORDS,	/* EVP_HOSTNAME records made */
 	CC_MAX
 };
 
@@ -108,7 +126,17 @@ struct pkt {
 	uint8_t		truncated;	/* caplen < len */
 	uint8_t		pad;
 	uint8_t		src[16], dst[16];	/* IPv4 mapped */
+	/* Where the IP header and the L4 header are, for deep inspection
+	 * (NULL if absent or cut): `*_cap` readable bytes from there;
+	 * l4_len is the L4 length by the IP header.  They point into the
+	 * frame, or into the source's copy of it (see struct source). */
+	const uint8_t	*l3, *l4;
+	uint32_t	l3_cap, l4_cap, l4_len;
+	uint32_t	pad2;
 };
+
+/* L4 payload bytes of a dissected packet (0 for a later fragment). */
+uint32_t pkt_payload(const struct pkt *);
 
 /*
  * Dissects one frame of pcap link type `dlt` (DLT_* value as returned
@@ -199,9 +227,14 @@ struct flow {
 	uint8_t		list;		/* FL_LIST_* it is on */
 	uint8_t		ulist;		/* FL_ULIST_* it is on */
 	uint8_t		changed;	/* packets since its last record */
-	uint8_t		pad;
+	uint8_t		dpi;		/* FLOW_DPI_* */
 	uint32_t	report_sec;	/* last record: seconds after first_usec */
 };
+
+/* Deep inspection state of a flow (struct flow.dpi). */
+#define FLOW_DPI_NONE	0	/* no payload packet seen yet */
+#define FLOW_DPI_ACTIVE	1	/* nDPI is looking at its packets */
+#define FLOW_DPI_DONE	2	/* result kept (dpi.c) */
 
 #define FLOW_BYTES_MAX	256	/* per live flow in the table, floor */
 _Static_assert(sizeof(struct flow) <= 224, "flow entry too large");
@@ -261,6 +294,8 @@ struct flow_table {
 	flow_emit_fn	 emit;
 	void		*emit_arg;
 	uint64_t	*cnt;		/* CC_MAX counters, borrowed */
+	struct dpi	*dpi;		/* borrowed; NULL: no inspection */
+	struct names	*names;		/* borrowed; NULL: no DNS names */
 	struct frag_table frag;
 };
 
@@ -304,6 +339,78 @@ size_t	flow_table_bytes_per_flow(const struct flow_table *);
 const uint8_t *flow_addr(const struct flow *, int);
 uint16_t flow_port(const struct flow *, int);
 
+/* ---- dns.c ---- */
+
+#define DNS_NAME_MAX	256	/* a name and its NUL (EVP_HOST_LEN) */
+#define DNS_MAX_ANSWERS	16	/* A/AAAA answers used per response */
+
+struct dns_answer {
+	uint8_t		addr[16];	/* IPv4 mapped */
+	uint32_t	ttl;
+	uint8_t		ipver;
+};
+
+struct dns_result {
+	char		qname[DNS_NAME_MAX];	/* lower case */
+	unsigned	nanswers;
+	struct dns_answer answer[DNS_MAX_ANSWERS];
+};
+
+/*
+ * Parses a DNS message (UDP payload) that should be a response.
+ * Returns the number of A/AAAA answers for the question (0 for an
+ * error response, no single question, or no address), or -1 if it is
+ * not a well-formed response with an acceptable name.
+ */
+int	dns_parse_response(const uint8_t *, size_t, struct dns_result *);
+
+/* ---- names.c ---- */
+
+struct names;
+/* Called for each EVP_HOSTNAME record; the record is borrowed. */
+typedef void (*names_emit_fn)(void *, const struct evp_hostname *);
+
+/* A cache of `max` addresses.  NULL (errno) on failure. */
+struct names *names_new(uint32_t, names_emit_fn, void *, uint64_t *);
+void	names_free(struct names *);
+/* Bytes the cache holds. */
+size_t	names_bytes(const struct names *);
+/* Notes that `addr` is called `name` (from src, at packet time ts,
+ * ttl seconds from DNS or 0); emits a record if new, changed or due. */
+void	names_learn(struct names *, const uint8_t[16], const char *,
+	    enum evp_name_source, uint64_t, uint32_t);
+/* The name known for an address, or NULL (borrowed until the next
+ * names_learn). */
+const char *names_get(const struct names *, const uint8_t[16]);
+/* A UDP packet from port 53: its answers into the cache. */
+void	names_dns(struct names *, const struct pkt *);
+
+/* ---- dpi.c ---- */
+
+struct dpi;
+struct dpi_cfg {
+	uint32_t	max_flows;	/* the flow table's size */
+	uint32_t	slots;		/* flows inspected at once */
+	uint32_t	max_packets;	/* payload packets per flow */
+	size_t		flow_memory;	/* bytes of nDPI memory per flow */
+};
+
+/* NULL with a reason in err. */
+struct dpi *dpi_new(const struct dpi_cfg *, uint64_t *, struct names *,
+	    char *, size_t);
+void	dpi_free(struct dpi *);
+/* Bytes preallocated (results per flow slot + inspection states). */
+size_t	dpi_bytes(const struct dpi *);
+/* sizeof nDPI's per-flow state (the floor of capture.dpi_flow_memory). */
+size_t	dpi_state_bytes(void);
+/* A payload packet (k->l3 set) of flow-table entry i, flow f. */
+void	dpi_packet(struct dpi *, uint32_t, struct flow *, const struct pkt *);
+/* Flow i ends: a flow still inspected gets nDPI's final answer. */
+void	dpi_flow_end(struct dpi *, uint32_t, struct flow *);
+/* Fills rec->app and EVP_F_HAS_APP from flow i's result, if any. */
+void	dpi_export(struct dpi *, uint32_t, const struct flow *,
+	    struct evp_flow *);
+
 /* ---- flow_export.c ---- */
 
 /* Fills `r` (all of it: the caller's buffer is reused) from `f`. */
@@ -326,6 +433,8 @@ struct source_opts {
 
 #define SOURCE_BATCH	32	/* packets prepared before accounting */
 #define SOURCE_AHEAD	6	/* flow entries prefetched ahead */
+#define DPI_COPY_MAX	2048	/* bytes of a payload packet kept for nDPI
+				   while its batch waits (counted if cut) */
 
 struct source {
 	pcap_t		*pcap;
@@ -336,6 +445,8 @@ struct source {
 	int		 live;
 	int		 fd;		/* selectable fd (live), else -1 */
 	unsigned	 prev_drop, prev_ifdrop;
+	uint8_t		*copy;		/* SOURCE_BATCH * DPI_COPY_MAX, or
+					   NULL: l3/l4 not kept (no dpi) */
 	struct flow_table *ft;		/* borrowed: where packets go */
 	uint64_t	*cnt;		/* borrowed: CC_MAX counters */
 	char		 err[PCAP_ERRBUF_SIZE];	/* last read error */
@@ -348,6 +459,9 @@ void	source_free(struct source *);
 /* Reads up to `max` packets into s->ft.  Returns the number read (0 at
  * the end of a file or when a NIC has nothing), or -1 with s->err. */
 int	source_read(struct source *, int);
+/* Keep payload bytes for deep inspection (batched packets point into
+ * pcap's buffer, which the next packet reuses).  -1 if out of memory. */
+int	source_keep_payload(struct source *);
 /* Adds pcap_stats drops since the last call to the counters. */
 void	source_stats(struct source *);
 

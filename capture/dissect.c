@@ -65,6 +65,18 @@ rd32(const uint8_t *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
+uint32_t
+pkt_payload(const struct pkt *k)
+{
+	if (k->l4 == NULL || k->frag == PKT_FRAG_LATER)
+		return 0;
+	if (k->proto == IPP_TCP)
+		return k->has_seq ? k->payload_len : 0;
+	if (k->proto == IPP_UDP || k->proto == IPP_UDPLITE)
+		return k->l4_len > 8 ? k->l4_len - 8 : 0;
+	return k->l4_len;
+}
+
 int
 dissect_linktype_ok(int dlt)
 {
@@ -118,10 +130,18 @@ dissect_l4(const uint8_t *p, uint32_t cap, uint32_t l4len, struct pkt *k)
 	case IPP_SCTP:
 		break;
 	default:
+		if (cap > 0) {
+			k->l4 = p;
+			k->l4_cap = cap;
+			k->l4_len = l4len;
+		}
 		return DIS_OK;		/* ports 0 */
 	}
 	if (cap < 4)
 		return DIS_TRUNC_L4;
+	k->l4 = p;
+	k->l4_cap = cap;
+	k->l4_len = l4len;
 	k->sport = rd16(p);
 	k->dport = rd16(p + 2);
 	k->has_ports = 1;
@@ -148,6 +168,8 @@ dissect_ipv4(const uint8_t *p, uint32_t cap, uint32_t room, struct pkt *k)
 		return room < 20 ? DIS_BAD_LEN : DIS_TRUNC_IP;
 	if ((p[0] >> 4) != 4)
 		return DIS_BAD_IP;
+	k->l3 = p;
+	k->l3_cap = cap;
 	hl = (uint32_t)(p[0] & 0x0f) * 4;
 	tot = rd16(p + 2);
 	if (hl < 20)
@@ -197,6 +219,8 @@ dissect_ipv6(const uint8_t *p, uint32_t cap, uint32_t room, struct pkt *k)
 		return DIS_BAD_LEN;
 	k->ipver = 6;
 	k->ip_len = plen + 40;
+	k->l3 = p;
+	k->l3_cap = cap;
 	memcpy(k->src, p + 8, 16);
 	memcpy(k->dst, p + 24, 16);
 	nh = p[6];
@@ -290,6 +314,8 @@ dissect(int dlt, const uint8_t *p, uint32_t caplen, uint32_t len,
 	k->vlan = k->sport = k->dport = 0;
 	k->ipver = k->proto = k->tcp_flags = 0;
 	k->has_ports = k->has_seq = k->frag = 0;
+	k->l3 = k->l4 = NULL;
+	k->l3_cap = k->l4_cap = k->l4_len = 0;
 	k->truncated = caplen < len;
 	if (caplen > len)
 		return DIS_BAD_LEN;	/* a forged record header */

@@ -12,7 +12,11 @@ flow_export(struct evp_flow *r, const struct flow *f, enum flow_why why)
 	int s;
 
 	/* Only the fixed part before the sides is written: the sides and
-	 * extra are zeroed once by the caller and never touched here. */
+	 * extra are zeroed once by the caller and never touched here; the
+	 * application block is cleared if the last record had one
+	 * (dpi_export fills it). */
+	if (r->flags & EVP_F_HAS_APP)
+		memset(&r->app, 0, sizeof(r->app));
 	memset(r, 0, offsetof(struct evp_flow, side));
 	r->ts_usec = f->last_usec;
 	r->first_usec = f->first_usec;

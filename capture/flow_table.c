@@ -84,6 +84,20 @@ const char *const capture_counter_names[CC_MAX] = {
 	[CC_RECORDS_SENT] = "records_sent",
 	[CC_RECORDS_DROPPED] = "records_dropped",
 	[CC_READ_ERRORS] = "read_errors",
+	[CC_DPI_FLOWS] = "dpi_flows",
+	[CC_DPI_PACKETS] = "dpi_packets",
+	[CC_DPI_DETECTED] = "dpi_detected",
+	[CC_DPI_UNKNOWN] = "dpi_unknown",
+	[CC_DPI_PACKET_LIMIT] = "dpi_packet_limit",
+	[CC_DPI_MEMORY_LIMIT] = "dpi_memory_limit",
+	[CC_DPI_RECLAIMED] = "dpi_state_reclaimed",
+	[CC_DPI_CUT] = "dpi_cut_packets",
+	[CC_DNS_RESPONSES] = "dns_responses",
+	[CC_DNS_BAD] = "dns_bad",
+	[CC_NAMES_LEARNED] = "names_learned",
+	[CC_NAMES_CHANGED] = "names_changed",
+	[CC_NAMES_EVICTED] = "names_evicted",
+	[CC_HOSTNAME_RECORDS] = "hostname_records",
 };
 
 const uint8_t *
@@ -253,6 +267,8 @@ flow_end(struct flow_table *t, uint32_t i, enum flow_why why)
 	uint32_t *pp;
 
 	assert(i < t->unused);
+	if (t->dpi != NULL)
+		dpi_flow_end(t->dpi, i, f);
 	t->emit(t->emit_arg, f, why);
 	for (pp = &t->bucket[key_bucket(t, &f->key)]; *pp != FLOW_NIL;
 	    pp = &t->flows[*pp].hnext)
@@ -496,6 +512,14 @@ flow_table_account(struct flow_table *t, const struct pkt *k,
 	if (k->proto == 6 && k->has_ports)
 		flow_tcp(t, i, dir, k);
 	t->cnt[CC_IP_PACKETS]++;
+	/* Deep inspection sees payload packets only (source.c keeps their
+	 * bytes, and only theirs, for a batch). */
+	if (k->l3 != NULL && pkt_payload(k) != 0) {
+		if (t->dpi != NULL && f->dpi <= FLOW_DPI_ACTIVE)
+			dpi_packet(t->dpi, i, f, k);
+		if (t->names != NULL && k->sport == 53 && k->proto == 17)
+			names_dns(t->names, k);
+	}
 }
 
 void

@@ -60,6 +60,11 @@ struct capture_conf {
 	long long	max_flows;
 	long long	send_timeout_ms;
 	char		user[CONF_STR_LEN];
+	int		dpi;
+	long long	dpi_max_packets;
+	long long	dpi_flow_memory;
+	long long	dpi_flows;
+	long long	name_cache;
 	struct link_conf link;		/* common/nnlink.h */
 };
 
@@ -108,6 +113,24 @@ static const struct conf_directive capture_directives[] = {
 	    "user the capture becomes once its handle, data directory and "
 	    "sockets are open, when started as root (default evflow if it "
 	    "exists, else nobody); any start drops every capability" },
+	{ "capture.dpi", CONF_BOOL, C(dpi), 0, "yes", 0, 0,
+	    "application protocol, TLS SNI, JA3, HTTP Host, DNS query of "
+	    "each flow by nDPI (its first payload packets)" },
+	{ "capture.dpi_max_packets", CONF_INT, C(dpi_max_packets), 0, "32",
+	    1, 255, "payload packets of a flow nDPI may see before it "
+	    "gives up (counted: dpi_packet_limit)" },
+	{ "capture.dpi_flow_memory", CONF_BYTES, C(dpi_flow_memory), 0, "8K",
+	    1024, 1 << 20, "bytes of nDPI memory per flow (its state and "
+	    "what it allocates); over it inspection stops (counted: "
+	    "dpi_memory_limit)" },
+	{ "capture.dpi_flows", CONF_INT, C(dpi_flows), 0, "8192", 16,
+	    1 << 22, "flows inspected at once; a new flow finding none "
+	    "free ends the oldest inspection early (counted: "
+	    "dpi_state_reclaimed)" },
+	{ "capture.name_cache", CONF_INT, C(name_cache), 0, "16384", 0,
+	    1 << 22, "addresses in the name cache fed by DNS answers, SNI "
+	    "and HTTP Host (least recently seen evicted, counted: "
+	    "names_evicted); 0 = no names" },
 	LINK_CONF_DIRECTIVES(struct capture_conf, link),
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -119,6 +142,8 @@ struct capture {
 	const char	*iface;		/* name in the hello */
 	struct source	*src;
 	struct flow_table *ft;
+	struct dpi	*dpi;		/* NULL: capture.dpi off */
+	struct names	*names;		/* NULL: capture.name_cache 0 */
 	struct link_out	*link;
 	struct evp_flow	*rec;		/* reused record buffer */
 	struct evp_stats stats;
@@ -148,7 +173,18 @@ capture_emit(void *arg, const struct flow *f, enum flow_why why)
 	struct capture *c = arg;
 
 	flow_export(c->rec, f, why);
+	if (c->dpi != NULL)
+		dpi_export(c->dpi, (uint32_t)(f - c->ft->flows), f, c->rec);
 	(void)link_out_put(c->link, EVP_FLOW, c->rec, evp_flow_len(c->rec));
+}
+
+/* Name cache callback: one host-name record to the router. */
+static void
+capture_emit_name(void *arg, const struct evp_hostname *h)
+{
+	struct capture *c = arg;
+
+	(void)link_out_put(c->link, EVP_HOSTNAME, h, sizeof(*h));
 }
 
 static void
@@ -185,6 +221,10 @@ capture_stats_extra(void *arg, struct buf *reply)
 	buf_json_str(reply, c->iface);
 	buf_printf(reply, ", \"bytes_per_flow\": %zu, \"max_flows\": %lld",
 	    flow_table_bytes_per_flow(c->ft), c->conf.max_flows);
+	buf_printf(reply, ", \"dpi\": %s, \"dpi_bytes\": %zu, "
+	    "\"name_cache_bytes\": %zu", c->dpi ? "true" : "false",
+	    c->dpi ? dpi_bytes(c->dpi) : 0, c->names ? names_bytes(c->names) :
+	    0);
 }
 
 /*
@@ -431,6 +471,26 @@ main(int argc, char *argv[])
 	fc.linger_usec = (uint64_t)c->conf.linger * 1000000u;
 	if ((c->ft = flow_table_new(&fc, capture_emit, c, c->cnt)) == NULL)
 		fatal("flow table of %u flows", fc.max_flows);
+	if (c->conf.name_cache > 0 && (c->names = names_new((uint32_t)
+	    c->conf.name_cache, capture_emit_name, c, c->cnt)) == NULL)
+		fatal("name cache of %lld addresses", c->conf.name_cache);
+	if (c->conf.dpi) {
+		struct dpi_cfg dc = {
+			.max_flows = fc.max_flows,
+			.slots = (uint32_t)c->conf.dpi_flows,
+			.max_packets = (uint32_t)c->conf.dpi_max_packets,
+			.flow_memory = (size_t)c->conf.dpi_flow_memory,
+		};
+
+		if ((c->dpi = dpi_new(&dc, c->cnt, c->names, err,
+		    sizeof(err))) == NULL)
+			fatalx("%s", err);
+	}
+	c->ft->dpi = c->dpi;
+	c->ft->names = c->names;
+	if ((c->dpi != NULL || c->names != NULL) &&
+	    source_keep_payload(c->src) == -1)
+		fatal("payload copies");
 	c->src->ft = c->ft;
 	c->src->cnt = c->cnt;
 	if ((c->rec = calloc(1, sizeof(*c->rec))) == NULL)
@@ -453,11 +513,12 @@ main(int argc, char *argv[])
 	if (geteuid() == 0)
 		capture_wait_link(c);
 	capture_drop(c);
-	log_info("%s: %s, link type %s, %lld flows of %zu bytes", c->iface,
-	    c->src->live ? "live" : "file",
+	log_info("%s: %s, link type %s, %lld flows of %zu bytes, nDPI %s, "
+	    "name cache %lld", c->iface, c->src->live ? "live" : "file",
 	    pcap_datalink_val_to_name(c->src->dlt) ?
 	    pcap_datalink_val_to_name(c->src->dlt) : "?", c->conf.max_flows,
-	    flow_table_bytes_per_flow(c->ft));
+	    flow_table_bytes_per_flow(c->ft), c->dpi ? "on" : "off",
+	    c->conf.name_cache);
 
 	rc = capture_loop(c);
 	{
@@ -479,6 +540,8 @@ main(int argc, char *argv[])
 	}
 	link_out_free(c->link);
 	flow_table_free(c->ft);
+	dpi_free(c->dpi);
+	names_free(c->names);
 	source_free(c->src);
 	free(c->rec);
 	free(c);

@@ -3,6 +3,10 @@
  * a link_in at ENDPOINT and prints one line per EVP_FLOW record
  *   flow iface=.. event=.. proto=.. cli=ADDR:PORT srv=ADDR:PORT
  *        c2s_pkts=.. c2s_bytes=.. c2s_wire=.. s2c_pkts=.. ...
+ * followed, for a flow with an application block, by
+ *   app app=.. cli=.. srv=.. category=.. sni=.. ja3=.. ja4=.. http_host=..
+ *        dns_query=.. event=..   ("-" for an empty field)
+ * one line per EVP_HOSTNAME (hostname addr=.. name=.. source=.. ttl=..),
  * and one line per EVP_STATS record (stats key=value ...), until SIGTERM
  * or SIGINT, then a summary line with the link's loss counters.
  */
@@ -21,6 +25,7 @@ on_record(void *arg, const struct link_sender *s, const struct evp_rec_hdr *rh,
 {
 	static struct evp_flow f;
 	static struct evp_stats st;
+	static struct evp_hostname h;
 	char a[46], b[46];
 	unsigned i;
 
@@ -44,6 +49,25 @@ on_record(void *arg, const struct link_sender *s, const struct evp_rec_hdr *rh,
 		    f.tcp_flags[1], f.retrans[0], f.retrans[1],
 		    f.cli_latency_us, f.srv_latency_us,
 		    evp_source_name(f.source), f.flags);
+		/* Application fields last, "-" when empty (one word each). */
+		if (f.flags & EVP_F_HAS_APP)
+			printf("app app=%s cli=%s:%u srv=%s:%u category=%s "
+			    "sni=%s ja3=%s ja4=%s http_host=%s dns_query=%s "
+			    "event=%s\n", f.app.proto[0] ? f.app.proto : "-",
+			    a, f.port[0], b, f.port[1],
+			    f.app.category[0] ? f.app.category : "-",
+			    f.app.sni[0] ? f.app.sni : "-",
+			    f.app.ja3[0] ? f.app.ja3 : "-",
+			    f.app.ja4[0] ? f.app.ja4 : "-",
+			    f.app.http_host[0] ? f.app.http_host : "-",
+			    f.app.dns_query[0] ? f.app.dns_query : "-",
+			    evp_event_name(f.event));
+	} else if (rh->type == EVP_HOSTNAME &&
+	    evp_decode_hostname(body, rh->len, &h) == 0) {
+		printf("hostname addr=%s name=%s source=%s ttl=%u ts=%llu\n",
+		    evp_addr_str(h.addr, a, sizeof(a)), h.name,
+		    evp_name_source_name(h.source), h.ttl,
+		    (unsigned long long)h.ts_usec);
 	} else if (rh->type == EVP_STATS &&
 	    evp_decode_stats(body, rh->len, &st) == 0) {
 		printf("stats name=%s", st.name);

@@ -129,6 +129,7 @@ source_free(struct source *s)
 		return;
 	if (s->pcap != NULL)
 		pcap_close(s->pcap);
+	free(s->copy);
 	free(s);
 }
 
@@ -146,6 +147,43 @@ source_drain(struct source *s)
 		flow_table_account(s->ft, &s->batch[i], &s->prep[i]);
 	}
 	s->nbatch = 0;
+}
+
+/*
+ * A payload packet waits in the batch after libpcap moved on: its IP
+ * packet is copied (up to DPI_COPY_MAX bytes; cut ones are counted and
+ * inspected as far as they go) and l3/l4 point into the copy.
+ */
+static void
+source_copy(struct source *s, struct pkt *k)
+{
+	uint8_t *c = s->copy + (size_t)s->nbatch * DPI_COPY_MAX;
+	uint32_t n = k->l3_cap, l4off = (uint32_t)(k->l4 - k->l3);
+
+	if (n > DPI_COPY_MAX) {
+		n = DPI_COPY_MAX;
+		s->cnt[CC_DPI_CUT]++;
+	}
+	memcpy(c, k->l3, n);
+	k->l3 = c;
+	k->l3_cap = n;
+	if (l4off >= n) {
+		k->l4 = NULL;
+		k->l4_cap = 0;
+	} else {
+		k->l4 = c + l4off;
+		if (k->l4_cap > n - l4off)
+			k->l4_cap = n - l4off;
+	}
+}
+
+int
+source_keep_payload(struct source *s)
+{
+	if (s->copy == NULL &&
+	    (s->copy = malloc((size_t)SOURCE_BATCH * DPI_COPY_MAX)) == NULL)
+		return -1;
+	return 0;
 }
 
 /* libpcap callback: one frame into the batch. */
@@ -172,6 +210,10 @@ source_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 	}
 	k->ts_usec = (uint64_t)h->ts.tv_sec * 1000000u +
 	    (uint64_t)h->ts.tv_usec;
+	if (s->copy != NULL && k->l3 != NULL && pkt_payload(k) != 0)
+		source_copy(s, k);
+	else
+		k->l3 = k->l4 = NULL;
 	flow_table_prepare(s->ft, k, &s->prep[s->nbatch]);
 	if (++s->nbatch == SOURCE_BATCH)
 		source_drain(s);

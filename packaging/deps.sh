@@ -17,13 +17,17 @@ fi
 # clang, llvm, bpftool, libbpf-dev, libelf-dev: evflow-probe's eBPF object
 # (clang -target bpf, bpftool btf dump and gen skeleton, libbpf 1.1).
 # curl, python3: the demo's clients and servers (evflowctl demo).
-# (--test) libndpi-dev: test_collector_tlv checks TLV against its serializer.
+# libndpi-dev: evflow-capture's application protocols (nDPI 4.x; the .deb
+# then depends on libndpi4.x through dpkg-shlibdeps); test_collector_tlv
+# also checks TLV against its serializer.
+# (--test) tshark, tcpdump, openssl, curl: capture_dpi checks nDPI's
+# names against tshark on live TLS (openssl s_server), HTTP and DNS.
 # (--test) clickhouse-server (Debian 12: 18.16): the ClickHouse sink's tests
 # start their own servers; the system service the package sets up is stopped.
 RUNTIME="build-essential pkg-config libzmq3-dev libnanomsg-dev libcjson-dev \
   libsqlite3-dev libmicrohttpd-dev libpcap-dev zlib1g-dev sqlite3 iproute2 libsodium-dev \
-  clang llvm bpftool libbpf-dev libelf-dev curl python3"
-TEST="libclang-rt-14-dev tshark softflowd tcpdump curl netcat-openbsd libndpi-dev \
+  clang llvm bpftool libbpf-dev libelf-dev curl python3 libndpi-dev"
+TEST="libclang-rt-14-dev tshark softflowd tcpdump curl netcat-openbsd \
   python3 wrk procps psmisc openssl dpkg-dev debootstrap systemd clickhouse-server"
 PKGS=$RUNTIME
 [ "${1:-}" = "--test" ] && PKGS="$RUNTIME $TEST"

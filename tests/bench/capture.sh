@@ -9,9 +9,14 @@
 # Rates are per core: packets per CPU second (user + system), so that
 # other work on a shared machine does not skew the ratios; wall times
 # are printed too.
-#   2. evflow-capture -r, the whole daemon, records sent over nanomsg to
-#      evflow-capture-sink (output discarded); median of 3 runs.
-#   3. tshark -r FILE -q -z conv,tcp (TSHARK_RUNS runs, default 1: it
+#   2. nDPI's cost: a second file of the same sessions with application
+#      payloads (capture-bench -a), in-process without and with nDPI and
+#      the name cache (runs interleaved, medians of 5, the ratio; a rate
+#      below the floor with nDPI is printed, not failed: capture.dpi).
+#   3. evflow-capture -r, the whole daemon, records sent over nanomsg to
+#      evflow-capture-sink (output discarded); median of 3 runs, with
+#      capture.dpi=no on the first file and with nDPI on the second.
+#   4. tshark -r FILE -q -z conv,tcp (TSHARK_RUNS runs, default 1: it
 #      takes ~15 s) and softflowd -r FILE -n 127.0.0.1:9995 (median of 3).
 #
 # Fails if the in-process rate is below the floor (4 M packets/s) or a
@@ -77,13 +82,23 @@ rc=$?
 ours=$(sed -n 's/^RESULT capture_pps=//p' "$T/bench.out")
 [ -n "$ours" ] || exit 1
 
-daemon=""
+# nDPI's cost (capture.dpi): the same sessions with real application
+# payloads (TLS hellos with SNI, HTTP requests, DNS answers), in-process
+# runs without and with nDPI and the name cache interleaved, the ratio.
+FA="$T/app.pcap"
+"$BIN" -a -w "$FA" -n "$NPKTS" >/dev/null || exit 1
+"$BIN" -r "$FA" -k 5 -D | tee "$T/dpi.out" | grep -v '^  nDPI run'
+grep '^  nDPI run' "$T/dpi.out" | head -n 1
+
+daemon="" daemon_dpi=""
 if [ -x "$BUILD/bin/evflow-capture" ] && [ -x "$BUILD/bin/evflow-capture-sink" ]; then
 	mkdir -p "$T/d"
 	"$BUILD/bin/evflow-capture-sink" "ipc://$T/d/router.ipc" >/dev/null 2>&1 &
 	SINK_PID=$!
-	daemon=$(median 3 "$BUILD/bin/evflow-capture" -d "$T/d" -r "$F") ||
-		{ echo "evflow-capture -r failed"; exit 1; }
+	daemon=$(median 3 "$BUILD/bin/evflow-capture" -d "$T/d" -r "$F" \
+	    -o capture.dpi=no) || { echo "evflow-capture -r failed"; exit 1; }
+	daemon_dpi=$(median 3 "$BUILD/bin/evflow-capture" -d "$T/d" -r "$FA") ||
+		{ echo "evflow-capture -r (nDPI) failed"; exit 1; }
 fi
 tshark=""
 command -v tshark >/dev/null 2>&1 &&
@@ -95,7 +110,7 @@ command -v softflowd >/dev/null 2>&1 &&
 	softflowd=$(cd "$T" && median 3 softflowd -r "$F" -n 127.0.0.1:9995 \
 	    -d -p sfd.pid -c sfd.ctl -m 262144)
 
-python3 - "$NPKTS" "$ours" "$daemon" "$tshark" "$softflowd" <<'EOF'
+python3 - "$NPKTS" "$ours" "$daemon" "$tshark" "$softflowd" "$daemon_dpi" <<'EOF'
 import sys
 n = int(sys.argv[1]); ours = float(sys.argv[2])
 print("packets/s per core (packets / CPU seconds), same file, same run:")
@@ -108,6 +123,7 @@ def show(name, s):
           (name, pps / 1e6, cpu, wall, ours / pps))
 print("  %-46s %6.2f M/s" % ("evflow capture, in-process (median of 5)", ours / 1e6))
 show("evflow-capture -r, daemon + nanomsg (median 3)", sys.argv[3])
+show("same, nDPI on, application payloads (median 3)", sys.argv[6])
 show("tshark -r -q -z conv,tcp", sys.argv[4])
 show("softflowd -r (median of 3)", sys.argv[5])
 EOF

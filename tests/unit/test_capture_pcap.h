@@ -71,6 +71,7 @@ struct tp {
 	uint16_t	 fragoff;	/* 8-byte units */
 	int		 mf;		/* more fragments */
 	int		 no_l4;		/* later fragment: payload only */
+	const uint8_t	*data;		/* payload bytes (else zeros) */
 	const uint8_t	*ext;		/* IPv6 extension chain bytes */
 	size_t		 extlen;
 	uint8_t		 ext_nh;	/* next header of the v6 header */
@@ -102,7 +103,10 @@ tp_l4(struct pb *p, const struct tp *t)
 			pb_u32(p, 1);
 		}
 	}
-	pb_zero(p, t->payload);
+	if (t->data != NULL)
+		pb_put(p, t->data, t->payload);
+	else
+		pb_zero(p, t->payload);
 }
 
 static inline size_t
@@ -263,6 +267,10 @@ struct run {
 	struct evp_flow	 rec[RUN_MAX];
 	enum flow_why	 why[RUN_MAX];
 	unsigned	 n;
+	struct evp_hostname name[RUN_MAX];	/* EVP_HOSTNAME records */
+	unsigned	 nnames;
+	struct flow_table *ft;		/* while running */
+	struct dpi	*dpi;		/* ... with deep inspection */
 	uint64_t	 cnt[CC_MAX];
 	int		 read_rc;	/* last source_read: 0 EOF, -1 error */
 	char		 err[512];
@@ -275,8 +283,20 @@ run_emit(void *arg, const struct flow *f, enum flow_why why)
 
 	if (r->n < RUN_MAX) {
 		flow_export(&r->rec[r->n], f, why);
+		if (r->dpi != NULL)
+			dpi_export(r->dpi, (uint32_t)(f - r->ft->flows), f,
+			    &r->rec[r->n]);
 		r->why[r->n++] = why;
 	}
+}
+
+static inline void
+run_name(void *arg, const struct evp_hostname *h)
+{
+	struct run *r = arg;
+
+	if (r->nnames < RUN_MAX)
+		r->name[r->nnames++] = *h;
 }
 
 static inline struct flow_cfg
@@ -291,10 +311,12 @@ run_cfg(void)
  * flushes.  Returns the run (caller frees), or NULL if the file did not
  * open (reason in *err of a run that is still returned: check r->err). */
 static inline struct run *
-run_file(const char *path, const struct flow_cfg *cfg, const char *filter)
+run_file_dpi(const char *path, const struct flow_cfg *cfg, const char *filter,
+    const struct dpi_cfg *dc, uint32_t names_max)
 {
 	struct source_opts so = { .file = path, .filter = filter };
 	struct run *r = calloc(1, sizeof(*r));
+	struct names *names = NULL;
 	struct source *s;
 	struct flow_table *ft;
 	int n;
@@ -307,6 +329,17 @@ run_file(const char *path, const struct flow_cfg *cfg, const char *filter)
 	}
 	if ((ft = flow_table_new(cfg, run_emit, r, r->cnt)) == NULL)
 		abort();
+	r->ft = ft;
+	if (names_max != 0 && (names = names_new(names_max, run_name, r,
+	    r->cnt)) == NULL)
+		abort();
+	if (dc != NULL && (r->dpi = dpi_new(dc, r->cnt, names, r->err,
+	    sizeof(r->err))) == NULL)
+		abort();
+	ft->dpi = r->dpi;
+	ft->names = names;
+	if ((dc != NULL || names != NULL) && source_keep_payload(s) == -1)
+		abort();
 	s->ft = ft;
 	s->cnt = r->cnt;
 	while ((n = source_read(s, 7)) > 0)
@@ -316,8 +349,18 @@ run_file(const char *path, const struct flow_cfg *cfg, const char *filter)
 		snprintf(r->err, sizeof(r->err), "%s", s->err);
 	flow_table_flush(ft);
 	flow_table_free(ft);
+	dpi_free(r->dpi);
+	r->dpi = NULL;
+	r->ft = NULL;
+	names_free(names);
 	source_free(s);
 	return r;
+}
+
+static inline struct run *
+run_file(const char *path, const struct flow_cfg *cfg, const char *filter)
+{
+	return run_file_dpi(path, cfg, filter, NULL, 0);
 }
 
 /* The record of the flow whose client port is `cport` and server port

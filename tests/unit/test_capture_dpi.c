@@ -1,0 +1,469 @@
+/* capture: the DNS response parser, the address-to-name cache and nDPI
+ * on pcap files written here (names, protocols and every bound). */
+#include <pcap/dlt.h>
+#include <unistd.h>
+
+#include "t.h"
+#include "test_capture_pcap.h"
+
+static char dir[] = "/tmp/evflow-capdpi-XXXXXX";
+static char path[256];
+
+#define SEC	1000000ull
+
+static FILE *
+open_pcap(const char *name)
+{
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s.pcap", dir, name);
+	if ((fp = pw_open(path, DLT_EN10MB)) == NULL)
+		abort();
+	return fp;
+}
+
+static void
+put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* A DNS name in wire form; returns its length. */
+static size_t
+qname(uint8_t *p, const char *name)
+{
+	size_t n = 0, l;
+	const char *dot;
+
+	while (*name != '\0') {
+		dot = strchr(name, '.');
+		l = dot ? (size_t)(dot - name) : strlen(name);
+		p[n++] = (uint8_t)l;
+		memcpy(p + n, name, l);
+		n += l;
+		name += l + (dot != NULL);
+	}
+	p[n++] = 0;
+	return n;
+}
+
+/* A response for `name` with `na` A answers 192.0.2.1.. (TTL 300). */
+static size_t
+dns_response(uint8_t *p, const char *name, unsigned na, unsigned flags)
+{
+	size_t n;
+	unsigned i;
+
+	memset(p, 0, 12);
+	put16(p, 0x1234);
+	put16(p + 2, flags);
+	put16(p + 4, 1);
+	put16(p + 6, na);
+	n = 12 + qname(p + 12, name);
+	put16(p + n, 1);
+	put16(p + n + 2, 1);
+	n += 4;
+	for (i = 0; i < na; i++) {
+		put16(p + n, 0xc00c);
+		put16(p + n + 2, 1);
+		put16(p + n + 4, 1);
+		put16(p + n + 6, 0);
+		put16(p + n + 8, 300);
+		put16(p + n + 10, 4);
+		p[n + 12] = 192;
+		p[n + 13] = 0;
+		p[n + 14] = 2;
+		p[n + 15] = (uint8_t)(1 + i);
+		n += 16;
+	}
+	return n;
+}
+
+static void
+test_dns_parse(void)
+{
+	static struct dns_result r;
+	uint8_t m[1024];
+	size_t n;
+	char a[46];
+
+	n = dns_response(m, "WWW.Example.org", 2, 0x8180);
+	CHECK_EQ_U(dns_parse_response(m, n, &r), 2);
+	CHECK_STR(r.qname, "www.example.org");
+	CHECK_STR(evp_addr_str(r.answer[1].addr, a, sizeof(a)), "192.0.2.2");
+	CHECK_EQ_U(r.answer[0].ttl, 300);
+	CHECK_EQ_U(r.answer[0].ipver, 4);
+	/* Cut anywhere inside: malformed, never a read beyond. */
+	CHECK(dns_parse_response(m, n - 1, &r) == -1);
+	CHECK(dns_parse_response(m, 11, &r) == -1);
+	/* A query, an error answer: nothing, not malformed. */
+	n = dns_response(m, "www.example.org", 0, 0x0100);
+	CHECK_EQ_U(dns_parse_response(m, n, &r), 0);
+	n = dns_response(m, "www.example.org", 1, 0x8183);
+	CHECK_EQ_U(dns_parse_response(m, n, &r), 0);
+	/* More answers than kept: the first DNS_MAX_ANSWERS. */
+	n = dns_response(m, "many.example", DNS_MAX_ANSWERS + 4, 0x8180);
+	CHECK_EQ_U(dns_parse_response(m, n, &r), DNS_MAX_ANSWERS);
+	/* A pointer to itself, a pointer forward. */
+	n = dns_response(m, "www.example.org", 1, 0x8180);
+	put16(m + 33, 0xc000 | 33);
+	CHECK(dns_parse_response(m, n, &r) == -1);
+	put16(m + 33, 0xc000 | 40);
+	CHECK(dns_parse_response(m, n, &r) == -1);
+	/* A name with a byte the store would have to escape. */
+	n = dns_response(m, "a\"b.example", 1, 0x8180);
+	CHECK(dns_parse_response(m, n, &r) == -1);
+	/* A name over 255 bytes. */
+	{
+		char longname[300];
+
+		memset(longname, 'a', sizeof(longname));
+		for (n = 60; n < sizeof(longname); n += 61)
+			longname[n] = '.';
+		longname[sizeof(longname) - 1] = '\0';
+		n = dns_response(m, longname, 1, 0x8180);
+		CHECK(dns_parse_response(m, n, &r) == -1);
+	}
+}
+
+struct names_got {
+	struct evp_hostname h[16];
+	unsigned n;
+};
+
+static void
+names_collect(void *arg, const struct evp_hostname *h)
+{
+	struct names_got *g = arg;
+
+	if (g->n < 16)
+		g->h[g->n++] = *h;
+}
+
+static void
+test_names_cache(void)
+{
+	uint64_t cnt[CC_MAX] = { 0 };
+	struct names_got g = { .n = 0 };
+	struct names *n = names_new(4, names_collect, &g, cnt);
+	uint8_t a[16];
+	unsigned i;
+
+	CHECK(n != NULL);
+	if (n == NULL)
+		return;
+	for (i = 1; i <= 5; i++) {
+		char name[32];
+
+		evp_addr_from_v4(a, htonl(0xc0000200u + i));
+		snprintf(name, sizeof(name), "h%u.example", i);
+		names_learn(n, a, name, EVP_NAME_DNS, i * SEC, 60);
+	}
+	CHECK_EQ_U(cnt[CC_NAMES_LEARNED], 5);
+	CHECK_EQ_U(cnt[CC_NAMES_EVICTED], 1);
+	CHECK_EQ_U(g.n, 5);
+	CHECK_STR(g.h[4].name, "h5.example");
+	CHECK_EQ_U(g.h[4].ttl, 60);
+	CHECK_EQ_U(g.h[4].ip_version, 4);
+	evp_addr_from_v4(a, htonl(0xc0000201u));
+	CHECK(names_get(n, a) == NULL);		/* the oldest went */
+	evp_addr_from_v4(a, htonl(0xc0000203u));
+	CHECK_STR(names_get(n, a), "h3.example");
+	/* The same pair again: no record; from another source or with
+	 * another name: a record; after the refresh time: a record. */
+	names_learn(n, a, "h3.example", EVP_NAME_DNS, 10 * SEC, 60);
+	CHECK_EQ_U(g.n, 5);
+	names_learn(n, a, "h3.example", EVP_NAME_SNI, 11 * SEC, 0);
+	CHECK_EQ_U(g.n, 6);
+	CHECK_EQ_U(g.h[5].source, EVP_NAME_SNI);
+	names_learn(n, a, "other.example", EVP_NAME_SNI, 12 * SEC, 0);
+	CHECK_EQ_U(g.n, 7);
+	CHECK_EQ_U(cnt[CC_NAMES_CHANGED], 2);
+	names_learn(n, a, "other.example", EVP_NAME_SNI, 12 * SEC +
+	    EVP_HOSTNAME_REFRESH_SEC * SEC, 0);
+	CHECK_EQ_U(g.n, 8);
+	CHECK_EQ_U(cnt[CC_HOSTNAME_RECORDS], 8);
+	/* Being seen keeps an address: h2 is now the oldest. */
+	evp_addr_from_v4(a, htonl(0xc0000209u));
+	names_learn(n, a, "h9.example", EVP_NAME_DNS, 20 * SEC, 60);
+	evp_addr_from_v4(a, htonl(0xc0000203u));
+	CHECK(names_get(n, a) != NULL);
+	evp_addr_from_v4(a, htonl(0xc0000202u));
+	CHECK(names_get(n, a) == NULL);
+	names_free(n);
+	CHECK(names_new(0, names_collect, &g, cnt) == NULL);
+}
+
+/* A TLS ClientHello with SNI `host` into p; returns its length. */
+static size_t
+tls_hello(uint8_t *p, const char *host)
+{
+	size_t n, e, h = strlen(host);
+
+	p[0] = 0x16;
+	put16(p + 1, 0x0301);
+	p[5] = 1;
+	p[6] = 0;
+	put16(p + 9, 0x0303);
+	memset(p + 11, 0x42, 32);
+	p[43] = 0;
+	n = 44;
+	put16(p + n, 4);
+	put16(p + n + 2, 0x1301);
+	put16(p + n + 4, 0xc02f);
+	p[n + 6] = 1;
+	p[n + 7] = 0;
+	n += 8;
+	e = n;
+	n += 2;
+	put16(p + n, 0);
+	put16(p + n + 2, (unsigned)h + 5);
+	put16(p + n + 4, (unsigned)h + 3);
+	p[n + 6] = 0;
+	put16(p + n + 7, (unsigned)h);
+	memcpy(p + n + 9, host, h);
+	n += 9 + h;
+	put16(p + e, (unsigned)(n - e - 2));
+	put16(p + 3, (unsigned)(n - 5));
+	put16(p + 7, (unsigned)(n - 9));
+	return n;
+}
+
+/* One TCP segment c2s (or s2c) of the flow cli:cport <-> srv:sport. */
+static void
+seg(FILE *fp, uint64_t ts, const char *cli, const char *srv, uint16_t cport,
+    uint16_t sport, int c2s, uint8_t flags, uint32_t seq, const uint8_t *d,
+    uint32_t len)
+{
+	struct tp t = { .src = c2s ? cli : srv, .dst = c2s ? srv : cli,
+	    .proto = 6, .sport = c2s ? cport : sport, .dport = c2s ? sport :
+	    cport, .flags = flags, .seq = seq, .payload = len, .data = d };
+	struct pb p;
+
+	frame_eth(&p, &t, 0, 0, 0);
+	pw_pb(fp, ts, &p);
+}
+
+static void
+udp(FILE *fp, uint64_t ts, const char *s, const char *d, uint16_t sp,
+    uint16_t dp, const uint8_t *data, uint32_t len)
+{
+	struct tp t = { .src = s, .dst = d, .proto = 17, .sport = sp,
+	    .dport = dp, .payload = len, .data = data };
+	struct pb p;
+
+	frame_eth(&p, &t, 0, 0, 0);
+	pw_pb(fp, ts, &p);
+}
+
+static const struct evp_flow *
+find_srv(const struct run *r, uint16_t sport)
+{
+	const struct evp_flow *f = NULL;
+	unsigned i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->rec[i].port[1] == sport)
+			f = &r->rec[i];
+	return f;
+}
+
+static void
+test_dpi_file(void)
+{
+	struct flow_cfg cfg = run_cfg();
+	struct dpi_cfg dc = { cfg.max_flows, 64, 8, 8192 };
+	static const char http[] = "GET / HTTP/1.1\r\nHost: Web.Example.ORG"
+	    "\r\nUser-Agent: t\r\n\r\n";
+	const struct evp_flow *f;
+	uint8_t buf[1024];
+	struct run *r;
+	size_t n;
+	char a[46];
+	FILE *fp = open_pcap("app");
+
+	/* TLS to 10.9.0.2:443, with a handshake first. */
+	seg(fp, SEC, "10.9.0.1", "10.9.0.2", 40001, 443, 1, TH_SYN, 1, NULL,
+	    0);
+	seg(fp, SEC + 10, "10.9.0.1", "10.9.0.2", 40001, 443, 0,
+	    TH_SYN | TH_ACK, 1, NULL, 0);
+	seg(fp, SEC + 20, "10.9.0.1", "10.9.0.2", 40001, 443, 1, TH_ACK, 2,
+	    NULL, 0);
+	n = tls_hello(buf, "secure.example.org");
+	seg(fp, SEC + 30, "10.9.0.1", "10.9.0.2", 40001, 443, 1,
+	    TH_ACK | TH_PSH, 2, buf, (uint32_t)n);
+	/* HTTP to 10.9.0.3:8080 (not its usual port). */
+	seg(fp, SEC + 40, "10.9.0.1", "10.9.0.3", 40002, 8080, 1,
+	    TH_ACK | TH_PSH, 100, (const uint8_t *)http, sizeof(http) - 1);
+	/* DNS: a query and its answer (two A records). */
+	n = dns_response(buf, "Names.Example.org", 0, 0x0100);
+	udp(fp, SEC + 50, "10.9.0.1", "10.9.0.53", 40053, 53, buf,
+	    (uint32_t)n);
+	n = dns_response(buf, "Names.Example.org", 2, 0x8180);
+	udp(fp, SEC + 60, "10.9.0.53", "10.9.0.1", 53, 40053, buf,
+	    (uint32_t)n);
+	/* A bare handshake: no payload, no application block. */
+	seg(fp, SEC + 70, "10.9.0.1", "10.9.0.4", 40003, 22, 1, TH_SYN, 1,
+	    NULL, 0);
+	fclose(fp);
+
+	r = run_file_dpi(path, &cfg, NULL, &dc, 64);
+	CHECK_EQ_U(r->read_rc, 0);
+	CHECK((f = find_srv(r, 443)) != NULL);
+	if (f != NULL) {
+		CHECK(f->flags & EVP_F_HAS_APP);
+		CHECK_STR(f->app.proto, "TLS");
+		CHECK_STR(f->app.sni, "secure.example.org");
+		CHECK_EQ_U(strlen(f->app.ja3), 32);
+		CHECK_STR(f->app.http_host, "");
+		CHECK(f->app.category[0] != '\0');
+	}
+	CHECK((f = find_srv(r, 8080)) != NULL);
+	if (f != NULL) {
+		CHECK_STR(f->app.proto, "HTTP");
+		CHECK_STR(f->app.http_host, "web.example.org");
+		CHECK_STR(f->app.sni, "");
+	}
+	CHECK((f = find_srv(r, 53)) != NULL);
+	if (f != NULL) {
+		CHECK_STR(f->app.proto, "DNS");
+		CHECK_STR(f->app.dns_query, "names.example.org");
+	}
+	CHECK((f = find_srv(r, 22)) != NULL);
+	if (f != NULL)
+		CHECK(!(f->flags & EVP_F_HAS_APP));
+	CHECK_EQ_U(r->cnt[CC_DPI_FLOWS], 3);
+	CHECK_EQ_U(r->cnt[CC_DPI_DETECTED], 3);
+	CHECK_EQ_U(r->cnt[CC_DNS_RESPONSES], 1);
+	/* Names: SNI and HTTP Host for their servers, two DNS answers. */
+	CHECK_EQ_U(r->nnames, 4);
+	CHECK_EQ_U(r->cnt[CC_HOSTNAME_RECORDS], 4);
+	/* SNI and Host when the flow's first payload packet is inspected,
+	 * the DNS answers when seen. */
+	for (n = 0; n < r->nnames; n++) {
+		evp_addr_str(r->name[n].addr, a, sizeof(a));
+		switch (r->name[n].source) {
+		case EVP_NAME_SNI:
+			CHECK_STR(r->name[n].name, "secure.example.org");
+			CHECK_STR(a, "10.9.0.2");
+			CHECK_EQ_U(r->name[n].ts_usec, SEC + 30);
+			break;
+		case EVP_NAME_HTTP:
+			CHECK_STR(r->name[n].name, "web.example.org");
+			CHECK_STR(a, "10.9.0.3");
+			CHECK_EQ_U(r->name[n].ttl, 0);
+			break;
+		default:
+			CHECK_EQ_U(r->name[n].source, EVP_NAME_DNS);
+			CHECK_STR(r->name[n].name, "names.example.org");
+			CHECK(strcmp(a, "192.0.2.1") == 0 ||
+			    strcmp(a, "192.0.2.2") == 0);
+			CHECK_EQ_U(r->name[n].ttl, 300);
+			CHECK_EQ_U(r->name[n].ts_usec, SEC + 60);
+		}
+	}
+	free(r);
+}
+
+/* The bounds: packets per flow, memory per flow, states at once. */
+static void
+test_dpi_bounds(void)
+{
+	struct flow_cfg cfg = run_cfg();
+	struct dpi_cfg dc = { cfg.max_flows, 64, 3, 8192 };
+	const struct evp_flow *f;
+	uint8_t buf[1200];
+	struct run *r;
+	unsigned i;
+	FILE *fp;
+
+	/* Five payload packets of nothing nDPI knows; it may see three. */
+	fp = open_pcap("limit");
+	memset(buf, 0xa7, sizeof(buf));
+	for (i = 0; i < 5; i++)
+		seg(fp, SEC + i, "10.8.0.1", "10.8.0.2", 40000, 31337,
+		    i % 2 == 0,
+		    TH_ACK | TH_PSH, 1 + i * 100, buf, 100);
+	fclose(fp);
+	r = run_file_dpi(path, &cfg, NULL, &dc, 0);
+	CHECK_EQ_U(r->cnt[CC_DPI_PACKETS], 3);
+	CHECK_EQ_U(r->cnt[CC_DPI_PACKET_LIMIT], 1);
+	CHECK((f = find_srv(r, 31337)) != NULL);
+	if (f != NULL) {
+		CHECK(f->flags & EVP_F_HAS_APP);
+		CHECK_STR(f->app.proto, "Unknown");
+	}
+	free(r);
+
+	/* Memory: a TLS record announcing a 16 KB handshake makes nDPI
+	 * keep the segments; a bound just above its flow state stops it. */
+	fp = open_pcap("memory");
+	memset(buf, 0, sizeof(buf));
+	buf[0] = 0x16;
+	put16(buf + 1, 0x0303);
+	put16(buf + 3, 16000);
+	buf[5] = 1;
+	for (i = 0; i < 3; i++)
+		seg(fp, SEC + i, "10.8.1.1", "10.8.1.2", 40000, 443, 1,
+		    TH_ACK | TH_PSH, 1 + i * 1100, buf, 1100);
+	fclose(fp);
+	dc.max_packets = 8;
+	dc.flow_memory = dpi_state_bytes() + 64;
+	r = run_file_dpi(path, &cfg, NULL, &dc, 0);
+	CHECK_EQ_U(r->cnt[CC_DPI_MEMORY_LIMIT], 1);
+	CHECK(r->cnt[CC_DPI_PACKETS] < 3);
+	free(r);
+	/* The same with room: no limit hit. */
+	dc.flow_memory = 64 * 1024;
+	r = run_file_dpi(path, &cfg, NULL, &dc, 0);
+	CHECK_EQ_U(r->cnt[CC_DPI_MEMORY_LIMIT], 0);
+	CHECK_EQ_U(r->cnt[CC_DPI_PACKETS], 3);
+	free(r);
+
+	/* Two states for three flows: the oldest inspection is ended with
+	 * nDPI's answer so far, the third flow is inspected. */
+	fp = open_pcap("reclaim");
+	memset(buf, 0xa7, sizeof(buf));
+	for (i = 0; i < 3; i++)
+		seg(fp, SEC + i, "10.8.2.1", "10.8.2.2", (uint16_t)(40000 + i),
+		    31337, 1, TH_ACK | TH_PSH, 1, buf, 50);
+	fclose(fp);
+	dc.slots = 2;
+	r = run_file_dpi(path, &cfg, NULL, &dc, 0);
+	CHECK_EQ_U(r->cnt[CC_DPI_FLOWS], 3);
+	CHECK_EQ_U(r->cnt[CC_DPI_RECLAIMED], 1);
+	CHECK_EQ_U(r->n, 3);
+	for (i = 0; i < r->n; i++)
+		CHECK(r->rec[i].flags & EVP_F_HAS_APP);
+	free(r);
+
+	/* Below nDPI's own flow state: refused with a reason. */
+	{
+		uint64_t cnt[CC_MAX];
+		char err[256];
+
+		dc.flow_memory = 16;
+		CHECK(dpi_new(&dc, cnt, NULL, err, sizeof(err)) == NULL);
+		CHECK(strstr(err, "dpi_flow_memory") != NULL);
+	}
+}
+
+int
+main(void)
+{
+	char cmd[300];
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_dns_parse();
+	test_names_cache();
+	test_dpi_file();
+	test_dpi_bounds();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", dir);
+	return t_done("test_capture_dpi");
+}
