@@ -12,9 +12,10 @@
  * Everything of one instance lives under its data directory: the
  * database, ipc sockets, each daemon's log (<name>.log), the
  * supervisor's pidfile (evflowctl.pid, flock'ed while it runs), log,
- * control socket (evflowctl.ctl) and its daemons' pids
- * (evflowctl.daemons), and webd's port (webd.port).  Two instances with
- * two data directories never meet.
+ * control socket (evflowctl.ctl) and its daemons' pids and stages
+ * (evflowctl.daemons: what a killed supervisor leaves for the next start
+ * to adopt), and webd's port (webd.port).  Two instances with two data
+ * directories never meet.
  */
 #ifndef EVFLOW_EVFLOWCTL_H
 #define EVFLOW_EVFLOWCTL_H
@@ -41,10 +42,15 @@
 /* `-i probe`: the ZMQ interface a local evflow-probe feeds by default */
 #define PROBE_DEFAULT_ZMQ	"tcp://127.0.0.1:5570c"
 
-/* Stop order: collectors, probes, captures and webd first, then the router,
- * then the store, so nothing upstream is left writing to a dead peer. */
-enum sup_stage { STAGE_EDGE = 0, STAGE_ROUTER = 1, STAGE_STORE = 2,
-	STAGE_MAX };
+#define SUP_DRAIN_MS		2000	/* stop: wait for a stage to drain */
+#define SUP_DRAIN_STILL_MS	150	/* ... counters standing still */
+
+/* Stop order, upstream first, so nothing upstream is left writing to a
+ * dead peer: probes (and webd, which only reads), collectors and
+ * captures, the router, the store; each stage after the first is
+ * drained before it is stopped. */
+enum sup_stage { STAGE_PROBE = 0, STAGE_EDGE = 1, STAGE_ROUTER = 2,
+	STAGE_STORE = 3, STAGE_MAX };
 
 /* The settings of one instance, from options and the config file. */
 struct ctl_opts {
@@ -76,6 +82,12 @@ struct daemon {
 	unsigned	 starts;
 	unsigned	 restarts;
 	int		 last_status;	/* wait status of the last exit */
+	int		 adopted;	/* left running by a killed supervisor
+					   and taken over: not our child */
+	int		 pidfd;		/* adopted: readable once it exits */
+	int		 ready;		/* answered its control socket */
+	unsigned	 port_arg;	/* argv index of port_opt, or 0 */
+	char		 port_opt[32];	/* webd -p 0: "webd.port=N" once known */
 	int		 once;		/* a pcap file: a clean exit is the end */
 	int		 finished;	/* ... and it ended (last_status says
 					   whether with SUP_EXIT_FILE_ERROR) */

@@ -1,9 +1,13 @@
 /*
- * The supervisor: starts the daemons of one instance, restarts one that
- * exits unexpectedly (with a doubling backoff, reset after a stable
- * run), answers its own control socket, and on SIGTERM/SIGINT stops the
- * daemons stage by stage (collectors, probes, captures, webd -> router
- * -> store), TERM then KILL after SUP_STOP_TIMEOUT_MS.
+ * The supervisor: starts the daemons of one instance (adopting those a
+ * killed supervisor left, if they run as planned), reports ready only
+ * when all answer (a daemon that exits meanwhile fails the start, and
+ * everything is stopped), restarts one that exits unexpectedly (with a
+ * doubling backoff, reset after a stable run), answers its own control
+ * socket, and on SIGTERM/SIGINT stops the daemons stage by stage (probes
+ * and webd -> collectors and captures -> router -> store), each stage
+ * drained first, TERM then KILL after SUP_STOP_TIMEOUT_MS.  See
+ * docs/design.md, "Supervisor".
  *
  * It holds an exclusive flock on <datadir>/evflowctl.pid for its life:
  * that lock, not the pid in the file, says whether an instance runs.
@@ -17,9 +21,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cJSON.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
@@ -34,7 +41,9 @@ struct sup {
 	unsigned	 n;
 	struct ctl	*ctl;
 	int		 lock_fd;
+	int		 starting;	/* an exit now fails the start */
 	int		 stopping;
+	struct daemon	*failed;	/* the first to exit while starting */
 	uint64_t	 starts, restarts, exits;
 };
 
@@ -258,7 +267,6 @@ plan(struct sup *s, char *err, size_t errlen)
 		/* webd writes the port it bound to webd.port: evflowctl
 		 * prints the URL from it (with -p 0 any free port works). */
 		datadir_path(portfile, sizeof(portfile), s->o, "webd.port");
-		unlink(portfile);
 		snprintf(arg, sizeof(arg), "webd.port_file=%s", portfile);
 		if ((d = plan_add(s, "webd", "webd", STAGE_EDGE, bin)) == NULL ||
 		    arg_add(d, "-o") == -1 || arg_add(d, arg) == -1)
@@ -328,9 +336,10 @@ spawn(struct sup *s, struct daemon *d)
 }
 
 /*
- * <datadir>/evflowctl.daemons lists "pid name" of every running daemon,
- * rewritten on each start.  If the supervisor itself is killed, its
- * daemons live on; the next start or stop finds them there.
+ * <datadir>/evflowctl.daemons lists "pid name stage" of every running
+ * daemon, rewritten on each start.  If the supervisor itself is killed,
+ * its daemons live on (the data keeps flowing); the next start adopts
+ * them, the next stop stops them (see adopt() and leftovers_stop()).
  */
 static void
 write_pids(struct sup *s)
@@ -347,9 +356,28 @@ write_pids(struct sup *s)
 	}
 	for (k = 0; k < s->n; k++)
 		if (s->d[k].pid != 0)
-			fprintf(fp, "%d %s\n", (int)s->d[k].pid, s->d[k].name);
+			fprintf(fp, "%d %s %d\n", (int)s->d[k].pid,
+			    s->d[k].name, (int)s->d[k].stage);
 	if (fclose(fp) != 0 || rename(tmp, path) == -1)
 		log_warn("%s", path);
+}
+
+/* The command line of process `pid` (NUL-separated) into buf; its
+ * length, or 0. */
+static size_t
+proc_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	size_t n;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, len - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return n;
 }
 
 /* 1 if process `pid` is an evflow daemon of data directory `dir`: its
@@ -357,16 +385,10 @@ write_pids(struct sup *s)
 static int
 is_our_daemon(pid_t pid, const char *dir)
 {
-	char path[64], cmd[8192];
+	char cmd[8192];
 	size_t n, i;
-	FILE *fp;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return 0;
-	n = fread(cmd, 1, sizeof(cmd) - 1, fp);
-	fclose(fp);
-	cmd[n] = '\0';
+	n = proc_cmdline(pid, cmd, sizeof(cmd));
 	for (i = 0; i + 3 < n; i += strlen(cmd + i) + 1)
 		if (strcmp(cmd + i, "-d") == 0 &&
 		    strcmp(cmd + i + 3, dir) == 0)
@@ -374,40 +396,108 @@ is_our_daemon(pid_t pid, const char *dir)
 	return 0;
 }
 
-int
-leftovers_stop(const struct ctl_opts *o)
+/*
+ * 1 if process `pid` runs exactly what daemon `d` would run: the same
+ * arguments, and its binary not replaced since (a rebuilt or upgraded
+ * binary shows as "(deleted)").  webd's "webd.port=0" (-p 0) matches
+ * any port: the one it bound is kept (d->port_opt).
+ */
+static int
+runs_as_planned(pid_t pid, struct daemon *d)
 {
-	struct timespec nap = { 0, 100 * 1000000L };
-	char path[PATH_MAX + 32], name[64];
-	pid_t pids[SUP_MAX_DAEMONS];
-	unsigned n = 0, k, tries;
-	int pid, alive;
+	char exe[PATH_MAX + 16], path[64];
+	char *cmd, *a;
+	size_t n, off = 0;
+	unsigned k;
+	ssize_t m;
+	int same = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if ((m = readlink(path, exe, sizeof(exe) - 1)) <= 0)
+		return 0;
+	exe[m] = '\0';
+	if (strstr(exe, " (deleted)") != NULL)
+		return 0;
+	if ((cmd = malloc(SUP_ARGBUF + 1)) == NULL)
+		return 0;
+	n = proc_cmdline(pid, cmd, SUP_ARGBUF + 1);
+	for (k = 0; k < d->argc && off < n; k++) {
+		a = cmd + off;
+		if (d->argv[k] == d->port_opt && strncmp(a, "webd.port=", 10) == 0)
+			;	/* any port: webd keeps the one it has */
+		else if (strcmp(a, d->argv[k]) != 0)
+			break;
+		off += strlen(a) + 1;
+	}
+	same = k == d->argc && off == n;
+	free(cmd);
+	return same;
+}
+
+/* A pidfd for `pid` (readable once it exits), or -1. */
+static int
+pidfd_of(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* 1 once daemon `d`, not our child, has exited. */
+static int
+adopted_gone(struct daemon *d, const char *dir)
+{
+	struct pollfd p;
+
+	if (d->pidfd != -1) {
+		p.fd = d->pidfd;
+		p.events = POLLIN;
+		return poll(&p, 1, 0) == 1;
+	}
+	return kill(d->pid, 0) == -1 || !is_our_daemon(d->pid, dir);
+}
+
+/* The stage of a daemon in a pid file without one (older evflowctl). */
+static enum sup_stage
+stage_of_name(const char *name)
+{
+	if (strncmp(name, "probe", 5) == 0 || strcmp(name, "webd") == 0)
+		return STAGE_PROBE;
+	if (strcmp(name, "router") == 0)
+		return STAGE_ROUTER;
+	if (strcmp(name, "store") == 0)
+		return STAGE_STORE;
+	return STAGE_EDGE;
+}
+
+/* Reads <datadir>/evflowctl.daemons into d[] (at most SUP_MAX_DAEMONS):
+ * the daemons it lists that still run, not our children.  Returns how
+ * many. */
+static unsigned
+read_leftovers(const struct ctl_opts *o, struct daemon *d)
+{
+	char path[PATH_MAX + 32], line[256], name[64];
+	unsigned n = 0;
+	int pid, stage, f;
 	FILE *fp;
 
 	datadir_path(path, sizeof(path), o, "evflowctl.daemons");
 	if ((fp = fopen(path, "r")) == NULL)
 		return 0;
-	while (n < SUP_MAX_DAEMONS && fscanf(fp, "%d %63s", &pid, name) == 2)
-		if (pid > 1 && is_our_daemon(pid, o->datadir)) {
-			log_warnx("%s (pid %d) outlived its supervisor: "
-			    "stopping it", name, pid);
-			kill(pid, SIGTERM);
-			pids[n++] = pid;
-		}
-	fclose(fp);
-	for (tries = 0; n > 0 && tries < SUP_STOP_TIMEOUT_MS / 100; tries++) {
-		for (k = alive = 0; k < n; k++)
-			alive += kill(pids[k], 0) == 0 &&
-			    is_our_daemon(pids[k], o->datadir);
-		if (!alive)
-			break;
-		nanosleep(&nap, NULL);
+	while (n < SUP_MAX_DAEMONS && fgets(line, sizeof(line), fp) != NULL) {
+		if ((f = sscanf(line, "%d %63s %d", &pid, name, &stage)) < 2 ||
+		    pid <= 1 || !is_our_daemon(pid, o->datadir))
+			continue;
+		memset(&d[n], 0, sizeof(d[n]));
+		d[n].pid = pid;
+		snprintf(d[n].name, sizeof(d[n].name), "%s", name);
+		d[n].role = "?";
+		d[n].stage = f == 3 && stage >= 0 && stage < STAGE_MAX ?
+		    (enum sup_stage)stage : stage_of_name(name);
+		d[n].adopted = 1;
+		d[n].pidfd = pidfd_of(pid);
+		n++;
 	}
-	for (k = 0; k < n; k++)
-		if (kill(pids[k], 0) == 0 && is_our_daemon(pids[k], o->datadir))
-			kill(pids[k], SIGKILL);
-	unlink(path);
-	return (int)n;
+	fclose(fp);
+	return n;
 }
 
 static struct daemon *
@@ -421,52 +511,88 @@ by_pid(struct sup *s, pid_t pid)
 	return NULL;
 }
 
-/* Collects exited daemons; schedules restarts unless stopping. */
+/* webd with -p 0: the port it bound, from webd.port, for its restarts,
+ * so the URL evflowctl printed stays valid. */
+static void
+learn_port(struct sup *s, struct daemon *d)
+{
+	int port;
+
+	if (d->argv[d->port_arg] != d->port_opt || d->port_arg == 0 ||
+	    (port = web_port_of(s->o)) <= 0)
+		return;
+	snprintf(d->port_opt, sizeof(d->port_opt), "webd.port=%d", port);
+}
+
+/* Daemon `d` (pid `pid`) exited with wait status `st` (-1: unknown, it
+ * was adopted): during start, the start fails; while running, a restart
+ * is scheduled with the backoff. */
+static void
+exited(struct sup *s, struct daemon *d, pid_t pid, int st)
+{
+	uint64_t now;
+
+	if (d->pidfd != -1 && d->adopted)
+		close(d->pidfd);
+	d->pidfd = -1;
+	d->adopted = 0;
+	d->pid = 0;
+	d->ready = 0;
+	d->last_status = st;
+	s->exits++;
+	if (s->stopping)
+		return;
+	if (st != -1 && d->once && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		d->finished = 1;
+		log_info("%s (pid %d) finished", d->name, (int)pid);
+		return;
+	}
+	if (st != -1 && d->once && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == SUP_EXIT_FILE_ERROR) {
+		d->finished = 1;
+		log_warnx("%s (pid %d) finished with an error: its file could "
+		    "not be read to its end (see its log)", d->name, (int)pid);
+		return;
+	}
+	if (s->starting) {
+		if (s->failed == NULL)
+			s->failed = d;
+		return;
+	}
+	now = clock_mono_usec();
+	if (now - d->started_usec >= SUP_STABLE_USEC || d->backoff_ms == 0)
+		d->backoff_ms = SUP_BACKOFF_MIN_MS;
+	else if ((d->backoff_ms *= 2) > SUP_BACKOFF_MAX_MS)
+		d->backoff_ms = SUP_BACKOFF_MAX_MS;
+	d->restart_usec = now + (uint64_t)d->backoff_ms * 1000u;
+	if (st == -1)
+		log_warnx("%s (pid %d, adopted) exited; restart in %u ms",
+		    d->name, (int)pid, d->backoff_ms);
+	else if (WIFSIGNALED(st))
+		log_warnx("%s (pid %d) killed by signal %d; restart in %u ms",
+		    d->name, (int)pid, WTERMSIG(st), d->backoff_ms);
+	else
+		log_warnx("%s (pid %d) exited with status %d; restart in %u ms",
+		    d->name, (int)pid, WEXITSTATUS(st), d->backoff_ms);
+}
+
+/* Collects exited daemons, our children and adopted ones. */
 static void
 reap(struct sup *s)
 {
 	struct daemon *d;
-	uint64_t now;
+	unsigned k;
 	pid_t pid;
 	int st;
 
 	sig_chld = 0;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if ((d = by_pid(s, pid)) == NULL)
-			continue;
-		d->pid = 0;
-		d->last_status = st;
-		s->exits++;
-		if (s->stopping)
-			continue;
-		if (d->once && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-			d->finished = 1;
-			log_info("%s (pid %d) finished", d->name, (int)pid);
-			continue;
-		}
-		if (d->once && WIFEXITED(st) &&
-		    WEXITSTATUS(st) == SUP_EXIT_FILE_ERROR) {
-			d->finished = 1;
-			log_warnx("%s (pid %d) finished with an error: its "
-			    "file could not be read to its end (see its log)",
-			    d->name, (int)pid);
-			continue;
-		}
-		now = clock_mono_usec();
-		if (now - d->started_usec >= SUP_STABLE_USEC ||
-		    d->backoff_ms == 0)
-			d->backoff_ms = SUP_BACKOFF_MIN_MS;
-		else if ((d->backoff_ms *= 2) > SUP_BACKOFF_MAX_MS)
-			d->backoff_ms = SUP_BACKOFF_MAX_MS;
-		d->restart_usec = now + (uint64_t)d->backoff_ms * 1000u;
-		if (WIFSIGNALED(st))
-			log_warnx("%s (pid %d) killed by signal %d; restart in "
-			    "%u ms", d->name, (int)pid, WTERMSIG(st),
-			    d->backoff_ms);
-		else
-			log_warnx("%s (pid %d) exited with status %d; restart "
-			    "in %u ms", d->name, (int)pid, WEXITSTATUS(st),
-			    d->backoff_ms);
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		if ((d = by_pid(s, pid)) != NULL && !d->adopted)
+			exited(s, d, pid, st);
+	for (k = 0; k < s->n; k++) {
+		d = &s->d[k];
+		if (d->pid != 0 && d->adopted && adopted_gone(d, s->o->datadir))
+			exited(s, d, d->pid, -1);
 	}
 }
 
@@ -488,6 +614,7 @@ restart_due(struct sup *s)
 			s->restarts++;
 			log_info("restarting %s (restart %u)", d->name,
 			    d->restarts);
+			learn_port(s, d);
 			spawn(s, d);
 			write_pids(s);
 		} else if (d->restart_usec < next)
@@ -496,21 +623,121 @@ restart_due(struct sup *s)
 	return next;
 }
 
+/* A number that changes while daemon stats `j` say it works on records:
+ * the sum of its counters but those that move by themselves (control
+ * requests, our own included; its timers' stats and table records).
+ * Adds its output links' queues to *queued. */
+static double
+stats_print(const cJSON *j, double *queued)
+{
+	const cJSON *c, *l;
+	double sum = 0;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "counters"))
+		if (cJSON_IsNumber(c) && strstr(c->string, "ctl") == NULL &&
+		    strstr(c->string, "stats") == NULL &&
+		    strcmp(c->string, "iface_sent") != 0)
+			sum += c->valuedouble;
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(j, "links"))
+		if (strcmp(json_str(l, "dir"), "out") == 0) {
+			c = cJSON_GetObjectItem(l, "queued_batches");
+			if (cJSON_IsNumber(c))
+				*queued += c->valuedouble;
+		}
+	return sum;
+}
+
+static const char *const stage_name[STAGE_MAX] = {
+	[STAGE_PROBE] = "probes and webd",
+	[STAGE_EDGE] = "collectors and captures",
+	[STAGE_ROUTER] = "router",
+	[STAGE_STORE] = "store",
+};
+
+/*
+ * Before `stage` is stopped, once the stages upstream of it are gone:
+ * waits until its daemons have taken in what was sent to them and
+ * passed it on (their counters stand still for SUP_DRAIN_STILL_MS and
+ * their output queues are empty), at most SUP_DRAIN_MS.  A daemon that
+ * does not answer is not waited for.
+ */
+static void
+drain_stage(struct sup *s, enum sup_stage stage)
+{
+	char ep[SUP_MAX_DAEMONS][PATH_MAX + 80];
+	const char *eps[SUP_MAX_DAEMONS];
+	struct buf replies[SUP_MAX_DAEMONS];
+	struct timespec nap = { 0, SUP_DRAIN_STILL_MS * 1000000L };
+	uint64_t t0 = clock_mono_usec(), deadline;
+	double sum, prev = -1, queued;
+	unsigned k, n = 0, down;
+	int rc[SUP_MAX_DAEMONS], answered;
+	cJSON *j;
+
+	for (k = down = 0; k < s->n; k++)
+		down += s->d[k].stage > stage && s->d[k].pid != 0;
+	for (k = 0; k < s->n; k++)
+		if (s->d[k].stage == stage && s->d[k].pid != 0) {
+			ctl_endpoint_of(ep[n], sizeof(ep[n]), s->o,
+			    s->d[k].name);
+			eps[n] = ep[n];
+			n++;
+		}
+	/* nothing to wait for, or nowhere for it to go (the store died) */
+	if (n == 0 || (stage < STAGE_STORE && down == 0))
+		return;
+	deadline = t0 + SUP_DRAIN_MS * 1000u;
+	for (;;) {
+		memset(replies, 0, sizeof(replies[0]) * n);
+		(void)ctl_request_all(eps, n, "stats", replies, rc,
+		    SUP_DRAIN_STILL_MS);
+		sum = queued = 0;
+		answered = 0;
+		for (k = 0; k < n; k++) {
+			if (rc[k] == 0 && (j = cJSON_ParseWithLength(
+			    replies[k].p, replies[k].len)) != NULL) {
+				sum += stats_print(j, &queued);
+				answered++;
+				cJSON_Delete(j);
+			}
+			buf_free(&replies[k]);
+		}
+		if (answered == 0 || (queued == 0 && sum == prev)) {
+			log_info("%s drained in %llu ms", stage_name[stage],
+			    (unsigned long long)(clock_mono_usec() - t0) /
+			    1000);
+			return;
+		}
+		if (clock_mono_usec() >= deadline) {
+			log_warnx("%s still busy after %d ms (%.0f batches "
+			    "queued): not waiting longer", stage_name[stage],
+			    SUP_DRAIN_MS, queued);
+			return;
+		}
+		prev = sum;
+		nanosleep(&nap, NULL);
+	}
+}
+
 /* TERMs every running daemon of `stage`, KILLs what is left after the
- * timeout, and reaps them all. */
+ * timeout, and reaps them all (adopted ones through their pidfd). */
 static void
 stop_stage(struct sup *s, enum sup_stage stage)
 {
 	struct timespec nap = { 0, 50 * 1000000L };
 	uint64_t deadline;
 	unsigned k, left;
+	struct daemon *d;
 
-	for (k = 0; k < s->n; k++)
+	for (k = left = 0; k < s->n; k++)
 		if (s->d[k].stage == stage && s->d[k].pid != 0) {
 			log_info("stopping %s (pid %d)", s->d[k].name,
 			    (int)s->d[k].pid);
 			kill(s->d[k].pid, SIGTERM);
+			left++;
 		}
+	if (left == 0)
+		return;
 	deadline = clock_mono_usec() + SUP_STOP_TIMEOUT_MS * 1000u;
 	for (;;) {
 		reap(s);
@@ -522,15 +749,256 @@ stop_stage(struct sup *s, enum sup_stage stage)
 			break;
 		nanosleep(&nap, NULL);
 	}
-	for (k = 0; k < s->n; k++)
-		if (s->d[k].stage == stage && s->d[k].pid != 0) {
-			log_warnx("%s (pid %d) did not stop in %d ms: killed",
-			    s->d[k].name, (int)s->d[k].pid,
-			    SUP_STOP_TIMEOUT_MS);
-			kill(s->d[k].pid, SIGKILL);
-			waitpid(s->d[k].pid, NULL, 0);
-			s->d[k].pid = 0;
+	for (k = 0; k < s->n; k++) {
+		d = &s->d[k];
+		if (d->stage != stage || d->pid == 0)
+			continue;
+		log_warnx("%s (pid %d) did not stop in %d ms: killed", d->name,
+		    (int)d->pid, SUP_STOP_TIMEOUT_MS);
+		kill(d->pid, SIGKILL);
+		if (!d->adopted)
+			waitpid(d->pid, NULL, 0);
+		else
+			for (left = 0; left < 40 && !adopted_gone(d,
+			    s->o->datadir); left++)
+				nanosleep(&nap, NULL);
+		exited(s, d, d->pid, -1);
+	}
+}
+
+/* Stops every daemon of `s`, stage by stage, upstream first: probes
+ * (and webd), collectors and captures, the router, the store; each
+ * stage after the first drained before it is stopped. */
+static void
+stop_all(struct sup *s)
+{
+	int k;
+
+	s->stopping = 1;
+	for (k = 0; k < STAGE_MAX; k++) {
+		if (k > STAGE_PROBE)
+			drain_stage(s, (enum sup_stage)k);
+		stop_stage(s, (enum sup_stage)k);
+	}
+}
+
+int
+leftovers_stop(const struct ctl_opts *o)
+{
+	char path[PATH_MAX + 32];
+	struct sup s;
+	unsigned k;
+
+	memset(&s, 0, sizeof(s));
+	s.o = (struct ctl_opts *)(uintptr_t)o;
+	if ((s.d = calloc(SUP_MAX_DAEMONS, sizeof(*s.d))) == NULL)
+		return 0;
+	s.n = read_leftovers(o, s.d);
+	for (k = 0; k < s.n; k++)
+		log_warnx("%s (pid %d) outlived its supervisor: stopping it",
+		    s.d[k].name, (int)s.d[k].pid);
+	stop_all(&s);
+	datadir_path(path, sizeof(path), o, "evflowctl.daemons");
+	unlink(path);
+	free(s.d);
+	return (int)s.n;
+}
+
+/*
+ * A new supervisor over daemons a killed one left: each that runs
+ * exactly what this one would run under its name is adopted (it keeps
+ * running, nothing it holds is lost; its exit is seen through a pidfd,
+ * since it is not our child); the others are stopped stage by stage,
+ * upstream first, each stage drained.  Returns how many were adopted.
+ */
+static unsigned
+adopt(struct sup *s)
+{
+	struct sup old;
+	struct daemon *d;
+	unsigned k, j, adopted = 0, left = 0;
+
+	memset(&old, 0, sizeof(old));
+	old.o = s->o;
+	if ((old.d = calloc(SUP_MAX_DAEMONS, sizeof(*old.d))) == NULL)
+		return 0;
+	old.n = read_leftovers(s->o, old.d);
+	for (k = 0; k < old.n; k++) {
+		for (j = 0, d = NULL; j < s->n && d == NULL; j++)
+			if (strcmp(s->d[j].name, old.d[k].name) == 0 &&
+			    s->d[j].pid == 0)
+				d = &s->d[j];
+		if (d == NULL || !runs_as_planned(old.d[k].pid, d)) {
+			log_warnx("%s (pid %d) outlived its supervisor and is "
+			    "not what this start runs: stopping it",
+			    old.d[k].name, (int)old.d[k].pid);
+			old.d[left++] = old.d[k];
+			continue;
 		}
+		d->pid = old.d[k].pid;
+		d->pidfd = old.d[k].pidfd;
+		d->adopted = 1;
+		d->started_usec = clock_mono_usec();
+		adopted++;
+		log_info("adopted %s (pid %d): it outlived its supervisor and "
+		    "runs as planned", d->name, (int)d->pid);
+	}
+	old.n = left;
+	stop_all(&old);
+	free(old.d);
+	return adopted;
+}
+
+/* After plan(): probes and webd are stopped first (a probe feeds a
+ * collector; webd only reads), and webd asked for any port (-p 0) keeps
+ * the one it bound across restarts: its argument points at port_opt. */
+static void
+plan_finish(struct sup *s)
+{
+	struct daemon *d;
+	unsigned k, a;
+
+	for (k = 0; k < s->n; k++) {
+		d = &s->d[k];
+		d->pidfd = -1;
+		if (strcmp(d->role, "probe") == 0 ||
+		    strcmp(d->role, "webd") == 0)
+			d->stage = STAGE_PROBE;
+		for (a = 1; a < d->argc && strcmp(d->role, "webd") == 0; a++)
+			if (strcmp(d->argv[a], "webd.port=0") == 0) {
+				snprintf(d->port_opt, sizeof(d->port_opt),
+				    "%s", d->argv[a]);
+				d->argv[a] = d->port_opt;
+				d->port_arg = a;
+			}
+	}
+}
+
+/* The last line of daemon `d`'s log (its reason to exit), into out. */
+static void
+last_log_line(struct sup *s, struct daemon *d, char *out, size_t len)
+{
+	char path[PATH_MAX + 80], tail[1024], *p, *e;
+	ssize_t n;
+	off_t size;
+	int fd;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s.log", s->o->datadir, d->name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > (off_t)sizeof(tail) - 1)
+		(void)lseek(fd, size - (off_t)sizeof(tail) + 1, SEEK_SET);
+	else
+		(void)lseek(fd, 0, SEEK_SET);
+	n = read(fd, tail, sizeof(tail) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	tail[n] = '\0';
+	while (n > 0 && tail[n - 1] == '\n')
+		tail[--n] = '\0';
+	p = (e = strrchr(tail, '\n')) != NULL ? e + 1 : tail;
+	snprintf(out, len, "%.*s", (int)(len > 0 ? len - 1 : 0), p);
+}
+
+/*
+ * Starts what was not adopted and waits until every daemon answers its
+ * control socket (and webd has said its port), at most
+ * SUP_READY_TIMEOUT_MS.  A daemon that exits meanwhile (a store refusing
+ * its database, a port taken) fails the start.  Returns 0, or -1 with
+ * err (the caller stops everything).
+ */
+static int
+start_all(struct sup *s, char *err, size_t errlen)
+{
+	char ep[SUP_MAX_DAEMONS][PATH_MAX + 80], line[600];
+	const char *eps[SUP_MAX_DAEMONS];
+	struct daemon *who[SUP_MAX_DAEMONS];
+	struct buf replies[SUP_MAX_DAEMONS];
+	struct timespec nap = { 0, 100 * 1000000L };
+	uint64_t deadline;
+	unsigned k, n;
+	int rc[SUP_MAX_DAEMONS], st;
+	struct daemon *d;
+
+	s->starting = 1;
+	for (k = 0; k < s->n; k++) {
+		d = &s->d[k];
+		if (d->pid != 0)
+			continue;
+		if (d->port_arg != 0) {
+			/* a fresh webd says its port anew */
+			datadir_path(line, sizeof(line), s->o, "webd.port");
+			unlink(line);
+		}
+		spawn(s, d);
+	}
+	write_pids(s);
+	deadline = clock_mono_usec() + SUP_READY_TIMEOUT_MS * 1000ULL;
+	for (;;) {
+		reap(s);
+		if ((d = s->failed) != NULL) {
+			st = d->last_status;
+			last_log_line(s, d, line, sizeof(line));
+			if (st != -1 && WIFSIGNALED(st))
+				snprintf(err, errlen, "%s was killed by signal "
+				    "%d while starting: %.400s", d->name,
+				    WTERMSIG(st), line);
+			else if (st != -1)
+				snprintf(err, errlen, "%s exited with status %d "
+				    "while starting: %.400s", d->name,
+				    WEXITSTATUS(st), line);
+			else
+				snprintf(err, errlen, "%s exited while "
+				    "starting: %.400s", d->name, line);
+			return -1;
+		}
+		if (sig_quit) {
+			snprintf(err, errlen, "interrupted while starting");
+			return -1;
+		}
+		for (k = n = 0; k < s->n; k++) {
+			d = &s->d[k];
+			if (d->pid == 0 || d->ready)
+				continue;
+			ctl_endpoint_of(ep[n], sizeof(ep[n]), s->o, d->name);
+			eps[n] = ep[n];
+			who[n++] = d;
+		}
+		if (n > 0) {
+			memset(replies, 0, sizeof(replies[0]) * n);
+			(void)ctl_request_all(eps, n, "ping", replies, rc, 300);
+		}
+		for (k = 0; k < n; k++) {
+			/* webd is ready for users once its port is known */
+			who[k]->ready = rc[k] == 0 && replies[k].len == 4 &&
+			    memcmp(replies[k].p, "pong", 4) == 0 &&
+			    (strcmp(who[k]->role, "webd") != 0 ||
+			    web_port_of(s->o) > 0);
+			buf_free(&replies[k]);
+		}
+		for (k = n = 0; k < s->n; k++)
+			n += s->d[k].pid != 0 && !s->d[k].ready;
+		if (n == 0) {
+			s->starting = 0;
+			for (k = 0; k < s->n; k++)
+				learn_port(s, &s->d[k]);
+			return 0;
+		}
+		if (clock_mono_usec() >= deadline) {
+			for (k = 0; k < s->n; k++)
+				if (s->d[k].pid != 0 && !s->d[k].ready)
+					break;
+			snprintf(err, errlen, "%s did not answer within %d s "
+			    "(see %.300s/%s.log)", s->d[k].name,
+			    SUP_READY_TIMEOUT_MS / 1000, s->o->datadir,
+			    s->d[k].name);
+			return -1;
+		}
+		nanosleep(&nap, NULL);
+	}
 }
 
 static void
@@ -555,9 +1023,10 @@ sup_json(struct sup *s, struct buf *b)
 		buf_puts(b, k ? ", {\"name\": " : "{\"name\": ");
 		buf_json_str(b, d->name);
 		buf_printf(b, ", \"role\": \"%s\", \"pid\": %d, \"running\": "
-		    "%s, \"finished\": %s, \"restarts\": %u, \"ctl\": ",
-		    d->role, (int)d->pid, d->pid ? "true" : "false",
-		    d->finished ? "true" : "false", d->restarts);
+		    "%s, \"finished\": %s, \"adopted\": %s, \"restarts\": "
+		    "%u, \"ctl\": ", d->role, (int)d->pid, d->pid ? "true" :
+		    "false", d->finished ? "true" : "false", d->adopted ?
+		    "true" : "false", d->restarts);
 		buf_json_str(b, ep);
 		if (d->finished && WIFEXITED(d->last_status) &&
 		    WEXITSTATUS(d->last_status) == SUP_EXIT_FILE_ERROR)
@@ -626,15 +1095,34 @@ report(int *fd, const char *msg)
 	*fd = -1;
 }
 
+/* Removes the instance's files and lock at the end (nothing if the lock
+ * is another supervisor's). */
+static void
+sup_close(struct sup *s)
+{
+	char path[PATH_MAX + 32];
+
+	ctl_free(s->ctl);
+	s->ctl = NULL;
+	if (s->lock_fd == -1)
+		return;
+	datadir_path(path, sizeof(path), s->o, "evflowctl.daemons");
+	unlink(path);
+	datadir_path(path, sizeof(path), s->o, "evflowctl.pid");
+	unlink(path);
+	close(s->lock_fd);
+	s->lock_fd = -1;
+}
+
 int
 supervise(struct ctl_opts *o, int ready_fd)
 {
+	struct pollfd pfd[1 + SUP_MAX_DAEMONS];
 	struct sup s;
 	struct sigaction sa;
-	struct pollfd pfd;
-	char err[512], ep[PATH_MAX + 80], path[PATH_MAX + 32];
+	char err[768], ep[PATH_MAX + 80];
 	uint64_t next;
-	unsigned k;
+	unsigned k, n;
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
@@ -643,56 +1131,68 @@ supervise(struct ctl_opts *o, int ready_fd)
 		report(&ready_fd, "out of memory");
 		return 1;
 	}
-	if (lock_instance(&s, err, sizeof(err)) == 0)
-		(void)leftovers_stop(o);
-	if (s.lock_fd == -1 || plan(&s, err, sizeof(err)) == -1) {
+	if (lock_instance(&s, err, sizeof(err)) == -1 ||
+	    plan(&s, err, sizeof(err)) == -1) {
+		/* a refused plan leaves what a killed supervisor left */
+		if (s.lock_fd != -1)
+			(void)leftovers_stop(o);
 		log_warnx("%s", err);
 		report(&ready_fd, err);
+		sup_close(&s);
 		free(s.d);
 		return 1;
 	}
-	ctl_endpoint_of(ep, sizeof(ep), o, "evflowctl");
-	if ((s.ctl = ctl_new(ep, sup_handle, &s, err, sizeof(err))) == NULL) {
-		log_warnx("control: %s", err);
-		report(&ready_fd, err);
-		free(s.d);
-		return 1;
-	}
+	plan_finish(&s);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_chld;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_NOCLDSTOP;
 	if (sig_setup() == -1 || sigaction(SIGCHLD, &sa, NULL) == -1)
 		fatal("signals");
-	log_info("supervising %u daemons in %s", s.n, o->datadir);
+	ctl_endpoint_of(ep, sizeof(ep), o, "evflowctl");
+	if ((s.ctl = ctl_new(ep, sup_handle, &s, err, sizeof(err))) == NULL) {
+		log_warnx("control: %s", err);
+		(void)leftovers_stop(o);
+		report(&ready_fd, err);
+		sup_close(&s);
+		free(s.d);
+		return 1;
+	}
+	k = adopt(&s);
+	log_info("supervising %u daemons in %s (%u adopted)", s.n, o->datadir,
+	    k);
 	/* In order: the store binds what the router connects to, and so on
 	 * upstream; nanomsg would cope with any order, the logs read better. */
-	for (k = 0; k < s.n; k++)
-		spawn(&s, &s.d[k]);
-	write_pids(&s);
+	if (start_all(&s, err, sizeof(err)) == -1) {
+		log_warnx("start failed: %s; stopping everything", err);
+		stop_all(&s);
+		report(&ready_fd, err);
+		sup_close(&s);
+		free(s.d);
+		return 1;
+	}
 	report(&ready_fd, "ok");
-	pfd.fd = ctl_fd(s.ctl);
-	pfd.events = POLLIN;
 	while (!sig_quit) {
 		if (sig_chld)
 			reap(&s);
 		next = restart_due(&s);
-		if (poll(&pfd, 1, clock_ms_until(next, 500)) == -1 &&
+		pfd[0].fd = ctl_fd(s.ctl);
+		pfd[0].events = POLLIN;
+		for (k = 0, n = 1; k < s.n; k++)
+			if (s.d[k].pid != 0 && s.d[k].adopted &&
+			    s.d[k].pidfd != -1) {
+				pfd[n].fd = s.d[k].pidfd;
+				pfd[n++].events = POLLIN;
+			}
+		if (poll(pfd, n, clock_ms_until(next, 500)) == -1 &&
 		    errno != EINTR)
 			fatal("poll");
 		ctl_poll(s.ctl);
 		reap(&s);
 	}
 	log_info("stopping");
-	s.stopping = 1;
-	for (k = 0; k < STAGE_MAX; k++)
-		stop_stage(&s, (enum sup_stage)k);
-	ctl_free(s.ctl);
-	datadir_path(path, sizeof(path), o, "evflowctl.daemons");
-	unlink(path);
-	datadir_path(path, sizeof(path), o, "evflowctl.pid");
-	unlink(path);
-	close(s.lock_fd);
+	stop_all(&s);
+	sup_close(&s);
 	log_info("stopped: %llu starts, %llu restarts",
 	    (unsigned long long)s.starts, (unsigned long long)s.restarts);
 	free(s.d);

@@ -75,7 +75,7 @@ more_flows() {
 wait_until "events through the restarted collector" 20 more_flows
 
 # The supervisor itself killed: its daemons live on; the next start
-# stops them first, then starts its own.
+# adopts them (same pids) instead of restarting them.
 sup=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["supervisor"]["pid"])' "$T/s.json")
 old_store=$(daemon_pid "$A" store)
 kill -KILL "$sup" || fail "kill supervisor"
@@ -83,10 +83,10 @@ sup_gone() { ! "$CTL" ping -d "$A" 2>/dev/null | grep -q '^evflowctl '; }
 wait_until "supervisor gone" 10 sup_gone
 check "its store lives on" kill -0 "$old_store"
 start_instance "$A" -p 0 -i "tcp://127.0.0.1:${P}c"
-old_gone() { ! kill -0 "$old_store" 2>/dev/null || grep -q '^State:.*Z' "/proc/$old_store/status"; }
-wait_until "the orphaned store was stopped" 10 old_gone
-check "the new start says so" grep -q "store (pid $old_store) outlived its supervisor" "$A/evflowctl.log"
-check "a new store runs" test "$(daemon_pid "$A" store)" != "$old_store"
+check "the new start adopted the store" grep -q "adopted store (pid $old_store)" "$A/evflowctl.log"
+check "the same store runs" test "$(daemon_pid "$A" store)" = "$old_store"
+"$CTL" status -d "$A" --json >"$T/s.json"
+check "status says it is adopted" test "$(jget "$T/s.json" daemons.store.adopted)" = true
 "$CTL" ping -d "$A" >/dev/null || fail "new instance does not answer"
 
 # Killed again, then `stop` finds the orphans.
@@ -97,6 +97,7 @@ kill -KILL "$sup"
 wait_until "supervisor gone again" 10 sup_gone
 "$CTL" stop -d "$A" >"$T/stop.out" || fail "stop without a supervisor"
 check "stop stopped the orphans" grep -q "stopped daemons a killed supervisor left" "$T/stop.out"
+old_gone() { ! kill -0 "$old_store" 2>/dev/null || grep -q '^State:.*Z' "/proc/$old_store/status"; }
 wait_until "orphaned store gone after stop" 10 old_gone
 
 start_instance "$A" -p 0 -i "tcp://127.0.0.1:${P}c"
