@@ -47,6 +47,11 @@ publish -z "tcp://127.0.0.1:$ZP" -f "$T/events.jsonl" -q
 wait_sql "events stored" "SELECT count(*) FROM flows WHERE cli_addr IN
     ('10.9.0.5', '10.9.0.7', '2001:db8:9::5')" 4
 
+# A name for 10.9.0.80, as the capture's DNS answers store it.
+wait_true "host name stored" "sqlite3 -cmd '.timeout 2000' '$DB' \"INSERT OR
+    REPLACE INTO host_names (addr, name, source, first_seen, last_seen)
+    VALUES ('10.9.0.80', 'api.shop-example.test', 'dns', $now, $now)\" 2>/dev/null"
+
 H="10.9.0.5"
 W="(cli_addr = '$H' OR srv_addr = '$H')"
 
@@ -73,7 +78,12 @@ check_eq "series covers every flow" "$(jget 'sum(s["flows"] for s in j["host"]["
     "$(sql "SELECT count(*) FROM flows WHERE $W")"
 check_eq "series bytes" "$(jget 'sum(s["bytes_sent"] or 0 for s in j["host"]["series"])')" \
     "$(sql "SELECT sum(CASE WHEN cli_addr = '$H' THEN c2s_bytes ELSE s2c_bytes END) FROM flows WHERE $W")"
-check_eq "names without a name table" "$(jget 'j["host"]["names"]')" "[]"
+check_eq "no name for this host" "$(jget 'j["host"]["names"]')" "[]"
+expect "a named host" 200 GET "/api/v1/hosts/10.9.0.80" -H "$A"
+check_eq "its name" "$(jget '[(n["name"], n["source"]) for n in j["host"]["names"]]')" '[["api.shop-example.test", "dns"]]'
+expect "search a name" 200 GET "/api/v1/search?q=SHOP-EX" -H "$A"
+check_eq "name found" "$(jget '[(n["name"], n["addr"]) for n in j["names"]]')" '[["api.shop-example.test", "10.9.0.80"]]'
+
 expect "IPv6 host" 200 GET "/api/v1/hosts/2001:db8:9::5" -H "$A"
 check_eq "IPv6 host flows" "$(jget 'j["host"]["totals"][0]["flows"]')" 1
 expect "IPv4-mapped host" 200 GET "/api/v1/hosts/::ffff:$H" -H "$A"

@@ -24,6 +24,7 @@ ZI="tcp://127.0.0.1:${ZP}c"
 # for real (root only), so the dashboard has packet throughput to draw.
 webd_pipeline "$ZI" lo loopcap
 start_webd webd -o webd.rate=0
+MAIN_URL=$W_URL
 CAPTURE=0
 if [ "$(id -u)" = 0 ] && [ -x "$BIN/evflow-capture" ]; then
 	start_daemon capture-loopcap "$BIN/evflow-capture" -d "$D" \
@@ -33,14 +34,31 @@ if [ "$(id -u)" = 0 ] && [ -x "$BIN/evflow-capture" ]; then
 fi
 start_daemon testpub "$BIN/evflow-testpub" -z "tcp://127.0.0.1:$ZP" --live --rate 20
 wait_sql "live flows stored" "SELECT count(*) > 5 FROM flows" 1
+# A name for the live stream's server, as the capture's DNS answers
+# would store it (host_names), for the search box and the host page.
+NAME_ADDR=203.0.113.80 NAME=www.shop-example.test
+# The store writes all the time: try until it lets the row in.
+wait_true "host name stored" "sqlite3 -cmd '.timeout 2000' '$DB' \"INSERT OR
+    REPLACE INTO host_names (addr, name, source, first_seen, last_seen)
+    VALUES ('$NAME_ADDR', '$NAME', 'dns', strftime('%s','now'),
+    strftime('%s','now'))\" 2>/dev/null"
+# A second webd whose database does not exist yet: the page must try
+# again until it does (the browser test copies the database there).
+mkdir -p "$T/late"
+LATE_DB="$T/late/evflow.db"
+start_webd webd-late -o webd.rate=0 -o database="$LATE_DB"
+LATE_URL=$W_URL
+W_URL=$MAIN_URL
 
 SHOTS="$EVFLOW_BUILD/screenshots"
 rm -rf "$SHOTS"
 WEBD_URL=$W_URL WEBD_USER=admin WEBD_PASS=$W_PASS ZMQ_IFACE=$ZI \
-    PACKET_IFACE=lo CAPTURE=$CAPTURE SHOTS=$SHOTS \
+    PACKET_IFACE=lo CAPTURE=$CAPTURE SHOTS=$SHOTS DB=$DB \
+    NAME=$NAME NAME_ADDR=$NAME_ADDR LATE_URL=$LATE_URL LATE_DB=$LATE_DB \
     node "$TOP/tests/browser/webd.mjs" || fail "browser test"
 checks=$((checks + 1))
 wait_sql "companion stored" "SELECT companion FROM interfaces WHERE name = '$ZI'" lo
 all_alive
 stop_webd webd
+stop_webd webd-late
 pass

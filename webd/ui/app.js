@@ -193,7 +193,7 @@ async function route() {
 	const seq = ++S.seq;
 	const page = PAGES[r.page] ? r.page : 'dashboard';
 	S.page = page;
-	const navPage = { flow: 'flows', host: 'dashboard' }[page] || page;
+	const navPage = { flow: 'flows' }[page] || page;
 	for (const a of document.querySelectorAll('#nav a'))
 		a.classList.toggle('active', a.dataset.page === navPage);
 	const root = $('page');
@@ -209,6 +209,10 @@ async function route() {
 		} catch (e) {
 			if (e.status === 401 || !current(seq)) return;
 			stopTimer();
+			if (e.status >= 400 && e.status < 500) {
+				root.replaceChildren(h('p', { class: 'error', role: 'alert', id: 'page-error' }, e.message));
+				return;
+			}
 			root.replaceChildren(h('p', { class: 'error', role: 'alert', id: 'page-error' },
 				e.message + ' (trying again in ' + delay / 1000 + ' s)'));
 			status(e.message, true);
@@ -229,7 +233,7 @@ function table(cols, rows, opts = {}) {
 		const th = h('th', { scope: 'col', class: c.cls });
 		if (c.sort && opts.onSort) {
 			const active = opts.sort === c.sort;
-			const b = h('button', { type: 'button', class: 'sort' + (active ? ' on' : ''),
+			const b = h('button', { type: 'button', class: 'sort' + (active ? ' on' : ''), 'data-sort': c.sort,
 				'aria-sort': active ? (opts.order === 'asc' ? 'ascending' : 'descending') : null,
 				onclick: () => opts.onSort(c.sort) },
 			c.label, active ? (opts.order === 'asc' ? ' ▲' : ' ▼') : '');
@@ -238,7 +242,7 @@ function table(cols, rows, opts = {}) {
 		return th;
 	}));
 	const body = h('tbody', {}, rows.map((row) => {
-		const tr = h('tr', {}, cols.map((c) => {
+		const tr = h('tr', { 'data-key': opts.key ? String(opts.key(row)) : null }, cols.map((c) => {
 			const v = c.fmt ? c.fmt(row) : row[c.key];
 			return h('td', { class: c.cls }, v === null || v === undefined ? '–' : v);
 		}));
@@ -246,13 +250,41 @@ function table(cols, rows, opts = {}) {
 			tr.tabIndex = 0;
 			tr.classList.add('click');
 			tr.addEventListener('click', (ev) => { if (!ev.target.closest('a,button,input,select')) opts.onRow(row); });
-			tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') opts.onRow(row); });
+			tr.addEventListener('keydown', (ev) => {
+				if (ev.target !== tr) return;
+				// Enter opens the row; the arrows move between rows.
+				if (ev.key === 'Enter') opts.onRow(row);
+				else if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+					const to = ev.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
+					if (to) { to.focus(); ev.preventDefault(); }
+				}
+			});
 		}
 		return tr;
 	}));
-	const t = h('table', { class: 'grid' + (opts.cls ? ' ' + opts.cls : '') }, h('thead', {}, head), body);
+	const t = h('table', { class: 'grid' + (opts.cls ? ' ' + opts.cls : ''), tabindex: '-1' }, h('thead', {}, head), body);
 	if (!rows.length) return h('div', {}, t, h('p', { class: 'muted empty' }, opts.empty || 'Nothing here yet.'));
 	return h('div', { class: 'tablewrap' }, t);
+}
+
+// Replaces what holder shows, keeping the keyboard focus where it was: on
+// the row with the same key (a refresh rebuilds every row), on the same
+// sort button, or on the table if the row is gone, never on <body>.
+function swap(holder, node) {
+	const a = document.activeElement;
+	let key = null, sort = null, inside = false;
+	if (a && a !== document.body && holder.contains(a)) {
+		inside = true;
+		const tr = a.closest('tr[data-key]');
+		if (tr && a === tr) key = tr.dataset.key;
+		else if (a.dataset && a.dataset.sort) sort = a.dataset.sort;
+	}
+	holder.replaceChildren(node);
+	if (!inside) return;
+	let to = null;
+	if (key !== null) to = [...holder.querySelectorAll('tr[data-key]')].find((e) => e.dataset.key === key);
+	else if (sort !== null) to = [...holder.querySelectorAll('button.sort')].find((e) => e.dataset.sort === sort);
+	(to || holder.querySelector('table') || holder).focus({ preventScroll: true });
 }
 
 function card(title, ...kids) {
@@ -396,7 +428,7 @@ function lineChart(series, opts) {
 		guide.setAttribute('x1', x(t));
 		guide.setAttribute('x2', x(t));
 		guide.setAttribute('visibility', 'visible');
-		tip.replaceChildren(h('div', { class: 'tiptime' }, fmtTime(t)), series.map((s, i) => {
+		tip.replaceChildren(h('div', { class: 'tiptime' }, fmtTime(t)), ...series.map((s, i) => {
 			const p = s.points.find((q) => q[0] === t);
 			return h('div', {}, h('span', { class: 'swatch s' + (i % 6) }), s.name + ': ', h('b', {}, p ? opts.fmt(p[1]) : '–'));
 		}));
@@ -558,6 +590,8 @@ const FLOW_FILTERS = [
 	{ key: 'proto', label: 'Protocol', type: 'select', options: ['', 'tcp', 'udp', 'icmp', 'icmpv6'] },
 	{ key: 'addr', label: 'Address / CIDR', ph: '10.0.0.0/8' },
 	{ key: 'port', label: 'Port', ph: '443', size: 6 },
+	{ key: 'app', label: 'Application', ph: 'TLS or DNS', size: 10 },
+	{ key: 'sni', label: 'Server name', ph: 'example.org', size: 14 },
 	{ key: 'process', label: 'Process', ph: 'curl or /usr/bin/curl' },
 	{ key: 'pid', label: 'PID', size: 7 },
 	{ key: 'user', label: 'User', size: 9 },
@@ -565,23 +599,55 @@ const FLOW_FILTERS = [
 	{ key: 'pod', label: 'Pod', size: 10 },
 	{ key: 'state', label: 'TCP state', type: 'select', options: ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'RESET'] },
 	{ key: 'attributed', label: 'Process known', type: 'select', options: ['', 'yes', 'no'] },
-	{ key: 'from', label: 'Since', type: 'select', options: ['', '-300', '-3600', '-86400', '-604800'], names: ['any time', '5 min', '1 hour', '1 day', '7 days'] },
+	{ key: 'from', label: 'Since', type: 'range', options: ['', '-300', '-3600', '-86400', '-604800', 'custom'], names: ['any time', '5 min', '1 hour', '1 day', '7 days', 'custom…'] },
 	{ key: 'live', label: 'Live', type: 'select', options: ['', 'yes', 'no'], names: ['all', 'live (2 min)', 'ended'] },
 ];
+
+function fmtDur(s) {
+	if (s === null || s === undefined || !(s >= 0)) return '–';
+	if (s < 1) return (s * 1000).toFixed(0) + ' ms';
+	if (s < 60) return s.toFixed(s < 10 ? 1 : 0) + ' s';
+	if (s < 3600) return Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s';
+	return Math.floor(s / 3600) + ' h ' + Math.round((s % 3600) / 60) + ' min';
+}
+function flowBytes(r) {
+	return r.c2s_bytes === null && r.s2c_bytes === null ? null : (r.c2s_bytes || 0) + (r.s2c_bytes || 0);
+}
+function flowDur(r) { return r.first_seen ? r.last_seen - r.first_seen : null; }
+// Bits per second over the flow's life; nothing for an instant flow.
+function flowRate(r) {
+	const b = flowBytes(r), d = flowDur(r);
+	return b === null || !(d > 0) ? null : b * 8 / d;
+}
+// The server's name: what the capture saw (TLS SNI, HTTP host, the DNS
+// question of a DNS flow), else a name the store learned for it.
+function serverName(r) { return r.tls_sni || r.http_host || r.dns_query || r.srv_name || null; }
 
 const FLOW_COLS = [
 	{ label: 'Last seen', sort: 'last_seen', fmt: (r) => h('span', { title: fmtTime(r.last_seen) }, fmtAgo(r.last_seen)) },
 	{ label: 'Interface', sort: 'iface', fmt: (r) => r.iface },
 	{ label: 'Proto', sort: 'proto', fmt: (r) => fmtProto(r.proto) },
-	{ label: 'Client', sort: 'cli_addr', fmt: (r) => endpoint(r.cli_addr, r.cli_port) },
+	{ label: 'Application', sort: 'app', cls: 'app', fmt: (r) => r.app_proto ? h('span', { title: r.app_category || '' }, r.app_proto) : '–' },
+	{ label: 'Client', sort: 'cli_addr', fmt: (r) => endpointLink(r.cli_addr, r.cli_port, r.cli_name) },
 	{ label: 'Client process', sort: 'cli_process', fmt: (r) => proc(r.cli_process, r.cli_pid, r.cli_user, r.cli_container_name || r.cli_pod) },
-	{ label: 'Server', sort: 'srv_addr', fmt: (r) => endpoint(r.srv_addr, r.srv_port) },
+	{ label: 'Server', sort: 'srv_addr', fmt: (r) => endpointLink(r.srv_addr, r.srv_port, r.srv_name) },
+	{ label: 'Server name', sort: 'sni', cls: 'sni', fmt: (r) => serverName(r) ? h('span', { title: serverName(r) }, serverName(r)) : '–' },
 	{ label: 'Server process', sort: 'srv_process', fmt: (r) => proc(r.srv_process, r.srv_pid, r.srv_user, r.srv_container_name || r.srv_pod) },
-	{ label: 'State', sort: 'state', fmt: (r) => r.state || r.event },
+	{ label: 'TCP state', sort: 'state', cls: 'state', fmt: (r) => r.state || '–' },
+	{ label: 'Last event', sort: 'event', cls: 'event', fmt: (r) => r.event || '–' },
 	{ label: 'Source', sort: 'source', fmt: (r) => r.source },
-	{ label: 'Bytes', sort: 'bytes', cls: 'num', fmt: (r) => (r.c2s_bytes === null && r.s2c_bytes === null) ? '–' : fmtBytes((r.c2s_bytes || 0) + (r.s2c_bytes || 0)) },
-	{ label: 'RTT', sort: 'rtt', cls: 'num', fmt: (r) => r.rtt_ms === null ? '–' : r.rtt_ms.toFixed(2) + ' ms' },
+	{ label: 'Duration', sort: 'duration', cls: 'num dur', fmt: (r) => flowDur(r) === null ? '–' : h('span', { 'data-s': String(flowDur(r)) }, fmtDur(flowDur(r))) },
+	{ label: 'Bytes', sort: 'bytes', cls: 'num', fmt: (r) => flowBytes(r) === null ? '–' : fmtBytes(flowBytes(r)) },
+	{ label: 'Throughput', cls: 'num rate', fmt: (r) => flowRate(r) === null ? '–' : fmtBits(flowRate(r)) },
+	{ label: 'RTT', sort: 'rtt', cls: 'num', fmt: (r) => r.rtt_ms === null || r.rtt_ms === undefined ? '–' : r.rtt_ms.toFixed(2) + ' ms' },
 ];
+
+// An address (linked to its host page) and port, with its name.
+function endpointLink(a, port, name) {
+	if (!a) return '–';
+	return h('span', { class: 'ep' }, h('a', { href: '#/host/' + encodeURIComponent(a), class: 'host', title: name || null }, endpoint(a, port)),
+		name ? h('span', { class: 'muted name' }, ' ' + name) : null);
+}
 
 function proc(path, pid, user, cont) {
 	if (!path && !pid) return h('span', { class: 'muted' }, '–');
@@ -612,13 +678,28 @@ PAGES.flows = async (root, r) => {
 		if (f.type === 'iface') {
 			input = h('select', { name: f.key, id: 'f-' + f.key }, h('option', { value: '' }, 'all'),
 				S.ifaces.map((i) => h('option', { value: i.name }, i.name)));
-		} else if (f.type === 'select') {
+		} else if (f.type === 'select' || f.type === 'range') {
 			input = h('select', { name: f.key, id: 'f-' + f.key }, f.options.map((o, k) =>
 				h('option', { value: o }, f.names ? f.names[k] : (o || 'any'))));
 		} else {
 			input = h('input', { name: f.key, id: 'f-' + f.key, placeholder: f.ph || '', size: f.size || 14, autocomplete: 'off', spellcheck: 'false' });
 		}
 		input.value = p.get(f.key) || '';
+		if (f.type === 'range') {
+			// A custom range: absolute from/to, picked as local times.
+			const custom = Number(p.get('from')) > 0;
+			input.value = custom ? 'custom' : p.get('from') || '';
+			const now = Date.now() / 1000;
+			const at = (id, label, t) => h('label', { class: 'field', hidden: !custom }, h('span', {}, label),
+				h('input', { type: 'datetime-local', id, value: t ? localInput(t) : '' }));
+			const fa = at('f-from-at', 'From', custom ? Number(p.get('from')) : now - 3600);
+			const ta = at('f-to-at', 'To', Number(p.get('to')) > 0 ? Number(p.get('to')) : null);
+			input.addEventListener('change', () => {
+				if (input.value === 'custom') { fa.hidden = ta.hidden = false; fa.querySelector('input').focus(); } else apply();
+			});
+			form.append(h('label', { class: 'field' }, h('span', {}, f.label), input), fa, ta);
+			continue;
+		}
 		if (f.type) input.addEventListener('change', apply);
 		form.append(h('label', { class: 'field' }, h('span', {}, f.label), input));
 	}
@@ -648,7 +729,11 @@ PAGES.flows = async (root, r) => {
 		const q = new URLSearchParams();
 		for (const f of FLOW_FILTERS) {
 			const v = form.elements[f.key].value.trim();
-			if (v) q.set(f.key, v);
+			if (f.type === 'range' && v === 'custom') {
+				const fv = $('f-from-at').value, tv = $('f-to-at').value;
+				if (fv) q.set('from', String(Math.floor(new Date(fv).getTime() / 1000)));
+				if (tv) q.set('to', String(Math.ceil(new Date(tv).getTime() / 1000)));
+			} else if (v) q.set(f.key, v);
 		}
 		if (p.get('sort')) q.set('sort', p.get('sort'));
 		if (p.get('order')) q.set('order', p.get('order'));
@@ -668,8 +753,8 @@ PAGES.flows = async (root, r) => {
 		const j = await api('/api/v1/flows?' + q.toString());
 		if (!current(seq)) return;
 		next = j.next;
-		holder.replaceChildren(table(FLOW_COLS, j.flows, {
-			sort: j.sort, order: j.order, onSort,
+		swap(holder, table(FLOW_COLS, j.flows, {
+			sort: j.sort, order: j.order, onSort, key: (row) => row.id,
 			onRow: (row) => { location.hash = '#/flow/' + row.id; },
 			empty: 'No flows match these filters.', cls: 'flows' }));
 		prev.disabled = !cursors.length && !cursor;
@@ -677,6 +762,9 @@ PAGES.flows = async (root, r) => {
 		status((cursor ? 'older page, ' : '') + j.flows.length + ' flows, ' + new Date().toLocaleTimeString());
 	}
 	try { await load(); } catch (e) {
+		// A refused filter stays on screen to be fixed; anything else
+		// (no database yet, webd away) is retried by route().
+		if (e.status < 400 || e.status >= 500) throw e;
 		holder.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message));
 		return;
 	}
@@ -701,12 +789,15 @@ PAGES.flow = async (root, r) => {
 	root.append(
 		h('div', { class: 'titlebar' }, h('h1', {}, 'Flow ' + f.id), h('span', { class: 'spacer' }),
 			h('a', { href: '#/flows', class: 'button secondary' }, '← Flows')),
-		h('p', { class: 'lead' }, fmtProto(f.protocol) + ' ', h('b', {}, endpoint(f.client.addr, f.client.port)), ' → ',
-			h('b', {}, endpoint(f.server.addr, f.server.port)), ' on ' + f.iface + (f.iface_kind ? ' (' + f.iface_kind + ')' : '')),
+		h('p', { class: 'lead' }, fmtProto(f.protocol) + (f.app_proto ? ' ' + f.app_proto : '') + ' ', h('b', {}, endpointLink(f.client.addr, f.client.port)), ' → ',
+			h('b', {}, endpointLink(f.server.addr, f.server.port, f.tls_sni || f.http_host || null)), ' on ' + f.iface + (f.iface_kind ? ' (' + f.iface_kind + ')' : '')),
 		h('div', { class: 'cols' }, side('Client', f.client, f.client.addr, f.client.port), side('Server', f.server, f.server.addr, f.server.port)),
 		h('div', { class: 'cols' },
 			card('Flow', kv([
 				['First seen', fmtTime(f.first_seen)], ['Last seen', fmtTime(f.last_seen) + ' (' + fmtAgo(f.last_seen) + ')'],
+				['Duration', f.first_seen ? fmtDur(f.last_seen - f.first_seen) : null],
+				['Throughput', flowRate(f) === null ? null : fmtBits(flowRate(f))],
+				['Community ID', f.community_id ? h('code', { id: 'community-id' }, f.community_id) : null],
 				['Source', f.source], ['Last event', f.last_event], ['TCP state', f.tcp_state],
 				['Sides', f.sides_guessed ? 'guessed from ports' : 'known'], ['Events merged', f.events], ['Updates', f.updates],
 				['VLAN', f.vlan || null], ['IF_NAME', f.ifname], ['Exporter', f.exporter], ['Producer', f.producer],
@@ -724,7 +815,96 @@ PAGES.flow = async (root, r) => {
 				['Bytes received / acked', f.bytes_rcvd === null ? null : fmtBytes(f.bytes_rcvd) + ' / ' + fmtBytes(f.bytes_acked)],
 				['TCP flags (client / server)', f.client.tcp_flags === null ? null : '0x' + f.client.tcp_flags.toString(16) + ' / 0x' + (f.server.tcp_flags || 0).toString(16)],
 			].concat(f.c2s_bytes === null && f.rtt_ms === null ? [['', h('span', { class: 'muted' }, 'No packet or TCP counters: this flow was seen through events only.')]] : [])))),
+		f.app_proto || f.tls_sni || f.http_host || f.dns_query || f.ja3 || f.ja4 ? card('Application', kv([
+			['Protocol', f.app_proto], ['Category', f.app_category], ['TLS server name', f.tls_sni],
+			['JA3 (client / server)', f.ja3 || f.ja3s ? (f.ja3 || '–') + ' / ' + (f.ja3s || '–') : null], ['JA4', f.ja4],
+			['HTTP host', f.http_host], ['DNS query', f.dns_query]])) : '',
 		f.extra ? card('Other probe fields', h('pre', {}, f.extra)) : '');
+};
+
+// ---- one host: everything about an address
+
+PAGES.host = async (root, r) => {
+	const seq = S.seq;
+	const addr = r.arg || '';
+	const p = r.params;
+	const rg = rangeOf(p, '86400');
+	const go = (q) => setHash('host/' + encodeURIComponent(addr), q);
+	const holder = h('div', { id: 'host' });
+	const flows = h('div', { id: 'host-flows' });
+	root.append(h('div', { class: 'titlebar' }, h('h1', {}, 'Host ', h('span', { id: 'host-addr' }, addr)),
+		h('span', { class: 'spacer' }), rangeBar(p, rg, '86400', go)), holder,
+	card(h('span', {}, 'Flows of this host (', h('a', { href: '#/flows?addr=' + encodeURIComponent(addr), id: 'host-all-flows' }, 'all, with filters'), ')'), flows));
+	const load = async () => {
+		const q = rangeParams(rg, new URLSearchParams(), 'from');
+		const j = await api('/api/v1/hosts/' + encodeURIComponent(addr) + '?' + q);
+		const fq = rangeParams(rg, new URLSearchParams({ addr, limit: '20' }), 'from');
+		const fl = await api('/api/v1/flows?' + fq);
+		if (!current(seq)) return;
+		const x = j.host, t = x.totals[0] || {};
+		const step = x.step;
+		const bucket = (key) => {
+			const by = new Map(x.series.map((s) => [s.t, s[key]]));
+			const pts = [];
+			for (let u = Math.floor(x.from / step) * step; u <= x.to; u += step)
+				pts.push([u, key === 'flows' ? by.get(u) || 0 : (by.get(u) || 0) * 8 / step]);
+			return pts;
+		};
+		const measured = x.series.some((s) => s.bytes_sent !== null || s.bytes_rcvd !== null);
+		const names = x.names.map((n) => n.name);
+		swap(holder, h('div', {},
+			names.length ? h('p', { class: 'lead', id: 'host-names' }, 'Known as ', names.map((n, i) =>
+				[i ? ', ' : '', h('b', {}, n)])) : h('p', { class: 'muted', id: 'host-names' }, 'No name seen for this address.'),
+			h('div', { class: 'kpis' },
+				kpi('Flows (' + rg.label + ')', fmtNum(t.flows || 0), null, 'host-flows-kpi'),
+				kpi('As client / as server', fmtNum(t.as_client || 0) + ' / ' + fmtNum(t.as_server || 0)),
+				kpi('Sent / received', (t.bytes_sent === null ? '–' : fmtBytes(t.bytes_sent)) + ' / ' + (t.bytes_rcvd === null ? '–' : fmtBytes(t.bytes_rcvd)),
+					t.bytes_sent === null && t.bytes_rcvd === null ? 'no byte counters: seen through events only' : null, 'host-bytes-kpi'),
+				kpi('Peers', fmtNum(t.peers || 0)),
+				kpi('Seen', t.last_seen ? fmtAgo(t.last_seen) : '–', t.first_seen ? 'first ' + fmtTime(t.first_seen) + ', last ' + fmtTime(t.last_seen) : null)),
+			h('div', { class: 'cols' },
+				card('Bytes over time (bits/s, ' + rg.label + ')', measured ? lineChart([
+					{ name: 'sent', points: bucket('bytes_sent') }, { name: 'received', points: bucket('bytes_rcvd') }],
+				{ from: x.from, to: x.to, fmt: fmtBits, label: 'Bytes of ' + addr }) :
+					h('p', { class: 'muted' }, 'No byte counters in this range (events carry none).')),
+				card('Flows per ' + (step >= 60 ? Math.round(step / 60) + ' min' : step + ' s'), lineChart([{ name: 'flows', points: bucket('flows') }],
+					{ from: x.from, to: x.to, fmt: (v) => fmtNum(Math.round(v * 10) / 10), label: 'Flows of ' + addr }))),
+			h('div', { class: 'cols' },
+				card('Processes on this host', table([
+					{ label: 'Process', fmt: (z) => h('a', { href: '#/flows?addr=' + encodeURIComponent(addr) + (z.pid ? '&pid=' + z.pid : '') + (z.process ? '&process=' + encodeURIComponent(z.process) : ''), title: z.process || '' }, base(z.process) || '?') },
+					{ label: 'PID', cls: 'num', fmt: (z) => z.pid },
+					{ label: 'User', fmt: (z) => z.user },
+					{ label: 'Container', fmt: (z) => z.container },
+					{ label: 'Flows', cls: 'num', fmt: (z) => fmtNum(z.flows) },
+					{ label: 'Bytes', cls: 'num', fmt: (z) => bytesCell(z.bytes) },
+				], x.processes, { cls: 'host-processes', empty: 'No process known on this side of its flows.' })),
+				card('Peers', table([
+					{ label: 'Address', fmt: (z) => hostLink(z.addr) },
+					{ label: 'Flows', cls: 'num', fmt: (z) => fmtNum(z.flows) },
+					{ label: 'Bytes', cls: 'num', fmt: (z) => bytesCell(z.bytes) },
+					{ label: 'Last seen', fmt: (z) => fmtAgo(z.last_seen) },
+				], x.peers, { cls: 'host-peers' }))),
+			h('div', { class: 'cols' },
+				card('Services it answered', table([
+					{ label: 'Port', fmt: (z) => fmtProto(z.proto) + ' ' + z.port },
+					{ label: 'Clients', cls: 'num', fmt: (z) => fmtNum(z.clients) },
+					{ label: 'Flows', cls: 'num', fmt: (z) => fmtNum(z.flows) },
+					{ label: 'Bytes', cls: 'num', fmt: (z) => bytesCell(z.bytes) },
+				], x.services, { cls: 'host-services', empty: 'It answered no flow in this range.' })),
+				card('Names', table([
+					{ label: 'Name', fmt: (z) => z.name },
+					{ label: 'Seen in', fmt: (z) => z.source },
+					{ label: 'Last seen', fmt: (z) => fmtAgo(z.last_seen) },
+				], x.names, { cls: 'host-names', empty: 'No DNS answer, TLS or HTTP name seen for it.' })))));
+		swap(flows, table(FLOW_COLS, fl.flows, { key: (row) => row.id, onRow: (row) => { location.hash = '#/flow/' + row.id; },
+			empty: 'No flows in this range.', cls: 'flows' }));
+		status('updated ' + new Date().toLocaleTimeString());
+	};
+	await load();
+	if (!rg.custom || !rg.to)
+		every(10000, () => {
+			if (!root.querySelector('svg.chart:hover, svg.chart:focus')) load().catch((e) => status(e.message, true));
+		});
 };
 
 // ---- processes, containers, listening, producers
@@ -734,7 +914,7 @@ function groupPage(kind) {
 		const seq = S.seq;
 		const p = r.params;
 		const by = p.get('by') || (kind === 'processes' ? 'exe' : 'container');
-		const choices = kind === 'processes' ? [['exe', 'By executable'], ['pid', 'By process (pid)']] : [['container', 'Containers'], ['pod', 'Pods']];
+		const choices = kind === 'processes' ? [['exe', 'By executable'], ['pid', 'By process (pid)'], ['tree', 'Tree (parent → child)']] : [['container', 'Containers'], ['pod', 'Pods']];
 		const sw = h('div', { class: 'seg', role: 'group' }, choices.map(([v, l]) =>
 			h('button', { type: 'button', class: v === by ? 'on' : '', 'aria-pressed': String(v === by),
 				onclick: () => { const q = new URLSearchParams(p); q.set('by', v); setHash(kind, q); } }, l)));
@@ -747,6 +927,10 @@ function groupPage(kind) {
 			else { q.set('sort', col); q.delete('order'); }
 			setHash(kind, q);
 		};
+		if (by === 'tree') {
+			await processTree(holder, p, seq);
+			return;
+		}
 		const load = async () => {
 			const q = new URLSearchParams(p);
 			q.set('by', by);
@@ -778,7 +962,7 @@ function groupPage(kind) {
 					{ label: 'Last seen', sort: 'last_seen', fmt: (x) => fmtAgo(x.last_seen) },
 				].filter(Boolean);
 			}
-			holder.replaceChildren(table(cols, rows, { sort: p.get('sort') || 'bytes', order: p.get('order') || 'desc', onSort,
+			swap(holder, table(cols, rows, { sort: p.get('sort') || 'bytes', order: p.get('order') || 'desc', onSort,
 				empty: kind === 'processes' ? 'No process information yet: flows need an eBPF or netstat producer.' : 'No containers or pods seen.' }));
 			status('updated ' + new Date().toLocaleTimeString());
 		};
@@ -786,6 +970,89 @@ function groupPage(kind) {
 		every(5000, () => load().catch((e) => status(e.message, true)));
 	};
 }
+// The process tree: each process (pid and executable) under its parent,
+// as the events named it.  A parent seen only as a parent (no flows of
+// its own) is shown too, in grey.  A node's flows open under it.
+async function processTree(holder, p, seq) {
+	const open = new Set();	// nodes whose flows are shown
+	const load = async () => {
+		const q = new URLSearchParams();
+		for (const k of ['iface', 'addr', 'user', 'from', 'to']) if (p.get(k)) q.set(k, p.get(k));
+		const j = await api('/api/v1/processes/tree?' + q);
+		if (!current(seq)) return;
+		const key = (pid, path) => pid + ' ' + (path || '');
+		const nodes = new Map(), byPid = new Map();
+		for (const x of j.processes) {
+			const k = key(x.pid, x.process);
+			const n = nodes.get(k) || { pid: x.pid, process: x.process, user: x.user, container: x.container,
+				flows: 0, bytes: null, last_seen: 0, parents: new Set(), kids: [] };
+			n.flows += x.flows;
+			if (x.bytes !== null) n.bytes = (n.bytes || 0) + x.bytes;
+			n.last_seen = Math.max(n.last_seen, x.last_seen);
+			if (x.parent_pid !== null) n.parents.add(key(x.parent_pid, x.parent_process));
+			nodes.set(k, n);
+			if (!byPid.has(x.pid)) byPid.set(x.pid, []);
+			byPid.get(x.pid).push(k);
+		}
+		// A parent is the node with its pid and path, else the node with
+		// its pid, else a node of its own without flows.
+		for (const x of j.processes) {
+			if (x.parent_pid === null) continue;
+			const pk = key(x.parent_pid, x.parent_process);
+			if (!nodes.has(pk) && !(byPid.get(x.parent_pid) || []).length)
+				nodes.set(pk, { pid: x.parent_pid, process: x.parent_process, flows: 0, bytes: null, last_seen: 0,
+					parents: new Set(), kids: [], only_parent: true });
+		}
+		const roots = [];
+		for (const [k, n] of nodes) {
+			let parent = null;
+			for (const pk of n.parents) {
+				const [ppid] = pk.split(' ');
+				parent = nodes.get(pk) || nodes.get((byPid.get(Number(ppid)) || [])[0]);
+				if (parent && parent !== n) break;
+				parent = null;
+			}
+			if (parent) parent.kids.push(k); else roots.push(k);
+		}
+		const seen = new Set();
+		const li = (k) => {
+			const n = nodes.get(k);
+			if (seen.has(k)) return null;	// a pid loop: shown once
+			seen.add(k);
+			const flowsBox = h('div', { class: 'node-flows' });
+			const showFlows = async () => {
+				const fq = new URLSearchParams({ pid: String(n.pid), limit: '20' });
+				if (n.process) fq.set('process', n.process);
+				if (p.get('from')) fq.set('from', p.get('from')); else fq.set('from', '-86400');
+				const fj = await api('/api/v1/flows?' + fq);
+				swap(flowsBox, table(FLOW_COLS.filter((c) => !/process$/.test(c.label)), fj.flows, { key: (row) => row.id,
+					onRow: (row) => { location.hash = '#/flow/' + row.id; }, cls: 'flows', empty: 'No flows in the range.' }));
+			};
+			const btn = n.flows ? h('button', { type: 'button', class: 'link node-toggle', 'aria-expanded': String(open.has(k)),
+				onclick: () => {
+					if (open.has(k)) { open.delete(k); flowsBox.replaceChildren(); btn.setAttribute('aria-expanded', 'false'); }
+					else { open.add(k); btn.setAttribute('aria-expanded', 'true'); showFlows().catch((e) => status(e.message, true)); }
+				} }, fmtNum(n.flows) + (n.flows === 1 ? ' flow' : ' flows')) : h('span', { class: 'muted' }, 'parent only');
+			if (open.has(k)) showFlows().catch((e) => status(e.message, true));
+			const kids = n.kids.map(li).filter(Boolean);
+			return h('li', { class: 'node' + (n.only_parent ? ' only-parent' : ''), 'data-pid': String(n.pid), 'data-process': n.process || '' },
+				h('div', { class: 'node-line' }, h('b', { title: n.process || '' }, base(n.process) || '?'), h('span', { class: 'muted' }, ' ' + n.pid),
+					n.user ? h('span', { class: 'tag' }, n.user) : null, n.container ? h('span', { class: 'tag' }, n.container) : null,
+					' ', btn, n.bytes !== null ? h('span', { class: 'muted' }, ' · ' + fmtBytes(n.bytes)) : null,
+					n.last_seen ? h('span', { class: 'muted' }, ' · ' + fmtAgo(n.last_seen)) : null),
+				flowsBox, kids.length ? h('ul', { class: 'tree' }, kids) : null);
+		};
+		roots.sort((a, b) => (nodes.get(b).last_seen || 0) - (nodes.get(a).last_seen || 0));
+		const tree = h('ul', { class: 'tree', id: 'process-tree' }, roots.map(li).filter(Boolean));
+		swap(holder, j.processes.length ? h('div', { class: 'card' }, tree,
+			j.truncated ? h('p', { class: 'muted' }, 'The ' + j.limit + ' most recent processes; narrow the range for the others.') : null)
+			: h('p', { class: 'muted empty' }, 'No process information yet: flows need an eBPF or netstat producer.'));
+		status('updated ' + new Date().toLocaleTimeString());
+	};
+	await load();
+	every(10000, () => load().catch((e) => status(e.message, true)));
+}
+
 PAGES.processes = groupPage('processes');
 PAGES.containers = groupPage('containers');
 
@@ -892,18 +1159,25 @@ PAGES.interfaces = async (root) => {
 	};
 	loadCounters().catch(() => {});
 	const rates = new Map();
+	// A setting the router accepted is shown as applied until the
+	// router's table (polled by webd once a second) says the same, or
+	// for PENDING_MS at most: a reload never shows the old value again.
+	const PENDING_MS = 5000;
+	const pending = new Map();	// name -> {mirrored?, companion?, t}
 	const set = async (body, what) => {
 		msg.className = 'msg';
 		msg.textContent = 'Applying ' + what + '…';
 		try {
 			await api('/api/v1/interfaces/settings', { method: 'POST', body });
+			const was = pending.get(body.name) || {};
+			pending.set(body.name, Object.assign(was, body, { t: Date.now() }));
 			msg.className = 'msg ok';
 			msg.textContent = 'Applied: ' + what + '.';
 		} catch (e) {
 			msg.className = 'msg bad';
 			msg.textContent = 'Refused: ' + e.message;
 		}
-		setTimeout(() => load().catch(() => {}), 700);
+		load().catch(() => {});
 	};
 	const load = async () => {
 		const j = await api('/api/v1/interfaces');
@@ -913,15 +1187,23 @@ PAGES.interfaces = async (root) => {
 		const live = new Map((j.router || []).map((x) => [x.name, x]));
 		for (const i of j.interfaces) {
 			const x = live.get(i.name);
-			if (!x) continue;
-			i.mirrored = x.mirrored ? 1 : 0;
-			i.companion = x.companion;
-			i.router = x.counters;
+			if (x) {
+				i.mirrored = x.mirrored ? 1 : 0;
+				i.companion = x.companion;
+				i.router = x.counters;
+			}
+			const w = pending.get(i.name);
+			if (!w) continue;
+			const agrees = (w.mirrored === undefined || !!i.mirrored === w.mirrored) &&
+				(w.companion === undefined || (i.companion || null) === w.companion);
+			if (agrees || Date.now() - w.t > PENDING_MS) { pending.delete(i.name); continue; }
+			if (w.mirrored !== undefined) i.mirrored = w.mirrored ? 1 : 0;
+			if (w.companion !== undefined) i.companion = w.companion;
 		}
 		S.ifaces = j.interfaces;
 		const now = Date.now() / 1000;
 		const packet = j.interfaces.filter((i) => i.kind === 'packet');
-		holder.replaceChildren(table([
+		swap(holder, table([
 			{ label: 'Id', cls: 'num', fmt: (i) => i.router_id ?? '–' },
 			{ label: 'Interface', fmt: (i) => h('a', { href: '#/flows?iface=' + encodeURIComponent(i.name) }, i.name) },
 			{ label: 'Kind', fmt: (i) => i.kind === 'zmq' ? 'ZMQ' : i.kind === 'packet' ? 'packet' : i.kind },
@@ -948,9 +1230,13 @@ PAGES.interfaces = async (root) => {
 			} },
 			{ label: 'Merged', cls: 'num', fmt: (i) => fmtNum(i.counters && i.counters.merged) },
 			{ label: 'Joins / misses', cls: 'num', fmt: (i) => i.kind !== 'packet' ? '–' : fmtNum(i.counters && i.counters.joins) + ' / ' + fmtNum(i.counters && i.counters.misses) },
-			{ label: 'Attribution', cls: 'num', fmt: (i) => {
+			// The dashboard's definition (packet flows with a process), over
+			// the flows ended and live since the store started: the
+			// store's own attribution_ratio.
+			{ label: 'Attribution (since start)', cls: 'num', fmt: (i) => {
 				const c = i.counters || {};
-				return i.kind === 'packet' && c.packet_flows ? bar(c.packet_flows_with_process / c.packet_flows) : '–';
+				const all = (c.packet_flows || 0) + (c.live_packet_flows || 0);
+				return i.kind === 'packet' && all ? bar(((c.packet_flows_with_process || 0) + (c.live_packet_flows_with_process || 0)) / all) : '–';
 			} },
 			{ label: 'Last listed', fmt: (i) => fmtAgo(i.last_seen) },
 		], j.interfaces, { empty: 'The store has not recorded any interface yet.', cls: 'ifaces' }));
@@ -993,6 +1279,72 @@ PAGES.pipeline = async (root) => {
 	every(3000, () => load().catch((e) => status(e.message, true)));
 };
 
+// ---- the search box: addresses, processes, containers, names
+
+const IP_RE = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
+let searchSeq = 0, searchTimer = null;
+
+async function search(q) {
+	const box = $('search-results');
+	const mine = ++searchSeq;
+	if (!q) { box.hidden = true; box.replaceChildren(); return; }
+	let j;
+	try {
+		j = await api('/api/v1/search?' + new URLSearchParams({ q, limit: '6' }));
+	} catch (e) {
+		if (mine !== searchSeq) return;
+		box.replaceChildren(h('p', { class: 'error' }, e.message));
+		box.hidden = false;
+		return;
+	}
+	if (mine !== searchSeq) return;
+	const groups = [];
+	const item = (href, kind, main, note) => h('a', { href, class: 'result', 'data-kind': kind, role: 'option' },
+		h('span', { class: 'kind' }, kind), h('span', { class: 'main' }, main), note ? h('span', { class: 'muted' }, ' ' + note) : null);
+	const addrs = j.addresses.map((a) => item('#/host/' + encodeURIComponent(a.addr), 'host', a.addr, fmtNum(a.flows) + ' flows'));
+	// An address without flows still has a (empty) host page.
+	if (IP_RE.test(q) && !j.addresses.some((a) => a.addr === q.toLowerCase()))
+		addrs.push(item('#/host/' + encodeURIComponent(q), 'host', q, 'no flows in 24 h'));
+	if (addrs.length) groups.push(['Addresses', addrs]);
+	if (j.names.length) groups.push(['Names', j.names.map((n) => item('#/host/' + encodeURIComponent(n.addr), 'name', n.name, n.addr))]);
+	if (j.processes.length) groups.push(['Processes', j.processes.map((x) => item('#/flows?' + new URLSearchParams(x.pid ? { pid: String(x.pid), process: x.process } : { process: x.process }),
+		'process', x.process, x.pid ? 'pid ' + x.pid : fmtNum(x.pids) + ' pids'))]);
+	if (j.containers.length) groups.push(['Containers and pods', j.containers.map((c) => item('#/flows?' + new URLSearchParams(c.name ? { container: c.name } : { pod: c.pod }),
+		'container', c.name || c.pod, [c.kind, c.pod, c.id && c.id.slice(0, 12)].filter(Boolean).join(' · ')))]);
+	box.replaceChildren(...(groups.length ? groups.map(([t, items]) => h('div', { class: 'group' }, h('div', { class: 'gtitle' }, t), items))
+		: [h('p', { class: 'muted empty' }, 'Nothing matches "' + q + '".')]));
+	box.hidden = false;
+}
+function searchClose() {
+	$('search-results').hidden = true;
+}
+function searchSetup() {
+	const input = $('search-q'), box = $('search-results');
+	input.addEventListener('input', () => {
+		clearTimeout(searchTimer);
+		searchTimer = setTimeout(() => search(input.value.trim()), 150);
+	});
+	$('search').addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		clearTimeout(searchTimer);
+		await search(input.value.trim());
+		const first = box.querySelector('a.result');
+		if (first) { location.hash = first.getAttribute('href'); searchClose(); input.value = ''; input.blur(); }
+	});
+	input.addEventListener('keydown', (ev) => {
+		if (ev.key === 'ArrowDown') { const a = box.querySelector('a.result'); if (a) { a.focus(); ev.preventDefault(); } }
+		else if (ev.key === 'Escape') { searchClose(); input.blur(); }
+	});
+	box.addEventListener('keydown', (ev) => {
+		const all = [...box.querySelectorAll('a.result')], i = all.indexOf(document.activeElement);
+		if (ev.key === 'ArrowDown' && i + 1 < all.length) { all[i + 1].focus(); ev.preventDefault(); }
+		else if (ev.key === 'ArrowUp') { (i > 0 ? all[i - 1] : input).focus(); ev.preventDefault(); }
+		else if (ev.key === 'Escape') { searchClose(); input.focus(); }
+	});
+	box.addEventListener('click', (ev) => { if (ev.target.closest('a.result')) { searchClose(); input.value = ''; } });
+	document.addEventListener('click', (ev) => { if (!ev.target.closest('#search')) searchClose(); });
+}
+
 // ---- keyboard
 
 const KEYS = { 1: '#/', 2: '#/flows', 3: '#/processes', 4: '#/containers', 5: '#/listening', 6: '#/producers', 7: '#/interfaces', 8: '#/pipeline' };
@@ -1005,6 +1357,7 @@ document.addEventListener('keydown', (ev) => {
 	}
 	if (KEYS[ev.key]) { location.hash = KEYS[ev.key]; ev.preventDefault(); }
 	else if (ev.key === '/' && S.page === 'flows') { const f = $('f-addr'); if (f) { f.focus(); ev.preventDefault(); } }
+	else if (ev.key === '/' || ev.key === 's') { $('search-q').focus(); ev.preventDefault(); }
 	else if (ev.key === 'p' && S.page === 'flows' && PAGES.flows.togglePause) PAGES.flows.togglePause();
 	else if (ev.key === 'r') route();
 	else if (ev.key === 'n' && $('next') && !$('next').disabled) $('next').click();
@@ -1017,6 +1370,7 @@ window.addEventListener('hashchange', route);
 document.addEventListener('DOMContentLoaded', async () => {
 	$('login-form').addEventListener('submit', doLogin);
 	$('logout').addEventListener('click', doLogout);
+	searchSetup();
 	try {
 		const j = await api('/api/v1/session', { noLogin: true });
 		if (j.kind !== 'session') throw new ApiError(401, '');
