@@ -49,6 +49,7 @@ COMMON_SRCS = \
 	common/config.c \
 	common/counters.c \
 	common/ctl.c \
+	common/curve.c \
 	common/daemon.c \
 	common/hash.c \
 	common/log.c \
@@ -71,6 +72,7 @@ ALL_SRCS	:= $(COMMON_SRCS)
 include tests/build.mk
 include collector/build.mk
 include router/build.mk
+include relay/build.mk
 include store/build.mk
 include capture/build.mk
 include evflowctl/build.mk

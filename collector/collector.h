@@ -28,6 +28,7 @@
 #include <zlib.h>
 #include <zmq.h>
 
+#include "common/curve.h"
 #include "proto/evflow.h"
 
 /* Counter indexes; names in collector_counter_names[] (ingest.c). */
@@ -332,13 +333,6 @@ struct zsock_opts {
  */
 void	*zsock_open(void *, const char *, const struct zsock_opts *, char *,
 	    size_t);
-/*
- * Loads the CURVE secret key from `path`, or creates a key pair there
- * (mode 0600) if the file is missing.  Fills the z85 secret and public
- * keys (41 bytes each).  *created tells whether it was generated.
- * Returns 0 or -1 with err.
- */
-int	zsock_curve_key(const char *, char *, char *, int *, char *, size_t);
 
 /* One received message: its first two frames and the frame count. */
 struct zsock_msg {

@@ -389,7 +389,7 @@ curve_print_public(const char *path)
 		    path);
 		return;
 	}
-	if (zsock_curve_key(path, secret, public, &created, err,
+	if (curve_key_load(path, secret, public, &created, err,
 	    sizeof(err)) == -1) {
 		printf("curve_public_key = (error: %s)\n", err);
 		return;
@@ -478,7 +478,7 @@ main(int argc, char **argv)
 		int created;
 
 		/* zsock_open made the file if it was missing. */
-		if (zsock_curve_key(zo.curve_key_file, secret, c->curve_public,
+		if (curve_key_load(zo.curve_key_file, secret, c->curve_public,
 		    &created, err, sizeof(err)) == -1)
 			fatalx("%s", err);
 		explicit_bzero(secret, sizeof(secret));

@@ -18,58 +18,6 @@
 
 #define ZSOCK_EP_MAX	512	/* bytes of one endpoint */
 
-int
-zsock_curve_key(const char *path, char *secret, char *public, int *created,
-    char *err, size_t errlen)
-{
-	char buf[128];
-	ssize_t n;
-	int fd;
-
-	*created = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n < 40) {
-			snprintf(err, errlen, "%s: not a z85 CURVE secret key",
-			    path);
-			return -1;
-		}
-		memcpy(secret, buf, 40);
-		secret[40] = '\0';
-		if (zmq_curve_public(public, secret) != 0) {
-			snprintf(err, errlen, "%s: bad CURVE secret key: %s",
-			    path, zmq_strerror(zmq_errno()));
-			return -1;
-		}
-		return 0;
-	}
-	if (errno != ENOENT) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (zmq_curve_keypair(public, secret) != 0) {
-		snprintf(err, errlen, "zmq_curve_keypair: %s",
-		    zmq_strerror(zmq_errno()));
-		return -1;
-	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	n = snprintf(buf, sizeof(buf), "%s\n", secret);
-	if (write(fd, buf, (size_t)n) != n) {
-		snprintf(err, errlen, "%s: write: %s", path, strerror(errno));
-		close(fd);
-		(void)unlink(path);
-		return -1;
-	}
-	close(fd);
-	*created = 1;
-	return 0;
-}
-
 void *
 zsock_open(void *zctx, const char *iface, const struct zsock_opts *o,
     char *err, size_t errlen)
@@ -105,7 +53,7 @@ zsock_open(void *zctx, const char *iface, const struct zsock_opts *o,
 			zmq_close(s);
 			return NULL;
 		}
-		if (zsock_curve_key(o->curve_key_file, secret, public,
+		if (curve_key_load(o->curve_key_file, secret, public,
 		    &created, err, errlen) == -1) {
 			zmq_close(s);
 			return NULL;

@@ -13,6 +13,7 @@
 /* Prefixes of daemons: keys under another daemon's prefix are skipped. */
 static const char *const conf_prefixes[] = {
 	"collector", "capture", "router", "store", "webd", "evflowctl", "probe",
+	"relay",
 	NULL
 };
 

@@ -348,6 +348,7 @@ evp_role_name(unsigned r)
 		[EVP_ROLE_COLLECTOR] = "collector", [EVP_ROLE_CAPTURE] = "capture",
 		[EVP_ROLE_ROUTER] = "router", [EVP_ROLE_STORE] = "store",
 		[EVP_ROLE_WEBD] = "webd", [EVP_ROLE_TOOL] = "tool",
+		[EVP_ROLE_RELAY] = "relay",
 	};
 	return name_of(n, sizeof(n) / sizeof(n[0]), r);
 }

@@ -53,6 +53,7 @@ enum evp_role {
 	EVP_ROLE_STORE = 4,
 	EVP_ROLE_WEBD = 5,
 	EVP_ROLE_TOOL = 6,
+	EVP_ROLE_RELAY = 7,	/* evflow-relay: batches between hosts */
 	EVP_ROLE_MAX
 };
 

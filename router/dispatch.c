@@ -2,9 +2,9 @@
  * Dispatch: which interfaces a record lands in (docs/design.md, wire.md).
  *
  * A flow from a ZMQ interface lands in that interface; in the interface
- * whose name equals its IF_NAME; and in the origin's companion unless
- * the flow is loopback.  A flow from a packet interface lands only in
- * its own.  iface_mask is a bit set, so a record reaches an interface
+ * its IF_NAME names on the same host (ifname_find); and in the origin's
+ * companion unless the flow is loopback.  A flow from a packet interface
+ * lands only in its own.  iface_mask is a bit set, so a record reaches an interface
  * at most once; a rule that finds its interface already set counts a
  * duplicate skip instead of a delivery.
  *
@@ -36,6 +36,30 @@ deliver(struct iface *to, uint64_t *mask, enum ifc_counter rule)
 	to->ctr[rule]++;
 }
 
+/*
+ * The interface an event's IF_NAME names, on the origin's own host: an
+ * event of host H's interface "H:tcp://..." naming "eth0" means "H:eth0",
+ * never another host's eth0 nor the central's own; an event of a local
+ * interface names only local interfaces.  NULL if there is none.
+ */
+static struct iface *
+ifname_find(struct iface_table *t, const struct iface *origin,
+    const char *ifname)
+{
+	char full[EVP_NAME_LEN];
+	struct iface *i;
+	size_t h = iface_host_len(origin->name), n = strlen(ifname);
+
+	if (h == 0)
+		return (i = iface_table_find(t, ifname)) != NULL &&
+		    iface_host_len(i->name) == 0 ? i : NULL;
+	if (h + 1 + n >= sizeof(full))
+		return NULL;
+	memcpy(full, origin->name, h + 1);
+	memcpy(full + h + 1, ifname, n + 1);
+	return iface_table_find(t, full);
+}
+
 uint64_t
 dispatch_flow(struct iface_table *t, struct iface *origin, struct evp_flow *f,
     uint64_t *rc)
@@ -50,7 +74,7 @@ dispatch_flow(struct iface_table *t, struct iface *origin, struct evp_flow *f,
 		return mask;
 	}
 	if (f->ifname[0] != '\0') {
-		if ((named = iface_table_find(t, f->ifname)) == NULL) {
+		if ((named = ifname_find(t, origin, f->ifname)) == NULL) {
 			origin->ctr[IFC_IFNAME_UNMATCHED]++;
 			rc[RC_IFNAME_UNMATCHED]++;
 		} else if (named == origin) {

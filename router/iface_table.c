@@ -32,6 +32,28 @@ iface_name_is_zmq(const char *name)
 	return strstr(name, "://") != NULL;
 }
 
+size_t
+iface_host_len(const char *name)
+{
+	size_t n = strcspn(name, ":");
+
+	if (n == 0 || name[n] != ':' || name[n + 1] == '/' ||
+	    name[n + 1] == '\0' || name[0] == '.')
+		return 0;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n ? n : 0;
+}
+
+/* 1 if `a` and `b` are interfaces of the same host (both local, or
+ * both "H:..." with the same H). */
+static int
+same_host(const char *a, const char *b)
+{
+	size_t n = iface_host_len(a);
+
+	return n == iface_host_len(b) && strncmp(a, b, n) == 0;
+}
+
 struct iface *
 iface_table_find(struct iface_table *t, const char *name)
 {
@@ -135,6 +157,12 @@ check_companion(struct iface_table *t, const char *zname, const char *other,
 			snprintf(err, errlen, "'%s' is a ZMQ interface: a "
 			    "companion must be a mirrored packet interface",
 			    other);
+			return -1;
+		}
+		if (!same_host(zname, other)) {
+			snprintf(err, errlen, "'%s' and '%s' are on different "
+			    "hosts: a companion is on its ZMQ interface's host",
+			    zname, other);
 			return -1;
 		}
 		if (!c->mirrored) {

@@ -197,9 +197,9 @@ test_curve(void *ctx, const char *dir)
 		return;
 	CHECK(stat(key, &st) == 0 && (st.st_mode & 0777) == 0600);
 	/* Loading it again gives the same key pair. */
-	CHECK(zsock_curve_key(key, sec, pubk, &created, err, sizeof(err)) == 0);
+	CHECK(curve_key_load(key, sec, pubk, &created, err, sizeof(err)) == 0);
 	CHECK_EQ_U(created, 0);
-	CHECK(zsock_curve_key(key, sec2, pubk2, &created, err,
+	CHECK(curve_key_load(key, sec2, pubk2, &created, err,
 	    sizeof(err)) == 0);
 	CHECK_STR(pubk, pubk2);
 	CHECK(zmq_getsockopt(sub, ZMQ_LAST_ENDPOINT, ep, &len) == 0);
@@ -217,7 +217,7 @@ test_curve(void *ctx, const char *dir)
 	FILE *fp = fopen(key, "w");
 	fputs("short\n", fp);
 	fclose(fp);
-	CHECK(zsock_curve_key(key, sec, pubk, &created, err, sizeof(err)) ==
+	CHECK(curve_key_load(key, sec, pubk, &created, err, sizeof(err)) ==
 	    -1);
 }
 

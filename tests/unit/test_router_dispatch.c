@@ -296,6 +296,77 @@ test_records(struct router *r, struct evp_flow *f)
 		fprintf(stderr, "cleanup of %s failed\n", dir);
 }
 
+/*
+ * Interfaces of several hosts (names "HOST:NAME", as evflow-relay gives
+ * them): IF_NAME resolves on the origin's host only, companions stay on
+ * their host, and a local event never names a remote interface.
+ */
+static void
+test_hosts(struct evp_flow *f)
+{
+	static struct iface_table t;
+	struct conf_list *l = calloc(3, sizeof(*l));
+	uint64_t rc[RC_MAX] = { 0 };
+	char err[256];
+	static const char *const names[] = {
+		"h1:tcp://127.0.0.1:5570c", "h1:eth0", "h2:tcp://127.0.0.1:5570c",
+		"h2:eth0", "tcp://*:1c", "eth0", "h1:eth1"
+	};
+	unsigned k;
+
+	CHECK_EQ_U(iface_host_len("h1:eth0"), 2);
+	CHECK_EQ_U(iface_host_len("web-1.dc:tcp://*:1c"), 8);
+	CHECK_EQ_U(iface_host_len("tcp://*:1c"), 0);
+	CHECK_EQ_U(iface_host_len("eth0"), 0);
+	CHECK_EQ_U(iface_host_len("/tmp/a:b.pcap"), 0);
+	CHECK_EQ_U(iface_host_len(":eth0"), 0);
+	CHECK_EQ_U(iface_host_len("h1:"), 0);
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		snprintf(l[0].item[l[0].n++], CONF_STR_LEN, "%s", names[k]);
+	snprintf(l[1].item[l[1].n++], CONF_STR_LEN, "h1:eth0");
+	snprintf(l[1].item[l[1].n++], CONF_STR_LEN, "h2:eth0");
+	snprintf(l[1].item[l[1].n++], CONF_STR_LEN, "eth0");
+	/* a companion on another host is refused */
+	snprintf(l[2].item[0], CONF_STR_LEN, "h1:tcp://127.0.0.1:5570c h2:eth0");
+	l[2].n = 1;
+	CHECK(iface_table_build(&t, &l[0], &l[1], &l[2], err,
+	    sizeof(err)) == -1);
+	CHECK(strstr(err, "different hosts") != NULL);
+	l[2].n = 0;
+	CHECK(iface_table_build(&t, &l[0], &l[1], &l[2], err,
+	    sizeof(err)) == 0);
+	CHECK(iface_table_set_companion(&t, "h2:tcp://127.0.0.1:5570c",
+	    "eth0", err, sizeof(err)) == -1);
+	CHECK(iface_table_set_companion(&t, "h2:tcp://127.0.0.1:5570c",
+	    "h2:eth0", err, sizeof(err)) == 0);
+
+	/* h1's event naming eth0 lands in h1:eth0 (id 1), never h2:eth0
+	 * (3) nor the local eth0 (5) */
+	flow(f, "10.0.0.1", "10.0.0.2", "eth0");
+	CHECK_EQ_U(dispatch_flow(&t, &t.ifs[0], f, rc), B(0) | B(1));
+	/* h2's: h2:eth0, once (it is also the companion) */
+	flow(f, "10.0.0.1", "10.0.0.2", "eth0");
+	CHECK_EQ_U(dispatch_flow(&t, &t.ifs[2], f, rc), B(2) | B(3));
+	CHECK_EQ_U(rc[RC_COMPANION_SKIPPED_DUPLICATE], 1);
+	/* the local ZMQ interface's event: the local eth0 */
+	flow(f, "10.0.0.1", "10.0.0.2", "eth0");
+	CHECK_EQ_U(dispatch_flow(&t, &t.ifs[4], f, rc), B(4) | B(5));
+	/* naming another host's interface by its full name: unmatched,
+	 * from a local interface and from another host */
+	flow(f, "10.0.0.1", "10.0.0.2", "h1:eth0");
+	CHECK_EQ_U(dispatch_flow(&t, &t.ifs[4], f, rc), B(4));
+	flow(f, "10.0.0.1", "10.0.0.2", "h1:eth0");
+	CHECK_EQ_U(dispatch_flow(&t, &t.ifs[2], f, rc), B(2) | B(3));
+	CHECK_EQ_U(rc[RC_IFNAME_UNMATCHED], 2);
+	/* h1's event naming eth1: h1:eth1 (6); h2 has none */
+	flow(f, "10.0.0.1", "10.0.0.2", "eth1");
+	CHECK_EQ_U(dispatch_flow(&t, &t.ifs[0], f, rc), B(0) | B(6));
+	flow(f, "10.0.0.1", "10.0.0.2", "eth1");
+	CHECK_EQ_U(dispatch_flow(&t, &t.ifs[2], f, rc), B(2) | B(3));
+	CHECK_EQ_U(rc[RC_IFNAME_UNMATCHED], 3);
+	free(l);
+}
+
 int
 main(void)
 {
@@ -307,6 +378,7 @@ main(void)
 	test_rules(&r->tab, f);
 	table(&r->tab);
 	test_records(r, f);
+	test_hosts(f);
 	free(f);
 	free(r);
 	return t_done("test_router_dispatch");
