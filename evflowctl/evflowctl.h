@@ -62,6 +62,7 @@ struct ctl_opts {
 	int		 json;
 	int		 verbose;
 	char		 probe_mode[16];	/* -m: auto, bpf, diag, or "" */
+	char		 role[16];		/* all, edge, central (--role) */
 	struct conf_list iface;
 };
 

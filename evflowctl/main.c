@@ -38,6 +38,11 @@ static const struct conf_directive ctl_conf_table[] = {
 	{ "interface", CONF_LIST, offsetof(struct ctl_opts, iface), 0, NULL,
 	  0, 0, "interfaces: one collector per ZMQ interface, one capture "
 	  "per packet interface" },
+	{ "evflowctl.role", CONF_STR, offsetof(struct ctl_opts, role),
+	  sizeof(((struct ctl_opts *)0)->role), "all", 0, 0,
+	  "all (one host), edge (no store: evflow-relay forwards to the "
+	  "central) or central (store, router, webd, evflow-relay for the "
+	  "edges); docs/scale-out.md" },
 	{ "evflowctl.web_port", CONF_INT, offsetof(struct ctl_opts, web_port),
 	  0, "-1", -1, 65535, "webd port (-p; 0: any free port; -1: webd's "
 	  "own default)" },
@@ -49,7 +54,7 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 "usage: evflowctl start  [-d DATADIR] [-f CONF] [-F] [-p WEBPORT] [-m MODE] -i IFACE ...\n"
-"                        [-r FILE]\n"
+"                        [-r FILE] [--role all|edge|central]\n"
 "       evflowctl stop   [-d DATADIR]\n"
 "       evflowctl status [-d DATADIR] [--json]\n"
 "       evflowctl ping   [-d DATADIR]\n"
@@ -64,6 +69,12 @@ usage(int status)
 "  -m MODE   the probes' mode: auto (eBPF, else sock_diag polling; default),\n"
 "            bpf, diag\n"
 "  -r FILE   a pcap file (read once by a capture, as -i FILE)\n"
+"  --role R  all: the whole system on this host (default); edge: this host's\n"
+"            probes, collectors and captures, forwarded by evflow-relay to a\n"
+"            central (relay.upstream, relay.server_key in the config); central:\n"
+"            store, router, webd and the relay the edges reach (relay.listen,\n"
+"            relay.client); its HOST:IFACE interfaces are the edges' own\n"
+"            (HOST:probe for an edge's probe).  See docs/scale-out.md\n"
 "  -o K=V    set a key of the file (repeatable); -d, -i, -p win over it\n"
 "  -n        check the configuration, print it and exit\n"
 "  -F        supervise in the foreground (default: background, log in\n"
@@ -409,9 +420,10 @@ parse_opts(struct ctl_opts *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "role", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *datadir = NULL, *conf = NULL, *port = NULL;
+	const char *datadir = NULL, *conf = NULL, *port = NULL, *role = NULL;
 	char self[PATH_MAX], err[512];
 	const char *ifs[CONF_LIST_MAX], *over[CONF_LIST_MAX];
 	unsigned nifs = 0, nover = 0, k;
@@ -433,6 +445,7 @@ parse_opts(struct ctl_opts *o, int argc, char **argv)
 		case 'f': conf = optarg; break;
 		case 'F': o->foreground = 1; break;
 		case 'p': port = optarg; break;
+		case 'R': role = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'm':
 			if (strcmp(optarg, "auto") != 0 &&
@@ -472,6 +485,12 @@ parse_opts(struct ctl_opts *o, int argc, char **argv)
 	if (port != NULL && conf_set(ctl_conf_table, o, "evflowctl.web_port",
 	    port, err, sizeof(err)) == -1)
 		fatalx("-p %s", err);
+	if (role != NULL && conf_set(ctl_conf_table, o, "evflowctl.role",
+	    role, err, sizeof(err)) == -1)
+		fatalx("--role %s", err);
+	if (strcmp(o->role, "all") != 0 && strcmp(o->role, "edge") != 0 &&
+	    strcmp(o->role, "central") != 0)
+		fatalx("role '%s': all, edge or central", o->role);
 	if (check) {
 		conf_dump(stdout, ctl_conf_table, o);
 		exit(0);

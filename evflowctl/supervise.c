@@ -33,6 +33,7 @@
 #include "common/ctl.h"
 #include "common/log.h"
 #include "common/sig.h"
+#include "proto/evflow.h"
 #include "evflowctl.h"
 
 struct sup {
@@ -186,7 +187,64 @@ plan_probe(struct sup *s, const char *zmq, unsigned nth, char *err,
 	return 0;
 }
 
-/* Decides which daemons run.  Returns 0, or -1 with err. */
+/*
+ * The router's name for interface declaration `decl`: a probe's ZMQ
+ * interface (probe_iface), and for another host's "HOST:IFACE" (role
+ * central) the same with HOST: kept, so "host1:probe" is
+ * "host1:tcp://127.0.0.1:5570c".  Returns 1 for a local probe, 0 for
+ * anything else, 2 for another host's interface, -1 with err.
+ */
+static int
+iface_decl(const struct ctl_opts *o, const char *decl, char *out, size_t len,
+    char *err, size_t errlen)
+{
+	size_t h = evp_iface_host_len(decl);
+	char z[CONF_STR_LEN];
+
+	if (h == 0)
+		return probe_iface(decl, out, len, err, errlen);
+	if (strcmp(o->role, "central") != 0) {
+		snprintf(err, errlen, "%.200s: HOST:IFACE names another host's "
+		    "interface, fed by its edge: only with --role central",
+		    decl);
+		return -1;
+	}
+	if (probe_iface(decl + h + 1, z, sizeof(z), err, errlen) == -1)
+		return -1;
+	if ((size_t)snprintf(out, len, "%.*s:%.*s", (int)h, decl,
+	    (int)(sizeof(z) - 1), z) >= len) {
+		snprintf(err, errlen, "%.200s: name too long", decl);
+		return -1;
+	}
+	return 2;
+}
+
+/* Adds evflow-relay in `role` (edge, central). */
+static struct daemon *
+plan_relay(struct sup *s, const char *role, enum sup_stage stage, char *err,
+    size_t errlen)
+{
+	char bin[PATH_MAX];
+	struct daemon *d;
+
+	if (find_bin(s->o, "evflow-relay", bin, sizeof(bin)) == -1) {
+		snprintf(err, errlen, "evflow-relay not found (needed for the "
+		    "%s role)", role);
+		return NULL;
+	}
+	if ((d = plan_add(s, "relay", "relay", stage, bin)) == NULL ||
+	    arg_add(d, "-m") == -1 || arg_add(d, role) == -1) {
+		snprintf(err, errlen, "too many daemons or arguments");
+		return NULL;
+	}
+	return d;
+}
+
+/* Decides which daemons run, by role: all (store, router, collectors,
+ * captures, probes, webd), edge (the relay in the router's place, no
+ * store, no webd) or central (all, plus the relay the edges reach;
+ * HOST:IFACE interfaces are declared to the router only).  Returns 0,
+ * or -1 with err. */
 static int
 plan(struct sup *s, char *err, size_t errlen)
 {
@@ -197,7 +255,19 @@ plan(struct sup *s, char *err, size_t errlen)
 	struct stat st;
 	unsigned k, zmq = 0, probes = 0;
 	int have_cap, probe;
+	int edge = strcmp(s->o->role, "edge") == 0;
+	int central = strcmp(s->o->role, "central") == 0;
 
+	if (edge) {
+		/* the relay binds router.ipc: the senders find it there */
+		if (plan_relay(s, "edge", STAGE_ROUTER, err, errlen) == NULL)
+			return -1;
+		for (k = 0; k < s->o->iface.n; k++)
+			if (iface_decl(s->o, s->o->iface.item[k], zname,
+			    sizeof(zname), err, errlen) == -1)
+				return -1;
+		goto local;
+	}
 	if (find_bin(s->o, "evflow-store", bin, sizeof(bin)) == -1) {
 		snprintf(err, errlen, "evflow-store not found next to "
 		    "evflowctl (%.300s) nor in PATH", s->o->self_dir);
@@ -212,16 +282,23 @@ plan(struct sup *s, char *err, size_t errlen)
 	if ((d = plan_add(s, "router", "router", STAGE_ROUTER, bin)) == NULL)
 		goto full;
 	for (k = 0; k < s->o->iface.n; k++) {
-		if (probe_iface(s->o->iface.item[k], zname, sizeof(zname), err,
-		    errlen) == -1)
+		if (iface_decl(s->o, s->o->iface.item[k], zname, sizeof(zname),
+		    err, errlen) == -1)
 			return -1;
 		if (arg_add(d, "-i") == -1 || arg_add(d, zname) == -1)
 			goto full;
 	}
+	/* the edges' relay feeds the router: stopped with the edge stage */
+	if (central && plan_relay(s, "central", STAGE_EDGE, err,
+	    errlen) == NULL)
+		return -1;
+local:
 	have_cap = find_bin(s->o, "evflow-capture", cap, sizeof(cap)) == 0;
 	for (k = 0; k < s->o->iface.n; k++) {
-		probe = probe_iface(s->o->iface.item[k], zname, sizeof(zname),
-		    err, errlen);
+		probe = iface_decl(s->o, s->o->iface.item[k], zname,
+		    sizeof(zname), err, errlen);
+		if (probe == 2)
+			continue;	/* another host's: its edge runs it */
 		ifn = zname;
 		if (strstr(ifn, "://") != NULL) {
 			if (find_bin(s->o, "evflow-collector", bin,
@@ -263,6 +340,8 @@ plan(struct sup *s, char *err, size_t errlen)
 			log_info("%s: no such network interface or pcap file, "
 			    "no capture for it", ifn);
 	}
+	if (edge)
+		return 0;	/* no database here: webd runs on the central */
 	if (find_bin(s->o, "evflow-webd", bin, sizeof(bin)) == 0) {
 		/* webd writes the port it bound to webd.port: evflowctl
 		 * prints the URL from it (with -p 0 any free port works). */

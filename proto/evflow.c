@@ -341,6 +341,18 @@ evp_type_name(unsigned t)
 	return name_of(n, sizeof(n) / sizeof(n[0]), t);
 }
 
+size_t
+evp_iface_host_len(const char *name)
+{
+	size_t n = strcspn(name, ":");
+
+	if (n == 0 || name[n] != ':' || name[n + 1] == '/' ||
+	    name[n + 1] == '\0' || name[0] == '.')
+		return 0;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n ? n : 0;
+}
+
 const char *
 evp_role_name(unsigned r)
 {

@@ -403,6 +403,13 @@ size_t	evp_flow_len(const struct evp_flow *);
 size_t	evp_flow_encode(const struct evp_flow *, uint8_t *);
 #define EVP_FLOW_WIRE_MAX	sizeof(struct evp_flow)
 
+/* The length of the host part of an interface of another host,
+ * "HOST:NAME" (evflow-relay names them so: docs/scale-out.md), or 0 for
+ * a local interface ("eth0", "tcp://...", a pcap path).  HOST is letters,
+ * digits, '.', '_', '-', not starting with '.'; NAME is not empty and
+ * does not start with '/'. */
+size_t	evp_iface_host_len(const char *);
+
 /* Names for logs and tables; never NULL. */
 const char *evp_type_name(unsigned);
 const char *evp_role_name(unsigned);

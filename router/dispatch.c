@@ -48,11 +48,11 @@ ifname_find(struct iface_table *t, const struct iface *origin,
 {
 	char full[EVP_NAME_LEN];
 	struct iface *i;
-	size_t h = iface_host_len(origin->name), n = strlen(ifname);
+	size_t h = evp_iface_host_len(origin->name), n = strlen(ifname);
 
 	if (h == 0)
 		return (i = iface_table_find(t, ifname)) != NULL &&
-		    iface_host_len(i->name) == 0 ? i : NULL;
+		    evp_iface_host_len(i->name) == 0 ? i : NULL;
 	if (h + 1 + n >= sizeof(full))
 		return NULL;
 	memcpy(full, origin->name, h + 1);

@@ -32,26 +32,14 @@ iface_name_is_zmq(const char *name)
 	return strstr(name, "://") != NULL;
 }
 
-size_t
-iface_host_len(const char *name)
-{
-	size_t n = strcspn(name, ":");
-
-	if (n == 0 || name[n] != ':' || name[n + 1] == '/' ||
-	    name[n + 1] == '\0' || name[0] == '.')
-		return 0;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n ? n : 0;
-}
-
 /* 1 if `a` and `b` are interfaces of the same host (both local, or
  * both "H:..." with the same H). */
 static int
 same_host(const char *a, const char *b)
 {
-	size_t n = iface_host_len(a);
+	size_t n = evp_iface_host_len(a);
 
-	return n == iface_host_len(b) && strncmp(a, b, n) == 0;
+	return n == evp_iface_host_len(b) && strncmp(a, b, n) == 0;
 }
 
 struct iface *

@@ -65,11 +65,6 @@ int	iface_table_build(struct iface_table *, const struct conf_list *,
 	    size_t);
 /* 1 if `name` names a ZMQ interface (contains "://"). */
 int	iface_name_is_zmq(const char *);
-/* The length of the host part of an interface of another host,
- * "HOST:NAME" (evflow-relay names them so: docs/scale-out.md), or 0 for
- * a local interface ("eth0", "tcp://...", a pcap path).  HOST is letters,
- * digits, '.', '_', '-', and NAME does not start with '/'. */
-size_t	iface_host_len(const char *);
 /* The entry named exactly `name`, or NULL.  Borrowed from the table. */
 struct iface *iface_table_find(struct iface_table *, const char *);
 /* Runtime changes; same rules as the configuration.  Return 0 and mark

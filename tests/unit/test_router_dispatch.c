@@ -314,13 +314,13 @@ test_hosts(struct evp_flow *f)
 	};
 	unsigned k;
 
-	CHECK_EQ_U(iface_host_len("h1:eth0"), 2);
-	CHECK_EQ_U(iface_host_len("web-1.dc:tcp://*:1c"), 8);
-	CHECK_EQ_U(iface_host_len("tcp://*:1c"), 0);
-	CHECK_EQ_U(iface_host_len("eth0"), 0);
-	CHECK_EQ_U(iface_host_len("/tmp/a:b.pcap"), 0);
-	CHECK_EQ_U(iface_host_len(":eth0"), 0);
-	CHECK_EQ_U(iface_host_len("h1:"), 0);
+	CHECK_EQ_U(evp_iface_host_len("h1:eth0"), 2);
+	CHECK_EQ_U(evp_iface_host_len("web-1.dc:tcp://*:1c"), 8);
+	CHECK_EQ_U(evp_iface_host_len("tcp://*:1c"), 0);
+	CHECK_EQ_U(evp_iface_host_len("eth0"), 0);
+	CHECK_EQ_U(evp_iface_host_len("/tmp/a:b.pcap"), 0);
+	CHECK_EQ_U(evp_iface_host_len(":eth0"), 0);
+	CHECK_EQ_U(evp_iface_host_len("h1:"), 0);
 	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
 		snprintf(l[0].item[l[0].n++], CONF_STR_LEN, "%s", names[k]);
 	snprintf(l[1].item[l[1].n++], CONF_STR_LEN, "h1:eth0");
