@@ -5,8 +5,9 @@
  *
  * Inspection of a flow ends as soon as nDPI names its protocol and, for
  * TLS/QUIC, HTTP and DNS, the host name (usually its first payload
- * packet): nDPI's further dissection (certificates, responses) is not
- * sent on, and would cost a packet each.
+ * packet; for TLS over TCP the server's hello too, for JA3S): nDPI's
+ * further dissection (certificates, responses) is not sent on, and
+ * would cost a packet each.
  *
  * Bounds, all from the configuration and counted when hit:
  *   - packets: a flow gets at most cfg.max_packets payload packets;
@@ -21,7 +22,7 @@
  *     flow finding none free takes the oldest one, whose inspection
  *     ends with nDPI's answer so far (dpi_state_reclaimed): a flow that
  *     sends nothing more does not keep its state to the end.
- * A flow's result (protocol ids, category, one host name, JA3) is kept
+ * A flow's result (protocol ids, category, one host name, JA3, JA3S) is kept
  * in a compact entry per flow-table slot (struct dpi_result), so the
  * nDPI state is released as soon as detection is over.
  *
@@ -48,7 +49,7 @@ struct dpi_result {
 	uint8_t		name_src;	/* enum evp_name_source, 0 = none */
 	uint8_t		pkts;		/* payload packets fed */
 	char		name[DPI_NAME_LEN];
-	char		ja3[33];
+	char		ja3[33], ja3s[33];
 };
 
 /* One flow under inspection.  `mem` is what nDPI allocated for it. */
@@ -252,6 +253,25 @@ copy_str(char *dst, size_t cap, const char *src, size_t srccap, int lower)
 }
 
 /*
+ * 1 if what is sent on is known: the host name for TLS/QUIC, HTTP and
+ * DNS, and for TLS over TCP the server's JA3S too (its ServerHello, the
+ * flow's second payload packet).
+ */
+static int
+dpi_known(ndpi_protocol p, const struct ndpi_flow_struct *fl, uint8_t l4)
+{
+	enum evp_name_source kind = name_kind(p.master_protocol,
+	    p.app_protocol);
+
+	if (kind == 0)
+		return 1;
+	if (fl->host_server_name[0] == '\0')
+		return 0;
+	return kind != EVP_NAME_SNI || l4 != 6 ||
+	    fl->protos.tls_quic.ja3_server[0] != '\0';
+}
+
+/*
  * Ends the inspection of flow i: takes nDPI's answer (its guess when
  * `giveup`), keeps the result, frees the state and learns the server's
  * name.  `f` is the flow (for its server address and time).
@@ -284,10 +304,14 @@ dpi_finish(struct dpi *d, uint32_t i, struct flow *f, int giveup)
 	if (r->name_src != 0)
 		copy_str(r->name, sizeof(r->name), s->fl.host_server_name,
 		    sizeof(s->fl.host_server_name), 1);
-	if (r->name_src == EVP_NAME_SNI)
+	if (r->name_src == EVP_NAME_SNI) {
 		copy_str(r->ja3, sizeof(r->ja3),
 		    s->fl.protos.tls_quic.ja3_client,
 		    sizeof(s->fl.protos.tls_quic.ja3_client), 1);
+		copy_str(r->ja3s, sizeof(r->ja3s),
+		    s->fl.protos.tls_quic.ja3_server,
+		    sizeof(s->fl.protos.tls_quic.ja3_server), 1);
+	}
 	ndpi_free_flow_data(&s->fl);
 	dpi_charge = NULL;
 	s->mem = 0;
@@ -364,9 +388,8 @@ dpi_packet(struct dpi *d, uint32_t i, struct flow *f, const struct pkt *k)
 		 * would dissect further (server certificates, HTTP and DNS
 		 * responses) is not sent on, and costs a packet each. */
 		if (r->pkts >= d->cfg.max_packets ||
-		    name_kind(p.master_protocol, p.app_protocol) == 0 ||
-		    s->fl.host_server_name[0] != '\0' ||
-		    !ndpi_extra_dissection_possible(d->mod, &s->fl))
+		    !ndpi_extra_dissection_possible(d->mod, &s->fl) ||
+		    dpi_known(p, &s->fl, k->proto))
 			dpi_finish(d, i, f, 0);
 	} else if (r->pkts >= d->cfg.max_packets) {
 		d->cnt[CC_DPI_PACKET_LIMIT]++;
@@ -430,6 +453,7 @@ dpi_export(struct dpi *d, uint32_t i, const struct flow *f,
 	case EVP_NAME_SNI:
 		memcpy(a->sni, r->name, sizeof(r->name));
 		memcpy(a->ja3, r->ja3, sizeof(r->ja3));
+		memcpy(a->ja3s, r->ja3s, sizeof(r->ja3s));
 		break;
 	case EVP_NAME_HTTP:
 		memcpy(a->http_host, r->name, sizeof(r->name));

@@ -4,7 +4,7 @@
  *   flow iface=.. event=.. proto=.. cli=ADDR:PORT srv=ADDR:PORT
  *        c2s_pkts=.. c2s_bytes=.. c2s_wire=.. s2c_pkts=.. ...
  * followed, for a flow with an application block, by
- *   app app=.. cli=.. srv=.. category=.. sni=.. ja3=.. ja4=.. http_host=..
+ *   app app=.. cli=.. srv=.. category=.. sni=.. ja3=.. ja3s=.. ja4=.. http_host=..
  *        dns_query=.. event=..   ("-" for an empty field)
  * one line per EVP_HOSTNAME (hostname addr=.. name=.. source=.. ttl=..),
  * and one line per EVP_STATS record (stats key=value ...), until SIGTERM
@@ -52,12 +52,14 @@ on_record(void *arg, const struct link_sender *s, const struct evp_rec_hdr *rh,
 		/* Application fields last, "-" when empty (one word each). */
 		if (f.flags & EVP_F_HAS_APP)
 			printf("app app=%s cli=%s:%u srv=%s:%u category=%s "
-			    "sni=%s ja3=%s ja4=%s http_host=%s dns_query=%s "
-			    "event=%s\n", f.app.proto[0] ? f.app.proto : "-",
+			    "sni=%s ja3=%s ja3s=%s ja4=%s http_host=%s "
+			    "dns_query=%s event=%s\n",
+			    f.app.proto[0] ? f.app.proto : "-",
 			    a, f.port[0], b, f.port[1],
 			    f.app.category[0] ? f.app.category : "-",
 			    f.app.sni[0] ? f.app.sni : "-",
 			    f.app.ja3[0] ? f.app.ja3 : "-",
+			    f.app.ja3s[0] ? f.app.ja3s : "-",
 			    f.app.ja4[0] ? f.app.ja4 : "-",
 			    f.app.http_host[0] ? f.app.http_host : "-",
 			    f.app.dns_query[0] ? f.app.dns_query : "-",

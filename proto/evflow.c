@@ -51,7 +51,7 @@ evp_flow_len(const struct evp_flow *f)
  * to `side` as is; for each side a presence byte, then the process, the
  * parent (a numeric head and four strings each) and the container (a
  * kind byte and four strings) when present; with EVP_F_HAS_APP the
- * application block's seven strings; then extra_len and extra.
+ * application block's eight strings; then extra_len and extra.
  * A string is a length byte and that many bytes, no NUL.
  */
 #define FLOW_NET_LEN	offsetof(struct evp_flow, side)
@@ -65,7 +65,7 @@ _Static_assert(EVP_PATH_LEN <= 256 && EVP_CMDLINE_LEN <= 256 &&
     EVP_APP_CAT_LEN <= 256 && EVP_FP_LEN <= 256,
     "string lengths fit a length byte");
 _Static_assert(FLOW_NET_LEN + 2 * (1 + 2 * sizeof(struct evp_proc) +
-    sizeof(struct evp_container)) + 7 + sizeof(struct evp_app) + 2 +
+    sizeof(struct evp_container)) + 8 + sizeof(struct evp_app) + 2 +
     EVP_EXTRA_MAX <=
     EVP_FLOW_WIRE_MAX, "worst-case encoding fits EVP_FLOW_WIRE_MAX");
 
@@ -126,6 +126,7 @@ evp_flow_encode(const struct evp_flow *f, uint8_t *out)
 		p = put_str(p, a->category, sizeof(a->category));
 		p = put_str(p, a->sni, sizeof(a->sni));
 		p = put_str(p, a->ja3, sizeof(a->ja3));
+		p = put_str(p, a->ja3s, sizeof(a->ja3s));
 		p = put_str(p, a->ja4, sizeof(a->ja4));
 		p = put_str(p, a->http_host, sizeof(a->http_host));
 		p = put_str(p, a->dns_query, sizeof(a->dns_query));
@@ -210,6 +211,7 @@ rd_app(struct rd *r, struct evp_app *a)
 	    rd_str(r, a->category, sizeof(a->category)) == -1 ||
 	    rd_str(r, a->sni, sizeof(a->sni)) == -1 ||
 	    rd_str(r, a->ja3, sizeof(a->ja3)) == -1 ||
+	    rd_str(r, a->ja3s, sizeof(a->ja3s)) == -1 ||
 	    rd_str(r, a->ja4, sizeof(a->ja4)) == -1 ||
 	    rd_str(r, a->http_host, sizeof(a->http_host)) == -1 ||
 	    rd_str(r, a->dns_query, sizeof(a->dns_query)) == -1 ? -1 : 0;

@@ -203,6 +203,7 @@ _Static_assert(sizeof(struct evp_side) == 984, "side layout");
  *   sni        TLS/QUIC server name from the client hello.
  *   ja3, ja4   TLS client fingerprints (JA3 md5 hex; JA4 when the
  *              nDPI at hand computes it: Debian 12's 4.2 does not).
+ *   ja3s       the TLS server's JA3S (md5 hex), from its ServerHello.
  *   http_host  HTTP Host header of the first request.
  *   dns_query  the first query name of a DNS flow.
  */
@@ -211,11 +212,12 @@ struct evp_app {
 	char		category[EVP_APP_CAT_LEN];
 	char		sni[EVP_HOST_LEN];
 	char		ja3[EVP_FP_LEN];
+	char		ja3s[EVP_FP_LEN];
 	char		ja4[EVP_FP_LEN];
 	char		http_host[EVP_HOST_LEN];
 	char		dns_query[EVP_HOST_LEN];
 };
-_Static_assert(sizeof(struct evp_app) == 928, "app layout");
+_Static_assert(sizeof(struct evp_app) == 968, "app layout");
 
 /*
  * One flow update.  Side 0 is the client (initiator), side 1 the server.

@@ -12,7 +12,8 @@
 #
 # The records reach evflow-capture-sink (standing in for the router).
 # For every flow tshark sees a TLS client hello, an HTTP request or a DNS
-# query in, our record must carry the same SNI (and JA3), HTTP Host or
+# query in, our record must carry the same SNI (and JA3, and the
+# server's JA3S when tshark sees its hello), HTTP Host or
 # DNS query name and the matching protocol (TLS, HTTP, DNS); every DNS
 # answer (name, A/AAAA) tshark sees must come out as a host-name record
 # (source dns), and the server of a TLS/HTTP flow as one with source
@@ -35,7 +36,8 @@ compare() {
 	    -e udp.srcport -e ip.dst -e ipv6.dst -e tcp.dstport -e udp.dstport \
 	    -e tls.handshake.extensions_server_name -e tls.handshake.ja3 \
 	    -e http.host -e dns.qry.name -e dns.flags.response -e dns.a \
-	    -e dns.aaaa -Y "tls.handshake.type == 1 or http.request or dns" \
+	    -e dns.aaaa -e tls.handshake.ja3s -Y "tls.handshake.type == 1 or \
+	    tls.handshake.type == 2 or http.request or dns" \
 	    >"$T/tshark.txt" 2>"$T/tshark.err" || fail "tshark on $2"
 	python3 - "$1" "$T/tshark.txt" "$3" <<'EOF' || fail "$3: differs from tshark"
 import sys
@@ -65,6 +67,10 @@ for line in open(sys.argv[2]):
         for a in (f[13] + "," + f[14]).split(","):
             if a and qname:
                 dns_pairs.add((a, qname.split(",")[0].lower()))
+        continue
+    if f[15]:
+        # A ServerHello: its flow's client is the destination.
+        want.setdefault((ep(dst, dp), ep(src, sp)), {})["ja3s"] = f[15]
         continue
     key = (ep(src, sp), ep(dst, dp))
     e = want.setdefault(key, {})

@@ -230,6 +230,33 @@ tls_hello(uint8_t *p, const char *host)
 	return n;
 }
 
+/* A TLS 1.3 ServerHello into p; returns its length. */
+static size_t
+tls_server_hello(uint8_t *p)
+{
+	size_t n;
+
+	p[0] = 0x16;
+	put16(p + 1, 0x0303);
+	p[5] = 2;
+	p[6] = 0;
+	put16(p + 9, 0x0303);
+	memset(p + 11, 0x24, 32);
+	p[43] = 0;
+	n = 44;
+	put16(p + n, 0x1301);
+	p[n + 2] = 0;
+	n += 3;
+	put16(p + n, 6);
+	put16(p + n + 2, 0x002b);
+	put16(p + n + 4, 2);
+	put16(p + n + 6, 0x0304);
+	n += 8;
+	put16(p + 3, (unsigned)(n - 5));
+	put16(p + 7, (unsigned)(n - 9));
+	return n;
+}
+
 /* One TCP segment c2s (or s2c) of the flow cli:cport <-> srv:sport. */
 static void
 seg(FILE *fp, uint64_t ts, const char *cli, const char *srv, uint16_t cport,
@@ -293,6 +320,9 @@ test_dpi_file(void)
 	n = tls_hello(buf, "secure.example.org");
 	seg(fp, SEC + 30, "10.9.0.1", "10.9.0.2", 40001, 443, 1,
 	    TH_ACK | TH_PSH, 2, buf, (uint32_t)n);
+	n = tls_server_hello(buf);
+	seg(fp, SEC + 35, "10.9.0.1", "10.9.0.2", 40001, 443, 0,
+	    TH_ACK | TH_PSH, 2, buf, (uint32_t)n);
 	/* HTTP to 10.9.0.3:8080 (not its usual port). */
 	seg(fp, SEC + 40, "10.9.0.1", "10.9.0.3", 40002, 8080, 1,
 	    TH_ACK | TH_PSH, 100, (const uint8_t *)http, sizeof(http) - 1);
@@ -316,6 +346,7 @@ test_dpi_file(void)
 		CHECK_STR(f->app.proto, "TLS");
 		CHECK_STR(f->app.sni, "secure.example.org");
 		CHECK_EQ_U(strlen(f->app.ja3), 32);
+		CHECK_EQ_U(strlen(f->app.ja3s), 32);
 		CHECK_STR(f->app.http_host, "");
 		CHECK(f->app.category[0] != '\0');
 	}
@@ -347,7 +378,7 @@ test_dpi_file(void)
 		case EVP_NAME_SNI:
 			CHECK_STR(r->name[n].name, "secure.example.org");
 			CHECK_STR(a, "10.9.0.2");
-			CHECK_EQ_U(r->name[n].ts_usec, SEC + 30);
+			CHECK_EQ_U(r->name[n].ts_usec, SEC + 35);
 			break;
 		case EVP_NAME_HTTP:
 			CHECK_STR(r->name[n].name, "web.example.org");

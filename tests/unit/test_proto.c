@@ -191,10 +191,11 @@ test_flow_app(void)
 	strcpy(f.app.category, "Media");
 	memset(f.app.sni, 's', sizeof(f.app.sni) - 1);
 	strcpy(f.app.ja3, "e7d705a3286e19ea42f587b344ee6865");
+	strcpy(f.app.ja3s, "15af977ce25de452b96affa2addb1036");
 	strcpy(f.app.dns_query, "www.example.org");
 	CHECK(roundtrip(&f, &g, &len) == 0);
 	CHECK(memcmp(&f, &g, sizeof(f)) == 0);
-	CHECK_EQ_U(len, plain + 7 + 11 + 5 + 255 + 32 + 15);
+	CHECK_EQ_U(len, plain + 8 + 11 + 5 + 255 + 32 + 32 + 15);
 	/* The flag without its block is malformed. */
 	len = evp_flow_encode(&f, wire);
 	wire[offsetof(struct evp_flow, flags)] &= (uint8_t)~EVP_F_HAS_APP;
