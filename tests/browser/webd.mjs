@@ -412,7 +412,15 @@ try {
 	await page.waitForSelector('#search-results a.result');
 	await shot('search-phone');
 
-	// ---- a page opened before the database exists tries again
+	// ---- log out
+	await page.setViewportSize({ width: 1400, height: 900 });
+	await page.click('#logout');
+	await page.waitForSelector('#login-form', { state: 'visible' });
+	check(true, 'logged out');
+
+
+	// ---- a page opened before the database exists tries again (after
+	// the log out: its login replaces the first webd's session cookie)
 	const late = await ctx.newPage();
 	late.on('pageerror', (e) => problems.push('page error (late): ' + e.message));
 	await late.goto(LATE_URL + '/#/flows');
@@ -426,12 +434,6 @@ try {
 	await late.waitForSelector('#flows-table tbody tr', { timeout: 30000 });
 	check(await late.locator('#page-error').count() === 0, 'the database appeared: the page shows its flows without a reload');
 	await late.close();
-
-	// ---- log out
-	await page.setViewportSize({ width: 1400, height: 900 });
-	await page.click('#logout');
-	await page.waitForSelector('#login-form', { state: 'visible' });
-	check(true, 'logged out');
 
 	const csp = problems.filter((p) => /Content Security Policy|Refused to/.test(p));
 	check(csp.length === 0, 'no CSP violations: ' + csp.join('; '));
