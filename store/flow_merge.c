@@ -68,7 +68,75 @@ set_ref(struct intern *in, uint32_t *slot, uint32_t id)
 	*slot = id;
 }
 
-/* Overlays the record's ifname/exporter/producer/extra on the entry's. */
+/* The evp_app string of each enum flow_app_field. */
+static const struct {
+	size_t		off, len;
+} app_field[FAPP_MAX] = {
+	[FAPP_PROTO] = { offsetof(struct evp_app, proto), EVP_APP_PROTO_LEN },
+	[FAPP_CATEGORY] = { offsetof(struct evp_app, category),
+	    EVP_APP_CAT_LEN },
+	[FAPP_SNI] = { offsetof(struct evp_app, sni), EVP_HOST_LEN },
+	[FAPP_JA3] = { offsetof(struct evp_app, ja3), EVP_FP_LEN },
+	[FAPP_JA4] = { offsetof(struct evp_app, ja4), EVP_FP_LEN },
+	[FAPP_HTTP_HOST] = { offsetof(struct evp_app, http_host),
+	    EVP_HOST_LEN },
+	[FAPP_DNS_QUERY] = { offsetof(struct evp_app, dns_query),
+	    EVP_HOST_LEN },
+};
+_Static_assert(EVP_HOST_LEN <= 256 && EVP_APP_PROTO_LEN <= 256,
+    "an app string's length fits its length byte");
+
+const char *
+flow_meta_app(const struct flow_meta *m, enum flow_app_field field,
+    size_t *len)
+{
+	const uint8_t *p;
+	unsigned i;
+
+	*len = 0;
+	if (m == NULL || m->app_len == 0)
+		return NULL;
+	p = (const uint8_t *)m->extra + m->extra_len;
+	for (i = 0; i < (unsigned)field; i++)
+		p += 1 + p[0];
+	*len = p[0];
+	return *len > 0 ? (const char *)p + 1 : NULL;
+}
+
+/*
+ * Packs the app strings into dst (FLOW_APP_PACKED_MAX bytes): each a
+ * record's non-empty field (with EVP_F_HAS_APP) or else the entry's
+ * own (old, may be NULL), so what nDPI found once stays when a later
+ * update does not repeat it.  Returns the bytes used, 0 if every
+ * string is empty.
+ */
+static size_t
+pack_app(char *dst, const struct evp_flow *r, const struct flow_meta *old)
+{
+	const char *p;
+	size_t n, used = 0, any = 0;
+	unsigned i;
+
+	for (i = 0; i < FAPP_MAX; i++) {
+		p = NULL;
+		n = 0;
+		if (r->flags & EVP_F_HAS_APP) {
+			p = (const char *)&r->app + app_field[i].off;
+			n = strnlen(p, app_field[i].len - 1);
+		}
+		if (n == 0)
+			p = flow_meta_app(old, (enum flow_app_field)i, &n);
+		dst[used++] = (char)(uint8_t)n;
+		if (n > 0)
+			memcpy(dst + used, p, n);
+		used += n;
+		any += n;
+	}
+	return any > 0 ? used : 0;
+}
+
+/* Overlays the record's ifname/exporter/producer/extra/app on the
+ * entry's. */
 static void
 merge_meta(struct flow_table *ft, struct flow *f, const struct evp_flow *r)
 {
@@ -76,11 +144,12 @@ merge_meta(struct flow_table *ft, struct flow *f, const struct evp_flow *r)
 		uint8_t		 tag[8];
 		struct flow_meta m;
 	} b;
+	char app[FLOW_APP_PACKED_MAX];
 	const struct flow_meta *old;
-	size_t len;
+	size_t len, app_len;
 
 	if (r->ifname[0] == '\0' && r->producer == 0 && r->extra_len == 0 &&
-	    !any_byte(r->exporter, 16))
+	    !any_byte(r->exporter, 16) && !(r->flags & EVP_F_HAS_APP))
 		return;
 	memset(&b, 0, offsetof(__typeof__(b), m.extra));
 	b.tag[0] = INTERN_META;
@@ -100,11 +169,15 @@ merge_meta(struct flow_table *ft, struct flow *f, const struct evp_flow *r)
 		memcpy(b.m.ifname, r->ifname, strnlen(r->ifname,
 		    sizeof(r->ifname) - 1));
 	}
+	/* (old stays valid until set_ref() lets go of it.) */
+	app_len = pack_app(app, r, old);
 	if (r->extra_len > 0 && r->extra_len <= EVP_EXTRA_MAX) {
 		b.m.extra_len = r->extra_len;
 		memcpy(b.m.extra, r->extra, r->extra_len);
 	}
-	len = offsetof(__typeof__(b), m.extra) + b.m.extra_len;
+	b.m.app_len = (uint16_t)app_len;
+	memcpy(b.m.extra + b.m.extra_len, app, app_len);
+	len = offsetof(__typeof__(b), m.extra) + b.m.extra_len + app_len;
 	set_ref(ft->in, &f->meta, intern_get(ft->in, &b, len));
 }
 

@@ -28,6 +28,9 @@ static const char *const flow_cols[] = {
 	"unack_segs", "lost_packets", "bytes_rcvd", "bytes_acked", "ifname",
 	"exporter", "producer", "cli_proc_id", "cli_parent_id", "cli_cont_id",
 	"srv_proc_id", "srv_parent_id", "srv_cont_id", "extra",
+	/* the capture's DPI, in enum flow_app_field order */
+	"app_proto", "app_category", "tls_sni", "ja3", "ja4", "http_host",
+	"dns_query",
 	"community_id",
 };
 #define NFLOW_COLS	(sizeof(flow_cols) / sizeof(flow_cols[0]))
@@ -343,6 +346,12 @@ bind_flow(struct row *r, const struct flow_row *w, char abuf[3][64],
 		row_text(r, i++, m->extra, m->extra_len);
 	else
 		row_null(r, i++);
+	for (c = 0; c < FAPP_MAX; c++) {
+		size_t n;
+		const char *p = flow_meta_app(m, (enum flow_app_field)c, &n);
+
+		row_text(r, i++, p, n);
+	}
 	if (cid != NULL)
 		row_str(r, i, flow_row_community_id(cid, f, m),
 		    COMMUNITY_ID_LEN);

@@ -90,7 +90,7 @@ record_need(const struct store *st, const struct evp_flow *r)
 	/* Each table's flow may intern a new meta value (a merge of the
 	 * record's and the flow's: at most a whole extra). */
 	nval += nt;
-	bytes += nt * VAL(offsetof(struct flow_meta, extra) + EVP_EXTRA_MAX);
+	bytes += nt * VAL(sizeof(struct flow_meta));
 	/* Each table may retire up to MEM_ROWS_PER_TABLE flows while
 	 * merging (a full table or pending list, an ended flow), each
 	 * queueing its row. */

@@ -26,6 +26,7 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_RECV_LISTEN] = "recv_listen",
 	[SC_RECV_PRODUCER] = "recv_producer",
 	[SC_RECV_STATS] = "recv_stats",
+	[SC_RECV_HOSTNAME] = "recv_hostname",
 	[SC_STORED] = "stored",
 	[SC_BAD_RECORDS] = "bad_records",
 	[SC_NO_IFACE] = "no_iface",
@@ -563,6 +564,12 @@ store_producer(struct store *st, const struct evp_producer *r)
 	stored_or_dropped(st, id == 0 ? -1 : sink_producer(st->sink, id, r));
 }
 
+void
+store_hostname(struct store *st, const struct evp_hostname *r)
+{
+	stored_or_dropped(st, sink_hostname(st->sink, r));
+}
+
 /* 1 if daemon `name` is due a history sample (and notes it). */
 static int
 history_due(struct store *st, const char *name, uint64_t now)
@@ -694,6 +701,12 @@ store_record(void *arg, const struct link_sender *s,
 		st->c[SC_RECV_STATS]++;
 		if ((rc = evp_decode_stats(body, h->len, &st->rec.stats)) == 0)
 			store_stats_rec(st, &st->rec.stats, now);
+		break;
+	case EVP_HOSTNAME:
+		st->c[SC_RECV_HOSTNAME]++;
+		if ((rc = evp_decode_hostname(body, h->len,
+		    &st->rec.hostname)) == 0)
+			store_hostname(st, &st->rec.hostname);
 		break;
 	default:
 		/* link_in passes only known types; a new one is a bug. */

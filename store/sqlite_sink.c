@@ -100,6 +100,11 @@ static const char *const stmt_sql[ST_MAX] = {
 	    " ON CONFLICT (iface_id, host, protocol, ip_version, addr, port,"
 	    " pid, process) DO UPDATE SET pkg = excluded.pkg,"
 	    " last_seen = max(last_seen, excluded.last_seen)",
+	[ST_HOSTNAME_UPSERT] = "INSERT INTO host_names (addr, name, source,"
+	    " first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)"
+	    " ON CONFLICT (addr, name) DO UPDATE SET source = excluded.source,"
+	    " first_seen = min(first_seen, excluded.first_seen),"
+	    " last_seen = max(last_seen, excluded.last_seen)",
 	[ST_PRODUCER_UPSERT] = "INSERT INTO producers (iface_id, peer,"
 	    " source_id, producer, first_seen, last_seen, msgs, events,"
 	    " lost_msgs, restarts, bad_msgs, probe_drops, info)"
@@ -688,6 +693,27 @@ sink_listen(struct sink *k, int64_t iface_id, const struct evp_listen *l)
 }
 
 int
+sink_hostname(struct sink *k, const struct evp_hostname *h)
+{
+	static const char *const src[EVP_NAME_MAX] = {
+		[EVP_NAME_DNS] = "dns", [EVP_NAME_SNI] = "sni",
+		[EVP_NAME_HTTP] = "http",
+	};
+	sqlite3_stmt *s = k->st[ST_HOSTNAME_UPSERT];
+	char abuf[64];
+
+	sink_lock(k);
+	if (sink_txn(k) == -1)
+		return sink_unlocked(k, -1);
+	sqlite3_bind_text(s, 1, evp_addr_str(h->addr, abuf, sizeof(abuf)), -1,
+	    SQLITE_STATIC);
+	bind_str(s, 2, h->name, sizeof(h->name));
+	bind_str(s, 3, h->source < EVP_NAME_MAX ? src[h->source] : NULL, 8);
+	sqlite3_bind_double(s, 4, usec_to_sec(h->ts_usec));
+	return sink_unlocked(k, run(k, s));
+}
+
+int
 sink_producer(struct sink *k, int64_t iface_id, const struct evp_producer *p)
 {
 	sqlite3_stmt *s = k->st[ST_PRODUCER_UPSERT];
@@ -823,6 +849,8 @@ sink_delete_before(struct sink *k, double before, int limit)
 		" counter_history WHERE ts < ?1 LIMIT ?2)",
 		"DELETE FROM listening WHERE id IN (SELECT id FROM listening"
 		" WHERE last_seen < ?1 LIMIT ?2)",
+		"DELETE FROM host_names WHERE (addr, name) IN (SELECT addr,"
+		" name FROM host_names WHERE last_seen < ?1 LIMIT ?2)",
 	};
 	long long n, t = 0;
 	size_t i;

@@ -125,15 +125,32 @@ void	intern_forget_rows(struct intern *);
 #define INTERN_CONT	2	/* struct evp_container */
 #define INTERN_META	3	/* struct flow_meta + extra text */
 
+/* What the capture's DPI said (struct evp_app), in flow_meta: the
+ * strings packed one after another, each a length byte and its bytes
+ * (every one is below 256 bytes), in this order. */
+enum flow_app_field {
+	FAPP_PROTO, FAPP_CATEGORY, FAPP_SNI, FAPP_JA3, FAPP_JA4,
+	FAPP_HTTP_HOST, FAPP_DNS_QUERY, FAPP_MAX
+};
+#define FLOW_APP_PACKED_MAX	(FAPP_MAX + sizeof(struct evp_app))
+
 /* Flow attributes that rarely change per flow (interned as one value;
- * only offsetof(extra) + extra_len bytes are stored). */
+ * only offsetof(extra) + extra_len + app_len bytes are stored). */
 struct flow_meta {
 	uint64_t	producer;
 	uint8_t		exporter[16];
 	char		ifname[EVP_IFNAME_LEN];
 	uint16_t	extra_len;
-	char		extra[EVP_EXTRA_MAX];	/* extra_len bytes, no NUL */
+	uint16_t	app_len;	/* packed app strings after the extra
+					   text, 0 = none */
+	char		extra[EVP_EXTRA_MAX + FLOW_APP_PACKED_MAX];
+					/* extra_len bytes, no NUL, then
+					   app_len bytes */
 };
+/* Borrowed pointer to app string `field` of m and its length in *len;
+ * NULL (and 0) if m has none. */
+const char *flow_meta_app(const struct flow_meta *, enum flow_app_field,
+	    size_t *);
 
 /* Interns a proc/container normalized (bytes after each string's NUL
  * zeroed) so equal values share an id.  0 if the value is empty. */
@@ -600,6 +617,9 @@ int	sink_ifcounter(struct sink *, int64_t, const struct evp_ifcounter *,
 	    double, double, double, double, int);
 int	sink_listen(struct sink *, int64_t, const struct evp_listen *);
 int	sink_producer(struct sink *, int64_t, const struct evp_producer *);
+/* host_names: the name seen for an address (a pair seen again moves
+ * its last_seen). */
+int	sink_hostname(struct sink *, const struct evp_hostname *);
 /* One counter: latest value, and a history sample if `history`. */
 int	sink_counter(struct sink *, const char *, const char *, const char *,
 	    uint64_t, double, int);
@@ -669,7 +689,7 @@ long long retention_run(struct retention *, struct sink *, double);
 enum store_counter {
 	SC_RECEIVED,
 	SC_RECV_FLOW, SC_RECV_IFACE, SC_RECV_IFCOUNTER, SC_RECV_LISTEN,
-	SC_RECV_PRODUCER, SC_RECV_STATS,
+	SC_RECV_PRODUCER, SC_RECV_STATS, SC_RECV_HOSTNAME,
 	SC_STORED,
 	SC_BAD_RECORDS,		/* failed decode or out of range */
 	SC_NO_IFACE,		/* flow with an empty interface mask */
@@ -825,6 +845,7 @@ struct store {
 		struct evp_listen	listen;
 		struct evp_producer	producer;
 		struct evp_stats	stats;
+		struct evp_hostname	hostname;
 	}		 rec;
 };
 
@@ -846,6 +867,7 @@ void	store_iface_rec(struct store *, const struct evp_iface *);
 void	store_ifcounter(struct store *, const struct evp_ifcounter *);
 void	store_listen(struct store *, const struct evp_listen *);
 void	store_producer(struct store *, const struct evp_producer *);
+void	store_hostname(struct store *, const struct evp_hostname *);
 void	store_stats_rec(struct store *, const struct evp_stats *, uint64_t);
 /* Queues the rows of up to `max` dirty flows that became dirty at or
  * before monotonic time `before` (UINT64_MAX: any); returns how many. */

@@ -1187,6 +1187,117 @@ test_migrate_v5(void)
 	sqlite3_close(db);
 }
 
+/*
+ * What the capture's DPI says lands in the row's columns; an update
+ * without it keeps it, one with new values overlays them field by
+ * field; event rows have none.  Host names: one row per (address,
+ * name), first and last seen.
+ */
+static void
+test_app_rows(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct evp_hostname hn;
+	struct store_conf c;
+	struct evp_iface i;
+	char err[256];
+	sqlite3 *db;
+
+	unlink(dbpath);
+	conf_init(&c);
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	memset(&i, 0, sizeof(i));
+	i.kind = EVP_IFACE_PACKET;
+	snprintf(i.name, sizeof(i.name), "eth0");
+	store_iface_rec(st, &i);
+	rec_tuple(r, EVP_SRC_PACKET, "10.1.0.1", 40000, "10.1.0.2", 443, 6, 1);
+	r->flags |= EVP_F_HAS_APP;
+	snprintf(r->app.proto, sizeof(r->app.proto), "TLS.YouTube");
+	snprintf(r->app.category, sizeof(r->app.category), "Media");
+	snprintf(r->app.sni, sizeof(r->app.sni), "www.youtube.com");
+	snprintf(r->app.ja3, sizeof(r->app.ja3),
+	    "771a2b4c6d8e0f1a2b3c4d5e6f708192");
+	memset(r->extra, 0, sizeof(r->extra));
+	memcpy(r->extra, "{\"K\":2}", 7);
+	r->extra_len = 7;
+	store_flow(st, r, 1);
+	rec_tuple(r, EVP_SRC_PACKET, "10.1.0.1", 40001, "10.1.0.3", 80, 6, 1);
+	r->flags |= EVP_F_HAS_APP;
+	snprintf(r->app.proto, sizeof(r->app.proto), "HTTP");
+	snprintf(r->app.http_host, sizeof(r->app.http_host), "example.org");
+	store_flow(st, r, 1);
+	rec_tuple(r, EVP_SRC_PACKET, "10.1.0.1", 5353, "10.1.0.53", 53, 17,
+	    1);
+	r->flags |= EVP_F_HAS_APP;
+	snprintf(r->app.proto, sizeof(r->app.proto), "DNS");
+	snprintf(r->app.dns_query, sizeof(r->app.dns_query), "a.example");
+	store_flow(st, r, 1);
+	rec_tuple(r, EVP_SRC_PACKET, "10.1.0.1", 40002, "10.1.0.4", 22, 6, 1);
+	store_flow(st, r, 1);
+	commit_all(st);
+	db = reader();
+	CHECK_STR(q_text(db, "SELECT app_proto || ' ' || app_category || ' ' ||"
+	    " tls_sni || ' ' || ja3 || ' ' || extra FROM flows WHERE"
+	    " srv_port = 443"), "TLS.YouTube Media www.youtube.com"
+	    " 771a2b4c6d8e0f1a2b3c4d5e6f708192 {\"K\":2}");
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE srv_port = 443"
+	    " AND ja4 IS NULL AND http_host IS NULL AND dns_query IS NULL"
+	    " AND ja3s IS NULL"), 1);
+	CHECK_STR(q_text(db, "SELECT app_proto || ' ' || http_host FROM flows"
+	    " WHERE srv_port = 80"), "HTTP example.org");
+	CHECK_STR(q_text(db, "SELECT app_proto || ' ' || dns_query FROM flows"
+	    " WHERE srv_port = 53"), "DNS a.example");
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE srv_port = 22"
+	    " AND app_proto IS NULL AND tls_sni IS NULL"), 1);
+	/* Updates: none (kept), then a new protocol name only. */
+	rec_tuple(r, EVP_SRC_PACKET, "10.1.0.1", 40000, "10.1.0.2", 443, 6, 1);
+	rec_counts(r, 5, 6);
+	store_flow(st, r, 2);
+	commit_all(st);
+	CHECK_STR(q_text(db, "SELECT app_proto || ' ' || tls_sni || ' ' ||"
+	    " c2s_packets FROM flows WHERE srv_port = 443"),
+	    "TLS.YouTube www.youtube.com 5");
+	rec_tuple(r, EVP_SRC_PACKET, "10.1.0.1", 40000, "10.1.0.2", 443, 6, 1);
+	r->flags |= EVP_F_HAS_APP;
+	snprintf(r->app.proto, sizeof(r->app.proto), "TLS.Google");
+	store_flow(st, r, 3);
+	commit_all(st);
+	CHECK_STR(q_text(db, "SELECT app_proto || ' ' || tls_sni || ' ' ||"
+	    " app_category FROM flows WHERE srv_port = 443"),
+	    "TLS.Google www.youtube.com Media");
+	/* Host names: a pair seen twice is one row. */
+	memset(&hn, 0, sizeof(hn));
+	hn.ts_usec = 1700000000000000ULL;
+	(void)evp_addr_parse("10.1.0.2", hn.addr);
+	hn.ip_version = 4;
+	hn.source = EVP_NAME_DNS;
+	snprintf(hn.name, sizeof(hn.name), "www.youtube.com");
+	store_hostname(st, &hn);
+	hn.ts_usec += 5000000;
+	hn.source = EVP_NAME_SNI;
+	store_hostname(st, &hn);
+	snprintf(hn.name, sizeof(hn.name), "youtube-ui.l.google.com");
+	store_hostname(st, &hn);
+	(void)evp_addr_parse("2001:db8::5", hn.addr);
+	hn.ip_version = 6;
+	snprintf(hn.name, sizeof(hn.name), "v6.example");
+	store_hostname(st, &hn);
+	commit_all(st);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM host_names"), 3);
+	CHECK_STR(q_text(db, "SELECT source || ' ' || CAST(last_seen -"
+	    " first_seen AS INTEGER) FROM host_names WHERE addr = '10.1.0.2'"
+	    " AND name = 'www.youtube.com'"), "sni 5");
+	CHECK_STR(q_text(db, "SELECT name FROM host_names WHERE"
+	    " addr = '2001:db8::5'"), "v6.example");
+	CHECK_EQ_U(st->c[SC_RECV_HOSTNAME], 0);	/* (called directly) */
+	sqlite3_close(db);
+	store_fini(st);
+	free(st);
+	free(r);
+}
+
 static void
 test_checkpointer(void)
 {
@@ -1528,6 +1639,7 @@ main(void)
 	test_migrate_processes();
 	test_migrate_v5();
 	test_community_rows();
+	test_app_rows();
 	test_row_binding();
 	test_deferred_order();
 	test_writer_thread();
