@@ -54,12 +54,17 @@ void
 api_login(struct webd *w, struct req *q, struct resp *r)
 {
 	char id[WEBD_SESSION_ID_LEN + 1], csrf[WEBD_SESSION_ID_LEN + 1];
+	char msg[96];
 	const cJSON *u, *p;
+	unsigned wait = 1;
 	cJSON *j;
 
-	if (!rate_allow(w->login_rate, q->client, 1.0)) {
+	if (!rate_allow_wait(w->login_rate, q->client, 1.0, &wait)) {
 		WEBD_COUNT(w, WC_REJ_RATE);
-		resp_error(r, 429, "too many login attempts, wait a minute");
+		snprintf(msg, sizeof(msg), "too many login attempts, retry in"
+		    " %u s", wait);
+		resp_error(r, 429, msg);
+		r->retry_after = wait;
 		return;
 	}
 	if (auth_user_count(w->auth) == 0) {
@@ -83,13 +88,15 @@ api_login(struct webd *w, struct req *q, struct resp *r)
 		    "expected {\"user\": text, \"password\": text}");
 		return;
 	}
-	if (!rate_allow(w->login_account, u->valuestring, 1.0)) {
+	if (!rate_allow_wait(w->login_account, u->valuestring, 1.0, &wait)) {
 		WEBD_COUNT(w, WC_REJ_LOGIN_ACCOUNT);
 		LOG_RATELIMITED(log_warnx, "login attempts for one account"
 		    " over webd.login_account_rate, from %s", q->client);
 		cJSON_Delete(j);
-		resp_error(r, 429, "too many login attempts for this account,"
-		    " wait a minute");
+		snprintf(msg, sizeof(msg), "too many login attempts for this"
+		    " account, retry in %u s", wait);
+		resp_error(r, 429, msg);
+		r->retry_after = wait;
 		return;
 	}
 	if (!auth_check_password(w->auth, u->valuestring, p->valuestring) ||

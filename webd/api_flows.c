@@ -10,6 +10,10 @@
 #include "query.h"
 #include "webd.h"
 
+/* The name last seen for an address (host_names), or NULL. */
+#define NAME_SQL(a) "(SELECT name FROM host_names WHERE addr = " a \
+	" ORDER BY last_seen DESC LIMIT 1)"
+
 /* The list's columns (the detail view returns every column). */
 static const char flow_cols[] =
 	"SELECT f.id, (SELECT name FROM interfaces WHERE id = f.iface_id)"
@@ -21,7 +25,10 @@ static const char flow_cols[] =
 	" coalesce(f.rtt_ms, f.cli_latency_ms) AS rtt_ms,"
 	" f.cli_pid, f.cli_process, f.cli_user, f.cli_container_name,"
 	" f.cli_pod, f.srv_pid, f.srv_process, f.srv_user,"
-	" f.srv_container_name, f.srv_pod, f.community_id";
+	" f.srv_container_name, f.srv_pod, f.community_id, f.app_proto,"
+	" f.app_category, f.tls_sni, f.http_host, f.dns_query,"
+	" " NAME_SQL("f.cli_addr") " AS cli_name,"
+	" " NAME_SQL("f.srv_addr") " AS srv_name";
 
 void
 api_flows(struct webd *w, struct req *q, struct resp *r)
@@ -109,6 +116,15 @@ flow_detail_json(struct buf *b, sqlite3_stmt *st)
 		if (!first)
 			buf_puts(b, ",");
 		first = 0;
+		if (strncmp(name, "j_", 2) == 0 &&
+		    sqlite3_column_type(st, i) == SQLITE_TEXT) {
+			/* JSON made in SQL: embedded. */
+			buf_json_str(b, name + 2);
+			buf_puts(b, ":");
+			json_raw(b, (const char *)sqlite3_column_text(st, i),
+			    (size_t)sqlite3_column_bytes(st, i));
+			continue;
+		}
 		buf_json_str(b, name);
 		buf_puts(b, ":");
 		json_col(b, st, i);
@@ -135,12 +151,16 @@ flow_detail_json(struct buf *b, sqlite3_stmt *st)
 void
 api_flow(struct webd *w, struct req *q, struct resp *r)
 {
+	struct query qy;
 	struct db_conn *c;
 	sqlite3_stmt *st;
 	long long id;
 	char *end;
 	int rc;
 
+	query_init(&qy, none_params, NULL, 0);
+	if (req_query(q, &qy, r) == -1)
+		return;
 	if (q->path_arg[0] < '0' || q->path_arg[0] > '9' ||
 	    strlen(q->path_arg) > 19 ||
 	    (id = strtoll(q->path_arg, &end, 10), *end != '\0')) {
@@ -150,7 +170,10 @@ api_flow(struct webd *w, struct req *q, struct resp *r)
 	if ((c = req_db(w, r)) == NULL)
 		return;
 	st = db_prepare(c, "SELECT f.*, i.name AS iface, i.kind AS iface_kind,"
-	    " i.mirrored AS iface_mirrored FROM flows f LEFT JOIN interfaces i"
+	    " " MIRRORED_JSON("i.mirrored") " AS j_iface_mirrored, "
+	    NAME_SQL("f.cli_addr")
+	    " AS cli_name, " NAME_SQL("f.srv_addr") " AS srv_name"
+	    " FROM flows f LEFT JOIN interfaces i"
 	    " ON i.id = f.iface_id WHERE f.id = ?1");
 	if (st == NULL) {
 		db_fail(w, c, r);

@@ -29,7 +29,8 @@ api_ifaces(struct webd *w, struct req *q, struct resp *r)
 	if ((c = req_db(w, r)) == NULL)
 		return;
 	st = db_prepare(c, "SELECT i.id, i.name, i.kind, i.router_id,"
-	    " i.mirrored, i.companion, i.first_seen, i.last_seen,"
+	    " " MIRRORED_JSON("i.mirrored") " AS j_mirrored, i.companion,"
+	    " i.first_seen, i.last_seen,"
 	    " (SELECT json_group_object(substr(d.key, length(i.name) + 8),"
 	    "   d.value) FROM daemon_counters d WHERE d.role = 'store'"
 	    "   AND substr(d.key, 1, length(i.name) + 7) = 'iface.' || i.name"
@@ -107,6 +108,7 @@ void
 api_iface_set(struct webd *w, struct req *q, struct resp *r)
 {
 	const cJSON *name, *mir, *comp;
+	int applied = 0;
 	cJSON *j;
 
 	if ((j = req_json(q, r)) == NULL)
@@ -136,6 +138,7 @@ api_iface_set(struct webd *w, struct req *q, struct resp *r)
 	if (mir != NULL && iface_set(w, r, name->valuestring, "mirrored",
 	    cJSON_IsTrue(mir) ? "yes" : "no") == -1)
 		goto out;
+	applied = 1;
 	if (comp != NULL && iface_set(w, r, name->valuestring, "companion",
 	    cJSON_IsNull(comp) ? "none" : comp->valuestring) == -1)
 		goto out;
@@ -143,5 +146,9 @@ api_iface_set(struct webd *w, struct req *q, struct resp *r)
 	buf_json_str(&r->body, name->valuestring);
 	buf_puts(&r->body, "}");
 out:
+	/* What the router applied shows in its live table (GET
+	 * /api/v1/interfaces) from the answer on, not a second later. */
+	if (applied || r->status == 200)
+		live_refresh_one(w->live, w->conf.router);
 	cJSON_Delete(j);
 }

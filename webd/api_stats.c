@@ -84,7 +84,7 @@ api_processes(struct webd *w, struct req *q, struct resp *r)
 	    " GROUP BY process%s", pid ? "pid" : "NULL",
 	    where.p ? where.p : "", where.p ? where.p : "",
 	    pid ? ", pid" : "");
-	query_order(&qy, &sql, "process");
+	query_order_all(&qy, &sql, "process");
 	if (buf_ok(&sql) && buf_ok(&where))
 		run_rows(w, r, &qy, sql.p, "processes");
 	else
@@ -147,7 +147,7 @@ api_containers(struct webd *w, struct req *q, struct resp *r)
 		    " WHERE (f.srv_container_id IS NOT NULL OR"
 		    " f.srv_container_name IS NOT NULL)%s) GROUP BY name",
 		    where.p ? where.p : "", where.p ? where.p : "");
-	query_order(&qy, &sql, "name");
+	query_order_all(&qy, &sql, "name");
 	if (buf_ok(&sql) && buf_ok(&where))
 		run_rows(w, r, &qy, sql.p, pod ? "pods" : "containers");
 	else

@@ -296,6 +296,27 @@ http_same_origin(struct webd *w, struct req *q)
 	return strcmp(origin + n, host) == 0;
 }
 
+/* The methods the routes of `url` answer, as a 405's Allow (GET
+ * brings HEAD). */
+static void
+http_allow(const char *url, struct resp *r)
+{
+	const struct route *rt;
+	size_t plen;
+	int get = 0, post = 0;
+
+	for (rt = routes; rt->path != NULL; rt++) {
+		plen = strlen(rt->path);
+		if (rt->prefix ? strncmp(url, rt->path, plen) != 0 ||
+		    url[plen] == '\0' : strcmp(url, rt->path) != 0)
+			continue;
+		get |= strcmp(rt->method, "GET") == 0;
+		post |= strcmp(rt->method, "POST") == 0;
+	}
+	snprintf(r->allow, sizeof(r->allow), "%s%s%s", get ? "GET, HEAD" : "",
+	    get && post ? ", " : "", post ? "POST" : "");
+}
+
 /* Routes a complete request; fills r. */
 static void
 http_route(struct webd *w, struct req *q, struct resp *r)
@@ -322,6 +343,7 @@ http_route(struct webd *w, struct req *q, struct resp *r)
 		if (path_known) {
 			WEBD_COUNT(w, WC_REJ_METHOD);
 			resp_error(r, 405, "method not allowed");
+			http_allow(q->url, r);
 			return;
 		}
 		if (strcmp(method, "GET") == 0 && (a = http_asset(q->url)) !=
@@ -336,6 +358,11 @@ http_route(struct webd *w, struct req *q, struct resp *r)
 		if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
 			WEBD_COUNT(w, WC_REJ_METHOD);
 			resp_error(r, 405, "method not allowed");
+			/* A page of the UI is GET only; a path that names
+			 * nothing gets what the server answers at all. */
+			snprintf(r->allow, sizeof(r->allow), "%s",
+			    http_asset(q->url) != NULL ? "GET, HEAD" :
+			    "GET, HEAD, POST");
 			return;
 		}
 		WEBD_COUNT(w, WC_REJ_NOT_FOUND);
@@ -418,9 +445,14 @@ http_headers(int secure, struct MHD_Response *mr, const struct resp *r)
 	}
 	if (r->status == 405)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW,
-		    "GET, HEAD, POST");
-	if (r->status == 429)
-		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+		    r->allow[0] != '\0' ? r->allow : "GET, HEAD, POST");
+	if (r->status == 429) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%u", r->retry_after > 0 ?
+		    r->retry_after : 1);
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
 	if (r->status == 401)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    "Bearer realm=\"evflow\"");
@@ -617,7 +649,7 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 	snprintf(q.client, sizeof(q.client), "%s", ctx->client);
 	WEBD_COUNT(w, WC_REQUESTS);
 
-	if (!rate_allow(w->rate, q.client, 1.0)) {
+	if (!rate_allow_wait(w->rate, q.client, 1.0, &r.retry_after)) {
 		WEBD_COUNT(w, WC_REJ_RATE);
 		resp_error(&r, 429, "too many requests");
 	} else if (ctx->too_large || !buf_ok(&ctx->body)) {

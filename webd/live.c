@@ -29,6 +29,8 @@ struct live_entry {
 	char		*stats;		/* JSON object text, or NULL */
 	int		 up;
 	uint64_t	 seen_usec;	/* wall clock of the last answer */
+	uint64_t	 asked_usec;	/* monotonic: when the kept answer
+					   was asked for */
 	int		 mark;
 };
 
@@ -115,11 +117,53 @@ live_ask(struct webd_live *l, const char *name)
 	return out;
 }
 
+/*
+ * Asks daemon `name` and keeps its answer, unless an answer asked for
+ * later is already kept (live_refresh_one() from a request thread may
+ * overtake the loop's live_refresh(): the older answer must not
+ * replace the newer).
+ */
+static void
+live_update(struct webd_live *l, const char *name)
+{
+	struct live_entry *e;
+	uint64_t asked = clock_mono_usec();
+	char *stats = live_ask(l, name);
+
+	pthread_mutex_lock(&l->mu);
+	if ((e = live_find(l, name)) == NULL && l->n < LIVE_MAX) {
+		e = &l->e[l->n++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->name, sizeof(e->name), "%s", name);
+	}
+	if (e != NULL) {
+		e->mark = 1;
+		if (asked >= e->asked_usec) {
+			e->asked_usec = asked;
+			e->up = stats != NULL;
+			if (stats != NULL) {
+				free(e->stats);
+				e->stats = stats;
+				stats = NULL;
+				e->seen_usec = clock_wall_usec();
+			}
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	free(stats);
+}
+
+void
+live_refresh_one(struct webd_live *l, const char *name)
+{
+	if (live_name_ok(name))
+		live_update(l, name);
+}
+
 void
 live_refresh(struct webd_live *l)
 {
-	char names[LIVE_MAX][64], *stats;
-	struct live_entry *e;
+	char names[LIVE_MAX][64];
 	struct dirent *de;
 	unsigned n = 0, i;
 	size_t len;
@@ -144,28 +188,8 @@ live_refresh(struct webd_live *l)
 	for (i = 0; i < l->n; i++)
 		l->e[i].mark = 0;
 	pthread_mutex_unlock(&l->mu);
-	for (i = 0; i < n; i++) {
-		stats = live_ask(l, names[i]);
-		pthread_mutex_lock(&l->mu);
-		if ((e = live_find(l, names[i])) == NULL && l->n < LIVE_MAX) {
-			e = &l->e[l->n++];
-			memset(e, 0, sizeof(*e));
-			memcpy(e->name, names[i], sizeof(e->name));
-			e->name[sizeof(e->name) - 1] = '\0';
-		}
-		if (e != NULL) {
-			e->mark = 1;
-			e->up = stats != NULL;
-			if (stats != NULL) {
-				free(e->stats);
-				e->stats = stats;
-				stats = NULL;
-				e->seen_usec = clock_wall_usec();
-			}
-		}
-		pthread_mutex_unlock(&l->mu);
-		free(stats);
-	}
+	for (i = 0; i < n; i++)
+		live_update(l, names[i]);
 	/* A socket file that disappeared: the daemon is gone. */
 	pthread_mutex_lock(&l->mu);
 	for (i = 0; i < l->n; i++)

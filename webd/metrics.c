@@ -200,6 +200,30 @@ add_live(struct samples *ss, const char *stats)
 	return 1;
 }
 
+/* The role of daemon `name` for its evflow_daemon_up: from its live
+ * stats, else as the store last recorded it, else "unknown" (a control
+ * socket that never answered and never reported). */
+static const char *
+daemon_role(struct db_conn *c, const cJSON *stats, const char *name,
+    char *out, size_t outlen)
+{
+	const cJSON *role = cJSON_GetObjectItemCaseSensitive(stats, "role");
+	const unsigned char *t;
+	sqlite3_stmt *st;
+
+	if (cJSON_IsString(role) && role->valuestring[0] != '\0')
+		return role->valuestring;
+	snprintf(out, outlen, "unknown");
+	if (c != NULL && (st = db_prepare(c, "SELECT role FROM daemon_counters"
+	    " WHERE daemon = ?1 AND role <> '' LIMIT 1")) != NULL) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    (t = sqlite3_column_text(st, 0)) != NULL)
+			snprintf(out, outlen, "%s", (const char *)t);
+	}
+	return out;
+}
+
 void
 api_metrics(struct webd *w, struct req *q, struct resp *r)
 {
@@ -208,6 +232,7 @@ api_metrics(struct webd *w, struct req *q, struct resp *r)
 	struct db_conn *c;
 	sqlite3_stmt *st;
 	struct buf live, up;
+	char role[32];
 	cJSON *arr, *d;
 	const char *last = "";
 	size_t i;
@@ -220,6 +245,7 @@ api_metrics(struct webd *w, struct req *q, struct resp *r)
 	buf_init(&up);
 	buf_puts(&up, "\n");
 	live_json(w->live, &live);
+	c = db_get(w->db);
 	arr = buf_ok(&live) ? cJSON_Parse(live.p) : NULL;
 	/* Names of the daemons whose live stats were used, as a JSON
 	 * array, to keep their stored values out. */
@@ -231,7 +257,9 @@ api_metrics(struct webd *w, struct req *q, struct resp *r)
 
 		if (!cJSON_IsString(nm))
 			continue;
-		add(&ss, nm->valuestring, "", "daemon_up", cJSON_IsTrue(ok));
+		add(&ss, nm->valuestring, daemon_role(c, stt,
+		    nm->valuestring, role, sizeof(role)), "daemon_up",
+		    cJSON_IsTrue(ok));
 		if (!cJSON_IsTrue(ok) || stt == NULL ||
 		    (txt = cJSON_PrintUnformatted(stt)) == NULL)
 			continue;
@@ -240,7 +268,7 @@ api_metrics(struct webd *w, struct req *q, struct resp *r)
 		free(txt);
 	}
 	cJSON_Delete(arr);
-	if ((c = db_get(w->db)) != NULL) {
+	if (c != NULL) {
 		st = db_prepare(c, "SELECT daemon, role, key, value FROM"
 		    " daemon_counters ORDER BY daemon, key");
 		while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {

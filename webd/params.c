@@ -67,10 +67,34 @@ const struct qp_def flow_params[] = {
 	{ "ip_version", QP_INT, 4, 6, NULL, "f.ip_version = ?", NULL, NULL,
 	  "4 or 6" },
 	{ "vlan", QP_INT, 0, 4095, NULL, "f.vlan = ?", NULL, NULL, "VLAN id" },
-	{ "community_id", QP_COMMUNITY_ID, 0, 0, NULL, 
+	{ "community_id", QP_COMMUNITY_ID, 0, 0, NULL,
 	  "(substr(f.community_id, 3, 8) = substr(?, 3, 8)"
 	  " AND +f.community_id = ?)",
 	  NULL, NULL, "Community ID (1:...), the same as other tools'" },
+	/* What the capture's nDPI said (schema.md, version 5). */
+	{ "app", QP_TEXT, 0, 47, NULL,
+	  "instr('.' || lower(f.app_proto) || '.', '.' || lower(?) || '.') > 0",
+	  NULL, NULL, "application protocol, or one part of it: TLS.YouTube,"
+	  " TLS or YouTube" },
+	{ "category", QP_TEXT, 0, 31, NULL, "lower(f.app_category) = lower(?)",
+	  NULL, NULL, "nDPI category (Web, Media...)" },
+	{ "sni", QP_TEXT, 0, 255, NULL, "name_match(f.tls_sni, ?)", NULL, NULL,
+	  "TLS server name, or a domain it is in" },
+	{ "http_host", QP_TEXT, 0, 255, NULL, "name_match(f.http_host, ?)",
+	  NULL, NULL, "HTTP Host, or a domain it is in" },
+	{ "dns", QP_TEXT, 0, 255, NULL, "name_match(f.dns_query, ?)", NULL,
+	  NULL, "DNS query name, or a domain it is in" },
+	{ "host", QP_TEXT, 0, 255, NULL,
+	  "(name_match(f.tls_sni, ?) OR name_match(f.http_host, ?)"
+	  " OR name_match(f.dns_query, ?) OR f.cli_addr IN (SELECT addr FROM"
+	  " host_names WHERE name_match(name, ?)) OR f.srv_addr IN (SELECT"
+	  " addr FROM host_names WHERE name_match(name, ?)))", NULL, NULL,
+	  "a name (or a domain) of either address, the SNI, HTTP host or DNS"
+	  " query" },
+	{ "ja3", QP_TEXT, 0, 39, NULL, "f.ja3 = lower(?)", NULL, NULL,
+	  "JA3 client fingerprint" },
+	{ "ja4", QP_TEXT, 0, 39, NULL, "f.ja4 = ?", NULL, NULL,
+	  "JA4 client fingerprint" },
 	{ "from", QP_TIME, 0, 0, NULL, "f.last_seen >= ?", NULL, NULL,
 	  "seen at or after (unix seconds, or -N: N seconds ago)" },
 	{ "to", QP_TIME, 0, 0, NULL,
@@ -129,6 +153,8 @@ const struct qp_sort flow_sorts[] = {
 	{ "rtt", "coalesce(f.rtt_ms, f.cli_latency_ms, -1)", QS_REAL },
 	{ "duration", "(f.last_seen - coalesce(f.first_seen, f.last_seen))",
 	  QS_REAL },
+	{ "app", "coalesce(f.app_proto, '')", QS_TEXT },
+	{ "sni", "coalesce(f.tls_sni, '')", QS_TEXT },
 	{ NULL, NULL, QS_INT }
 };
 

@@ -14,7 +14,7 @@
 #include "common/clock.h"
 #include "query.h"
 
-#define CURSOR_MAX	(QP_VALUE_MAX * 2)	/* encoded bytes */
+#define CURSOR_MAX	QP_CURSOR_MAX	/* encoded bytes */
 
 void
 query_init(struct query *q, const struct qp_def *defs,
@@ -79,6 +79,24 @@ parse_num(const char *s, double *out)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno != 0 || *end != '\0' || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A real as query_cursor_json() writes it (%.17g: exponents included),
+ * finite; no hex, inf or nan. */
+static int
+parse_real(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (*s == '\0' || strspn(s, "-+0123456789.eE") != strlen(s))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || !isfinite(v) || (errno != 0 && v != 0))
 		return -1;
 	*out = v;
 	return 0;
@@ -312,11 +330,11 @@ query_convert(struct query *q, struct qp_value *v, const char *val,
 		v->s[30] = '\0';
 		return 0;
 	case QP_CURSOR:
-		if (*val == '\0' || strlen(val) >= sizeof(v->s)) {
+		if (*val == '\0' || strlen(val) >= sizeof(q->cursor)) {
 			snprintf(err, errlen, "%s: invalid cursor", d->name);
 			return -1;
 		}
-		memcpy(v->s, val, strlen(val) + 1);
+		memcpy(q->cursor, val, strlen(val) + 1);
 		q->has_cursor = 1;
 		return 0;
 	}
@@ -350,7 +368,8 @@ query_arg(struct query *q, const char *key, const char *val, char *err,
 		snprintf(err, errlen, "too many parameters");
 		return -1;
 	}
-	if (strlen(val) >= QP_VALUE_MAX) {
+	if (strlen(val) >= (d->kind == QP_CURSOR ? sizeof(q->cursor) :
+	    QP_VALUE_MAX)) {
 		snprintf(err, errlen, "%s: value too long", d->name);
 		return -1;
 	}
@@ -408,7 +427,7 @@ int
 query_parse_string(struct query *q, const char *s, size_t n, char *err,
     size_t errlen)
 {
-	char key[64], val[QP_VALUE_MAX];
+	char key[64], val[QP_CURSOR_MAX + 1];
 	size_t i = 0, start, eq;
 
 	while (i < n) {
@@ -486,11 +505,11 @@ b64_decode(const char *s, unsigned char *out, size_t outlen)
 	return (int)o;
 }
 
-/* Cursor text before encoding: "<sort>~<a|d>~<id>~<value>". */
+/* Cursor text before encoding: "<sort>~<a|d>~<id>~<value>" (a text
+ * value: its first QP_CURSOR_TEXT_MAX bytes, as the sort sees it). */
 int
 query_finish(struct query *q, char *err, size_t errlen)
 {
-	const struct qp_value *cv;
 	unsigned char raw[CURSOR_MAX];
 	char *p, *f[4], *save = NULL;
 	int n, i;
@@ -499,13 +518,7 @@ query_finish(struct query *q, char *err, size_t errlen)
 		return 0;
 	if (q->sort == NULL)
 		goto bad;
-	cv = NULL;
-	for (i = 0; i < (int)q->n; i++)
-		if (q->v[i].def->kind == QP_CURSOR)
-			cv = &q->v[i];
-	if (cv == NULL)
-		goto bad;
-	if ((n = b64_decode(cv->s, raw, sizeof(raw) - 1)) <= 0)
+	if ((n = b64_decode(q->cursor, raw, sizeof(raw) - 1)) <= 0)
 		goto bad;
 	raw[n] = '\0';
 	if (memchr(raw, '\0', (size_t)n) != NULL)
@@ -533,14 +546,15 @@ query_finish(struct query *q, char *err, size_t errlen)
 		q->cur_val.is_int = 1;
 		break;
 	case QS_REAL:
-		if (parse_num(f[3], &q->cur_val.r) == -1)
+		if (parse_real(f[3], &q->cur_val.r) == -1)
 			goto bad;
 		q->cur_val.is_real = 1;
 		break;
 	case QS_TEXT:
-		if (strlen(f[3]) >= sizeof(q->cur_val.s))
+		q->cur_text_len = strlen(f[3]);
+		if (q->cur_text_len > QP_CURSOR_TEXT_MAX)
 			goto bad;
-		snprintf(q->cur_val.s, sizeof(q->cur_val.s), "%s", f[3]);
+		memcpy(q->cur_text, f[3], q->cur_text_len);
 		break;
 	}
 	return 0;
@@ -582,6 +596,21 @@ query_where(struct query *q, struct buf *b)
 	}
 }
 
+/* Appends the sort's expression as the ORDER BY and the keyset see it:
+ * a text value as the blob of its first QP_CURSOR_TEXT_MAX bytes (a
+ * cursor carries that whole; the blob's order is the text's BINARY
+ * order), anything else as it is. */
+static void
+sort_expr(const struct query *q, struct buf *b)
+{
+	if (q->sort->type == QS_TEXT)
+		/* (substr() of an empty blob is NULL) */
+		buf_printf(b, "coalesce(substr(CAST(%s AS BLOB), 1, %d), x'')",
+		    q->sort->expr, QP_CURSOR_TEXT_MAX);
+	else
+		buf_puts(b, q->sort->expr);
+}
+
 void
 query_keyset(struct query *q, struct buf *b, const char *id_expr)
 {
@@ -592,19 +621,37 @@ query_keyset(struct query *q, struct buf *b, const char *id_expr)
 		return;
 	v = ++q->nbind;
 	id = ++q->nbind;
-	buf_printf(b, " AND (%s %s ?%d OR (%s = ?%d AND %s %s ?%d))",
-	    q->sort->expr, op, v, q->sort->expr, v, id_expr, op, id);
+	buf_puts(b, " AND (");
+	sort_expr(q, b);
+	buf_printf(b, " %s ?%d OR (", op, v);
+	sort_expr(q, b);
+	buf_printf(b, " = ?%d AND %s %s ?%d))", v, id_expr, op, id);
+}
+
+static void
+order_by(struct query *q, struct buf *b, const char *id_expr,
+    long long limit)
+{
+	const char *dir = q->desc ? "DESC" : "ASC";
+
+	if (q->sort != NULL) {
+		buf_puts(b, " ORDER BY ");
+		sort_expr(q, b);
+		buf_printf(b, " %s, %s %s", dir, id_expr, dir);
+	}
+	buf_printf(b, " LIMIT %lld", limit);
 }
 
 void
 query_order(struct query *q, struct buf *b, const char *id_expr)
 {
-	const char *dir = q->desc ? "DESC" : "ASC";
+	order_by(q, b, id_expr, q->limit + 1);
+}
 
-	if (q->sort != NULL)
-		buf_printf(b, " ORDER BY %s %s, %s %s", q->sort->expr, dir,
-		    id_expr, dir);
-	buf_printf(b, " LIMIT %lld", q->limit + 1);
+void
+query_order_all(struct query *q, struct buf *b, const char *id_expr)
+{
+	order_by(q, b, id_expr, q->limit);
 }
 
 static int
@@ -632,7 +679,9 @@ query_bind(const struct query *q, sqlite3_stmt *st)
 			return -1;
 	}
 	if (q->has_cursor && q->sort != NULL && idx + 2 <= q->nbind) {
-		if (bind_value(st, ++idx, &q->cur_val) != SQLITE_OK ||
+		if ((q->sort->type == QS_TEXT ? sqlite3_bind_blob(st, ++idx,
+		    q->cur_text, (int)q->cur_text_len, SQLITE_TRANSIENT) :
+		    bind_value(st, ++idx, &q->cur_val)) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, ++idx, q->cur_id) != SQLITE_OK)
 			return -1;
 	}
@@ -644,8 +693,16 @@ query_cursor_json(const struct query *q, sqlite3_stmt *st, int col,
     long long id, struct buf *b)
 {
 	struct buf raw;
-	const unsigned char *t;
+	const unsigned char *t = NULL;
+	size_t n = 0;
 
+	/* The bytes the sort compares (sort_expr()). */
+	if (q->sort->type == QS_TEXT &&
+	    (t = sqlite3_column_blob(st, col)) != NULL) {
+		n = (size_t)sqlite3_column_bytes(st, col);
+		if (n > QP_CURSOR_TEXT_MAX)
+			n = QP_CURSOR_TEXT_MAX;
+	}
 	buf_init(&raw);
 	buf_printf(&raw, "%s~%s~%lld~", q->sort->name, q->desc ? "d" : "a",
 	    id);
@@ -658,14 +715,11 @@ query_cursor_json(const struct query *q, sqlite3_stmt *st, int col,
 		buf_printf(&raw, "%.17g", sqlite3_column_double(st, col));
 		break;
 	case QS_TEXT:
-		t = sqlite3_column_text(st, col);
-		buf_add(&raw, t ? (const char *)t : "",
-		    t ? (size_t)sqlite3_column_bytes(st, col) : 0);
+		buf_add(&raw, t ? (const char *)t : "", n);
 		break;
 	}
 	buf_puts(b, "\"");
-	if (raw.len <= CURSOR_MAX * 3 / 4)
-		b64_encode((const unsigned char *)raw.p, raw.len, b);
+	b64_encode((const unsigned char *)raw.p, raw.len, b);
 	buf_puts(b, "\"");
 	buf_free(&raw);
 }
@@ -767,6 +821,29 @@ fn_proc_match(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	    strcmp(base + 1, name) == 0);
 }
 
+/* name_match(name TEXT, pattern TEXT): 1 if name is pattern or a name
+ * inside the domain pattern ("www.example.org" matches "example.org"),
+ * ignoring ASCII case. */
+static void
+fn_name_match(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *name, *pat;
+	size_t nl, pl;
+
+	(void)argc;
+	name = (const char *)sqlite3_value_text(argv[0]);
+	pat = (const char *)sqlite3_value_text(argv[1]);
+	if (name == NULL || pat == NULL || *pat == '\0') {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	nl = strlen(name);
+	pl = strlen(pat);
+	sqlite3_result_int(ctx, nl >= pl &&
+	    strcasecmp(name + nl - pl, pat) == 0 &&
+	    (nl == pl || name[nl - pl - 1] == '.'));
+}
+
 int
 query_register_functions(sqlite3 *db)
 {
@@ -775,6 +852,9 @@ query_register_functions(sqlite3 *db)
 	    SQLITE_OK ||
 	    sqlite3_create_function(db, "proc_match", 2, SQLITE_UTF8 |
 	    SQLITE_DETERMINISTIC, NULL, fn_proc_match, NULL, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_create_function(db, "name_match", 2, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC, NULL, fn_name_match, NULL, NULL) !=
 	    SQLITE_OK)
 		return -1;
 	return 0;

@@ -23,6 +23,11 @@
 #include "common/buf.h"
 
 #define QP_VALUE_MAX	256	/* bytes of one parameter value */
+/* Text sorts order by the first QP_CURSOR_TEXT_MAX bytes of the value
+ * (then the id), which a cursor carries whole; encoded, a cursor is at
+ * most QP_CURSOR_MAX characters. */
+#define QP_CURSOR_TEXT_MAX	1024
+#define QP_CURSOR_MAX	((QP_CURSOR_TEXT_MAX + 64) / 3 * 4 + 4)
 #define QP_MAX		32	/* parameters in one request */
 #define QP_ERR_LEN	160
 
@@ -78,7 +83,11 @@ struct query {
 	int			 desc;
 	long long		 limit;
 	int			 has_cursor;
+	char			 cursor[QP_CURSOR_MAX + 1];	/* as given */
 	struct qp_value		 cur_val;	/* cursor's sort value */
+	char			 cur_text[QP_CURSOR_TEXT_MAX + 1];
+					/* a text sort value (QS_TEXT) */
+	size_t			 cur_text_len;
 	long long		 cur_id;
 	int			 nbind;
 };
@@ -105,8 +114,11 @@ void	query_where(struct query *, struct buf *);
 /* Appends the keyset condition (" AND (...)") if a cursor was given,
  * using `id_expr` as the tie breaker. */
 void	query_keyset(struct query *, struct buf *, const char *);
-/* Appends " ORDER BY expr dir, id dir LIMIT n+1". */
+/* Appends " ORDER BY expr dir, id dir LIMIT n+1" (pages: the extra row
+ * says a next page exists; the caller shows `limit` rows). */
 void	query_order(struct query *, struct buf *, const char *);
+/* The same with " LIMIT n": for answers without pages. */
+void	query_order_all(struct query *, struct buf *, const char *);
 /* Binds every parameter appended by query_where/query_keyset, in the
  * same order.  0 or -1. */
 int	query_bind(const struct query *, sqlite3_stmt *);
@@ -118,7 +130,8 @@ void	query_cursor_json(const struct query *, sqlite3_stmt *, int,
 /* Canonical text of an address ("::ffff:1.2.3.4" -> "1.2.3.4") or CIDR
  * (host bits cleared).  Sets *is_net.  0 or -1. */
 int	query_addr_canon(const char *, char *, size_t, int *);
-/* Registers cidr_match(addr, cidr) and proc_match(path, name) on db. */
+/* Registers cidr_match(addr, cidr), proc_match(path, name) and
+ * name_match(name, domain) on db. */
 int	query_register_functions(sqlite3 *);
 
 /* params.c: the endpoints' tables. */

@@ -174,6 +174,15 @@ rate_refill(const struct webd_rate *r, struct rate_entry *e, uint64_t now)
 int
 rate_allow(struct webd_rate *r, const char *client, double cost)
 {
+	unsigned wait;
+
+	return rate_allow_wait(r, client, cost, &wait);
+}
+
+int
+rate_allow_wait(struct webd_rate *r, const char *client, double cost,
+    unsigned *wait)
+{
 	char key[WEBD_RATE_KEY_LEN];
 	struct rate_entry *e;
 	uint64_t now;
@@ -217,6 +226,14 @@ rate_allow(struct webd_rate *r, const char *client, double cost)
 	ok = e->tokens >= cost;
 	if (ok)
 		e->tokens -= cost;
+	else {
+		double s = (cost - e->tokens) / r->rate;
+
+		/* whole seconds, rounded up */
+		*wait = s > 86400 ? 86400 : (unsigned)s + ((unsigned)s < s);
+		if (*wait < 1)
+			*wait = 1;
+	}
 	pthread_mutex_unlock(&r->mu);
 	return ok;
 }

@@ -158,6 +158,8 @@ struct resp {
 	size_t		 static_len;
 	char		 cookie[256];	/* Set-Cookie value, or "" */
 	int		 cacheable;	/* static asset: may be cached */
+	char		 allow[24];	/* a 405's Allow: the path's methods */
+	unsigned	 retry_after;	/* a 429's Retry-After, seconds */
 };
 
 int	http_start(struct webd *, char *, size_t);
@@ -246,8 +248,11 @@ int	http_forwarded_https(const char *);
 struct webd_rate *rate_new(double, double, unsigned, _Atomic uint64_t *);
 void	rate_free(struct webd_rate *);
 /* 1 if `key` may make one more request of `cost` tokens now.  A key
- * that is an IPv6 address counts for its /64. */
+ * that is an IPv6 address counts for its /64.  rate_allow_wait() also
+ * says, when it refuses, in how many whole seconds (at least 1) the
+ * bucket holds `cost` again: a 429's Retry-After. */
 int	rate_allow(struct webd_rate *, const char *, double);
+int	rate_allow_wait(struct webd_rate *, const char *, double, unsigned *);
 /* The bucket key of a client address (IPv6: its /64, IPv4-mapped: the
  * IPv4 address; anything else unchanged). */
 void	rate_key(const char *, char *, size_t);
@@ -317,6 +322,9 @@ int	live_name_ok(const char *);
 void	live_free(struct webd_live *);
 /* Polls every <datadir>/ *.ctl for "stats"; called by the main loop. */
 void	live_refresh(struct webd_live *);
+/* Asks one daemon now (after a change it applied: what the next
+ * request reads is its state after the change). */
+void	live_refresh_one(struct webd_live *, const char *);
 /* Appends member `key` of daemon `name`'s latest stats, or null. */
 void	live_member_json(struct webd_live *, const char *, const char *,
 	    struct buf *);
@@ -374,6 +382,10 @@ void	json_int(struct buf *, long long);
 void	json_real(struct buf *, double);
 /* Appends column i of the current row as a JSON value. */
 void	json_col(struct buf *, sqlite3_stmt *, int);
+/* SQL of a stored 0/1 (interfaces.mirrored) as JSON true/false (for a
+ * j_ column), as the router's live table says it. */
+#define MIRRORED_JSON(c) "CASE WHEN " c " IS NULL THEN 'null' WHEN " c \
+	" THEN 'true' ELSE 'false' END"
 /* Columns whose name starts with "_" are skipped; a column "j_x" holds
  * text made by SQLite's JSON functions, embedded as the value of "x". */
 void	json_keys_init(struct json_keys *, sqlite3_stmt *);

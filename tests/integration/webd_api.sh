@@ -137,7 +137,7 @@ check_eq "live daemons" "$(jget '",".join(sorted(d["name"] for d in j["live"] if
 
 # ---- /metrics: Prometheus text, every daemon
 wait_true "metrics from every daemon" "[ \$(req GET /metrics -H '$A') = 200 ] &&
-    grep -q '^evflow_daemon_up{daemon=\"router\",role=\"\"} 1\$' $T/body &&
+    grep -q '^evflow_daemon_up{daemon=\"router\",role=\"router\"} 1\$' $T/body &&
     grep -q 'daemon=\"col0\"' $T/body && grep -q 'daemon=\"store\"' $T/body"
 grep -q '^Content-Type: text/plain; version=0.0.4' "$T/headers" || fail "metrics content type"
 bad=$(grep -v -E '^(# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* untyped|[a-zA-Z_:][a-zA-Z0-9_:]*\{([a-z_]+="([^"\\]|\\.)*",?)*\} -?[0-9.e+]+)$' "$T/body" | head -3)

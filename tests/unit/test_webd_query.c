@@ -41,7 +41,12 @@ setup_db(void)
 	    " cli_process TEXT, srv_process TEXT, cli_container_name TEXT,"
 	    " srv_container_name TEXT, cli_container_id TEXT,"
 	    " srv_container_id TEXT, cli_pod TEXT, srv_pod TEXT,"
-	    " cli_namespace TEXT, srv_namespace TEXT, community_id TEXT);",
+	    " cli_namespace TEXT, srv_namespace TEXT, community_id TEXT,"
+	    " app_proto TEXT, app_category TEXT, tls_sni TEXT, ja3 TEXT,"
+	    " ja4 TEXT, http_host TEXT, dns_query TEXT);"
+	    "CREATE TABLE host_names (addr TEXT NOT NULL, name TEXT NOT NULL,"
+	    " source TEXT, first_seen REAL, last_seen REAL,"
+	    " PRIMARY KEY (addr, name)) WITHOUT ROWID;",
 	    NULL, NULL, NULL) == SQLITE_OK);
 	/* 250 flows: every 10th has a curl client process, even ids are
 	 * on eth0, addresses 10.0.<i/256>.<i%256> -> 192.0.2.1:443 or
@@ -250,6 +255,32 @@ test_filters(void)
 	CHECK_EQ_U(count("community_id=1:wCb3OG7yAFWelaUydu0D+125CLM=&iface=eth0"),
 	    1);
 	CHECK_EQ_U(count("community_id=1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg="), 0);
+	/* What nDPI said, and the names seen for addresses. */
+	CHECK(sqlite3_exec(db, "UPDATE flows SET app_proto = 'TLS.YouTube',"
+	    " app_category = 'Media', tls_sni = 'www.YouTube.com', ja3 ="
+	    " '771a2b4c6d8e0f1a2b3c4d5e6f708192' WHERE id IN (10, 11);"
+	    " UPDATE flows SET app_proto = 'DNS', dns_query = 'a.example.org'"
+	    " WHERE id = 12; UPDATE flows SET app_proto = 'HTTP', http_host ="
+	    " 'example.org' WHERE id = 13;"
+	    " INSERT INTO host_names VALUES ('10.0.0.15', 'db.internal', 'dns',"
+	    " 1, 2), ('192.0.2.1', 'edge.example.net', 'sni', 1, 2)", NULL,
+	    NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_U(count("app=TLS.YouTube"), 2);
+	CHECK_EQ_U(count("app=tls"), 2);
+	CHECK_EQ_U(count("app=youtube"), 2);
+	CHECK_EQ_U(count("app=Tube"), 0);
+	CHECK_EQ_U(count("app=dns"), 1);
+	CHECK_EQ_U(count("category=media"), 2);
+	CHECK_EQ_U(count("sni=youtube.com"), 2);
+	CHECK_EQ_U(count("sni=www.youtube.com&iface=eth0"), 1);
+	CHECK_EQ_U(count("sni=tube.com"), 0);
+	CHECK_EQ_U(count("dns=example.org"), 1);
+	CHECK_EQ_U(count("http_host=example.org"), 1);
+	CHECK_EQ_U(count("ja3=771A2B4C6D8E0F1A2B3C4D5E6F708192"), 2);
+	CHECK_EQ_U(count("host=example.org"), 2);
+	CHECK_EQ_U(count("host=internal"), 1);
+	CHECK_EQ_U(count("host=example.net&limit=1000"), 215);
+	CHECK_EQ_U(count("host=nosuch.example"), 0);
 }
 
 /* Pages through by `sort`, adding rows between pages: no id repeats and
@@ -318,6 +349,85 @@ test_cursor_checks(void)
 	CHECK(page("sort=cli_process&order=asc&limit=3", ids, 100, next,
 	    sizeof(next)) == 3);
 	CHECK(next[0] != '\0');
+}
+
+/* Pages through `qs` (limit and sort in it) collecting ids; returns the
+ * pages, or -1. */
+static int
+walk(const char *qs, long long *seen, int max, int *nseen)
+{
+	long long ids[100];
+	char q[QP_CURSOR_MAX + 200], next[QP_CURSOR_MAX + 8];
+	int n, i, pages = 0;
+
+	*nseen = 0;
+	snprintf(q, sizeof(q), "%s", qs);
+	for (;;) {
+		n = page(q, ids, 100, next, sizeof(next));
+		if (n < 0)
+			return -1;
+		for (i = 0; i < n && *nseen < max; i++)
+			seen[(*nseen)++] = ids[i];
+		pages++;
+		if (next[0] == '\0' || pages > 200)
+			break;
+		snprintf(q, sizeof(q), "%s&cursor=%s", qs, next);
+	}
+	return pages;
+}
+
+/*
+ * Cursors on long text values (a process path of 300 bytes, and of
+ * 2000 bytes sharing their first 1024: they sort by id) and on reals
+ * that %.17g writes with an exponent: every row once, in order.
+ */
+static void
+test_cursor_long(void)
+{
+	long long seen[400];
+	char sql[2600], v[2100];
+	int i, n, k, dup, pages;
+
+	CHECK(sqlite3_exec(db, "CREATE TABLE saved AS SELECT * FROM flows;"
+	    " DELETE FROM flows WHERE id > 12", NULL, NULL, NULL) ==
+	    SQLITE_OK);
+	for (i = 1; i <= 12; i++) {
+		memset(v, 'a', sizeof(v));
+		n = i <= 6 ? 300 : 2000;
+		v[n] = '\0';
+		v[0] = '/';
+		/* distinct values, and for the long ones a shared 1024-byte
+		 * prefix: they differ after it. */
+		v[n - 2] = (char)('a' + i);
+		snprintf(sql, sizeof(sql), "UPDATE flows SET cli_process ="
+		    " '%s', rtt_ms = %s WHERE id = %d", v,
+		    i % 3 == 0 ? "1e-05" : i % 3 == 1 ? "2.5e+20" : "3e-300",
+		    i);
+		CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	}
+	for (k = 0; k < 2; k++) {
+		pages = walk(k ? "sort=cli_process&order=asc&limit=2" :
+		    "sort=cli_process&limit=2", seen, 400, &n);
+		CHECK(pages >= 6);
+		for (i = 1; i <= 12; i++) {
+			int j, found = 0;
+
+			for (j = 0; j < n; j++)
+				found += seen[j] == i;
+			CHECK(found == 1);
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		pages = walk(k ? "sort=rtt&order=asc&limit=1" :
+		    "sort=rtt&limit=1", seen, 400, &n);
+		CHECK_EQ_U(n, 12);
+		CHECK(pages >= 12);
+		for (dup = 0, i = 1; i < n; i++)
+			dup += seen[i] == seen[i - 1];
+		CHECK_EQ_U(dup, 0);
+	}
+	CHECK(sqlite3_exec(db, "DELETE FROM flows; INSERT INTO flows SELECT *"
+	    " FROM saved; DROP TABLE saved", NULL, NULL, NULL) == SQLITE_OK);
 }
 
 /* The raw URL check: NUL and every kind of invalid UTF-8 refused. */
@@ -422,6 +532,7 @@ main(void)
 	test_pages("cli_process");
 	test_pages("srv_addr");
 	test_cursor_checks();
+	test_cursor_long();
 	sqlite3_close(db);
 	return t_done("test_webd_query");
 }
