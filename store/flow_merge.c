@@ -77,6 +77,7 @@ static const struct {
 	    EVP_APP_CAT_LEN },
 	[FAPP_SNI] = { offsetof(struct evp_app, sni), EVP_HOST_LEN },
 	[FAPP_JA3] = { offsetof(struct evp_app, ja3), EVP_FP_LEN },
+	[FAPP_JA3S] = { offsetof(struct evp_app, ja3s), EVP_FP_LEN },
 	[FAPP_JA4] = { offsetof(struct evp_app, ja4), EVP_FP_LEN },
 	[FAPP_HTTP_HOST] = { offsetof(struct evp_app, http_host),
 	    EVP_HOST_LEN },

@@ -29,8 +29,8 @@ static const char *const flow_cols[] = {
 	"exporter", "producer", "cli_proc_id", "cli_parent_id", "cli_cont_id",
 	"srv_proc_id", "srv_parent_id", "srv_cont_id", "extra",
 	/* the capture's DPI, in enum flow_app_field order */
-	"app_proto", "app_category", "tls_sni", "ja3", "ja4", "http_host",
-	"dns_query",
+	"app_proto", "app_category", "tls_sni", "ja3", "ja3s", "ja4",
+	"http_host", "dns_query",
 	"community_id",
 };
 #define NFLOW_COLS	(sizeof(flow_cols) / sizeof(flow_cols[0]))

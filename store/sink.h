@@ -19,13 +19,13 @@
 /*
  * A flow statement and what each of its parameters holds since the last
  * row.  SQLite keeps bindings across sqlite3_reset(), so a row binds
- * only the parameters that differ: most of a row's 56 are NULL or
+ * only the parameters that differ: most of a row's 57 are NULL or
  * repeat (the interface, the protocol, one process on thousands of
  * flows).  Measured (callgrind, bench_store): binding every parameter
  * was a quarter of the store's instructions per row.  Text is always
  * bound again: a SQLITE_STATIC pointer may point at new content.
  */
-#define ROW_PARAMS	57	/* [0] unused, ?1 the id, then flow_cols */
+#define ROW_PARAMS	58	/* [0] unused, ?1 the id, then flow_cols */
 enum { PV_UNSET, PV_NULL, PV_INT, PV_DOUBLE, PV_TEXT };
 struct row {
 	sqlite3_stmt	*s;

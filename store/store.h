@@ -129,7 +129,7 @@ void	intern_forget_rows(struct intern *);
  * strings packed one after another, each a length byte and its bytes
  * (every one is below 256 bytes), in this order. */
 enum flow_app_field {
-	FAPP_PROTO, FAPP_CATEGORY, FAPP_SNI, FAPP_JA3, FAPP_JA4,
+	FAPP_PROTO, FAPP_CATEGORY, FAPP_SNI, FAPP_JA3, FAPP_JA3S, FAPP_JA4,
 	FAPP_HTTP_HOST, FAPP_DNS_QUERY, FAPP_MAX
 };
 #define FLOW_APP_PACKED_MAX	(FAPP_MAX + sizeof(struct evp_app))

@@ -1219,6 +1219,8 @@ test_app_rows(void)
 	snprintf(r->app.sni, sizeof(r->app.sni), "www.youtube.com");
 	snprintf(r->app.ja3, sizeof(r->app.ja3),
 	    "771a2b4c6d8e0f1a2b3c4d5e6f708192");
+	snprintf(r->app.ja3s, sizeof(r->app.ja3s),
+	    "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
 	memset(r->extra, 0, sizeof(r->extra));
 	memcpy(r->extra, "{\"K\":2}", 7);
 	r->extra_len = 7;
@@ -1244,7 +1246,7 @@ test_app_rows(void)
 	    " 771a2b4c6d8e0f1a2b3c4d5e6f708192 {\"K\":2}");
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE srv_port = 443"
 	    " AND ja4 IS NULL AND http_host IS NULL AND dns_query IS NULL"
-	    " AND ja3s IS NULL"), 1);
+	    " AND ja3s = '0f1e2d3c4b5a69788796a5b4c3d2e1f0'"), 1);
 	CHECK_STR(q_text(db, "SELECT app_proto || ' ' || http_host FROM flows"
 	    " WHERE srv_port = 80"), "HTTP example.org");
 	CHECK_STR(q_text(db, "SELECT app_proto || ' ' || dns_query FROM flows"
