@@ -1,7 +1,7 @@
 # Unit tests of common/ and proto/.  A unit test links the real .c files.
 # Pattern for a unit test binary:
 #   $(BUILD)/tests/test_x: $(call objs,tests/unit/test_x.c) $(BUILD)/libevflow.a
-UNIT_COMMON := test_proto test_config test_nnlink test_daemon test_log \
+UNIT_COMMON := test_proto test_config test_nnlink test_daemon test_log test_ctl \
 	test_community_id
 UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(UNIT_COMMON))
 ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(UNIT_COMMON)))

@@ -109,6 +109,31 @@ sys.exit(0 if ok else 1)
 PY
 }
 wait_until "every event stored or counted as dropped" 30 accounted
+# The router stopped instead: the collector's link to it goes down and
+# the router is the blocked stage.
+router=$(daemon_pid "$A" router)
+trap 'st=$?; kill -CONT "$store" "$router" 2>/dev/null; (exit $st); ctl_cleanup' EXIT
+"$BIN/evflow-testpub" -z "tcp://127.0.0.1:$P" --gen 100000 --first $N \
+    --array 20 --rate 20000 --ifname '' >"$T/pub2.out" 2>&1 &
+PUB=$!
+echo "$PUB" >>"$T/pids"
+sleep 0.5
+kill -STOP "$router" || fail "SIGSTOP router"
+router_blocked() {
+	timed_status
+	[ "$(jget "$T/st.json" blocked.router.answering)" = false ] &&
+	    [ "$(jget "$T/st.json" blocked.router.senders)" = '["collector0"]' ]
+}
+wait_until "status names the stopped router as blocked" 15 router_blocked
+check "the store is not named while the router is stopped" \
+    test "$(python3 -c 'import json, sys
+print(" ".join(b["name"] for b in json.load(open(sys.argv[1]))["blocked"]))' "$T/st.json")" = router
+check "text status names the router" \
+    grep -Eq "^BLOCKED: router \(router\), not answering its control socket, link sending to it since .* from collector0 \(peer down\)$" "$T/st.txt"
+kill -CONT "$router" || fail "SIGCONT router"
+wait_until "the block clears after the router's SIGCONT" 20 unblocked
+wait "$PUB" || fail "testpub 2"
+
 max=$(sort -n -k1 "$T/times" | tail -n 1)
 echo "status times (ms, text json), slowest: $max; $(wc -l <"$T/times") runs"
 echo "ctl_status_stall: $checks checks passed"
