@@ -4,6 +4,7 @@
  * not running, from the control sockets present in the data directory.
  */
 #include <glob.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,42 @@ const char *
 json_finish_error(const cJSON *d)
 {
 	return cJSON_GetStringValue(cJSON_GetObjectItem(d, "error"));
+}
+
+/* 0 if the supervisor's list says daemon `d` does not run now (it died
+ * and waits for its restart): its control socket is not asked. */
+static int
+json_running(const cJSON *d)
+{
+	return !cJSON_IsFalse(cJSON_GetObjectItem(d, "running"));
+}
+
+/* The pid in the instance's pidfile if that process is an evflowctl,
+ * or 0.  (Not by its lock: taking it even shared, for a moment, could
+ * make a `start` running at the same time refuse.) */
+static long
+sup_pid_alive(const struct ctl_opts *o)
+{
+	char path[PATH_MAX + 32], buf[64];
+	long pid = 0;
+	size_t n;
+	FILE *fp;
+
+	datadir_path(path, sizeof(path), o, "evflowctl.pid");
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(fp, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(fp);
+	if (pid <= 1 || kill((pid_t)pid, 0) == -1)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return strstr(buf, "evflowctl") != NULL ? pid : 0;
 }
 
 /* The JSON of a reply `b` (rc 0), or NULL with the reason in why (the
@@ -336,6 +373,7 @@ blocked_entry(cJSON *blocked, const char *name, const char *role)
 	b = cJSON_CreateObject();
 	cJSON_AddStringToObject(b, "name", name);
 	cJSON_AddStringToObject(b, "role", role);
+	cJSON_AddBoolToObject(b, "running", 1);
 	cJSON_AddBoolToObject(b, "answering", 1);
 	cJSON_AddNumberToObject(b, "since_usec", 0);
 	cJSON_AddArrayToObject(b, "senders");
@@ -348,7 +386,7 @@ blocked_entry(cJSON *blocked, const char *name, const char *role)
  * control socket, and the peer of every output link that is down (its
  * sender queues, then drops: the peer is stopped, gone or too slow),
  * with the earliest down_since of the links to it.  An array of
- * {"name", "role", "answering", "since_usec", "senders": [...]}.
+ * {"name", "role", "running", "answering", "since_usec", "senders"}.
  */
 static cJSON *
 find_blocked(const cJSON *list)
@@ -358,10 +396,15 @@ find_blocked(const cJSON *list)
 	unsigned long long at;
 
 	cJSON_ArrayForEach(d, list)
-		if (!json_finished(d) && cJSON_GetObjectItem(d, "error") != NULL)
-			cJSON_ReplaceItemInObject(blocked_entry(blocked,
-			    json_str(d, "name"), json_str(d, "role")),
-			    "answering", cJSON_CreateFalse());
+		if (!json_finished(d) && cJSON_GetObjectItem(d, "error") !=
+		    NULL) {
+			b = blocked_entry(blocked, json_str(d, "name"),
+			    json_str(d, "role"));
+			cJSON_ReplaceItemInObject(b, "answering",
+			    cJSON_CreateFalse());
+			cJSON_ReplaceItemInObject(b, "running",
+			    cJSON_CreateBool(json_running(d)));
+		}
 	cJSON_ArrayForEach(d, list)
 		cJSON_ArrayForEach(l, cJSON_GetObjectItem(cJSON_GetObjectItem(d,
 		    "stats"), "links")) {
@@ -398,7 +441,9 @@ print_blocked(const cJSON *blocked)
 	cJSON_ArrayForEach(b, blocked) {
 		printf("\nBLOCKED: %s (%s)", json_str(b, "name"),
 		    json_str(b, "role"));
-		if (!cJSON_IsTrue(cJSON_GetObjectItem(b, "answering")))
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(b, "running")))
+			printf(", not running");
+		else if (!cJSON_IsTrue(cJSON_GetObjectItem(b, "answering")))
 			printf(", not answering its control socket");
 		if ((n = (unsigned)cJSON_GetArraySize(cJSON_GetObjectItem(b,
 		    "senders"))) > 0) {
@@ -445,6 +490,10 @@ cmd_status(const struct ctl_opts *o)
 			    "running"), num(cJSON_GetObjectItem(sup,
 			    "counters"), "daemons"), num(cJSON_GetObjectItem(
 			    sup, "counters"), "restarts"));
+		else if (sup_pid_alive(o) > 0)
+			printf("supervisor: pid %ld does not answer within %d "
+			    "ms (busy stopping daemons, or stopped)\n",
+			    sup_pid_alive(o), CTL_SUP_TIMEOUT_MS);
 		else
 			printf("supervisor: not running in %s\n", o->datadir);
 	}
@@ -458,16 +507,19 @@ cmd_status(const struct ctl_opts *o)
 		exit(1);
 	}
 	cJSON_ArrayForEach(d, list)
-		if (!json_finished(d) && cJSON_GetStringValue(
-		    cJSON_GetObjectItem(d, "ctl")) != NULL)
+		if (!json_finished(d) && json_running(d) &&
+		    cJSON_GetStringValue(cJSON_GetObjectItem(d, "ctl")) != NULL)
 			eps[n++] = cJSON_GetStringValue(cJSON_GetObjectItem(d,
 			    "ctl"));
 	(void)ctl_request_all(eps, n, "stats", replies, rc,
 	    CTL_STATUS_TIMEOUT_MS);
 	k = 0;
 	cJSON_ArrayForEach(d, list) {
-		if (json_finished(d) || cJSON_GetStringValue(
-		    cJSON_GetObjectItem(d, "ctl")) == NULL)
+		if (!json_finished(d) && !json_running(d))
+			cJSON_AddStringToObject(d, "error", "not running "
+			    "(exited: the supervisor restarts it)");
+		if (json_finished(d) || !json_running(d) ||
+		    cJSON_GetStringValue(cJSON_GetObjectItem(d, "ctl")) == NULL)
 			continue;
 		buf_init(&why);
 		if ((st = parse_reply(&replies[k], rc[k], &why)) != NULL) {

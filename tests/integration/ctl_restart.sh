@@ -43,6 +43,28 @@ old=$new
 wait_until "router back again" 20 router_back
 remember_pids "$A"
 
+# A third crash: 2 s until the restart.  Meanwhile status says the router
+# does not run (the supervisor's list), without asking its socket, and
+# names it as the blocked stage.
+new=$(daemon_pid "$A" router)
+kill -KILL "$new" || fail "kill router a third time"
+third_logged() {
+	grep -q "router (pid $new) killed by signal 9; restart in 2000 ms" \
+	    "$A/evflowctl.log"
+}
+wait_until "third crash logged with 2000 ms" 10 third_logged
+"$CTL" status -d "$A" --json >"$T/down.json"
+"$CTL" status -d "$A" >"$T/down.txt"
+check "status: the router is not running" \
+    sh -c "grep -q 'not running (exited: the supervisor restarts it)' '$T/down.json'"
+check "status: blocked router, not running" \
+    test "$(jget "$T/down.json" blocked.router.running)" = false
+check "text status: BLOCKED router, not running" \
+    grep -q "^BLOCKED: router (router), not running" "$T/down.txt"
+old=$new
+wait_until "router back a third time" 20 router_back
+remember_pids "$A"
+
 # The pipeline works through the restarted router.
 "$BIN/evflow-testpub" -q -z "tcp://127.0.0.1:${P}c" -f "$SAMPLES" ||
 	fail "testpub"
