@@ -25,12 +25,30 @@ ZI="tcp://127.0.0.1:${ZP}c"
 webd_pipeline "$ZI" lo loopcap
 start_webd webd -o webd.rate=0
 MAIN_URL=$W_URL
-CAPTURE=0
+CAPTURE=0 TLS_NAME=shop.example.test TLS_PORT=0
 if [ "$(id -u)" = 0 ] && [ -x "$BIN/evflow-capture" ]; then
+	# A local TLS server with a certificate for $TLS_NAME: curl's
+	# requests to it are captured too, so nDPI names them (TLS, the
+	# SNI) for the application and server name filters.
+	TLS_PORT=$(free_port)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$TLS_NAME" \
+	    -addext "subjectAltName=DNS:$TLS_NAME" -keyout "$T/tls.key" \
+	    -out "$T/tls.crt" >/dev/null 2>&1 || fail "openssl req"
+	helper tls openssl s_server -quiet -www -accept "127.0.0.1:$TLS_PORT" \
+	    -cert "$T/tls.crt" -key "$T/tls.key"
 	start_daemon capture-loopcap "$BIN/evflow-capture" -d "$D" \
-	    -N capture-loopcap -i lo -I loopcap -F "tcp port ${W_URL##*:}"
+	    -N capture-loopcap -i lo -I loopcap \
+	    -F "tcp port ${W_URL##*:} or tcp port $TLS_PORT"
 	wait_ctl capture-loopcap
 	CAPTURE=1
+	wait_true "TLS server up" "curl -s --max-time 2 --cacert '$T/tls.crt' \
+	    --resolve '$TLS_NAME:$TLS_PORT:127.0.0.1' -o /dev/null \
+	    'https://$TLS_NAME:$TLS_PORT/'"
+	for i in 1 2 3; do
+		curl -s --max-time 5 --cacert "$T/tls.crt" -o /dev/null \
+		    --resolve "$TLS_NAME:$TLS_PORT:127.0.0.1" \
+		    "https://$TLS_NAME:$TLS_PORT/" || fail "curl over TLS"
+	done
 fi
 start_daemon testpub "$BIN/evflow-testpub" -z "tcp://127.0.0.1:$ZP" --live --rate 20
 wait_sql "live flows stored" "SELECT count(*) > 5 FROM flows" 1
@@ -55,6 +73,7 @@ rm -rf "$SHOTS"
 WEBD_URL=$W_URL WEBD_USER=admin WEBD_PASS=$W_PASS ZMQ_IFACE=$ZI \
     PACKET_IFACE=lo CAPTURE=$CAPTURE SHOTS=$SHOTS DB=$DB \
     NAME=$NAME NAME_ADDR=$NAME_ADDR LATE_URL=$LATE_URL LATE_DB=$LATE_DB \
+    TLS_NAME=$TLS_NAME TLS_PORT=$TLS_PORT \
     node "$TOP/tests/browser/webd.mjs" || fail "browser test"
 checks=$((checks + 1))
 wait_sql "companion stored" "SELECT companion FROM interfaces WHERE name = '$ZI'" lo
