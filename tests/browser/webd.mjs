@@ -156,7 +156,7 @@ try {
 	await shot('flows-filtered');
 
 	// open a flow
-	await page.locator('#flows-table tbody tr').first().click();
+	await page.locator('#flows-table tbody tr td:first-child').first().click();
 	await page.waitForSelector('h1:text-matches("^Flow [0-9]+$")');
 	check(await page.locator('.card h2:text-matches("^Client")').count() === 1, 'flow page shows the client side');
 	check(await page.locator('.card h2:text-matches("^Server")').count() === 1, 'flow page shows the server side');
@@ -219,7 +219,7 @@ try {
 		await until(page, () => location.hash.includes('app=TLS'));
 		await until(page, (k) => document.querySelectorAll('#flows-table tbody tr').length === k, nTls);
 		check((await texts(page, '#flows-table tbody td.app')).every((t) => /^TLS(\.|$)/.test(t)), 'filtered on application TLS: ' + nTls + ' flows, as in the database');
-		await page.locator('#flows-table tbody tr').first().click();
+		await page.locator('#flows-table tbody tr td:first-child').first().click();
 		await page.waitForSelector('.card h2:text("Application")');
 		check((await page.textContent('main')).includes(TLS_NAME), 'the flow page shows the TLS server name');
 		await shot('flow-tls');

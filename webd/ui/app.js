@@ -645,6 +645,7 @@ const FLOW_COLS = [
 // An address (linked to its host page) and port, with its name.
 function endpointLink(a, port, name) {
 	if (!a) return '–';
+	if (name === a) name = null;	// an HTTP Host that is the address itself
 	return h('span', { class: 'ep' }, h('a', { href: '#/host/' + encodeURIComponent(a), class: 'host', title: name || null }, endpoint(a, port)),
 		name ? h('span', { class: 'muted name' }, ' ' + name) : null);
 }
@@ -851,7 +852,7 @@ PAGES.host = async (root, r) => {
 			return pts;
 		};
 		const measured = x.series.some((s) => s.bytes_sent !== null || s.bytes_rcvd !== null);
-		const names = x.names.map((n) => n.name);
+		const names = x.names.map((n) => n.name).filter((n) => n !== addr);
 		swap(holder, h('div', {},
 			names.length ? h('p', { class: 'lead', id: 'host-names' }, 'Known as ', names.map((n, i) =>
 				[i ? ', ' : '', h('b', {}, n)])) : h('p', { class: 'muted', id: 'host-names' }, 'No name seen for this address.'),
