@@ -90,8 +90,8 @@ static const struct conf_directive store_conf_table_[] = {
 	{ "store.retention", CONF_SECONDS, NUM(retention), "7d", 0,
 	  100LL * 365 * 86400, "delete rows older than this (0 = keep)" },
 	{ "store.max_db_size", CONF_BYTES, NUM(max_db_size), "0", 0, 0,
-	  "delete the oldest flows while the database is larger "
-	  "(0 = unlimited)" },
+	  "bound on the database file: past 95% the oldest flows are "
+	  "deleted and the pages given back (0 = unlimited)" },
 	{ "store.write_retry_max", CONF_BYTES, NUM(write_retry_max), "64M",
 	  64 << 10, 1LL << 40, "rows kept in memory while commits fail "
 	  "(disk full, I/O errors), written when they work again; past it "
@@ -320,8 +320,9 @@ loop(struct store_main *m)
 			store_write_counters(st, now);
 			lap(&t, d, PH_COUNTERS);
 		}
-		if (!st->ret.active && deadline_due(&next_ret, now,
-		    STORE_RETENTION_USEC))
+		if (!st->ret.active && (deadline_due(&next_ret, now,
+		    STORE_RETENTION_USEC) || retention_over(&st->ret,
+		    st->sink, now)))
 			retention_start(&st->ret);
 		/* One chunk per turn, committed with the next flush. */
 		if (st->ret.active) {

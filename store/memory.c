@@ -165,6 +165,10 @@ store_mem_reserve(struct store *st, const struct evp_flow *r)
 			continue;
 		}
 		writer_sync(st->w);
+		/* Rows a failing writer holds pin their values until a
+		 * commit works: nothing more to free now. */
+		if (none && writer_queued(st->w) > 0)
+			break;
 	}
 	if (m->used <= m->max && need <= m->max - m->used)
 		return 0;

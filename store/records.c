@@ -53,6 +53,8 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_UNCOMMITTED_ROWS] = "uncommitted_rows",
 	[SC_DB_BYTES] = "db_bytes",
 	[SC_WAL_BYTES] = "wal_bytes",
+	[SC_DB_FILE_BYTES] = "db_file_bytes",
+	[SC_RETENTION_VACUUMED] = "retention_vacuumed_pages",
 	[SC_WAL_RESTARTS] = "wal_restarts",
 	[SC_WAL_RESTARTS_BUSY] = "wal_restarts_busy",
 	[SC_MEM_BYTES] = "mem_bytes",
@@ -87,6 +89,7 @@ const uint8_t store_counter_gauge[SC_MAX] = {
 	[SC_UNCOMMITTED_ROWS] = 1,
 	[SC_DB_BYTES] = 1,
 	[SC_WAL_BYTES] = 1,
+	[SC_DB_FILE_BYTES] = 1,
 	[SC_MEM_BYTES] = 1,
 	[SC_MEM_MAX] = 1,
 	[SC_MAX_TURN_USEC] = 1,
@@ -344,8 +347,22 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 		st->in = NULL;
 		return -1;
 	}
-	if (conf->wal_limit > 0)
-		sink_wal_limit(st->sink, conf->wal_limit);
+	if (conf->max_db_size > 0 && sink_auto_vacuum(st->sink) != 2 &&
+	    sink_convert_incremental(st->sink, err, errlen) == -1)
+		log_warnx("cannot convert the database to incremental "
+		    "auto_vacuum (%s): store.max_db_size bounds its content, "
+		    "not its file", err);
+	st->ret.incremental = sink_auto_vacuum(st->sink) == 2;
+	if (conf->wal_limit > 0) {
+		long long wl = conf->wal_limit;
+
+		/* The WAL is on the disk too: with a bound on the
+		 * database, at most a quarter of it. */
+		if (conf->max_db_size > 0 && wl > conf->max_db_size / 4)
+			wl = conf->max_db_size / 4 > (1 << 20) ?
+			    conf->max_db_size / 4 : 1 << 20;
+		sink_wal_limit(st->sink, wl);
+	}
 	st->next_id = sink_max_flow_id(st->sink);
 	st->in->last_row = sink_max_ref_id(st->sink);
 	if (store_clickhouse_open(st, conf, err, errlen) == -1) {
@@ -894,6 +911,7 @@ store_sync_counters(struct store *st)
 	st->c[SC_RETENTION_DELETED] = st->ret.deleted;
 	st->c[SC_RETENTION_RUNS] = st->ret.runs;
 	st->c[SC_RETENTION_REFS_DELETED] = st->ret.refs_deleted;
+	st->c[SC_RETENTION_VACUUMED] = st->ret.vacuumed;
 	st->c[SC_WAL_RESTARTS] = k->wal_restarts;
 	st->c[SC_WAL_RESTARTS_BUSY] = k->wal_restarts_busy;
 	store_clickhouse_counters(st);
@@ -905,6 +923,8 @@ store_sync_counters(struct store *st)
 			st->c[SC_DB_BYTES] = (uint64_t)db;
 		if ((db = sink_wal_bytes(st->sink)) >= 0)
 			st->c[SC_WAL_BYTES] = (uint64_t)db;
+		if ((db = sink_file_bytes(st->sink, NULL)) >= 0)
+			st->c[SC_DB_FILE_BYTES] = (uint64_t)db;
 	}
 	for (j = 0; j < SC_MAX; j++)
 		st->total[j] = store_counter_gauge[j] ? st->c[j] :

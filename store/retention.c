@@ -4,8 +4,25 @@
  * flows go.  A pass is sliced: retention_step() deletes at most one
  * chunk, and the loop calls it once per turn between receives, so a
  * large backlog never holds the input.  Runs inside the caller's
- * transaction.  Freed pages are reused by SQLite; the file does not
- * shrink (no VACUUM on a live database).
+ * transaction.
+ *
+ * store.max_db_size bounds the file on disk, not only its content.
+ * Deleting rows frees pages inside the file; SQLite fills them before
+ * it grows the file, so at the bound the file stays as large as it got
+ * and only its content needs bounding: a pass deletes the oldest flows
+ * while the pages in use pass RET_LOW_PCT of the bound.  Passes start
+ * every minute, and as soon as the pages in use pass RET_HIGH_PCT or
+ * the file passes RET_FILE_PCT (checked every second, retention_over()),
+ * so the file stays within RET_HIGH_PCT plus what a second of rows
+ * adds.  A file larger than that with free pages in it (deletions by
+ * age, a lowered bound, a converted database) gives them back to the
+ * file system: a database with incremental auto_vacuum (every new one;
+ * an older one is converted at start when a bound is set, store_init())
+ * runs PRAGMA incremental_vacuum, RET_VACUUM_PAGES per step and at most
+ * a quarter of the WAL's limit per transaction (page moves are WAL
+ * frames: the WAL stays bounded too; sqlite_sink.c); the file shrinks at
+ * the next complete checkpoint.  A database without auto_vacuum (no
+ * bound set) is bounded by its content.
  *
  * Then, at most once per r->refs_interval, the process and container
  * rows no flow row refers to any more go (flows deleted here, or
@@ -27,6 +44,14 @@
 
 #define REFS_CHUNK	20000	/* flow rows scanned, or process rows
 				   swept, per step */
+
+#define RET_VACUUM_PAGES 256	/* pages given back per step (1 MB of
+				   4 KB pages) */
+#define RET_HIGH_PCT	95	/* a pass starts when the pages in use
+				   pass this % of the bound */
+#define RET_FILE_PCT	97	/* ... or the file this % */
+#define RET_LOW_PCT	90	/* it deletes down to this % */
+#define RET_CHECK_USEC	1000000	/* file size checked this often */
 
 enum { RET_AGE, RET_SIZE, RET_REFS_SCAN, RET_REFS_SWEEP };
 
@@ -89,6 +114,75 @@ fail:
 	return -1;
 }
 
+int
+retention_over(struct retention *r, struct sink *k, uint64_t mono)
+{
+	long long size, freeb;
+
+	if (r->max_bytes <= 0 || !r->incremental || mono < r->next_check)
+		return 0;
+	r->next_check = mono + RET_CHECK_USEC;
+	if ((size = sink_file_bytes(k, &freeb)) < 0)
+		return 0;
+	return size - freeb > r->max_bytes / 100 * RET_HIGH_PCT ||
+	    size > r->max_bytes / 100 * RET_FILE_PCT;
+}
+
+/* Gives one chunk of free pages back: pages freed, or -1. */
+static long long
+vacuum_step(struct retention *r, struct sink *k)
+{
+	long long n = sink_vacuum_step(k, RET_VACUUM_PAGES);
+
+	if (n > 0)
+		r->vacuumed += (uint64_t)n;
+	return n;
+}
+
+/* The size phase of a database with incremental auto_vacuum: the
+ * oldest flows while the pages in use pass RET_LOW_PCT, then free pages
+ * back while the file passes RET_HIGH_PCT.  Rows deleted, or -1. */
+static long long
+size_step(struct retention *r, struct sink *k, double now)
+{
+	long long size, freeb, n;
+
+	if ((size = sink_file_bytes(k, &freeb)) < 0) {
+		r->active = 0;
+		return -1;
+	}
+	if (size - freeb > r->max_bytes / 100 * RET_LOW_PCT) {
+		if (!r->size_counted) {
+			r->size_counted = 1;
+			r->size_runs++;
+		}
+		if ((n = sink_delete_oldest(k, RET_CHUNK)) <= 0) {
+			if (n == 0)
+				LOG_RATELIMITED(log_warnx, "database is %lld "
+				    "bytes, over store.max_db_size %lld, with "
+				    "no flows left to delete", size - freeb,
+				    r->max_bytes);
+			if (n < 0)
+				r->active = 0;
+			else
+				refs_start(r, k, now);
+			return n;
+		}
+		r->deleted += (uint64_t)n;
+		return n;
+	}
+	/* No room left for page moves in this transaction: the next
+	 * pass (within a second if the file is still large). */
+	if (size <= r->max_bytes / 100 * RET_HIGH_PCT || freeb == 0 ||
+	    (n = vacuum_step(r, k)) == 0) {
+		refs_start(r, k, now);
+		return 0;
+	}
+	if (n < 0)
+		r->active = 0;
+	return n < 0 ? -1 : 0;
+}
+
 long long
 retention_step(struct retention *r, struct sink *k, double now)
 {
@@ -110,6 +204,8 @@ retention_step(struct retention *r, struct sink *k, double now)
 	}
 	if (r->phase == RET_REFS_SCAN || r->phase == RET_REFS_SWEEP)
 		return refs_step(r, k);
+	if (r->incremental && r->max_bytes > 0)
+		return size_step(r, k, now);
 	if (r->max_bytes <= 0 || (size = sink_db_bytes(k)) <= r->max_bytes) {
 		refs_start(r, k, now);
 		return 0;

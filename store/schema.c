@@ -439,7 +439,7 @@ query_ll(sqlite3 *db, const char *sql, char *err, size_t errlen)
  * their data and hide ours.  An empty file (or none) becomes ours.
  * Returns the schema version found, or -1 with err.
  */
-static int
+int
 schema_check(sqlite3 *db, char *err, size_t errlen)
 {
 	const char *path = sqlite3_db_filename(db, "main");

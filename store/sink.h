@@ -67,6 +67,7 @@ struct sink {
 	unsigned long	 txn_other;	/* rows the loop wrote in it (not
 					   the writer's: lost if it fails) */
 	unsigned long	 txn_loop_flows;	/* flow rows among them */
+	unsigned long	 txn_vacuumed;	/* pages incremental_vacuum moved */
 	char		 error[128];	/* the last failure, for status */
 	/* Rows of the open transaction: counted in s when it commits (a
 	 * retried row counts once). */

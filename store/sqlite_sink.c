@@ -204,7 +204,16 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
 		goto fail;
 	}
 	sqlite3_busy_timeout(k->db, SINK_BUSY_MS);
-	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode = WAL; "
+	/* Nothing is written (not even the journal mode) into a file that
+	 * is not ours. */
+	if (schema_check(k->db, err, errlen) == -1)
+		goto fail;
+	/* A new database frees pages back to the file system (retention:
+	 * store.max_db_size bounds the file); auto_vacuum only takes
+	 * effect before the first table (sink_convert_incremental() for
+	 * older ones). */
+	snprintf(pragma, sizeof(pragma), "PRAGMA auto_vacuum = INCREMENTAL; "
+	    "PRAGMA journal_mode = WAL; "
 	    "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -%lld",
 	    cache_bytes > 0 ? cache_bytes / 1024 : 2000);
 	if (sqlite3_exec(k->db, pragma, NULL, NULL, &msg) != SQLITE_OK) {
@@ -216,6 +225,7 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
 	if ((k->version = schema_upgrade(k->db, target, err, errlen)) == -1)
 		goto fail;
 	sink_wal_limit(k, SINK_WAL_RESTART_BYTES);
+	k->page_size = pragma_int(k, "PRAGMA page_size");
 	/* Left at an older version (tests of migrations): the statements
 	 * are for the current one; such a sink can only be closed. */
 	if (k->version < SINK_SCHEMA_VERSION)
@@ -410,6 +420,7 @@ sink_txn(struct sink *k)
 	 * carry over to the commit that would have ended it. */
 	if (!k->txn_doomed)
 		k->txn_rows = 0;
+	k->txn_vacuumed = 0;
 	return 0;
 }
 
@@ -970,4 +981,98 @@ void
 sink_clickhouse(struct sink *k, struct ch_sink *ch)
 {
 	k->ch = ch;
+}
+
+int
+sink_auto_vacuum(struct sink *k)
+{
+	long long v;
+
+	sink_lock(k);
+	v = pragma_int(k, "PRAGMA auto_vacuum");
+	sink_unlock(k);
+	return (int)v;
+}
+
+int
+sink_convert_incremental(struct sink *k, char *err, size_t errlen)
+{
+	uint64_t t0 = clock_mono_usec();
+	long long before, after;
+	char *msg = NULL;
+	int rc = 0;
+
+	sink_lock(k);
+	if (k->in_txn && commit(k) == -1) {
+		snprintf(err, errlen, "commit: %s", k->error);
+		return sink_unlocked(k, -1);
+	}
+	before = pragma_int(k, "PRAGMA page_count") * k->page_size;
+	if (sqlite3_exec(k->db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM",
+	    NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(k->db));
+		sqlite3_free(msg);
+		rc = -1;
+	}
+	after = pragma_int(k, "PRAGMA page_count") * k->page_size;
+	sink_unlock(k);
+	if (rc == 0)
+		log_info("database converted to incremental auto_vacuum in "
+		    "%llu ms (%lld -> %lld bytes)", (unsigned long long)
+		    (clock_mono_usec() - t0) / 1000, before, after);
+	return rc;
+}
+
+long long
+sink_file_bytes(struct sink *k, long long *free_bytes)
+{
+	long long pc, fl;
+
+	sink_lock(k);
+	pc = pragma_int(k, "PRAGMA page_count");
+	fl = pragma_int(k, "PRAGMA freelist_count");
+	sink_unlock(k);
+	if (pc < 0 || fl < 0)
+		return -1;
+	if (free_bytes != NULL)
+		*free_bytes = fl * k->page_size;
+	return pc * k->page_size;
+}
+
+long long
+sink_vacuum_step(struct sink *k, int pages)
+{
+	sqlite3_stmt *s;
+	char sql[64];
+	long long before, after;
+	int rc;
+
+	sink_lock(k);
+	/* Moved pages are WAL frames: at most a quarter of the WAL's
+	 * limit per transaction, so the WAL stays within it. */
+	if (k->page_size > 0 && k->in_txn &&
+	    (long long)(k->txn_vacuumed + pages) * k->page_size >
+	    k->wal_limit / 4)
+		pages = (int)(k->wal_limit / 4 / k->page_size) -
+		    (int)k->txn_vacuumed;
+	if (pages <= 0)
+		return sink_unlocked(k, 0);
+	snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%d)", pages);
+	before = pragma_int(k, "PRAGMA freelist_count");
+	if ((s = prepare_write(k, sql)) == NULL)
+		return sink_unlocked(k, -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		sink_write_error(k);
+		LOG_RATELIMITED(log_warnx, "incremental_vacuum: %s",
+		    sqlite3_errmsg(k->db));
+		return sink_unlocked(k, -1);
+	}
+	after = pragma_int(k, "PRAGMA freelist_count");
+	if (before >= 0 && after >= 0 && before > after)
+		k->txn_vacuumed += (unsigned long)(before - after);
+	sink_unlock(k);
+	return before >= 0 && after >= 0 && before > after ? before - after : 0;
 }

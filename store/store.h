@@ -530,6 +530,10 @@ void	writer_stats(struct writer *, struct writer_stats *);
  * with err (a newer version than this binary knows is refused). */
 struct sqlite3;
 int	schema_upgrade(struct sqlite3 *, int, char *, size_t);
+/* schema.c: is the file ours (or empty, or none)?  Reads only.  The
+ * schema version found, or -1 with err (another application's file, a
+ * newer schema). */
+int	schema_check(struct sqlite3 *, char *, size_t);
 
 /* community.c: the Community ID (common/community_id.h) of a flow from
  * its client to its server, into out; NULL for ICMP without a type
@@ -640,6 +644,19 @@ long long sink_delete_oldest(struct sink *, int);
 long long sink_db_bytes(struct sink *);
 /* Size of the WAL file, or -1. */
 long long sink_wal_bytes(struct sink *);
+/* PRAGMA auto_vacuum: 0 none, 1 full, 2 incremental (new databases). */
+int	sink_auto_vacuum(struct sink *);
+/* Turns a database made without auto_vacuum to incremental: VACUUM
+ * (it rewrites the file: time and free disk space in proportion to its
+ * size).  Commits what is open first.  0, or -1 with err. */
+int	sink_convert_incremental(struct sink *, char *, size_t);
+/* Bytes of the database file (page_count * page_size, free pages
+ * included), and of its free pages in *free_bytes; -1 on error. */
+long long sink_file_bytes(struct sink *, long long *);
+/* Gives up to `pages` free pages back to the file system (PRAGMA
+ * incremental_vacuum, in the open transaction; the file shrinks when
+ * the WAL is checkpointed).  Pages freed, or -1. */
+long long sink_vacuum_step(struct sink *, int);
 
 /* ---- checkpoint.c ------------------------------------------------ */
 
@@ -658,6 +675,11 @@ struct retention {
 	uint64_t	deleted;	/* rows */
 	uint64_t	runs;
 	uint64_t	size_runs;	/* runs that deleted for size */
+	int		incremental;	/* the database has incremental
+					   auto_vacuum: the bound is on the
+					   file (retention.c) */
+	uint64_t	vacuumed;	/* pages given back to the file system */
+	uint64_t	next_check;	/* monotonic usec: retention_over() */
 	int		active;		/* a pass is in progress */
 	int		phase;		/* by age, by size, then refs */
 	int		size_counted;
@@ -678,6 +700,9 @@ struct retention {
 void	retention_start(struct retention *);
 long long retention_step(struct retention *, struct sink *, double);
 long long retention_run(struct retention *, struct sink *, double);
+/* 1 if a pass should start now for size: the file is past 95% of
+ * store.max_db_size (checked at most once a second, monotonic usec). */
+int	retention_over(struct retention *, struct sink *, uint64_t);
 
 /* ---- records.c, main.c ------------------------------------------ */
 
@@ -706,6 +731,9 @@ enum store_counter {
 	SC_UNCOMMITTED_ROWS,	/* rows written, not yet committed (gauge) */
 	SC_DB_BYTES,
 	SC_WAL_BYTES,		/* gauge: the WAL file */
+	SC_DB_FILE_BYTES,	/* gauge: the database file (free pages
+				   included) */
+	SC_RETENTION_VACUUMED,	/* pages given back to the file system */
 	SC_WAL_RESTARTS, SC_WAL_RESTARTS_BUSY,
 	SC_MEM_BYTES,		/* gauge: accounted bytes (struct mem_budget) */
 	SC_MEM_MAX,		/* gauge: store.max_memory */

@@ -499,6 +499,8 @@ collect(struct writer *w)
 	e = w->t_epoch;
 	idle = w->todo.head == NULL && !w->busy && !w->s.failing;
 	pthread_mutex_unlock(&w->mu);
+	/* (Drained even with nothing back: a wake-up written after the
+	 * last take would keep poll() waking.) */
 	if (w->running)
 		while (read(w->pipe[0], buf, sizeof(buf)) > 0)
 			;

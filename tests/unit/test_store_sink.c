@@ -223,6 +223,46 @@ test_schema(void)
 	unlink(dbpath);
 }
 
+/*
+ * A database made before incremental auto_vacuum is converted at start
+ * when store.max_db_size is set (a VACUUM: the bound is on the file),
+ * and left as it is when it is not.
+ */
+static void
+test_vacuum_convert(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct store_conf c;
+	struct sink *k;
+	sqlite3 *db;
+	char err[256];
+
+	unlink(dbpath);
+	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	CHECK_EQ_U(sink_auto_vacuum(k), 2);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA auto_vacuum = NONE; VACUUM", NULL,
+	    NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_U(q_int(db, "PRAGMA auto_vacuum"), 0);
+	sqlite3_close(db);
+	conf_init(&c);
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	CHECK_EQ_U(sink_auto_vacuum(st->sink), 0);
+	CHECK(!st->ret.incremental);
+	store_fini(st);
+	c.max_db_size = 1LL << 30;
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	CHECK_EQ_U(sink_auto_vacuum(st->sink), 2);
+	CHECK(st->ret.incremental);
+	store_fini(st);
+	free(st);
+	unlink(dbpath);
+}
+
 /* Runs SQL on a fresh file at dbpath (empty SQL: an empty file). */
 static void
 make_db(const char *sql)
@@ -675,6 +715,20 @@ test_retention(void)
 	CHECK(n > 0);
 	CHECK(size <= before / 2);
 	CHECK_EQ_U(st->ret.size_runs, 1);
+	/* The file itself, not only its content: the freed pages went
+	 * back (incremental auto_vacuum), and the file on disk shrinks
+	 * when the WAL is checkpointed. */
+	CHECK(st->ret.incremental);
+	CHECK(st->ret.vacuumed > 0);
+	CHECK(sink_file_bytes(st->sink, NULL) <= before / 2);
+	{
+		struct stat sb;
+
+		CHECK(sqlite3_wal_checkpoint_v2(sink_handle(st->sink), NULL,
+		    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK);
+		CHECK(stat(dbpath, &sb) == 0);
+		CHECK(sb.st_size <= before / 2);
+	}
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 20000 - n);
 	/* The oldest went first: what is left is the newest ids. */
 	CHECK_EQ_U(q_int(db, "SELECT max(id) FROM flows"), st->next_id);
@@ -1634,6 +1688,7 @@ main(void)
 	log_init("test_store_sink", LOG_LVL_WARN);
 	test_schema();
 	test_schema_refuse();
+	test_vacuum_convert();
 	test_pipeline();
 	test_retention();
 	test_process_rows();
