@@ -201,7 +201,8 @@ iface_decl(const struct ctl_opts *o, const char *decl, char *out, size_t len,
 	size_t h = evp_iface_host_len(decl);
 	char z[CONF_STR_LEN];
 
-	if (h == 0)
+	/* "probe:ENDPOINT" is a local probe, never a host named probe */
+	if (h == 0 || strncmp(decl, "probe:", 6) == 0)
 		return probe_iface(decl, out, len, err, errlen);
 	if (strcmp(o->role, "central") != 0) {
 		snprintf(err, errlen, "%.200s: HOST:IFACE names another host's "
