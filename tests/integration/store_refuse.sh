@@ -4,7 +4,8 @@
 # file, a read-only directory (each a read-only bind mount: root passes
 # permission bits), another application's SQLite file (its
 # application_id, or tables without ours), a newer schema.  A good
-# database next to them is still taken.
+# database next to them is still taken.  And `evflowctl start` on such a
+# database exits 1, says why, and leaves nothing running.
 . "$(dirname "$0")/ctl_lib/common.sh"
 need evflowctl evflow-store evflow-router evflow-collector
 command -v sqlite3 >/dev/null || { echo "skip: no sqlite3"; exit 77; }
@@ -91,5 +92,21 @@ wait_until "the store takes a good database" 10 grep -q "input ipc" "$T/good2.ou
 kill -TERM $gp
 wait $gp
 check "the store on a good database exits 0 on SIGTERM" test $? -eq 0
+
+# evflowctl start on a refused database: exits 1 with the store's
+# reason, and nothing of the instance is left running.
+for case in "$F" "$R" "$N"; do
+	P=$(free_port)
+	INSTANCES="$INSTANCES $case"
+	timeout 60 "$CTL" start -d "$case" -p 0 -i "tcp://127.0.0.1:${P}c" \
+	    >"$T/start.out" 2>&1
+	rc=$?
+	cat "$T/start.out"
+	check "evflowctl start on $case exits 1 (got $rc)" test "$rc" -eq 1
+	check "evflowctl start on $case says the store's reason" \
+	    grep -q -e "another application" -e "read-only" -e "newer" "$T/start.out"
+	wait_until "nothing of $case left running" 10 sh -c \
+	    "! ps -eo args= | grep -F '$case' | grep -v grep | grep -q evflow"
+done
 
 echo "store_refuse: $checks checks passed"
