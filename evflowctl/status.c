@@ -256,6 +256,31 @@ is_join_key(const char *key)
  * A daemon's record links (common/nnlink.h): an output's peer state,
  * since when it is down, its queue and drops; an input's refusals.
  */
+/* The store's error state of writes: a line when its commits fail (the
+ * disk is full, I/O errors): since when, why, rows held and dropped. */
+static void
+print_write_state(const cJSON *st)
+{
+	const cJSON *c = cJSON_GetObjectItem(st, "counters");
+	const char *ws = cJSON_GetStringValue(cJSON_GetObjectItem(st,
+	    "write_state"));
+	const cJSON *since = cJSON_GetObjectItem(st, "write_failing_since");
+	char when[32] = "?";
+	time_t t;
+
+	if (ws == NULL || strcmp(ws, "failing") != 0)
+		return;
+	if (cJSON_IsNumber(since)) {
+		t = (time_t)since->valuedouble;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+		    localtime(&t));
+	}
+	printf("    WRITES FAILING since %s: %s; %llu rows held for the "
+	    "next attempt, %llu rows dropped\n", when,
+	    json_str(st, "write_error"), num(c, "write_retry_rows"),
+	    num(c, "write_rows_dropped"));
+}
+
 static void
 print_links(const cJSON *links)
 {
@@ -565,6 +590,7 @@ cmd_status(const struct ctl_opts *o)
 				print_ifaces(cJSON_GetObjectItem(st,
 				    "interfaces"));
 			print_links(cJSON_GetObjectItem(st, "links"));
+			print_write_state(st);
 		}
 		for (k = 0; st != NULL && role && stage_roles[k]; k++)
 			if (strcmp(role, stage_roles[k]) == 0) {

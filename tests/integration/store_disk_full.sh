@@ -70,6 +70,10 @@ publish -z "$IF" --gen "$N" --rate 4000
 wait_counter "commits fail on the full disk" store write_error_state 1
 check_eq "the stats frame says writes fail" \
     "$("$BIN/evflow-ctlq" -t 2000 -g write_state "ipc://$D/store.ctl" stats)" failing
+"$BIN/evflowctl" status -d "$D" >"$T/status.out" 2>&1
+grep "WRITES FAILING" "$T/status.out" ||
+    fail "evflowctl status does not show the failing writes: $(cat "$T/status.out")"
+checks=$((checks + 1))
 wait_true "the store received every flow" "[ \$(since_start recv_flow) -ge $N ]" 30
 daemon_alive store || fail "the store died on a full disk"
 rows_full=$(sql 'SELECT count(*) FROM flow_rows')
