@@ -3,7 +3,9 @@
 # checked against tshark's dissection of the same packets.
 #
 #  1. A generated pcap (capture-bench -a: TLS ClientHellos with SNI,
-#     HTTP requests with Host, DNS queries and answers) read with -r.
+#     HTTP requests with Host, DNS queries and answers) read with -r;
+#     then the same file into the real router and store: SQLite's
+#     application columns and host_names hold exactly what the sink got.
 #  2. Live traffic between two network namespaces joined by a veth pair,
 #     captured on the client's end by evflow-capture and by tcpdump at
 #     the same time: curl over TLS to openssl s_server with a
@@ -155,6 +157,69 @@ check_eq "dpi off: no application block" "$(grep -c '^app ' "$T/sink2.log")" 0
 [ "$(grep -c '^hostname .*source=dns' "$T/sink2.log")" -gt 0 ] ||
 	fail "dpi off: DNS names not learned"
 checks=$((checks + 1))
+
+# ---- 1b. the same file into the real router and store ----
+# What the sink got (checked against tshark above) is what SQLite holds:
+# the application columns of every packet flow, and host_names.
+if [ -x "$BIN/evflow-store" ] && [ -x "$BIN/evflow-router" ] &&
+    command -v sqlite3 >/dev/null; then
+	start_daemon store "$BIN/evflow-store" -d "$D" -N store
+	wait_ctl store
+	start_daemon router "$BIN/evflow-router" -d "$D" -N router -i filecap
+	wait_ctl router
+	"$BIN/evflow-capture" -d "$D" -N capstore -r "$T/app.pcap" -I filecap \
+	    >"$T/capstore.log" 2>&1 || fail "evflow-capture -r into the store"
+	python3 - "$T/sink.log" "$T/want_rows.txt" "$T/want_names.txt" <<'EOF2'
+import sys
+rows, names = set(), {}
+for line in open(sys.argv[1]):
+    w = line.split()
+    if w and w[0] == "app":
+        kv = dict(x.split("=", 1) for x in w[1:])
+        if kv["event"] != "END":
+            continue
+        c, cp = kv["cli"].rsplit(":", 1)
+        s, sp = kv["srv"].rsplit(":", 1)
+        rows.add("|".join([c, cp, s, sp] + [kv[k] if kv[k] != "-" else ""
+                 for k in ("app", "category", "sni", "ja3", "ja3s",
+                           "http_host", "dns_query")]))
+    elif w and w[0] == "hostname":
+        kv = dict(x.split("=", 1) for x in w[1:])
+        names[(kv["addr"], kv["name"])] = kv["source"]
+open(sys.argv[2], "w").write("".join(r + "\n" for r in sorted(rows)))
+open(sys.argv[3], "w").write("".join("%s|%s|%s\n" % (a, n, s)
+                             for (a, n), s in sorted(names.items())))
+EOF2
+	Q="SELECT cli_addr, cli_port, srv_addr, srv_port, app_proto,
+	    coalesce(app_category, ''), coalesce(tls_sni, ''), coalesce(ja3, ''),
+	    coalesce(ja3s, ''), coalesce(http_host, ''), coalesce(dns_query, '')
+	    FROM flows_v WHERE iface = 'filecap' AND app_proto IS NOT NULL"
+	wait_sql "every application block in SQLite" "SELECT count(*) FROM ($Q)" \
+	    "$(wc -l <"$T/want_rows.txt" | tr -d ' ')"
+	sql "$Q" | LC_ALL=C sort >"$T/got_rows.txt"
+	LC_ALL=C sort "$T/want_rows.txt" >"$T/want_rows.sorted"
+	cmp -s "$T/got_rows.txt" "$T/want_rows.sorted" ||
+		fail "SQLite's application columns differ: $(diff "$T/want_rows.sorted" "$T/got_rows.txt" | head -5)"
+	check_eq "flows without a payload have no application" "$(sql "SELECT
+	    count(*) FROM flows_v WHERE iface = 'filecap' AND app_proto IS NULL
+	    AND (tls_sni IS NOT NULL OR dns_query IS NOT NULL)")" 0
+	wait_sql "host_names has every name" "SELECT count(*) FROM host_names" \
+	    "$(wc -l <"$T/want_names.txt" | tr -d ' ')"
+	sql "SELECT addr, name, source FROM host_names" | LC_ALL=C sort \
+	    >"$T/got_names.txt"
+	LC_ALL=C sort "$T/want_names.txt" >"$T/want_names.sorted"
+	cmp -s "$T/got_names.txt" "$T/want_names.sorted" ||
+		fail "host_names differs: $(diff "$T/want_names.sorted" "$T/got_names.txt" | head -5)"
+	checks=$((checks + 2))
+	kill -TERM "$(pid_of router)" "$(pid_of store)"
+	end=$(( $(now_s) + WAIT_SECS ))
+	while daemon_alive router || daemon_alive store; do
+		[ "$(now_s)" -ge "$end" ] && fail "router or store did not stop"
+		sleep 0.1
+	done
+else
+	echo "capture_dpi: store part skipped (no evflow-store, router or sqlite3)"
+fi
 
 # ---- 2. live traffic between two namespaces ----
 if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1; then
