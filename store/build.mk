@@ -42,3 +42,11 @@ ALL_SRCS += tests/bench/bench_store.c
 $(BUILD)/bench/bench_store: $(OBJ)/tests/bench/bench_store.o $(call store_objs,$(STORE_LIB_SRCS)) $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STORE_LIBS) $(COMMON_LIBS)
+
+# libFuzzer: the Community ID of a flow row from hostile extra text.
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_community
+ALL_SRCS += tests/fuzz/fuzz_community.c
+$(BUILD)/fuzz/fuzz_community: $(OBJ)/tests/fuzz/fuzz_community.o \
+    $(OBJ)/store/community.o $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(COMMON_LIBS) -lsqlite3
