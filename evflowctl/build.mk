@@ -2,9 +2,11 @@
 # Objects are named with patsubst: $(call objs) is defined after this
 # fragment is included.
 EVFLOWCTL_SRCS = \
+	evflowctl/adopt.c \
 	evflowctl/demo.c \
 	evflowctl/demo_net.c \
 	evflowctl/main.c \
+	evflowctl/plan.c \
 	evflowctl/status.c \
 	evflowctl/supervise.c
 

@@ -3,8 +3,10 @@
  * the demo.
  *
  *   main.c        options, the data directory, start and stop (client side)
- *   supervise.c   the supervisor: which daemons, spawning, restarts with
- *                 backoff, ordered stop, its own control socket
+ *   supervise.c   the supervisor: spawning, readiness, restarts with
+ *                 backoff, ordered and drained stop, its control socket
+ *   plan.c        which daemons an instance runs, with which arguments
+ *   adopt.c       what a killed supervisor leaves: adoption, leftovers
  *   status.c      status, ping and iface: talking to control sockets
  *   demo.c        the demo: the whole system with real traffic between a
  *                 network namespace and the host
@@ -99,6 +101,19 @@ struct daemon {
  * would count it twice) but shown as finished with an error. */
 #define SUP_EXIT_FILE_ERROR	3
 
+/* One supervisor: its daemons and counters. */
+struct sup {
+	struct ctl_opts	*o;
+	struct daemon	*d;
+	unsigned	 n;
+	struct ctl	*ctl;
+	int		 lock_fd;
+	int		 starting;	/* an exit now fails the start */
+	int		 stopping;
+	struct daemon	*failed;	/* the first to exit while starting */
+	uint64_t	 starts, restarts, exits;
+};
+
 /* main.c */
 /* Finds daemon binary `name`: next to evflowctl, then in PATH.
  * Returns 0 with the path, or -1. */
@@ -130,8 +145,27 @@ int	probe_iface(const char *, char *, size_t, char *, size_t);
  * every daemon in order.  `ready_fd` (or -1) gets one line, "ok" or the
  * reason it could not start, then is closed.  Returns the exit status. */
 int	supervise(struct ctl_opts *, int);
+/* Stops every daemon of the supervisor, stage by stage, upstream first,
+ * each stage after the first drained before it is stopped. */
+void	stop_all(struct sup *);
+
+/* plan.c */
+/* Decides which daemons run.  Returns 0, or -1 with err. */
+int	plan(struct sup *, char *, size_t);
+/* After plan(): stop stages of probes and webd, webd's port argument. */
+void	plan_finish(struct sup *);
+
+/* adopt.c */
+/* Writes <datadir>/evflowctl.daemons: "pid name stage" of each. */
+void	write_pids(struct sup *);
+/* 1 once adopted daemon `d` (not our child) has exited. */
+int	adopted_gone(struct daemon *, const char *);
+/* Adopts the daemons a killed supervisor left that run as planned,
+ * stops the others.  Returns how many were adopted. */
+unsigned adopt(struct sup *);
 /* Stops daemons of this data directory that a killed supervisor left
- * running (from <datadir>/evflowctl.daemons).  Returns how many. */
+ * running (from <datadir>/evflowctl.daemons), stage by stage.  Returns
+ * how many. */
 int	leftovers_stop(const struct ctl_opts *);
 
 /* status.c */
