@@ -119,12 +119,12 @@ enum rewrite_err { RW_OK = 0, RW_MALFORMED, RW_TOO_LONG };
  * the sender id XOR `mix` (one host cannot pose as another's sender),
  * each hello's interface and name and each stats record's name become
  * "host:...".  An empty interface stays empty.  Returns the number of
- * records, or -1 with *why set (nothing is half-renamed that matters:
+ * records other than hellos (as link_in counts them), or -1 with *why set (nothing is half-renamed that matters:
  * the caller drops the batch).
  */
 int	relay_rewrite(uint8_t *, size_t, const char *, uint64_t,
 	    enum rewrite_err *);
-/* Records in a well-formed batch, or -1. */
+/* Records other than hellos in a well-formed batch, or -1. */
 int	relay_batch_records(const void *, size_t);
 /* 0 if `h` is a host name: 1-23 letters, digits, '.', '_', '-'. */
 int	relay_host_check(const char *);

@@ -39,7 +39,7 @@ relay_batch_records(const void *msg, size_t len)
 	if (evp_batch_open(&it, msg, len) == -1)
 		return -1;
 	while ((r = evp_batch_next(&it, &rh, &body)) == 1)
-		n++;
+		n += rh.type != EVP_HELLO;
 	return r == 0 ? n : -1;
 }
 
@@ -78,7 +78,7 @@ relay_rewrite(uint8_t *msg, size_t len, const char *host, uint64_t mix,
 	bh.sender ^= mix;
 	memcpy(msg, &bh, sizeof(bh));
 	while ((r = evp_batch_next(&it, &rh, &body)) == 1) {
-		n++;
+		n += rh.type != EVP_HELLO;
 		at = msg + ((const uint8_t *)body - msg);
 		if (rh.type == EVP_HELLO) {
 			if (evp_decode_hello(body, rh.len, &h) == -1)
