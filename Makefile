@@ -137,7 +137,7 @@ UNITS	= evflow.target evflow-store.service evflow-router.service \
 	  evflow-webd.service evflow-collector@.service evflow-capture@.service \
 	  $(if $(filter %/evflow-probe,$(PROGRAMS)),evflow-probe.service)
 DOCS	= README.md docs/design.md docs/schema.md docs/api.md docs/wire.md \
-	  docs/probe.md
+	  docs/probe.md docs/scale-out.md
 UNIT_SED = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' \
 	  -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 
