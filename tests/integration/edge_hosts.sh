@@ -280,4 +280,25 @@ check_eq "nothing stored of the refused edges" "$(sql "SELECT count(*)
     FROM daemon_counters WHERE daemon LIKE '%bad%'")" 0
 grep -q "not in relay.client" "$T/c/relay.log" || fail "no log of the key"
 checks=$((checks + 1))
+
+# Every daemon of every host stops cleanly (edges first), with no
+# sanitizer report in its log (an ASan build runs this test too).
+for k in 1 2 3; do
+	ip netns exec "evh$k$$" "$BIN/evflowctl" stop -d "$T/h$k" >/dev/null ||
+		fail "edge $k did not stop"
+done
+ip netns exec "$C" "$BIN/evflowctl" stop -d "$T/c" >/dev/null ||
+	fail "central did not stop"
+for f in "$T"/c/*.log "$T"/h?/*.log; do
+	if grep -q -e 'Sanitizer' -e 'runtime error:' "$f"; then
+		grep -A 30 -e 'Sanitizer' -e 'runtime error:' "$f" | head -40
+		fail "sanitizer report in $f"
+	fi
+done
+grep -l "restart in\|did not stop" "$T"/c/evflowctl.log "$T"/h?/evflowctl.log \
+    >/dev/null 2>&1 && {
+	grep -h "restart in\|did not stop" "$T"/c/evflowctl.log "$T"/h?/evflowctl.log
+	fail "a daemon exited or was restarted"
+}
+checks=$((checks + 3))
 pass
