@@ -135,6 +135,7 @@ DOCDIR	?= $(PREFIX)/share/doc/evflow
 INSTALL_PROGRAM ?= install -m 0755
 UNITS	= evflow.target evflow-store.service evflow-router.service \
 	  evflow-webd.service evflow-collector@.service evflow-capture@.service \
+	  evflow-relay.service \
 	  $(if $(filter %/evflow-probe,$(PROGRAMS)),evflow-probe.service)
 DOCS	= README.md docs/design.md docs/schema.md docs/api.md docs/wire.md \
 	  docs/probe.md docs/scale-out.md

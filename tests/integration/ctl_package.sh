@@ -175,7 +175,8 @@ done
 # The sample configuration documents every key of every built daemon,
 # and each accepts it as is.
 conf="$TOP/packaging/evflow.conf"
-for b in evflow-collector evflow-capture evflow-router evflow-store evflow-webd; do
+for b in evflow-collector evflow-capture evflow-router evflow-relay evflow-store \
+    evflow-webd; do
 	[ -x "$BIN/$b" ] || continue
 	"$BIN/$b" -h 2>&1 | sed -n 's/^  \([a-z_][a-z_.]*\)  .*/\1/p' >"$T/keys"
 	[ -s "$T/keys" ] || fail "$b -h lists no keys"
@@ -186,6 +187,7 @@ for b in evflow-collector evflow-capture evflow-router evflow-store evflow-webd;
 	case $b in
 	evflow-collector) extra="-i tcp://127.0.0.1:1c" ;;
 	evflow-capture) extra="-i lo" ;;
+	evflow-relay) extra="-m central -o relay.listen=tcp://127.0.0.1:1" ;;
 	*) extra="" ;;
 	esac
 	# shellcheck disable=SC2086
