@@ -2,8 +2,8 @@
  * What the UI asks about one thing at a time: a host (everything about
  * one address), the search box (addresses, processes, containers and
  * names that match a text) and the process tree (parent -> child, with
- * their flows).  Each handler checks its parameters through a table
- * below (query.h), bounds its time range and its rows, and runs
+ * their flows).  Each handler checks its parameters through its table in
+ * params.c (query.h), bounds its time range and its rows, and runs
  * prepared statements only.  See docs/api.md.
  */
 #include <ctype.h>
@@ -25,53 +25,10 @@
 #define HOST_PEERS_MAX		20		/* rows of each top list */
 #define HOST_PROCS_MAX		50
 #define HOST_NAMES_MAX		20
-#define SEARCH_TEXT_MAX		128		/* bytes of a search text */
-#define SEARCH_LIMIT_DEFAULT	8		/* results per kind */
-#define SEARCH_LIMIT_MAX	50
-#define TREE_LIMIT_DEFAULT	500		/* processes in a tree */
-#define TREE_LIMIT_MAX		5000
 
 /* The host-name table the store fills from DNS answers and nDPI, when
  * the database has one (schema.md, "host_names"). */
 #define NAMES_TABLE	"host_names"
-
-static const struct qp_def host_params[] = {
-	{ "from", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
-	  "seen at or after (default -86400)" },
-	{ "to", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
-	  "seen at or before (default now)" },
-	{ "iface", QP_TEXT, 0, 255, NULL, NULL, NULL, NULL,
-	  "interface name" },
-	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
-};
-
-static const struct qp_def search_params[] = {
-	{ "q", QP_TEXT, 0, SEARCH_TEXT_MAX, NULL, NULL, NULL, NULL,
-	  "what to look for" },
-	{ "from", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
-	  "addresses seen at or after (default -86400)" },
-	{ "limit", QP_LIMIT, 0, SEARCH_LIMIT_MAX, NULL, NULL, NULL, NULL,
-	  "results per kind (default 8)" },
-	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
-};
-
-static const struct qp_def tree_params[] = {
-	{ "iface", QP_TEXT, 0, 255, NULL,
-	  "f.iface_id = (SELECT id FROM interfaces WHERE name = ?)", NULL, NULL,
-	  "interface name" },
-	{ "addr", QP_ADDR, 0, 0, NULL, "(f.cli_addr = ? OR f.srv_addr = ?)",
-	  NULL, "(cidr_match(f.cli_addr, ?) OR cidr_match(f.srv_addr, ?))",
-	  "address or CIDR on either side" },
-	{ "user", QP_TEXT, 0, 63, NULL, "(f.cli_user = ? OR f.srv_user = ?)",
-	  NULL, NULL, "user name" },
-	{ "from", QP_TIME, 0, 0, NULL, "f.last_seen >= ?", NULL, NULL,
-	  "seen at or after (default -86400)" },
-	{ "to", QP_TIME, 0, 0, NULL, "f.last_seen <= ?", NULL, NULL,
-	  "seen at or before" },
-	{ "limit", QP_LIMIT, 0, TREE_LIMIT_MAX, NULL, NULL, NULL, NULL,
-	  "processes (default 500)" },
-	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
-};
 
 /* What every statement of a host answer is bound to, by name. */
 struct host_args {

@@ -291,3 +291,44 @@ const struct qp_def summary_params[] = {
 const struct qp_def none_params[] = {
 	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
 };
+
+/* ---- /api/v1/hosts/{addr}, /api/v1/search, /api/v1/processes/tree
+ * (api_hosts.c, which adds the time condition of the first two itself) */
+
+const struct qp_def host_params[] = {
+	{ "from", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
+	  "seen at or after (default -86400)" },
+	{ "to", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
+	  "seen at or before (default now)" },
+	{ "iface", QP_TEXT, 0, 255, NULL, NULL, NULL, NULL,
+	  "interface name" },
+	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
+};
+
+const struct qp_def search_params[] = {
+	{ "q", QP_TEXT, 0, SEARCH_TEXT_MAX, NULL, NULL, NULL, NULL,
+	  "what to look for" },
+	{ "from", QP_TIME, 0, 0, NULL, NULL, NULL, NULL,
+	  "addresses seen at or after (default -86400)" },
+	{ "limit", QP_LIMIT, 0, SEARCH_LIMIT_MAX, NULL, NULL, NULL, NULL,
+	  "results per kind (default 8)" },
+	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
+};
+
+const struct qp_def tree_params[] = {
+	{ "iface", QP_TEXT, 0, 255, NULL,
+	  "f.iface_id = (SELECT id FROM interfaces WHERE name = ?)", NULL, NULL,
+	  "interface name" },
+	{ "addr", QP_ADDR, 0, 0, NULL, "(f.cli_addr = ? OR f.srv_addr = ?)",
+	  NULL, "(cidr_match(f.cli_addr, ?) OR cidr_match(f.srv_addr, ?))",
+	  "address or CIDR on either side" },
+	{ "user", QP_TEXT, 0, 63, NULL, "(f.cli_user = ? OR f.srv_user = ?)",
+	  NULL, NULL, "user name" },
+	{ "from", QP_TIME, 0, 0, NULL, "f.last_seen >= ?", NULL, NULL,
+	  "seen at or after (default -86400)" },
+	{ "to", QP_TIME, 0, 0, NULL, "f.last_seen <= ?", NULL, NULL,
+	  "seen at or before" },
+	{ "limit", QP_LIMIT, 0, TREE_LIMIT_MAX, NULL, NULL, NULL, NULL,
+	  "processes (default 500)" },
+	{ NULL, QP_INT, 0, 0, NULL, NULL, NULL, NULL, NULL }
+};

@@ -145,5 +145,14 @@ extern const struct qp_sort listen_sorts[];
 extern const struct qp_def ifcounter_params[];
 extern const struct qp_def summary_params[];
 extern const struct qp_def none_params[];
+/* Bounds of /api/v1/search and /api/v1/processes/tree (api_hosts.c). */
+#define SEARCH_TEXT_MAX		128	/* bytes of a search text */
+#define SEARCH_LIMIT_DEFAULT	8	/* results per kind */
+#define SEARCH_LIMIT_MAX	50
+#define TREE_LIMIT_DEFAULT	500	/* processes in a tree */
+#define TREE_LIMIT_MAX		5000
+extern const struct qp_def host_params[];
+extern const struct qp_def search_params[];
+extern const struct qp_def tree_params[];
 
 #endif

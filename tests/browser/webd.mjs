@@ -445,6 +445,9 @@ try {
 	await page.click('#logout');
 	await page.waitForSelector('#login-form', { state: 'visible' });
 	check(true, 'logged out');
+	await page.setViewportSize({ width: 390, height: 844 });
+	await shot('login-phone');
+	await page.setViewportSize({ width: 1400, height: 900 });
 
 
 	// ---- a page opened before the database exists tries again (after

@@ -53,5 +53,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	one(listen_params, listen_sorts, data, size);
 	one(group_params, process_sorts, data, size);
 	one(ifcounter_params, NULL, data, size);
+	one(host_params, NULL, data, size);
+	one(search_params, NULL, data, size);
+	one(tree_params, NULL, data, size);
 	return 0;
 }

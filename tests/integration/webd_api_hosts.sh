@@ -147,6 +147,10 @@ expect "search: limit 51" 400 GET "/api/v1/search?q=curl&limit=51" -H "$A"
 expect "search: unknown parameter" 400 GET "/api/v1/search?q=curl&sort=x" -H "$A"
 expect "search: q twice" 400 GET "/api/v1/search?q=curl&q=wget" -H "$A"
 expect "search without auth" 401 GET "/api/v1/search?q=curl"
+expect "search: NUL" 400 GET "/api/v1/search?q=curl%00junk" -H "$A"
+expect "search: not UTF-8" 400 GET "/api/v1/search?q=curl%ff" -H "$A"
+expect "search: UTF-8" 200 GET "/api/v1/search?q=%c3%a9t%c3%a9" -H "$A"
+expect "host: NUL" 400 GET "/api/v1/hosts/10.9.0.5%00" -H "$A"
 
 # ---- the process tree
 expect "process tree" 200 GET "/api/v1/processes/tree" -H "$A"
