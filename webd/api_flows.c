@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ch.h"
 #include "query.h"
 #include "webd.h"
 
@@ -40,6 +41,10 @@ api_flows(struct webd *w, struct req *q, struct resp *r)
 	struct json_keys keys;
 	int rc, n = 0;
 
+	if (w->ch != NULL) {		/* webd.history = clickhouse */
+		api_ch_flows(w, q, r);
+		return;
+	}
 	query_init(&qy, flow_params, flow_sorts, 100);
 	if (req_query(q, &qy, r) == -1)
 		return;
@@ -161,6 +166,10 @@ api_flow(struct webd *w, struct req *q, struct resp *r)
 	query_init(&qy, none_params, NULL, 0);
 	if (req_query(q, &qy, r) == -1)
 		return;
+	if (w->ch != NULL) {		/* webd.history = clickhouse */
+		api_ch_flow(w, q, r);
+		return;
+	}
 	if (q->path_arg[0] < '0' || q->path_arg[0] > '9' ||
 	    strlen(q->path_arg) > 19 ||
 	    (id = strtoll(q->path_arg, &end, 10), *end != '\0')) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ch.h"
 #include "query.h"
 #include "webd.h"
 
@@ -344,6 +345,10 @@ api_summary(struct webd *w, struct req *q, struct resp *r)
 	double now, from, to;
 	int rc = 0;
 
+	if (w->ch != NULL) {		/* webd.history = clickhouse */
+		api_ch_summary(w, q, r);
+		return;
+	}
 	query_init(&qy, summary_params, NULL, 0);
 	if (req_query(q, &qy, r) == -1)
 		return;

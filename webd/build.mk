@@ -13,6 +13,8 @@ WEBD_SRCS = \
 	webd/params.c \
 	webd/api_auth.c \
 	webd/api_flows.c \
+	webd/api_ch.c \
+	webd/ch_query.c \
 	webd/api_ifaces.c \
 	webd/api_stats.c \
 	webd/api_hosts.c \

@@ -28,6 +28,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/paths.h"
+#include "ch.h"
 #include "webd.h"
 
 #define TICK_USEC	1000000ULL	/* live refresh, session expiry */
@@ -112,6 +113,18 @@ static const struct conf_directive webd_conf_table[] = {
 	  "PEM certificate: serve HTTPS" },
 	{ "webd.tls_key", CONF_STR, O(tls_key), S(tls_key), NULL, 0, 0,
 	  "PEM private key for webd.tls_cert" },
+	{ "webd.history", CONF_STR, O(history), S(history), "sqlite", 0, 0,
+	  "where the flows list and the dashboard read flows: sqlite or"
+	  " clickhouse (docs/clickhouse.md)" },
+	{ "clickhouse_shards", CONF_STR, O(ch_shards), S(ch_shards),
+	  "127.0.0.1:8123", 0, 0, "ClickHouse HTTP endpoints (any answers"
+	  " through the Distributed tables; the next if one is down)" },
+	{ "clickhouse_database", CONF_STR, O(ch_database), S(ch_database),
+	  "evflow", 0, 0, "ClickHouse database" },
+	{ "clickhouse_user", CONF_STR, O(ch_user), S(ch_user), NULL, 0, 0,
+	  "ClickHouse user (default: the server's default)" },
+	{ "webd.clickhouse_timeout", CONF_SECONDS, O(ch_timeout), 0, "10s", 1,
+	  600, "time per ClickHouse query" },
 	{ NULL, CONF_STR, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -367,6 +380,15 @@ main(int argc, char **argv)
 	if ((w.db = db_pool_new(w.conf.database, (unsigned)w.conf.threads +
 	    1, w.conf.sql_timeout)) == NULL)
 		fatal("database pool");
+	if (strcmp(w.conf.history, "clickhouse") == 0) {
+		if ((w.ch = ch_new(w.conf.ch_shards, w.conf.ch_database,
+		    w.conf.ch_user, (int)w.conf.ch_timeout * 1000, err,
+		    sizeof(err))) == NULL)
+			fatalx("clickhouse: %s", err);
+		log_info("history from ClickHouse %s, database %s",
+		    w.conf.ch_shards, w.conf.ch_database);
+	} else if (strcmp(w.conf.history, "sqlite") != 0)
+		fatalx("webd.history: sqlite or clickhouse");
 	if ((w.live = live_new(w.conf.datadir, w.conf.name,
 	    (int)w.conf.ctl_timeout)) == NULL)
 		fatal("live");
@@ -412,6 +434,7 @@ main(int argc, char **argv)
 	daemon_ctl_close(d);
 	live_free(w.live);
 	db_pool_free(w.db);
+	ch_free(w.ch);
 	rate_free(w.rate);
 	rate_free(w.login_rate);
 	rate_free(w.login_account);

@@ -724,6 +724,26 @@ query_cursor_json(const struct query *q, sqlite3_stmt *st, int col,
 	buf_free(&raw);
 }
 
+void
+query_cursor_text(const struct query *q, const char *val, long long id,
+    struct buf *b)
+{
+	struct buf raw;
+
+	buf_init(&raw);
+	buf_printf(&raw, "%s~%s~%lld~", q->sort->name, q->desc ? "d" : "a",
+	    id);
+	if (val != NULL && q->sort->type == QS_REAL)
+		buf_printf(&raw, "%.17g", strtod(val, NULL));
+	else if (val != NULL)
+		buf_puts(&raw, val);
+	buf_puts(b, "\"");
+	if (raw.len <= CURSOR_MAX * 3 / 4)
+		b64_encode((const unsigned char *)raw.p, raw.len, b);
+	buf_puts(b, "\"");
+	buf_free(&raw);
+}
+
 /* ---- SQL functions */
 
 struct cidr {

@@ -127,6 +127,12 @@ int	query_bind(const struct query *, sqlite3_stmt *);
 void	query_cursor_json(const struct query *, sqlite3_stmt *, int,
 	    long long, struct buf *);
 
+/* The same cursor from the sort value as text (the ClickHouse history,
+ * webd/ch.h): QS_REAL text is read and written as query_cursor_json()
+ * does, so both backends give the same cursor for the same row. */
+void	query_cursor_text(const struct query *, const char *, long long,
+	    struct buf *);
+
 /* Canonical text of an address ("::ffff:1.2.3.4" -> "1.2.3.4") or CIDR
  * (host bits cleared).  Sets *is_net.  0 or -1. */
 int	query_addr_canon(const char *, char *, size_t, int *);

@@ -60,6 +60,12 @@ struct webd_conf {
 	char		tls_cert[CONF_STR_LEN];
 	char		tls_key[CONF_STR_LEN];
 	long long	log_level;
+	/* the history's backend (webd/ch.h) */
+	char		history[16];	/* sqlite or clickhouse */
+	char		ch_shards[CONF_STR_LEN];
+	char		ch_database[CONF_STR_LEN];
+	char		ch_user[CONF_STR_LEN];
+	long long	ch_timeout;	/* seconds per query */
 };
 
 /* Counters, rendered by /metrics and the `stats` view of webd itself. */
@@ -113,6 +119,7 @@ struct webd {
 	struct webd_rate	*login_account;	/* per account name */
 	struct webd_live	*live;
 	struct webd_dbpool	*db;
+	struct webd_ch		*ch;	/* webd.history = clickhouse, or NULL */
 	struct MHD_Daemon	*mhd;
 	struct webd_conns	*conns;	/* conns.c's connection table */
 	struct http_names	*names;	/* webd.hosts, trusted_proxies */
