@@ -84,8 +84,9 @@ api_ch_flows(struct webd *w, struct req *q, struct resp *r)
 	}
 	buf_init(&sql);
 	buf_init(&next);
-	buf_printf(&sql, "%s, %s AS _sort FROM %s.flows AS f FINAL"
-	    " WHERE f.ver > 0", ch_list_cols, ch_sort_expr(&qy),
+	buf_printf(&sql, "%s, ", ch_list_cols);
+	ch_sort_expr(&qy, &sql);
+	buf_printf(&sql, " AS _sort FROM %s.flows AS f FINAL WHERE f.ver > 0",
 	    w->ch->database);
 	if (ch_where(&qy, &ifs, now_sec(), &sql, err, sizeof(err)) == -1) {
 		resp_error(r, 400, err);

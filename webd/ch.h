@@ -98,8 +98,8 @@ int	ch_where(const struct query *, const struct ch_ifaces *, double,
 /* The keyset condition and ORDER BY ... LIMIT of q (id tie breaker). */
 void	ch_keyset(const struct query *, const char *, struct buf *);
 void	ch_order(const struct query *, const char *, struct buf *);
-/* A sort's expression in ClickHouse SQL. */
-const char *ch_sort_expr(const struct query *);
+/* Appends q's sort expression in ClickHouse SQL. */
+void	ch_sort_expr(const struct query *, struct buf *);
 /* A double as an exact ClickHouse expression. */
 void	ch_real(struct buf *, double);
 

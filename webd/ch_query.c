@@ -573,28 +573,49 @@ static const struct {
 	{ NULL, NULL }
 };
 
-const char *
-ch_sort_expr(const struct query *q)
+/* The sort's expression; text sorts compare the first
+ * QP_CURSOR_TEXT_MAX bytes as bytes, as query.c's sort_expr() has
+ * SQLite do (ClickHouse compares strings as bytes, and substring()
+ * counts bytes). */
+void
+ch_sort_expr(const struct query *q, struct buf *b)
 {
+	const char *e = q->sort->expr;
 	int i;
 
 	for (i = 0; ch_sorts[i].name != NULL; i++)
 		if (strcmp(ch_sorts[i].name, q->sort->name) == 0)
-			return ch_sorts[i].expr;
-	return q->sort->expr;
+			e = ch_sorts[i].expr;
+	if (q->sort->type == QS_TEXT)
+		buf_printf(b, "substring(%s, 1, %d)", e, QP_CURSOR_TEXT_MAX);
+	else
+		buf_puts(b, e);
+}
+
+static void
+cursor_literal(const struct query *q, struct buf *b)
+{
+	if (q->sort->type == QS_TEXT)
+		ch_quote(b, q->cur_text, q->cur_text_len);
+	else
+		literal(b, &q->cur_val);
 }
 
 void
 ch_keyset(const struct query *q, const char *id_expr, struct buf *b)
 {
-	const char *op = q->desc ? "<" : ">", *e = ch_sort_expr(q);
+	const char *op = q->desc ? "<" : ">";
 
 	if (!q->has_cursor || q->sort == NULL)
 		return;
-	buf_printf(b, " AND (%s %s ", e, op);
-	literal(b, &q->cur_val);
-	buf_printf(b, " OR (%s = ", e);
-	literal(b, &q->cur_val);
+	buf_puts(b, " AND (");
+	ch_sort_expr(q, b);
+	buf_printf(b, " %s ", op);
+	cursor_literal(q, b);
+	buf_puts(b, " OR (");
+	ch_sort_expr(q, b);
+	buf_puts(b, " = ");
+	cursor_literal(q, b);
 	buf_printf(b, " AND %s %s %lld))", id_expr, op, q->cur_id);
 }
 
@@ -603,8 +624,10 @@ ch_order(const struct query *q, const char *id_expr, struct buf *b)
 {
 	const char *dir = q->desc ? "DESC" : "ASC";
 
-	if (q->sort != NULL)
-		buf_printf(b, " ORDER BY %s %s, %s %s", ch_sort_expr(q), dir,
-		    id_expr, dir);
+	if (q->sort != NULL) {
+		buf_puts(b, " ORDER BY ");
+		ch_sort_expr(q, b);
+		buf_printf(b, " %s, %s %s", dir, id_expr, dir);
+	}
 	buf_printf(b, " LIMIT %lld", q->limit + 1);
 }

@@ -735,6 +735,9 @@ query_cursor_text(const struct query *q, const char *val, long long id,
 	    id);
 	if (val != NULL && q->sort->type == QS_REAL)
 		buf_printf(&raw, "%.17g", strtod(val, NULL));
+	else if (val != NULL && q->sort->type == QS_TEXT)
+		buf_add(&raw, val, strlen(val) > QP_CURSOR_TEXT_MAX ?
+		    QP_CURSOR_TEXT_MAX : strlen(val));
 	else if (val != NULL)
 		buf_puts(&raw, val);
 	buf_puts(b, "\"");
