@@ -18,12 +18,15 @@ ch_start 1
 ch_start 2
 
 EP="tcp://127.0.0.1:$(free_port)c"
-python3 - "$(date +%s)" >"$T/events.jsonl" <<'PY'
+GEN=$(date +%s)
+python3 - "$GEN" >"$T/events.jsonl" <<'PY'
 import json, sys
 now = int(sys.argv[1])
 for i in range(400):
     v6 = i % 4 == 0
-    e = {"timestamp": "%d.%06d" % (now - 100 + i % 90, i * 7919 % 1000000),
+    # Old (~9 min) or recent (~15 s): far from the `live` boundary.
+    t = now - (550 if i % 2 else 15) + i % 10
+    e = {"timestamp": "%d.%06d" % (t, i * 7919 % 1000000),
          "IP_PROTOCOL_VERSION": 6 if v6 else 4,
          "TCP_EVENT_TYPE": ["CONNECT", "ACCEPT", "CLOSE"][i % 3],
          "PROTOCOL": 17 if i % 5 == 0 else 6,
@@ -83,10 +86,11 @@ URL_CH=$W_URL
 CID=$(sql "SELECT community_id FROM flows WHERE community_id IS NOT NULL
     ORDER BY id LIMIT 1")
 
-python3 - "$URL_LITE" "$URL_CH" "$TOK_LITE" "$W_TOKEN" "$CID" "$n" <<'PY' || fail "the backends differ"
+python3 - "$URL_LITE" "$URL_CH" "$TOK_LITE" "$W_TOKEN" "$CID" "$n" "$GEN" <<'PY' || fail "the backends differ"
 import json, sys, urllib.error, urllib.parse, urllib.request
 lite, ch, tok_lite, tok_ch, cid = sys.argv[1:6]
 N_ALL = int(sys.argv[6])
+GEN = int(sys.argv[7])
 checks = 0
 bad = 0
 
@@ -125,7 +129,8 @@ filters = ["", "proto=udp", "proto=tcp", "addr=10.1.0.0/24",
     "pid=1005", "user=u1", "uid=1001", "container=web-3",
     "container=c0ffee00001", "pod=web-1-pod", "namespace=shop",
     "state=ESTABLISHED", "source=event", "source=netflow", "ip_version=6",
-    "from=-50", "to=-60", "attributed=yes", "attributed=no", "live=yes",
+    "from=%d" % (GEN - 200), "to=%d" % (GEN - 200),
+    "from=%d.5" % (GEN - 546), "attributed=yes", "attributed=no", "live=yes",
     "live=no", "vlan=0", "community_id=" + urllib.parse.quote(cid),
     "iface=" + urllib.parse.quote("nonexistent"), "proto=bogus"]
 for f in filters:
