@@ -24,6 +24,12 @@ WEBD_SRCS = \
 WEBD_UI = \
 	webd/ui/index.html \
 	webd/ui/app.js \
+	webd/ui/charts.js \
+	webd/ui/dashboard.js \
+	webd/ui/flows.js \
+	webd/ui/host.js \
+	webd/ui/processes.js \
+	webd/ui/interfaces.js \
 	webd/ui/app.css \
 	webd/ui/favicon.svg
 WEBD_LIBS = -lmicrohttpd -lsqlite3 -lsodium -lcjson -lpthread -lm
