@@ -201,11 +201,22 @@ print_places(const struct ctl_opts *o)
 	char p[PATH_MAX + 80];
 	int port;
 
-	datadir_path(p, sizeof(p), o, "evflow.db");
-	printf("database: %s\n", p);
+	if (strcmp(o->role, "edge") == 0)
+		printf("role:     edge: no database here, records go to the "
+		    "central (relay.upstream)\n");
+	else {
+		datadir_path(p, sizeof(p), o, "evflow.db");
+		printf("database: %s\n", p);
+	}
 	printf("datadir:  %s (logs: <name>.log)\n", o->datadir);
 	ctl_endpoint_of(p, sizeof(p), o, "evflowctl");
 	printf("control:  %s (supervisor)\n", p);
+	if (strcmp(o->role, "all") != 0) {
+		ctl_endpoint_of(p, sizeof(p), o, "relay");
+		printf("control:  %s (relay: its key, peer, hosts)\n", p);
+	}
+	if (strcmp(o->role, "edge") == 0)
+		return;
 	ctl_endpoint_of(p, sizeof(p), o, "router");
 	printf("control:  %s (router: iface list|set)\n", p);
 	ctl_endpoint_of(p, sizeof(p), o, "store");
