@@ -40,7 +40,8 @@
 #define SUP_BACKOFF_MIN_MS	500	/* first restart delay */
 #define SUP_BACKOFF_MAX_MS	30000	/* restart delay cap */
 #define SUP_STABLE_USEC		10000000 /* a run this long resets backoff */
-#define SUP_READY_TIMEOUT_MS	10000	/* start: wait for the daemons */
+#define SUP_READY_TIMEOUT_MS	30000	/* start: wait for the daemons (a store
+					   may migrate or vacuum first) */
 /* `-i probe`: the ZMQ interface a local evflow-probe feeds by default */
 #define PROBE_DEFAULT_ZMQ	"tcp://127.0.0.1:5570c"
 
