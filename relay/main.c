@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/counters.h"
 #include "common/daemon.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "relay.h"
@@ -132,9 +133,6 @@ clients_parse(struct relay *r)
 				    "twice", host);
 		snprintf(c->host, sizeof(c->host), "%s", host);
 		snprintf(c->public, sizeof(c->public), "%s", key);
-		if (getrandom(&c->mix, sizeof(c->mix), 0) !=
-		    (ssize_t)sizeof(c->mix))
-			fatal("getrandom");
 		r->nclients++;
 	}
 }
@@ -196,6 +194,24 @@ keys(struct relay *r)
 	}
 	log_info("public key %s (secret in %s%s)", r->public, path,
 	    created ? ", new" : "");
+}
+
+/*
+ * Each admitted host's sender-id mix: a hash of its name keyed by this
+ * relay's secret key.  An edge cannot predict it (it would need the
+ * secret) and so cannot pose as another host's sender; it stays the
+ * same across restarts of the relay, so the store sees each edge
+ * sender as one origin whose sequence goes on.
+ */
+static void
+mixes(struct relay *r)
+{
+	uint64_t seed = hash_bytes(r->secret, strlen(r->secret), 0);
+	unsigned i;
+
+	for (i = 0; i < r->nclients; i++)
+		r->clients[i].mix = hash_bytes(r->clients[i].host,
+		    strlen(r->clients[i].host), seed);
 }
 
 size_t
@@ -352,6 +368,7 @@ main(int argc, char **argv)
 	}
 	daemon_start(&d);
 	keys(r);
+	mixes(r);
 	if ((r->own = malloc(EVP_BATCH_MAX_BYTES)) == NULL ||
 	    (r->pend = malloc(r->conf.link.max_message)) == NULL)
 		fatal("malloc");

@@ -65,7 +65,7 @@ struct relay_client {
 	char		 host[RELAY_HOST_MAX];
 	char		 public[CURVE_KEY_Z85];
 	unsigned char	 key[32];
-	uint64_t	 mix;		/* XORed into its sender ids */
+	uint64_t	 mix;		/* XORed into its sender ids (main.c) */
 	uint64_t	 msgs, records;
 };
 
