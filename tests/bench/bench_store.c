@@ -29,7 +29,10 @@
  * time, commit every STORE_TXN_ROWS rows; the clock stops when every
  * row is committed.  The batches are built before the clock starts.
  * Env: BENCH_STORE_N (records per run), BENCH_STORE_RUNS,
- * BENCH_STORE_MODES (names to run, default all).
+ * BENCH_STORE_MODES (names to run, default all), BENCH_STORE_SINK
+ * (store.sink: sqlite, both or clickhouse; the ClickHouse servers in
+ * BENCH_STORE_CH, host:port,...: the clock then stops when ClickHouse
+ * has every row too; tests/bench/clickhouse.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,9 +62,29 @@ struct run {
 	uint64_t	 mem_evicted;
 	size_t		 mem_bytes;	/* accounted, when every row is in */
 	int		 ok;
+	int		 ch_ok;		/* ClickHouse took every row */
 };
 
 static char dir[64];
+
+/* BENCH_STORE_SINK and BENCH_STORE_CH into the store's settings. */
+static void
+bench_sink(struct store_conf *c)
+{
+	const char *sink = getenv("BENCH_STORE_SINK");
+	const char *shards = getenv("BENCH_STORE_CH");
+
+	snprintf(c->sink, sizeof(c->sink), "%s", sink ? sink : "sqlite");
+	snprintf(c->ch.shards, sizeof(c->ch.shards), "%s",
+	    shards ? shards : "127.0.0.1:8123");
+	snprintf(c->ch.database, sizeof(c->ch.database), "evflow_bench");
+	snprintf(c->ch.cluster, sizeof(c->ch.cluster), "evflow");
+	c->ch.max_memory = 256 << 20;
+	c->ch.batch_bytes = 4 << 20;
+	c->ch.flush_sec = 1;
+	c->ch.retry_time = 60;
+	c->ch.timeout_sec = 30;
+}
 static long long max_memory;	/* store.max_memory of the runs */
 
 static int
@@ -202,6 +225,8 @@ one_run(enum mode m, uint64_t n, int threaded)
 	unsigned per = m == M_JOIN ? 2 : 1, k;
 	size_t nbt = 0, j;
 	int packet = m == M_JOIN || m == M_REJOIN;
+	int ch_only = getenv("BENCH_STORE_SINK") != NULL &&
+	    strcmp(getenv("BENCH_STORE_SINK"), "clickhouse") == 0;
 
 	memset(&out, 0, sizeof(out));
 	rm_db();
@@ -217,6 +242,7 @@ one_run(enum mode m, uint64_t n, int threaded)
 	c.history_interval = 10;
 	c.write_slice = 4096;
 	c.max_memory = max_memory;
+	bench_sink(&c);
 	if (store_init(st, &c, "bench", SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == -1 || (threaded &&
 	    writer_start(st->w, err, sizeof(err)) == -1)) {
@@ -296,20 +322,34 @@ one_run(enum mode m, uint64_t n, int threaded)
 		}
 	}
 	store_sync(st);
+	if (st->ch != NULL && ch_sync(st->ch, 300000) == -1)
+		fprintf(stderr, "bench_store: clickhouse did not take every "
+		    "row\n");
 	spent = clock_mono_usec() - t0;
 	out.bytes_per_flow = store_bytes_per_flow(st, &out.live);
 
 	out.rate = (double)(n * per) / ((double)spent / 1e6);
 	out.rows_rate = (double)(kstats(st).flows_written - rows0) /
 	    ((double)spent / 1e6);
+	if (st->ch != NULL) {
+		struct ch_stats cs;
+
+		/* Rows ClickHouse took: flow rows, their processes and the
+		 * counters; none may be lost. */
+		ch_stats(st->ch, &cs);
+		out.rows_rate = (double)cs.rows_sent / ((double)spent / 1e6);
+		out.ch_ok = cs.rows_dropped == 0 && cs.rows_pending == 0 &&
+		    cs.rows_sent >= n;
+	}
 	store_sync_counters(st);
 	out.mem_evicted = st->c[SC_MEM_EVICTED];
 	out.mem_bytes = st->in->mem.used;
 	ft = st->iface[m == M_COMPANION ? 1 : 0].ft;
 	out.ok = in->lost == 0 && st->c[SC_RECEIVED] - recv0 == n * per &&
 	    st->c[SC_STORED] == n * per &&
+	    (st->ch == NULL || out.ch_ok) && (ch_only ||
 	    kstats(st).flows_written - rows0 ==
-	    n * (m == M_BOTH || m == M_COMPANION ? 2 : 1) &&
+	    n * (m == M_BOTH || m == M_COMPANION ? 2 : 1)) &&
 	    kstats(st).write_errors == 0 &&
 	    (m != M_JOIN || ft->c[FTC_JOINS] == n) &&
 	    (m != M_REJOIN || (ft->c[FTC_JOINS] == n &&
