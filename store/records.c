@@ -95,6 +95,9 @@ const uint8_t store_counter_gauge[SC_MAX] = {
 	[SC_MAX_TURN_USEC] = 1,
 	[SC_WRITE_ERROR_STATE] = 1,
 	[SC_WRITE_RETRY_ROWS] = 1,
+	[SC_CH_ROWS_PENDING] = 1,
+	[SC_CH_BYTES_PENDING] = 1,
+	[SC_CH_SHARDS_DOWN] = 1,
 };
 
 /* sink_counters_load() callback: keeps every saved counter. */
