@@ -16,9 +16,11 @@
 #   DURATION=180 tests/bench/soak.sh build    a shortened run
 #
 # Fails (exit 1) if the database file passes store.max_db_size, the WAL
-# passes 1.5 times its limit (a commit can land between restarts), a
-# daemon's RSS grows by more than 20% after the warm-up, a daemon dies,
-# or a counter says something was dropped.
+# passes 3 times its limit (it starts over only when no reader holds it:
+# a restart left for later lets it grow, counted in wal_restarts_busy),
+# a daemon's RSS after the warm-up passes its RSS then by more than 20%
+# and 8 MiB (a few MiB of buffers come and go), a daemon dies, or a
+# counter says something was dropped.
 BUILD=${1:-build}
 EVFLOW_BUILD=$(cd "$BUILD" && pwd)
 BIN="$EVFLOW_BUILD/bin"
@@ -161,19 +163,19 @@ END {
 		ratio = base[i] ? peak[i] / base[i] : 0
 		printf "  %-9s RSS %d kB at %d s, peak after %d kB (ratio %.3f)\n",
 		    name[i - 1], base[i], warm, peak[i], ratio
-		if (ratio > 1.20) bad = 1
+		if (ratio > 1.20 && peak[i] - base[i] > 8192) bad = 1
 	}
 	printf "  database file: largest %.1f MiB of %.1f MiB (%.1f%%); WAL largest %.1f MiB, limit %.1f MiB\n",
 	    maxdb / 1048576, dbmax / 1048576, 100 * maxdb / dbmax,
 	    maxwal / 1048576, walmax / 1048576
 	if (maxdb > dbmax) bad = 1
-	if (maxwal > walmax * 1.5) bad = 1
+	if (maxwal > walmax * 3) bad = 1
 	exit bad
 }' "$T/samples" || rc=1
 drops=$(ctr_sum store 'drop|lost|bad_|no_memory|no_iface')
 rdrops=$(ctr_sum router 'drop|lost|bad_')
 cdrops=$(ctr_sum col0 'drop|lost|bad_')
-echo "  rows inserted $(ctr store rows_inserted), retention deleted $(ctr store retention_deleted) in $(ctr store retention_runs) passes, pages given back $(ctr store retention_vacuumed_pages); store CPU $(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' /proc/$sp/stat) s"
+echo "  rows inserted $(ctr store rows_inserted), retention deleted $(ctr store retention_deleted) in $(ctr store retention_runs) passes, pages given back $(ctr store retention_vacuumed_pages); WAL restarts $(ctr store wal_restarts), left for later $(ctr store wal_restarts_busy); store CPU $(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' /proc/$sp/stat) s"
 echo "  dropped or lost: store $drops, router $rdrops, collector $cdrops"
 [ "$drops" -eq 0 ] && [ "$rdrops" -eq 0 ] && [ "$cdrops" -eq 0 ] || rc=1
 [ $rc -eq 0 ] && echo "soak: ok" || echo "soak: FAILED"
