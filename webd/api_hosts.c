@@ -72,6 +72,10 @@ host_bind(sqlite3_stmt *st, const struct host_args *a)
 			rc = sqlite3_bind_int64(st, i, a->step);
 		else if (strcmp(pn, ":limit") == 0)
 			rc = sqlite3_bind_int64(st, i, a->limit);
+		else if (strcmp(pn, ":peers") == 0)
+			rc = sqlite3_bind_int64(st, i, HOST_PEERS_MAX);
+		else if (strcmp(pn, ":procs") == 0)
+			rc = sqlite3_bind_int64(st, i, HOST_PROCS_MAX);
 		else
 			return -1;
 	}
@@ -119,13 +123,66 @@ range_of(const struct query *qy, long long span, double *from, double *to,
 	" AND (f.cli_addr = :addr OR f.srv_addr = :addr)" \
 	" AND (:iface IS NULL OR f.iface_id =" \
 	" (SELECT id FROM interfaces WHERE name = :iface))"
-/* Bytes the host sent and received in a flow (NULL if not measured). */
-#define SENT_SQL "CASE WHEN f.cli_addr = :addr THEN f.c2s_bytes" \
-	" ELSE f.s2c_bytes END"
-#define RCVD_SQL "CASE WHEN f.cli_addr = :addr THEN f.s2c_bytes" \
-	" ELSE f.c2s_bytes END"
-#define PEER_SQL "CASE WHEN f.cli_addr = :addr THEN f.srv_addr" \
-	" ELSE f.cli_addr END"
+
+/*
+ * One statement for the whole answer: the host's rows are read once
+ * (a materialized CTE: with no index on addresses each read scans the
+ * range) and every part is aggregated from them as JSON.  Six
+ * statements took 0.9 s on a 24-hour range of 144,000 flows; see
+ * docs/api.md.  `sent`/`rcvd` are the host's own directions, `peer` the
+ * other side, `bytes` NULL when neither direction was measured.
+ */
+static const char host_sql[] =
+	"WITH h AS MATERIALIZED (SELECT f.cli_addr, f.srv_addr, f.protocol,"
+	" f.srv_port, f.first_seen, f.last_seen, f.source, f.cli_proc_id,"
+	" f.srv_proc_id, f.cli_cont_id, f.srv_cont_id,"
+	" CASE WHEN f.cli_addr = :addr THEN f.c2s_bytes ELSE f.s2c_bytes END"
+	" AS sent,"
+	" CASE WHEN f.cli_addr = :addr THEN f.s2c_bytes ELSE f.c2s_bytes END"
+	" AS rcvd,"
+	" CASE WHEN f.cli_addr = :addr THEN f.srv_addr ELSE f.cli_addr END"
+	" AS peer, " BYTES_KNOWN_SQL " AS bytes"
+	" FROM flow_rows f WHERE" HOST_WHERE ")"
+	" SELECT (SELECT json_array(json_object('flows', count(*),"
+	" 'as_client', coalesce(sum(cli_addr = :addr), 0),"
+	" 'as_server', coalesce(sum(srv_addr = :addr), 0),"
+	" 'bytes_sent', sum(sent), 'bytes_rcvd', sum(rcvd),"
+	" 'first_seen', min(coalesce(first_seen, last_seen)),"
+	" 'last_seen', max(last_seen), 'peers', count(DISTINCT peer),"
+	" 'packet_flows', coalesce(sum(source IN ('packet', 'joined')), 0),"
+	" 'with_process', coalesce(sum(cli_proc_id IS NOT NULL OR"
+	" srv_proc_id IS NOT NULL), 0))) FROM h) AS j_totals,"
+	" (SELECT json_group_array(json_object('t', t, 'bytes_sent', s,"
+	" 'bytes_rcvd', r, 'flows', n)) FROM (SELECT CAST(last_seen / :step"
+	" AS INTEGER) * :step AS t, sum(sent) AS s, sum(rcvd) AS r,"
+	" count(*) AS n FROM h GROUP BY t ORDER BY t)) AS j_series,"
+	" (SELECT json_group_array(json_object('addr', peer, 'flows', n,"
+	" 'bytes', b, 'last_seen', ls)) FROM (SELECT peer, count(*) AS n,"
+	" sum(bytes) AS b, max(last_seen) AS ls FROM h GROUP BY peer"
+	" ORDER BY coalesce(b, -1) DESC, n DESC, peer LIMIT :peers))"
+	" AS j_peers,"
+	" (SELECT json_group_array(json_object('proto', protocol, 'port',"
+	" srv_port, 'flows', n, 'clients', c, 'bytes', b, 'last_seen', ls))"
+	" FROM (SELECT protocol, srv_port, count(*) AS n,"
+	" count(DISTINCT cli_addr) AS c, sum(bytes) AS b,"
+	" max(last_seen) AS ls FROM h WHERE srv_addr = :addr"
+	" GROUP BY protocol, srv_port ORDER BY n DESC, srv_port"
+	" LIMIT :peers)) AS j_services,"
+	/* The processes on this host: the side whose address it is. */
+	" (SELECT json_group_array(json_object('process', process, 'pid', pid,"
+	" 'user', user, 'container', container, 'flows', n, 'bytes', b,"
+	" 'peers', np, 'last_seen', ls)) FROM (SELECT p.process, p.pid,"
+	" min(p.user) AS user, min(coalesce(c.name, c.pod)) AS container,"
+	" count(*) AS n, sum(x.bytes) AS b, count(DISTINCT x.peer) AS np,"
+	" max(x.last_seen) AS ls FROM (SELECT cli_proc_id AS proc,"
+	" cli_cont_id AS cont, peer, bytes, last_seen FROM h"
+	" WHERE cli_addr = :addr AND cli_proc_id IS NOT NULL UNION ALL"
+	" SELECT srv_proc_id, srv_cont_id, peer, bytes, last_seen FROM h"
+	" WHERE srv_addr = :addr AND srv_proc_id IS NOT NULL) x"
+	" JOIN processes p ON p.id = x.proc"
+	" LEFT JOIN containers c ON c.id = x.cont"
+	" GROUP BY p.process, p.pid ORDER BY n DESC, p.process, p.pid"
+	" LIMIT :procs)) AS j_processes";
 
 /*
  * GET /api/v1/hosts/<addr>: totals, bytes over time, peers, the
@@ -139,8 +196,9 @@ api_host(struct webd *w, struct req *q, struct resp *r)
 	struct host_args a;
 	struct query qy;
 	struct db_conn *c;
+	sqlite3_stmt *st;
 	const struct qp_value *v;
-	int net = 0, rc = 0;
+	int net = 0, rc, i;
 
 	memset(&a, 0, sizeof(a));
 	if (strlen(q->path_arg) >= sizeof(a.addr) ||
@@ -159,71 +217,53 @@ api_host(struct webd *w, struct req *q, struct resp *r)
 		a.step = 1;
 	if ((c = req_db(w, r)) == NULL)
 		return;
+	if ((st = db_prepare(c, host_sql)) == NULL || host_bind(st, &a) == -1 ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		db_fail(w, c, r);
+		goto out;
+	}
+	/* {"host":{"addr":...,"from","to","step","totals":[...],...}} */
 	buf_puts(&r->body, "{\"host\":{\"addr\":");
 	buf_json_str(&r->body, a.addr);
 	buf_printf(&r->body, ",\"from\":%.3f,\"to\":%.3f,\"step\":%lld,",
 	    a.from, a.to, a.step);
-	rc |= host_part(&r->body, c, "totals",
-	    "SELECT count(*) AS flows, coalesce(sum(f.cli_addr = :addr), 0)"
-	    " AS as_client, coalesce(sum(f.srv_addr = :addr), 0) AS as_server,"
-	    " sum(" SENT_SQL ") AS bytes_sent, sum(" RCVD_SQL ") AS bytes_rcvd,"
-	    " min(coalesce(f.first_seen, f.last_seen)) AS first_seen,"
-	    " max(f.last_seen) AS last_seen,"
-	    " count(DISTINCT " PEER_SQL ") AS peers,"
-	    " coalesce(sum(f.source IN ('packet', 'joined')), 0) AS packet_flows,"
-	    " coalesce(sum(f.cli_proc_id IS NOT NULL OR f.srv_proc_id IS NOT"
-	    " NULL), 0) AS with_process"
-	    " FROM flow_rows f WHERE" HOST_WHERE, &a, 1);
-	rc |= host_part(&r->body, c, "series",
-	    "SELECT CAST(f.last_seen / :step AS INTEGER) * :step AS t,"
-	    " sum(" SENT_SQL ") AS bytes_sent, sum(" RCVD_SQL ") AS bytes_rcvd,"
-	    " count(*) AS flows FROM flow_rows f WHERE" HOST_WHERE
-	    " GROUP BY t ORDER BY t", &a, 0);
-	a.limit = HOST_PEERS_MAX;
-	rc |= host_part(&r->body, c, "peers",
-	    "SELECT " PEER_SQL " AS addr, count(*) AS flows,"
-	    " sum(" BYTES_KNOWN_SQL ") AS bytes, max(f.last_seen) AS last_seen"
-	    " FROM flow_rows f WHERE" HOST_WHERE " GROUP BY 1"
-	    " ORDER BY coalesce(sum(" BYTES_KNOWN_SQL "), -1) DESC, flows DESC,"
-	    " addr LIMIT :limit", &a, 0);
-	rc |= host_part(&r->body, c, "services",
-	    "SELECT f.protocol AS proto, f.srv_port AS port, count(*) AS flows,"
-	    " count(DISTINCT f.cli_addr) AS clients,"
-	    " sum(" BYTES_KNOWN_SQL ") AS bytes, max(f.last_seen) AS last_seen"
-	    " FROM flow_rows f WHERE" HOST_WHERE " AND f.srv_addr = :addr"
-	    " GROUP BY f.protocol, f.srv_port ORDER BY flows DESC, port"
-	    " LIMIT :limit", &a, 0);
-	a.limit = HOST_PROCS_MAX;
-	/* The processes on this host: the side whose address it is. */
-	rc |= host_part(&r->body, c, "processes",
-	    "SELECT process, pid, min(user) AS user, min(container) AS"
-	    " container, count(*) AS flows, sum(bytes) AS bytes,"
-	    " count(DISTINCT peer) AS peers, max(last_seen) AS last_seen FROM ("
-	    " SELECT f.cli_process AS process, f.cli_pid AS pid, f.cli_user"
-	    " AS user, coalesce(f.cli_container_name, f.cli_pod) AS container,"
-	    " f.srv_addr AS peer, " BYTES_KNOWN_SQL " AS bytes, f.last_seen"
-	    " FROM flows f WHERE" HOST_WHERE " AND f.cli_addr = :addr AND"
-	    " (f.cli_process IS NOT NULL OR f.cli_pid IS NOT NULL) UNION ALL"
-	    " SELECT f.srv_process, f.srv_pid, f.srv_user,"
-	    " coalesce(f.srv_container_name, f.srv_pod), f.cli_addr, "
-	    BYTES_KNOWN_SQL ", f.last_seen FROM flows f WHERE" HOST_WHERE
-	    " AND f.srv_addr = :addr AND (f.srv_process IS NOT NULL OR"
-	    " f.srv_pid IS NOT NULL)) GROUP BY process, pid"
-	    " ORDER BY flows DESC, process, pid LIMIT :limit", &a, 0);
+	/* Each column j_<part> is JSON made by SQLite: "part":value. */
+	for (i = 0; i < sqlite3_column_count(st); i++) {
+		const char *text = (const char *)sqlite3_column_text(st, i);
+
+		buf_printf(&r->body, "%s\"%s\":", i ? "," : "",
+		    sqlite3_column_name(st, i) + 2);
+		if (text != NULL)
+			json_raw(&r->body, text,
+			    (size_t)sqlite3_column_bytes(st, i));
+		else
+			buf_puts(&r->body, "[]");
+	}
+	sqlite3_reset(st);
 	a.limit = HOST_NAMES_MAX;
 	if (db_has_table(c, NAMES_TABLE))
-		rc |= host_part(&r->body, c, "names",
+		rc = host_part(&r->body, c, "names",
 		    "SELECT name, source, first_seen, last_seen FROM "
 		    NAMES_TABLE " WHERE addr = :addr ORDER BY last_seen DESC"
 		    " LIMIT :limit", &a, 0);
-	else
+	else {
 		buf_puts(&r->body, ",\"names\":[]");
+		rc = 0;
+	}
 	if (rc != 0)
 		db_fail(w, c, r);
 	else
 		buf_puts(&r->body, "}}");
+out:
 	db_put(w->db, c);
 }
+
+/* Both addresses of every row since :from, in one pass over the rows
+ * (a UNION ALL of the two sides read them twice). */
+#define BOTH_ADDRS_SQL \
+	"SELECT CASE side WHEN 0 THEN f.cli_addr ELSE f.srv_addr END AS addr," \
+	" f.last_seen FROM flow_rows f, (SELECT 0 AS side UNION ALL" \
+	" SELECT 1) WHERE f.last_seen >= :from"
 
 /* 1 if s could start an address (digits, hex letters, '.', ':'). */
 static int
@@ -287,18 +327,12 @@ api_search(struct webd *w, struct req *q, struct resp *r)
 	if (isaddr && net)
 		rc |= host_part(&r->body, c, "addresses",
 		    "SELECT addr, count(*) AS flows, max(last_seen) AS last_seen"
-		    " FROM (SELECT f.cli_addr AS addr, f.last_seen FROM"
-		    " flow_rows f WHERE f.last_seen >= :from UNION ALL"
-		    " SELECT f.srv_addr, f.last_seen FROM flow_rows f"
-		    " WHERE f.last_seen >= :from) WHERE cidr_match(addr, :addr)"
+		    " FROM (" BOTH_ADDRS_SQL ") WHERE cidr_match(addr, :addr)"
 		    " GROUP BY addr ORDER BY flows DESC, addr LIMIT :limit", &a, 1);
 	else if (isaddr || addr_prefix_like(a.text))
 		rc |= host_part(&r->body, c, "addresses",
 		    "SELECT addr, count(*) AS flows, max(last_seen) AS last_seen"
-		    " FROM (SELECT f.cli_addr AS addr, f.last_seen FROM"
-		    " flow_rows f WHERE f.last_seen >= :from UNION ALL"
-		    " SELECT f.srv_addr, f.last_seen FROM flow_rows f"
-		    " WHERE f.last_seen >= :from)"
+		    " FROM (" BOTH_ADDRS_SQL ")"
 		    " WHERE substr(addr, 1, length(:addr)) = :addr"
 		    " GROUP BY addr ORDER BY addr = :addr DESC, flows DESC, addr"
 		    " LIMIT :limit", &a, 1);

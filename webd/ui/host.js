@@ -120,7 +120,7 @@ async function search(q) {
 		'process', x.process, x.pid ? 'pid ' + x.pid : fmtNum(x.pids) + ' pids'))]);
 	if (j.containers.length) groups.push(['Containers and pods', j.containers.map((c) => item('#/flows?' + new URLSearchParams(c.name ? { container: c.name } : { pod: c.pod }),
 		'container', c.name || c.pod, [c.kind, c.pod, c.id && c.id.slice(0, 12)].filter(Boolean).join(' · ')))]);
-	box.replaceChildren(...(groups.length ? groups.map(([t, items]) => h('div', { class: 'group' }, h('div', { class: 'gtitle' }, t), items))
+	box.replaceChildren(...(groups.length ? groups.map(([t, items]) => h('div', { class: 'group', role: 'group', 'aria-label': t }, h('div', { class: 'gtitle', 'aria-hidden': 'true' }, t), items))
 		: [h('p', { class: 'muted empty' }, 'Nothing matches "' + q + '".')]));
 	box.hidden = false;
 }
