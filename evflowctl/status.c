@@ -493,6 +493,8 @@ cmd_status(const struct ctl_opts *o)
 {
 	char db[PATH_MAX + 16];
 	unsigned long long agg[4][3];
+	unsigned answered[4] = { 0 }, silent[4] = { 0 };
+	int dash = 0;
 	cJSON *sup, *list, *d, *st, *counters, *out, *pipe, *row, *blocked;
 	const char **eps;
 	struct buf *replies, why;
@@ -592,8 +594,12 @@ cmd_status(const struct ctl_opts *o)
 			print_links(cJSON_GetObjectItem(st, "links"));
 			print_write_state(st);
 		}
+		for (k = 0; role && stage_roles[k]; k++)
+			if (strcmp(role, stage_roles[k]) == 0)
+				silent[k] += st == NULL;
 		for (k = 0; st != NULL && role && stage_roles[k]; k++)
 			if (strcmp(role, stage_roles[k]) == 0) {
+				answered[k]++;
 				agg[k][0] += first_of(counters, received_keys);
 				agg[k][1] += first_of(counters,
 				    forwarded_keys);
@@ -611,10 +617,23 @@ cmd_status(const struct ctl_opts *o)
 		cJSON_AddNumberToObject(row, k == 3 ? "stored" : "forwarded",
 		    (double)agg[k][1]);
 		cJSON_AddNumberToObject(row, "dropped", (double)agg[k][2]);
-		if (!o->json)
-			printf("  %-10s %14llu %14llu %14llu\n", stage_roles[k],
-			    agg[k][0], agg[k][1], agg[k][2]);
+		/* a stage none of whose daemons answered has no numbers,
+		 * not zeros; some silent: the sums are partial */
+		cJSON_AddNumberToObject(row, "silent", silent[k]);
+		if (o->json)
+			continue;
+		if (silent[k] > 0 && answered[k] == 0) {
+			printf("  %-10s %14s %14s %14s\n", stage_roles[k], "-",
+			    "-", "-");
+			dash = 1;
+		} else
+			printf("  %-10s %14llu %14llu %14llu%s\n",
+			    stage_roles[k], agg[k][0], agg[k][1], agg[k][2],
+			    silent[k] > 0 ? "  (partial: some do not answer)" :
+			    "");
 	}
+	if (dash)
+		printf("  (-: no daemon of the stage answered)\n");
 	if (!o->json && n > 0)
 		print_blocked(blocked);
 	if (o->json) {

@@ -96,6 +96,10 @@ check "every other daemon answers while the store is stopped" others_answer stor
     test "$(jget "$T/st.json" "daemons.capture-lo.stats.name")" = capture-lo
 check "text status names the blocked stage" \
     grep -Eq "^BLOCKED: store \(store\), not answering its control socket, link sending to it since [0-9-]+ [0-9:]+ \([0-9]+s\) from router \(peer down\)$" "$T/st.txt"
+check "the pipeline has no numbers for the silent store, not zeros" \
+    grep -Eq "^  store +- +- +-$" "$T/st.txt"
+check "JSON: the store stage is silent" \
+    test "$(jget "$T/st.json" pipeline.store.silent)" = 1
 check "text status shows the router's link down" \
     grep -q "link -> ipc://$A/store.ipc: peer down since " "$T/st.txt"
 # Held a while longer: status keeps answering in time.
