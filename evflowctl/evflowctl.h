@@ -143,8 +143,10 @@ int	cmd_stop_opts(const struct ctl_opts *);
  */
 int	probe_iface(const char *, char *, size_t, char *, size_t);
 /* Runs the supervisor in this process until SIGTERM/SIGINT, then stops
- * every daemon in order.  `ready_fd` (or -1) gets one line, "ok" or the
- * reason it could not start, then is closed.  Returns the exit status. */
+ * every daemon in order.  `ready_fd` (or -1) gets one line, then is
+ * closed: "ok" once every daemon answers, or the reason it could not
+ * start (then nothing it started or adopted runs).  Returns the exit
+ * status. */
 int	supervise(struct ctl_opts *, int);
 /* Stops every daemon of the supervisor, stage by stage, upstream first,
  * each stage after the first drained before it is stopped. */
