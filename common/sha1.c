@@ -1,7 +1,7 @@
 /*
  * SHA-1 as FIPS 180-4 section 6.1 states it: 64-byte blocks, a message
- * schedule of 80 words kept as a rolling window of 16, four rounds of
- * 20 steps.  Written from the standard; checked against its examples in
+ * schedule of 80 words kept as a rolling window of 16 (its alternative
+ * method, 6.1.3), four rounds of 20 steps.  Written from the standard; checked against its examples in
  * tests/unit/test_community_id.c.
  */
 #include <string.h>
@@ -14,10 +14,24 @@ rol(uint32_t x, unsigned n)
 	return x << n | x >> (32 - n);
 }
 
+/* Word i of the message schedule, i >= 16: kept in a window of 16. */
+#define W(i)	(w[(i) & 15] = rol(w[((i) + 13) & 15] ^ w[((i) + 8) & 15] ^ \
+	    w[((i) + 2) & 15] ^ w[(i) & 15], 1))
+
+/* One step: t from a..e, then the registers shift by one. */
+#define STEP(f, k, wi) do {						\
+	t = rol(a, 5) + (f) + e + (k) + (wi);				\
+	e = d;								\
+	d = c;								\
+	c = rol(b, 30);							\
+	b = a;								\
+	a = t;								\
+} while (0)
+
 static void
 sha1_block(uint32_t h[5], const uint8_t *p)
 {
-	uint32_t w[16], a, b, c, d, e, f, k, t;
+	uint32_t w[16], a, b, c, d, e, t;
 	unsigned i;
 
 	for (i = 0; i < 16; i++)
@@ -28,30 +42,18 @@ sha1_block(uint32_t h[5], const uint8_t *p)
 	c = h[2];
 	d = h[3];
 	e = h[4];
-	for (i = 0; i < 80; i++) {
-		if (i >= 16)
-			w[i & 15] = rol(w[(i + 13) & 15] ^ w[(i + 8) & 15] ^
-			    w[(i + 2) & 15] ^ w[i & 15], 1);
-		if (i < 20) {
-			f = (b & c) | (~b & d);
-			k = 0x5a827999;
-		} else if (i < 40) {
-			f = b ^ c ^ d;
-			k = 0x6ed9eba1;
-		} else if (i < 60) {
-			f = (b & c) | (b & d) | (c & d);
-			k = 0x8f1bbcdc;
-		} else {
-			f = b ^ c ^ d;
-			k = 0xca62c1d6;
-		}
-		t = rol(a, 5) + f + e + k + w[i & 15];
-		e = d;
-		d = c;
-		c = rol(b, 30);
-		b = a;
-		a = t;
-	}
+	/* The four rounds of 20 steps, each with its own function and
+	 * constant (a loop per round: no test per step). */
+	for (i = 0; i < 16; i++)
+		STEP((b & c) | (~b & d), 0x5a827999, w[i]);
+	for (; i < 20; i++)
+		STEP((b & c) | (~b & d), 0x5a827999, W(i));
+	for (; i < 40; i++)
+		STEP(b ^ c ^ d, 0x6ed9eba1, W(i));
+	for (; i < 60; i++)
+		STEP((b & c) | (b & d) | (c & d), 0x8f1bbcdc, W(i));
+	for (; i < 80; i++)
+		STEP(b ^ c ^ d, 0xca62c1d6, W(i));
 	h[0] += a;
 	h[1] += b;
 	h[2] += c;
