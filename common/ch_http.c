@@ -217,6 +217,52 @@ dechunk(char *p, size_t n)
 }
 
 int
+ch_http_response(char *p, size_t n, struct buf *out, size_t max, char *err,
+    size_t errlen)
+{
+	char *hend, *te, *nl;
+	long blen;
+	int status;
+
+	if (n < 12 || strncmp(p, "HTTP/1.", 7) != 0 ||
+	    (hend = memmem(p, n, "\r\n\r\n", 4)) == NULL) {
+		snprintf(err, errlen, "malformed response");
+		return -1;
+	}
+	*hend = '\0';
+	status = atoi(p + 9);
+	if (status < 100 || status > 599) {
+		snprintf(err, errlen, "malformed status line");
+		return -1;
+	}
+	hend += 4;
+	blen = (long)(n - (size_t)(hend - p));
+	/* A header line saying chunked (the headers are a C string now). */
+	te = NULL;
+	for (nl = strstr(p, "\r\n"); nl != NULL; nl = strstr(nl + 2, "\r\n"))
+		if (strncasecmp(nl + 2, "transfer-encoding:", 18) == 0) {
+			te = nl + 2;
+			break;
+		}
+	if (te != NULL && strcasestr(te, "chunked") != NULL &&
+	    (blen = dechunk(hend, (size_t)blen)) < 0) {
+		snprintf(err, errlen, "malformed chunked body");
+		return -1;
+	}
+	if ((size_t)blen > max) {
+		snprintf(err, errlen, "response over %zu bytes", max);
+		return -1;
+	}
+	buf_reset(out);
+	buf_add(out, hend, (size_t)blen);
+	if (!buf_ok(out)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return status;
+}
+
+int
 ch_http_query(const struct ch_endpoint *e, const char *db, const char *user,
     const char *query, const void *body, size_t len, int timeout_ms,
     struct buf *out, size_t max, char *err, size_t errlen)
@@ -224,9 +270,8 @@ ch_http_query(const struct ch_endpoint *e, const char *db, const char *user,
 	uint64_t deadline = clock_mono_usec() + (uint64_t)timeout_ms * 1000;
 	struct pollfd pfd;
 	struct buf req, resp;
-	char tmp[16384], *hend, *te;
+	char tmp[16384];
 	ssize_t r;
-	long blen;
 	int fd, status = -1;
 
 	buf_init(&req);
@@ -295,40 +340,21 @@ ch_http_query(const struct ch_endpoint *e, const char *db, const char *user,
 		}
 	}
 	close(fd);
-	if (!buf_ok(&resp) || resp.len < 12 ||
-	    strncmp(resp.p, "HTTP/1.", 7) != 0 ||
-	    (hend = memmem(resp.p, resp.len, "\r\n\r\n", 4)) == NULL) {
-		snprintf(err, errlen, "%s:%u: malformed response", e->host,
-		    e->port);
-		goto out;
-	}
-	*hend = '\0';
-	status = atoi(resp.p + 9);
-	hend += 4;
-	blen = (long)(resp.len - (size_t)(hend - resp.p));
-	te = strcasestr(resp.p, "\r\ntransfer-encoding:");
-	if (te != NULL && strcasestr(te, "chunked") != NULL &&
-	    (blen = dechunk(hend, (size_t)blen)) < 0) {
-		snprintf(err, errlen, "%s:%u: malformed chunked body", e->host,
-		    e->port);
-		status = -1;
-		goto out;
-	}
-	if ((size_t)blen > max) {
-		snprintf(err, errlen, "response over %zu bytes", max);
-		status = -1;
-		goto out;
-	}
-	buf_reset(out);
-	buf_add(out, hend, (size_t)blen);
-	if (!buf_ok(out)) {
+	if (!buf_ok(&resp)) {
 		snprintf(err, errlen, "out of memory");
-		status = -1;
 		goto out;
 	}
-	if (status != 200)
-		snprintf(err, errlen, "%s:%u: HTTP %d: %.*s", e->host, e->port,
-		    status, (int)(blen > 300 ? 300 : blen), hend);
+	if ((status = ch_http_response(resp.p, resp.len, out, max, err,
+	    errlen)) == -1)
+		goto out;
+	if (status != 200) {
+		char why[320];
+
+		snprintf(why, sizeof(why), "%.*s", (int)(out->len > 300 ? 300 :
+		    out->len), out->len ? out->p : "");
+		snprintf(err, errlen, "%s:%u: HTTP %d: %s", e->host, e->port,
+		    status, why);
+	}
 out:
 	buf_free(&req);
 	buf_free(&resp);

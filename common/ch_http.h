@@ -41,6 +41,12 @@ int	ch_http_query(const struct ch_endpoint *, const char *, const char *,
 	    const char *, const void *, size_t, int, struct buf *, size_t,
 	    char *, size_t);
 
+/* Parses a whole HTTP/1.x response p[0..n) (modified: the headers are
+ * cut; a chunked body is decoded in place) and puts its body, at most
+ * `max` bytes, in `out`.  Returns the status, or -1 with err. */
+int	ch_http_response(char *, size_t, struct buf *, size_t, char *,
+	    size_t);
+
 /* Appends `s` as a ClickHouse string literal ('...' with \ escapes). */
 void	ch_quote(struct buf *, const char *, size_t);
 

@@ -14,6 +14,7 @@ WEBD_SRCS = \
 	webd/api_auth.c \
 	webd/api_flows.c \
 	webd/api_ch.c \
+	webd/ch_answer.c \
 	webd/ch_query.c \
 	webd/api_ifaces.c \
 	webd/api_stats.c \
@@ -95,6 +96,17 @@ ALL_SRCS += tests/fuzz/fuzz_webd_json.c
 
 $(BUILD)/fuzz/fuzz_webd_json: $(OBJ)/tests/fuzz/fuzz_webd_json.o \
     $(OBJ)/webd/json.o $(BUILD)/libevflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(COMMON_LIBS) -lsqlite3 \
+	    -lcjson -lm
+
+# libFuzzer: ClickHouse's HTTP answers (common/ch_http.c) and their
+# TabSeparated rows as JSON (webd/ch_answer.c).
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_clickhouse
+ALL_SRCS += tests/fuzz/fuzz_clickhouse.c
+
+$(BUILD)/fuzz/fuzz_clickhouse: $(OBJ)/tests/fuzz/fuzz_clickhouse.o \
+    $(OBJ)/webd/ch_answer.o $(OBJ)/webd/json.o $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(COMMON_LIBS) -lsqlite3 \
 	    -lcjson -lm

@@ -10,6 +10,8 @@
  *                query parameters rendered as ClickHouse SQL (values
  *                as literals: the HTTP interface of the server Debian
  *                ships has no bound parameters)
+ *   ch_answer.c  the answer (TabSeparatedWithNamesAndTypes) parsed,
+ *                and rows as JSON (no database, no network: fuzzed)
  *   api_ch.c     the endpoints
  */
 #ifndef EVFLOW_WEBD_CH_H
@@ -71,6 +73,9 @@ void	ch_free(struct webd_ch *);
 int	ch_select(struct webd_ch *, const char *, struct ch_result *, char *,
 	    size_t);
 void	ch_result_free(struct ch_result *);
+/* Parses res->data (an answer, NUL-terminated as struct buf keeps it)
+ * in place into res's names, types and cells.  0, or -1 with err. */
+int	ch_result_parse(struct ch_result *, char *, size_t);
 /* Appends row i as a JSON object; a column named "iface" holding an
  * interface id is written as its name, "cli_name" and "srv_name"
  * holding an address as the host name SQLite knows for it; names
