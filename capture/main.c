@@ -35,7 +35,6 @@
 
 #define READ_SLICE	4096		/* packets per read between polls */
 #define STATS_USEC	1000000		/* EVP_STATS period */
-#define DRAIN_MS	300		/* after the last send, before close */
 #define DROP_WAIT_USEC	2000000		/* root: for the router link, before
 					   the drop */
 #define UNREACH_USEC	3000000		/* dropped: router socket refused */
@@ -521,13 +520,8 @@ main(int argc, char *argv[])
 	    c->conf.name_cache);
 
 	rc = capture_loop(c);
-	{
-		/* nanomsg has no linger: give the last message time to
-		 * leave before the socket is closed. */
-		struct timespec ts = { 0, DRAIN_MS * 1000000L };
-
-		nanosleep(&ts, NULL);
-	}
+	/* The last message's time to leave before nn_close is link_out_free's
+	 * (LINK_DRAIN_USEC after the last send). */
 	/* nanomsg aborts if it cannot unlink its bound ipc file at close:
 	 * a user the capture became may not, in a root's data directory.
 	 * Then the file stays (a later bind replaces a dead socket file). */
