@@ -110,6 +110,16 @@ helper tcpdump ip netns exec "$C" tcpdump -i "h2-$$" -U -w "$T/wan2.pcap" \
     "tcp port $RP"
 TCPDUMP_PID=$LAST
 
+# Roles refuse what they cannot run: another host's interface on an
+# edge (its own edge feeds it), an unknown role.
+out=$("$BIN/evflowctl" start --role edge -d "$T/x" -i host1:up0 2>&1) &&
+	fail "an edge accepted host1:up0"
+case $out in *"only with --role central"*) ;; *) fail "edge: '$out'" ;; esac
+out=$("$BIN/evflowctl" start --role hub -d "$T/x" 2>&1) &&
+	fail "role hub accepted"
+case $out in *"all, edge or central"*) ;; *) fail "role: '$out'" ;; esac
+checks=$((checks + 2))
+
 ip netns exec "$C" "$BIN/evflowctl" start --role central -d "$T/c" \
     -f "$T/c.conf" -p 0 \
     -i "host1:$Z" -i host1:up0 -i "host2:$Z" -i host2:up0 \
