@@ -50,6 +50,11 @@ timed_status() {
 	checks=$((checks + 1))
 }
 
+timed_status
+check "nothing blocked before the traffic" \
+    test "$(jget "$T/st.json" blocked)" = "[]"
+check "text status says nothing is blocked" grep -qx "blocked: none" "$T/st.txt"
+
 N=160000
 "$BIN/evflow-testpub" -z "tcp://127.0.0.1:$P" --gen $N --array 20 \
     --rate 20000 --ifname '' >"$T/pub.out" 2>&1 &
@@ -60,10 +65,9 @@ stored_some() {
 	[ "$(jget "$T/st.json" pipeline.store.received)" -gt 0 ]
 }
 wait_until "events reach the store" 20 stored_some
-timed_status
-check "no stage blocked while all flows" \
-    test "$(jget "$T/st.json" blocked)" = "[]"
-check "text status says nothing is blocked" grep -qx "blocked: none" "$T/st.txt"
+# (Under a sanitizer on a busy machine the store may fall behind 20,000
+# events/s for a moment: then it is rightly named; so no check here that
+# nothing is blocked while events flow, only before and after.)
 
 before=$(jget "$T/st.json" daemons.store.stats.counters.recv_flow)
 kill -STOP "$store" || fail "SIGSTOP store"
