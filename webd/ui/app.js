@@ -274,19 +274,25 @@ function table(cols, rows, opts = {}) {
 // sort button, or on the table if the row is gone, never on <body>.
 function swap(holder, node) {
 	const a = document.activeElement;
-	let key = null, sort = null, inside = false;
+	let key = null, sort = null, fkey = null, inside = false;
 	if (a && a !== document.body && holder.contains(a)) {
 		inside = true;
 		const tr = a.closest('tr[data-key]');
 		if (tr && a === tr) key = tr.dataset.key;
 		else if (a.dataset && a.dataset.sort) sort = a.dataset.sort;
+		else if (a.dataset && a.dataset.fkey) fkey = a.dataset.fkey;	// any other control that names itself
 	}
 	holder.replaceChildren(node);
 	if (!inside) return;
 	let to = null;
 	if (key !== null) to = [...holder.querySelectorAll('tr[data-key]')].find((e) => e.dataset.key === key);
 	else if (sort !== null) to = [...holder.querySelectorAll('button.sort')].find((e) => e.dataset.sort === sort);
-	(to || holder.querySelector('table') || holder).focus({ preventScroll: true });
+	else if (fkey !== null) to = [...holder.querySelectorAll('[data-fkey]')].find((e) => e.dataset.fkey === fkey);
+	if (!to && !(to = holder.querySelector('table'))) {
+		holder.tabIndex = -1;
+		to = holder;
+	}
+	to.focus({ preventScroll: true });
 }
 
 function card(title, ...kids) {

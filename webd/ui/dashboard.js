@@ -107,7 +107,10 @@ PAGES.dashboard = async (root, r) => {
 	// or focus on it) is not redrawn under the reader.
 	if (!rg.custom || !rg.to)
 		every(5000, () => {
-			if (!root.querySelector('svg.chart:hover, svg.chart:focus')) draw().catch((e) => status(e.message, true));
+			// Nor while the range is being picked (a redraw moves the
+			// range bar, which would take the focus from its fields).
+			if (!root.querySelector('svg.chart:hover, svg.chart:focus') && !sw.contains(document.activeElement))
+				draw().catch((e) => status(e.message, true));
 		});
 };
 

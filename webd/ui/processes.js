@@ -124,7 +124,7 @@ async function processTree(holder, p, seq) {
 				swap(flowsBox, table(FLOW_COLS.filter((c) => !/process$/.test(c.label)), fj.flows, { key: (row) => row.id,
 					onRow: (row) => { location.hash = '#/flow/' + row.id; }, cls: 'flows', empty: 'No flows in the range.' }));
 			};
-			const btn = n.flows ? h('button', { type: 'button', class: 'link node-toggle', 'aria-expanded': String(open.has(k)),
+			const btn = n.flows ? h('button', { type: 'button', class: 'link node-toggle', 'aria-expanded': String(open.has(k)), 'data-fkey': k,
 				onclick: () => {
 					if (open.has(k)) { open.delete(k); flowsBox.replaceChildren(); btn.setAttribute('aria-expanded', 'false'); }
 					else { open.add(k); btn.setAttribute('aria-expanded', 'true'); showFlows().catch((e) => status(e.message, true)); }
