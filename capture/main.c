@@ -501,9 +501,11 @@ main(int argc, char *argv[])
 	if (paths_endpoint(ep, sizeof(ep), c->conf.router_endpoint,
 	    c->conf.datadir, "router.ipc") == -1)
 		fatalx("router endpoint too long");
-	nnlink_configure(&c->conf.link);
+	if (nnlink_configure(&c->conf.link, c->conf.datadir) == -1)
+		fatalx("ack endpoint too long");
 	if ((c->link = link_out_new(ep, 0, EVP_ROLE_CAPTURE, c->conf.name,
-	    c->iface, (int)c->conf.send_timeout_ms, err, sizeof(err))) == NULL)
+	    c->iface, (int)c->conf.send_timeout_ms, err, sizeof(err))) == NULL ||
+	    link_out_acks(c->link, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	daemon_counters(d, capture_counter_names, c->cnt, CC_MAX);
 	d->stats_sync = capture_stats_sync;

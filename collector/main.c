@@ -451,10 +451,12 @@ main(int argc, char **argv)
 	c->counters.names = collector_counter_names;
 	c->counters.v = c->in.ctr;
 	c->counters.n = C_COUNTER_MAX;
-	nnlink_configure(&c->cfg.link);
+	if (nnlink_configure(&c->cfg.link, c->cfg.datadir) == -1)
+		fatalx("ack endpoint too long");
 	if ((c->out = link_out_new(c->router_ep, 0, EVP_ROLE_COLLECTOR,
 	    c->name, c->iface, (int)c->cfg.send_timeout, err,
-	    sizeof(err))) == NULL)
+	    sizeof(err))) == NULL ||
+	    link_out_acks(c->out, err, sizeof(err)) == -1)
 		fatalx("router link %s: %s", c->router_ep, err);
 	daemon_counters(d, collector_counter_names, c->in.ctr, C_COUNTER_MAX);
 	d->stats_sync = stats_sync;

@@ -39,11 +39,19 @@
 #define LINK_MAX_SENDERS	256
 #define LINK_MAX_REGISTERED	8	/* links shown in the stats frame */
 
+#define LINK_ACK_POLL_USEC	100000	/* acks read while records wait */
+#define LINK_ACK_BACKOFF_MAX	60	/* seconds between resends, at most */
+#define LINK_NACK_USEC		1000000	/* resends asked by the store, at
+					   most one per this */
+
 /* Per-process link settings (defaults in LINK_CONF_DIRECTIVES). */
 struct link_conf {
 	long long	 max_message;	/* bytes a link_in accepts */
 	long long	 queue_bytes;	/* bytes a link_out holds, peer down */
 	int		 trusted_network; /* non-loopback tcp:// binds */
+	long long	 replay_bytes;	/* bytes a sender holds unacked */
+	long long	 ack_timeout;	/* seconds without ack progress */
+	char		 ack_endpoint[CONF_STR_LEN]; /* "" = default */
 };
 
 /* The rows of a daemon's configuration table for a struct link_conf
@@ -59,11 +67,25 @@ struct link_conf {
 	{ "link_trusted_network", CONF_BOOL,				\
 	  offsetof(type, m.trusted_network), 0, "no", 0, 0,		\
 	  "allow binding record inputs to non-loopback tcp:// addresses "	\
-	  "(the links are unauthenticated: trusted networks only)" }
+	  "(the links are unauthenticated: trusted networks only)" },	\
+	{ "link_replay", CONF_BYTES, offsetof(type, m.replay_bytes), 0,	\
+	  "64M", 0, 1LL << 36, "records a collector or capture keeps "	\
+	  "until the store acknowledges them committed, to resend after "	\
+	  "a crash; past it new records are dropped (counted); 0 = off" },	\
+	{ "link_ack_timeout", CONF_SECONDS, offsetof(type, m.ack_timeout),	\
+	  0, "3s", 1, 3600, "a sender resends what is not acknowledged "	\
+	  "after this long without progress (doubling up to 60s)" },	\
+	{ "link_ack_endpoint", CONF_STR, offsetof(type, m.ack_endpoint),	\
+	  CONF_STR_LEN, NULL, 0, 0, "the store's acknowledgements: bound "	\
+	  "by the store, subscribed by senders (default "		\
+	  "ipc://<datadir>/ack.ipc)" }
 
 /* Sets the bounds of every link made after it (the defaults until
- * then).  Borrowed values are copied. */
-void	nnlink_configure(const struct link_conf *);
+ * then).  Borrowed values are copied.  `datadir` gives the default
+ * ack endpoint (ipc://<datadir>/ack.ipc); -1 if it is too long. */
+int	nnlink_configure(const struct link_conf *, const char *);
+/* The ack endpoint in use (after nnlink_configure). */
+const char *nnlink_ack_endpoint(void);
 /* 0 if binding `endpoint` is allowed: not tcp:// or ws://, or to a
  * loopback address (127/8, ::1, localhost), or `trusted`.  -1 with the
  * reason in err. */
@@ -86,15 +108,28 @@ struct link_out {
 	uint64_t	 seq;		/* last sequence used */
 	struct evp_hello hello;
 	struct evp_batch batch;
+	unsigned	 batch_meta;	/* EVP_ORIGIN records in it */
 	uint8_t		*buf;
 	uint64_t	 first_usec;	/* monotonic time of oldest pending */
 	int		 send_timeout_ms; /* only at link_out_free */
 	char		 endpoint[128];
-	/* batches nanomsg did not take, oldest first */
-	struct link_qmsg *qhead, *qtail;
+	/* Batches kept, oldest first: from qhead to qsend those sent and
+	 * not acknowledged yet (replay on), from qsend on those nanomsg
+	 * did not take yet.  qbytes/qmsgs/qrecords count the unsent;
+	 * rbytes/rrecords all of them. */
+	struct link_qmsg *qhead, *qsend, *qtail;
 	size_t		 qbytes, qmax;
 	unsigned	 qmsgs;
 	uint64_t	 qrecords;
+	/* replay (link_out_acks): records kept until acknowledged */
+	int		 ack_sock;	/* SUB, -1 = replay off */
+	size_t		 rbytes, rmax;
+	uint64_t	 rrecords;
+	uint64_t	 epoch;		/* the store's, 0 = no ack seen yet */
+	uint64_t	 acked;		/* records up to it are committed */
+	uint64_t	 ack_usec;	/* monotonic: last progress or resend */
+	uint64_t	 nack_usec;	/* monotonic: last resend asked for */
+	unsigned	 backoff;	/* resends without progress */
 	uint64_t	 next_retry;	/* monotonic */
 	uint64_t	 down_since;	/* wall usec; 0 while the peer is up */
 	uint64_t	 created_usec;	/* monotonic */
@@ -107,6 +142,15 @@ struct link_out {
 	uint64_t	 queue_dropped;	/* of those, batches over the queue */
 	uint64_t	 msgs;		/* messages sent */
 	uint64_t	 down_events;	/* times the peer went down */
+	uint64_t	 replayed;	/* records sent again */
+	uint64_t	 replay_dropped; /* records refused: replay full (in
+					   dropped too; never numbered) */
+	uint64_t	 replay_evicted; /* records forgotten unacknowledged
+					   while no store acknowledges */
+	uint64_t	 acked_records;	/* records acknowledged committed */
+	uint64_t	 resends;	/* times it went back to resend */
+	uint64_t	 store_restarts; /* ack epochs seen after the first */
+	uint64_t	 bad_acks;	/* malformed ack messages */
 };
 
 /* Connects (bind = 0) or binds to `endpoint`.  NULL with err on error.
@@ -116,9 +160,18 @@ struct link_out *link_out_new(const char *, int, unsigned, const char *,
 void	link_out_free(struct link_out *);
 /* Queues one record; flushes first if the batch is full.  0 or -1. */
 int	link_out_put(struct link_out *, uint16_t, const void *, size_t);
+/* Adds an EVP_ORIGIN record (not numbered, not counted) naming the
+ * origin of the next records put (router).  0 or -1. */
+int	link_out_put_origin(struct link_out *, const struct evp_origin *);
 /* Sends the queued batches and the pending one without blocking; what
  * nanomsg does not take is queued.  0, or -1 if a batch was dropped. */
 int	link_out_flush(struct link_out *);
+/* Keeps every record until the store acknowledges it (link_replay
+ * bytes) and subscribes to the acks at nnlink_ack_endpoint(); acks are
+ * read and resends made by link_out_flush().  0, or -1 with err. */
+int	link_out_acks(struct link_out *, char *, size_t);
+/* Reads the acks that arrived (link_out_flush does it too). */
+void	link_out_poll_acks(struct link_out *);
 /* 1 while the peer does not take batches (since o->down_since). */
 int	link_out_down(const struct link_out *);
 /* Monotonic deadline of the pending batch or of the next retry of the
@@ -131,10 +184,12 @@ struct link_sender {
 	uint64_t	 last_usec;	/* monotonic, last message */
 	uint64_t	 records;
 	uint64_t	 lost;
+	uint64_t	 batches;	/* messages received from it */
 	struct evp_hello hello;
 };
 
-/* Called for every valid non-hello record.  `body` is borrowed. */
+/* Called for every valid non-hello record.  `body` is borrowed.
+ * s->batches tells records of one message from the next. */
 typedef void (*link_in_cb)(void *, const struct link_sender *,
 	    const struct evp_rec_hdr *, const void *);
 

@@ -323,6 +323,41 @@ evp_decode_hostname(const void *buf, size_t len, struct evp_hostname *h)
 	return 0;
 }
 
+int
+evp_decode_origin(const void *buf, size_t len, struct evp_origin *o)
+{
+	if (len != sizeof(*o))
+		return bad();
+	memcpy(o, buf, sizeof(*o));
+	if (o->sender == 0)	/* back to the link sender's own records */
+		return o->seq || o->skip_from || o->held_from || o->flags ?
+		    bad() : 0;
+	if (o->seq == 0 || o->skip_from == 0 || o->skip_from > o->seq ||
+	    o->held_from > o->seq)
+		return bad();
+	return 0;
+}
+
+int
+evp_ack_open(const void *buf, size_t len, struct evp_ack_hdr *h)
+{
+	if (len < sizeof(*h))
+		return bad();
+	memcpy(h, buf, sizeof(*h));
+	if (h->magic != EVP_ACK_MAGIC || h->version != EVP_VERSION ||
+	    h->count > EVP_ACK_MAX ||
+	    len != sizeof(*h) + (size_t)h->count * sizeof(struct evp_ack))
+		return bad();
+	return 0;
+}
+
+void
+evp_ack_entry(const void *buf, unsigned i, struct evp_ack *e)
+{
+	memcpy(e, (const uint8_t *)buf + sizeof(struct evp_ack_hdr) +
+	    (size_t)i * sizeof(*e), sizeof(*e));
+}
+
 static const char *
 name_of(const char *const *names, unsigned n, unsigned v)
 {
@@ -339,6 +374,7 @@ evp_type_name(unsigned t)
 		[EVP_IFCOUNTER] = "ifcounter", [EVP_LISTEN] = "listen",
 		[EVP_PRODUCER] = "producer", [EVP_STATS] = "stats",
 		[EVP_IFACE] = "iface", [EVP_HOSTNAME] = "hostname",
+		[EVP_ORIGIN] = "origin",
 	};
 	return name_of(n, sizeof(n) / sizeof(n[0]), t);
 }

@@ -42,6 +42,8 @@ enum evp_type {
 	EVP_STATS = 6,		/* struct evp_stats: a daemon's counters */
 	EVP_IFACE = 7,		/* struct evp_iface: one interface table entry */
 	EVP_HOSTNAME = 8,	/* struct evp_hostname: a name seen for an address */
+	EVP_ORIGIN = 9,		/* struct evp_origin: who first sent the next
+				   records (router -> store) */
 	EVP_TYPE_MAX
 };
 
@@ -94,12 +96,77 @@ struct evp_hello {
 	uint32_t	proto_version;	/* EVP_VERSION of the sender */
 	uint32_t	role;		/* enum evp_role */
 	uint32_t	pid;
-	uint32_t	pad;
+	uint32_t	flags;		/* EVP_HELLO_F_* */
 	uint64_t	start_usec;	/* wall clock, microseconds */
 	char		name[EVP_NAME_LEN];	/* daemon instance name */
 	char		iface[EVP_NAME_LEN];	/* interface it feeds, or "" */
+	uint64_t	held_from;	/* EVP_HELLO_F_REPLAY: the oldest record
+					   sequence the sender still holds
+					   for replay (its next sequence if
+					   it holds none) */
 };
-_Static_assert(sizeof(struct evp_hello) == 152, "hello layout");
+_Static_assert(sizeof(struct evp_hello) == 160, "hello layout");
+
+/* evp_hello.flags */
+#define EVP_HELLO_F_REPLAY	0x01	/* keeps its records until the store
+					   acknowledges them (docs/design.md,
+					   "Delivery"), and resends them */
+
+/*
+ * The origin of the records that follow in a batch (router -> store):
+ * the sender that first sent them (a collector or capture) and its
+ * sequence.  It names the next record; each following record without
+ * an EVP_ORIGIN of its own has the next origin sequence.  Records of
+ * the origin in [skip_from, seq) were dropped by the router and
+ * counted there (skip_from == seq: none).  A batch's records before
+ * any EVP_ORIGIN, or after one with sender 0 (all fields 0), are the
+ * link sender's own.
+ */
+struct evp_origin {
+	uint64_t	sender;		/* the origin's evp_batch_hdr.sender */
+	uint64_t	seq;		/* its sequence of the next record */
+	uint64_t	skip_from;
+	uint64_t	held_from;	/* the origin's hello.held_from */
+	uint32_t	flags;		/* the origin's hello.flags */
+	uint32_t	pad;
+};
+_Static_assert(sizeof(struct evp_origin) == 40, "origin layout");
+
+/*
+ * Acknowledgements, store -> senders, on the store's PUB socket (not a
+ * batch): the sequence up to which each origin's records are committed
+ * in the database, and the next one the store will apply.  `epoch` is
+ * random per store process: a new epoch means a restarted store.
+ */
+#define EVP_ACK_MAGIC		0x4b434145u	/* "EACK" */
+#define EVP_ACK_MAX		256	/* entries per message */
+
+struct evp_ack_hdr {
+	uint32_t	magic;		/* EVP_ACK_MAGIC */
+	uint16_t	version;	/* EVP_VERSION */
+	uint16_t	count;		/* struct evp_ack entries that follow */
+	uint64_t	epoch;
+};
+_Static_assert(sizeof(struct evp_ack_hdr) == 16, "ack header layout");
+
+struct evp_ack {
+	uint64_t	sender;
+	uint64_t	committed;	/* records up to it are committed */
+	uint64_t	want;		/* the next the store applies: a sender
+					   whose records past it were refused
+					   (out of order) resends from it */
+	uint32_t	flags;		/* EVP_ACK_F_* */
+	uint32_t	pad;
+};
+_Static_assert(sizeof(struct evp_ack) == 32, "ack layout");
+
+#define EVP_ACK_F_RESEND	0x01	/* records were refused: resend */
+
+/* Checks an ack message of `len` bytes and copies its header out: 0,
+ * or -1 (errno EBADMSG).  evp_ack_entry() then copies entry `i` (below
+ * the header's count) out of the same buffer. */
+int	evp_ack_open(const void *, size_t, struct evp_ack_hdr *);
+void	evp_ack_entry(const void *, unsigned, struct evp_ack *);
 
 /* What produced a flow record. */
 enum evp_flow_source {
@@ -396,6 +463,7 @@ int	evp_decode_producer(const void *, size_t, struct evp_producer *);
 int	evp_decode_stats(const void *, size_t, struct evp_stats *);
 int	evp_decode_iface(const void *, size_t, struct evp_iface *);
 int	evp_decode_hostname(const void *, size_t, struct evp_hostname *);
+int	evp_decode_origin(const void *, size_t, struct evp_origin *);
 
 /* In-memory length of a flow (fixed part + used extra): what a sender
  * passes to evp_batch_add() or link_out_put() with the struct. */

@@ -378,7 +378,7 @@ main(int argc, char **argv)
 		fatal("getrandom");
 	if ((r->zctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
-	nnlink_configure(&r->conf.link);
+	(void)nnlink_configure(&r->conf.link, NULL);
 	daemon_counters(&d, relay_counter_names, r->ctr, RLC_MAX);
 	d.stats_extra = stats_extra;
 	daemon_ctl_open(&d, "relay", NULL, r);

@@ -71,7 +71,7 @@ control_send_table(struct router *r)
 
 	for (k = 0; k < r->tab.n; k++) {
 		iface_to_evp(&r->tab.ifs[k], &e);
-		if (link_out_put(r->out, EVP_IFACE, &e, sizeof(e)) == -1)
+		if (router_put_own(r, EVP_IFACE, &e, sizeof(e)) == -1)
 			failed = 1;
 		else
 			r->ctr[RC_IFACE_SENT]++;
@@ -101,7 +101,7 @@ control_send_stats(struct router *r)
 
 	control_sync_counters(r);
 	counters_to_stats(st, &c, EVP_ROLE_ROUTER, r->conf.name);
-	if (link_out_put(r->out, EVP_STATS, st, sizeof(*st)) == 0)
+	if (router_put_own(r, EVP_STATS, st, sizeof(*st)) == 0)
 		r->ctr[RC_STATS_SENT]++;
 	st->count = 0;
 	for (k = 0; k < r->tab.n; k++)
@@ -111,7 +111,7 @@ control_send_stats(struct router *r)
 			st->value[st->count++] = r->tab.ifs[k].ctr[i];
 			if (st->count == EVP_STATS_MAX ||
 			    (k + 1 == r->tab.n && i + 1 == IFC_MAX)) {
-				if (link_out_put(r->out, EVP_STATS, st,
+				if (router_put_own(r, EVP_STATS, st,
 				    sizeof(*st)) == 0)
 					r->ctr[RC_STATS_SENT]++;
 				st->count = 0;

@@ -118,22 +118,119 @@ sender_iface(struct router *r, const struct link_sender *s)
 	return r->last_iface;
 }
 
-static void
-forward(struct router *r, uint16_t type, const void *body, size_t len)
+/* Flushes first if a record of `len` bytes and an EVP_ORIGIN may not
+ * fit the pending batch: a record must not start a batch without the
+ * origin that names it.  1 if the batch is (now) a fresh one. */
+static int
+room(struct router *r, size_t len)
 {
-	if (link_out_put(r->out, type, body, len) == -1) {
+	const struct link_out *o = r->out;
+
+	if (o->batch.count > 1 && (o->batch.len + len +
+	    2 * sizeof(struct evp_rec_hdr) + sizeof(struct evp_origin) >
+	    EVP_BATCH_MAX_BYTES || o->batch.count + 2 > EVP_BATCH_MAX_RECORDS))
+		(void)link_out_flush(r->out);
+	return r->out->batch.count <= 1;
+}
+
+int
+router_put_own(struct router *r, uint16_t type, const void *body, size_t len)
+{
+	static const struct evp_origin own;
+
+	if (!room(r, len) && r->org_sender != 0 &&
+	    link_out_put_origin(r->out, &own) == -1)
+		return -1;
+	r->org_sender = 0;
+	return link_out_put(r->out, type, body, len);
+}
+
+/* The router's record of input sender `s`, reset for a new sender. */
+static struct router_track *
+track(struct router *r, const struct link_sender *s)
+{
+	unsigned i = (unsigned)(s - r->in->senders);
+
+	if (r->trk[i].id != s->id) {
+		r->trk[i].id = s->id;
+		r->trk[i].last = 0;
+		r->trk[i].run_from = 0;
+	}
+	return &r->trk[i];
+}
+
+/* A record of `s` the router dropped (and counted): the store must not
+ * count it again as lost, so the next origin it forwards says where
+ * the run of dropped records began. */
+static void
+dropped(struct router *r, const struct link_sender *s, uint64_t seq)
+{
+	struct router_track *t;
+
+	if (r->in == NULL)
+		return;
+	t = track(r, s);
+	if (t->run_from == 0 || t->last + 1 != seq)
+		t->run_from = seq;
+	t->last = seq;
+}
+
+static void
+forward(struct router *r, const struct link_sender *s,
+    const struct evp_rec_hdr *rh, const void *body, size_t len)
+{
+	struct evp_origin org;
+	struct router_track *t = NULL;
+	uint64_t skip;
+	int fresh;
+
+	skip = rh->seq;
+	if (r->in != NULL) {
+		t = track(r, s);
+		if (t->run_from != 0 && t->last + 1 == rh->seq)
+			skip = t->run_from;
+	}
+	fresh = room(r, len);
+	if (fresh || r->org_sender != s->id || r->org_next != rh->seq ||
+	    skip != rh->seq) {
+		memset(&org, 0, sizeof(org));
+		org.sender = s->id;
+		org.seq = rh->seq;
+		org.skip_from = skip;
+		org.flags = s->hello.flags;
+		org.held_from = (s->hello.flags & EVP_HELLO_F_REPLAY) &&
+		    s->hello.held_from <= rh->seq ? s->hello.held_from :
+		    rh->seq;
+		if (link_out_put_origin(r->out, &org) == -1) {
+			r->ctr[RC_DROP_SEND]++;
+			dropped(r, s, rh->seq);
+			return;
+		}
+	}
+	if (link_out_put(r->out, rh->type, body, len) == -1) {
 		r->ctr[RC_DROP_SEND]++;
 		LOG_RATELIMITED(log_warnx, "%s record of %zu bytes not "
-		    "forwarded", evp_type_name(type), len);
+		    "forwarded", evp_type_name(rh->type), len);
+		/* The origin named it: the next record needs its own. */
+		r->org_sender = 0;
+		dropped(r, s, rh->seq);
 		return;
+	}
+	r->org_sender = s->id;
+	r->org_next = rh->seq + 1;
+	if (t != NULL) {
+		t->run_from = 0;
+		t->last = rh->seq;
 	}
 	r->ctr[RC_FORWARDED]++;
 }
 
 static void
-bad_record(struct router *r, const struct link_sender *s, unsigned type)
+bad_record(struct router *r, const struct link_sender *s, unsigned type,
+    uint64_t rh_seq)
 {
 	r->ctr[RC_DROP_BAD_RECORD]++;
+	dropped(r, s, rh_seq);
 	LOG_RATELIMITED(log_warnx, "%s: malformed %s record dropped",
 	    s->hello.name, evp_type_name(type));
 }
@@ -157,20 +254,23 @@ dispatch_record(void *arg, const struct link_sender *s,
 		/* Health of any sender, declared or not: forwarded as is. */
 		r->ctr[RC_RX_STATS]++;
 		if (evp_decode_stats(body, rh->len, &r->stats) == -1) {
-			bad_record(r, s, rh->type);
+			bad_record(r, s, rh->type, rh->seq);
 			return;
 		}
-		forward(r, EVP_STATS, body, rh->len);
+		forward(r, s, rh, body, rh->len);
 		return;
 	}
-	if (rh->type == EVP_IFACE) {
+	if (rh->type == EVP_IFACE || rh->type == EVP_ORIGIN) {
 		r->ctr[RC_DROP_UNEXPECTED_TYPE]++;
+		if (rh->type != EVP_ORIGIN)
+			dropped(r, s, rh->seq);
 		LOG_RATELIMITED(log_warnx, "%s: unexpected %s record dropped",
 		    s->hello.name, evp_type_name(rh->type));
 		return;
 	}
 	if ((id = sender_iface(r, s)) < 0) {
 		r->ctr[RC_DROP_UNKNOWN_IFACE]++;
+		dropped(r, s, rh->seq);
 		LOG_RATELIMITED(log_warnx, "%s: records for undeclared "
 		    "interface '%s' dropped", s->hello.name, s->hello.iface);
 		return;
@@ -182,52 +282,53 @@ dispatch_record(void *arg, const struct link_sender *s,
 	case EVP_FLOW:
 		r->ctr[RC_RX_FLOW]++;
 		if (evp_decode_flow(body, rh->len, &r->flow) == -1) {
-			bad_record(r, s, rh->type);
+			bad_record(r, s, rh->type, rh->seq);
 			return;
 		}
 		dispatch_flow(&r->tab, origin, &r->flow, r->ctr);
-		forward(r, EVP_FLOW, &r->flow, evp_flow_len(&r->flow));
+		forward(r, s, rh, &r->flow, evp_flow_len(&r->flow));
 		return;
 	case EVP_IFCOUNTER:
 		r->ctr[RC_RX_IFCOUNTER]++;
 		if (evp_decode_ifcounter(body, rh->len, &u.c) == -1) {
-			bad_record(r, s, rh->type);
+			bad_record(r, s, rh->type, rh->seq);
 			return;
 		}
 		u.c.iface = origin->id;
-		forward(r, EVP_IFCOUNTER, &u.c, sizeof(u.c));
+		forward(r, s, rh, &u.c, sizeof(u.c));
 		return;
 	case EVP_LISTEN:
 		r->ctr[RC_RX_LISTEN]++;
 		if (evp_decode_listen(body, rh->len, &u.l) == -1) {
-			bad_record(r, s, rh->type);
+			bad_record(r, s, rh->type, rh->seq);
 			return;
 		}
 		u.l.iface = origin->id;
-		forward(r, EVP_LISTEN, &u.l, sizeof(u.l));
+		forward(r, s, rh, &u.l, sizeof(u.l));
 		return;
 	case EVP_PRODUCER:
 		r->ctr[RC_RX_PRODUCER]++;
 		if (evp_decode_producer(body, rh->len, &u.p) == -1) {
-			bad_record(r, s, rh->type);
+			bad_record(r, s, rh->type, rh->seq);
 			return;
 		}
 		u.p.iface = origin->id;
-		forward(r, EVP_PRODUCER, &u.p, sizeof(u.p));
+		forward(r, s, rh, &u.p, sizeof(u.p));
 		return;
 	case EVP_HOSTNAME:
 		r->ctr[RC_RX_HOSTNAME]++;
 		if (evp_decode_hostname(body, rh->len, &u.h) == -1) {
-			bad_record(r, s, rh->type);
+			bad_record(r, s, rh->type, rh->seq);
 			return;
 		}
 		u.h.iface = origin->id;
-		forward(r, EVP_HOSTNAME, &u.h, sizeof(u.h));
+		forward(r, s, rh, &u.h, sizeof(u.h));
 		return;
 	}
 	/* link_in passes only known types; anything else is a new type
 	 * this router does not know how to dispatch. */
 	r->ctr[RC_DROP_UNEXPECTED_TYPE]++;
+	dropped(r, s, rh->seq);
 	LOG_RATELIMITED(log_warnx, "%s: %s record not dispatched",
 	    s->hello.name, evp_type_name(rh->type));
 }

@@ -103,7 +103,8 @@ setup(struct router *r, struct daemon *d)
 	    r->conf.datadir, "store.ipc") == -1)
 		fatalx("endpoint too long");
 	r->last_iface = -1;
-	nnlink_configure(&r->conf.link);
+	if (nnlink_configure(&r->conf.link, r->conf.datadir) == -1)
+		fatalx("ack endpoint too long");
 	if ((r->out = link_out_new(out_ep, 0, EVP_ROLE_ROUTER, r->conf.name,
 	    "", ROUTER_SEND_TIMEOUT_MS, err, sizeof(err))) == NULL)
 		fatalx("store link: %s", err);

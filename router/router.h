@@ -167,6 +167,12 @@ struct router_conf {
 	struct link_conf link;		/* common/nnlink.h */
 };
 
+/* An input sender as its origins go out: the last record seen and the
+ * first of the run of dropped records ending there (0: none). */
+struct router_track {
+	uint64_t	 id, last, run_from;
+};
+
 struct router {
 	struct router_conf conf;
 	struct iface_table tab;
@@ -180,6 +186,12 @@ struct router {
 	struct router_state state;
 	struct evp_flow	 flow;		/* scratch: the record being patched */
 	struct evp_stats stats;		/* scratch: the stats being sent */
+	/* Origins (proto EVP_ORIGIN): the origin the store takes the
+	 * next record of the output batch to have (sender 0: the
+	 * router's own), and per input sender (by its slot in r->in)
+	 * the last record seen and the run of dropped ones before it. */
+	uint64_t	 org_sender, org_next;
+	struct router_track trk[LINK_MAX_SENDERS];
 };
 
 /* dispatch.c */
@@ -190,6 +202,9 @@ uint64_t dispatch_flow(struct iface_table *, struct iface *,
 	    struct evp_flow *, uint64_t *);
 /* 1 if the flow is loopback by its flag or either address. */
 int	dispatch_is_loopback(const struct evp_flow *);
+/* Puts one of the router's own records (stats, interface table) on
+ * the output; 0 or -1 as link_out_put. */
+int	router_put_own(struct router *, uint16_t, const void *, size_t);
 /* link_in callback: decodes, dispatches and forwards one record. */
 void	dispatch_record(void *, const struct link_sender *,
 	    const struct evp_rec_hdr *, const void *);

@@ -6,6 +6,7 @@ STORE_LIB_SRCS = \
 	store/clickhouse.c \
 	store/clickhouse_rows.c \
 	store/community.c \
+	store/delivery.c \
 	store/flow_merge.c \
 	store/flow_rows.c \
 	store/flow_table.c \

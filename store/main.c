@@ -29,6 +29,7 @@
 #include "../common/log.h"
 #include "../common/nnlink.h"
 #include "../common/paths.h"
+#include "delivery.h"
 #include "store.h"
 
 #define STORE_POLL_BATCH	4	/* messages per receive turn: ~1000
@@ -128,6 +129,10 @@ static const struct conf_directive store_conf_table_[] = {
 	  " this long, then dropped and counted" },
 	{ "store.clickhouse_timeout", CONF_SECONDS, NUM(ch.timeout_sec), "10s",
 	  1, 3600, "time per ClickHouse request" },
+	{ "store.max_origins", CONF_INT, NUM(max_origins), "1024", 16,
+	  65536, "senders (collectors, captures: one per run) whose "
+	  "committed sequence the store keeps and acknowledges; past it "
+	  "the least recent is forgotten (counted)" },
 	LINK_CONF_DIRECTIVES(struct store_settings, link),
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -189,19 +194,27 @@ setup(struct store_main *m, struct daemon *d, const struct store_settings *s)
 	if (paths_endpoint(m->endpoint, sizeof(m->endpoint), s->c.endpoint,
 	    s->c.datadir, "store.ipc") == -1)
 		fatalx("endpoint too long");
-	nnlink_configure(&s->link);
+	if (nnlink_configure(&s->link, s->c.datadir) == -1)
+		fatalx("ack endpoint too long");
 	if ((m->in = link_in_new(m->endpoint, 1, store_record, &m->st, err,
 	    sizeof(err))) == NULL)
 		fatalx("input: %s", err);
-	daemon_counters(d, store_counter_names, m->st.total, SC_MAX);
+	if ((m->st.dlv = delivery_open(m->st.sink, nnlink_ack_endpoint(),
+	    s->link.trusted_network, (unsigned)s->c.max_origins,
+	    (uint64_t)s->c.flush_interval * 1000000 / 2, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	writer_set_hook(m->st.w, delivery_persist, m->st.dlv);
+		daemon_counters(d, store_counter_names, m->st.total, SC_MAX);
 	d->stats_sync = control_sync;
 	d->stats_extra = control_extra;
 	daemon_ctl_open(d, "store", control, m);
 	m->ctl = d->ctl;
 	if (writer_start(m->st.w, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	log_info("input %s, control %s, database schema version %d, "
-	    "next flow id %llu", m->endpoint, d->ctl_endpoint,
+	log_info("input %s, acks %s, control %s, database schema version "
+	    "%d, next flow id %llu", m->endpoint, nnlink_ack_endpoint(),
+	    d->ctl_endpoint,
 	    sink_schema_version(m->st.sink),
 	    (unsigned long long)m->st.next_id + 1);
 }
@@ -253,6 +266,29 @@ turn_done(struct store *st, uint64_t start, const uint64_t *d)
 	    (unsigned long long)turn / 1000, why);
 }
 
+/* Acknowledges the sequences of the commits that went through. */
+static void
+taken(struct store *st)
+{
+	struct writer_stats ws;
+
+	writer_stats(st->w, &ws);
+	delivery_committed(st->dlv, ws.committed_seq);
+}
+
+/* Hands the queued rows to the writer; a commit carries the origins'
+ * sequences committed once every change before `clean` is written. */
+static void
+hand(struct store *st, int commit, uint64_t clean)
+{
+	struct dlv_snap *sn;
+
+	if (commit && (sn = delivery_snapshot(st->dlv, clean)) != NULL)
+		delivery_handed(st->dlv, sn, writer_hand_mark(st->w, sn));
+	else
+		(void)writer_hand(st->w, commit);
+}
+
 static void
 loop(struct store_main *m)
 {
@@ -279,7 +315,8 @@ loop(struct store_main *m)
 	while (!sig_quit) {
 		/* A busy writer's pipe says when it is free. */
 		wake = deadline_min(deadline_min(next_counters, next_ret),
-		    store_deadline(st));
+		    deadline_min(store_deadline(st),
+		    delivery_tick(st->dlv, clock_mono_usec())));
 		if (writer_ready(st->w))
 			wake = deadline_min(wake, deadline_min(next_commit,
 			    sat_add(store_dirty_since(st, clock_mono_usec()),
@@ -305,10 +342,11 @@ loop(struct store_main *m)
 		 * and a change made while its last row waits makes one more
 		 * row, not one per change. */
 		if (writer_ready(st->w)) {
+			taken(st);
 			due = now >= next_commit;
 			if (store_queue_dirty(st, slice, now - settle) > 0 ||
 			    due) {
-				writer_hand(st->w, due);
+				hand(st, due, store_dirty_since(st, now));
 				if (due)
 					next_commit = now + settle;
 			}
@@ -361,12 +399,19 @@ main(int argc, char **argv)
 	store_flush_all(&m->st);
 	store_write_counters(&m->st, clock_mono_usec());
 	store_sync(&m->st);
+	/* Everything applied is written: its sequences go in last. */
+	taken(&m->st);
+	hand(&m->st, 1, UINT64_MAX);
+	writer_sync(m->st.w);
+	taken(&m->st);
 	log_info("exiting: received %llu, stored %llu, flows written %llu",
 	    (unsigned long long)m->st.c[SC_RECEIVED],
 	    (unsigned long long)m->st.c[SC_STORED],
 	    (unsigned long long)m->st.c[SC_FLOWS_WRITTEN]);
 	daemon_ctl_close(&d);
 	link_in_free(m->in);
+	delivery_close(m->st.dlv);
+	m->st.dlv = NULL;
 	store_fini(&m->st);
 	free(m);
 	return 0;

@@ -16,6 +16,7 @@
 #include "../common/log.h"
 #include "../common/nnlink.h"
 #include "../common/paths.h"
+#include "delivery.h"
 #include "store.h"
 
 const char *const store_counter_names[SC_MAX] = {
@@ -80,6 +81,9 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_CH_INSERT_ERRORS] = "clickhouse_insert_errors",
 	[SC_CH_SHARDS_DOWN] = "clickhouse_shards_down",
 	[SC_CH_PARTITIONS_DROPPED] = "clickhouse_partitions_dropped",
+	[SC_DELIVERY_LOST] = "delivery_lost",
+	[SC_DELIVERY_DUPLICATES] = "delivery_duplicates",
+	[SC_DELIVERY_REFUSED] = "delivery_refused",
 };
 
 const uint8_t store_counter_gauge[SC_MAX] = {
@@ -93,6 +97,9 @@ const uint8_t store_counter_gauge[SC_MAX] = {
 	[SC_MEM_BYTES] = 1,
 	[SC_MEM_MAX] = 1,
 	[SC_MAX_TURN_USEC] = 1,
+	/* all lives already: delivery.c keeps them in its table */
+	[SC_DELIVERY_LOST] = 1,
+	[SC_DELIVERY_DUPLICATES] = 1,
 	[SC_WRITE_ERROR_STATE] = 1,
 	[SC_WRITE_RETRY_ROWS] = 1,
 	[SC_CH_ROWS_PENDING] = 1,
@@ -681,6 +688,13 @@ store_record(void *arg, const struct link_sender *s,
 	uint64_t now = clock_mono_usec();
 	int rc = -1;
 
+	if (h->type == EVP_ORIGIN) {
+		if (st->dlv != NULL)
+			(void)delivery_origin(st->dlv, s, body, h->len);
+		return;
+	}
+	if (st->dlv != NULL && !delivery_record(st->dlv, s, h, now))
+		return;
 	st->c[SC_RECEIVED]++;
 	if (h->type != EVP_FLOW)
 		store_flow_pending(st);
@@ -898,6 +912,11 @@ store_sync_counters(struct store *st)
 		dirty += ft->ndirty;
 		created += ft->c[FTC_CREATED];
 	}
+	if (st->dlv != NULL) {
+		st->c[SC_DELIVERY_LOST] = st->dlv->c[DC_LOST];
+		st->c[SC_DELIVERY_DUPLICATES] = st->dlv->c[DC_DUPLICATES];
+		st->c[SC_DELIVERY_REFUSED] = st->dlv->c[DC_REFUSED];
+	}
 	st->c[SC_FLOWS_CREATED] = created;
 	st->c[SC_LIVE_FLOWS] = live;
 	st->c[SC_PENDING_EVENTS] = pending;
@@ -1049,4 +1068,6 @@ store_stats_extra(void *arg, struct buf *b)
 		counters_json(b, &sc);
 		buf_puts(b, "}");
 	}
+	if (st->dlv != NULL)
+		delivery_json(st->dlv, b);
 }

@@ -506,6 +506,17 @@ int	writer_ready(struct writer *);
  * writes them now.  Returns the batch's number (increasing; see
  * writer_stats' committed_seq), 0 if nothing could be handed. */
 uint64_t writer_hand(struct writer *, int);
+/*
+ * A commit hook (delivery.c): writer_hand_mark() hands the queued rows
+ * with a commit, and `fn(arg, sink, mark)` runs on the writer's thread
+ * after the batch's rows, in their transaction (again whenever a failed
+ * commit's rows are written again).  writer_hand_mark() returns the
+ * batch's number as writer_hand() (0: not handed, no mark); once
+ * writer_stats' committed_seq reaches it, the mark's rows are in.
+ */
+void	writer_set_hook(struct writer *, int (*)(void *, struct sink *,
+	    void *), void *);
+uint64_t writer_hand_mark(struct writer *, void *);
 /* Hands everything over and waits until it is written and committed,
  * or, while commits fail, held for the next attempt. */
 void	writer_sync(struct writer *);
@@ -758,6 +769,11 @@ enum store_counter {
 	SC_CH_ROWS_DROPPED_MEMORY, SC_CH_ROWS_PENDING, SC_CH_BYTES_PENDING,
 	SC_CH_INSERTS, SC_CH_INSERT_ERRORS, SC_CH_SHARDS_DOWN,
 	SC_CH_PARTITIONS_DROPPED,
+	/* delivery.c: origins' records, all lives of the database */
+	SC_DELIVERY_LOST,	/* never arrived (sequence gaps) */
+	SC_DELIVERY_DUPLICATES,	/* replays skipped: not in received */
+	SC_DELIVERY_REFUSED,	/* out of order, left for the replay: not
+				   in received */
 	SC_MAX
 };
 extern const char *const store_counter_names[SC_MAX];
@@ -784,6 +800,7 @@ struct store_conf {
 	long long	write_retry_max;	/* bytes, 0 = unbounded */
 	char		sink[16];	/* sqlite, clickhouse or both */
 	struct ch_conf	ch;
+	long long	max_origins;	/* senders tracked for delivery */
 };
 
 struct store;
@@ -867,6 +884,7 @@ struct store {
 	unsigned	 fcur;		/* fl[] the next flow decodes into */
 	int		 pend;		/* fl[fcur ^ 1] waits to be merged */
 	uint64_t	 pend_now;	/* its arrival (monotonic usec) */
+	struct delivery	*dlv;		/* delivery.h; NULL: untracked */
 	union {				/* decoded record (no allocation) */
 		struct evp_iface	iface;
 		struct evp_ifcounter	ifc;

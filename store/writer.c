@@ -66,6 +66,7 @@ struct batch {
 					   bound dropped */
 	int		 commit;	/* commit after its rows */
 	uint64_t	 seq;		/* writer_hand()'s number */
+	void		*mark;		/* writer_hand_mark(): for the hook */
 	struct batch	*next;
 };
 
@@ -108,6 +109,9 @@ struct writer {
 	uint64_t	 held_seq;	/* the last held batch's seq */
 	uint64_t	 backoff;	/* usec */
 	uint64_t	 retry_at;	/* monotonic usec */
+	/* writer_set_hook(): set before the thread starts */
+	int		(*hook)(void *, struct sink *, void *);
+	void		*hook_arg;
 };
 
 static void
@@ -243,6 +247,9 @@ write_held(struct writer *w, struct batch *b)
 	heal(w, b);
 	if (w->sqlite_flows)
 		(void)sink_write_flows(w->k, b->row, b->nw);
+	/* After the rows, in their transaction (again on a retry). */
+	if (b->mark != NULL && w->hook != NULL)
+		(void)w->hook(w->hook_arg, w->k, b->mark);
 }
 
 /*
@@ -450,6 +457,7 @@ release(struct writer *w, struct batch *b)
 	}
 	b->n = b->nw = 0;
 	b->commit = 0;
+	b->mark = NULL;
 }
 
 /* Frees a batch and gives its rows' memory back (loop thread). */
@@ -570,6 +578,25 @@ writer_hand(struct writer *w, int commit)
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	return w->hand_seq;
+}
+
+void
+writer_set_hook(struct writer *w, int (*fn)(void *, struct sink *, void *),
+    void *arg)
+{
+	w->hook = fn;
+	w->hook_arg = arg;
+}
+
+uint64_t
+writer_hand_mark(struct writer *w, void *mark)
+{
+	uint64_t seq;
+
+	w->fill->mark = mark;
+	if ((seq = writer_hand(w, 1)) == 0)
+		w->fill->mark = NULL;	/* not handed: no mark */
+	return seq;
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: the inter-process record decoder.  Feeds arbitrary
  * bytes to link_in_dispatch(), which opens the batch, checks the hello
- * and decodes each record the way the router and store do.
+ * and decodes each record the way the router and store do; and the
+ * same bytes as a store's ack message, as a sender reads it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@ on_record(void *arg, const struct link_sender *s, const struct evp_rec_hdr *rh,
 		struct evp_producer p;
 		struct evp_stats st;
 		struct evp_iface i;
+		struct evp_origin o;
 	} u;
 
 	(void)arg;
@@ -44,6 +46,9 @@ on_record(void *arg, const struct link_sender *s, const struct evp_rec_hdr *rh,
 	case EVP_IFACE:
 		(void)evp_decode_iface(body, rh->len, &u.i);
 		break;
+	case EVP_ORIGIN:
+		(void)evp_decode_origin(body, rh->len, &u.o);
+		break;
 	}
 }
 
@@ -51,7 +56,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static struct link_in in = { .sock = -1, .cb = on_record };
+	struct evp_ack_hdr h;
+	struct evp_ack a;
+	unsigned i;
 
 	link_in_dispatch(&in, data, len);
+	if (evp_ack_open(data, len, &h) == 0)
+		for (i = 0; i < h.count; i++)
+			evp_ack_entry(data, i, &a);
 	return 0;
 }

@@ -42,6 +42,9 @@ companion = tcp://*:1234c eth0
 link_max_message = 1048576
 link_queue = 4194304
 link_trusted_network = no
+link_replay = 67108864
+link_ack_timeout = 3
+link_ack_endpoint = 
 # interface table: id name kind [mirrored] [companion=NAME]
 # iface 0 tcp://*:1234c zmq companion=eth0
 # iface 1 ipc:///run/a.ipc,tcp://10.0.0.1:5556 zmq

@@ -87,7 +87,7 @@ static void
 test_recv_bound(const char *dir)
 {
 	char ep[128], err[256];
-	struct link_conf lc = { EVP_BATCH_MAX_BYTES, 1 << 20, 0 };
+	struct link_conf lc = { EVP_BATCH_MAX_BYTES, 1 << 20, 0, 0, 3, "" };
 	struct seen seen = { 0 };
 	struct link_in *in;
 	struct link_out *out;
@@ -97,7 +97,7 @@ test_recv_bound(const char *dir)
 	int s, tries;
 
 	snprintf(ep, sizeof(ep), "ipc://%s/bound.ipc", dir);
-	nnlink_configure(&lc);
+	(void)nnlink_configure(&lc, NULL);
 	in = link_in_new(ep, 1, on_record, &seen, err, sizeof(err));
 	CHECK(in != NULL && msg != NULL);
 	if (in == NULL || msg == NULL) {
@@ -140,7 +140,7 @@ static void
 test_peer_down(const char *dir)
 {
 	char ep[128], err[256];
-	struct link_conf lc = { EVP_BATCH_MAX_BYTES, 64 * 1024, 0 };
+	struct link_conf lc = { EVP_BATCH_MAX_BYTES, 64 * 1024, 0, 0, 3, "" };
 	struct seen seen = { 0 };
 	struct evp_iface i = { .id = 1, .kind = EVP_IFACE_ZMQ, .name = "z" };
 	struct link_out *out;
@@ -149,7 +149,7 @@ test_peer_down(const char *dir)
 	unsigned n, tries;
 
 	snprintf(ep, sizeof(ep), "ipc://%s/down.ipc", dir);
-	nnlink_configure(&lc);
+	(void)nnlink_configure(&lc, NULL);
 	out = link_out_new(ep, 0, EVP_ROLE_TOOL, "down", "", 1000, err,
 	    sizeof(err));
 	CHECK(out != NULL);

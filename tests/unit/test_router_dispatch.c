@@ -151,6 +151,8 @@ test_rules(struct iface_table *t, struct evp_flow *f)
 /* What the receiver downstream of the router saw. */
 struct sink {
 	unsigned flows, ifcounters, stats, ifaces, other;
+	unsigned origins, resets;	/* EVP_ORIGIN: naming one, sender 0 */
+	struct evp_origin org;		/* the first naming one */
 	uint64_t mask[8];
 	uint32_t iface[8];
 	uint32_t ifc_iface;
@@ -183,7 +185,16 @@ on_sink(void *arg, const struct link_sender *s, const struct evp_rec_hdr *rh,
 		snprintf(k->stats_name, sizeof(k->stats_name), "%s", st.name);
 	} else if (rh->type == EVP_IFACE)
 		k->ifaces++;
-	else
+	else if (rh->type == EVP_ORIGIN) {
+		struct evp_origin o;
+
+		if (evp_decode_origin(body, rh->len, &o) == -1)
+			k->other++;
+		else if (o.sender == 0)
+			k->resets++;
+		else if (k->origins++ == 0)
+			k->org = o;
+	} else
 		k->other++;
 }
 
@@ -282,6 +293,15 @@ test_records(struct router *r, struct evp_flow *f)
 	CHECK_STR(sink.stats_name, "collector0");
 	CHECK_EQ_U(sink.ifaces, r->tab.n);
 	CHECK_EQ_U(sink.other, 0);
+	/* One origin names the collector's four forwarded records (1-4,
+	 * in a row: the next ones follow it); the interface table, the
+	 * router's own, starts a batch of its own (flushed above): no
+	 * origin of sender 0 is needed. */
+	CHECK_EQ_U(sink.origins, 1);
+	CHECK_EQ_U(sink.org.sender, coll->sender);
+	CHECK_EQ_U(sink.org.seq, 1);
+	CHECK_EQ_U(sink.org.skip_from, 1);
+	CHECK_EQ_U(sink.resets, 0);
 	CHECK_EQ_U(r->tab.ifs[0].ctr[IFC_RECEIVED], 4);
 
 	link_out_free(coll);

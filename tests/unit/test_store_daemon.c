@@ -80,6 +80,7 @@ test_check_config(const char *bin)
 	    "store.wal_limit = 67108864\n"
 	    "store.history_interval = 10\n"
 	    "store.write_slice = 4096\n"
+	    "store.max_origins = 1024\n"
 	    "store.sink = sqlite\n"
 	    "clickhouse_shards = 127.0.0.1:8123\n"
 	    "clickhouse_database = evflow\n"
@@ -92,7 +93,10 @@ test_check_config(const char *bin)
 	    "store.clickhouse_timeout = 10\n"
 	    "link_max_message = 1048576\n"
 	    "link_queue = 4194304\n"
-	    "link_trusted_network = no\n";
+	    "link_trusted_network = no\n"
+	    "link_replay = 67108864\n"
+	    "link_ack_timeout = 3\n"
+	    "link_ack_endpoint = \n";
 	char cmd[700], out[4096];
 	FILE *fp;
 	size_t n;
