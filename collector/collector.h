@@ -78,6 +78,16 @@ enum col_counter {
 	C_RECORDS_SENT,		/* output link: handed to nanomsg */
 	C_RECORDS_SEND_DROPPED,	/* output link: lost on send */
 	C_RECORDS_PENDING,	/* gauge: queued, not yet sent (partial batch) */
+	/* At-least-once delivery (common/nnlink.h link_out_acks). */
+	C_REPLAY_BUFFERED,	/* gauge: records kept until acknowledged */
+	C_REPLAYED,		/* records sent again */
+	C_REPLAY_DROPPED,	/* refused: replay buffer full (in
+				   records_send_dropped too) */
+	C_ACKED,		/* records the store acknowledged committed */
+	C_STORE_RESTARTS,	/* new store processes heard of */
+	C_PRODUCERS_STALE,	/* gauge: silent over PROD_STALE_USEC */
+	C_STATE_WRITE_ERRORS,	/* producer state file writes that failed */
+	C_STATE_DAMAGED,	/* producer state files that did not parse */
 	/* Bounds per message (each also a drop_msg_too_large). */
 	C_OVER_INFLATE_RATIO,	/* inflated beyond collector.max_inflate_ratio */
 	C_OVER_EVENTS,		/* more events than collector.max_events */
@@ -238,6 +248,15 @@ struct producer_seq {
 	uint64_t	 last_mono;
 };
 
+/* A message whose records are out on the link up to record `seq`. */
+struct producer_pend {
+	uint32_t	 msg_id;
+	uint64_t	 seq;
+};
+#define PROD_PENDING	64	/* messages per producer awaiting the
+				   store's ack; more coalesce into the last */
+#define PROD_STALE_USEC	10000000	/* silent this long: stale */
+
 struct producer {
 	int		 used;
 	uint64_t	 id;		/* collector-assigned, from 1 */
@@ -248,6 +267,13 @@ struct producer {
 	struct producer_seq seq[PROD_CONNS];
 	uint64_t	 last_mono;	/* monotonic usec */
 	struct evp_producer rec;	/* counters and identity */
+	/* Committed: the last msg_id all of whose records the store
+	 * acknowledged; kept in the state file across restarts. */
+	int		 has_acked;
+	uint32_t	 acked_msg_id;
+	int		 restored;	/* from the state file, not seen since */
+	unsigned	 phead, pn;
+	struct producer_pend pend[PROD_PENDING];
 };
 
 struct producers {
@@ -255,6 +281,8 @@ struct producers {
 	unsigned	 n;
 	uint64_t	*ctr;		/* borrowed */
 	unsigned	 last;		/* index of the last one found */
+	struct producer	*just;		/* its message had a new msg_id */
+	int		 dirty;		/* acked msg_ids to save */
 	struct producer	 tab[PROD_MAX];
 };
 
@@ -270,6 +298,26 @@ struct producer *producers_seen(struct producers *, const char *, int,
 	    uint32_t, int, uint32_t, uint64_t);
 /* Forgets producers silent for `timeout_usec`. */
 void	producers_expire(struct producers *, uint64_t, uint64_t);
+/*
+ * Loss across a restart of the collector: the state file keeps, per
+ * producer, the last msg_id whose records the store acknowledged as
+ * committed, so the first message after a restart counts as lost every
+ * message after it (received by the old process and not committed, or
+ * sent while nothing listened).  producers_sent() notes that the
+ * message producers_seen() took last is out up to link record `seq`;
+ * producers_acked() takes the store's acknowledged sequence (returns 1
+ * if a producer's acked msg_id moved: save).  The file is text, at most
+ * PROD_MAX lines, written to a temporary file and renamed.
+ */
+void	producers_sent(struct producers *, uint64_t);
+/* Producers silent for PROD_STALE_USEC at monotonic `now` (gauge). */
+unsigned producers_stale(const struct producers *, uint64_t);
+int	producers_acked(struct producers *, uint64_t);
+int	producers_save(struct producers *, const char *, char *, size_t);
+/* Loads a state file (missing: nothing to load, 0).  Producers come
+ * back "restored" until seen again.  -1 with the reason if damaged
+ * (then nothing is loaded; the caller renames it aside). */
+int	producers_load(struct producers *, const char *, char *, size_t);
 
 /* ---- ingest.c ---- */
 

@@ -116,6 +116,9 @@ struct collector {
 	uint64_t	 next_stats;	/* monotonic usec */
 	uint64_t	 next_producers;
 	uint64_t	 next_expire;
+	/* <datadir>/<name>.producers: msg_ids committed (producers.c) */
+	char		 state_path[CONF_STR_LEN + EVP_NAME_LEN + 16];
+	uint64_t	 next_save;	/* monotonic, without acks */
 	/* CURVE (collector.curve): the key producers need, and what the
 	 * socket monitor saw of the handshakes. */
 	char		 curve_public[41];
@@ -166,6 +169,34 @@ sync_link_counters(struct collector *c)
 	c->in.ctr[C_RECORDS_PENDING] = c->out->records - c->out->sent -
 	    c->out->dropped;
 	c->in.ctr[C_PRODUCERS_ACTIVE] = c->in.prods->n;
+	c->in.ctr[C_REPLAY_BUFFERED] = c->out->rrecords;
+	c->in.ctr[C_REPLAYED] = c->out->replayed;
+	c->in.ctr[C_REPLAY_DROPPED] = c->out->replay_dropped;
+	c->in.ctr[C_ACKED] = c->out->acked_records;
+	c->in.ctr[C_STORE_RESTARTS] = c->out->store_restarts;
+	c->in.ctr[C_PRODUCERS_STALE] = producers_stale(c->in.prods,
+	    clock_mono_usec());
+}
+
+/* Moves each producer's committed msg_id with the store's acks (with
+ * replay off, with what was sent) and saves the state file when it
+ * moved: at once with acks (a few a second), else every 200 ms. */
+static void
+state_sync(struct collector *c, uint64_t now)
+{
+	char err[512];
+	int acks = c->out->ack_sock != -1;
+
+	(void)producers_acked(c->in.prods, acks ? c->out->acked :
+	    c->out->seq);
+	if (!c->in.prods->dirty || (!acks && now < c->next_save))
+		return;
+	c->next_save = now + 200000;
+	if (producers_save(c->in.prods, c->state_path, err,
+	    sizeof(err)) == -1) {
+		c->in.ctr[C_STATE_WRITE_ERRORS]++;
+		LOG_RATELIMITED(log_warnx, "producer state: %s", err);
+	}
 }
 
 /* Stats frame hooks: the link's counters; the interface and producers. */
@@ -193,14 +224,18 @@ stats_extra(void *arg, struct buf *reply)
 		buf_printf(reply, ", \"source_id\": %u, \"msgs\": %llu, "
 		    "\"events\": %llu, \"lost_msgs\": %llu, \"restarts\": "
 		    "%llu, \"bad_msgs\": %llu, \"probe_drops\": %llu, "
-		    "\"last_seen_usec\": %llu, \"info\": ", p->source_id,
+		    "\"last_seen_usec\": %llu, \"last_msg_id\": %u, "
+		    "\"committed_msg_id\": %u, \"stale\": %s, "
+		    "\"info\": ", p->source_id,
 		    (unsigned long long)p->rec.msgs,
 		    (unsigned long long)p->rec.events,
 		    (unsigned long long)p->rec.lost_msgs,
 		    (unsigned long long)p->rec.restarts,
 		    (unsigned long long)p->rec.bad_msgs,
 		    (unsigned long long)p->rec.probe_drops,
-		    (unsigned long long)p->rec.ts_usec);
+		    (unsigned long long)p->rec.ts_usec, p->last_msg_id,
+		    p->acked_msg_id, p->last_mono + PROD_STALE_USEC <=
+		    clock_mono_usec() ? "true" : "false");
 		buf_json_str(reply, p->rec.info);
 		buf_puts(reply, "}");
 	}
@@ -312,6 +347,7 @@ drain(struct collector *c)
 		    m.nframes > 1 ? zmq_msg_size(&m.part[1]) : 0,
 		    m.nframes, m.peer, m.conn, clock_mono_usec(),
 		    clock_wall_usec());
+		producers_sent(c->in.prods, c->out->seq);
 		zsock_msg_close(&m);
 	}
 	return n;
@@ -325,6 +361,7 @@ timers(struct collector *c, uint64_t now)
 
 	if (link_out_deadline(c->out) <= now)
 		(void)link_out_flush(c->out);
+	state_sync(c, now);
 	if (deadline_due(&c->next_producers, now,
 	    (uint64_t)c->cfg.producer_interval * 1000000))
 		ingest_producer_records(&c->in);
@@ -406,6 +443,7 @@ main(int argc, char **argv)
 	struct daemon *d = &c->d;
 	struct zsock_opts zo;
 	char err[512], keyfile[CONF_STR_LEN + 64];
+	int n;
 
 	log_init("evflow-collector", LOG_LVL_INFO);
 	d->prog = "evflow-collector";
@@ -458,6 +496,22 @@ main(int argc, char **argv)
 	    sizeof(err))) == NULL ||
 	    link_out_acks(c->out, err, sizeof(err)) == -1)
 		fatalx("router link %s: %s", c->router_ep, err);
+	if (snprintf(c->state_path, sizeof(c->state_path), "%s/%s.producers",
+	    c->cfg.datadir, c->name) >= (int)sizeof(c->state_path))
+		fatalx("producer state path too long");
+	if ((n = producers_load(c->in.prods, c->state_path, err,
+	    sizeof(err))) == -1) {
+		char bad[sizeof(c->state_path) + 8];
+
+		c->in.ctr[C_STATE_DAMAGED]++;
+		memcpy(bad, c->state_path, sizeof(c->state_path));
+		strcat(bad, ".bad");
+		(void)rename(c->state_path, bad);
+		log_warnx("%s (kept as %s.bad); loss across the last restart "
+		    "is not counted", err, c->state_path);
+	} else if (n > 0)
+		log_info("%d producers' committed msg_ids from %s", n,
+		    c->state_path);
 	daemon_counters(d, collector_counter_names, c->in.ctr, C_COUNTER_MAX);
 	d->stats_sync = stats_sync;
 	d->stats_extra = stats_extra;
@@ -501,6 +555,11 @@ main(int argc, char **argv)
 	zmq_close(c->sub);
 	zmq_ctx_term(c->zctx);
 	daemon_ctl_close(d);
+	/* What the store commits of the last records moves the producers'
+	 * committed msg_ids before the state is saved for the next run. */
+	link_out_wait_acks(c->out, (int)c->cfg.link.ack_timeout * 1000);
+	c->next_save = 0;
+	state_sync(c, clock_mono_usec());
 	link_out_free(c->out);
 	ingest_free(&c->in);
 	return 0;

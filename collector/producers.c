@@ -11,9 +11,13 @@
  * found is checked first, then a linear scan.  Entries are kept packed
  * in tab[0..n) so expiry and scans touch only live ones.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "collector.h"
 
@@ -111,10 +115,21 @@ producers_seen(struct producers *ps, const char *peer, int conn,
 		    (unsigned long long)p->id, p->rec.peer, source_id);
 	}
 	ps->last = (unsigned)(p - ps->tab);
+	ps->just = NULL;
 	p->last_mono = now;
 	p->rec.msgs++;
 	if (!has_msg_id)
 		return p;
+	if (p->restored) {
+		p->restored = 0;
+		if (msg_id - p->last_msg_id > 1 &&
+		    msg_id - p->last_msg_id < PROD_MAX_GAP)
+			log_info("producer %s/%u: msg_id %u after %u committed "
+			    "before the collector restarted: %u messages "
+			    "lost", p->rec.peer, source_id, msg_id,
+			    p->last_msg_id, msg_id - p->last_msg_id - 1);
+	}
+	ps->just = p;
 	if (!p->has_last) {
 		p->has_last = 1;
 		q = seq_new(p, conn, now);
@@ -133,6 +148,7 @@ producers_seen(struct producers *ps, const char *peer, int conn,
 		if (d == 0) {
 			ps->ctr[C_DUPLICATES]++;
 			p->seq[i].last_mono = now;
+			ps->just = NULL;
 			return p;
 		}
 		if (d < PROD_MAX_GAP && (best == NULL || d < bd ||
@@ -172,9 +188,11 @@ producers_expire(struct producers *ps, uint64_t now, uint64_t timeout)
 			i++;
 			continue;
 		}
+		/* Loss at the end of a stream shows in no later msg_id:
+		 * the last one is the producer's to compare. */
 		LOG_RATELIMITED(log_info, "producer %llu (%s/%u) silent, "
-		    "forgotten",
-		    (unsigned long long)p->id, p->rec.peer, p->source_id);
+		    "forgotten; its last msg_id %u", (unsigned long long)p->id,
+		    p->rec.peer, p->source_id, p->last_msg_id);
 		ps->ctr[C_PRODUCERS_EXPIRED]++;
 		ps->n--;
 		if (i != ps->n)
@@ -182,4 +200,165 @@ producers_expire(struct producers *ps, uint64_t now, uint64_t timeout)
 		memset(&ps->tab[ps->n], 0, sizeof(ps->tab[ps->n]));
 	}
 	ps->last = 0;
+}
+
+void
+producers_sent(struct producers *ps, uint64_t seq)
+{
+	struct producer *p = ps->just;
+	struct producer_pend *e;
+
+	if (p == NULL)
+		return;
+	ps->just = NULL;
+	if (p->pn > 0) {
+		e = &p->pend[(p->phead + p->pn - 1) % PROD_PENDING];
+		/* Same record or a full queue: the newest stands for both
+		 * (committed when its records are). */
+		if (e->seq == seq || p->pn == PROD_PENDING) {
+			e->msg_id = p->last_msg_id;
+			e->seq = seq;
+			return;
+		}
+	}
+	e = &p->pend[(p->phead + p->pn++) % PROD_PENDING];
+	e->msg_id = p->last_msg_id;
+	e->seq = seq;
+}
+
+int
+producers_acked(struct producers *ps, uint64_t acked)
+{
+	struct producer *p;
+	unsigned i;
+	int moved = 0;
+
+	for (i = 0; i < ps->n; i++) {
+		p = &ps->tab[i];
+		while (p->pn > 0 && p->pend[p->phead].seq <= acked) {
+			p->acked_msg_id = p->pend[p->phead].msg_id;
+			p->has_acked = 1;
+			p->phead = (p->phead + 1) % PROD_PENDING;
+			p->pn--;
+			moved = 1;
+		}
+	}
+	if (moved)
+		ps->dirty = 1;
+	return moved;
+}
+
+#define PROD_STATE_MAGIC	"evflow-collector-producers 1"
+
+int
+producers_save(struct producers *ps, const char *path, char *err,
+    size_t errlen)
+{
+	char tmp[1024];
+	const struct producer *p;
+	FILE *fp;
+	unsigned i;
+	int bad;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	if ((fp = fopen(tmp, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	fprintf(fp, "%s\n", PROD_STATE_MAGIC);
+	for (i = 0; i < ps->n; i++) {
+		p = &ps->tab[i];
+		if (p->has_acked)
+			fprintf(fp, "%u %u %llu %llu %llu %s\n", p->source_id,
+			    p->acked_msg_id,
+			    (unsigned long long)p->rec.ts_usec,
+			    (unsigned long long)p->rec.lost_msgs,
+			    (unsigned long long)p->rec.restarts, p->rec.peer);
+	}
+	bad = ferror(fp);
+	if (fclose(fp) != 0 || bad || rename(tmp, path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		(void)unlink(tmp);
+		return -1;
+	}
+	ps->dirty = 0;
+	return 0;
+}
+
+int
+producers_load(struct producers *ps, const char *path, char *err,
+    size_t errlen)
+{
+	char line[EVP_NAME_LEN + 96], peer[EVP_NAME_LEN];
+	unsigned source_id, msg_id, lineno = 1, n = 0;
+	unsigned long long seen, lost, restarts;
+	struct producer *p;
+	FILE *fp;
+	int off;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fgets(line, sizeof(line), fp) == NULL ||
+	    strcmp(line, PROD_STATE_MAGIC "\n") != 0) {
+		snprintf(err, errlen, "%s: not a producer state file", path);
+		fclose(fp);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		off = 0;
+		if (n == PROD_MAX || strchr(line, '\n') == NULL ||
+		    sscanf(line, "%u %u %llu %llu %llu %n", &source_id,
+		    &msg_id, &seen, &lost, &restarts, &off) != 5 || off == 0 ||
+		    strlen(line + off) < 2 ||
+		    strlen(line + off) > sizeof(peer)) {
+			snprintf(err, errlen, "%s:%u: bad line", path, lineno);
+			fclose(fp);
+			ps->n = 0;
+			memset(ps->tab, 0, sizeof(ps->tab));
+			return -1;
+		}
+		memcpy(peer, line + off, strlen(line + off) - 1);
+		peer[strlen(line + off) - 1] = '\0';
+		p = &ps->tab[ps->n++];
+		memset(p, 0, sizeof(*p));
+		p->used = 1;
+		p->id = ps->next_id++;
+		p->source_id = source_id;
+		p->rec.producer = p->id;
+		p->rec.source_id = source_id;
+		p->rec.ts_usec = seen;
+		p->last_mono = clock_mono_usec();
+		p->rec.lost_msgs = lost;
+		p->rec.restarts = restarts;
+		(void)jt_strlcpy(p->rec.peer, peer, sizeof(p->rec.peer));
+		p->has_last = 1;
+		p->last_msg_id = p->acked_msg_id = msg_id;
+		p->has_acked = 1;
+		p->restored = 1;
+		p->nseq = 1;
+		p->seq[0].conn = -1;
+		p->seq[0].last_msg_id = msg_id;
+		n++;
+	}
+	fclose(fp);
+	return (int)n;
+}
+
+unsigned
+producers_stale(const struct producers *ps, uint64_t now)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < ps->n; i++)
+		if (ps->tab[i].last_mono + PROD_STALE_USEC <= now)
+			n++;
+	return n;
 }

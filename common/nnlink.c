@@ -535,6 +535,20 @@ link_out_poll_acks(struct link_out *o)
 	}
 }
 
+void
+link_out_wait_acks(struct link_out *o, int ms)
+{
+	uint64_t end = clock_mono_usec() + (uint64_t)(ms > 0 ? ms : 0) * 1000;
+
+	if (o->ack_sock == -1)
+		return;
+	(void)link_out_flush(o);
+	while (o->qhead != NULL && o->epoch != 0 && clock_mono_usec() < end) {
+		usleep(20000);
+		(void)link_out_flush(o);
+	}
+}
+
 /* Resends when acks have not moved for link_ack_timeout (doubling). */
 static void
 ack_timeout(struct link_out *o)

@@ -170,6 +170,9 @@ int	link_out_flush(struct link_out *);
  * bytes) and subscribes to the acks at nnlink_ack_endpoint(); acks are
  * read and resends made by link_out_flush().  0, or -1 with err. */
 int	link_out_acks(struct link_out *, char *, size_t);
+/* At exit: sends what is queued and waits up to `ms` for the store to
+ * acknowledge every record sent (replay on; else returns at once). */
+void	link_out_wait_acks(struct link_out *, int);
 /* Reads the acks that arrived (link_out_flush does it too). */
 void	link_out_poll_acks(struct link_out *);
 /* 1 while the peer does not take batches (since o->down_since). */
