@@ -248,13 +248,6 @@ struct producer_seq {
 	uint64_t	 last_mono;
 };
 
-/* A message whose records are out on the link up to record `seq`. */
-struct producer_pend {
-	uint32_t	 msg_id;
-	uint64_t	 seq;
-};
-#define PROD_PENDING	64	/* messages per producer awaiting the
-				   store's ack; more coalesce into the last */
 #define PROD_STALE_USEC	10000000	/* silent this long: stale */
 
 struct producer {
@@ -267,13 +260,7 @@ struct producer {
 	struct producer_seq seq[PROD_CONNS];
 	uint64_t	 last_mono;	/* monotonic usec */
 	struct evp_producer rec;	/* counters and identity */
-	/* Committed: the last msg_id all of whose records the store
-	 * acknowledged; kept in the state file across restarts. */
-	int		 has_acked;
-	uint32_t	 acked_msg_id;
 	int		 restored;	/* from the state file, not seen since */
-	unsigned	 phead, pn;
-	struct producer_pend pend[PROD_PENDING];
 };
 
 struct producers {
@@ -281,8 +268,6 @@ struct producers {
 	unsigned	 n;
 	uint64_t	*ctr;		/* borrowed */
 	unsigned	 last;		/* index of the last one found */
-	struct producer	*just;		/* its message had a new msg_id */
-	int		 dirty;		/* acked msg_ids to save */
 	struct producer	 tab[PROD_MAX];
 };
 
@@ -299,25 +284,27 @@ struct producer *producers_seen(struct producers *, const char *, int,
 /* Forgets producers silent for `timeout_usec`. */
 void	producers_expire(struct producers *, uint64_t, uint64_t);
 /*
- * Loss across a restart of the collector: the state file keeps, per
- * producer, the last msg_id whose records the store acknowledged as
- * committed, so the first message after a restart counts as lost every
- * message after it (received by the old process and not committed, or
- * sent while nothing listened).  producers_sent() notes that the
- * message producers_seen() took last is out up to link record `seq`;
- * producers_acked() takes the store's acknowledged sequence (returns 1
- * if a producer's acked msg_id moved: save).  The file is text, at most
- * PROD_MAX lines, written to a temporary file and renamed.
+ * Loss across a restart of the collector (docs/design.md, "Delivery").
+ * Before any record leaves the process (link_out_hold), the state file
+ * notes the link's sender id and last sequence, and each producer's
+ * last msg_id: every record that may have left belongs to a message
+ * noted there.  The next run continues that sender's sequence
+ * (link_out_resume): the store counts the records that left and never
+ * arrived as a sequence gap, and the first message of each producer
+ * counts the messages after the noted one (never numbered, or never
+ * received) as lost msg_ids; the two never overlap.  The file is text,
+ * at most PROD_MAX lines, written to a temporary file and renamed.
  */
-void	producers_sent(struct producers *, uint64_t);
+int	producers_save(struct producers *, const char *, uint64_t, uint64_t,
+	    char *, size_t);
 /* Producers silent for PROD_STALE_USEC at monotonic `now` (gauge). */
 unsigned producers_stale(const struct producers *, uint64_t);
-int	producers_acked(struct producers *, uint64_t);
-int	producers_save(struct producers *, const char *, char *, size_t);
-/* Loads a state file (missing: nothing to load, 0).  Producers come
- * back "restored" until seen again.  -1 with the reason if damaged
- * (then nothing is loaded; the caller renames it aside). */
-int	producers_load(struct producers *, const char *, char *, size_t);
+/* Loads a state file: the sender and sequence (0 and 0 if missing) and
+ * the producers, "restored" until seen again.  The number of producers,
+ * or -1 with the reason if damaged (nothing loaded: the caller renames
+ * it aside). */
+int	producers_load(struct producers *, const char *, uint64_t *,
+	    uint64_t *, char *, size_t);
 
 /* ---- ingest.c ---- */
 

@@ -118,7 +118,7 @@ struct collector {
 	uint64_t	 next_expire;
 	/* <datadir>/<name>.producers: msg_ids committed (producers.c) */
 	char		 state_path[CONF_STR_LEN + EVP_NAME_LEN + 16];
-	uint64_t	 next_save;	/* monotonic, without acks */
+	uint64_t	 next_release;	/* monotonic: records let out */
 	/* CURVE (collector.curve): the key producers need, and what the
 	 * socket monitor saw of the handshakes. */
 	char		 curve_public[41];
@@ -127,6 +127,8 @@ struct collector {
 	uint64_t	 curve_failed;
 };
 
+#define COL_RELEASE_USEC	10000	/* records let out at most this
+					   often (a state file write each) */
 #define MON_ENDPOINT	"inproc://evflow-collector-monitor"
 
 /* -i ENDPOINTS: the one interface of this collector. */
@@ -178,25 +180,22 @@ sync_link_counters(struct collector *c)
 	    clock_mono_usec());
 }
 
-/* Moves each producer's committed msg_id with the store's acks (with
- * replay off, with what was sent) and saves the state file when it
- * moved: at once with acks (a few a second), else every 200 ms. */
+/* Lets out the records numbered since the last time, after the state
+ * file notes them (producers.c), at most every COL_RELEASE_USEC. */
 static void
-state_sync(struct collector *c, uint64_t now)
+release(struct collector *c, uint64_t now)
 {
 	char err[512];
-	int acks = c->out->ack_sock != -1;
 
-	(void)producers_acked(c->in.prods, acks ? c->out->acked :
-	    c->out->seq);
-	if (!c->in.prods->dirty || (!acks && now < c->next_save))
+	if (c->out->seq == c->out->released || now < c->next_release)
 		return;
-	c->next_save = now + 200000;
-	if (producers_save(c->in.prods, c->state_path, err,
-	    sizeof(err)) == -1) {
+	c->next_release = now + COL_RELEASE_USEC;
+	if (producers_save(c->in.prods, c->state_path, c->out->sender,
+	    c->out->seq, err, sizeof(err)) == -1) {
 		c->in.ctr[C_STATE_WRITE_ERRORS]++;
 		LOG_RATELIMITED(log_warnx, "producer state: %s", err);
 	}
+	link_out_release(c->out);
 }
 
 /* Stats frame hooks: the link's counters; the interface and producers. */
@@ -225,8 +224,7 @@ stats_extra(void *arg, struct buf *reply)
 		    "\"events\": %llu, \"lost_msgs\": %llu, \"restarts\": "
 		    "%llu, \"bad_msgs\": %llu, \"probe_drops\": %llu, "
 		    "\"last_seen_usec\": %llu, \"last_msg_id\": %u, "
-		    "\"committed_msg_id\": %u, \"stale\": %s, "
-		    "\"info\": ", p->source_id,
+		    "\"stale\": %s, \"info\": ", p->source_id,
 		    (unsigned long long)p->rec.msgs,
 		    (unsigned long long)p->rec.events,
 		    (unsigned long long)p->rec.lost_msgs,
@@ -234,7 +232,7 @@ stats_extra(void *arg, struct buf *reply)
 		    (unsigned long long)p->rec.bad_msgs,
 		    (unsigned long long)p->rec.probe_drops,
 		    (unsigned long long)p->rec.ts_usec, p->last_msg_id,
-		    p->acked_msg_id, p->last_mono + PROD_STALE_USEC <=
+		    p->last_mono + PROD_STALE_USEC <=
 		    clock_mono_usec() ? "true" : "false");
 		buf_json_str(reply, p->rec.info);
 		buf_puts(reply, "}");
@@ -347,7 +345,6 @@ drain(struct collector *c)
 		    m.nframes > 1 ? zmq_msg_size(&m.part[1]) : 0,
 		    m.nframes, m.peer, m.conn, clock_mono_usec(),
 		    clock_wall_usec());
-		producers_sent(c->in.prods, c->out->seq);
 		zsock_msg_close(&m);
 	}
 	return n;
@@ -361,7 +358,7 @@ timers(struct collector *c, uint64_t now)
 
 	if (link_out_deadline(c->out) <= now)
 		(void)link_out_flush(c->out);
-	state_sync(c, now);
+	release(c, now);
 	if (deadline_due(&c->next_producers, now,
 	    (uint64_t)c->cfg.producer_interval * 1000000))
 		ingest_producer_records(&c->in);
@@ -373,6 +370,8 @@ timers(struct collector *c, uint64_t now)
 		send_stats(c);
 	next = deadline_min(c->next_stats, c->next_producers);
 	next = deadline_min(next, c->next_expire);
+	if (c->out->seq != c->out->released)
+		next = deadline_min(next, c->next_release);
 	return deadline_min(next, link_out_deadline(c->out));
 }
 
@@ -443,6 +442,7 @@ main(int argc, char **argv)
 	struct daemon *d = &c->d;
 	struct zsock_opts zo;
 	char err[512], keyfile[CONF_STR_LEN + 64];
+	uint64_t sender, seq;
 	int n;
 
 	log_init("evflow-collector", LOG_LVL_INFO);
@@ -499,8 +499,8 @@ main(int argc, char **argv)
 	if (snprintf(c->state_path, sizeof(c->state_path), "%s/%s.producers",
 	    c->cfg.datadir, c->name) >= (int)sizeof(c->state_path))
 		fatalx("producer state path too long");
-	if ((n = producers_load(c->in.prods, c->state_path, err,
-	    sizeof(err))) == -1) {
+	if ((n = producers_load(c->in.prods, c->state_path, &sender, &seq,
+	    err, sizeof(err))) == -1) {
 		char bad[sizeof(c->state_path) + 8];
 
 		c->in.ctr[C_STATE_DAMAGED]++;
@@ -509,9 +509,13 @@ main(int argc, char **argv)
 		(void)rename(c->state_path, bad);
 		log_warnx("%s (kept as %s.bad); loss across the last restart "
 		    "is not counted", err, c->state_path);
-	} else if (n > 0)
-		log_info("%d producers' committed msg_ids from %s", n,
-		    c->state_path);
+	} else if (sender != 0) {
+		link_out_resume(c->out, sender, seq);
+		log_info("%s: sender %016llx continues after record %llu; %d "
+		    "producers' last msg_ids", c->state_path,
+		    (unsigned long long)sender, (unsigned long long)seq, n);
+	}
+	link_out_hold(c->out, 1);
 	daemon_counters(d, collector_counter_names, c->in.ctr, C_COUNTER_MAX);
 	d->stats_sync = stats_sync;
 	d->stats_extra = stats_extra;
@@ -557,9 +561,10 @@ main(int argc, char **argv)
 	daemon_ctl_close(d);
 	/* What the store commits of the last records moves the producers'
 	 * committed msg_ids before the state is saved for the next run. */
-	link_out_wait_acks(c->out, (int)c->cfg.link.ack_timeout * 1000);
-	c->next_save = 0;
-	state_sync(c, clock_mono_usec());
+	/* The last records noted and let out; the next run continues
+	 * the sequence, so the store counts any of them lost on the way. */
+	c->next_release = 0;
+	release(c, clock_mono_usec());
 	link_out_free(c->out);
 	ingest_free(&c->in);
 	return 0;

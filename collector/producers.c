@@ -115,7 +115,6 @@ producers_seen(struct producers *ps, const char *peer, int conn,
 		    (unsigned long long)p->id, p->rec.peer, source_id);
 	}
 	ps->last = (unsigned)(p - ps->tab);
-	ps->just = NULL;
 	p->last_mono = now;
 	p->rec.msgs++;
 	if (!has_msg_id)
@@ -129,7 +128,6 @@ producers_seen(struct producers *ps, const char *peer, int conn,
 			    "lost", p->rec.peer, source_id, msg_id,
 			    p->last_msg_id, msg_id - p->last_msg_id - 1);
 	}
-	ps->just = p;
 	if (!p->has_last) {
 		p->has_last = 1;
 		q = seq_new(p, conn, now);
@@ -148,7 +146,6 @@ producers_seen(struct producers *ps, const char *peer, int conn,
 		if (d == 0) {
 			ps->ctr[C_DUPLICATES]++;
 			p->seq[i].last_mono = now;
-			ps->just = NULL;
 			return p;
 		}
 		if (d < PROD_MAX_GAP && (best == NULL || d < bd ||
@@ -202,57 +199,11 @@ producers_expire(struct producers *ps, uint64_t now, uint64_t timeout)
 	ps->last = 0;
 }
 
-void
-producers_sent(struct producers *ps, uint64_t seq)
-{
-	struct producer *p = ps->just;
-	struct producer_pend *e;
-
-	if (p == NULL)
-		return;
-	ps->just = NULL;
-	if (p->pn > 0) {
-		e = &p->pend[(p->phead + p->pn - 1) % PROD_PENDING];
-		/* Same record or a full queue: the newest stands for both
-		 * (committed when its records are). */
-		if (e->seq == seq || p->pn == PROD_PENDING) {
-			e->msg_id = p->last_msg_id;
-			e->seq = seq;
-			return;
-		}
-	}
-	e = &p->pend[(p->phead + p->pn++) % PROD_PENDING];
-	e->msg_id = p->last_msg_id;
-	e->seq = seq;
-}
+#define PROD_STATE_MAGIC	"evflow-collector-producers 2"
 
 int
-producers_acked(struct producers *ps, uint64_t acked)
-{
-	struct producer *p;
-	unsigned i;
-	int moved = 0;
-
-	for (i = 0; i < ps->n; i++) {
-		p = &ps->tab[i];
-		while (p->pn > 0 && p->pend[p->phead].seq <= acked) {
-			p->acked_msg_id = p->pend[p->phead].msg_id;
-			p->has_acked = 1;
-			p->phead = (p->phead + 1) % PROD_PENDING;
-			p->pn--;
-			moved = 1;
-		}
-	}
-	if (moved)
-		ps->dirty = 1;
-	return moved;
-}
-
-#define PROD_STATE_MAGIC	"evflow-collector-producers 1"
-
-int
-producers_save(struct producers *ps, const char *path, char *err,
-    size_t errlen)
+producers_save(struct producers *ps, const char *path, uint64_t sender,
+    uint64_t seq, char *err, size_t errlen)
 {
 	char tmp[1024];
 	const struct producer *p;
@@ -268,12 +219,13 @@ producers_save(struct producers *ps, const char *path, char *err,
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	fprintf(fp, "%s\n", PROD_STATE_MAGIC);
+	fprintf(fp, "%s\nsender %016llx %llu\n", PROD_STATE_MAGIC,
+	    (unsigned long long)sender, (unsigned long long)seq);
 	for (i = 0; i < ps->n; i++) {
 		p = &ps->tab[i];
-		if (p->has_acked)
+		if (p->has_last)
 			fprintf(fp, "%u %u %llu %llu %llu %s\n", p->source_id,
-			    p->acked_msg_id,
+			    p->last_msg_id,
 			    (unsigned long long)p->rec.ts_usec,
 			    (unsigned long long)p->rec.lost_msgs,
 			    (unsigned long long)p->rec.restarts, p->rec.peer);
@@ -284,20 +236,22 @@ producers_save(struct producers *ps, const char *path, char *err,
 		(void)unlink(tmp);
 		return -1;
 	}
-	ps->dirty = 0;
 	return 0;
 }
 
 int
-producers_load(struct producers *ps, const char *path, char *err,
-    size_t errlen)
+producers_load(struct producers *ps, const char *path, uint64_t *sender,
+    uint64_t *seq, char *err, size_t errlen)
 {
+	unsigned long long snd, sq;
 	char line[EVP_NAME_LEN + 96], peer[EVP_NAME_LEN];
 	unsigned source_id, msg_id, lineno = 1, n = 0;
 	unsigned long long seen, lost, restarts;
 	struct producer *p;
 	FILE *fp;
 	int off;
+
+	*sender = *seq = 0;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
@@ -306,11 +260,14 @@ producers_load(struct producers *ps, const char *path, char *err,
 		return -1;
 	}
 	if (fgets(line, sizeof(line), fp) == NULL ||
-	    strcmp(line, PROD_STATE_MAGIC "\n") != 0) {
+	    strcmp(line, PROD_STATE_MAGIC "\n") != 0 ||
+	    fgets(line, sizeof(line), fp) == NULL ||
+	    sscanf(line, "sender %llx %llu", &snd, &sq) != 2) {
 		snprintf(err, errlen, "%s: not a producer state file", path);
 		fclose(fp);
 		return -1;
 	}
+	lineno++;
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
 		off = 0;
@@ -340,8 +297,7 @@ producers_load(struct producers *ps, const char *path, char *err,
 		p->rec.restarts = restarts;
 		(void)jt_strlcpy(p->rec.peer, peer, sizeof(p->rec.peer));
 		p->has_last = 1;
-		p->last_msg_id = p->acked_msg_id = msg_id;
-		p->has_acked = 1;
+		p->last_msg_id = msg_id;
 		p->restored = 1;
 		p->nseq = 1;
 		p->seq[0].conn = -1;
@@ -349,6 +305,8 @@ producers_load(struct producers *ps, const char *path, char *err,
 		n++;
 	}
 	fclose(fp);
+	*sender = snd;
+	*seq = sq;
 	return (int)n;
 }
 

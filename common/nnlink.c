@@ -38,7 +38,7 @@ struct link_qmsg {
  * passing them around.
  */
 static struct link_conf link_conf = {
-	2 * EVP_BATCH_MAX_BYTES, 4 * 1024 * 1024, 0, 0, 3, ""
+	2 * EVP_BATCH_MAX_BYTES, 4 * 1024 * 1024, 0, 0, 10, ""
 };
 static struct link_out *link_outs[LINK_MAX_REGISTERED];
 static struct link_in *link_ins[LINK_MAX_REGISTERED];
@@ -350,6 +350,8 @@ queue_drain(struct link_out *o)
 	struct link_qmsg *q;
 
 	while ((q = o->qsend) != NULL) {
+		if (o->hold && q->last_seq > o->released)
+			return 0;	/* not let out yet */
 		if (nn_send(o->sock, q->data, q->len, NN_DONTWAIT) < 0) {
 			if (nn_errno() != EAGAIN)
 				LOG_RATELIMITED(log_warnx, "%s: send: %s",
@@ -536,6 +538,29 @@ link_out_poll_acks(struct link_out *o)
 }
 
 void
+link_out_hold(struct link_out *o, int on)
+{
+	o->hold = on && o->ack_sock != -1;
+}
+
+void
+link_out_release(struct link_out *o)
+{
+	o->released = o->seq;
+	(void)link_out_flush(o);
+}
+
+void
+link_out_resume(struct link_out *o, uint64_t sender, uint64_t seq)
+{
+	if (sender == 0 || o->records != 0)
+		return;
+	o->sender = sender;
+	o->seq = o->released = o->acked = seq;
+	evp_batch_init(&o->batch, o->buf, o->sender);
+}
+
+void
 link_out_wait_acks(struct link_out *o, int ms)
 {
 	uint64_t end = clock_mono_usec() + (uint64_t)(ms > 0 ? ms : 0) * 1000;
@@ -685,7 +710,8 @@ link_out_deadline(const struct link_out *o)
 
 	if (o->batch.count > 1 && o->first_usec != 0)
 		d = o->first_usec + LINK_FLUSH_USEC;
-	if (o->qsend != NULL && o->next_retry < d)
+	if (o->qsend != NULL && o->next_retry < d &&
+	    !(o->hold && o->qsend->last_seq > o->released))
 		d = o->next_retry;
 	/* Records wait for acks: read them now and then. */
 	if (o->ack_sock != -1 && o->qhead != NULL) {

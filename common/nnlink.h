@@ -73,7 +73,7 @@ struct link_conf {
 	  "until the store acknowledges them committed, to resend after "	\
 	  "a crash; past it new records are dropped (counted); 0 = off" },	\
 	{ "link_ack_timeout", CONF_SECONDS, offsetof(type, m.ack_timeout),	\
-	  0, "3s", 1, 3600, "a sender resends what is not acknowledged "	\
+	  0, "10s", 1, 3600, "a sender resends what is not acknowledged "	\
 	  "after this long without progress (doubling up to 60s)" },	\
 	{ "link_ack_endpoint", CONF_STR, offsetof(type, m.ack_endpoint),	\
 	  CONF_STR_LEN, NULL, 0, 0, "the store's acknowledgements: bound "	\
@@ -130,6 +130,9 @@ struct link_out {
 	uint64_t	 ack_usec;	/* monotonic: last progress or resend */
 	uint64_t	 nack_usec;	/* monotonic: last resend asked for */
 	unsigned	 backoff;	/* resends without progress */
+	int		 hold;		/* link_out_hold(): records leave only
+					   up to `released` */
+	uint64_t	 released;
 	uint64_t	 next_retry;	/* monotonic */
 	uint64_t	 down_since;	/* wall usec; 0 while the peer is up */
 	uint64_t	 created_usec;	/* monotonic */
@@ -170,6 +173,16 @@ int	link_out_flush(struct link_out *);
  * bytes) and subscribes to the acks at nnlink_ack_endpoint(); acks are
  * read and resends made by link_out_flush().  0, or -1 with err. */
 int	link_out_acks(struct link_out *, char *, size_t);
+/*
+ * A sender that must note what it numbered before any of it leaves
+ * (the collector's state file): with hold on (replay on only), batches
+ * are kept back until link_out_release() lets out every record numbered
+ * so far.  link_out_resume() continues the sequence of an earlier run
+ * of this sender (its id and last sequence), before anything is put.
+ */
+void	link_out_hold(struct link_out *, int);
+void	link_out_release(struct link_out *);
+void	link_out_resume(struct link_out *, uint64_t, uint64_t);
 /* At exit: sends what is queued and waits up to `ms` for the store to
  * acknowledge every record sent (replay on; else returns at once). */
 void	link_out_wait_acks(struct link_out *, int);

@@ -341,8 +341,8 @@ loop(struct store_main *m)
 		 * commits when a commit is due; under load it never waits,
 		 * and a change made while its last row waits makes one more
 		 * row, not one per change. */
+		taken(st);
 		if (writer_ready(st->w)) {
-			taken(st);
 			due = now >= next_commit;
 			if (store_queue_dirty(st, slice, now - settle) > 0 ||
 			    due) {

@@ -80,7 +80,6 @@ test_check_config(const char *bin)
 	    "store.wal_limit = 67108864\n"
 	    "store.history_interval = 10\n"
 	    "store.write_slice = 4096\n"
-	    "store.max_origins = 1024\n"
 	    "store.sink = sqlite\n"
 	    "clickhouse_shards = 127.0.0.1:8123\n"
 	    "clickhouse_database = evflow\n"
@@ -91,11 +90,12 @@ test_check_config(const char *bin)
 	    "store.clickhouse_flush = 1\n"
 	    "store.clickhouse_retry_time = 300\n"
 	    "store.clickhouse_timeout = 10\n"
+	    "store.max_origins = 1024\n"
 	    "link_max_message = 1048576\n"
 	    "link_queue = 4194304\n"
 	    "link_trusted_network = no\n"
 	    "link_replay = 67108864\n"
-	    "link_ack_timeout = 3\n"
+	    "link_ack_timeout = 10\n"
 	    "link_ack_endpoint = \n";
 	char cmd[700], out[4096];
 	FILE *fp;
