@@ -795,7 +795,8 @@ nnlink_stats_json(struct buf *b)
 			    "\"replayed\": %llu, \"replay_dropped\": %llu, "
 			    "\"replay_evicted\": %llu, \"acked\": %llu, "
 			    "\"acked_seq\": %llu, \"resends\": %llu, "
-			    "\"store_restarts\": %llu, \"bad_acks\": %llu",
+			    "\"store_restarts\": %llu, \"bad_acks\": %llu, "
+			    "\"store_epoch\": \"%016llx\"",
 			    (unsigned long long)o->rrecords, o->rbytes,
 			    o->rmax, (unsigned long long)o->replayed,
 			    (unsigned long long)o->replay_dropped,
@@ -804,7 +805,8 @@ nnlink_stats_json(struct buf *b)
 			    (unsigned long long)o->acked,
 			    (unsigned long long)o->resends,
 			    (unsigned long long)o->store_restarts,
-			    (unsigned long long)o->bad_acks);
+			    (unsigned long long)o->bad_acks,
+			    (unsigned long long)o->epoch);
 		buf_puts(b, "}");
 		first = 0;
 	}

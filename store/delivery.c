@@ -206,6 +206,10 @@ origin_get(struct delivery *d, uint64_t id)
 	memset(&d->o[i], 0, sizeof(d->o[i]));
 	d->o[i].id = id;
 	d->c[DC_ORIGINS] = d->n;
+	/* A new sender hears of this store soon: until then it promises
+	 * no replay. */
+	if (d->next_pub > clock_mono_usec() + DLV_NACK_USEC)
+		d->next_pub = clock_mono_usec() + DLV_NACK_USEC;
 	return (int)i;
 }
 

@@ -53,6 +53,8 @@ link_field() {
 print(json.load(sys.stdin)["links"][0][sys.argv[1]])' "$2"
 }
 
+wait_true "the collector heard the store's acks" \
+    '[ "$(link_field col0 store_epoch)" != 0000000000000000 ]'
 sleep 2
 crash store "$BIN/evflow-store" -d "$D" -N store
 wait_true "the collector heard of the new store" \
