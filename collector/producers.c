@@ -123,9 +123,9 @@ producers_seen(struct producers *ps, const char *peer, int conn,
 		p->restored = 0;
 		if (msg_id - p->last_msg_id > 1 &&
 		    msg_id - p->last_msg_id < PROD_MAX_GAP)
-			log_info("producer %s/%u: msg_id %u after %u committed "
-			    "before the collector restarted: %u messages "
-			    "lost", p->rec.peer, source_id, msg_id,
+			log_info("producer %s/%u: msg_id %u after %u, the last "
+			    "let out before the collector restarted: %u "
+			    "messages lost", p->rec.peer, source_id, msg_id,
 			    p->last_msg_id, msg_id - p->last_msg_id - 1);
 	}
 	if (!p->has_last) {
