@@ -637,8 +637,8 @@ supervise(struct ctl_opts *o, int ready_fd)
 		if (s.lock_fd != -1)
 			(void)leftovers_stop(o);
 		log_warnx("%s", err);
+		sup_close(&s);	/* before `start` hears of it */
 		report(&ready_fd, err);
-		sup_close(&s);
 		free(s.d);
 		return 1;
 	}
@@ -653,8 +653,8 @@ supervise(struct ctl_opts *o, int ready_fd)
 	if ((s.ctl = ctl_new(ep, sup_handle, &s, err, sizeof(err))) == NULL) {
 		log_warnx("control: %s", err);
 		(void)leftovers_stop(o);
+		sup_close(&s);	/* before `start` hears of it */
 		report(&ready_fd, err);
-		sup_close(&s);
 		free(s.d);
 		return 1;
 	}
@@ -666,8 +666,8 @@ supervise(struct ctl_opts *o, int ready_fd)
 	if (start_all(&s, err, sizeof(err)) == -1) {
 		log_warnx("start failed: %s; stopping everything", err);
 		stop_all(&s);
+		sup_close(&s);	/* before `start` hears of it */
 		report(&ready_fd, err);
-		sup_close(&s);
 		free(s.d);
 		return 1;
 	}
