@@ -43,16 +43,20 @@ old=$new
 wait_until "router back again" 20 router_back
 remember_pids "$A"
 
-# A third crash: 2 s until the restart.  Meanwhile status says the router
-# does not run (the supervisor's list), without asking its socket, and
-# names it as the blocked stage.
+# A third crash (2 s), then a fourth: 4 s until the restart.  Meanwhile
+# status says the router does not run (the supervisor's list), without
+# asking its socket, and names it as the blocked stage.
 new=$(daemon_pid "$A" router)
 kill -KILL "$new" || fail "kill router a third time"
-third_logged() {
-	grep -q "router (pid $new) killed by signal 9; restart in 2000 ms" \
+old=$new
+wait_until "router back a third time" 20 router_back
+new=$(daemon_pid "$A" router)
+kill -KILL "$new" || fail "kill router a fourth time"
+fourth_logged() {
+	grep -q "router (pid $new) killed by signal 9; restart in 4000 ms" \
 	    "$A/evflowctl.log"
 }
-wait_until "third crash logged with 2000 ms" 10 third_logged
+wait_until "fourth crash logged with 4000 ms" 10 fourth_logged
 "$CTL" status -d "$A" --json >"$T/down.json"
 "$CTL" status -d "$A" >"$T/down.txt"
 check "status: the router is not running" \
@@ -62,7 +66,7 @@ check "status: blocked router, not running" \
 check "text status: BLOCKED router, not running" \
     grep -q "^BLOCKED: router (router), not running" "$T/down.txt"
 old=$new
-wait_until "router back a third time" 20 router_back
+wait_until "router back a fourth time" 20 router_back
 remember_pids "$A"
 
 # The pipeline works through the restarted router.
