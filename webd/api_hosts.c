@@ -395,22 +395,27 @@ api_process_tree(struct webd *w, struct req *q, struct resp *r)
 	buf_init(&where);
 	buf_init(&sql);
 	query_where(&qy, &where);
-	buf_printf(&sql, "SELECT pid, process, min(user) AS user,"
-	    " parent_pid, parent_process, min(container) AS container,"
-	    " count(*) AS flows, sum(bytes) AS bytes,"
-	    " count(DISTINCT peer) AS peers, max(last_seen) AS last_seen FROM ("
-	    " SELECT f.cli_pid AS pid, f.cli_process AS process, f.cli_user"
-	    " AS user, f.cli_parent_pid AS parent_pid, f.cli_parent_process"
-	    " AS parent_process, coalesce(f.cli_container_name, f.cli_pod)"
-	    " AS container, f.srv_addr AS peer, " BYTES_KNOWN_SQL " AS bytes,"
-	    " f.last_seen FROM flows f WHERE f.cli_pid IS NOT NULL%s"
-	    " UNION ALL"
-	    " SELECT f.srv_pid, f.srv_process, f.srv_user, f.srv_parent_pid,"
-	    " f.srv_parent_process, coalesce(f.srv_container_name, f.srv_pod),"
-	    " f.cli_addr, " BYTES_KNOWN_SQL ", f.last_seen FROM flows f"
-	    " WHERE f.srv_pid IS NOT NULL%s)"
-	    " GROUP BY pid, process, parent_pid, parent_process"
-	    " ORDER BY last_seen DESC, pid LIMIT %lld",
+	/* From flow_rows and the processes table (the flows view would join
+	 * four process and two container rows to every row first): each
+	 * side with a process, then grouped by content (pid, path, parent)
+	 * as schema.md asks, since one process can have several ids. */
+	buf_printf(&sql, "SELECT p.pid, p.process, min(p.user) AS user,"
+	    " pp.pid AS parent_pid, pp.process AS parent_process,"
+	    " min(coalesce(c.name, c.pod)) AS container, count(*) AS flows,"
+	    " sum(x.bytes) AS bytes, count(DISTINCT x.peer) AS peers,"
+	    " max(x.last_seen) AS last_seen FROM ("
+	    " SELECT f.cli_proc_id AS proc, f.cli_parent_id AS par,"
+	    " f.cli_cont_id AS cont, f.srv_addr AS peer, " BYTES_KNOWN_SQL
+	    " AS bytes, f.last_seen FROM flow_rows f"
+	    " WHERE f.cli_proc_id IS NOT NULL%s UNION ALL"
+	    " SELECT f.srv_proc_id, f.srv_parent_id, f.srv_cont_id, f.cli_addr, "
+	    BYTES_KNOWN_SQL ", f.last_seen FROM flow_rows f"
+	    " WHERE f.srv_proc_id IS NOT NULL%s) x"
+	    " JOIN processes p ON p.id = x.proc"
+	    " LEFT JOIN processes pp ON pp.id = x.par"
+	    " LEFT JOIN containers c ON c.id = x.cont WHERE p.pid IS NOT NULL"
+	    " GROUP BY p.pid, p.process, pp.pid, pp.process"
+	    " ORDER BY last_seen DESC, p.pid LIMIT %lld",
 	    where.p ? where.p : "", where.p ? where.p : "", qy.limit + 1);
 	if (!buf_ok(&sql) || !buf_ok(&where)) {
 		resp_error(r, 500, "out of memory");

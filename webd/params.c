@@ -322,7 +322,10 @@ const struct qp_def tree_params[] = {
 	{ "addr", QP_ADDR, 0, 0, NULL, "(f.cli_addr = ? OR f.srv_addr = ?)",
 	  NULL, "(cidr_match(f.cli_addr, ?) OR cidr_match(f.srv_addr, ?))",
 	  "address or CIDR on either side" },
-	{ "user", QP_TEXT, 0, 63, NULL, "(f.cli_user = ? OR f.srv_user = ?)",
+	/* The tree reads flow_rows, whose processes are ids. */
+	{ "user", QP_TEXT, 0, 63, NULL,
+	  "(? IN ((SELECT user FROM processes WHERE id = f.cli_proc_id),"
+	  " (SELECT user FROM processes WHERE id = f.srv_proc_id)))",
 	  NULL, NULL, "user name" },
 	{ "from", QP_TIME, 0, 0, NULL, "f.last_seen >= ?", NULL, NULL,
 	  "seen at or after (default -86400)" },

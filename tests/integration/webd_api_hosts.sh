@@ -169,6 +169,9 @@ check_eq "one process" "$(jget 'len(j["processes"])')" 1
 check_eq "truncated" "$(jget 'j["truncated"]')" True
 expect "process tree of a host" 200 GET "/api/v1/processes/tree?addr=10.9.0.7" -H "$A"
 check_eq "sshd only" "$(jget '[p["process"] for p in j["processes"]]')" '["/usr/sbin/sshd"]'
+expect "process tree of a user" 200 GET "/api/v1/processes/tree?user=alice" -H "$A"
+check_eq "alice's processes" "$(jget '",".join(str(x) for x in sorted(p["pid"] for p in j["processes"]))')" \
+    "$(sql "SELECT group_concat(pid) FROM (SELECT cli_pid AS pid FROM flows WHERE cli_user = 'alice' UNION SELECT srv_pid FROM flows WHERE srv_user = 'alice' ORDER BY 1)")"
 expect "tree: bad limit" 400 GET "/api/v1/processes/tree?limit=5001" -H "$A"
 expect "tree: bad addr" 400 GET "/api/v1/processes/tree?addr=10.9.0.300" -H "$A"
 expect "tree: unknown parameter" 400 GET "/api/v1/processes/tree?by=pid" -H "$A"
