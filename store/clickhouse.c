@@ -292,7 +292,8 @@ run_sql(struct ch_sink *ch, struct shard *sh, const char *sql,
 
 /* The CREATE TABLE of one local table and its Distributed table. */
 static void
-create_sql(struct ch_sink *ch, struct buf *b, enum ch_table t, int dist)
+create_sql(struct ch_sink *ch, struct buf *b, enum ch_table t, int dist,
+    int ttl)
 {
 	static const struct ch_col *const cols[CH_T_MAX] = {
 		ch_flow_cols, ch_proc_cols, ch_cont_cols, ch_counter_cols
@@ -332,7 +333,7 @@ create_sql(struct ch_sink *ch, struct buf *b, enum ch_table t, int dist)
 		    " ORDER BY (daemon, key, ts)");
 		break;
 	}
-	if (ch->ttl && days > 0)
+	if (ttl && days > 0)
 		buf_printf(b, " TTL day + INTERVAL %lld DAY", days);
 }
 
@@ -341,21 +342,26 @@ static int
 ensure_schema(struct ch_sink *ch, struct shard *sh, char *err, size_t errlen)
 {
 	struct buf sql, out;
-	int t, d, rc = -1, maj = 0, min = 0;
+	int t, d, rc = -1, maj = 0, min = 0, ttl = 0;
 
 	buf_init(&sql);
 	buf_init(&out);
 	if (run_sql(ch, sh, "SELECT version()", &out, err, errlen) == -1)
 		goto done;
-	if (out.len > 0 && sscanf(out.p, "%d.%d", &maj, &min) == 2)
-		ch->ttl = maj > 19 || (maj == 19 && min >= 6);
+	/* (the start's ch_max_ids() and the thread may both be here) */
+	if (out.len > 0 && sscanf(out.p, "%d.%d", &maj, &min) == 2) {
+		ttl = maj > 19 || (maj == 19 && min >= 6);
+		pthread_mutex_lock(&ch->mu);
+		ch->ttl = ttl;
+		pthread_mutex_unlock(&ch->mu);
+	}
 	buf_printf(&sql, "CREATE DATABASE IF NOT EXISTS %s",
 	    ch->conf.database);
 	if (run_sql(ch, sh, sql.p, NULL, err, errlen) == -1)
 		goto done;
 	for (t = 0; t < CH_T_MAX; t++)
 		for (d = 0; d < 2; d++) {
-			create_sql(ch, &sql, (enum ch_table)t, d);
+			create_sql(ch, &sql, (enum ch_table)t, d, ttl);
 			if (!buf_ok(&sql) ||
 			    run_sql(ch, sh, sql.p, NULL, err, errlen) == -1)
 				goto done;
@@ -378,9 +384,12 @@ retention(struct ch_sink *ch)
 	long long days = (ch->conf.retention + 86399) / 86400;
 	struct buf sql, out;
 	char err[256], *line, *save = NULL;
-	int i, t;
+	int i, t, ttl;
 
-	if (days <= 0 || ch->ttl)
+	pthread_mutex_lock(&ch->mu);
+	ttl = ch->ttl;
+	pthread_mutex_unlock(&ch->mu);
+	if (days <= 0 || ttl)
 		return;
 	buf_init(&sql);
 	buf_init(&out);
