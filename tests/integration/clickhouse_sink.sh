@@ -11,6 +11,10 @@
 #  3. shard 2 is killed for good with a small queue bound and a short
 #     retry time: what cannot be sent is counted, never silently lost
 #     (SQLite rows - ClickHouse rows <= clickhouse_rows_dropped).
+#  4. store.sink = clickhouse on a new data directory: refused while a
+#     shard is down (its ids would start again at 1); with both up, its
+#     flow ids continue after ClickHouse's highest, and the flows go to
+#     ClickHouse only (SQLite's flow table stays empty).
 . "$(dirname "$0")/lib.sh"
 need_bins evflow-store evflow-router evflow-collector evflow-testpub \
     evflow-ctlq
@@ -197,4 +201,40 @@ assert k["shards_down"] == 1, "shards_down"
 assert lite - chn <= k["rows_dropped"], "uncounted loss"
 PY
 checks=$((checks + 1))
+
+# 4. ClickHouse alone.
+for n in col3 router3 store3; do kill -TERM "$(pid_of $n)"; done
+wait_true "step 3 stopped" '! daemon_alive store3 && ! daemon_alive router3'
+D4="$T/data4"
+mkdir -p "$D4"
+if "$BIN/evflow-store" -d "$D4" -N store4 -o store.sink=clickhouse \
+    -o clickhouse_shards="$CH_SHARDS" -o store.clickhouse_timeout=2s \
+    >"$T/store4-refused.log" 2>&1; then
+	fail "store.sink = clickhouse started with a shard down"
+fi
+checks=$((checks + 1))
+grep -q "highest flow id" "$T/store4-refused.log" ||
+	fail "no reason given: $(cat "$T/store4-refused.log")"
+ch_start 2
+max=$(chq 1 "SELECT max(id) FROM evflow.flows WHERE ver > 0")
+before=$(chq 1 "SELECT count() FROM evflow.flows FINAL WHERE ver > 0")
+D=$D4 DB="$D4/evflow.db"
+start_daemon store4 "$BIN/evflow-store" -d "$D" -N store4 \
+    -o store.sink=clickhouse -o clickhouse_shards="$CH_SHARDS" \
+    -o store.retention=0
+wait_ctl store4
+start_daemon router4 "$BIN/evflow-router" -d "$D" -N router4 -i "$EP"
+wait_ctl router4
+start_daemon col4 "$BIN/evflow-collector" -d "$D" -N col4 -i "$EP"
+wait_ctl col4
+publish -z "$EP" --array 20 -f "$T/events.jsonl" >/dev/null
+wait_counter "every event reached store4" store4 recv_flow 300
+ctl store4 flush >/dev/null
+wait_true "store4's flows in clickhouse" \
+    '[ "$(chq 1 "SELECT count() FROM evflow.flows FINAL WHERE ver > 0")" \
+      = $((before + 300)) ]' 30
+check_eq "the 300 new flows have ids after clickhouse's highest" \
+    "$(chq 1 "SELECT count() FROM evflow.flows FINAL WHERE ver > 0 AND id > $max")" 300
+check_eq "no flow rows in SQLite" "$(sql "SELECT count(*) FROM flow_rows")" 0
+check_eq "store4 dropped nothing" "$(counter store4 clickhouse_rows_dropped)" 0
 pass
