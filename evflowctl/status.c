@@ -252,6 +252,17 @@ is_join_key(const char *key)
 	return 0;
 }
 
+/* 1 if output link `l` keeps records for replay (acknowledgements) and
+ * its buffer is (nearly) full: the store does not acknowledge what it
+ * gets as fast as it comes, and the sender drops. */
+static int
+replay_full(const cJSON *l)
+{
+	unsigned long long max = num(l, "replay_max_bytes");
+
+	return max != 0 && num(l, "replay_bytes") >= max - max / 10;
+}
+
 /*
  * A daemon's record links (common/nnlink.h): an output's peer state,
  * since when it is down, its queue and drops; an input's refusals.
@@ -303,6 +314,16 @@ print_links(const cJSON *links)
 			printf(", queued %llu batches (%llu bytes), dropped "
 			    "%llu records\n", num(l, "queued_batches"),
 			    num(l, "queued_bytes"), num(l, "dropped"));
+			if (num(l, "replay_max_bytes") != 0)
+				printf("      replay: %llu records not yet "
+				    "acknowledged (%llu of %llu bytes%s), "
+				    "acknowledged up to %llu, %llu dropped "
+				    "when full\n", num(l, "replay_buffered"),
+				    num(l, "replay_bytes"),
+				    num(l, "replay_max_bytes"),
+				    replay_full(l) ? ", FULL" : "",
+				    num(l, "acked_seq"),
+				    num(l, "replay_dropped"));
 		} else if (num(l, "connections_refused") != 0)
 			printf("    link <- %s: %llu connections refused "
 			    "(over %llu bytes, or broken)\n",
@@ -386,6 +407,18 @@ link_target(const cJSON *list, const char *ep)
 	return NULL;
 }
 
+/* 1 if `blocked` has an entry for `name`. */
+static int
+in_blocked(const cJSON *blocked, const char *name)
+{
+	const cJSON *b;
+
+	cJSON_ArrayForEach(b, blocked)
+		if (strcmp(json_str(b, "name"), name) == 0)
+			return 1;
+	return 0;
+}
+
 /* The entry of `blocked` for stage `name`, made if new. */
 static cJSON *
 blocked_entry(cJSON *blocked, const char *name, const char *role)
@@ -402,6 +435,7 @@ blocked_entry(cJSON *blocked, const char *name, const char *role)
 	cJSON_AddBoolToObject(b, "answering", 1);
 	cJSON_AddNumberToObject(b, "since_usec", 0);
 	cJSON_AddArrayToObject(b, "senders");
+	cJSON_AddArrayToObject(b, "unacknowledged");
 	cJSON_AddItemToArray(blocked, b);
 	return b;
 }
@@ -411,7 +445,9 @@ blocked_entry(cJSON *blocked, const char *name, const char *role)
  * control socket, and the peer of every output link that is down (its
  * sender queues, then drops: the peer is stopped, gone or too slow),
  * with the earliest down_since of the links to it.  An array of
- * {"name", "role", "running", "answering", "since_usec", "senders"}.
+ * {"name", "role", "running", "answering", "since_usec", "senders",
+ * "unacknowledged"}: a sender whose replay buffer is full waits for the
+ * store's acknowledgements.
  */
 static cJSON *
 find_blocked(const cJSON *list)
@@ -448,6 +484,27 @@ find_blocked(const cJSON *list)
 			    (double)at < since->valuedouble))
 				cJSON_SetNumberValue(since, (double)at);
 		}
+	/* A full replay buffer waits for the store's acknowledgements: the
+	 * store is named for it unless another stage is blocked (a stopped
+	 * router keeps records, and so acknowledgements, from the store). */
+	for (t = list->child; t != NULL && strcmp(json_str(t, "role"),
+	    "store") != 0; t = t->next)
+		;
+	if (cJSON_GetArraySize(blocked) > 0 && (t == NULL ||
+	    !in_blocked(blocked, json_str(t, "name"))))
+		return blocked;
+	cJSON_ArrayForEach(d, list)
+		cJSON_ArrayForEach(l, cJSON_GetObjectItem(cJSON_GetObjectItem(d,
+		    "stats"), "links")) {
+			if (strcmp(json_str(l, "dir"), "out") != 0 ||
+			    !replay_full(l))
+				continue;
+			b = blocked_entry(blocked, t ? json_str(t, "name") :
+			    "store", "store");
+			cJSON_AddItemToArray(cJSON_GetObjectItem(b,
+			    "unacknowledged"), cJSON_CreateString(json_str(d,
+			    "name")));
+		}
 	return blocked;
 }
 
@@ -472,17 +529,30 @@ print_blocked(const cJSON *blocked)
 			printf(", not answering its control socket");
 		if ((n = (unsigned)cJSON_GetArraySize(cJSON_GetObjectItem(b,
 		    "senders"))) > 0) {
-			printf(", %s sending to it since ", n > 1 ? "links" :
+			printf(", %s sending to it ", n > 1 ? "links" :
 			    "link");
-			since = (time_t)(num(b, "since_usec") / 1000000);
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
-			    localtime(&since));
-			printf("%s (%llds) from", when,
-			    (long long)(time(NULL) - since));
+			if (num(b, "since_usec") != 0) {
+				since = (time_t)(num(b, "since_usec") /
+				    1000000);
+				strftime(when, sizeof(when), "%Y-%m-%d "
+				    "%H:%M:%S", localtime(&since));
+				printf("since %s (%llds) ", when,
+				    (long long)(time(NULL) - since));
+			}
+			printf("from");
 			cJSON_ArrayForEach(s, cJSON_GetObjectItem(b,
 			    "senders"))
 				printf(" %s", cJSON_GetStringValue(s));
 			printf(" (peer down)");
+		}
+		if (cJSON_GetArraySize(cJSON_GetObjectItem(b,
+		    "unacknowledged")) > 0) {
+			printf(", not acknowledging what");
+			cJSON_ArrayForEach(s, cJSON_GetObjectItem(b,
+			    "unacknowledged"))
+				printf(" %s", cJSON_GetStringValue(s));
+			printf(" sent (replay buffer full: new records "
+			    "dropped)");
 		}
 		printf("\n");
 	}
