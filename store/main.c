@@ -96,7 +96,8 @@ static const struct conf_directive store_conf_table_[] = {
 	{ "store.write_retry_max", CONF_BYTES, NUM(write_retry_max), "64M",
 	  64 << 10, 1LL << 40, "rows kept in memory while commits fail "
 	  "(disk full, I/O errors), written when they work again; past it "
-	  "rows are dropped, counted in write_rows_dropped" },
+	  "rows are dropped, counted in write_rows_dropped (and "
+	  "write_other_rows_dropped)" },
 	{ "store.cache_size", CONF_BYTES, NUM(cache_size), "64M", 0, 0,
 	  "SQLite page cache" },
 	{ "store.wal_limit", CONF_BYTES, NUM(wal_limit), "64M", 1 << 20,

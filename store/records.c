@@ -357,6 +357,8 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 		st->in = NULL;
 		return -1;
 	}
+	if (conf->write_retry_max > 0)
+		sink_replay_max(st->sink, (size_t)conf->write_retry_max);
 	if (conf->max_db_size > 0 && sink_auto_vacuum(st->sink) != 2 &&
 	    sink_convert_incremental(st->sink, err, errlen) == -1)
 		log_warnx("cannot convert the database to incremental "

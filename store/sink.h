@@ -49,6 +49,15 @@ enum stmt {
 	ST_MAX
 };
 
+/* Rows the loop wrote, as SQL text with their values bound
+ * (sqlite3_expanded_sql()): what a failed transaction needs to write
+ * them again.  Each string is SQLite's (sqlite3_free()). */
+struct sink_rows {
+	char		**sql;
+	size_t		 n, cap;
+	size_t		 bytes;
+};
+
 struct sink {
 	pthread_mutex_t	 mu;
 	atomic_uint	 waiting;	/* threads waiting in sink_lock() */
@@ -64,8 +73,14 @@ struct sink {
 	 * fails, so the writer keeps its rows and tries again. */
 	int		 txn_doomed;
 	unsigned long	 txn_rows;
-	unsigned long	 txn_other;	/* rows the loop wrote in it (not
-					   the writer's: lost if it fails) */
+	unsigned long	 txn_other;	/* rows the loop wrote in it and
+					   could not keep in cur: lost if it
+					   fails */
+	struct sink_rows cur;		/* the loop's rows in the open
+					   transaction */
+	struct sink_rows failed;	/* those of transactions that failed:
+					   written again at the next BEGIN */
+	size_t		 replay_max;	/* bytes failed may hold */
 	unsigned long	 txn_loop_flows;	/* flow rows among them */
 	unsigned long	 txn_vacuumed;	/* pages incremental_vacuum moved */
 	char		 error[128];	/* the last failure, for status */

@@ -47,8 +47,10 @@
 #define SINK_WAL_RESTART_BYTES	(64LL << 20)	/* sink_wal_limit() */
 #define SINK_WAL_RESTART_WAIT_MS 200
 #define SINK_BUSY_MS		5000
+#define SINK_REPLAY_BYTES	(64 << 20)	/* sink_replay_max() */
 
 static long long pragma_int(struct sink *, const char *);
+static void	rows_clear(struct sink_rows *);
 static int	wal_hook(void *, sqlite3 *, const char *, int);
 static int	commit(struct sink *);
 
@@ -190,6 +192,7 @@ sink_open(const char *path, long long cache_bytes, int target, char *err,
 		return NULL;
 	}
 	pthread_mutex_init(&k->mu, NULL);
+	k->replay_max = SINK_REPLAY_BYTES;
 	/* SQLite's memory statistics take a global mutex on every
 	 * allocation (two threads use SQLite here).  Only possible before
 	 * SQLite initializes; later (a test opening twice) it is refused,
@@ -274,8 +277,16 @@ sink_close(struct sink *k)
 
 	if (k == NULL)
 		return;
+	/* The loop's rows of a failed transaction: one last attempt. */
+	if (k->failed.n > 0 && !k->in_txn && k->db != NULL)
+		(void)sink_txn(k);
 	if (k->in_txn)
 		(void)commit(k);
+	k->s.rows_lost += k->failed.n;
+	rows_clear(&k->cur);
+	rows_clear(&k->failed);
+	free(k->cur.sql);
+	free(k->failed.sql);
 	if (k->ck != NULL) {
 		ckpt_stop(k->ck);
 		/* The last writes go into the file now. */
@@ -339,15 +350,88 @@ run(struct sink *k, sqlite3_stmt *s)
 	return -1;
 }
 
-/* run() for a row the loop writes (not the writer's): counted in the
- * transaction, so that a failed commit counts it lost. */
+/* Appends a row's SQL to r (taking it).  0, or -1 (not taken). */
+static int
+rows_push(struct sink_rows *r, char *sql)
+{
+	char **n;
+	size_t cap;
+
+	if (r->n == r->cap) {
+		cap = r->cap ? r->cap * 2 : 64;
+		if ((n = reallocarray(r->sql, cap, sizeof(*n))) == NULL)
+			return -1;
+		r->sql = n;
+		r->cap = cap;
+	}
+	r->sql[r->n++] = sql;
+	r->bytes += strlen(sql);
+	return 0;
+}
+
+/* Empties r (freeing its rows), keeping its array. */
+static void
+rows_clear(struct sink_rows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		sqlite3_free(r->sql[i]);
+	r->n = 0;
+	r->bytes = 0;
+}
+
+/*
+ * run() for a row the loop writes (interface counters, listening
+ * sockets, producers, host names, counter samples; not the writer's):
+ * its SQL with its values is kept until the transaction commits, so a
+ * failed commit writes it again in the next transaction (replay()).
+ * A row it cannot keep (no memory) is counted lost if the commit fails.
+ */
 static int
 run_other(struct sink *k, sqlite3_stmt *s)
 {
-	if (run(k, s) == -1)
+	char *x = sqlite3_expanded_sql(s);
+
+	if (run(k, s) == -1) {
+		sqlite3_free(x);
 		return -1;
-	k->txn_other++;
+	}
+	if (x == NULL || rows_push(&k->cur, x) == -1) {
+		sqlite3_free(x);
+		k->txn_other++;
+	}
 	return 0;
+}
+
+/* At BEGIN: the loop's rows of failed transactions, again, in order
+ * (the mutex held).  One that fails for want of room or I/O stays for
+ * the next attempt; one that fails otherwise is counted lost. */
+static void
+replay(struct sink *k)
+{
+	struct sink_rows f = k->failed;
+	size_t i;
+
+	memset(&k->failed, 0, sizeof(k->failed));
+	for (i = 0; i < f.n; i++) {
+		if (k->in_txn && sqlite3_exec(k->db, f.sql[i], NULL, NULL,
+		    NULL) != SQLITE_OK) {
+			sink_write_error(k);
+			if (!k->txn_doomed) {
+				LOG_RATELIMITED(log_warnx, "a row written "
+				    "again failed: %s", sqlite3_errmsg(k->db));
+				k->s.rows_lost++;
+				sqlite3_free(f.sql[i]);
+				continue;
+			}
+		}
+		if (rows_push(&k->cur, f.sql[i]) == -1) {
+			sqlite3_free(f.sql[i]);
+			k->txn_other++;
+		}
+	}
+	free(f.sql);
 }
 
 /* The one integer statement s returns (0 if none). */
@@ -421,6 +505,8 @@ sink_txn(struct sink *k)
 	if (!k->txn_doomed)
 		k->txn_rows = 0;
 	k->txn_vacuumed = 0;
+	if (k->failed.n > 0)
+		replay(k);
 	return 0;
 }
 
@@ -475,11 +561,15 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-/* Ends a transaction that did not commit: the rows the loop wrote in it
- * are lost (counted); the writer keeps its own (the mutex held). */
+/* Ends a transaction that did not commit (the mutex held): the writer
+ * keeps its own rows, the loop's wait in k->failed for the next
+ * transaction (up to k->replay_max bytes; past it they are counted
+ * lost). */
 static int
 commit_failed(struct sink *k)
 {
+	size_t i;
+
 	if (k->in_txn || !sqlite3_get_autocommit(k->db))
 		(void)sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
 	k->in_txn = 0;
@@ -488,6 +578,15 @@ commit_failed(struct sink *k)
 	k->s.rows_lost += k->txn_other;
 	k->s.flows_lost += k->txn_loop_flows;
 	k->txn_other = k->txn_loop_flows = 0;
+	/* The loop's rows wait for the next transaction, up to the bound. */
+	for (i = 0; i < k->cur.n; i++)
+		if (k->failed.bytes + strlen(k->cur.sql[i]) > k->replay_max ||
+		    rows_push(&k->failed, k->cur.sql[i]) == -1) {
+			sqlite3_free(k->cur.sql[i]);
+			k->s.rows_lost++;
+		}
+	k->cur.n = 0;
+	k->cur.bytes = 0;
 	memset(&k->pend, 0, sizeof(k->pend));
 	k->txn_rows = 0;
 	return -1;
@@ -516,6 +615,7 @@ commit(struct sink *k)
 	sqlite3_reset(k->st[ST_COMMIT]);
 	k->in_txn = 0;
 	k->txn_other = k->txn_loop_flows = 0;
+	rows_clear(&k->cur);
 	k->s.rows_inserted += k->pend.rows_inserted;
 	k->s.rows_updated += k->pend.rows_updated;
 	k->s.flows_written += k->pend.flows_written;
@@ -721,7 +821,7 @@ sink_hostname(struct sink *k, const struct evp_hostname *h)
 	bind_str(s, 2, h->name, sizeof(h->name));
 	bind_str(s, 3, h->source < EVP_NAME_MAX ? src[h->source] : NULL, 8);
 	sqlite3_bind_double(s, 4, usec_to_sec(h->ts_usec));
-	return sink_unlocked(k, run(k, s));
+	return sink_unlocked(k, run_other(k, s));
 }
 
 int
@@ -1075,4 +1175,12 @@ sink_vacuum_step(struct sink *k, int pages)
 		k->txn_vacuumed += (unsigned long)(before - after);
 	sink_unlock(k);
 	return before >= 0 && after >= 0 && before > after ? before - after : 0;
+}
+
+void
+sink_replay_max(struct sink *k, size_t bytes)
+{
+	sink_lock(k);
+	k->replay_max = bytes;
+	sink_unlock(k);
 }

@@ -655,6 +655,11 @@ long long sink_delete_oldest(struct sink *, int);
 long long sink_db_bytes(struct sink *);
 /* Size of the WAL file, or -1. */
 long long sink_wal_bytes(struct sink *);
+/* Bytes of the loop's rows (interface counters, listening sockets,
+ * producers, host names, counter samples; their SQL text) kept while
+ * commits fail, written again in the next transaction (64 MB by
+ * default; store.write_retry_max).  Past it they are counted lost. */
+void	sink_replay_max(struct sink *, size_t);
 /* PRAGMA auto_vacuum: 0 none, 1 full, 2 incremental (new databases). */
 int	sink_auto_vacuum(struct sink *);
 /* Turns a database made without auto_vacuum to incremental: VACUUM

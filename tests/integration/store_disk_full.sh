@@ -3,8 +3,9 @@
 # filler file fills while distinct flows stream in.  Commits fail; the
 # store shows the error state (write_error_state, write_state "failing"
 # in its stats frame, evflowctl status and /metrics read the same
-# counters) and keeps the rows; when the filler goes, they are written:
-# the rows in the database equal the flows sent, nothing dropped.  Then,
+# counters) and keeps the rows (its own samples and producer rows too);
+# when the filler goes, they are written: the rows in the database
+# equal the flows sent, nothing dropped.  Then,
 # with store.write_retry_max at its minimum and flows leaving their
 # tables while the disk is full, what passes the bound is dropped and
 # counted in rows: rows written + write_rows_dropped = flows sent.
@@ -85,6 +86,8 @@ ctl store flush >/dev/null
 wait_sql "every flow sent is a row once the disk has room" \
     'SELECT count(*) FROM flow_rows' "$N" 30
 check_eq "nothing dropped" "$(c write_rows_dropped)" 0
+check_eq "none of the loop's rows (samples, producers) dropped either" \
+    "$(c write_other_rows_dropped)" 0
 [ "$(c write_retries)" -ge 1 ] || fail "no retry counted"
 [ "$(c commit_failures)" -ge 1 ] || fail "no failed commit counted"
 check_eq "no duplicate rows" "$(sql 'SELECT count(*) FROM (SELECT DISTINCT cli_addr, cli_port, srv_addr, srv_port FROM flow_rows)')" "$N"

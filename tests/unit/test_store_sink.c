@@ -922,7 +922,22 @@ test_rollback_refs(void)
 	    sizeof(err)) == 0);
 	declare_zmq(st);
 	flow_with_proc(st, r, 1, 5);
-	/* The first flow's commit fails. */
+	/* The first flow's commit fails, with rows of the loop's in its
+	 * transaction: a counter sample, a listening socket. */
+	CHECK(sink_counter(st->sink, "replayed", "tool", "k", 7,
+	    1796228211.25, 1) == 0);
+	{
+		struct evp_listen l;
+
+		memset(&l, 0, sizeof(l));
+		snprintf(l.host, sizeof(l.host), "h'q");
+		snprintf(l.proc, sizeof(l.proc), "/bin/l");
+		l.proto = 6;
+		l.ip_version = 4;
+		l.port = 22;
+		l.ts_usec = clock_wall_usec();
+		CHECK(sink_listen(st->sink, 1, &l) == 0);
+	}
 	sqlite3_commit_hook(sink_handle(st->sink), fail_commit, NULL);
 	(void)store_queue_dirty(st, UINT32_MAX, UINT64_MAX);
 	writer_sync(st->w);
@@ -949,9 +964,16 @@ test_rollback_refs(void)
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows"), 2);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE cli_pid = 5"
 	    " AND cli_process = '/bin/p5'"), 2);
+	/* The loop's rows were written again, values intact. */
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM counter_history WHERE"
+	    " daemon = 'replayed' AND key = 'k' AND value = 7 AND"
+	    " ts = 1796228211.25"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM listening WHERE"
+	    " host = 'h''q' AND process = '/bin/l' AND port = 22"), 1);
 	sqlite3_close(db);
 	store_sync_counters(st);
 	CHECK_EQ_U(st->c[SC_WRITE_ROWS_DROPPED], 0);
+	CHECK_EQ_U(st->c[SC_WRITE_OTHER_DROPPED], 0);
 	store_fini(st);
 
 	/* The bound: room for 20 rows while commits fail. */
