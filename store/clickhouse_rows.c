@@ -70,7 +70,8 @@ const struct ch_col ch_flow_cols[] = {
 	{ "producer", "Nullable(UInt64)" },
 	PROC_COLS("cli_"), PROC_COLS("srv_"),
 	{ "extra", "Nullable(String)" },
-	/* schema version 5's columns */
+	/* schema version 5's columns (the DPI ones in enum flow_app_field
+	 * order: see ch_enc_flow()) */
 	{ "community_id", "Nullable(String)" }, { "app_proto", "Nullable(String)" },
 	{ "app_category", "Nullable(String)" }, { "tls_sni", "Nullable(String)" },
 	{ "ja3", "Nullable(String)" }, { "ja3s", "Nullable(String)" },
@@ -356,9 +357,14 @@ ch_enc_flow(struct buf *b, const struct flow_row *w, uint64_t ver)
 	} else
 		put_null(b);
 	put_nstr(b, flow_row_community_id(cid, f, m), sizeof(cid));
-	/* What the capture's DPI names: not in the flow entry yet. */
-	for (j = 0; j < 8; j++)
-		put_null(b);
+	/* What the capture's DPI named (the flow's meta), in the columns'
+	 * order, which is enum flow_app_field's. */
+	for (j = 0; j < FAPP_MAX; j++) {
+		size_t n;
+		const char *p = flow_meta_app(m, (enum flow_app_field)j, &n);
+
+		put_nstr(b, p, n);
+	}
 	for (s = 0; s < 2; s++)
 		for (j = 0; j < REF_MAX; j++)
 			PUT_N(b, int64_t, w->ref[s][j] != 0, w->ref[s][j]);

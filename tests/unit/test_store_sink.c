@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/nnlink.h"
+#include "store/clickhouse.h"
 #include "store/store.h"
 #include "t.h"
 #include "test_store_rec.h"
@@ -1371,6 +1372,30 @@ test_app_rows(void)
 	    " addr = '2001:db8::5'"), "v6.example");
 	CHECK_EQ_U(st->c[SC_RECV_HOSTNAME], 0);	/* (called directly) */
 	sqlite3_close(db);
+	/* The ClickHouse sink's row carries the same fields, in its
+	 * columns' order (RowBinary: 0 = not NULL, a length, the bytes;
+	 * 1 = NULL). */
+	{
+		static const char packed[] = "\013TLS.YouTube\005Media"
+		    "\017www.youtube.com\0\0\0\0\0";
+		static const char want[] = "\0\013TLS.YouTube\0\005Media\0"
+		    "\017www.youtube.com\1\1\1\1\1";
+		struct flow_meta *m = calloc(1, sizeof(*m));
+		struct flow_row *w = calloc(1, sizeof(*w));
+		struct buf b;
+
+		m->app_len = sizeof(packed) - 1;
+		memcpy(m->extra, packed, sizeof(packed) - 1);
+		w->meta = m;
+		w->f.key.proto = 6;
+		buf_init(&b);
+		ch_enc_flow(&b, w, 1);
+		CHECK(buf_ok(&b) && memmem(b.p, b.len, want,
+		    sizeof(want) - 1) != NULL);
+		buf_free(&b);
+		free(w);
+		free(m);
+	}
 	store_fini(st);
 	free(st);
 	free(r);
