@@ -64,8 +64,16 @@ PAGES.dashboard = async (root, r) => {
 			{ label: 'Attribution', cls: 'num', fmt: (r) => bar(r.packet_flows ? r.with_process / r.packet_flows : 0) },
 		], j.attribution, { cls: 'attribution' }) : h('p', { class: 'muted' }, 'No packet flows in this range.');
 		const drops = j.drops.filter((r) => r.value > 0);
+		// A store whose commits fail (disk full, I/O errors), from its
+		// live stats: its counters in the database are not written then.
+		const failing = d.live.filter((x) => x.stats && x.stats.write_state === 'failing').map((x) =>
+			h('p', { class: 'error write-failing', role: 'alert' }, x.name + ': writes failing since ' +
+				new Date(x.stats.write_failing_since * 1000).toLocaleString() + ': ' + (x.stats.write_error || '?') + ' (' +
+				fmtNum(x.stats.counters.write_retry_rows || 0) + ' rows held for the next attempt, ' +
+				fmtNum(x.stats.counters.write_rows_dropped || 0) + ' dropped)'));
 		root.replaceChildren(
 			h('div', { class: 'titlebar' }, h('h1', {}, 'Dashboard'), h('span', { class: 'spacer' }), sw),
+			...failing,
 			kpis,
 			h('div', { class: 'cols' },
 				cseries.length ? card('Captured throughput by packet interface (bits/s, ' + rl + ')',
