@@ -332,7 +332,7 @@ drain(struct collector *c)
 	struct zsock_msg m;
 	int n, rc;
 
-	for (n = 0; n < DRAIN_MAX; n++) {
+	for (n = 0; n < DRAIN_MAX && !link_out_full(c->out); n++) {
 		if ((rc = zsock_recv(c->sub, &m)) <= 0) {
 			if (rc < 0)
 				LOG_RATELIMITED(log_warnx, "zmq receive: %s",
@@ -378,7 +378,7 @@ timers(struct collector *c, uint64_t now)
 static void
 loop(struct collector *c)
 {
-	zmq_pollitem_t items[3];
+	zmq_pollitem_t items[4];
 	uint64_t next;
 	int timeout;
 
@@ -388,7 +388,11 @@ loop(struct collector *c)
 	items[1].fd = ctl_fd(c->d.ctl);
 	items[1].events = ZMQ_POLLIN;
 	items[2].socket = c->mon;	/* NULL: not polled (no CURVE) */
-	items[2].events = ZMQ_POLLIN;
+	items[2].events = c->mon != NULL ? ZMQ_POLLIN : 0;
+	/* The store's acks (replay on): they free room to read again. */
+	items[3].fd = c->out->ack_sock != -1 ?
+	    nnlink_recv_fd(c->out->ack_sock) : -1;
+	items[3].events = items[3].fd != -1 ? ZMQ_POLLIN : 0;
 	/* First stats and producer records one period after start: the
 	 * router link is still connecting now. */
 	next = clock_mono_usec();
@@ -397,8 +401,12 @@ loop(struct collector *c)
 	    1000000;
 	c->next_expire = next + 1000000;
 	while (!sig_quit) {
+		/* Replay buffer full: the producers wait (or drop at their
+		 * high-water mark, counted as msg_id gaps) until the store
+		 * acknowledges; the acks are read by the timers. */
+		items[0].events = link_out_full(c->out) ? 0 : ZMQ_POLLIN;
 		timeout = deadline_timeout(next, clock_mono_usec(), 1000);
-		if (zmq_poll(items, c->mon != NULL ? 3 : 2, timeout) < 0 &&
+		if (zmq_poll(items, 4, timeout) < 0 &&
 		    zmq_errno() != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(zmq_errno()));
 		if (items[0].revents & ZMQ_POLLIN)
@@ -407,6 +415,8 @@ loop(struct collector *c)
 			ctl_poll(c->d.ctl);
 		if (c->mon != NULL && (items[2].revents & ZMQ_POLLIN))
 			curve_monitor_read(c);
+		if (items[3].revents & ZMQ_POLLIN)
+			link_out_poll_acks(c->out);
 		next = timers(c, clock_mono_usec());
 	}
 	(void)link_out_flush(c->out);

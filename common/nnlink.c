@@ -645,6 +645,13 @@ link_out_flush(struct link_out *o)
 }
 
 int
+link_out_full(const struct link_out *o)
+{
+	return o->ack_sock != -1 && o->epoch != 0 &&
+	    o->rbytes + o->batch.len + 2 * EVP_BATCH_MAX_BYTES > o->rmax;
+}
+
+int
 link_out_down(const struct link_out *o)
 {
 	return o->down_since != 0;

@@ -188,6 +188,10 @@ void	link_out_resume(struct link_out *, uint64_t, uint64_t);
 void	link_out_wait_acks(struct link_out *, int);
 /* Reads the acks that arrived (link_out_flush does it too). */
 void	link_out_poll_acks(struct link_out *);
+/* 1 while the replay buffer (a store acknowledging) has less than two
+ * batches of room: a sender that can wait for input (the collector
+ * stops reading its producers) waits instead of dropping. */
+int	link_out_full(const struct link_out *);
 /* 1 while the peer does not take batches (since o->down_since). */
 int	link_out_down(const struct link_out *);
 /* Monotonic deadline of the pending batch or of the next retry of the
