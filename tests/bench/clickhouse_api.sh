@@ -1,0 +1,123 @@
+#!/bin/sh
+# The flows API's latency (make bench): webd with webd.history =
+# clickhouse over BENCH_CH_ROWS (default 10 M) flow rows in two real
+# clickhouse-server shards, versus webd on SQLite over BENCH_LITE_ROWS
+# (default 1 M), the same requests in one run, alternating: p50 and p99
+# per request kind, and their ratios.  The rows are made by each
+# database itself (INSERT ... SELECT), shaped as the store writes them.
+BUILD=${1:-build}
+EVFLOW_BUILD=$(cd "$BUILD" && pwd)
+export EVFLOW_BUILD
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/webd_lib.inc"
+lib_init
+skip() { echo "clickhouse_api: skipped: $*"; exit 0; }
+. "$(dirname "$0")/../integration/clickhouse_lib.inc"
+ch_need
+ch_start 1
+ch_start 2
+CHN=${BENCH_CH_ROWS:-10000000}
+LITEN=${BENCH_LITE_ROWS:-1000000}
+REQS=${BENCH_API_REQS:-30}
+
+# The schema of both (a store that saw one event), then the rows.
+EP="tcp://127.0.0.1:$(free_port)c"
+start_daemon store "$BIN/evflow-store" -d "$D" -N store -o store.sink=both \
+    -o clickhouse_shards="$CH_SHARDS" -o store.retention=0
+wait_ctl store
+start_daemon router "$BIN/evflow-router" -d "$D" -N router -i "$EP"
+wait_ctl router
+start_daemon col0 "$BIN/evflow-collector" -d "$D" -N col0 -i "$EP"
+wait_ctl col0
+publish -z "$EP" -f "$SAMPLES" >/dev/null
+wait_counter "sample events stored" store recv_flow 12
+ctl store flush >/dev/null
+wait_true "clickhouse schema" \
+    '[ "$(counter store clickhouse_rows_pending)" = 0 ]'
+kill -TERM "$(pid_of col0)" "$(pid_of router)" "$(pid_of store)"
+wait_true "pipeline stopped" '! daemon_alive store'
+IFID=$(sql "SELECT id FROM interfaces LIMIT 1")
+NOW=$(date +%s)
+
+# Columns the list shows, values spread like traffic: 1000 clients, 50
+# servers, 3 protocols, 200 processes, a flow a second per 1000 ids.
+COLS="id, iface_id, first_seen, last_seen, ip_version, protocol, vlan,
+ cli_addr, cli_port, srv_addr, srv_port, source, last_event, events,
+ updates, sides_guessed, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes"
+ch_rows() {	# shard, first id, count
+	out=$(chq "$1" "INSERT INTO evflow.flows_local ($COLS, cli_pid, cli_process,
+	  cli_ip, srv_ip, day, ver) SELECT id, $IFID,
+	  toFloat64($NOW - intDiv($CHN - id, 1000)) AS t, t + id % 60, 4,
+	  [6, 17, 1][id % 3 + 1], 0,
+	  concat('10.0.', toString(intDiv(id % 1000, 250)), '.',
+	  toString(id % 250)), 1024 + id % 60000,
+	  concat('192.0.2.', toString(id % 50)), [443, 53, 80][id % 3 + 1],
+	  'event', 'CONNECT', 1, 1, 0, id % 97, id % 9973, id % 89, id % 99991,
+	  1000 + id % 200, concat('/usr/bin/app', toString(id % 200)),
+	  IPv6StringToNum(concat('::ffff:10.0.', toString(intDiv(id % 1000,
+	  250)), '.', toString(id % 250))),
+	  IPv6StringToNum(concat('::ffff:192.0.2.', toString(id % 50))),
+	  toDate(toDateTime(toUInt32(t))), 1
+	  FROM (SELECT $2 + number * 2 AS id FROM system.numbers
+	  LIMIT $3)") || fail "clickhouse rows"
+	case $out in *Exception*) fail "clickhouse rows: $out" ;; esac
+}
+t0=$(date +%s)
+ch_rows 1 100000000 $((CHN / 2))
+ch_rows 2 100000001 $((CHN / 2))
+echo "clickhouse_api: $CHN rows in ClickHouse in $(( $(date +%s) - t0 )) s"
+t0=$(date +%s)
+sqlite3 "$DB" "PRAGMA journal_mode=WAL; WITH RECURSIVE n(i) AS (SELECT 1
+  UNION ALL SELECT i + 1 FROM n WHERE i < $LITEN)
+  INSERT INTO flow_rows ($COLS, cli_proc_id) SELECT 100000000 + i, $IFID,
+  $NOW - ($LITEN - i) / 1000, $NOW - ($LITEN - i) / 1000 + i % 60, 4,
+  CASE i % 3 WHEN 0 THEN 6 WHEN 1 THEN 17 ELSE 1 END, 0,
+  '10.0.' || ((i % 1000) / 250) || '.' || (i % 250), 1024 + i % 60000,
+  '192.0.2.' || (i % 50), 443, 'event', 'CONNECT', 1, 1, 0, i % 97,
+  i % 9973, i % 89, i % 99991, NULL FROM n;" >/dev/null ||
+	fail "sqlite rows"
+echo "clickhouse_api: $LITEN rows in SQLite in $(( $(date +%s) - t0 )) s"
+
+start_webd wlite
+URL_LITE=$W_URL TOK_LITE=$W_TOKEN
+start_webd wch -o webd.history=clickhouse -o clickhouse_shards="$CH_SHARDS" \
+    -o webd.clickhouse_timeout=60s -o webd.request_timeout=60s
+URL_CH=$W_URL TOK_CH=$W_TOKEN
+python3 - "$URL_LITE" "$TOK_LITE" "$URL_CH" "$TOK_CH" "$REQS" "$CHN" \
+    "$LITEN" <<'PY'
+import statistics, sys, time, urllib.request
+lite, tl, ch, tc, reqs, chn, liten = sys.argv[1:8]
+kinds = {
+    "first page": "/api/v1/flows?limit=100",
+    "filter proto=udp": "/api/v1/flows?limit=100&proto=udp",
+    "filter addr CIDR": "/api/v1/flows?limit=100&addr=10.0.1.0/24",
+    "sort bytes": "/api/v1/flows?limit=100&sort=bytes",
+    "summary 1 h": "/api/v1/summary?window=3600",
+}
+t = {(b, k): [] for b in ("sqlite", "clickhouse") for k in kinds}
+def get(base, tok, path):
+    req = urllib.request.Request(base + path,
+        headers={"Authorization": "Bearer " + tok})
+    s = time.monotonic()
+    with urllib.request.urlopen(req, timeout=120) as r:
+        r.read()
+        if r.status != 200:
+            raise SystemExit("status %d for %s" % (r.status, path))
+    return (time.monotonic() - s) * 1000
+for i in range(int(reqs)):
+    for k, p in kinds.items():
+        t[("sqlite", k)].append(get(lite, tl, p))
+        t[("clickhouse", k)].append(get(ch, tc, p))
+def p99(v):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(0.99 * (len(v) - 1))))]
+print("clickhouse_api: latency in ms over %s requests each, alternating; "
+      "ClickHouse %s rows (2 shards), SQLite %s rows" % (reqs, chn, liten))
+for k in kinds:
+    a, b = t[("sqlite", k)], t[("clickhouse", k)]
+    print("  %-18s sqlite p50 %7.1f p99 %7.1f | clickhouse p50 %7.1f "
+          "p99 %7.1f | p99 ratio x%.2f" % (k, statistics.median(a), p99(a),
+          statistics.median(b), p99(b), p99(b) / p99(a)))
+PY
+[ $? -eq 0 ] || fail "requests"
+pass
