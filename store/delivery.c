@@ -381,6 +381,7 @@ delivery_snapshot(struct delivery *d, uint64_t clean)
 	if (sn->n == 0)
 		return NULL;
 	sn->busy = 1;
+	sn->ok = 0;
 	return sn;
 }
 
@@ -486,10 +487,11 @@ taken(struct delivery *d, struct dlv_snap *sn, int committed)
 void
 delivery_handed(struct delivery *d, struct dlv_snap *sn, uint64_t seq)
 {
-	if (seq != 0) {
+	/* sn->ok is the writer thread's from here (reset before the
+	 * hand: it may have written it already). */
+	if (seq != 0)
 		sn->hand_seq = seq;
-		sn->ok = 0;
-	} else
+	else
 		taken(d, sn, 0);
 }
 
