@@ -190,7 +190,7 @@ import json, sys
 c = json.load(open(sys.argv[1]))["counters"]
 lite, chn = int(sys.argv[2]), int(sys.argv[3])
 k = {x: c["clickhouse_" + x] for x in ("rows", "rows_sent",
-     "rows_dropped", "rows_dropped_memory", "rows_pending",
+     "rows_dropped", "rows_over_memory", "rows_pending",
      "shards_down")}
 print("step 3:", k, "new sqlite flows", lite, "new shard 1 flows", chn)
 assert k["rows_dropped"] > 0, "a dead shard lost nothing?"
