@@ -275,11 +275,13 @@ size_t
 ch_flow_row_max(void)
 {
 	/* Fixed columns, then the strings: two sides of a process, its
-	 * parent and a container, the interface name, the exporter and
-	 * extra, each with a length and a null byte. */
+	 * parent and a container, the interface name, the exporter, extra,
+	 * the Community ID and the DPI fields, each with a length and a
+	 * null byte. */
 	return 512 + 2 * (2 * sizeof(struct evp_proc) +
 	    sizeof(struct evp_container) + 20 * 12) +
-	    EVP_IFNAME_LEN + 64 + EVP_EXTRA_MAX + 64;
+	    EVP_IFNAME_LEN + 64 + EVP_EXTRA_MAX + 64 + FLOW_APP_PACKED_MAX +
+	    FAPP_MAX * 11;
 }
 
 void
