@@ -17,6 +17,10 @@ counters_json(struct buf *b, const struct counters *c)
 	}
 }
 
+/* This process's start: the first stats record it sends (the store
+ * only needs a value that changes with the process). */
+static uint64_t run_start;
+
 void
 counters_to_stats(struct evp_stats *s, const struct counters *c,
     unsigned role, const char *name)
@@ -31,5 +35,36 @@ counters_to_stats(struct evp_stats *s, const struct counters *c,
 		snprintf(s->key[i], sizeof(s->key[i]), "%s", c->names[i]);
 		s->value[i] = c->v[i];
 	}
+	if (i < EVP_STATS_MAX) {
+		if (run_start == 0)
+			run_start = clock_wall_usec();
+		snprintf(s->key[i], sizeof(s->key[i]), "%s",
+		    COUNTER_RUN_START);
+		s->value[i++] = run_start;
+	}
 	s->count = i;
+}
+
+/* Gauges among the daemons' counters (collector/collector.h,
+ * capture/capture.h, probe/probe.h mark them). */
+const char *const counter_gauges[] = {
+	COUNTER_RUN_START,
+	"producers_active", "producers_stale", "records_pending",
+	"replay_buffered",
+	"flows_live",
+	"proc_cache_size", "diag_sockets", "mode_bpf", "memory_bound_bytes",
+};
+
+const unsigned counter_ngauges = sizeof(counter_gauges) /
+    sizeof(counter_gauges[0]);
+
+int
+counter_is_gauge(const char *key)
+{
+	unsigned i;
+
+	for (i = 0; i < counter_ngauges; i++)
+		if (strcmp(key, counter_gauges[i]) == 0)
+			return 1;
+	return 0;
 }

@@ -20,8 +20,23 @@ struct counters {
 
 /* Appends `"name": value, ...` (no braces) to b. */
 void	counters_json(struct buf *, const struct counters *);
-/* Fills a stats record; extra counters beyond EVP_STATS_MAX are cut. */
+/* Fills a stats record; extra counters beyond EVP_STATS_MAX are cut.
+ * It ends with COUNTER_RUN_START (when there is room): this process's
+ * start, so the store tells a restart from a counter that stood still. */
 void	counters_to_stats(struct evp_stats *, const struct counters *,
 	    unsigned, const char *);
+
+/* Key of the run's start (unix microseconds) in a stats record. */
+#define COUNTER_RUN_START	"run_start_usec"
+
+/*
+ * 1 if `key` of any daemon's stats is a gauge (a value now, not a
+ * count): the store does not add a restarted daemon's earlier values to
+ * it.  A daemon that adds a gauge to its counters names it here.
+ */
+int	counter_is_gauge(const char *);
+/* Those keys (counter_gauges[0 .. counter_ngauges - 1]). */
+extern const char *const counter_gauges[];
+extern const unsigned counter_ngauges;
 
 #endif

@@ -30,7 +30,7 @@ $(BUILD)/bin/evflow-store: $(call store_objs,$(STORE_SRCS)) $(BUILD)/libevflow.a
 
 # Unit tests link the store's real files (not main.c), real SQLite files.
 STORE_UNIT = test_store_flows test_store_sink test_store_daemon test_store_memory \
-	test_store_delivery
+	test_store_delivery test_store_totals
 UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(STORE_UNIT))
 ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(STORE_UNIT)))
 

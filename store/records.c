@@ -84,6 +84,8 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_DELIVERY_LOST] = "delivery_lost",
 	[SC_DELIVERY_DUPLICATES] = "delivery_duplicates",
 	[SC_DELIVERY_REFUSED] = "delivery_refused",
+	[SC_DAEMON_RESTARTS] = "daemon_restarts",
+	[SC_STATS_OLD_RUN] = "stats_old_run",
 };
 
 const uint8_t store_counter_gauge[SC_MAX] = {
@@ -599,45 +601,109 @@ store_hostname(struct store *st, const struct evp_hostname *r)
 	stored_or_dropped(st, sink_hostname(st->sink, r));
 }
 
-/* 1 if daemon `name` is due a history sample (and notes it). */
-static int
-history_due(struct store *st, const char *name, uint64_t now)
+/* The entry of daemon `name` in st->hist (the least recent one is
+ * reused when the table is full). */
+static unsigned
+daemon_slot(struct store *st, const char *name)
 {
-	uint64_t iv = (uint64_t)st->conf.history_interval * 1000000;
 	unsigned i, old = 0;
 
 	for (i = 0; i < st->nhist; i++)
 		if (strcmp(st->hist[i].name, name) == 0)
-			break;
-	if (i == st->nhist) {
-		if (st->nhist < STORE_MAX_DAEMONS)
-			i = st->nhist++;
-		else {
-			for (i = 1; i < st->nhist; i++)
-				if (st->hist[i].last_usec <
-				    st->hist[old].last_usec)
-					old = i;
-			i = old;
-		}
-		snprintf(st->hist[i].name, sizeof(st->hist[i].name), "%s",
-		    name);
-		st->hist[i].last_usec = 0;
+			return i;
+	if (st->nhist < STORE_MAX_DAEMONS)
+		i = st->nhist++;
+	else {
+		for (i = 1; i < st->nhist; i++)
+			if (st->hist[i].last_usec < st->hist[old].last_usec)
+				old = i;
+		i = old;
 	}
+	snprintf(st->hist[i].name, sizeof(st->hist[i].name), "%s", name);
+	st->hist[i].last_usec = 0;
+	st->hist[i].run_start = 0;
+	return i;
+}
+
+/* 1 if daemon slot `i` is due a history sample (and notes it). */
+static int
+history_due(struct store *st, unsigned i, uint64_t now)
+{
+	uint64_t iv = (uint64_t)st->conf.history_interval * 1000000;
+
 	if (st->hist[i].last_usec != 0 && now < st->hist[i].last_usec + iv)
 		return 0;
 	st->hist[i].last_usec = now;
 	return 1;
 }
 
-void
-store_stats_rec(struct store *st, const struct evp_stats *r, uint64_t now)
+/* The run a stats record comes from (its COUNTER_RUN_START), or 0. */
+static uint64_t
+stats_run(const struct evp_stats *r)
 {
-	double ts = (double)r->ts_usec / 1e6;
-	int hist = history_due(st, r->name, now), rc = 0;
 	unsigned i;
 
 	for (i = 0; i < r->count && i < EVP_STATS_MAX; i++)
-		if (sink_counter(st->sink, r->name, evp_role_name(r->role),
+		if (strncmp(r->key[i], COUNTER_RUN_START,
+		    sizeof(r->key[i])) == 0)
+			return r->value[i];
+	return 0;
+}
+
+/*
+ * Every daemon's counters are totals since the database began: a stats
+ * record from a later run of its daemon than the rows hold folds what
+ * the earlier runs counted into the rows' base first (sink_counters_fold);
+ * one from an earlier run (a late replay) is not written.
+ */
+int
+store_counters_run(struct store *st, unsigned slot, const char *name,
+    uint64_t run)
+{
+	int64_t known;
+
+	if (run == 0 || run == st->hist[slot].run_start)
+		return 0;
+	if (st->hist[slot].run_start == 0 && (known = sink_counter_value(
+	    st->sink, name, COUNTER_RUN_START)) > 0)
+		st->hist[slot].run_start = (uint64_t)known;
+	if (run == st->hist[slot].run_start)
+		return 0;
+	if (run < st->hist[slot].run_start)
+		return 1;
+	if (st->hist[slot].run_start != 0) {
+		if (sink_counters_fold(st->sink, name) == -1)
+			return -1;
+		st->c[SC_DAEMON_RESTARTS]++;
+		log_info("%s restarted: its counters continue from their "
+		    "totals", name);
+	}
+	st->hist[slot].run_start = run;
+	return 0;
+}
+
+void
+store_stats_rec(struct store *st, const struct evp_stats *r, uint64_t now)
+{
+	char name[EVP_NAME_LEN];
+	double ts = (double)r->ts_usec / 1e6;
+	unsigned i, slot;
+	int hist, rc = 0;
+
+	snprintf(name, sizeof(name), "%.*s", (int)sizeof(r->name) - 1,
+	    r->name);
+	slot = daemon_slot(st, name);
+	switch (store_counters_run(st, slot, name, stats_run(r))) {
+	case 1:
+		st->c[SC_STATS_OLD_RUN]++;
+		return;
+	case -1:
+		stored_or_dropped(st, -1);
+		return;
+	}
+	hist = history_due(st, slot, now);
+	for (i = 0; i < r->count && i < EVP_STATS_MAX; i++)
+		if (sink_counter(st->sink, name, evp_role_name(r->role),
 		    r->key[i], r->value[i], ts, hist) == -1)
 			rc = -1;
 	stored_or_dropped(st, rc);

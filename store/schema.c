@@ -389,6 +389,13 @@ static const char *const migrations[] = {
 	FLOWS_INSERT_REFS
 	"CREATE TRIGGER flows_delete INSTEAD OF DELETE ON flows BEGIN"
 	" DELETE FROM flow_rows WHERE id = OLD.id; END;",
+	/*
+	 * 5 -> 6: every daemon's counters are totals since the database
+	 * began.  `base` is what the daemon's earlier runs counted (folded
+	 * in when the store sees it restart); value = base + this run's.
+	 */
+	"ALTER TABLE daemon_counters ADD COLUMN base INTEGER NOT NULL"
+	" DEFAULT 0;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
     SINK_SCHEMA_VERSION, "one migration step per schema version");

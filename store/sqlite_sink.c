@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "../common/clock.h"
+#include "../common/counters.h"
 #include "../common/log.h"
 #include "sink.h"
 
@@ -120,7 +121,8 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_COUNTER_UPSERT] = "INSERT INTO daemon_counters (daemon, role,"
 	    " key, value, updated) VALUES (?1, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (daemon, key) DO UPDATE SET role = excluded.role,"
-	    " value = excluded.value, updated = excluded.updated",
+	    " value = daemon_counters.base + excluded.value,"
+	    " updated = excluded.updated RETURNING value",
 	[ST_HISTORY_INSERT] = "INSERT INTO counter_history (ts, daemon, key,"
 	    " value) VALUES (?1, ?2, ?3, ?4)",
 	[ST_MAX_ID] = "SELECT coalesce(max(id), 0) FROM flow_rows",
@@ -853,9 +855,9 @@ sink_counter(struct sink *k, const char *daemon, const char *role,
     const char *key, uint64_t value, double ts, int history)
 {
 	sqlite3_stmt *s = k->st[ST_COUNTER_UPSERT];
+	uint64_t total = value;
+	int rc;
 
-	if (history && k->ch != NULL)
-		ch_counter(k->ch, daemon, role, key, value, ts);
 	sink_lock(k);
 	if (sink_txn(k) == -1)
 		return sink_unlocked(k, -1);
@@ -864,16 +866,46 @@ sink_counter(struct sink *k, const char *daemon, const char *role,
 	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
 	bind_u64(s, 4, value);
 	sqlite3_bind_double(s, 5, ts);
-	if (run(k, s) == -1)
+	/* The row's total (base + value) for the history sample. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		total = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		sink_write_error(k);
+		LOG_RATELIMITED(log_warnx, "sqlite: %s", sqlite3_errmsg(k->db));
 		return sink_unlocked(k, -1);
+	}
 	if (!history)
 		return sink_unlocked(k, 0);
+	if (k->ch != NULL)
+		ch_counter(k->ch, daemon, role, key, total, ts);
 	s = k->st[ST_HISTORY_INSERT];
 	sqlite3_bind_double(s, 1, ts);
 	sqlite3_bind_text(s, 2, daemon, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
-	bind_u64(s, 4, value);
+	bind_u64(s, 4, total);
 	return sink_unlocked(k, run_other(k, s));
+}
+
+int64_t
+sink_counter_value(struct sink *k, const char *daemon, const char *key)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	sink_lock(k);
+	if (sqlite3_prepare_v2(k->db, "SELECT value FROM daemon_counters"
+	    " WHERE daemon = ?1 AND key = ?2 AND typeof(value) = 'integer'",
+	    -1, &s, NULL) != SQLITE_OK)
+		return sink_unlocked(k, -1);
+	sqlite3_bind_text(s, 1, daemon, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sink_unlocked(k, 0);
+	return v;
 }
 
 int
@@ -926,6 +958,44 @@ step_changes(struct sink *k, sqlite3_stmt *s)
 	}
 	sqlite3_finalize(s);
 	return n;
+}
+
+int
+sink_counters_fold(struct sink *k, const char *daemon)
+{
+	sqlite3_stmt *s;
+	char *x;
+	unsigned i;
+
+	sink_lock(k);
+	if ((s = prepare_write(k, "UPDATE daemon_counters SET base = value"
+	    " WHERE daemon = ?1 AND typeof(value) = 'integer'")) == NULL)
+		return sink_unlocked(k, -1);
+	sqlite3_bind_text(s, 1, daemon, -1, SQLITE_STATIC);
+	/* Written again if this transaction fails, as the loop's rows
+	 * are (replay()): the values it folds are the committed ones. */
+	if ((x = sqlite3_expanded_sql(s)) == NULL ||
+	    rows_push(&k->cur, x) == -1) {
+		sqlite3_free(x);
+		k->txn_other++;
+	}
+	if (step_changes(k, s) == -1)
+		return sink_unlocked(k, -1);
+	for (i = 0; i < counter_ngauges; i++) {
+		if ((s = prepare_write(k, "UPDATE daemon_counters SET base = 0"
+		    " WHERE daemon = ?1 AND key = ?2")) == NULL)
+			return sink_unlocked(k, -1);
+		sqlite3_bind_text(s, 1, daemon, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, counter_gauges[i], -1, SQLITE_STATIC);
+		if ((x = sqlite3_expanded_sql(s)) == NULL ||
+		    rows_push(&k->cur, x) == -1) {
+			sqlite3_free(x);
+			k->txn_other++;
+		}
+		if (step_changes(k, s) == -1)
+			return sink_unlocked(k, -1);
+	}
+	return sink_unlocked(k, 0);
 }
 
 /* Runs one DELETE with up to two bound values; rows changed or -1. */

@@ -531,7 +531,7 @@ void	writer_stats(struct writer *, struct writer_stats *);
 
 /* ---- sqlite_sink.c ----------------------------------------------- */
 
-#define SINK_SCHEMA_VERSION	5
+#define SINK_SCHEMA_VERSION	6
 /* PRAGMA application_id of an evflow database ("EvFw"); user_version
  * holds the schema version too.  See schema.c, schema_check(). */
 #define SCHEMA_APPLICATION_ID	0x45764677
@@ -635,9 +635,18 @@ int	sink_producer(struct sink *, int64_t, const struct evp_producer *);
 /* host_names: the name seen for an address (a pair seen again moves
  * its last_seen). */
 int	sink_hostname(struct sink *, const struct evp_hostname *);
-/* One counter: latest value, and a history sample if `history`. */
+/* One counter: its value is the row's base + `value` (this run's
+ * count); a history sample of that total if `history`. */
 int	sink_counter(struct sink *, const char *, const char *, const char *,
 	    uint64_t, double, int);
+/*
+ * Daemon `daemon` restarted: what its rows count so far becomes their
+ * base (gauges excepted, common/counters.h counter_is_gauge()), so its
+ * new run's counts add to it.  0 or -1.
+ */
+int	sink_counters_fold(struct sink *, const char *);
+/* The value of one counter (its total), or -1 if none. */
+int64_t	sink_counter_value(struct sink *, const char *, const char *);
 /*
  * Calls fn(arg, key, value) for each counter of daemon `daemon` in
  * daemon_counters (the mutex held: fn must not call the sink).  The
@@ -779,6 +788,10 @@ enum store_counter {
 	SC_DELIVERY_DUPLICATES,	/* replays skipped: not in received */
 	SC_DELIVERY_REFUSED,	/* out of order, left for the replay: not
 				   in received */
+	/* Other daemons' counters (store_counters_run). */
+	SC_DAEMON_RESTARTS,	/* restarts seen: their totals folded */
+	SC_STATS_OLD_RUN,	/* stats of a run older than the rows' (a
+				   late replay): not written */
 	SC_MAX
 };
 extern const char *const store_counter_names[SC_MAX];
@@ -877,6 +890,9 @@ struct store {
 	struct {
 		char	 name[EVP_NAME_LEN];
 		uint64_t last_usec;
+		/* The daemon's run (COUNTER_RUN_START) its rows count;
+		 * 0 until known.  A later one folds them (store_stats_rec). */
+		uint64_t run_start;
 	}		 hist[STORE_MAX_DAEMONS];
 	unsigned	 nhist;
 	struct ifc_prev	 ifc[STORE_IFC_PREV];
@@ -920,6 +936,11 @@ void	store_listen(struct store *, const struct evp_listen *);
 void	store_producer(struct store *, const struct evp_producer *);
 void	store_hostname(struct store *, const struct evp_hostname *);
 void	store_stats_rec(struct store *, const struct evp_stats *, uint64_t);
+/* Daemon `name` (entry `slot` of st->hist) sends stats of run `run`
+ * (COUNTER_RUN_START, 0 if none): a later run than its rows' folds their
+ * totals into their base first.  0 to write the record, 1 to leave it
+ * (an older run), -1 if the fold failed. */
+int	store_counters_run(struct store *, unsigned, const char *, uint64_t);
 /* Queues the rows of up to `max` dirty flows that became dirty at or
  * before monotonic time `before` (UINT64_MAX: any); returns how many. */
 unsigned store_queue_dirty(struct store *, unsigned, uint64_t);

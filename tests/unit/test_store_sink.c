@@ -1238,7 +1238,7 @@ test_migrate_v5(void)
 	sqlite3_close(db);
 	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
-	CHECK_EQ_U(sink_schema_version(k), 5);
+	CHECK_EQ_U(sink_schema_version(k), SINK_SCHEMA_VERSION);
 	sink_close(k);
 	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
 	CHECK_STR(q_text(db, "SELECT community_id || ' ' || cli_process FROM"
