@@ -86,6 +86,7 @@ const char *const store_counter_names[SC_MAX] = {
 	[SC_DELIVERY_REFUSED] = "delivery_refused",
 	[SC_DAEMON_RESTARTS] = "daemon_restarts",
 	[SC_STATS_OLD_RUN] = "stats_old_run",
+	[SC_ROWS_OLDER_THAN_RETENTION] = "rows_older_than_retention",
 };
 
 const uint8_t store_counter_gauge[SC_MAX] = {
@@ -254,6 +255,18 @@ write_flow(struct store *st, struct store_iface *ifc, struct flow_table *ft,
 
 	if (id == 0 || st->w == NULL)
 		return;
+	if (!(f->flags & FL_WRITTEN) && st->conf.retention > 0 &&
+	    f->last_usec + (uint64_t)st->conf.retention * 1000000 <
+	    clock_wall_usec()) {
+		/* Old traffic (a pcap of last month): stored as sent, so
+		 * the read sees it, and gone at the next retention pass. */
+		st->c[SC_ROWS_OLDER_THAN_RETENTION]++;
+		LOG_RATELIMITED(log_info, "flows last seen before "
+		    "store.retention (%lld s) ago are written and deleted by "
+		    "the next retention pass (counted in "
+		    "rows_older_than_retention)",
+		    (long long)st->conf.retention);
+	}
 	writer_add(st->w, id, f, flow_tcpinfo(ft, f, 0));
 	f->flags |= FL_WRITTEN;
 	f->flags &= (uint16_t)~FL_MOVED;

@@ -792,6 +792,9 @@ enum store_counter {
 	SC_DAEMON_RESTARTS,	/* restarts seen: their totals folded */
 	SC_STATS_OLD_RUN,	/* stats of a run older than the rows' (a
 				   late replay): not written */
+	SC_ROWS_OLDER_THAN_RETENTION,	/* flows first written already
+				   older than store.retention: the next
+				   retention pass deletes them */
 	SC_MAX
 };
 extern const char *const store_counter_names[SC_MAX];
