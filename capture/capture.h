@@ -57,6 +57,7 @@ enum capture_counter {
 	CC_UPDATES_UNCHANGED,	/* periodic updates not sent: no packets */
 	CC_RECORDS_SENT,	/* records handed to the link */
 	CC_RECORDS_DROPPED,	/* records the link could not send */
+	CC_REPLAYED,		/* records resent (not in records_sent) */
 	CC_READ_ERRORS,		/* pcap read errors (file cut, device gone) */
 	CC_DPI_FLOWS,		/* flows given to nDPI */
 	CC_DPI_PACKETS,		/* payload packets given to nDPI */

@@ -83,6 +83,7 @@ const char *const capture_counter_names[CC_MAX] = {
 	[CC_UPDATES_UNCHANGED] = "flow_updates_unchanged",
 	[CC_RECORDS_SENT] = "records_sent",
 	[CC_RECORDS_DROPPED] = "records_dropped",
+	[CC_REPLAYED] = "replayed",
 	[CC_READ_ERRORS] = "read_errors",
 	[CC_DPI_FLOWS] = "dpi_flows",
 	[CC_DPI_PACKETS] = "dpi_packets",

@@ -191,6 +191,7 @@ capture_sync_counters(struct capture *c)
 {
 	c->cnt[CC_RECORDS_SENT] = c->link->sent;
 	c->cnt[CC_RECORDS_DROPPED] = c->link->dropped;
+	c->cnt[CC_REPLAYED] = c->link->replayed;
 }
 
 static void

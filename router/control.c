@@ -21,6 +21,8 @@
 const char *const router_counter_names[RC_MAX] = {
 	[RC_RECEIVED] = "received",
 	[RC_FORWARDED] = "forwarded",
+	[RC_REPLAYED] = "replayed",
+	[RC_REPLAY_UNSENT] = "replay_unsent",
 	[RC_RX_FLOW] = "rx_flow",
 	[RC_RX_IFCOUNTER] = "rx_ifcounter",
 	[RC_RX_LISTEN] = "rx_listen",

@@ -26,14 +26,29 @@ dispatch_is_loopback(const struct evp_flow *f)
 	    evp_addr_is_loopback(f->addr[1]);
 }
 
-/* Lands the flow in `to` by rule counter `rule`. */
+/* Lands the flow in `to` by rule counter `rule` (counted unless `rc`
+ * is NULL: a replay). */
 static inline void
-deliver(struct iface *to, uint64_t *mask, enum ifc_counter rule)
+deliver(struct iface *to, uint64_t *mask, enum ifc_counter rule,
+    const uint64_t *rc)
 {
 	assert(to->id < EVP_MAX_IFACES);
 	*mask |= 1ULL << to->id;
+	if (rc == NULL)
+		return;
 	to->ctr[IFC_DELIVERED]++;
 	to->ctr[rule]++;
+}
+
+/* Counts a rule of dispatch_flow, unless `rc` is NULL (a replay). */
+static inline void
+rule(struct iface *i, enum ifc_counter ic, uint64_t *rc,
+    enum router_counter c)
+{
+	if (rc == NULL)
+		return;
+	i->ctr[ic]++;
+	rc[c]++;
 }
 
 /*
@@ -67,36 +82,37 @@ dispatch_flow(struct iface_table *t, struct iface *origin, struct evp_flow *f,
 	struct iface *named, *comp;
 	uint64_t mask = 0;
 
-	deliver(origin, &mask, IFC_ORIGIN_DELIVERED);
+	deliver(origin, &mask, IFC_ORIGIN_DELIVERED, rc);
 	f->iface = origin->id;
 	if (origin->kind != EVP_IFACE_ZMQ) {
 		f->iface_mask = mask;
 		return mask;
 	}
 	if (f->ifname[0] != '\0') {
-		if ((named = ifname_find(t, origin, f->ifname)) == NULL) {
-			origin->ctr[IFC_IFNAME_UNMATCHED]++;
-			rc[RC_IFNAME_UNMATCHED]++;
-		} else if (named == origin) {
-			origin->ctr[IFC_IFNAME_SELF]++;
-			rc[RC_IFNAME_SELF]++;
-		} else {
-			deliver(named, &mask, IFC_IFNAME_DELIVERED);
-			rc[RC_IFNAME_MATCHED]++;
+		if ((named = ifname_find(t, origin, f->ifname)) == NULL)
+			rule(origin, IFC_IFNAME_UNMATCHED, rc,
+			    RC_IFNAME_UNMATCHED);
+		else if (named == origin)
+			rule(origin, IFC_IFNAME_SELF, rc, RC_IFNAME_SELF);
+		else {
+			deliver(named, &mask, IFC_IFNAME_DELIVERED, rc);
+			if (rc != NULL)
+				rc[RC_IFNAME_MATCHED]++;
 		}
 	}
 	if (origin->companion >= 0) {
 		assert((unsigned)origin->companion < t->n);
 		comp = &t->ifs[origin->companion];
-		if (dispatch_is_loopback(f)) {
-			comp->ctr[IFC_COMPANION_SKIPPED_LOOPBACK]++;
-			rc[RC_COMPANION_SKIPPED_LOOPBACK]++;
-		} else if (mask & (1ULL << comp->id)) {
-			comp->ctr[IFC_COMPANION_SKIPPED_DUPLICATE]++;
-			rc[RC_COMPANION_SKIPPED_DUPLICATE]++;
-		} else {
-			deliver(comp, &mask, IFC_COMPANION_DELIVERED);
-			rc[RC_COMPANION_DELIVERED]++;
+		if (dispatch_is_loopback(f))
+			rule(comp, IFC_COMPANION_SKIPPED_LOOPBACK, rc,
+			    RC_COMPANION_SKIPPED_LOOPBACK);
+		else if (mask & (1ULL << comp->id))
+			rule(comp, IFC_COMPANION_SKIPPED_DUPLICATE, rc,
+			    RC_COMPANION_SKIPPED_DUPLICATE);
+		else {
+			deliver(comp, &mask, IFC_COMPANION_DELIVERED, rc);
+			if (rc != NULL)
+				rc[RC_COMPANION_DELIVERED]++;
 		}
 	}
 	f->iface_mask = mask;
@@ -155,8 +171,39 @@ track(struct router *r, const struct link_sender *s)
 		r->trk[i].id = s->id;
 		r->trk[i].last = 0;
 		r->trk[i].run_from = 0;
+		r->trk[i].next = 0;
 	}
 	return &r->trk[i];
+}
+
+/*
+ * 1 if the record is a resend of one the router already counted: of the
+ * same origin (sender id: a restarted sender with a new id is a new
+ * origin), at or below the highest sequence counted.  Such a record is
+ * still dispatched and forwarded (the store may need it: it skips what
+ * it has), but counted only in RC_REPLAYED, so replays double nothing.
+ */
+static int
+is_replay(struct router *r, const struct link_sender *s,
+    const struct evp_rec_hdr *rh)
+{
+	struct router_track *t;
+
+	if (r->in == NULL || rh->type == EVP_ORIGIN)
+		return 0;
+	t = track(r, s);
+	if (rh->seq < t->next)
+		return 1;
+	t->next = rh->seq + 1;
+	return 0;
+}
+
+/* Counts `c` for the record being handled, unless it is a replay. */
+static inline void
+count(struct router *r, enum router_counter c)
+{
+	if (!r->replay)
+		r->ctr[c]++;
 }
 
 /* A record of `s` the router dropped (and counted): the store must not
@@ -173,6 +220,20 @@ dropped(struct router *r, const struct link_sender *s, uint64_t seq)
 	if (t->run_from == 0 || t->last + 1 != seq)
 		t->run_from = seq;
 	t->last = seq;
+}
+
+/* A record link_out refused.  A first one is dropped and counted (the
+ * store must not count it again); a replay is not dropped for the
+ * store: it finds the gap and asks the sender for it again. */
+static void
+unsent(struct router *r, const struct link_sender *s, uint64_t seq)
+{
+	if (r->replay) {
+		r->ctr[RC_REPLAY_UNSENT]++;
+		return;
+	}
+	r->ctr[RC_DROP_SEND]++;
+	dropped(r, s, seq);
 }
 
 static void
@@ -202,18 +263,16 @@ forward(struct router *r, const struct link_sender *s,
 		    s->hello.held_from <= rh->seq ? s->hello.held_from :
 		    rh->seq;
 		if (link_out_put_origin(r->out, &org) == -1) {
-			r->ctr[RC_DROP_SEND]++;
-			dropped(r, s, rh->seq);
+			unsent(r, s, rh->seq);
 			return;
 		}
 	}
 	if (link_out_put(r->out, rh->type, body, len) == -1) {
-		r->ctr[RC_DROP_SEND]++;
 		LOG_RATELIMITED(log_warnx, "%s record of %zu bytes not "
 		    "forwarded", evp_type_name(rh->type), len);
 		/* The origin named it: the next record needs its own. */
 		r->org_sender = 0;
-		dropped(r, s, rh->seq);
+		unsent(r, s, rh->seq);
 		return;
 	}
 	r->org_sender = s->id;
@@ -222,14 +281,14 @@ forward(struct router *r, const struct link_sender *s,
 		t->run_from = 0;
 		t->last = rh->seq;
 	}
-	r->ctr[RC_FORWARDED]++;
+	count(r, RC_FORWARDED);
 }
 
 static void
 bad_record(struct router *r, const struct link_sender *s, unsigned type,
     uint64_t rh_seq)
 {
-	r->ctr[RC_DROP_BAD_RECORD]++;
+	count(r, RC_DROP_BAD_RECORD);
 	dropped(r, s, rh_seq);
 	LOG_RATELIMITED(log_warnx, "%s: malformed %s record dropped",
 	    s->hello.name, evp_type_name(type));
@@ -249,10 +308,12 @@ dispatch_record(void *arg, const struct link_sender *s,
 	} u;
 	int id;
 
-	r->ctr[RC_RECEIVED]++;
+	if ((r->replay = is_replay(r, s, rh)))
+		r->ctr[RC_REPLAYED]++;
+	count(r, RC_RECEIVED);
 	if (rh->type == EVP_STATS) {
 		/* Health of any sender, declared or not: forwarded as is. */
-		r->ctr[RC_RX_STATS]++;
+		count(r, RC_RX_STATS);
 		if (evp_decode_stats(body, rh->len, &r->stats) == -1) {
 			bad_record(r, s, rh->type, rh->seq);
 			return;
@@ -261,7 +322,7 @@ dispatch_record(void *arg, const struct link_sender *s,
 		return;
 	}
 	if (rh->type == EVP_IFACE || rh->type == EVP_ORIGIN) {
-		r->ctr[RC_DROP_UNEXPECTED_TYPE]++;
+		count(r, RC_DROP_UNEXPECTED_TYPE);
 		if (rh->type != EVP_ORIGIN)
 			dropped(r, s, rh->seq);
 		LOG_RATELIMITED(log_warnx, "%s: unexpected %s record dropped",
@@ -269,7 +330,7 @@ dispatch_record(void *arg, const struct link_sender *s,
 		return;
 	}
 	if ((id = sender_iface(r, s)) < 0) {
-		r->ctr[RC_DROP_UNKNOWN_IFACE]++;
+		count(r, RC_DROP_UNKNOWN_IFACE);
 		dropped(r, s, rh->seq);
 		LOG_RATELIMITED(log_warnx, "%s: records for undeclared "
 		    "interface '%s' dropped", s->hello.name, s->hello.iface);
@@ -277,19 +338,21 @@ dispatch_record(void *arg, const struct link_sender *s,
 	}
 	assert((unsigned)id < r->tab.n);
 	origin = &r->tab.ifs[id];
-	origin->ctr[IFC_RECEIVED]++;
+	if (!r->replay)
+		origin->ctr[IFC_RECEIVED]++;
 	switch (rh->type) {
 	case EVP_FLOW:
-		r->ctr[RC_RX_FLOW]++;
+		count(r, RC_RX_FLOW);
 		if (evp_decode_flow(body, rh->len, &r->flow) == -1) {
 			bad_record(r, s, rh->type, rh->seq);
 			return;
 		}
-		dispatch_flow(&r->tab, origin, &r->flow, r->ctr);
+		dispatch_flow(&r->tab, origin, &r->flow,
+		    r->replay ? NULL : r->ctr);
 		forward(r, s, rh, &r->flow, evp_flow_len(&r->flow));
 		return;
 	case EVP_IFCOUNTER:
-		r->ctr[RC_RX_IFCOUNTER]++;
+		count(r, RC_RX_IFCOUNTER);
 		if (evp_decode_ifcounter(body, rh->len, &u.c) == -1) {
 			bad_record(r, s, rh->type, rh->seq);
 			return;
@@ -298,7 +361,7 @@ dispatch_record(void *arg, const struct link_sender *s,
 		forward(r, s, rh, &u.c, sizeof(u.c));
 		return;
 	case EVP_LISTEN:
-		r->ctr[RC_RX_LISTEN]++;
+		count(r, RC_RX_LISTEN);
 		if (evp_decode_listen(body, rh->len, &u.l) == -1) {
 			bad_record(r, s, rh->type, rh->seq);
 			return;
@@ -307,7 +370,7 @@ dispatch_record(void *arg, const struct link_sender *s,
 		forward(r, s, rh, &u.l, sizeof(u.l));
 		return;
 	case EVP_PRODUCER:
-		r->ctr[RC_RX_PRODUCER]++;
+		count(r, RC_RX_PRODUCER);
 		if (evp_decode_producer(body, rh->len, &u.p) == -1) {
 			bad_record(r, s, rh->type, rh->seq);
 			return;
@@ -316,7 +379,7 @@ dispatch_record(void *arg, const struct link_sender *s,
 		forward(r, s, rh, &u.p, sizeof(u.p));
 		return;
 	case EVP_HOSTNAME:
-		r->ctr[RC_RX_HOSTNAME]++;
+		count(r, RC_RX_HOSTNAME);
 		if (evp_decode_hostname(body, rh->len, &u.h) == -1) {
 			bad_record(r, s, rh->type, rh->seq);
 			return;
@@ -327,7 +390,7 @@ dispatch_record(void *arg, const struct link_sender *s,
 	}
 	/* link_in passes only known types; anything else is a new type
 	 * this router does not know how to dispatch. */
-	r->ctr[RC_DROP_UNEXPECTED_TYPE]++;
+	count(r, RC_DROP_UNEXPECTED_TYPE);
 	dropped(r, s, rh->seq);
 	LOG_RATELIMITED(log_warnx, "%s: %s record not dispatched",
 	    s->hello.name, evp_type_name(rh->type));

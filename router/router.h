@@ -123,6 +123,8 @@ int	state_save(struct router_state *, char *, size_t);
 enum router_counter {
 	RC_RECEIVED,		/* records from link_in */
 	RC_FORWARDED,		/* records handed to link_out */
+	RC_REPLAYED,		/* resent records, counted once already */
+	RC_REPLAY_UNSENT,	/* ... link_out refused (the store asks again) */
 	RC_RX_FLOW,
 	RC_RX_IFCOUNTER,
 	RC_RX_LISTEN,
@@ -168,9 +170,11 @@ struct router_conf {
 };
 
 /* An input sender as its origins go out: the last record seen and the
- * first of the run of dropped records ending there (0: none). */
+ * first of the run of dropped records ending there (0: none); and the
+ * sequence after the highest it counted (0: none): a record below it
+ * is a resend (a replay), counted only in RC_REPLAYED. */
 struct router_track {
-	uint64_t	 id, last, run_from;
+	uint64_t	 id, last, run_from, next;
 };
 
 struct router {
@@ -192,12 +196,13 @@ struct router {
 	 * the last record seen and the run of dropped ones before it. */
 	uint64_t	 org_sender, org_next;
 	struct router_track trk[LINK_MAX_SENDERS];
+	int		 replay;	/* the record being handled is one */
 };
 
 /* dispatch.c */
 /* Sets f->iface and f->iface_mask for a flow from interface `origin`
- * and counts every rule in the table's and the global counters.
- * Returns the mask. */
+ * and counts every rule in the table's and the global counters (`rc`;
+ * NULL: a replay, counts nothing).  Returns the mask. */
 uint64_t dispatch_flow(struct iface_table *, struct iface *,
 	    struct evp_flow *, uint64_t *);
 /* 1 if the flow is loopback by its flag or either address. */

@@ -59,6 +59,10 @@ sleep 2
 crash store "$BIN/evflow-store" -d "$D" -N store
 wait_true "the collector heard of the new store" \
     '[ "$(link_field col0 store_restarts)" -ge 1 ]'
+# It resent what the new store had not committed: the router forwarded
+# those again, counted apart (`replayed`), not in received.
+wait_true "the router counted the resends as replays" \
+    '[ "$(counter router replayed)" -gt 0 ]'
 sleep 2
 crash router "$BIN/evflow-router" -d "$D" -N router -i "$EP"
 sleep 2

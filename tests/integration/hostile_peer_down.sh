@@ -107,6 +107,28 @@ else
 	check_eq "nothing lost for good" "$(counter store delivery_lost)" 0
 	checks=$((checks + 1))
 	[ "$(counter col0 replayed)" -gt 0 ] || fail "nothing was resent"
+	# The resends reached the router again: it forwarded them (the
+	# store needed them) and counted them apart, as replays.
+	echo "router: $(counter router replayed) records replayed"
+	checks=$((checks + 1))
+	[ "$(counter router replayed)" -gt 0 ] ||
+	    fail "the router counted no replay"
+	"$BIN/evflowctl" status -d "$D" >"$T/status.out" 2>&1 || true
+	grep -q "replayed" "$T/status.out" ||
+	    fail "evflowctl status does not show replayed: $(cat "$T/status.out")"
 fi
+# Replays double no counter: every flow event counted once at each
+# stage (the collector's, the router's and the store's flow records are
+# the events sent), and the router's received = forwarded + drops.
+check_eq "collector: flow records" "$(counter col0 records_flow)" "$sent"
+check_eq "router: flow records (replays apart)" \
+    "$(counter router rx_flow)" "$sent"
+wait_counter "store: flow records applied once" store recv_flow "$sent"
+router_ok() {
+	r=$(counter router received) &&
+	f=$(sum_matching router 'forwarded|unknown_iface|dropped_.*') &&
+	echo "router: received $r = forwarded + drops $f" && [ "$r" = "$f" ]
+}
+wait_true "router: received = forwarded + drops, after replays" router_ok
 all_alive
 pass

@@ -304,6 +304,44 @@ test_records(struct router *r, struct evp_flow *f)
 	CHECK_EQ_U(sink.resets, 0);
 	CHECK_EQ_U(r->tab.ifs[0].ctr[IFC_RECEIVED], 4);
 
+	/* The collector resends its first flow (a replay: at or below the
+	 * highest sequence the router counted), then sends a new one:
+	 * both are forwarded (the store skips what it has), the resend
+	 * counted only in `replayed`, never again in received, forwarded,
+	 * rx_* or the interfaces' dispatch counters. */
+	{
+		static uint8_t msg[EVP_BATCH_MAX_BYTES];
+		struct evp_batch b;
+		uint64_t fw = r->ctr[RC_FORWARDED], flows = sink.flows;
+		uint64_t dl = r->tab.ifs[0].ctr[IFC_DELIVERED];
+
+		evp_batch_init(&b, msg, coll->sender);
+		CHECK(evp_batch_add(&b, EVP_HELLO, 0, &coll->hello,
+		    sizeof(coll->hello)) == 0);
+		flow(f, "10.0.0.1", "10.0.0.2", "eth1");
+		CHECK(evp_batch_add(&b, EVP_FLOW, 1, f, evp_flow_len(f)) == 0);
+		flow(f, "10.0.0.3", "10.0.0.2", "");
+		CHECK(evp_batch_add(&b, EVP_FLOW, coll->seq + 1, f,
+		    evp_flow_len(f)) == 0);
+		link_in_dispatch(r->in, b.buf, b.len);
+		CHECK(link_out_flush(r->out) == 0);
+		pump(sink_in, 100, r->out, NULL);
+		CHECK_EQ_U(r->ctr[RC_REPLAYED], 1);
+		CHECK_EQ_U(r->ctr[RC_REPLAY_UNSENT], 0);
+		CHECK_EQ_U(r->ctr[RC_RECEIVED], 8);
+		CHECK_EQ_U(r->ctr[RC_RX_FLOW], 4);
+		CHECK_EQ_U(r->ctr[RC_FORWARDED], fw + 1);
+		CHECK_EQ_U(r->ctr[RC_RECEIVED], r->ctr[RC_FORWARDED] +
+		    r->ctr[RC_DROP_UNKNOWN_IFACE] +
+		    r->ctr[RC_DROP_BAD_RECORD] +
+		    r->ctr[RC_DROP_UNEXPECTED_TYPE] + r->ctr[RC_DROP_SEND]);
+		CHECK_EQ_U(r->tab.ifs[0].ctr[IFC_RECEIVED], 5);
+		CHECK_EQ_U(r->tab.ifs[0].ctr[IFC_DELIVERED], dl + 1);
+		CHECK_EQ_U(sink.flows, flows + 2);
+		/* The resend keeps its destinations (eth1 by IF_NAME). */
+		CHECK_EQ_U(sink.mask[flows], B(0) | B(2) | B(3));
+	}
+
 	link_out_free(coll);
 	link_out_free(stray);
 	link_out_free(r->out);
