@@ -17,9 +17,17 @@ counters_json(struct buf *b, const struct counters *c)
 	}
 }
 
-/* This process's start: the first stats record it sends (the store
- * only needs a value that changes with the process). */
+/* This process's start: when first asked (the store only needs a
+ * value that changes with the process). */
 static uint64_t run_start;
+
+uint64_t
+counters_run_start(void)
+{
+	if (run_start == 0)
+		run_start = clock_wall_usec();
+	return run_start;
+}
 
 void
 counters_to_stats(struct evp_stats *s, const struct counters *c,
@@ -36,11 +44,9 @@ counters_to_stats(struct evp_stats *s, const struct counters *c,
 		s->value[i] = c->v[i];
 	}
 	if (i < EVP_STATS_MAX) {
-		if (run_start == 0)
-			run_start = clock_wall_usec();
 		snprintf(s->key[i], sizeof(s->key[i]), "%s",
 		    COUNTER_RUN_START);
-		s->value[i++] = run_start;
+		s->value[i++] = counters_run_start();
 	}
 	s->count = i;
 }

@@ -26,8 +26,10 @@ void	counters_json(struct buf *, const struct counters *);
 void	counters_to_stats(struct evp_stats *, const struct counters *,
 	    unsigned, const char *);
 
-/* Key of the run's start (unix microseconds) in a stats record. */
+/* Key of the run's start (unix microseconds) in a stats record, and
+ * in the stats frame of the control socket (common/daemon.c). */
 #define COUNTER_RUN_START	"run_start_usec"
+uint64_t counters_run_start(void);
 
 /*
  * 1 if `key` of any daemon's stats is a gauge (a value now, not a

@@ -240,6 +240,8 @@ daemon_stats_begin(struct buf *b, const char *name, const char *role,
 	buf_json_str(b, name);
 	buf_puts(b, ", \"role\": ");
 	buf_json_str(b, role);
+	buf_printf(b, ", \"" COUNTER_RUN_START "\": %llu",
+	    (unsigned long long)counters_run_start());
 	buf_puts(b, ", \"counters\": {");
 	counters_json(b, c);
 	buf_puts(b, "}");

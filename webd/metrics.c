@@ -18,6 +18,7 @@
 
 #include <cJSON.h>
 
+#include "../common/counters.h"
 #include "query.h"
 #include "webd.h"
 
@@ -163,11 +164,54 @@ add_iface_numbers(struct samples *ss, const char *daemon, const char *role,
 	}
 }
 
+/* An integer of daemon `name`'s row `key` in daemon_counters (column
+ * 0 value, 1 base); -1 if none. */
+static long long
+stored_int(struct db_conn *c, const char *name, const char *key, int col)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (c == NULL || (st = db_prepare(c, col ? "SELECT base FROM"
+	    " daemon_counters WHERE daemon = ?1 AND key = ?2" : "SELECT value"
+	    " FROM daemon_counters WHERE daemon = ?1 AND key = ?2")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+/*
+ * What a live daemon's counter `key` adds to its count of this run to be
+ * a total since the database began, as the store keeps it
+ * (docs/schema.md, daemon_counters): the row's base when the store's
+ * rows count this run, the row's whole value when they still count an
+ * earlier one (the store folds it at this run's first stats), nothing
+ * for a gauge, the store (its own counters are totals) or no row.
+ */
+static double
+live_base(struct db_conn *c, const char *name, long long live_run,
+    long long db_run, const char *key)
+{
+	long long v;
+
+	if (live_run <= 0 || db_run <= 0 || db_run > live_run ||
+	    counter_is_gauge(key))
+		return 0;
+	v = stored_int(c, name, key, db_run == live_run);
+	return v > 0 ? (double)v : 0;
+}
+
 /* Adds a live daemon's counters; returns 1 if it had any. */
 static int
-add_live(struct samples *ss, const char *stats)
+add_live(struct samples *ss, struct db_conn *c, const char *stats)
 {
-	const cJSON *name, *role, *ctr, *it, *ifs, *nm;
+	const cJSON *name, *role, *ctr, *it, *ifs, *nm, *run;
+	long long live_run = 0, db_run = 0;
 	cJSON *j;
 
 	if ((j = cJSON_Parse(stats)) == NULL)
@@ -179,10 +223,17 @@ add_live(struct samples *ss, const char *stats)
 		cJSON_Delete(j);
 		return 0;
 	}
+	run = cJSON_GetObjectItemCaseSensitive(j, COUNTER_RUN_START);
+	if (cJSON_IsNumber(run)) {
+		live_run = (long long)run->valuedouble;
+		db_run = stored_int(c, name->valuestring, COUNTER_RUN_START, 0);
+	}
 	cJSON_ArrayForEach(it, ctr)
 		if (cJSON_IsNumber(it) && it->string != NULL)
 			add(ss, name->valuestring, cJSON_IsString(role) ?
-			    role->valuestring : "", it->string, it->valuedouble);
+			    role->valuestring : "", it->string, it->valuedouble +
+			    live_base(c, name->valuestring, live_run, db_run,
+			    it->string));
 	ifs = cJSON_GetObjectItemCaseSensitive(j, "interfaces");
 	if (!cJSON_IsArray(ifs))
 		ifs = NULL;
@@ -263,7 +314,7 @@ api_metrics(struct webd *w, struct req *q, struct resp *r)
 		if (!cJSON_IsTrue(ok) || stt == NULL ||
 		    (txt = cJSON_PrintUnformatted(stt)) == NULL)
 			continue;
-		if (add_live(&ss, txt))
+		if (add_live(&ss, c, txt))
 			buf_printf(&up, "%s\n", nm->valuestring);
 		free(txt);
 	}

@@ -5,10 +5,13 @@
 # run's last values into the rows' base when the next run's first stats
 # arrive, so its stored events_received and events_forwarded never go
 # back and equal the sum over the runs, while value - base is the
-# running collector's own count.
+# running collector's own count.  /metrics shows the live collector's
+# counters as the same totals.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/webd_lib.inc"
 need_bins evflow-store evflow-router evflow-collector evflow-testpub \
-    evflow-ctlq
+    evflow-ctlq evflow-webd
+command -v curl >/dev/null || { echo "skip: no curl"; exit 77; }
 lib_init
 
 P=$(free_port)
@@ -87,5 +90,18 @@ check_eq "no history sample went back" \
     "$(sql "SELECT count(*) FROM (SELECT value, lag(value) OVER
       (ORDER BY ts) AS prev FROM counter_history WHERE daemon = 'col0'
       AND key = 'events_received') WHERE value < prev")" 0
+
+# /metrics: the live collector's counters plus the earlier runs.
+start_webd webd -o webd.rate=0
+metric() {
+	req GET /metrics -H "Authorization: Bearer $W_TOKEN" >/dev/null
+	grep "^evflow_$1{" "$T/body" | grep -F 'daemon="col0"' | sed 's/.*} //'
+}
+wait_true "/metrics: received since the database began" \
+    '[ "$(metric events_received)" = $((R1 + L2 + L3)) ]'
+check_eq "/metrics: forwarded since the database began" \
+    "$(metric events_forwarded)" $((F1 + G2 + G3))
+check_eq "/metrics: a gauge is this run's" "$(metric producers_active)" \
+    "$(counter col0 producers_active)"
 all_alive
 pass

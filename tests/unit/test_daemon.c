@@ -154,14 +154,20 @@ test_stats_frame(void)
 	uint64_t v[] = { 1, 22 };
 	struct counters c = { names, v, 2 };
 	struct buf b;
+	char want[256];
 
 	buf_init(&b);
 	daemon_stats_begin(&b, "r1", "router", &c);
 	buf_puts(&b, ", \"x\": 1");
 	daemon_stats_end(&b);
 	CHECK(buf_ok(&b));
-	CHECK_STR(b.p, "{\"name\": \"r1\", \"role\": \"router\", "
-	    "\"counters\": {\"a\": 1, \"b_c\": 22}, \"x\": 1}");
+	/* The run's start: the same in every frame and stats record. */
+	CHECK(counters_run_start() > 0);
+	snprintf(want, sizeof(want), "{\"name\": \"r1\", \"role\": "
+	    "\"router\", \"run_start_usec\": %llu, \"counters\": {\"a\": 1, "
+	    "\"b_c\": 22}, \"x\": 1}",
+	    (unsigned long long)counters_run_start());
+	CHECK_STR(b.p, want);
 	buf_free(&b);
 }
 
