@@ -634,7 +634,7 @@ daemon_slot(struct store *st, const char *name)
 	}
 	snprintf(st->hist[i].name, sizeof(st->hist[i].name), "%s", name);
 	st->hist[i].last_usec = 0;
-	st->hist[i].run_start = 0;
+	st->hist[i].run_start = st->hist[i].prev_run = 0;
 	return i;
 }
 
@@ -665,9 +665,11 @@ stats_run(const struct evp_stats *r)
 
 /*
  * Every daemon's counters are totals since the database began: a stats
- * record from a later run of its daemon than the rows hold folds what
+ * record from another run of its daemon than the rows count folds what
  * the earlier runs counted into the rows' base first (sink_counters_fold);
- * one from an earlier run (a late replay) is not written.
+ * one from the run just folded (a late replay) is not written.  Runs are
+ * told apart by equality, not order: a clock stepped back between two
+ * runs still makes a new run.
  */
 int
 store_counters_run(struct store *st, unsigned slot, const char *name,
@@ -682,7 +684,7 @@ store_counters_run(struct store *st, unsigned slot, const char *name,
 		st->hist[slot].run_start = (uint64_t)known;
 	if (run == st->hist[slot].run_start)
 		return 0;
-	if (run < st->hist[slot].run_start)
+	if (run == st->hist[slot].prev_run)
 		return 1;
 	if (st->hist[slot].run_start != 0) {
 		if (sink_counters_fold(st->sink, name) == -1)
@@ -691,6 +693,7 @@ store_counters_run(struct store *st, unsigned slot, const char *name,
 		log_info("%s restarted: its counters continue from their "
 		    "totals", name);
 	}
+	st->hist[slot].prev_run = st->hist[slot].run_start;
 	st->hist[slot].run_start = run;
 	return 0;
 }

@@ -790,8 +790,8 @@ enum store_counter {
 				   in received */
 	/* Other daemons' counters (store_counters_run). */
 	SC_DAEMON_RESTARTS,	/* restarts seen: their totals folded */
-	SC_STATS_OLD_RUN,	/* stats of a run older than the rows' (a
-				   late replay): not written */
+	SC_STATS_OLD_RUN,	/* stats of the run the rows counted before
+				   (a late replay): not written */
 	SC_ROWS_OLDER_THAN_RETENTION,	/* flows first written already
 				   older than store.retention: the next
 				   retention pass deletes them */
@@ -896,6 +896,7 @@ struct store {
 		/* The daemon's run (COUNTER_RUN_START) its rows count;
 		 * 0 until known.  A later one folds them (store_stats_rec). */
 		uint64_t run_start;
+		uint64_t prev_run;	/* the run before it, if seen */
 	}		 hist[STORE_MAX_DAEMONS];
 	unsigned	 nhist;
 	struct ifc_prev	 ifc[STORE_IFC_PREV];
@@ -940,9 +941,9 @@ void	store_producer(struct store *, const struct evp_producer *);
 void	store_hostname(struct store *, const struct evp_hostname *);
 void	store_stats_rec(struct store *, const struct evp_stats *, uint64_t);
 /* Daemon `name` (entry `slot` of st->hist) sends stats of run `run`
- * (COUNTER_RUN_START, 0 if none): a later run than its rows' folds their
+ * (COUNTER_RUN_START, 0 if none): another run than its rows' folds their
  * totals into their base first.  0 to write the record, 1 to leave it
- * (an older run), -1 if the fold failed. */
+ * (the run folded before), -1 if the fold failed. */
 int	store_counters_run(struct store *, unsigned, const char *, uint64_t);
 /* Queues the rows of up to `max` dirty flows that became dirty at or
  * before monotonic time `before` (UINT64_MAX: any); returns how many. */

@@ -3,7 +3,8 @@
  * (store_stats_rec, store_counters_run, sink_counters_fold): a daemon's
  * next run (a later run_start_usec) folds what its earlier runs counted
  * into the rows' base, so the stored values never go back; gauges are
- * this run's values; a late record of an older run is not written; and
+ * this run's values; a late record of the run folded before is not
+ * written; a run with an earlier start (a clock stepped back) is new; and
  * a restarted store (a new struct store on the same file) still knows
  * the run its rows count.
  */
@@ -152,6 +153,11 @@ test_fold(void)
 	CHECK_EQ_U(stored("events_received"), 135);
 	CHECK_EQ_U(stored("events_forwarded"), 54 + 79 - 6 + 5);
 	CHECK_EQ_U(stored("producers_active"), 1);
+	/* A clock stepped back between two runs: still a new run. */
+	send(st, 250, 3, 3, 1, now += SEC);
+	CHECK_EQ_U(st->c[SC_DAEMON_RESTARTS], 2);
+	CHECK_EQ_U(stored("events_received"), 138);
+	CHECK_EQ_U(st->c[SC_STATS_OLD_RUN], 0);
 	store_fini(st);
 	free(st);
 }
