@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,10 @@ counters_to_stats(struct evp_stats *s, const struct counters *c,
 {
 	unsigned i;
 
+	/* Every counter and the run start fit one record: a daemon with
+	 * more would lose the last ones and the store's restart
+	 * detection.  Split the counters over records before growing. */
+	assert(c->n < EVP_STATS_MAX);
 	memset(s, 0, sizeof(*s));
 	s->ts_usec = clock_wall_usec();
 	s->role = role;
