@@ -56,6 +56,11 @@ checks=0
 # cleanly (status 0) or a sanitizer reported anything in its log.
 lib_cleanup() {
 	rc=$?
+	# Background helpers (servers, clients) started with helper():
+	# every test's, not only the namespace tests' (netns_cleanup).
+	for p in ${HELPER_PIDS:-}; do
+		kill -TERM "$p" 2>/dev/null
+	done
 	for p in $LIB_PIDS; do
 		kill -TERM "$p" 2>/dev/null
 	done
