@@ -157,7 +157,7 @@ curl_client() {
 	mkfifo -m 666 "$T/$cname.cfg" || fail "mkfifo"
 	# (Full speed: it may exit before the probe reads /proc; the
 	# kernel's exe path stands then.)
-	helper "$cname" ip netns exec "$cns" "$@" curl -s -g -o /dev/null \
+	helper "$cname" ip netns exec "$cns" "$@" curl -sS -g -o /dev/null \
 	    -w '%{size_download}' --local-port "$cport" -K "$T/$cname.cfg"
 	CPID=$LAST
 	set -- $(proc_id $CPID curl)
