@@ -50,3 +50,13 @@ $(OBJ)/tests/unit/test_collector_tlv.o: CFLAGS += $(if $(NDPI_LIBS),-DHAVE_NDPI 
 $(BUILD)/tests/test_collector_tlv: $(OBJ)/tests/unit/test_collector_tlv.o $(COLLECTOR_OBJS) $(BUILD)/libevflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS) $(NDPI_LIBS) $(COMMON_LIBS)
+
+# The cJSON baseline of issue 14's ratios (bare cJSON on the sample
+# events); tests/bench/e2e.sh runs it with -q in the same run.
+TOOLS += $(BUILD)/bench/bench_json
+ALL_SRCS += tests/bench/bench_json.c
+
+$(OBJ)/tests/bench/bench_json.o: CPPFLAGS += -DBJ_SAMPLES='"$(CURDIR)/tests/tools/samples/sample-events.jsonl"'
+$(BUILD)/bench/bench_json: $(OBJ)/tests/bench/bench_json.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcjson
