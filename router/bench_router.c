@@ -10,7 +10,12 @@
  * median rate of RUNS runs.  Usage: bench_router [N [RUNS]].
  *
  * The sender is this program run again (`--send EP N`): nanomsg's state
- * must not be shared across a fork, so every child execs.
+ * must not be shared across a fork, so every child execs.  It sends as
+ * a collector does, never faster than the router takes: while its link
+ * holds batches nanomsg did not take, it waits for the socket to take
+ * more (a sender that only queued would fill the link's queue in a
+ * fraction of a second and drop, as it did since sends stopped
+ * blocking).
  */
 #include <libgen.h>
 #include <limits.h>
@@ -21,6 +26,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <nanomsg/nn.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
@@ -81,6 +88,25 @@ make_flow(struct evp_flow *f)
 	    "{\"X\":\"%0100d\"}", 0);
 }
 
+/* Waits until the link's queue is sent: nanomsg takes batches again. */
+static int
+sender_wait(struct link_out *o)
+{
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	size_t sz = sizeof(p.fd);
+	uint64_t deadline = clock_mono_usec() + 60 * 1000000ULL;
+
+	if (nn_getsockopt(o->sock, NN_SOL_SOCKET, NN_SNDFD, &p.fd, &sz) < 0)
+		return -1;
+	while (o->qsend != NULL) {
+		if (clock_mono_usec() > deadline)
+			return -1;
+		(void)poll(&p, 1, 10);
+		(void)link_out_flush(o);
+	}
+	return 0;
+}
+
 static void __attribute__((noreturn))
 sender(const char *ep, uint64_t n)
 {
@@ -100,8 +126,11 @@ sender(const char *ep, uint64_t n)
 		f->ts_usec = i;
 		if (link_out_put(o, EVP_FLOW, f, evp_flow_len(f)) == -1)
 			_exit(2);
+		if (o->qsend != NULL && sender_wait(o) == -1)
+			_exit(4);
 	}
-	if (link_out_flush(o) == -1 || o->dropped != 0)
+	if (link_out_flush(o) == -1 || sender_wait(o) == -1 ||
+	    o->dropped != 0)
 		_exit(3);
 	sleep(1);	/* let nanomsg hand the last message over */
 	link_out_free(o);
@@ -124,7 +153,7 @@ main(int argc, char **argv)
 	char router[PATH_MAX + 32], in_ep[128], out_ep[128], ctl_ep[128];
 	char err[256], comp[64], cmd[128];
 	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 300000;
-	int runs = argc > 2 ? atoi(argv[2]) : 3, r, st, rc = 0;
+	int runs = argc > 2 ? atoi(argv[2]) : 3, r, st, rc = 0, reaped;
 	double rate[BENCH_MAX_RUNS];
 	struct sink *k = calloc(1, sizeof(*k));
 	struct link_in *in;
@@ -171,15 +200,27 @@ main(int argc, char **argv)
 			_exit(127);
 		}
 		deadline = t0 + 120 * 1000000ULL;
+		reaped = 0;
 		while (k->flows < want && clock_mono_usec() < deadline) {
 			struct pollfd p = { .fd = nnlink_recv_fd(in->sock),
 			    .events = POLLIN };
 
 			poll(&p, 1, 100);
 			link_in_poll(in, 256);
+			/* A sender that failed sends no more: stop waiting
+			 * once what it sent is in. */
+			if (!reaped && waitpid(spid, &st, WNOHANG) == spid) {
+				reaped = 1;
+				if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+					usleep(200000);
+					link_in_poll(in, 1 << 20);
+					break;
+				}
+			}
 		}
 		rate[r] = (double)n / ((double)(clock_mono_usec() - t0) / 1e6);
-		waitpid(spid, &st, 0);
+		if (!reaped)
+			waitpid(spid, &st, 0);
 		if (k->flows != want || !WIFEXITED(st) ||
 		    WEXITSTATUS(st) != 0) {
 			fprintf(stderr, "bench_router: run %d: %llu of %llu "
