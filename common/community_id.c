@@ -111,3 +111,31 @@ community_id_v1(char out[COMMUNITY_ID_LEN], uint16_t seed, unsigned alen,
 	*o = '\0';
 	return out;
 }
+
+int64_t
+community_id_hash30(const char *id)
+{
+	int64_t h = 0;
+	const char *c;
+	int i;
+
+	if (id == NULL || id[0] != '1' || id[1] != ':')
+		return -1;
+	for (i = 2; i < 7; i++) {
+		if (id[i] == '\0' || (c = strchr(b64, id[i])) == NULL)
+			return -1;
+		h = h * 64 + (c - b64);
+	}
+	return h;
+}
+
+int64_t
+community_id_key(uint64_t row_id, const char *id)
+{
+	int64_t h = community_id_hash30(id);
+
+	if (h == -1)
+		return -1;
+	return (int64_t)(row_id / COMMUNITY_KEY_BUCKET) * COMMUNITY_KEY_SPAN +
+	    h;
+}

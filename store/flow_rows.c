@@ -31,7 +31,7 @@ static const char *const flow_cols[] = {
 	/* the capture's DPI, in enum flow_app_field order */
 	"app_proto", "app_category", "tls_sni", "ja3", "ja3s", "ja4",
 	"http_host", "dns_query",
-	"community_id",
+	"community_id", "community_key",
 };
 #define NFLOW_COLS	(sizeof(flow_cols) / sizeof(flow_cols[0]))
 _Static_assert(NFLOW_COLS + 2 == ROW_PARAMS, "ROW_PARAMS: ?1, then flow_cols");
@@ -42,8 +42,11 @@ _Static_assert(NFLOW_COLS + 2 == ROW_PARAMS, "ROW_PARAMS: ?1, then flow_cols");
 #define P_LAST_SEEN	4
 /* The Community ID: a function of the 5-tuple, which a row never
  * changes, so it is computed and bound once, by the INSERT (the
- * UPDATEs leave it, and its index, alone).  The last parameter. */
-#define P_COMMUNITY_ID	((int)NFLOW_COLS + 1)
+ * UPDATEs leave it, and its index, alone), with its index key (a
+ * function of it and of the row's id: community_id_key()).  The last
+ * two parameters. */
+#define P_COMMUNITY_ID	((int)NFLOW_COLS)
+#define P_COMMUNITY_KEY	((int)NFLOW_COLS + 1)
 
 /* Rows the writer writes per hold of the mutex (about 0.2 ms). */
 #define SINK_CHUNK	64
@@ -88,7 +91,7 @@ flow_stmts_prepare(struct sink *k, char *err, size_t errlen)
 	buf_puts(&nar, "UPDATE flow_rows SET ");
 	for (i = 0; i < NFLOW_COLS; i++) {
 		buf_printf(&ins, ", %s", flow_cols[i]);
-		if (i + 2 == P_COMMUNITY_ID)
+		if (i + 2 == P_COMMUNITY_ID || i + 2 == P_COMMUNITY_KEY)
 			continue;
 		buf_printf(&upd, "%s%s = ?%zu", i ? ", " : "", flow_cols[i],
 		    i + 2);
@@ -352,9 +355,16 @@ bind_flow(struct row *r, const struct flow_row *w, char abuf[3][64],
 
 		row_text(r, i++, p, n);
 	}
-	if (cid != NULL)
-		row_str(r, i, flow_row_community_id(cid, f, m),
-		    COMMUNITY_ID_LEN);
+	if (cid != NULL) {
+		const char *id = flow_row_community_id(cid, f, m);
+		int64_t key = id != NULL ? community_id_key(f->id, id) : -1;
+
+		row_str(r, i++, id, COMMUNITY_ID_LEN);
+		if (key == -1)
+			row_null(r, i);
+		else
+			row_int(r, i, (uint64_t)key);
+	}
 }
 
 /* Runs a statement bound for one row; 0 or -1 (counted and logged). */

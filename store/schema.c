@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include "../common/community_id.h"
 #include "../common/log.h"
 #include "store.h"
 
@@ -396,6 +397,27 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE daemon_counters ADD COLUMN base INTEGER NOT NULL"
 	" DEFAULT 0;",
+	/*
+	 * 6 -> 7: the Community ID's index is an integer key, the row's
+	 * id bucket first (common/community_id.h): the 8-character
+	 * random key of version 5 made every commit rewrite pages all over
+	 * the index (the store's largest cost per inserted row, growing
+	 * with the database); keyed by bucket, a commit writes the newest
+	 * bucket's pages only.  The trigger of `flows` fills the key too.
+	 */
+	"ALTER TABLE flow_rows ADD COLUMN community_key INTEGER;"
+	"UPDATE flow_rows SET community_key = " COMMUNITY_KEY_SQL("id",
+	"community_id") " WHERE community_id IS NOT NULL;"
+	"DROP INDEX flows_community_id;"
+	"CREATE INDEX flows_community_key ON flow_rows (community_key);"
+	"DROP TRIGGER flows_insert;"
+	"CREATE TRIGGER flows_insert INSTEAD OF INSERT ON flows BEGIN"
+	" INSERT INTO flow_rows (" FLOWS_INSERT_COLS ", " FLOWS_V5_INSERT
+	") VALUES (" FLOWS_INSERT_VALUES ", " FLOWS_V5_VALUES ");"
+	" UPDATE flow_rows SET community_key = " COMMUNITY_KEY_SQL("id",
+	"community_id") " WHERE NEW.community_id IS NOT NULL AND id ="
+	" coalesce(NEW.id, (SELECT max(id) FROM flow_rows));"
+	FLOWS_INSERT_REFS,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
     SINK_SCHEMA_VERSION, "one migration step per schema version");

@@ -25,7 +25,7 @@
  * was a quarter of the store's instructions per row.  Text is always
  * bound again: a SQLITE_STATIC pointer may point at new content.
  */
-#define ROW_PARAMS	58	/* [0] unused, ?1 the id, then flow_cols */
+#define ROW_PARAMS	59	/* [0] unused, ?1 the id, then flow_cols */
 enum { PV_UNSET, PV_NULL, PV_INT, PV_DOUBLE, PV_TEXT };
 struct row {
 	sqlite3_stmt	*s;

@@ -531,7 +531,7 @@ void	writer_stats(struct writer *, struct writer_stats *);
 
 /* ---- sqlite_sink.c ----------------------------------------------- */
 
-#define SINK_SCHEMA_VERSION	6
+#define SINK_SCHEMA_VERSION	7
 /* PRAGMA application_id of an evflow database ("EvFw"); user_version
  * holds the schema version too.  See schema.c, schema_check(). */
 #define SCHEMA_APPLICATION_ID	0x45764677

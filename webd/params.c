@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 
+#include "../common/community_id.h"
 #include "query.h"
 #include "webd.h"
 
@@ -68,8 +69,7 @@ const struct qp_def flow_params[] = {
 	  "4 or 6" },
 	{ "vlan", QP_INT, 0, 4095, NULL, "f.vlan = ?", NULL, NULL, "VLAN id" },
 	{ "community_id", QP_COMMUNITY_ID, 0, 0, NULL,
-	  "(substr(f.community_id, 3, 8) = substr(?, 3, 8)"
-	  " AND +f.community_id = ?)",
+	  "f.id IN " COMMUNITY_ROWS_SQL("?"),
 	  NULL, NULL, "Community ID (1:...), the same as other tools'" },
 	/* What the capture's nDPI said (schema.md, version 5). */
 	{ "app", QP_TEXT, 0, 47, NULL,

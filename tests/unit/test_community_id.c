@@ -214,11 +214,37 @@ test_icmp_and_portless(void)
 	CHECK(strlen(x) == COMMUNITY_ID_LEN - 1);
 }
 
+/* The index key: 30 bits of the hash (5 base64 characters after "1:"),
+ * under the row's bucket (id / COMMUNITY_KEY_BUCKET). */
+static void
+test_key(void)
+{
+	const char *id = "1:wCb3OG7yAFWelaUydu0D+125CLM=";
+	/* w=48 C=2 b=27 3=55 O=14 */
+	int64_t h = (((48LL * 64 + 2) * 64 + 27) * 64 + 55) * 64 + 14;
+
+	CHECK(community_id_hash30(id) == h);
+	CHECK(community_id_hash30("1:AAAAAAAA") == 0);
+	CHECK(community_id_hash30("1://///") == (1 << 30) - 1);
+	CHECK(community_id_hash30("1:AAA") == -1);
+	CHECK(community_id_hash30("2:AAAAAAAA") == -1);
+	CHECK(community_id_hash30("1:AA*AAAAA") == -1);
+	CHECK(community_id_hash30(NULL) == -1);
+	CHECK(community_id_key(1, id) == h);
+	CHECK(community_id_key(COMMUNITY_KEY_BUCKET - 1, id) == h);
+	CHECK(community_id_key(COMMUNITY_KEY_BUCKET, id) ==
+	    COMMUNITY_KEY_SPAN + h);
+	CHECK(community_id_key(10 * COMMUNITY_KEY_BUCKET + 5, id) ==
+	    10 * (int64_t)COMMUNITY_KEY_SPAN + h);
+	CHECK(community_id_key(7, "1:A") == -1);
+}
+
 int
 main(void)
 {
 	test_sha1();
 	test_vectors();
 	test_icmp_and_portless();
+	test_key();
 	return t_done("test_community_id");
 }

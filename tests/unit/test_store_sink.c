@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "common/clock.h"
+#include "common/community_id.h"
 #include "common/log.h"
 #include "common/nnlink.h"
 #include "store/clickhouse.h"
@@ -1187,17 +1188,55 @@ test_community_rows(void)
 		sqlite3_stmt *s;
 		const unsigned char *d = NULL;
 
+		int found = 0;
+
+		/* The documented lookup seeks the index. */
 		CHECK(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT id FROM"
-		    " flows WHERE substr(community_id, 3, 8) = substr(?1, 3, 8)"
-		    " AND +community_id = ?1", -1, &s, NULL) == SQLITE_OK);
-		if (sqlite3_step(s) == SQLITE_ROW)
-			d = sqlite3_column_text(s, 3);
-		CHECK(d != NULL && strstr((const char *)d,
-		    "flows_community_id") != NULL);
+		    " flows WHERE id IN " COMMUNITY_ROWS_SQL("?1"), -1, &s,
+		    NULL) == SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW)
+			if ((d = sqlite3_column_text(s, 3)) != NULL &&
+			    strstr((const char *)d, "flows_community_key") !=
+			    NULL)
+				found = 1;
+		CHECK(found);
 		sqlite3_finalize(s);
 	}
+	/* The key the store wrote is the SQL expression's and the C
+	 * function's. */
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows WHERE"
+	    " community_id IS NOT NULL AND community_key IS " COMMUNITY_KEY_SQL(
+	    "id", "community_id")), 7);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows WHERE"
+	    " community_id IS NULL AND community_key IS NULL"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT community_key FROM flow_rows WHERE"
+	    " protocol = 17"), (uint64_t)community_id_key(q_int(db, "SELECT"
+	    " id FROM flow_rows WHERE protocol = 17"),
+	    "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg="));
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE id IN "
+	    COMMUNITY_ROWS_SQL("'1:wCb3OG7yAFWelaUydu0D+125CLM='")), 2);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE id IN "
+	    COMMUNITY_ROWS_SQL("'1:wCb3OG7yAFWelaUydu0D+125CLMX'")), 0);
 	sqlite3_close(db);
 	store_fini(st);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	/* Rows of one connection in buckets far apart (through the view's
+	 * trigger, which fills the key): each found. */
+	CHECK(sqlite3_exec(db, "INSERT INTO flows (id, iface_id, last_seen,"
+	    " community_id) VALUES (65535, 1, 9,"
+	    " '1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg='), (65536, 1, 9,"
+	    " '1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg='), (1000000, 1, 9,"
+	    " '1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=')", NULL, NULL, NULL) ==
+	    SQLITE_OK);
+	CHECK_EQ_U(q_int(db, "SELECT community_key FROM flow_rows WHERE"
+	    " id = 1000000"), (uint64_t)community_id_key(1000000,
+	    "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg="));
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE id IN "
+	    COMMUNITY_ROWS_SQL("'1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg='")
+	    " AND id IN (65535, 65536, 1000000)"), 3);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE id IN "
+	    COMMUNITY_ROWS_SQL("'1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg='")), 4);
+	sqlite3_close(db);
 	free(st);
 	free(r);
 }
@@ -1252,7 +1291,7 @@ test_migrate_v5(void)
 	CHECK_STR(q_text(db, "SELECT coalesce(community_id, 'none') FROM"
 	    " flows WHERE id = 5"), "none");
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master WHERE"
-	    " name IN ('flows_community_id', 'host_names',"
+	    " name IN ('flows_community_key', 'host_names',"
 	    " 'host_names_name')"), 3);
 	CHECK(sqlite3_exec(db, "INSERT INTO flows (id, iface_id, last_seen,"
 	    " cli_pid, cli_process, community_id, app_proto, tls_sni) VALUES"
@@ -1261,6 +1300,56 @@ test_migrate_v5(void)
 	CHECK_STR(q_text(db, "SELECT cli_process || ' ' || community_id ||"
 	    " ' ' || app_proto || ' ' || tls_sni FROM flows WHERE id = 9"),
 	    "/bin/z 1:x TLS.YouTube a.example");
+	sqlite3_close(db);
+}
+
+/*
+ * Version 6 -> 7: the rows written before get their community_key
+ * (the same as the store writes), the index on it replaces the one on
+ * the text, and a lookup finds them.
+ */
+static void
+test_migrate_v7(void)
+{
+	struct sink *k;
+	sqlite3 *db;
+	char err[256];
+
+	unlink(dbpath);
+	k = sink_open(dbpath, 0, 6, err, sizeof(err));
+	CHECK(k != NULL);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "INSERT INTO interfaces (id, name, kind)"
+	    " VALUES (1, 'eth0', 'packet');"
+	    " INSERT INTO flows (id, iface_id, last_seen, protocol, cli_addr,"
+	    " cli_port, srv_addr, srv_port, community_id) VALUES"
+	    " (1, 1, 5, 6, '5.6.7.8', 3344, '1.2.3.4', 1122,"
+	    " '1:wCb3OG7yAFWelaUydu0D+125CLM='),"
+	    " (2, 1, 5, 1, '10.0.0.1', 0, '10.0.0.2', 0, NULL),"
+	    " (70000, 1, 5, 6, '5.6.7.8', 3344, '1.2.3.4', 1122,"
+	    " '1:wCb3OG7yAFWelaUydu0D+125CLM=');", NULL, NULL, NULL) ==
+	    SQLITE_OK);
+	sqlite3_close(db);
+	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	CHECK_EQ_U(sink_schema_version(k), SINK_SCHEMA_VERSION);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK_EQ_U(q_int(db, "SELECT community_key FROM flow_rows WHERE"
+	    " id = 70000"), (uint64_t)community_id_key(70000,
+	    "1:wCb3OG7yAFWelaUydu0D+125CLM="));
+	CHECK_EQ_U(q_int(db, "SELECT community_key FROM flow_rows WHERE"
+	    " id = 1"), (uint64_t)community_id_key(1,
+	    "1:wCb3OG7yAFWelaUydu0D+125CLM="));
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows WHERE id = 2"
+	    " AND community_key IS NULL"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	    " name = 'flows_community_id'"), 0);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master WHERE"
+	    " name = 'flows_community_key'"), 1);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE id IN "
+	    COMMUNITY_ROWS_SQL("'1:wCb3OG7yAFWelaUydu0D+125CLM='")), 2);
 	sqlite3_close(db);
 }
 
@@ -1743,6 +1832,7 @@ main(void)
 	test_migrate_processes();
 	test_migrate_v5();
 	test_community_rows();
+	test_migrate_v7();
 	test_app_rows();
 	test_row_binding();
 	test_deferred_order();

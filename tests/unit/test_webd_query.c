@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "common/community_id.h"
 #include "t.h"
 #include "webd/query.h"
 #include "webd/webd.h"
@@ -46,7 +47,12 @@ setup_db(void)
 	    " ja4 TEXT, http_host TEXT, dns_query TEXT);"
 	    "CREATE TABLE host_names (addr TEXT NOT NULL, name TEXT NOT NULL,"
 	    " source TEXT, first_seen REAL, last_seen REAL,"
-	    " PRIMARY KEY (addr, name)) WITHOUT ROWID;",
+	    " PRIMARY KEY (addr, name)) WITHOUT ROWID;"
+	    /* The store's table of rows, as far as the community_id
+	     * filter reads it (its key as schema 7 computes it). */
+	    "CREATE VIEW flow_rows AS SELECT id, community_id, "
+	    COMMUNITY_KEY_SQL("id", "community_id") " AS community_key"
+	    " FROM flows;",
 	    NULL, NULL, NULL) == SQLITE_OK);
 	/* 250 flows: every 10th has a curl client process, even ids are
 	 * on eth0, addresses 10.0.<i/256>.<i%256> -> 192.0.2.1:443 or
