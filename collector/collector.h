@@ -324,8 +324,9 @@ struct json_bounds {
 #define JB_DEFAULT_DEPTH	32
 #define JB_DEFAULT_NODES	(256 * 1024)
 
-/* Scans `len` bytes of JSON text (strings and escapes skipped) without
- * parsing it.  Returns 0, or the counter of the first bound exceeded
+/* Scans `len` bytes of JSON text (strings skipped; a backslash escapes
+ * the next byte, as in a string) without parsing it, 64 bytes at a
+ * time.  Returns 0, or the counter of the first bound exceeded
  * (C_OVER_EVENTS, C_OVER_DEPTH, C_OVER_NODES).  Malformed text is left
  * to the parser. */
 int	json_bounds_check(const struct json_bounds *, const char *, size_t);

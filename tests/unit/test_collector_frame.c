@@ -292,6 +292,131 @@ test_json_bounds(void)
 #undef JB
 }
 
+/* The definition json_bounds_check implements 64 bytes at a time, byte
+ * by byte: the oracle of test_json_bounds_blocks. */
+static int
+jb_bytewise(const struct json_bounds *b, const char *s, size_t n)
+{
+	unsigned long depth = 0, nodes = 1, events = 0;
+	int in_str = 0, esc = 0, fresh = 0, top_array = 0;
+	size_t i;
+	char c;
+
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (esc) {
+			esc = 0;
+			continue;
+		}
+		if (c == '\\')
+			esc = 1;
+		if (in_str) {
+			if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		if (fresh && c != ']' && c != '}') {
+			nodes++;
+			if (depth == 1 && top_array && ++events > b->max_events)
+				return C_OVER_EVENTS;
+		}
+		fresh = 0;
+		switch (c) {
+		case '"':
+			in_str = 1;
+			break;
+		case '[':
+		case '{':
+			if (depth == 0 && c == '[')
+				top_array = 1;
+			if (++depth > b->max_depth)
+				return C_OVER_DEPTH;
+			fresh = 1;
+			break;
+		case ']':
+		case '}':
+			if (depth > 0)
+				depth--;
+			break;
+		case ',':
+			nodes++;
+			if (depth == 1 && top_array && ++events > b->max_events)
+				return C_OVER_EVENTS;
+			break;
+		default:
+			break;
+		}
+		if (nodes > b->max_nodes)
+			return C_OVER_NODES;
+	}
+	return 0;
+}
+
+/*
+ * The block scan against the byte-wise definition: random text of the
+ * bytes that matter (escape runs across block boundaries, strings
+ * spanning blocks, every length around 64), random bounds, and real
+ * events of up to 40 per array.
+ */
+static void
+test_json_bounds_blocks(void)
+{
+	/* dense: structure everywhere; sparse: long strings over blocks */
+	static const char *const alpha[2] = { "[]{},\"\\ \tax1",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\\ ,[{]}" };
+	static char text[1024];
+	struct json_bounds b;
+	unsigned long seed = 12345;
+	unsigned i, k, len, mism = 0;
+	size_t el;
+	const char *obj = "{\"a\":\"x\\\"y\\\\\",\"b\":[1,{\"c\":\"\\/u\"}],"
+	    "\"d\":{}}";
+
+	for (i = 0; i < 200000; i++) {
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		len = (unsigned)(seed >> 33) % (i & 1 ? 600 : 300);
+		for (k = 0; k < len; k++) {
+			seed = seed * 6364136223846793005ul + 1;
+			text[k] = alpha[i & 1][(seed >> 40) %
+			    strlen(alpha[i & 1])];
+		}
+		b.max_events = (seed >> 20) % 12;
+		b.max_depth = 1 + (seed >> 24) % 12;
+		b.max_nodes = 1 + (seed >> 28) % 80;
+		if (json_bounds_check(&b, text, len) !=
+		    jb_bytewise(&b, text, len) && mism++ < 5) {
+			fprintf(stderr, "bounds %lu/%lu/%lu, text '%.*s'\n",
+			    b.max_events, b.max_depth, b.max_nodes, (int)len,
+			    text);
+			CHECK_EQ_U(json_bounds_check(&b, text, len),
+			    (unsigned)jb_bytewise(&b, text, len));
+		}
+	}
+	CHECK_EQ_U(mism, 0);
+	/* Arrays of real-looking events, every bound hit somewhere. */
+	el = strlen(obj);
+	for (i = 1; i <= 40; i++) {
+		len = 0;
+		text[len++] = '[';
+		for (k = 0; k < i && len + el + 2 < sizeof(text); k++) {
+			if (k > 0)
+				text[len++] = ',';
+			memcpy(text + len, obj, el);
+			len += (unsigned)el;
+		}
+		text[len++] = ']';
+		for (k = 0; k < 64; k++) {
+			b.max_events = k % 16;
+			b.max_depth = 1 + k % 5;
+			b.max_nodes = 1 + 4 * k;
+			CHECK_EQ_U(json_bounds_check(&b, text, len),
+			    (unsigned)jb_bytewise(&b, text, len));
+		}
+	}
+}
+
 /* The bounds per message in ingest: refused whole and counted; a good
  * message after each is decoded. */
 static void
@@ -501,6 +626,7 @@ main(void)
 	test_layouts();
 	test_hostile();
 	test_json_bounds();
+	test_json_bounds_blocks();
 	test_message_bounds();
 	test_producers();
 	test_connections();
