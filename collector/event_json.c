@@ -31,12 +31,14 @@
  * cJSON's hooks are process-wide; the collector parses one payload at a
  * time, so one arena serves it.  Nodes beyond the arena fall back to
  * malloc (huge payloads); free() ignores arena pointers and the arena is
- * rewound once the tree of a payload is deleted.
+ * rewound once the tree of a payload is done with (deleted only if a
+ * node of it came from malloc).
  */
 #define EJ_ARENA_SIZE	(1024 * 1024)	/* bytes */
 
 static struct {
 	size_t		used;
+	int		spilled;	/* a node of this payload is malloc's */
 	_Alignas(16) unsigned char mem[EJ_ARENA_SIZE];
 } ej_arena;
 
@@ -64,6 +66,7 @@ arena_rewind(void)
 {
 	ARENA_POISON(ej_arena.mem, ej_arena.used);
 	ej_arena.used = 0;
+	ej_arena.spilled = 0;
 }
 
 static void *
@@ -78,6 +81,7 @@ arena_malloc(size_t n)
 		ARENA_UNPOISON(p, n);
 		return p;
 	}
+	ej_arena.spilled = 1;
 	return malloc(n);
 }
 
@@ -1017,7 +1021,9 @@ ej_parse_tree(struct ej *ej, enum ej_topic topic, cJSON *root)
 			(void)one_event(ej, topic, e);
 	} else
 		(void)one_event(ej, topic, root);
-	cJSON_Delete(root);
+	/* A tree wholly in the arena is forgotten at once, unwalked. */
+	if (ej_arena.spilled)
+		cJSON_Delete(root);
 	arena_rewind();
 	return 0;
 }
