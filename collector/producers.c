@@ -12,9 +12,11 @@
  * in tab[0..n) so expiry and scans touch only live ones.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -30,12 +32,18 @@ producers_new(uint64_t *ctr)
 		return NULL;
 	ps->ctr = ctr;
 	ps->next_id = 1;
+	ps->state_fd = -1;
 	return ps;
 }
 
 void
 producers_free(struct producers *ps)
 {
+	if (ps == NULL)
+		return;
+	if (ps->state_fd != -1)
+		(void)close(ps->state_fd);
+	free(ps->state_buf);
 	free(ps);
 }
 
@@ -199,59 +207,82 @@ producers_expire(struct producers *ps, uint64_t now, uint64_t timeout)
 	ps->last = 0;
 }
 
-#define PROD_STATE_MAGIC	"evflow-collector-producers 2"
+#define PROD_STATE_MAGIC	"evflow-collector-producers 3"
+#define PROD_STATE_MAGIC2	"evflow-collector-producers 2"	/* no CRC */
+#define PROD_LINE_MAX	(EVP_NAME_LEN + 96)	/* bytes of one line */
+#define PROD_STATE_MAX	(2 * PROD_LINE_MAX + PROD_MAX * PROD_LINE_MAX)
 
 int
 producers_save(struct producers *ps, const char *path, uint64_t sender,
     uint64_t seq, char *err, size_t errlen)
 {
-	char tmp[1024];
 	const struct producer *p;
-	FILE *fp;
+	struct stat st;
+	size_t n;
+	ssize_t w;
 	unsigned i;
-	int bad;
+	char *b;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		snprintf(err, errlen, "%s: path too long", path);
+	if (ps->state_buf == NULL &&
+	    (ps->state_buf = malloc(PROD_STATE_MAX)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	if ((fp = fopen(tmp, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
+	if (ps->state_fd == -1) {
+		if ((ps->state_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC,
+		    0644)) == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		ps->state_len = fstat(ps->state_fd, &st) == 0 ?
+		    (size_t)st.st_size : SIZE_MAX;
 	}
-	fprintf(fp, "%s\nsender %016llx %llu\n", PROD_STATE_MAGIC,
-	    (unsigned long long)sender, (unsigned long long)seq);
+	/* Every line is under PROD_LINE_MAX: the buffer holds them all. */
+	b = ps->state_buf;
+	n = (size_t)snprintf(b, PROD_STATE_MAX, "%s\nsender %016llx %llu\n",
+	    PROD_STATE_MAGIC, (unsigned long long)sender,
+	    (unsigned long long)seq);
 	for (i = 0; i < ps->n; i++) {
 		p = &ps->tab[i];
 		if (p->has_last)
-			fprintf(fp, "%u %u %llu %llu %llu %s\n", p->source_id,
+			n += (size_t)snprintf(b + n, PROD_STATE_MAX - n,
+			    "%u %u %llu %llu %llu %s\n", p->source_id,
 			    p->last_msg_id,
 			    (unsigned long long)p->rec.ts_usec,
 			    (unsigned long long)p->rec.lost_msgs,
 			    (unsigned long long)p->rec.restarts, p->rec.peer);
 	}
-	bad = ferror(fp);
-	if (fclose(fp) != 0 || bad || rename(tmp, path) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		(void)unlink(tmp);
+	n += (size_t)snprintf(b + n, PROD_STATE_MAX - n, "end %08lx\n",
+	    crc32(0L, (const Bytef *)b, (uInt)n));
+	/* Bytes of a longer earlier state beyond the end line are left
+	 * until the truncate (a kill between the two leaves them: the
+	 * load stops at the end line). */
+	if ((w = pwrite(ps->state_fd, b, n, 0)) != (ssize_t)n ||
+	    (n < ps->state_len && ftruncate(ps->state_fd, (off_t)n) == -1)) {
+		snprintf(err, errlen, "%s: %s", path, w == -1 ||
+		    w == (ssize_t)n ? strerror(errno) : "short write");
+		ps->state_len = SIZE_MAX;
 		return -1;
 	}
+	ps->state_len = n;
 	return 0;
 }
 
-int
-producers_load(struct producers *ps, const char *path, uint64_t *sender,
-    uint64_t *seq, char *err, size_t errlen)
+/*
+ * Reads a state file whole and checks it: version 3 must end with a
+ * line "end CRC" (CRC-32 of the bytes before it; what follows it is
+ * ignored), version 2 (before the CRC) is taken as it is.  Returns 1
+ * with the text (malloc'd) in *textp and its checked length in *lenp, 0
+ * if there is no file, or -1 with the reason in err.
+ */
+static int
+state_read(const char *path, char **textp, size_t *lenp, char *err,
+    size_t errlen)
 {
-	unsigned long long snd, sq;
-	char line[EVP_NAME_LEN + 96], peer[EVP_NAME_LEN];
-	unsigned source_id, msg_id, lineno = 1, n = 0;
-	unsigned long long seen, lost, restarts;
-	struct producer *p;
+	unsigned long crc;
+	char *buf, *e, *end;
+	size_t len;
 	FILE *fp;
-	int off;
-
-	*sender = *seq = 0;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
@@ -259,12 +290,73 @@ producers_load(struct producers *ps, const char *path, uint64_t *sender,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	if ((buf = malloc(PROD_STATE_MAX + 1)) == NULL) {
+		fclose(fp);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	len = fread(buf, 1, PROD_STATE_MAX + 1, fp);
+	fclose(fp);
+	if (len > PROD_STATE_MAX) {
+		snprintf(err, errlen, "%s: over %d bytes", path, PROD_STATE_MAX);
+		free(buf);
+		return -1;
+	}
+	buf[len] = '\0';
+	if (len > sizeof(PROD_STATE_MAGIC2) &&
+	    memcmp(buf, PROD_STATE_MAGIC2 "\n", sizeof(PROD_STATE_MAGIC2)) == 0) {
+		*textp = buf;
+		*lenp = len;
+		return 1;
+	}
+	if (len <= sizeof(PROD_STATE_MAGIC) ||
+	    memcmp(buf, PROD_STATE_MAGIC "\n", sizeof(PROD_STATE_MAGIC)) != 0) {
+		snprintf(err, errlen, "%s: not a producer state file", path);
+		free(buf);
+		return -1;
+	}
+	if ((e = strstr(buf, "\nend ")) == NULL ||
+	    (crc = strtoul(e + 5, &end, 16), *end != '\n') ||
+	    crc != crc32(0L, (const Bytef *)buf, (uInt)(e + 1 - buf))) {
+		snprintf(err, errlen, "%s: no end line or a wrong CRC (a write "
+		    "cut short?)", path);
+		free(buf);
+		return -1;
+	}
+	*textp = buf;
+	*lenp = (size_t)(e + 1 - buf);
+	return 1;
+}
+
+int
+producers_load(struct producers *ps, const char *path, uint64_t *sender,
+    uint64_t *seq, char *err, size_t errlen)
+{
+	unsigned long long snd, sq;
+	char line[PROD_LINE_MAX], peer[EVP_NAME_LEN];
+	unsigned source_id, msg_id, lineno = 1, n = 0;
+	unsigned long long seen, lost, restarts;
+	struct producer *p;
+	char *text;
+	size_t len;
+	FILE *fp;
+	int off, r;
+
+	*sender = *seq = 0;
+
+	if ((r = state_read(path, &text, &len, err, errlen)) <= 0)
+		return r;
+	if ((fp = fmemopen(text, len, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(text);
+		return -1;
+	}
 	if (fgets(line, sizeof(line), fp) == NULL ||
-	    strcmp(line, PROD_STATE_MAGIC "\n") != 0 ||
 	    fgets(line, sizeof(line), fp) == NULL ||
 	    sscanf(line, "sender %llx %llu", &snd, &sq) != 2) {
 		snprintf(err, errlen, "%s: not a producer state file", path);
 		fclose(fp);
+		free(text);
 		return -1;
 	}
 	lineno++;
@@ -278,6 +370,7 @@ producers_load(struct producers *ps, const char *path, uint64_t *sender,
 		    strlen(line + off) > sizeof(peer)) {
 			snprintf(err, errlen, "%s:%u: bad line", path, lineno);
 			fclose(fp);
+			free(text);
 			ps->n = 0;
 			memset(ps->tab, 0, sizeof(ps->tab));
 			return -1;
@@ -305,6 +398,7 @@ producers_load(struct producers *ps, const char *path, uint64_t *sender,
 		n++;
 	}
 	fclose(fp);
+	free(text);
 	*sender = snd;
 	*seq = sq;
 	return (int)n;

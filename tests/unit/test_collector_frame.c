@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -565,6 +566,83 @@ test_producers(void)
 /* Connections of one producer (same peer and source_id) each keep their
  * sequence: a new process's messages interleaving with the old one's
  * still queued are neither losses nor repeated restarts. */
+/*
+ * The state file across runs: a save loads back; the CRC refuses a
+ * changed byte; bytes left after the end line (a longer state before,
+ * a kill before the truncate) are ignored; a shorter save truncates;
+ * a version 2 file (no CRC) still loads.
+ */
+static void
+test_state_file(void)
+{
+	char path[] = "/tmp/evflow-test-state.XXXXXX", err[256], buf[4096];
+	struct producers *a, *b;
+	uint64_t ctr[C_COUNTER_MAX], snd, sq;
+	unsigned i;
+	FILE *fp;
+	size_t n;
+	int fd;
+
+	CHECK((fd = mkstemp(path)) != -1);
+	close(fd);
+	unlink(path);
+	memset(ctr, 0, sizeof(ctr));
+	CHECK((a = producers_new(ctr)) != NULL);
+	for (i = 0; i < 40; i++) {
+		char peer[32];
+
+		snprintf(peer, sizeof(peer), "10.0.0.%u", i);
+		(void)producers_seen(a, peer, 3, i, 1, 1000 + i, 1);
+	}
+	CHECK_EQ_U(producers_save(a, path, 0xabcdef, 77, err, sizeof(err)),
+	    0);
+	CHECK((b = producers_new(ctr)) != NULL);
+	CHECK_EQ_U(producers_load(b, path, &snd, &sq, err, sizeof(err)), 40);
+	CHECK_EQ_U(snd, 0xabcdef);
+	CHECK_EQ_U(sq, 77);
+	CHECK_EQ_U(b->tab[39].last_msg_id, 1039);
+	CHECK(strcmp(b->tab[39].rec.peer, "10.0.0.39") == 0);
+	producers_free(b);
+	/* Fewer producers: the file shrinks to the new state. */
+	a->n = 2;
+	CHECK_EQ_U(producers_save(a, path, 0xabcdef, 78, err, sizeof(err)),
+	    0);
+	CHECK((fp = fopen(path, "r")) != NULL);
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	CHECK(n > 0 && n < 300 && buf[n - 1] == '\n');
+	/* Left-overs after the end line: ignored. */
+	CHECK((fp = fopen(path, "a")) != NULL);
+	fputs("3 1003 1 0 0 10.0.0.3\n", fp);
+	fclose(fp);
+	CHECK((b = producers_new(ctr)) != NULL);
+	CHECK_EQ_U(producers_load(b, path, &snd, &sq, err, sizeof(err)), 2);
+	CHECK_EQ_U(sq, 78);
+	producers_free(b);
+	/* One byte changed: damaged. */
+	buf[n - 20] ^= 1;
+	CHECK((fp = fopen(path, "w")) != NULL);
+	fwrite(buf, 1, n, fp);
+	fclose(fp);
+	CHECK((b = producers_new(ctr)) != NULL);
+	CHECK_EQ_U((unsigned)(producers_load(b, path, &snd, &sq, err,
+	    sizeof(err)) + 1), 0);
+	CHECK(strstr(err, "CRC") != NULL);
+	producers_free(b);
+	/* Version 2 (before the CRC): loads as it is. */
+	CHECK((fp = fopen(path, "w")) != NULL);
+	fputs("evflow-collector-producers 2\nsender 0000000000000005 9\n"
+	    "0 41 1 0 0 10.1.1.1\n", fp);
+	fclose(fp);
+	CHECK((b = producers_new(ctr)) != NULL);
+	CHECK_EQ_U(producers_load(b, path, &snd, &sq, err, sizeof(err)), 1);
+	CHECK_EQ_U(snd, 5);
+	CHECK_EQ_U(b->tab[0].last_msg_id, 41);
+	producers_free(b);
+	producers_free(a);
+	unlink(path);
+}
+
 static void
 test_connections(void)
 {
@@ -630,6 +708,7 @@ main(void)
 	test_message_bounds();
 	test_producers();
 	test_connections();
+	test_state_file();
 	test_health_record();
 	ingest_free(&in);
 	return t_done("test_collector_frame");
