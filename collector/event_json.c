@@ -180,34 +180,48 @@ static const struct ek_def ek_defs[] = {
 };
 
 #define EK_NDEFS	(sizeof(ek_defs) / sizeof(ek_defs[0]))
-#define EK_HASH_SIZE	512	/* slots, a power of two > 2 * EK_NDEFS */
+#define EK_HASH_BITS	9
+#define EK_HASH_SIZE	(1u << EK_HASH_BITS)	/* slots, > 2 * EK_NDEFS */
 
-static short ek_hash[EK_HASH_SIZE];	/* index + 1 into ek_defs, 0 = free */
+/* Open addressing; each slot keeps the name's full hash and length, so
+ * a probe compares bytes only for the name it is about to return. */
+static struct {
+	short		 def;	/* index + 1 into ek_defs, 0 = free */
+	unsigned char	 len;
+	uint32_t	 h;
+} ek_hash[EK_HASH_SIZE];
 static int ek_ready;
 
+/* A hash of `s` (a rotate and an XOR per byte, one multiply at the
+ * end) and its length. */
 static uint32_t
-ek_fnv(const char *s)
+ek_hash_name(const char *s, size_t *lenp)
 {
-	uint32_t h = 2166136261u;
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t h = 0;
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	for (; *p != '\0'; p++)
+		h = (h << 5 | h >> 27) ^ *p;
+	*lenp = (size_t)(p - (const unsigned char *)s);
+	return (h ^ (uint32_t)*lenp) * 0x9e3779b1u;
 }
 
 static void
 ek_build(void)
 {
-	size_t i;
-	uint32_t h;
+	size_t i, len;
+	uint32_t h, j;
 
 	if (ek_ready)
 		return;
 	for (i = 0; i < EK_NDEFS; i++) {
-		h = ek_fnv(ek_defs[i].name) & (EK_HASH_SIZE - 1);
-		while (ek_hash[h] != 0)
-			h = (h + 1) & (EK_HASH_SIZE - 1);
-		ek_hash[h] = (short)(i + 1);
+		h = ek_hash_name(ek_defs[i].name, &len);
+		for (j = h >> (32 - EK_HASH_BITS); ek_hash[j].def != 0;
+		    j = (j + 1) & (EK_HASH_SIZE - 1))
+			;
+		ek_hash[j].def = (short)(i + 1);
+		ek_hash[j].len = (unsigned char)len;
+		ek_hash[j].h = h;
 	}
 	ek_ready = 1;
 }
@@ -216,14 +230,17 @@ ek_build(void)
 enum ek
 ej_key(const char *name, unsigned scope)
 {
-	uint32_t h = ek_fnv(name) & (EK_HASH_SIZE - 1);
 	const struct ek_def *d;
+	size_t len;
+	uint32_t h = ek_hash_name(name, &len), j;
 
-	while (ek_hash[h] != 0) {
-		d = &ek_defs[ek_hash[h] - 1];
-		if (strcmp(d->name, name) == 0)
+	for (j = h >> (32 - EK_HASH_BITS); ek_hash[j].def != 0;
+	    j = (j + 1) & (EK_HASH_SIZE - 1)) {
+		if (ek_hash[j].h != h || ek_hash[j].len != len)
+			continue;
+		d = &ek_defs[ek_hash[j].def - 1];
+		if (memcmp(d->name, name, len) == 0)
 			return (d->scope & scope) ? (enum ek)d->id : K_NONE;
-		h = (h + 1) & (EK_HASH_SIZE - 1);
 	}
 	return K_NONE;
 }
