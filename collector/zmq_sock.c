@@ -112,7 +112,6 @@ zsock_recv(void *s, struct zsock_msg *m)
 	zmq_msg_t extra;
 	const char *peer;
 	int more, rc;
-	size_t sz;
 
 	m->nframes = 0;
 	m->bytes = 0;
@@ -129,23 +128,24 @@ zsock_recv(void *s, struct zsock_msg *m)
 	peer = zmq_msg_gets(&m->part[0], "Peer-Address");
 	(void)jt_strlcpy(m->peer, peer != NULL && *peer != '\0' ? peer :
 	    "local", sizeof(m->peer));
-	/* Consume every frame of the message, whatever the header said. */
-	for (;;) {
-		more = 0;
-		sz = sizeof(more);
-		if (zmq_getsockopt(s, ZMQ_RCVMORE, &more, &sz) != 0 || !more)
-			break;
+	/* Consume every frame of the message, whatever the header said
+	 * (the frame's own flag: no socket option call per frame). */
+	more = zmq_msg_more(&m->part[0]);
+	while (more) {
 		if (m->nframes == 1) {
 			zmq_msg_init(&m->part[1]);
 			m->ready[1] = 1;
 			if (zmq_msg_recv(&m->part[1], s, 0) < 0)
 				break;
 			m->bytes += zmq_msg_size(&m->part[1]);
+			more = zmq_msg_more(&m->part[1]);
 		} else {
 			zmq_msg_init(&extra);
 			rc = zmq_msg_recv(&extra, s, 0);
-			if (rc >= 0)
+			if (rc >= 0) {
 				m->bytes += (size_t)rc;
+				more = zmq_msg_more(&extra);
+			}
 			zmq_msg_close(&extra);
 			if (rc < 0)
 				break;
