@@ -17,8 +17,9 @@
 # baseline (build/bench/bench_json: a bare cJSON parse of an event with
 # ~20 lookups, its median CPU time per event), measured in the same run
 # before each configuration.  At least E2E_FLOOR (0.45) of it at 1 and
-# at 10 events per message, E2E_GOAL (0.65) the goal; one verdict line
-# each says PASS or FAIL.
+# at 10 events per message, E2E_GOAL (0.65) the goal; and the
+# collector's CPU per event at most E2E_COLLECTOR_MAX (1.3) times the
+# baseline's.  One verdict line each says PASS or FAIL.
 #
 #   tests/bench/e2e.sh BUILD    (make bench)
 #   E2E_EVENTS=N  E2E_RUNS=R  E2E_ARRAYS="1 10"  to change the load
@@ -38,6 +39,7 @@ RUNS=${E2E_RUNS:-3}
 ARRAYS=${E2E_ARRAYS:-"1 10"}
 FLOOR=${E2E_FLOOR:-0.45}
 GOAL=${E2E_GOAL:-0.65}
+COL_MAX=${E2E_COLLECTOR_MAX:-1.3}
 rateopt=""
 [ -n "$E2E_RATE" ] && rateopt="--rate $E2E_RATE"
 
@@ -317,6 +319,15 @@ for per in $ARRAYS; do
 	    print ((r >= g) ? "PASS (goal met)" : (r >= f) ? "PASS" : "FAIL") }')
 	echo "e2e: VERDICT $per event(s)/message: median $m events/s =" \
 	    "${ratio}x the cJSON baseline: $v (floor ${FLOOR}x, goal ${GOAL}x)"
+	case $v in FAIL) VERDICT=1 ;; esac
+	# The collector's CPU per event (every thread: ZMQ's I/O thread
+	# too) over the baseline's: at most COL_MAX (1.3) times.
+	c=$(median "$T/cc.$per")
+	cr=$(awk -v c="$c" -v b="$b" 'BEGIN { printf "%.2f", c / b }')
+	v=$(awk -v r="$cr" -v f="$COL_MAX" 'BEGIN {
+	    print ((r <= f) ? "PASS" : "FAIL") }')
+	echo "e2e: VERDICT $per event(s)/message: collector $c us of CPU per" \
+	    "event = ${cr}x the cJSON baseline's: $v (at most ${COL_MAX}x)"
 	case $v in FAIL) VERDICT=1 ;; esac
 done
 [ $FAILED = 0 ] || { echo "e2e: loss or inconsistent counters"; exit 1; }
