@@ -362,6 +362,44 @@ jt_strip_trailing_commas(const char *s, size_t len, char *out)
 
 /* ---- typed getters: 0 ok, -1 wrong type or range ---- */
 
+/*
+ * "123.456" (a sign, at most 15 digits, at most 22 after the point, no
+ * exponent) without strtod: the digits make an integer below 2^53 and
+ * 10^22 is exact, so one division gives the correctly rounded value,
+ * strtod's.  0, or -1 for any other spelling (left to strtod).
+ */
+static int
+plain_decimal(const char *s, double *d)
+{
+	static const double pow10[23] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5,
+	    1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+	    1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+	uint64_t m = 0;
+	int neg = 0, digits = 0, frac = -1;
+
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	for (; *s != '\0'; s++) {
+		if (*s == '.' && frac < 0 && digits > 0) {
+			frac = 0;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || ++digits > 15)
+			return -1;
+		m = m * 10 + (uint64_t)(*s - '0');
+		if (frac >= 0 && ++frac > 22)
+			return -1;
+	}
+	if (digits == 0 || frac == 0)
+		return -1;
+	*d = (double)m / pow10[frac < 0 ? 0 : frac];
+	if (neg)
+		*d = -*d;
+	return 0;
+}
+
 /* A number, or a string holding one (NW_LATENCY_MS is "0.221"). */
 int
 jt_double(const cJSON *v, double *d)
@@ -373,6 +411,8 @@ jt_double(const cJSON *v, double *d)
 		return isfinite(*d) ? 0 : -1;
 	}
 	if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
+		if (plain_decimal(v->valuestring, d) == 0)
+			return 0;
 		*d = strtod(v->valuestring, &end);
 		return (*end == '\0' && isfinite(*d)) ? 0 : -1;
 	}

@@ -3,6 +3,7 @@
  * exact record, the other dialects and topics, and hostile JSON.
  * Every emitted record must also pass the receiver's checked decoder.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -944,6 +945,61 @@ test_strlcpy(void)
 	CHECK_STR(b, "???");
 }
 
+/*
+ * Decimal strings read without strtod give strtod's value to the bit:
+ * random digits (up to 17, so both the fast path and its limit are
+ * crossed), the point anywhere, signs; and the spellings left to strtod.
+ */
+static void
+test_decimal_strings(void)
+{
+	static const char *const odd[] = { "1e3", ".5", "5.", "0x10", "-",
+	    "1.2.3", " 1", "1 ", "00012.500", "-0", "9007199254740993",
+	    "0.0000000000000000000001", "inf", "nan" };
+	unsigned long seed = 99;
+	char txt[40], *end;
+	unsigned i, k, nd, pt, bad = 0;
+	double a, b;
+	int ra, rb;
+	cJSON *v;
+
+	for (i = 0; i < 200000; i++) {
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		nd = 1 + (unsigned)(seed >> 33) % 17;
+		pt = (unsigned)(seed >> 40) % (nd + 2);
+		k = 0;
+		if ((seed >> 50) & 1)
+			txt[k++] = '-';
+		for (unsigned j = 0; j < nd; j++) {
+			if (j == pt && j > 0)
+				txt[k++] = '.';
+			seed = seed * 6364136223846793005ul + 1;
+			txt[k++] = (char)('0' + (seed >> 45) % 10);
+		}
+		txt[k] = '\0';
+		v = cJSON_CreateString(txt);
+		ra = jt_double(v, &a);
+		b = strtod(txt, &end);
+		rb = *end == '\0' ? 0 : -1;
+		if ((ra != rb || (ra == 0 && memcmp(&a, &b, sizeof(a)) != 0)) &&
+		    bad++ < 5)
+			fprintf(stderr, "'%s': %.17g (%d) vs strtod %.17g (%d)\n",
+			    txt, a, ra, b, rb);
+		cJSON_Delete(v);
+	}
+	CHECK_EQ_U(bad, 0);
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		v = cJSON_CreateString(odd[i]);
+		ra = jt_double(v, &a);
+		b = strtod(odd[i], &end);
+		rb = *end == '\0' && isfinite(b) ? 0 : -1;
+		CHECK_EQ_U((unsigned)(ra + 1), (unsigned)(rb + 1));
+		if (ra == 0)
+			CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+		cJSON_Delete(v);
+	}
+}
+
 int
 main(void)
 {
@@ -966,6 +1022,7 @@ main(void)
 	test_producer_restart_busy();
 	test_tlv_hostile();
 	test_strlcpy();
+	test_decimal_strings();
 	/* The event identity holds over everything above. */
 	sum = ctr[C_EVENTS_FORWARDED];
 	for (i = C_DROP_EV_NOT_OBJECT; i <= C_DROP_EV_SEND; i++)
