@@ -4,10 +4,11 @@
  * /api/v1/summary, answering exactly as the SQLite handlers in
  * api_flows.c and api_stats.c do (the same keys, order, values and
  * cursors; tests/integration/clickhouse_api.sh compares them).  Every
- * query reads the Distributed tables with FINAL (the last version of
- * each flow) and names `ver` (the server Debian ships needs the
- * version column in the query to apply FINAL through a Distributed
- * table).  Interface names come from SQLite's interfaces table.
+ * query reads the last version of each flow: the list and one flow by
+ * the primary key without FINAL (below), the summary with FINAL, which
+ * must name `ver` (the server Debian ships needs the version column in
+ * the query to apply FINAL through a Distributed table).  Interface
+ * names come from SQLite's interfaces table.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,16 +64,173 @@ now_sec(void)
 	return (double)clock_wall_usec() / 1e6;
 }
 
+/*
+ * The list without FINAL.  FINAL reads and merges every column of
+ * every version in the parts a query touches; instead, two small
+ * queries:
+ *
+ *  1. candidates: the first K rows (versions) by the sort among those
+ *     that pass the filters and the cursor, reading only the columns
+ *     these name (no dedup);
+ *  2. the last version (highest ver) of each candidate id, read by the
+ *     primary key (ORDER BY id), filtered, sorted and limited again.
+ *
+ * A flow whose last version passes and sorts before the K-th candidate
+ * (B) is itself a candidate, so the rows of step 2 that sort no later
+ * than B are exact; if limit + 1 of them are there, or step 1 ran out
+ * of rows, the page is right.  Otherwise stale versions filled the
+ * candidates: K grows, up to CH_CAND_MAX, then the FINAL query
+ * answers.  Every version of a flow is on one shard, but step 2 picks
+ * the last across partitions too (a flow whose first_seen moved back
+ * across midnight reads once).
+ */
+#define CH_CAND_MIN	256	/* candidates asked first, at least */
+#define CH_CAND_MAX	8192	/* ids in step 2's literal list, at most */
+
+/* Appends q's sort value in cell `v` (a step-1 answer) as a literal;
+ * -1 if it has none (NULL, or not a number). */
+static int
+sort_literal(const struct query *q, const char *v, struct buf *b)
+{
+	char *end;
+	double d;
+
+	if (v == NULL)
+		return -1;
+	if (q->sort->type == QS_TEXT)
+		ch_quote(b, v, strlen(v));
+	else if (q->sort->type == QS_REAL) {
+		/* ClickHouse prints the shortest text that reads back
+		 * exactly. */
+		d = strtod(v, &end);
+		if (end == v || *end != '\0')
+			return -1;
+		ch_real(b, d);
+	} else {
+		(void)strtoll(v, &end, 10);
+		if (end == v || *end != '\0')
+			return -1;
+		buf_puts(b, v);
+	}
+	return 0;
+}
+
+/* The page's SELECT over `from` (a FROM clause naming the flows `f`)
+ * with the filters and cursor `where` (" AND ..."), `extra` too. */
+static void
+list_sql(struct webd *w, const struct query *qy, const char *from,
+    const char *where, const char *extra, struct buf *sql)
+{
+	buf_reset(sql);
+	buf_printf(sql, "%s, ", ch_list_cols);
+	ch_sort_expr(qy, sql);
+	buf_printf(sql, " AS _sort FROM %s%s%s", from, where, extra);
+	(void)w;
+	ch_order(qy, "f.id", sql);
+}
+
+/*
+ * Steps 1 and 2 above for candidates K: 1 with the page in `res`, 0 if
+ * K was too few (res empty), -1 with err.
+ */
+static int
+list_two_step(struct webd *w, const struct query *qy, const char *where,
+    long long k, struct ch_result *res, char *err, size_t errlen)
+{
+	struct ch_result cand;
+	struct buf sql, from, bound;
+	const char *op = qy->desc ? ">" : "<";
+	char **last;
+	size_t i;
+	int rc = -1, exhausted;
+
+	memset(res, 0, sizeof(*res));
+	buf_init(&sql);
+	buf_init(&from);
+	buf_init(&bound);
+	buf_puts(&sql, "SELECT f.id AS id, ");
+	ch_sort_expr(qy, &sql);
+	buf_printf(&sql, " AS _sort FROM %s.flows AS f WHERE 1%s",
+	    w->ch->database, where);
+	buf_puts(&sql, " ORDER BY ");
+	ch_sort_expr(qy, &sql);
+	buf_printf(&sql, " %s, f.id %s LIMIT %lld", qy->desc ? "DESC" : "ASC",
+	    qy->desc ? "DESC" : "ASC", k);
+	if (!buf_ok(&sql)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (ch_select(w->ch, sql.p, &cand, err, errlen) == -1)
+		goto out;
+	if (cand.ncol != 2) {
+		snprintf(err, errlen, "candidates: %d columns", cand.ncol);
+		ch_result_free(&cand);
+		goto out;
+	}
+	exhausted = cand.nrow < (size_t)k;
+	if (cand.nrow == 0) {
+		/* No version passes: nor does any last one. */
+		ch_result_free(&cand);
+		buf_init(&res->data);
+		rc = 1;
+		goto out;
+	}
+	buf_printf(&from, "(SELECT * FROM %s.flows WHERE id IN (",
+	    w->ch->database);
+	for (i = 0; i < cand.nrow; i++)
+		buf_printf(&from, "%s%s", i ? "," : "",
+		    cand.cell[i * 2] ? cand.cell[i * 2] : "0");
+	buf_puts(&from, ") ORDER BY id, ver DESC LIMIT 1 BY id) AS f WHERE 1");
+	if (!exhausted) {
+		/* Only rows sorting no later than the K-th candidate. */
+		last = cand.cell + (cand.nrow - 1) * 2;
+		buf_puts(&bound, " AND (");
+		ch_sort_expr(qy, &bound);
+		buf_printf(&bound, " %s ", op);
+		if (sort_literal(qy, last[1], &bound) == -1) {
+			ch_result_free(&cand);
+			rc = 0;		/* the FINAL query answers */
+			goto out;
+		}
+		buf_puts(&bound, " OR (");
+		ch_sort_expr(qy, &bound);
+		buf_puts(&bound, " = ");
+		(void)sort_literal(qy, last[1], &bound);
+		buf_printf(&bound, " AND f.id %s= %s))", op, last[0]);
+	}
+	ch_result_free(&cand);
+	list_sql(w, qy, from.p, where, bound.p ? bound.p : "", &sql);
+	if (!buf_ok(&sql) || !buf_ok(&from) || !buf_ok(&bound)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (ch_select(w->ch, sql.p, res, err, errlen) == -1)
+		goto out;
+	if (exhausted || res->nrow > (size_t)qy->limit)
+		rc = 1;
+	else {
+		ch_result_free(res);
+		memset(res, 0, sizeof(*res));
+		rc = 0;
+	}
+out:
+	buf_free(&sql);
+	buf_free(&from);
+	buf_free(&bound);
+	return rc;
+}
+
 void
 api_ch_flows(struct webd *w, struct req *q, struct resp *r)
 {
 	struct query qy;
 	struct ch_ifaces ifs;
 	struct ch_result res;
-	struct buf sql, next;
+	struct buf sql, where, from;
 	char err[512];
 	size_t i, n;
-	int sortcol = -1, c;
+	long long k;
+	int sortcol = -1, c, rc = 0;
 
 	query_init(&qy, flow_params, flow_sorts, 100);
 	if (req_query(q, &qy, r) == -1)
@@ -83,22 +241,40 @@ api_ch_flows(struct webd *w, struct req *q, struct resp *r)
 		return;
 	}
 	buf_init(&sql);
-	buf_init(&next);
-	buf_printf(&sql, "%s, ", ch_list_cols);
-	ch_sort_expr(&qy, &sql);
-	buf_printf(&sql, " AS _sort FROM %s.flows AS f FINAL WHERE f.ver > 0",
-	    w->ch->database);
-	if (ch_where(&qy, &ifs, now_sec(), &sql, err, sizeof(err)) == -1) {
+	buf_init(&where);
+	buf_init(&from);
+	if (ch_where(&qy, &ifs, now_sec(), &where, err, sizeof(err)) == -1) {
 		resp_error(r, 400, err);
 		goto out;
 	}
-	ch_keyset(&qy, "f.id", &sql);
-	ch_order(&qy, "f.id", &sql);
-	if (!buf_ok(&sql)) {
+	ch_keyset(&qy, "f.id", &where);
+	if (!buf_ok(&where)) {
 		resp_error(r, 500, "out of memory");
 		goto out;
 	}
-	if (ch_select(w->ch, sql.p, &res, err, sizeof(err)) == -1) {
+	k = 4 * (qy.limit + 1);
+	if (k < CH_CAND_MIN)
+		k = CH_CAND_MIN;
+	for (; k <= CH_CAND_MAX; k *= 4) {
+		if ((rc = list_two_step(w, &qy, where.p ? where.p : "", k,
+		    &res, err, sizeof(err))) != 0)
+			break;
+		WEBD_COUNT(w, WC_CH_LIST_RETRIES);
+	}
+	if (rc == 0) {
+		/* Too many stale versions sort first: FINAL. */
+		WEBD_COUNT(w, WC_CH_LIST_FINAL);
+		buf_printf(&from, "%s.flows AS f FINAL WHERE f.ver > 0",
+		    w->ch->database);
+		list_sql(w, &qy, from.p, where.p ? where.p : "", "", &sql);
+		if (!buf_ok(&sql) || !buf_ok(&from)) {
+			resp_error(r, 500, "out of memory");
+			goto out;
+		}
+		rc = ch_select(w->ch, sql.p, &res, err, sizeof(err)) == -1 ?
+		    -1 : 1;
+	}
+	if (rc == -1) {
 		ch_fail(w, r, err);
 		goto out;
 	}
@@ -128,7 +304,8 @@ api_ch_flows(struct webd *w, struct req *q, struct resp *r)
 out:
 	ch_ifaces_free(&ifs);
 	buf_free(&sql);
-	buf_free(&next);
+	buf_free(&where);
+	buf_free(&from);
 }
 
 static int
@@ -237,8 +414,9 @@ api_ch_flow(struct webd *w, struct req *q, struct resp *r)
 		return;
 	}
 	buf_init(&sql);
-	buf_printf(&sql, "SELECT * FROM %s.flows AS f FINAL WHERE f.ver > 0"
-	    " AND f.id = %lld", w->ch->database, id);
+	/* The last version, by the primary key (no FINAL). */
+	buf_printf(&sql, "SELECT * FROM %s.flows AS f WHERE f.id = %lld"
+	    " ORDER BY f.ver DESC LIMIT 1", w->ch->database, id);
 	if (ch_select(w->ch, sql.p, &res, err, sizeof(err)) == -1) {
 		ch_fail(w, r, err);
 		buf_free(&sql);

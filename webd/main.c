@@ -42,7 +42,7 @@ const char *const webd_counter_names[WC_COUNTER_MAX] = {
 	"rejected_host", "rejected_framing", "conn_timeout", "conn_refused",
 	"conn_evicted", "proxy_forwarded", "metrics_labels_cut",
 	"db_timeouts", "rejected_login_account", "rate_evicted", "bad_utf8",
-	"conn_idle_timeout",
+	"conn_idle_timeout", "ch_list_retries", "ch_list_final",
 };
 
 #define O(f)	offsetof(struct webd_conf, f)

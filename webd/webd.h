@@ -98,6 +98,8 @@ enum webd_counter {
 	WC_RATE_EVICTED,	/* a rate bucket evicted before refilling */
 	WC_BAD_UTF8,		/* invalid UTF-8 bytes from the database */
 	WC_CONN_IDLE,		/* closed by webd.idle_timeout mid-request */
+	WC_CH_LIST_RETRIES,	/* ClickHouse list: more candidates asked */
+	WC_CH_LIST_FINAL,	/* ClickHouse list: answered with FINAL */
 	WC_COUNTER_MAX
 };
 
