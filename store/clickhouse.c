@@ -2,10 +2,13 @@
  * The ClickHouse sink: batches per shard and table, the sender thread,
  * retry with back-off, the schema and retention.  See clickhouse.h.
  *
- * Locking: one mutex guards the batches, the queues and the counters.
- * Encoders hold it for at most CH_ENC_CHUNK rows at a time, so the
- * loop's counter samples never wait long for the writer's batches; the
- * thread holds it only to pick and retire a batch, never over HTTP.
+ * Threads: one sender per shard (`store-ch<N>`), so every shard has an
+ * insert in flight while the others parse theirs; the first also runs
+ * retention.  Locking: one mutex guards the batches, the queues and the
+ * counters.  Encoders hold it for at most CH_ENC_CHUNK rows at a time,
+ * so the loop's counter samples never wait long for the writer's
+ * batches; a sender holds it only to pick and retire a batch, never
+ * over HTTP.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +27,7 @@
 #define CH_BACKOFF_MIN_MS	100
 #define CH_BACKOFF_MAX_MS	5000
 #define CH_RETENTION_USEC	3600000000ULL	/* partition drop check */
+#define CH_RETENTION_FIRST_USEC	5000000ULL	/* the first, after start */
 #define CH_RESP_MAX		(1 << 20)	/* bytes of an answer we read */
 
 static const char *const table_names[CH_T_MAX] = {
@@ -40,8 +44,14 @@ struct chunk {
 	uint64_t	 opened;	/* monotonic usec of its first row */
 };
 
+struct ch_sink;
+
 struct shard {
 	struct ch_endpoint ep;
+	struct ch_sink	*ch;
+	pthread_t	 th;		/* its sender */
+	pthread_cond_t	 cv;		/* wakes it */
+	int		 flush;		/* seal its open batches now */
 	struct chunk	*open[CH_T_MAX];
 	struct chunk	*head, *tail;	/* sealed, oldest first */
 	int		 schema_ok;
@@ -55,11 +65,9 @@ struct ch_sink {
 	struct shard	 sh[CH_SHARDS_MAX];
 	int		 nsh;
 	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;		/* wakes the thread */
-	pthread_cond_t	 idle;		/* the thread sent everything */
-	pthread_t	 th;
+	pthread_cond_t	 idle;		/* the senders sent everything */
+	int		 nth;		/* senders started */
 	int		 quit;
-	int		 flush;		/* seal every open batch now */
 	uint64_t	 last_ver;
 	unsigned	 counter_rr;	/* shard of the next counter batch */
 	size_t		 mem;		/* bytes held by chunks (cap) */
@@ -90,7 +98,7 @@ chunk_free(struct ch_sink *ch, struct chunk *c)
 
 /* Moves the open batch of `t` to the shard's queue (mutex held). */
 static void
-seal(struct ch_sink *ch, struct shard *sh, enum ch_table t)
+seal(struct shard *sh, enum ch_table t)
 {
 	struct chunk *c = sh->open[t];
 
@@ -102,7 +110,7 @@ seal(struct ch_sink *ch, struct shard *sh, enum ch_table t)
 	else
 		sh->head = c;
 	sh->tail = c;
-	pthread_cond_signal(&ch->cv);
+	pthread_cond_signal(&sh->cv);
 }
 
 /*
@@ -120,7 +128,7 @@ room(struct ch_sink *ch, struct shard *sh, enum ch_table t, size_t need)
 
 	if (c != NULL && c->b.len + need > (size_t)ch->conf.batch_bytes &&
 	    c->rows > 0) {
-		seal(ch, sh, t);
+		seal(sh, t);
 		c = NULL;
 	}
 	if (c == NULL) {
@@ -453,26 +461,39 @@ send_chunk(struct ch_sink *ch, struct shard *sh, struct chunk *c, char *err,
 	return rc == 200 ? 0 : -1;
 }
 
-/* Seals open batches that waited long enough (mutex held); returns the
- * monotonic time the next one is due. */
+/* Seals the shard's open batches that waited long enough (mutex
+ * held); returns the monotonic time the next one is due. */
 static uint64_t
-seal_due(struct ch_sink *ch, uint64_t now)
+seal_due(struct ch_sink *ch, struct shard *sh, uint64_t now)
 {
 	uint64_t wait = (uint64_t)ch->conf.flush_sec * 1000000, next = UINT64_MAX;
 	struct chunk *c;
-	int i, t;
+	int t;
 
-	for (i = 0; i < ch->nsh; i++)
-		for (t = 0; t < CH_T_MAX; t++) {
-			if ((c = ch->sh[i].open[t]) == NULL || c->rows == 0)
-				continue;
-			if (ch->flush || now >= c->opened + wait)
-				seal(ch, &ch->sh[i], (enum ch_table)t);
-			else if (c->opened + wait < next)
-				next = c->opened + wait;
-		}
-	ch->flush = 0;
+	for (t = 0; t < CH_T_MAX; t++) {
+		if ((c = sh->open[t]) == NULL || c->rows == 0)
+			continue;
+		if (sh->flush || now >= c->opened + wait)
+			seal(sh, (enum ch_table)t);
+		else if (c->opened + wait < next)
+			next = c->opened + wait;
+	}
+	sh->flush = 0;
 	return next;
+}
+
+/* Wakes every sender, sealing their open batches if `flush` (mutex
+ * held). */
+static void
+wake_all(struct ch_sink *ch, int flush)
+{
+	int i;
+
+	for (i = 0; i < ch->nsh; i++) {
+		if (flush)
+			ch->sh[i].flush = 1;
+		pthread_cond_signal(&ch->sh[i].cv);
+	}
 }
 
 /*
@@ -506,38 +527,31 @@ pending_locked(const struct ch_sink *ch)
 	return ch->s.rows_pending > 0;
 }
 
+/* A shard's sender: posts its sealed batches, oldest first, retrying
+ * with back-off; the first shard's also runs retention. */
 static void *
 run(void *arg)
 {
-	struct ch_sink *ch = arg;
-	struct shard *sh;
+	struct shard *sh = arg;
+	struct ch_sink *ch = sh->ch;
 	struct chunk *c;
 	struct timespec ts;
 	char err[512];
 	uint64_t now, next, wake;
-	int i, ok;
+	int ok, first = sh == &ch->sh[0];
 
 	pthread_mutex_lock(&ch->mu);
 	for (;;) {
 		if (ch->quit)
 			break;
 		now = clock_mono_usec();
-		next = seal_due(ch, now);
-		sh = NULL;
-		for (i = 0; i < ch->nsh; i++) {
-			if (ch->sh[i].head == NULL)
-				continue;
-			if (ch->sh[i].next_try <= now) {
-				sh = &ch->sh[i];
-				break;
-			}
-			if (ch->sh[i].next_try < next)
-				next = ch->sh[i].next_try;
-		}
-		if (sh == NULL) {
+		next = seal_due(ch, sh, now);
+		if (sh->head == NULL || sh->next_try > now) {
+			if (sh->head != NULL && sh->next_try < next)
+				next = sh->next_try;
 			if (!pending_locked(ch))
 				pthread_cond_broadcast(&ch->idle);
-			if (now >= ch->next_retention) {
+			if (first && now >= ch->next_retention) {
 				ch->next_retention = now + CH_RETENTION_USEC;
 				pthread_mutex_unlock(&ch->mu);
 				retention(ch);
@@ -545,7 +559,7 @@ run(void *arg)
 				continue;
 			}
 			wake = next == UINT64_MAX ? now + 1000000 : next;
-			if (wake > ch->next_retention)
+			if (first && wake > ch->next_retention)
 				wake = ch->next_retention;
 			/* cv uses CLOCK_MONOTONIC (ch_open). */
 			clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -556,7 +570,7 @@ run(void *arg)
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;
 			}
-			pthread_cond_timedwait(&ch->cv, &ch->mu, &ts);
+			pthread_cond_timedwait(&sh->cv, &ch->mu, &ts);
 			continue;
 		}
 		c = sh->head;
@@ -593,6 +607,33 @@ run(void *arg)
 	return NULL;
 }
 
+/* Stops the senders started (ch->nth) and frees what ch_open() made. */
+static void
+stop_senders(struct ch_sink *ch)
+{
+	int i;
+
+	pthread_mutex_lock(&ch->mu);
+	ch->quit = 1;
+	wake_all(ch, 0);
+	pthread_mutex_unlock(&ch->mu);
+	for (i = 0; i < ch->nth; i++)
+		pthread_join(ch->sh[i].th, NULL);
+	ch->nth = 0;
+}
+
+static void
+sink_destroy(struct ch_sink *ch)
+{
+	int i;
+
+	for (i = 0; i < ch->nsh; i++)
+		pthread_cond_destroy(&ch->sh[i].cv);
+	pthread_mutex_destroy(&ch->mu);
+	pthread_cond_destroy(&ch->idle);
+	free(ch);
+}
+
 struct ch_sink *
 ch_open(const struct ch_conf *conf, char *err, size_t errlen)
 {
@@ -620,29 +661,37 @@ ch_open(const struct ch_conf *conf, char *err, size_t errlen)
 	}
 	ch->conf = *conf;
 	ch->nsh = n;
-	for (i = 0; i < n; i++)
-		ch->sh[i].ep = ep[i];
 	pthread_mutex_init(&ch->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ch->cv, &ca);
+	for (i = 0; i < n; i++) {
+		ch->sh[i].ep = ep[i];
+		ch->sh[i].ch = ch;
+		pthread_cond_init(&ch->sh[i].cv, &ca);
+	}
 	pthread_cond_init(&ch->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	/* The first retention check a minute after start. */
-	ch->next_retention = clock_mono_usec() + 60000000;
+	/* The first retention check soon after start. */
+	ch->next_retention = clock_mono_usec() + CH_RETENTION_FIRST_USEC;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&ch->th, NULL, run, ch);
+	for (i = 0, rc = 0; i < n; i++) {
+		char name[16];
+
+		if ((rc = pthread_create(&ch->sh[i].th, NULL, run,
+		    &ch->sh[i])) != 0)
+			break;
+		ch->nth++;
+		snprintf(name, sizeof(name), "store-ch%d", i);
+		(void)pthread_setname_np(ch->sh[i].th, name);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		snprintf(err, errlen, "clickhouse thread: %s", strerror(rc));
-		pthread_mutex_destroy(&ch->mu);
-		pthread_cond_destroy(&ch->cv);
-		pthread_cond_destroy(&ch->idle);
-		free(ch);
+		stop_senders(ch);
+		sink_destroy(ch);
 		return NULL;
 	}
-	(void)pthread_setname_np(ch->th, "store-clickhouse");
 	return ch;
 }
 
@@ -650,8 +699,7 @@ void
 ch_flush(struct ch_sink *ch)
 {
 	pthread_mutex_lock(&ch->mu);
-	ch->flush = 1;
-	pthread_cond_signal(&ch->cv);
+	wake_all(ch, 1);
 	pthread_mutex_unlock(&ch->mu);
 }
 
@@ -663,8 +711,7 @@ ch_sync(struct ch_sink *ch, int ms)
 	int rc;
 
 	pthread_mutex_lock(&ch->mu);
-	ch->flush = 1;
-	pthread_cond_signal(&ch->cv);
+	wake_all(ch, 1);
 	while (pending_locked(ch) && (now = clock_mono_usec()) < end) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = end - now < 100000 ? end - now : 100000;
@@ -675,8 +722,7 @@ ch_sync(struct ch_sink *ch, int ms)
 		}
 		pthread_cond_timedwait(&ch->idle, &ch->mu, &ts);
 		/* Rows that came meanwhile: seal them too. */
-		ch->flush = 1;
-		pthread_cond_signal(&ch->cv);
+		wake_all(ch, 1);
 	}
 	rc = pending_locked(ch) ? -1 : 0;
 	pthread_mutex_unlock(&ch->mu);
@@ -693,11 +739,7 @@ ch_close(struct ch_sink *ch, int wait_ms)
 		return;
 	if (ch_sync(ch, wait_ms) == -1)
 		log_warnx("clickhouse: shutting down with rows unsent");
-	pthread_mutex_lock(&ch->mu);
-	ch->quit = 1;
-	pthread_cond_signal(&ch->cv);
-	pthread_mutex_unlock(&ch->mu);
-	pthread_join(ch->th, NULL);
+	stop_senders(ch);
 	/* What is left is lost, and counted. */
 	for (i = 0; i < ch->nsh; i++) {
 		for (t = 0; t < CH_T_MAX; t++)
@@ -714,10 +756,7 @@ ch_close(struct ch_sink *ch, int wait_ms)
 	if (ch->s.rows_dropped > 0)
 		log_warnx("clickhouse: %llu rows dropped in all",
 		    (unsigned long long)ch->s.rows_dropped);
-	pthread_mutex_destroy(&ch->mu);
-	pthread_cond_destroy(&ch->cv);
-	pthread_cond_destroy(&ch->idle);
-	free(ch);
+	sink_destroy(ch);
 }
 
 void

@@ -15,6 +15,10 @@
 #     shard is down (its ids would start again at 1); with both up, its
 #     flow ids continue after ClickHouse's highest, and the flows go to
 #     ClickHouse only (SQLite's flow table stays empty).
+#  5. retention without TTL (18.16): rows of a day older than
+#     store.retention, on both shards, in flows and counters: the store
+#     drops those day partitions (ALTER TABLE ... DROP PARTITION),
+#     counts them, and keeps today's rows.
 . "$(dirname "$0")/lib.sh"
 need_bins evflow-store evflow-router evflow-collector evflow-testpub \
     evflow-ctlq
@@ -237,4 +241,42 @@ check_eq "the 300 new flows have ids after clickhouse's highest" \
     "$(chq 1 "SELECT count() FROM evflow.flows FINAL WHERE ver > 0 AND id > $max")" 300
 check_eq "no flow rows in SQLite" "$(sql "SELECT count(*) FROM flow_rows")" 0
 check_eq "store4 dropped nothing" "$(counter store4 clickhouse_rows_dropped)" 0
+
+# 5. Retention: a day 10 days back on each shard, in flows and counters.
+for n in col4 router4 store4; do kill -TERM "$(pid_of $n)"; done
+wait_true "step 4 stopped" '! daemon_alive store4 && ! daemon_alive router4'
+for s in 1 2; do
+	out=$(chq $s "INSERT INTO evflow.flows_local (id, first_seen, day, ver)
+	    SELECT 900000000 + number * 2 + $s - 1, toFloat64(toUInt32(now())
+	    - 864000), today() - 10, 1 FROM system.numbers LIMIT 50")
+	out="$out$(chq $s "INSERT INTO evflow.counters_local SELECT
+	    toFloat64(toUInt32(now()) - 864000), 'old', 'store', 'k', 1,
+	    today() - 10")"
+	case $out in *Exception*) fail "old rows: $out" ;; esac
+done
+today=$(chq 1 "SELECT count() FROM evflow.flows FINAL WHERE ver > 0 AND
+    day >= today() - 1")
+# (the generated flows of step 3 may have old days too: all go)
+[ "$(chq 1 "SELECT count() FROM evflow.flows WHERE day < today() - 1")" \
+    -ge 100 ] || fail "old flow rows not written"
+parts=0
+for s in 1 2; do
+	parts=$((parts + $(chq $s "SELECT uniqExact(table, partition_id) FROM
+	    system.parts WHERE active AND database = 'evflow' AND
+	    max_date < today() - 1")))
+done
+start_daemon store5 "$BIN/evflow-store" -d "$D" -N store5 \
+    -o store.sink=clickhouse -o clickhouse_shards="$CH_SHARDS" \
+    -o store.retention=1d
+wait_ctl store5
+wait_true "old partitions dropped ($parts)" \
+    '[ "$(counter store5 clickhouse_retention_partitions)" -ge $parts ]' 30
+check_eq "old flows gone" "$(chq 1 "SELECT count() FROM evflow.flows
+    WHERE day < today() - 1")" 0
+check_eq "old counters gone" "$(chq 1 "SELECT count() FROM evflow.counters
+    WHERE day < today() - 1")" 0
+check_eq "today's flows kept" "$(chq 1 "SELECT count() FROM evflow.flows
+    FINAL WHERE ver > 0 AND day >= today() - 1")" "$today"
+check_eq "those partitions only" \
+    "$(counter store5 clickhouse_retention_partitions)" "$parts"
 pass
