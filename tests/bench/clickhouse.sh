@@ -1,13 +1,25 @@
 #!/bin/sh
-# The store's ClickHouse sink (make bench): bench_store's `events` mode
-# (records dispatched in process into committed rows, the writer thread
-# started, as the daemon runs) with store.sink = sqlite, both and
-# clickhouse, alternating in one run against two real clickhouse-server
-# shards started here (Debian's package).  With a ClickHouse sink the
-# clock stops when ClickHouse has every row too.  Prints the medians,
-# the rows/s ClickHouse took, and each sink's records/s as a ratio of
-# SQLite's in the same run.  Env: BENCH_CH_RUNS (default 3),
-# BENCH_STORE_N (records per run, default 200000).
+# The store's ClickHouse sink (make bench), against two real
+# clickhouse-server shards started here (Debian's package), in one run:
+#
+# 1. The pipeline (collector -> router -> store, the daemons as they
+#    run) with store.sink = sqlite, both and clickhouse alternating:
+#    BENCH_CH_EVENTS distinct flows published as fast as it takes them.
+#    The store's rate is the clock from the first publish to the last
+#    row committed in SQLite (with store.sink = clickhouse: to the last
+#    row handed to the sink); ClickHouse's is the clock to the moment
+#    the sink has sent every row (nothing pending, nothing dropped).
+#    Prints medians, the ratio of each to store.sink = sqlite, and the
+#    store's CPU seconds: the sink must not slow the store (it encodes
+#    in the writer thread and sends from a thread per shard).
+# 2. bench_store's `events` mode (records dispatched in process into
+#    committed rows, the writer thread started) with the same sinks; the
+#    clock stops when ClickHouse has every row too.
+#
+# Env: BENCH_CH_RUNS (default 3), BENCH_CH_EVENTS (default 300000),
+# BENCH_STORE_N (records per bench_store run, default 200000),
+# BENCH_CH_BATCH (store.clickhouse_batch of the pipeline, default the
+# store's).
 BUILD=${1:-build}
 EVFLOW_BUILD=$(cd "$BUILD" && pwd)
 export EVFLOW_BUILD
@@ -19,6 +31,118 @@ ch_need
 ch_start 1
 ch_start 2
 runs=${BENCH_CH_RUNS:-3}
+NEV=${BENCH_CH_EVENTS:-300000}
+BIN="$EVFLOW_BUILD/bin"
+batchopt=""
+[ -n "$BENCH_CH_BATCH" ] && batchopt="-o store.clickhouse_batch=$BENCH_CH_BATCH"
+
+cpu_of() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' \
+	    "/proc/$1/stat" 2>/dev/null || echo 0
+}
+now_f() {
+	date +%s.%N
+}
+
+# One pipeline run with store.sink = $1 (run $2): appends "sink
+# store_rate clickhouse_rate store_cpu_s" to $T/pipe.
+pipe_run() {
+	sink=$1
+	D="$T/pipe$2.$sink/data"
+	mkdir -p "$D"
+	for s in 1 2; do
+		chq $s "DROP DATABASE IF EXISTS evflow_pipe" >/dev/null
+	done
+	ep="tcp://127.0.0.1:$(free_port)c"
+	# shellcheck disable=SC2086
+	start_daemon store "$BIN/evflow-store" -d "$D" -N store \
+	    -o store.max_flows=4000000 -o store.sink="$sink" \
+	    -o clickhouse_shards="$CH_SHARDS" -o clickhouse_database=evflow_pipe \
+	    -o store.clickhouse_max_memory=1G -o store.retention=0 $batchopt
+	wait_ctl store
+	start_daemon router "$BIN/evflow-router" -d "$D" -N router -i "$ep"
+	wait_ctl router
+	start_daemon col0 "$BIN/evflow-collector" -d "$D" -N col0 -i "$ep"
+	wait_ctl col0
+	sp=$(pid_of store)
+	s0=$(cpu_of "$sp")
+	t0=$(now_f)
+	"$BIN/evflow-testpub" -z "$ep" --gen "$NEV" --hwm 100000 \
+	    >"$T/testpub.out" 2>&1 &
+	pp=$!
+	end=$(( $(now_s) + NEV / 5000 + 120 ))
+	key=rows_inserted
+	[ "$sink" = clickhouse ] && key=clickhouse_rows
+	until [ "$(counter store $key)" -ge "$NEV" ]; do
+		[ "$(now_s)" -lt "$end" ] || fail "$sink: the store took" \
+		    "$(counter store $key) of $NEV rows"
+		sleep 0.02
+	done
+	if [ "$sink" != clickhouse ]; then
+		until [ "$(sqlite3 -readonly -cmd '.timeout 5000' "$DB" \
+		    'SELECT count(*) FROM flows')" -ge "$NEV" ]; do
+			[ "$(now_s)" -lt "$end" ] || fail "$sink: not committed"
+			sleep 0.02
+		done
+	fi
+	t1=$(now_f)
+	s1=$(cpu_of "$sp")
+	t2=$t1
+	if [ "$sink" != sqlite ]; then
+		until [ "$(counter store clickhouse_rows_pending)" = 0 ]; do
+			[ "$(now_s)" -lt "$end" ] || fail "$sink: clickhouse" \
+			    "still has $(counter store clickhouse_rows_pending)"
+			sleep 0.02
+		done
+		t2=$(now_f)
+		[ "$(counter store clickhouse_rows_dropped)" = 0 ] ||
+			fail "$sink: $(counter store clickhouse_rows_dropped)" \
+			    "rows dropped"
+		n=$(chq 1 "SELECT count() FROM evflow_pipe.flows")
+		[ "$n" -ge "$NEV" ] || fail "$sink: $n flow rows in clickhouse"
+	fi
+	wait "$pp"
+	for name in col0 router store; do
+		p=$(pid_of $name)
+		kill -TERM "$p"
+		wait "$p" || fail "$name ($sink) exited with status $?"
+	done
+	awk -v s="$sink" -v n="$NEV" -v a="$t0" -v b="$t1" -v c="$t2" \
+	    -v cpu="$(awk -v x="$s1" -v y="$s0" 'BEGIN { print x - y }')" \
+	    'BEGIN { printf "%s %.0f %.0f %.2f\n", s, n / (b - a),
+	    (s == "sqlite" ? 0 : n / (c - a)), cpu }' >>"$T/pipe"
+	D="$T/data"
+	DB="$D/evflow.db"
+}
+
+i=0
+while [ $i -lt "$runs" ]; do
+	for sink in sqlite both clickhouse; do
+		pipe_run $sink $i
+	done
+	i=$((i + 1))
+done
+python3 - "$T/pipe" "$NEV" "$runs" <<'PY'
+import statistics, sys
+r = {}
+for line in open(sys.argv[1]):
+    s, st, ch, cpu = line.split()
+    r.setdefault(s, []).append((float(st), float(ch), float(cpu)))
+med = {s: [statistics.median(x[k] for x in v) for k in range(3)]
+       for s, v in r.items()}
+print("clickhouse: the pipeline, %s events per run, medians of %s runs "
+      "alternating, 2 shards on this machine" % (sys.argv[2], sys.argv[3]))
+base = med["sqlite"]
+for s in ("sqlite", "both", "clickhouse"):
+    st, ch, cpu = med[s]
+    print("  store.sink = %-10s store %7.0f events/s (x%.2f of sqlite), "
+          "store CPU %5.2f s (x%.2f)%s" % (s, st, st / base[0], cpu,
+          cpu / base[2], "" if s == "sqlite" else
+          "; every row in ClickHouse at %.0f rows/s (x%.2f of the "
+          "store's sqlite rate)" % (ch, ch / base[0])))
+PY
+[ $? -eq 0 ] || fail "pipeline numbers"
+
 export BENCH_STORE_N=${BENCH_STORE_N:-200000}
 export BENCH_STORE_MODES=events BENCH_STORE_RUNS=1 BENCH_STORE_CH="$CH_SHARDS"
 i=0

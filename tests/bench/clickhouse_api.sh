@@ -87,31 +87,53 @@ python3 - "$URL_LITE" "$TOK_LITE" "$URL_CH" "$TOK_CH" "$REQS" "$CHN" \
     "$LITEN" <<'PY'
 import statistics, sys, time, urllib.error, urllib.request
 lite, tl, ch, tc, reqs, chn, liten = sys.argv[1:8]
+import json
+# The UI's requests: the list's first page (by last_seen, its default),
+# filtered, sorted otherwise, the next page through its cursor (each
+# backend's own cursor), and the dashboard.
 kinds = {
     "first page": "/api/v1/flows?limit=100",
     "filter proto=udp": "/api/v1/flows?limit=100&proto=udp",
     "filter addr CIDR": "/api/v1/flows?limit=100&addr=10.0.1.0/24",
+    "filter port+proto": "/api/v1/flows?limit=100&srv_port=443&proto=tcp",
     "sort bytes": "/api/v1/flows?limit=100&sort=bytes",
+    "sort srv_port asc": "/api/v1/flows?limit=100&sort=srv_port&order=asc",
+    "cursor page 2": "@/api/v1/flows?limit=100",
+    "cursor bytes p2": "@/api/v1/flows?limit=100&sort=bytes",
     "summary 1 h": "/api/v1/summary?window=3600",
 }
 t = {(b, k): [] for b in ("sqlite", "clickhouse") for k in kinds}
-def get(base, tok, path):
+def get(base, tok, path, body=False):
     req = urllib.request.Request(base + path,
         headers={"Authorization": "Bearer " + tok})
     s = time.monotonic()
+    out = None
     try:
         with urllib.request.urlopen(req, timeout=120) as r:
-            r.read()
+            out = r.read()
     except urllib.error.HTTPError as e:
         # (a 503: the query ran out of time) counted, its time kept
         failed[base] = failed.get(base, 0) + 1
         print("  %s %s: HTTP %d" % (base, path, e.code))
-    return (time.monotonic() - s) * 1000
+    ms = (time.monotonic() - s) * 1000
+    return (ms, out) if body else ms
 failed = {}
+# A cursor kind: the second page, through the cursor each backend gave.
+paths = {}
+for k, p in kinds.items():
+    for b, base, tok in (("sqlite", lite, tl), ("clickhouse", ch, tc)):
+        if p.startswith("@"):
+            ms, out = get(base, tok, p[1:], True)
+            nxt = json.loads(out)["next"] if out else None
+            if nxt is None:
+                sys.exit("clickhouse_api: %s: no cursor from %s" % (k, b))
+            paths[(b, k)] = p[1:] + "&cursor=" + nxt
+        else:
+            paths[(b, k)] = p
 for i in range(int(reqs)):
-    for k, p in kinds.items():
-        t[("sqlite", k)].append(get(lite, tl, p))
-        t[("clickhouse", k)].append(get(ch, tc, p))
+    for k in kinds:
+        t[("sqlite", k)].append(get(lite, tl, paths[("sqlite", k)]))
+        t[("clickhouse", k)].append(get(ch, tc, paths[("clickhouse", k)]))
 def p99(v):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(0.99 * (len(v) - 1))))]
