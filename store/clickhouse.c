@@ -676,7 +676,7 @@ ch_open(const struct ch_conf *conf, char *err, size_t errlen)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0, rc = 0; i < n; i++) {
-		char name[16];
+		char name[32];	/* (at most "store-ch15") */
 
 		if ((rc = pthread_create(&ch->sh[i].th, NULL, run,
 		    &ch->sh[i])) != 0)
