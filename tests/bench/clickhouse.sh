@@ -49,6 +49,7 @@ now_f() {
 pipe_run() {
 	sink=$1
 	D="$T/pipe$2.$sink/data"
+	DB="$D/evflow.db"
 	mkdir -p "$D"
 	for s in 1 2; do
 		chq $s "DROP DATABASE IF EXISTS evflow_pipe" >/dev/null
