@@ -3,6 +3,7 @@ CAPTURE_LIB_SRCS = \
 	capture/dissect.c \
 	capture/dns.c \
 	capture/dpi.c \
+	capture/dpi_queue.c \
 	capture/flow_export.c \
 	capture/flow_table.c \
 	capture/frag.c \

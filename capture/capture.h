@@ -68,6 +68,14 @@ enum capture_counter {
 	CC_DPI_RECLAIMED,	/* inspections ended early: capture.dpi_flows
 				   states all in use, the oldest taken */
 	CC_DPI_CUT,		/* payload packets cut to DPI_COPY_MAX */
+	CC_DPI_QUEUE_FULL,	/* payload packets the worker's ring had no
+				   room for (live): not inspected */
+	CC_DPI_NOT_INSPECTED,	/* flows whose first payload packet the
+				   ring had no room for */
+	CC_DPI_LATE,		/* flows that ended while the worker was
+				   busy: sent without their result */
+	CC_DPI_WAITS,		/* times the packet path waited for the
+				   worker (a file: ring full, flow end) */
 	CC_DNS_RESPONSES,	/* DNS responses looked at */
 	CC_DNS_BAD,		/* ... malformed (not used) */
 	CC_NAMES_LEARNED,	/* addresses new to the name cache */
@@ -236,6 +244,8 @@ struct flow {
 #define FLOW_DPI_NONE	0	/* no payload packet seen yet */
 #define FLOW_DPI_ACTIVE	1	/* nDPI is looking at its packets */
 #define FLOW_DPI_DONE	2	/* result kept (dpi.c) */
+#define FLOW_DPI_SKIPPED 3	/* the worker's ring had no room for its
+				   first payload packet: not inspected */
 
 #define FLOW_BYTES_MAX	256	/* per live flow in the table, floor */
 _Static_assert(sizeof(struct flow) <= 224, "flow entry too large");
@@ -386,6 +396,70 @@ const char *names_get(const struct names *, const uint8_t[16]);
 /* A UDP packet from port 53: its answers into the cache. */
 void	names_dns(struct names *, const struct pkt *);
 
+/* ---- dpi_queue.c ---- */
+
+/*
+ * Bounded single-producer single-consumer ring of variable-length
+ * records (lock-free; futex waits), between the packet path and the
+ * nDPI worker.  Producer: reserve, fill, commit (or nothing: a reserved
+ * record is only published by commit).  Consumer: peek, use, release
+ * with the length peek gave.  See dpi_queue.c for the guarantees.
+ */
+struct dpiq {
+	uint8_t		*buf;
+	size_t		 size;		/* bytes, power of 2 */
+	/* Producer's line. */
+	_Alignas(64) uint64_t head;	/* after the last committed record */
+	uint64_t	 published;	/* the last pub stored */
+	uint64_t	 tail_seen;
+	size_t		 pend;		/* bytes of the reserved record */
+	uint64_t	 pwant;		/* tail it waits for (atomic) */
+	_Alignas(64) uint64_t pub;	/* head the consumer may read to */
+	/* Consumer's line. */
+	_Alignas(64) uint64_t tail;
+	uint64_t	 head_seen;
+	size_t		 skip;		/* bytes skipped before the peeked one */
+	/* Sleep flags (futex words) and the stop request. */
+	_Alignas(64) uint32_t csleep;
+	uint32_t	 psleep;
+	uint32_t	 stop;
+};
+
+/* A ring of `bytes` (rounded up to a power of 2, at least 4096).  NULL
+ * (errno) on failure. */
+struct dpiq *dpiq_new(size_t);
+void	dpiq_free(struct dpiq *);
+size_t	dpiq_bytes(const struct dpiq *);
+/* The longest record the ring takes (a quarter of it, less a header). */
+size_t	dpiq_max_record(const struct dpiq *);
+/* Producer: room for a record of `len` bytes, or NULL if full (never
+ * waits); dpiq_commit publishes it. */
+void	*dpiq_reserve(struct dpiq *, size_t);
+void	dpiq_commit(struct dpiq *);
+/* Producer: lets the consumer see every committed record (commit does
+ * now and then by itself). */
+void	dpiq_publish(struct dpiq *);
+/* Producer: the position after the last committed record; a record's
+ * bytes in the ring (its header included). */
+uint64_t dpiq_head(const struct dpiq *);
+size_t	dpiq_record_bytes(size_t);
+/* Producer: waits until the consumer has finished every record before
+ * position `pos` (dpiq_head() then: every record), up to `usec`
+ * (UINT64_MAX: no limit).  1 if so, 0 on timeout. */
+int	dpiq_wait(struct dpiq *, uint64_t, uint64_t);
+/* Producer: 1 if the consumer has finished the records before `pos`;
+ * dpiq_idle: every record. */
+int	dpiq_done(struct dpiq *, uint64_t);
+int	dpiq_idle(struct dpiq *);
+/* Consumer: the oldest record and its length, or NULL if empty. */
+const void *dpiq_peek(struct dpiq *, size_t *);
+void	dpiq_release(struct dpiq *, size_t);
+/* Consumer: sleeps until a record or a stop comes (or 10 ms pass). */
+void	dpiq_wait_data(struct dpiq *);
+/* Asks the consumer to stop once the ring is empty (any thread). */
+void	dpiq_stop(struct dpiq *);
+int	dpiq_stopped(struct dpiq *);
+
 /* ---- dpi.c ---- */
 
 struct dpi;
@@ -394,21 +468,37 @@ struct dpi_cfg {
 	uint32_t	slots;		/* flows inspected at once */
 	uint32_t	max_packets;	/* payload packets per flow */
 	size_t		flow_memory;	/* bytes of nDPI memory per flow */
+	size_t		queue_bytes;	/* 0: nDPI on the packet path; else
+					   on a worker thread fed by a ring
+					   of this many bytes */
+	int		lossless;	/* worker: wait for ring space (a
+					   file) instead of counting the
+					   packet out (a NIC) */
 };
 
-/* NULL with a reason in err. */
+/* NULL with a reason in err.  A worker starts with dpi_start. */
 struct dpi *dpi_new(const struct dpi_cfg *, uint64_t *, struct names *,
 	    char *, size_t);
+/* Starts the worker thread (cfg.queue_bytes != 0; else nothing).  -1
+ * with a reason in err. */
+int	dpi_start(struct dpi *, char *, size_t);
+/* Stops the worker (after the ring is empty) and frees everything. */
 void	dpi_free(struct dpi *);
+/* Copies the worker's counters into the counter array (the thread that
+ * owns the counters calls it before reading them). */
+void	dpi_sync_counters(struct dpi *);
 /* Bytes preallocated (results per flow slot + inspection states). */
 size_t	dpi_bytes(const struct dpi *);
 /* sizeof nDPI's per-flow state (the floor of capture.dpi_flow_memory). */
 size_t	dpi_state_bytes(void);
 /* A payload packet (k->l3 set) of flow-table entry i, flow f. */
 void	dpi_packet(struct dpi *, uint32_t, struct flow *, const struct pkt *);
+/* Hands the packets given so far to the worker (after each batch). */
+void	dpi_publish(struct dpi *);
 /* Flow i ends: a flow still inspected gets nDPI's final answer. */
 void	dpi_flow_end(struct dpi *, uint32_t, struct flow *);
-/* Fills rec->app and EVP_F_HAS_APP from flow i's result, if any. */
+/* Fills rec->app and EVP_F_HAS_APP from flow i's result, if any, after
+ * flow_export (which clears the block). */
 void	dpi_export(struct dpi *, uint32_t, const struct flow *,
 	    struct evp_flow *);
 

@@ -26,11 +26,37 @@
  * in a compact entry per flow-table slot (struct dpi_result), so the
  * nDPI state is released as soon as detection is over.
  *
+ * Where nDPI runs (cfg.queue_bytes): on the packet path, or on a worker
+ * thread (the daemon's default) so that the packet path only copies a
+ * payload packet into a bounded ring (dpi_queue.c) and nDPI uses the
+ * other core.  The two sides share nothing but the ring and, per flow
+ * table slot, a generation number:
+ *   - the packet path (producer) owns struct flow, the per-slot struct
+ *     dpi_pflow (the generation of the flow's inspection, packets sent)
+ *     and the name cache;
+ *   - the worker owns nDPI, the inspection states and struct dpi_result,
+ *     except `done`, which it stores (release) once a result is final:
+ *     the packet path reads a result only after loading done (acquire)
+ *     equal to its generation, and a slot's result is rewritten only
+ *     after the packet path has queued a later generation's packet.
+ * When the ring is empty the worker has finished every record and waits
+ * (see dpi_queue.c): then the packet path may act on the worker's state
+ * itself (a flow's end, what a live record shows so far) until it
+ * queues the next record.  A file waits for room in the ring and, at a
+ * flow's end or record, for the worker to catch up (dpi_waits), so its
+ * results are those of inline inspection; a NIC never waits for ring
+ * room: a packet without it is counted (dpi_queue_full) and a flow whose
+ * first payload packet had none is "Not inspected" (dpi_not_inspected);
+ * a flow ending while the worker is still busy for DPI_END_WAIT_USEC is
+ * sent without a result (dpi_late).
+ *
  * Which host name: nDPI 4.2 keeps one (host_server_name, up to 79
  * bytes): the TLS/QUIC SNI, the HTTP Host, or the DNS query name, by
  * the protocol detected.  JA3 is the client's (nDPI 4.2 has no JA4).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,27 +66,57 @@
 #include "capture.h"
 
 #define DPI_NAME_LEN	80	/* nDPI 4.2's host_server_name */
+#define DPI_END_WAIT_USEC 1000	/* a NIC: a flow's end waits this long for
+				   the worker to catch up */
+#define DPI_NOT_INSPECTED "Not inspected"
 
-/* Per flow-table slot: what detection found. */
+/* Per flow-table slot, the worker's: what detection found. */
 struct dpi_result {
+	uint32_t	gen;		/* inspection it is about */
+	uint32_t	part_gen;	/* part is of this inspection (atomic) */
 	uint32_t	slot;		/* inspection state while active */
+	uint64_t	part;		/* so far: master << 32 | app << 16 |
+					   category (atomic) */
+	uint64_t	ts_usec;	/* packet or end that made it final */
 	uint16_t	master, app;	/* nDPI protocol ids */
 	uint16_t	category;
 	uint8_t		name_src;	/* enum evp_name_source, 0 = none */
 	uint8_t		pkts;		/* payload packets fed */
+	uint8_t		active;		/* holds slot */
 	char		name[DPI_NAME_LEN];
 	char		ja3[33], ja3s[33];
+};
+
+/* Per flow-table slot, the packet path's. */
+struct dpi_pflow {
+	uint64_t	pos;		/* ring position after its last record */
+	uint32_t	gen;		/* of the flow's inspection */
+	uint8_t		sent;		/* payload packets given */
+	uint8_t		pad[3];
 };
 
 /* One flow under inspection.  `mem` is what nDPI allocated for it. */
 struct dpi_slot {
 	struct ndpi_flow_struct fl;
 	size_t		mem;
-	struct flow	*flow;		/* the flow it inspects, if active */
-	uint32_t	index;		/* ... and its flow-table index */
+	uint32_t	index;		/* its flow-table index, if active */
 	uint32_t	prev, next;	/* active list (oldest first) or free
 					   list (next) */
 	int		active;		/* fl holds nDPI allocations */
+};
+
+/* What the ring carries: a payload packet of an inspection, or the end
+ * of the flow (only when the worker was busy at the flow's end). */
+#define DPI_MSG_PACKET	1
+#define DPI_MSG_END	2
+struct dpi_msg {
+	uint64_t	ts_usec;
+	uint32_t	index, gen;
+	uint16_t	len;		/* bytes of IP packet in data */
+	uint8_t		type;
+	uint8_t		l4proto;
+	uint32_t	pad;
+	uint8_t		data[];
 };
 
 /* Names of (master, app) pairs already formatted: a record is built
@@ -77,13 +133,30 @@ struct dpi {
 	struct dpi_cfg	 cfg;
 	struct dpi_pname pname[DPI_NAME_CACHE];
 	struct ndpi_detection_module_struct *mod;
+	/* The worker's (see above). */
 	struct dpi_result *res;		/* cfg.max_flows entries */
+	uint32_t	*done;		/* per slot: res's gen once final
+					   (atomic; apart, so the packet
+					   path reads 4 bytes a flow) */
 	struct dpi_slot	*slot;		/* cfg.slots entries */
 	uint32_t	 free_head, unused;
 	uint32_t	 old_head, old_tail;	/* active, by start */
+	uint64_t	*wcnt;		/* its counters: cnt, or own */
+	uint64_t	 own[CC_MAX];
+	/* The packet path's. */
+	struct dpi_pflow *pf;		/* cfg.max_flows entries */
+	uint32_t	 gen;		/* last generation given */
 	uint64_t	*cnt;		/* CC_MAX counters, borrowed */
 	struct names	*names;		/* borrowed, may be NULL */
+	/* The worker thread, if any. */
+	struct dpiq	*q;
+	pthread_t	 thread;
+	int		 running;
 };
+
+/* A worker counter: the packet path reads them while the worker runs. */
+#define WINC(d, c)	__atomic_store_n(&(d)->wcnt[c], (d)->wcnt[c] + 1, \
+			    __ATOMIC_RELAXED)
 
 /*
  * nDPI's allocations carry a header: their size and the counter of the
@@ -158,16 +231,28 @@ dpi_new(const struct dpi_cfg *cfg, uint64_t *cnt, struct names *names,
 	}
 	d->cfg = *cfg;
 	d->cnt = cnt;
+	d->wcnt = cfg->queue_bytes != 0 ? d->own : cnt;
 	d->names = names;
 	d->free_head = d->old_head = d->old_tail = FLOW_NIL;
 	set_ndpi_malloc(dpi_malloc);
 	set_ndpi_free(dpi_mfree);
 	d->res = calloc(cfg->max_flows, sizeof(*d->res));
+	d->done = calloc(cfg->max_flows, sizeof(*d->done));
+	d->pf = calloc(cfg->max_flows, sizeof(*d->pf));
 	d->slot = calloc(cfg->slots, sizeof(*d->slot));
-	if (d->res == NULL || d->slot == NULL ||
+	if (d->res == NULL || d->done == NULL || d->pf == NULL ||
+	    d->slot == NULL ||
 	    (d->mod = ndpi_init_detection_module(ndpi_no_prefs)) == NULL) {
 		snprintf(err, errlen, "dpi: out of memory for %u flows and "
 		    "%u states", cfg->max_flows, cfg->slots);
+		dpi_free(d);
+		return NULL;
+	}
+	if (cfg->queue_bytes != 0 && ((d->q = dpiq_new(cfg->queue_bytes)) ==
+	    NULL || dpiq_max_record(d->q) < sizeof(struct dpi_msg) + 64)) {
+		snprintf(err, errlen, "dpi: a ring of %zu bytes: %s",
+		    cfg->queue_bytes, d->q == NULL ? strerror(errno) :
+		    "too small");
 		dpi_free(d);
 		return NULL;
 	}
@@ -177,30 +262,27 @@ dpi_new(const struct dpi_cfg *cfg, uint64_t *cnt, struct names *names,
 	return d;
 }
 
-void
-dpi_free(struct dpi *d)
-{
-	uint32_t i;
-
-	if (d == NULL)
-		return;
-	/* Slots still in use hold nDPI allocations. */
-	if (d->slot != NULL)
-		for (i = 0; i < d->unused; i++)
-			if (d->slot[i].active)
-				ndpi_free_flow_data(&d->slot[i].fl);
-	if (d->mod != NULL)
-		ndpi_exit_detection_module(d->mod);
-	free(d->res);
-	free(d->slot);
-	free(d);
-}
-
 size_t
 dpi_bytes(const struct dpi *d)
 {
-	return (size_t)d->cfg.max_flows * sizeof(*d->res) +
-	    (size_t)d->cfg.slots * sizeof(*d->slot);
+	return (size_t)d->cfg.max_flows * (sizeof(*d->res) +
+	    sizeof(*d->done) + sizeof(*d->pf)) + (size_t)d->cfg.slots * sizeof(*d->slot) +
+	    (d->q != NULL ? dpiq_bytes(d->q) : 0);
+}
+
+void
+dpi_sync_counters(struct dpi *d)
+{
+	static const enum capture_counter w[] = { CC_DPI_DETECTED,
+	    CC_DPI_UNKNOWN, CC_DPI_PACKET_LIMIT, CC_DPI_MEMORY_LIMIT,
+	    CC_DPI_RECLAIMED };
+	size_t i;
+
+	if (d->wcnt == d->cnt)
+		return;
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		d->cnt[w[i]] = __atomic_load_n(&d->wcnt[w[i]],
+		    __ATOMIC_RELAXED);
 }
 
 static int
@@ -271,13 +353,15 @@ dpi_known(ndpi_protocol p, const struct ndpi_flow_struct *fl, uint8_t l4)
 	    fl->protos.tls_quic.ja3_server[0] != '\0';
 }
 
+/* ---- the worker's side (or the packet path's, see above) ---- */
+
 /*
- * Ends the inspection of flow i: takes nDPI's answer (its guess when
- * `giveup`), keeps the result, frees the state and learns the server's
- * name.  `f` is the flow (for its server address and time).
+ * Ends the inspection of flow-table slot i: takes nDPI's answer (its
+ * guess when `giveup`), keeps the result, frees the state and makes the
+ * result final (done).
  */
 static void
-dpi_finish(struct dpi *d, uint32_t i, struct flow *f, int giveup)
+w_finish(struct dpi *d, uint32_t i, int giveup, uint64_t ts_usec)
 {
 	struct dpi_result *r = &d->res[i];
 	struct dpi_slot *s = &d->slot[r->slot];
@@ -297,9 +381,9 @@ dpi_finish(struct dpi *d, uint32_t i, struct flow *f, int giveup)
 	r->category = (uint16_t)p.category;
 	if (r->master == NDPI_PROTOCOL_UNKNOWN &&
 	    r->app == NDPI_PROTOCOL_UNKNOWN)
-		d->cnt[CC_DPI_UNKNOWN]++;
+		WINC(d, CC_DPI_UNKNOWN);
 	else
-		d->cnt[CC_DPI_DETECTED]++;
+		WINC(d, CC_DPI_DETECTED);
 	r->name_src = (uint8_t)name_kind(r->master, r->app);
 	if (r->name_src != 0)
 		copy_str(r->name, sizeof(r->name), s->fl.host_server_name,
@@ -316,7 +400,6 @@ dpi_finish(struct dpi *d, uint32_t i, struct flow *f, int giveup)
 	dpi_charge = NULL;
 	s->mem = 0;
 	s->active = 0;
-	s->flow = NULL;
 	if (s->prev != FLOW_NIL)
 		d->slot[s->prev].next = s->next;
 	else
@@ -327,61 +410,75 @@ dpi_finish(struct dpi *d, uint32_t i, struct flow *f, int giveup)
 		d->old_tail = s->prev;
 	s->next = d->free_head;
 	d->free_head = r->slot;
-	f->dpi = FLOW_DPI_DONE;
-	if (d->names != NULL && r->name[0] != '\0' &&
-	    (r->name_src == EVP_NAME_SNI || r->name_src == EVP_NAME_HTTP))
-		names_learn(d->names, flow_addr(f, 1), r->name, r->name_src,
-		    f->last_usec, 0);
+	r->active = 0;
+	r->ts_usec = ts_usec;
+	__atomic_store_n(&d->done[i], r->gen, __ATOMIC_RELEASE);
 }
 
-void
-dpi_packet(struct dpi *d, uint32_t i, struct flow *f, const struct pkt *k)
+/* A state for inspection `gen` of slot i (the oldest one's if none is
+ * free: its inspection ends with what nDPI has so far). */
+static void
+w_begin(struct dpi *d, uint32_t i, uint32_t gen, uint64_t ts_usec)
+{
+	struct dpi_result *r = &d->res[i];
+	struct dpi_slot *s;
+	uint32_t n;
+
+	if (r->active)		/* a NIC's end message found no room */
+		w_finish(d, i, 1, ts_usec);
+	if (d->free_head == FLOW_NIL && d->unused == d->cfg.slots) {
+		WINC(d, CC_DPI_RECLAIMED);
+		w_finish(d, d->slot[d->old_head].index, 1, ts_usec);
+	}
+	if (d->free_head != FLOW_NIL) {
+		n = d->free_head;
+		d->free_head = d->slot[n].next;
+	} else
+		n = d->unused++;
+	r->gen = gen;
+	r->slot = n;
+	r->master = r->app = r->category = 0;
+	r->name_src = 0;
+	r->pkts = 0;
+	r->active = 1;
+	r->name[0] = r->ja3[0] = r->ja3s[0] = '\0';
+	s = &d->slot[n];
+	memset(&s->fl, 0, sizeof(s->fl));
+	s->mem = 0;
+	s->active = 1;
+	s->index = i;
+	s->next = FLOW_NIL;
+	s->prev = d->old_tail;
+	if (d->old_tail != FLOW_NIL)
+		d->slot[d->old_tail].next = n;
+	else
+		d->old_head = n;
+	d->old_tail = n;
+}
+
+/* A payload packet (its IP packet, `len` bytes) of inspection `gen` of
+ * slot i. */
+static void
+w_packet(struct dpi *d, uint32_t i, uint32_t gen, uint8_t l4proto,
+    const uint8_t *ip, uint16_t len, uint64_t ts_usec)
 {
 	struct dpi_result *r = &d->res[i];
 	struct dpi_slot *s;
 	ndpi_protocol p;
-	uint32_t n;
 
-	if (f->dpi == FLOW_DPI_NONE) {
-		if (d->free_head == FLOW_NIL && d->unused == d->cfg.slots) {
-			d->cnt[CC_DPI_RECLAIMED]++;
-			s = &d->slot[d->old_head];
-			dpi_finish(d, s->index, s->flow, 1);
-		}
-		if (d->free_head != FLOW_NIL) {
-			n = d->free_head;
-			d->free_head = d->slot[n].next;
-		} else
-			n = d->unused++;
-		memset(r, 0, sizeof(*r));
-		r->slot = n;
-		s = &d->slot[n];
-		memset(&s->fl, 0, sizeof(s->fl));
-		s->mem = 0;
-		s->active = 1;
-		s->flow = f;
-		s->index = i;
-		s->next = FLOW_NIL;
-		s->prev = d->old_tail;
-		if (d->old_tail != FLOW_NIL)
-			d->slot[d->old_tail].next = n;
-		else
-			d->old_head = n;
-		d->old_tail = n;
-		f->dpi = FLOW_DPI_ACTIVE;
-		d->cnt[CC_DPI_FLOWS]++;
-	}
+	if (r->gen != gen)
+		w_begin(d, i, gen, ts_usec);
+	else if (!r->active)
+		return;		/* over; the packet path did not know yet */
 	s = &d->slot[r->slot];
-	d->cnt[CC_DPI_PACKETS]++;
 	r->pkts++;
 	dpi_charge = &s->mem;
-	p = ndpi_detection_process_packet(d->mod, &s->fl, k->l3,
-	    (unsigned short)(k->l3_cap > 65535 ? 65535 : k->l3_cap),
-	    k->ts_usec / 1000);
+	p = ndpi_detection_process_packet(d->mod, &s->fl, ip, len,
+	    ts_usec / 1000);
 	dpi_charge = NULL;
 	if (sizeof(s->fl) + s->mem > d->cfg.flow_memory) {
-		d->cnt[CC_DPI_MEMORY_LIMIT]++;
-		dpi_finish(d, i, f, 1);
+		WINC(d, CC_DPI_MEMORY_LIMIT);
+		w_finish(d, i, 1, ts_usec);
 	} else if (p.master_protocol != NDPI_PROTOCOL_UNKNOWN ||
 	    p.app_protocol != NDPI_PROTOCOL_UNKNOWN) {
 		/* Done once the protocol and its name are known: what nDPI
@@ -389,19 +486,263 @@ dpi_packet(struct dpi *d, uint32_t i, struct flow *f, const struct pkt *k)
 		 * responses) is not sent on, and costs a packet each. */
 		if (r->pkts >= d->cfg.max_packets ||
 		    !ndpi_extra_dissection_possible(d->mod, &s->fl) ||
-		    dpi_known(p, &s->fl, k->proto))
-			dpi_finish(d, i, f, 0);
+		    dpi_known(p, &s->fl, l4proto))
+			w_finish(d, i, 0, ts_usec);
+		else {
+			/* What a live record may show so far. */
+			__atomic_store_n(&r->part, (uint64_t)
+			    s->fl.detected_protocol_stack[1] << 32 |
+			    (uint64_t)s->fl.detected_protocol_stack[0] << 16 |
+			    (uint16_t)s->fl.category, __ATOMIC_RELAXED);
+			__atomic_store_n(&r->part_gen, gen, __ATOMIC_RELEASE);
+		}
 	} else if (r->pkts >= d->cfg.max_packets) {
-		d->cnt[CC_DPI_PACKET_LIMIT]++;
-		dpi_finish(d, i, f, 1);
+		WINC(d, CC_DPI_PACKET_LIMIT);
+		w_finish(d, i, 1, ts_usec);
 	}
+}
+
+/* The flow of inspection `gen` of slot i ended at ts_usec. */
+static void
+w_end(struct dpi *d, uint32_t i, uint32_t gen, uint64_t ts_usec)
+{
+	if (d->res[i].gen == gen && d->res[i].active)
+		w_finish(d, i, 1, ts_usec);
+}
+
+/* The worker thread: records until stopped with an empty ring. */
+static void *
+dpi_worker(void *arg)
+{
+	struct dpi *d = arg;
+	const struct dpi_msg *m;
+	size_t len;
+
+	for (;;) {
+		if ((m = dpiq_peek(d->q, &len)) == NULL) {
+			if (dpiq_stopped(d->q) && dpiq_peek(d->q, &len) ==
+			    NULL)
+				break;
+			dpiq_wait_data(d->q);
+			continue;
+		}
+		if (m->type == DPI_MSG_PACKET)
+			w_packet(d, m->index, m->gen, m->l4proto, m->data,
+			    m->len, m->ts_usec);
+		else
+			w_end(d, m->index, m->gen, m->ts_usec);
+		dpiq_release(d->q, len);
+	}
+	return NULL;
+}
+
+int
+dpi_start(struct dpi *d, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int e;
+
+	if (d->q == NULL || d->running)
+		return 0;
+	/* Signals are the main loop's: the worker blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&d->thread, NULL, dpi_worker, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		snprintf(err, errlen, "dpi: worker thread: %s", strerror(e));
+		return -1;
+	}
+	(void)pthread_setname_np(d->thread, "evflow-dpi");
+	d->running = 1;
+	return 0;
+}
+
+void
+dpi_free(struct dpi *d)
+{
+	uint32_t i;
+
+	if (d == NULL)
+		return;
+	if (d->running) {
+		dpiq_stop(d->q);
+		pthread_join(d->thread, NULL);
+	}
+	/* Slots still in use hold nDPI allocations. */
+	if (d->slot != NULL)
+		for (i = 0; i < d->unused; i++)
+			if (d->slot[i].active)
+				ndpi_free_flow_data(&d->slot[i].fl);
+	if (d->mod != NULL)
+		ndpi_exit_detection_module(d->mod);
+	dpiq_free(d->q);
+	free(d->res);
+	free(d->done);
+	free(d->pf);
+	free(d->slot);
+	free(d);
+}
+
+/* ---- the packet path's side ---- */
+
+/* With a worker: 1 once it has finished the records before `pos`,
+ * waiting up to `usec` (UINT64_MAX: as long as it takes; counted). */
+static int
+dpi_wait(struct dpi *d, uint64_t pos, uint64_t usec)
+{
+	dpiq_publish(d->q);
+	if (dpiq_done(d->q, pos))
+		return 1;
+	if (usec == 0)
+		return 0;
+	d->cnt[CC_DPI_WAITS]++;
+	return dpiq_wait(d->q, pos, usec);
+}
+
+/* An active flow whose result became final: done, its server's name
+ * learned (at the time of the packet that made it final). */
+static void
+dpi_observe(struct dpi *d, uint32_t i, struct flow *f)
+{
+	const struct dpi_result *r = &d->res[i];
+
+	if (f->dpi != FLOW_DPI_ACTIVE || __atomic_load_n(&d->done[i],
+	    __ATOMIC_ACQUIRE) != d->pf[i].gen)
+		return;
+	f->dpi = FLOW_DPI_DONE;
+	if (d->names != NULL && r->name[0] != '\0' &&
+	    (r->name_src == EVP_NAME_SNI || r->name_src == EVP_NAME_HTTP))
+		names_learn(d->names, flow_addr(f, 1), r->name, r->name_src,
+		    r->ts_usec, 0);
+}
+
+/* A record of `len` bytes in the ring, or NULL if it has no room (a
+ * file waits for it, counted). */
+static struct dpi_msg *
+dpi_reserve(struct dpi *d, size_t len)
+{
+	struct dpi_msg *m;
+	uint64_t head = dpiq_head(d->q), half = dpiq_bytes(d->q) / 2;
+
+	if ((m = dpiq_reserve(d->q, len)) != NULL || !d->cfg.lossless)
+		return m;
+	/* Room for half the ring: one wait per half ring, not per packet. */
+	(void)dpi_wait(d, head > half ? head - half : 0, UINT64_MAX);
+	return dpiq_reserve(d->q, len);
+}
+
+static void
+dpi_committed(struct dpi *d, uint32_t i, struct flow *f, uint32_t gen)
+{
+	struct dpi_pflow *pf = &d->pf[i];
+
+	if (f->dpi == FLOW_DPI_NONE) {
+		pf->gen = gen;
+		pf->sent = 0;
+		f->dpi = FLOW_DPI_ACTIVE;
+		d->cnt[CC_DPI_FLOWS]++;
+	}
+	pf->sent++;
+	d->cnt[CC_DPI_PACKETS]++;
+}
+
+void
+dpi_packet(struct dpi *d, uint32_t i, struct flow *f, const struct pkt *k)
+{
+	struct dpi_pflow *pf = &d->pf[i];
+	struct dpi_msg *m;
+	uint32_t len = k->l3_cap, gen;
+
+	dpi_observe(d, i, f);
+	if (f->dpi > FLOW_DPI_ACTIVE ||
+	    (f->dpi == FLOW_DPI_ACTIVE && pf->sent >= d->cfg.max_packets))
+		return;
+	gen = f->dpi == FLOW_DPI_NONE ? (++d->gen == 0 ? ++d->gen : d->gen) :
+	    pf->gen;
+	if (len > 65535)
+		len = 65535;
+	if (d->q == NULL || !d->running) {
+		dpi_committed(d, i, f, gen);
+		w_packet(d, i, gen, k->proto, k->l3, (uint16_t)len,
+		    k->ts_usec);
+		dpi_observe(d, i, f);
+		return;
+	}
+	if (len > dpiq_max_record(d->q) - sizeof(*m))
+		len = (uint32_t)(dpiq_max_record(d->q) - sizeof(*m));
+	if ((m = dpi_reserve(d, sizeof(*m) + len)) == NULL) {
+		d->cnt[CC_DPI_QUEUE_FULL]++;
+		if (f->dpi == FLOW_DPI_NONE) {
+			f->dpi = FLOW_DPI_SKIPPED;
+			d->cnt[CC_DPI_NOT_INSPECTED]++;
+		}
+		return;
+	}
+	m->ts_usec = k->ts_usec;
+	m->index = i;
+	m->gen = gen;
+	m->len = (uint16_t)len;
+	m->type = DPI_MSG_PACKET;
+	m->l4proto = k->proto;
+	m->pad = 0;
+	memcpy(m->data, k->l3, len);
+	dpiq_commit(d->q);
+	dpi_committed(d, i, f, gen);
+	pf->pos = dpiq_head(d->q);
+}
+
+void
+dpi_publish(struct dpi *d)
+{
+	if (d->q != NULL)
+		dpiq_publish(d->q);
 }
 
 void
 dpi_flow_end(struct dpi *d, uint32_t i, struct flow *f)
 {
+	struct dpi_msg *m;
+	uint32_t gen = d->pf[i].gen;
+
+	dpi_observe(d, i, f);
+	if (f->dpi != FLOW_DPI_ACTIVE)
+		return;
+	/* Without a worker, or with the worker idle (it touches nothing
+	 * until the next record): its final answer now. */
+	if (d->q == NULL || !d->running || (dpiq_publish(d->q),
+	    dpiq_idle(d->q))) {
+		w_end(d, i, gen, f->last_usec);
+		dpi_observe(d, i, f);
+		dpi_sync_counters(d);
+		return;
+	}
+	if ((m = dpi_reserve(d, sizeof(*m))) != NULL) {
+		memset(m, 0, sizeof(*m));
+		m->ts_usec = f->last_usec;
+		m->index = i;
+		m->gen = gen;
+		m->type = DPI_MSG_END;
+		dpiq_commit(d->q);
+		if (dpi_wait(d, dpiq_head(d->q), d->cfg.lossless ?
+		    UINT64_MAX : DPI_END_WAIT_USEC))
+			dpi_observe(d, i, f);
+	}
+	dpi_sync_counters(d);
+	/* The worker is busy: the record leaves without the result. */
 	if (f->dpi == FLOW_DPI_ACTIVE)
-		dpi_finish(d, i, f, 1);
+		d->cnt[CC_DPI_LATE]++;
+}
+
+/* The state of flow i's inspection as the packet path may read it:
+ * f->dpi, or done if the worker's result for it is final. */
+static int
+dpi_state(const struct dpi *d, uint32_t i, const struct flow *f)
+{
+	if (f->dpi == FLOW_DPI_ACTIVE && __atomic_load_n(&d->done[i],
+	    __ATOMIC_ACQUIRE) == d->pf[i].gen)
+		return FLOW_DPI_DONE;
+	return f->dpi;
 }
 
 void
@@ -413,23 +754,40 @@ dpi_export(struct dpi *d, uint32_t i, const struct flow *f,
 	struct dpi_pname *pn;
 	ndpi_protocol p;
 	const char *cat;
+	uint64_t part;
 	uint32_t key;
+	int st;
 
-	memset(a, 0, sizeof(*a));
-	if (f->dpi == FLOW_DPI_ACTIVE) {
+	dpi_sync_counters(d);
+	/* Still looking: what is known so far, if anything, when the
+	 * worker's state may be read (a file waits for it). */
+	if ((st = dpi_state(d, i, f)) == FLOW_DPI_ACTIVE && d->q != NULL &&
+	    d->running && d->cfg.lossless) {
+		/* A file: what the worker makes of the packets so far. */
+		(void)dpi_wait(d, d->pf[i].pos, UINT64_MAX);
+		dpi_sync_counters(d);
+		st = dpi_state(d, i, f);
+	}
+	if (st == FLOW_DPI_ACTIVE) {
 		/* Still looking: what is known so far, if anything. */
-		const struct ndpi_flow_struct *fl = &d->slot[r->slot].fl;
-
-		p.master_protocol = fl->detected_protocol_stack[1];
-		p.app_protocol = fl->detected_protocol_stack[0];
-		p.category = fl->category;
+		if (__atomic_load_n(&r->part_gen, __ATOMIC_ACQUIRE) !=
+		    d->pf[i].gen)
+			return;
+		part = __atomic_load_n(&r->part, __ATOMIC_RELAXED);
+		p.master_protocol = (uint16_t)(part >> 32);
+		p.app_protocol = (uint16_t)(part >> 16);
+		p.category = (ndpi_protocol_category_t)(uint16_t)part;
 		if (p.master_protocol == NDPI_PROTOCOL_UNKNOWN &&
 		    p.app_protocol == NDPI_PROTOCOL_UNKNOWN)
 			return;
-	} else if (f->dpi == FLOW_DPI_DONE) {
+	} else if (st == FLOW_DPI_DONE) {
 		p.master_protocol = r->master;
 		p.app_protocol = r->app;
 		p.category = (ndpi_protocol_category_t)r->category;
+	} else if (st == FLOW_DPI_SKIPPED) {
+		rec->flags |= EVP_F_HAS_APP;
+		snprintf(a->proto, sizeof(a->proto), "%s", DPI_NOT_INSPECTED);
+		return;
 	} else
 		return;
 	rec->flags |= EVP_F_HAS_APP;
@@ -447,7 +805,7 @@ dpi_export(struct dpi *d, uint32_t i, const struct flow *f,
 	}
 	memcpy(a->proto, pn->proto, sizeof(a->proto));
 	memcpy(a->category, pn->cat, sizeof(a->category));
-	if (f->dpi != FLOW_DPI_DONE)
+	if (st != FLOW_DPI_DONE)
 		return;
 	switch (r->name_src) {
 	case EVP_NAME_SNI:

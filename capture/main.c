@@ -63,6 +63,7 @@ struct capture_conf {
 	long long	dpi_max_packets;
 	long long	dpi_flow_memory;
 	long long	dpi_flows;
+	long long	dpi_queue;
 	long long	name_cache;
 	struct link_conf link;		/* common/nnlink.h */
 };
@@ -126,6 +127,12 @@ static const struct conf_directive capture_directives[] = {
 	    1 << 22, "flows inspected at once; a new flow finding none "
 	    "free ends the oldest inspection early (counted: "
 	    "dpi_state_reclaimed)" },
+	{ "capture.dpi_queue", CONF_BYTES, C(dpi_queue), 0, "4M", 0,
+	    1LL << 30, "ring feeding nDPI on its own thread (the packet "
+	    "path copies payload packets into it; a NIC's packet finding "
+	    "it full is not inspected, counted: dpi_queue_full, "
+	    "dpi_not_inspected; a file waits); 0 = nDPI on the packet "
+	    "path" },
 	{ "capture.name_cache", CONF_INT, C(name_cache), 0, "16384", 0,
 	    1 << 22, "addresses in the name cache fed by DNS answers, SNI "
 	    "and HTTP Host (least recently seen evicted, counted: "
@@ -189,6 +196,8 @@ capture_emit_name(void *arg, const struct evp_hostname *h)
 static void
 capture_sync_counters(struct capture *c)
 {
+	if (c->dpi != NULL)
+		dpi_sync_counters(c->dpi);
 	c->cnt[CC_RECORDS_SENT] = c->link->sent;
 	c->cnt[CC_RECORDS_DROPPED] = c->link->dropped;
 	c->cnt[CC_REPLAYED] = c->link->replayed;
@@ -221,8 +230,10 @@ capture_stats_extra(void *arg, struct buf *reply)
 	buf_json_str(reply, c->iface);
 	buf_printf(reply, ", \"bytes_per_flow\": %zu, \"max_flows\": %lld",
 	    flow_table_bytes_per_flow(c->ft), c->conf.max_flows);
-	buf_printf(reply, ", \"dpi\": %s, \"dpi_bytes\": %zu, "
-	    "\"name_cache_bytes\": %zu", c->dpi ? "true" : "false",
+	buf_printf(reply, ", \"dpi\": %s, \"dpi_worker\": %s, "
+	    "\"dpi_bytes\": %zu, \"name_cache_bytes\": %zu",
+	    c->dpi ? "true" : "false", c->dpi && c->conf.dpi_queue > 0 ?
+	    "true" : "false",
 	    c->dpi ? dpi_bytes(c->dpi) : 0, c->names ? names_bytes(c->names) :
 	    0);
 }
@@ -480,6 +491,9 @@ main(int argc, char *argv[])
 			.slots = (uint32_t)c->conf.dpi_flows,
 			.max_packets = (uint32_t)c->conf.dpi_max_packets,
 			.flow_memory = (size_t)c->conf.dpi_flow_memory,
+			.queue_bytes = (size_t)c->conf.dpi_queue,
+			/* A file waits for the worker; a NIC does not. */
+			.lossless = c->src->live == 0,
 		};
 
 		if ((c->dpi = dpi_new(&dc, c->cnt, c->names, err,
@@ -515,6 +529,10 @@ main(int argc, char *argv[])
 	if (geteuid() == 0)
 		capture_wait_link(c);
 	capture_drop(c);
+	/* After the drop: the worker thread has no more rights than the
+	 * loop (capabilities are per thread). */
+	if (c->dpi != NULL && dpi_start(c->dpi, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	log_info("%s: %s, link type %s, %lld flows of %zu bytes, nDPI %s, "
 	    "name cache %lld", c->iface, c->src->live ? "live" : "file",
 	    pcap_datalink_val_to_name(c->src->dlt) ?

@@ -147,6 +147,8 @@ source_drain(struct source *s)
 		flow_table_account(s->ft, &s->batch[i], &s->prep[i]);
 	}
 	s->nbatch = 0;
+	if (s->ft->dpi != NULL)
+		dpi_publish(s->ft->dpi);
 }
 
 /*

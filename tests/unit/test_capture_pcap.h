@@ -333,8 +333,9 @@ run_file_dpi(const char *path, const struct flow_cfg *cfg, const char *filter,
 	if (names_max != 0 && (names = names_new(names_max, run_name, r,
 	    r->cnt)) == NULL)
 		abort();
-	if (dc != NULL && (r->dpi = dpi_new(dc, r->cnt, names, r->err,
-	    sizeof(r->err))) == NULL)
+	if (dc != NULL && ((r->dpi = dpi_new(dc, r->cnt, names, r->err,
+	    sizeof(r->err))) == NULL || dpi_start(r->dpi, r->err,
+	    sizeof(r->err)) == -1))
 		abort();
 	ft->dpi = r->dpi;
 	ft->names = names;
@@ -348,6 +349,8 @@ run_file_dpi(const char *path, const struct flow_cfg *cfg, const char *filter,
 	if (n == -1)
 		snprintf(r->err, sizeof(r->err), "%s", s->err);
 	flow_table_flush(ft);
+	if (r->dpi != NULL)
+		dpi_sync_counters(r->dpi);
 	flow_table_free(ft);
 	dpi_free(r->dpi);
 	r->dpi = NULL;
