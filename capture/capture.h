@@ -493,8 +493,9 @@ size_t	dpi_bytes(const struct dpi *);
 size_t	dpi_state_bytes(void);
 /* A payload packet (k->l3 set) of flow-table entry i, flow f. */
 void	dpi_packet(struct dpi *, uint32_t, struct flow *, const struct pkt *);
-/* Hands the packets given so far to the worker (after each batch). */
-void	dpi_publish(struct dpi *);
+/* After each batch: hands the packets given so far to the worker and
+ * takes up the results it made final (`flows`: the flow table's). */
+void	dpi_poll(struct dpi *, struct flow *);
 /* Flow i ends: a flow still inspected gets nDPI's final answer. */
 void	dpi_flow_end(struct dpi *, uint32_t, struct flow *);
 /* Fills rec->app and EVP_F_HAS_APP from flow i's result, if any, after

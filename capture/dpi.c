@@ -148,11 +148,25 @@ struct dpi {
 	uint32_t	 gen;		/* last generation given */
 	uint64_t	*cnt;		/* CC_MAX counters, borrowed */
 	struct names	*names;		/* borrowed, may be NULL */
+	/* Results made final on the worker, for the packet path to take up
+	 * promptly (names, no more packets): slot << 32 | gen, a ring the
+	 * worker fills and the packet path empties after each batch; a
+	 * notice finding it full is left out (the packet path then sees the
+	 * result at the flow's next packet, record or end). */
+	uint64_t	*note;		/* DPI_NOTES entries */
+	uint64_t	 note_head;	/* the worker's (atomic) */
+	uint64_t	 note_tail;	/* the packet path's (atomic) */
 	/* The worker thread, if any. */
 	struct dpiq	*q;
 	pthread_t	 thread;
 	int		 running;
 };
+
+#define DPI_NOTES	65536	/* power of 2 */
+
+/* Set on the worker thread: its final results are noted for the packet
+ * path (which, acting for an idle worker, sees its own at once). */
+static _Thread_local int dpi_on_worker;
 
 /* A worker counter: the packet path reads them while the worker runs. */
 #define WINC(d, c)	__atomic_store_n(&(d)->wcnt[c], (d)->wcnt[c] + 1, \
@@ -249,7 +263,8 @@ dpi_new(const struct dpi_cfg *cfg, uint64_t *cnt, struct names *names,
 		return NULL;
 	}
 	if (cfg->queue_bytes != 0 && ((d->q = dpiq_new(cfg->queue_bytes)) ==
-	    NULL || dpiq_max_record(d->q) < sizeof(struct dpi_msg) + 64)) {
+	    NULL || dpiq_max_record(d->q) < sizeof(struct dpi_msg) + 64 ||
+	    (d->note = calloc(DPI_NOTES, sizeof(*d->note))) == NULL)) {
 		snprintf(err, errlen, "dpi: a ring of %zu bytes: %s",
 		    cfg->queue_bytes, d->q == NULL ? strerror(errno) :
 		    "too small");
@@ -266,8 +281,9 @@ size_t
 dpi_bytes(const struct dpi *d)
 {
 	return (size_t)d->cfg.max_flows * (sizeof(*d->res) +
-	    sizeof(*d->done) + sizeof(*d->pf)) + (size_t)d->cfg.slots * sizeof(*d->slot) +
-	    (d->q != NULL ? dpiq_bytes(d->q) : 0);
+	    sizeof(*d->done) + sizeof(*d->pf)) +
+	    (size_t)d->cfg.slots * sizeof(*d->slot) + (d->q != NULL ?
+	    dpiq_bytes(d->q) + DPI_NOTES * sizeof(*d->note) : 0);
 }
 
 void
@@ -413,6 +429,13 @@ w_finish(struct dpi *d, uint32_t i, int giveup, uint64_t ts_usec)
 	r->active = 0;
 	r->ts_usec = ts_usec;
 	__atomic_store_n(&d->done[i], r->gen, __ATOMIC_RELEASE);
+	if (dpi_on_worker && d->note_head - __atomic_load_n(&d->note_tail,
+	    __ATOMIC_ACQUIRE) < DPI_NOTES) {
+		d->note[d->note_head & (DPI_NOTES - 1)] = (uint64_t)i << 32 |
+		    r->gen;
+		__atomic_store_n(&d->note_head, d->note_head + 1,
+		    __ATOMIC_RELEASE);
+	}
 }
 
 /* A state for inspection `gen` of slot i (the oldest one's if none is
@@ -518,6 +541,7 @@ dpi_worker(void *arg)
 	const struct dpi_msg *m;
 	size_t len;
 
+	dpi_on_worker = 1;
 	for (;;) {
 		if ((m = dpiq_peek(d->q, &len)) == NULL) {
 			if (dpiq_stopped(d->q) && dpiq_peek(d->q, &len) ==
@@ -577,6 +601,7 @@ dpi_free(struct dpi *d)
 	if (d->mod != NULL)
 		ndpi_exit_detection_module(d->mod);
 	dpiq_free(d->q);
+	free(d->note);
 	free(d->res);
 	free(d->done);
 	free(d->pf);
@@ -600,21 +625,61 @@ dpi_wait(struct dpi *d, uint64_t pos, uint64_t usec)
 	return dpiq_wait(d->q, pos, usec);
 }
 
-/* An active flow whose result became final: done, its server's name
- * learned (at the time of the packet that made it final). */
+/* Flow i's result is final: done, its server's name learned (at the
+ * time of the packet that made it final). */
 static void
-dpi_observe(struct dpi *d, uint32_t i, struct flow *f)
+dpi_take(struct dpi *d, uint32_t i, struct flow *f)
 {
 	const struct dpi_result *r = &d->res[i];
 
-	if (f->dpi != FLOW_DPI_ACTIVE || __atomic_load_n(&d->done[i],
-	    __ATOMIC_ACQUIRE) != d->pf[i].gen)
-		return;
 	f->dpi = FLOW_DPI_DONE;
 	if (d->names != NULL && r->name[0] != '\0' &&
 	    (r->name_src == EVP_NAME_SNI || r->name_src == EVP_NAME_HTTP))
 		names_learn(d->names, flow_addr(f, 1), r->name, r->name_src,
 		    r->ts_usec, 0);
+}
+
+static int
+dpi_final(const struct dpi *d, uint32_t i, const struct flow *f)
+{
+	return f->dpi == FLOW_DPI_ACTIVE && __atomic_load_n(&d->done[i],
+	    __ATOMIC_ACQUIRE) == d->pf[i].gen;
+}
+
+/*
+ * Takes up the results the worker noted, in the order it made them
+ * final (so names are learned in that order).  `flows` is the flow
+ * table's array.
+ */
+static void
+dpi_notes(struct dpi *d, struct flow *flows)
+{
+	uint64_t head, tail, n;
+	uint32_t i;
+
+	head = __atomic_load_n(&d->note_head, __ATOMIC_ACQUIRE);
+	for (tail = d->note_tail; tail != head; tail++) {
+		n = d->note[tail & (DPI_NOTES - 1)];
+		i = (uint32_t)(n >> 32);
+		/* Still the inspection of the flow in that slot? */
+		if (i < d->cfg.max_flows && d->pf[i].gen == (uint32_t)n &&
+		    dpi_final(d, i, &flows[i]))
+			dpi_take(d, i, &flows[i]);
+	}
+	__atomic_store_n(&d->note_tail, head, __ATOMIC_RELEASE);
+}
+
+/* An active flow whose result became final is taken up (after the ones
+ * the worker made final before it). */
+static void
+dpi_observe(struct dpi *d, uint32_t i, struct flow *f)
+{
+	if (!dpi_final(d, i, f))
+		return;
+	if (d->note != NULL)
+		dpi_notes(d, f - i);
+	if (f->dpi == FLOW_DPI_ACTIVE)
+		dpi_take(d, i, f);
 }
 
 /* A record of `len` bytes in the ring, or NULL if it has no room (a
@@ -693,10 +758,12 @@ dpi_packet(struct dpi *d, uint32_t i, struct flow *f, const struct pkt *k)
 }
 
 void
-dpi_publish(struct dpi *d)
+dpi_poll(struct dpi *d, struct flow *flows)
 {
-	if (d->q != NULL)
-		dpiq_publish(d->q);
+	if (d->q == NULL)
+		return;
+	dpiq_publish(d->q);
+	dpi_notes(d, flows);
 }
 
 void
@@ -739,8 +806,7 @@ dpi_flow_end(struct dpi *d, uint32_t i, struct flow *f)
 static int
 dpi_state(const struct dpi *d, uint32_t i, const struct flow *f)
 {
-	if (f->dpi == FLOW_DPI_ACTIVE && __atomic_load_n(&d->done[i],
-	    __ATOMIC_ACQUIRE) == d->pf[i].gen)
+	if (dpi_final(d, i, f))
 		return FLOW_DPI_DONE;
 	return f->dpi;
 }

@@ -148,7 +148,7 @@ source_drain(struct source *s)
 	}
 	s->nbatch = 0;
 	if (s->ft->dpi != NULL)
-		dpi_publish(s->ft->dpi);
+		dpi_poll(s->ft->dpi, s->ft->flows);
 }
 
 /*
