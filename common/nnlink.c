@@ -657,8 +657,11 @@ link_out_down(const struct link_out *o)
 	return o->down_since != 0;
 }
 
-int
-link_out_put(struct link_out *o, uint16_t type, const void *body, size_t len)
+/* link_out_put and link_out_put_wire: `add` puts the record in the
+ * batch (evp_batch_add or evp_batch_add_raw). */
+static int
+put(struct link_out *o, uint16_t type, const void *body, size_t len,
+    int (*add)(struct evp_batch *, uint16_t, uint64_t, const void *, size_t))
 {
 	o->records++;
 	/* Replay full while a store acknowledges: refused before it is
@@ -674,14 +677,13 @@ link_out_put(struct link_out *o, uint16_t type, const void *body, size_t len)
 	}
 	if (o->batch.count == 0)
 		batch_start(o);
-	if (evp_batch_add(&o->batch, type, o->seq + 1, body, len) == -1) {
+	if (add(&o->batch, type, o->seq + 1, body, len) == -1) {
 		if (errno == EMSGSIZE) {
 			o->dropped++;
 			return -1;
 		}
 		(void)link_out_flush(o);
-		if (evp_batch_add(&o->batch, type, o->seq + 1, body,
-		    len) == -1) {
+		if (add(&o->batch, type, o->seq + 1, body, len) == -1) {
 			o->dropped++;
 			return -1;
 		}
@@ -690,6 +692,19 @@ link_out_put(struct link_out *o, uint16_t type, const void *body, size_t len)
 	if (o->first_usec == 0)
 		o->first_usec = clock_mono_usec();
 	return 0;
+}
+
+int
+link_out_put(struct link_out *o, uint16_t type, const void *body, size_t len)
+{
+	return put(o, type, body, len, evp_batch_add);
+}
+
+int
+link_out_put_wire(struct link_out *o, uint16_t type, const void *body,
+    size_t len)
+{
+	return put(o, type, body, len, evp_batch_add_raw);
 }
 
 int

@@ -163,6 +163,9 @@ struct link_out *link_out_new(const char *, int, unsigned, const char *,
 void	link_out_free(struct link_out *);
 /* Queues one record; flushes first if the batch is full.  0 or -1. */
 int	link_out_put(struct link_out *, uint16_t, const void *, size_t);
+/* The same with a record already in its wire form (a flow a forwarder
+ * checked with evp_flow_check): copied as it is. */
+int	link_out_put_wire(struct link_out *, uint16_t, const void *, size_t);
 /* Adds an EVP_ORIGIN record (not numbered, not counted) naming the
  * origin of the next records put (router).  0 or -1. */
 int	link_out_put_origin(struct link_out *, const struct evp_origin *);

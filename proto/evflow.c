@@ -142,18 +142,21 @@ struct rd {
 	size_t		 left;
 };
 
+/* Reads n bytes into dst, or skips them if dst is NULL (a check). */
 static int
 rd_bytes(struct rd *r, void *dst, size_t n)
 {
 	if (r->left < n)
 		return -1;
-	memcpy(dst, r->p, n);
+	if (dst != NULL)
+		memcpy(dst, r->p, n);
 	r->p += n;
 	r->left -= n;
 	return 0;
 }
 
-/* Reads a length-prefixed string into dst[cap]: shorter than cap, no NUL. */
+/* Reads a length-prefixed string into dst[cap]: shorter than cap, no NUL.
+ * With dst NULL it is only checked. */
 static int
 rd_str(struct rd *r, char *dst, size_t cap)
 {
@@ -162,44 +165,60 @@ rd_str(struct rd *r, char *dst, size_t cap)
 	if (rd_bytes(r, &n, 1) == -1 || n >= cap || r->left < n ||
 	    memchr(r->p, '\0', n) != NULL)
 		return -1;
-	memcpy(dst, r->p, n);
-	dst[n] = '\0';
+	if (dst != NULL) {
+		memcpy(dst, r->p, n);
+		dst[n] = '\0';
+	}
 	r->p += n;
 	r->left -= n;
 	return 0;
 }
 
+#define CAP(type, m)	sizeof(((type *)0)->m)
+#define DST(p, m)	((p) != NULL ? (p)->m : NULL)
+
+/* A process; with pr NULL only checked (so for every rd_ below). */
 static int
 rd_proc(struct rd *r, struct evp_proc *pr)
 {
 	return rd_bytes(r, pr, PROC_HEAD_LEN) == -1 ||
-	    rd_str(r, pr->uid_name, sizeof(pr->uid_name)) == -1 ||
-	    rd_str(r, pr->gid_name, sizeof(pr->gid_name)) == -1 ||
-	    rd_str(r, pr->path, sizeof(pr->path)) == -1 ||
-	    rd_str(r, pr->cmdline, sizeof(pr->cmdline)) == -1 ? -1 : 0;
+	    rd_str(r, DST(pr, uid_name), CAP(struct evp_proc, uid_name)) ==
+	    -1 ||
+	    rd_str(r, DST(pr, gid_name), CAP(struct evp_proc, gid_name)) ==
+	    -1 ||
+	    rd_str(r, DST(pr, path), CAP(struct evp_proc, path)) == -1 ||
+	    rd_str(r, DST(pr, cmdline), CAP(struct evp_proc, cmdline)) ==
+	    -1 ? -1 : 0;
 }
 
 static int
 rd_side(struct rd *r, struct evp_side *s)
 {
-	struct evp_container *c = &s->container;
+	struct evp_container *c = s != NULL ? &s->container : NULL;
 	uint8_t present, kind;
 
 	if (rd_bytes(r, &present, 1) == -1 || (present & ~SIDE_KNOWN) != 0)
 		return -1;
-	s->present = present;
-	if ((present & EVP_SIDE_PROC) && rd_proc(r, &s->proc) == -1)
+	if (s != NULL)
+		s->present = present;
+	if ((present & EVP_SIDE_PROC) &&
+	    rd_proc(r, s != NULL ? &s->proc : NULL) == -1)
 		return -1;
-	if ((present & EVP_SIDE_PARENT) && rd_proc(r, &s->parent) == -1)
+	if ((present & EVP_SIDE_PARENT) &&
+	    rd_proc(r, s != NULL ? &s->parent : NULL) == -1)
 		return -1;
 	if (present & EVP_SIDE_CONTAINER) {
 		if (rd_bytes(r, &kind, 1) == -1 || kind > EVP_CONT_OTHER ||
-		    rd_str(r, c->id, sizeof(c->id)) == -1 ||
-		    rd_str(r, c->name, sizeof(c->name)) == -1 ||
-		    rd_str(r, c->pod, sizeof(c->pod)) == -1 ||
-		    rd_str(r, c->ns, sizeof(c->ns)) == -1)
+		    rd_str(r, DST(c, id), CAP(struct evp_container, id)) ==
+		    -1 ||
+		    rd_str(r, DST(c, name), CAP(struct evp_container, name)) ==
+		    -1 ||
+		    rd_str(r, DST(c, pod), CAP(struct evp_container, pod)) ==
+		    -1 ||
+		    rd_str(r, DST(c, ns), CAP(struct evp_container, ns)) == -1)
 			return -1;
-		c->kind = kind;
+		if (c != NULL)
+			c->kind = kind;
 	}
 	return 0;
 }
@@ -207,29 +226,38 @@ rd_side(struct rd *r, struct evp_side *s)
 static int
 rd_app(struct rd *r, struct evp_app *a)
 {
-	return rd_str(r, a->proto, sizeof(a->proto)) == -1 ||
-	    rd_str(r, a->category, sizeof(a->category)) == -1 ||
-	    rd_str(r, a->sni, sizeof(a->sni)) == -1 ||
-	    rd_str(r, a->ja3, sizeof(a->ja3)) == -1 ||
-	    rd_str(r, a->ja3s, sizeof(a->ja3s)) == -1 ||
-	    rd_str(r, a->ja4, sizeof(a->ja4)) == -1 ||
-	    rd_str(r, a->http_host, sizeof(a->http_host)) == -1 ||
-	    rd_str(r, a->dns_query, sizeof(a->dns_query)) == -1 ? -1 : 0;
+	return rd_str(r, DST(a, proto), CAP(struct evp_app, proto)) == -1 ||
+	    rd_str(r, DST(a, category), CAP(struct evp_app, category)) ==
+	    -1 ||
+	    rd_str(r, DST(a, sni), CAP(struct evp_app, sni)) == -1 ||
+	    rd_str(r, DST(a, ja3), CAP(struct evp_app, ja3)) == -1 ||
+	    rd_str(r, DST(a, ja3s), CAP(struct evp_app, ja3s)) == -1 ||
+	    rd_str(r, DST(a, ja4), CAP(struct evp_app, ja4)) == -1 ||
+	    rd_str(r, DST(a, http_host), CAP(struct evp_app, http_host)) ==
+	    -1 ||
+	    rd_str(r, DST(a, dns_query), CAP(struct evp_app, dns_query)) ==
+	    -1 ? -1 : 0;
 }
 
-int
-evp_decode_flow(const void *buf, size_t len, struct evp_flow *f)
+/*
+ * The one reader of a flow's wire form.  With `all` it decodes every
+ * part into f; without, it checks every part as strictly but copies only
+ * the network part (the fields before `side`) and extra_len.
+ */
+static int
+rd_flow(const void *buf, size_t len, struct evp_flow *f, int all)
 {
 	struct rd r = { .p = buf, .left = len };
 
-	memset(f, 0, sizeof(*f));
 	if (rd_bytes(&r, f, FLOW_NET_LEN) == -1 ||
-	    rd_side(&r, &f->side[0]) == -1 || rd_side(&r, &f->side[1]) == -1 ||
-	    ((f->flags & EVP_F_HAS_APP) && rd_app(&r, &f->app) == -1) ||
+	    rd_side(&r, all ? &f->side[0] : NULL) == -1 ||
+	    rd_side(&r, all ? &f->side[1] : NULL) == -1 ||
+	    ((f->flags & EVP_F_HAS_APP) &&
+	    rd_app(&r, all ? &f->app : NULL) == -1) ||
 	    rd_bytes(&r, &f->extra_len, sizeof(f->extra_len)) == -1 ||
 	    f->extra_len > EVP_EXTRA_MAX || r.left != f->extra_len ||
-	    rd_bytes(&r, f->extra, f->extra_len) == -1 ||
-	    memchr(f->extra, '\0', f->extra_len) != NULL)
+	    memchr(r.p, '\0', f->extra_len) != NULL ||
+	    rd_bytes(&r, all ? f->extra : NULL, f->extra_len) == -1)
 		return bad();
 	if (f->source == 0 || f->source >= EVP_SRC_MAX ||
 	    f->event >= EVP_EV_MAX || f->tcp_state >= EVP_TCP_STATE_MAX ||
@@ -240,6 +268,29 @@ evp_decode_flow(const void *buf, size_t len, struct evp_flow *f)
 	assert(f->extra_len <= EVP_EXTRA_MAX && r.left == 0);
 	assert(evp_flow_len(f) <= sizeof(*f));
 	return 0;
+}
+
+int
+evp_decode_flow(const void *buf, size_t len, struct evp_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	return rd_flow(buf, len, f, 1);
+}
+
+int
+evp_flow_check(const void *buf, size_t len, struct evp_flow *head)
+{
+	return rd_flow(buf, len, head, 0);
+}
+
+void
+evp_flow_set_dest(void *wire, uint32_t iface, uint64_t iface_mask)
+{
+	uint8_t *w = wire;
+
+	memcpy(w + offsetof(struct evp_flow, iface), &iface, sizeof(iface));
+	memcpy(w + offsetof(struct evp_flow, iface_mask), &iface_mask,
+	    sizeof(iface_mask));
 }
 
 int

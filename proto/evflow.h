@@ -465,6 +465,18 @@ int	evp_decode_iface(const void *, size_t, struct evp_iface *);
 int	evp_decode_hostname(const void *, size_t, struct evp_hostname *);
 int	evp_decode_origin(const void *, size_t, struct evp_origin *);
 
+/*
+ * A forwarder's flow (the router): evp_flow_check() checks a flow's wire
+ * form exactly as evp_decode_flow() does but fills only `head`'s network
+ * part (every field before `side`) and extra_len, so the record can be
+ * passed on as it came; evp_flow_set_dest() then sets iface and
+ * iface_mask in those wire bytes (the network part is the struct's
+ * head verbatim; evp_flow_encode() of the decoded record would give the
+ * same bytes).  Send them with evp_batch_add_raw()/link_out_put_wire().
+ */
+int	evp_flow_check(const void *, size_t, struct evp_flow *);
+void	evp_flow_set_dest(void *, uint32_t, uint64_t);
+
 /* In-memory length of a flow (fixed part + used extra): what a sender
  * passes to evp_batch_add() or link_out_put() with the struct. */
 size_t	evp_flow_len(const struct evp_flow *);

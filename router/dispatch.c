@@ -8,9 +8,11 @@
  * at most once; a rule that finds its interface already set counts a
  * duplicate skip instead of a delivery.
  *
- * The hot path copies the record once into the router's scratch flow
- * (evp_decode_flow is that copy plus its checks), patches iface and
- * iface_mask, and hands it to link_out: nothing is allocated.
+ * The hot path checks a flow as the store's decode does but reads only
+ * its network part (evp_flow_check), copies its wire bytes once into
+ * the router's scratch, sets iface and iface_mask there and hands them
+ * to link_out as they are (link_out_put_wire): no decode into a struct
+ * and no encode again, nothing allocated.
  */
 #include <assert.h>
 #include <string.h>
@@ -267,7 +269,8 @@ forward(struct router *r, const struct link_sender *s,
 			return;
 		}
 	}
-	if (link_out_put(r->out, rh->type, body, len) == -1) {
+	/* A flow is in its wire form; other types are copied anyway. */
+	if (link_out_put_wire(r->out, rh->type, body, len) == -1) {
 		LOG_RATELIMITED(log_warnx, "%s record of %zu bytes not "
 		    "forwarded", evp_type_name(rh->type), len);
 		/* The origin named it: the next record needs its own. */
@@ -343,13 +346,15 @@ dispatch_record(void *arg, const struct link_sender *s,
 	switch (rh->type) {
 	case EVP_FLOW:
 		count(r, RC_RX_FLOW);
-		if (evp_decode_flow(body, rh->len, &r->flow) == -1) {
+		if (evp_flow_check(body, rh->len, &r->flow) == -1) {
 			bad_record(r, s, rh->type, rh->seq);
 			return;
 		}
 		dispatch_flow(&r->tab, origin, &r->flow,
 		    r->replay ? NULL : r->ctr);
-		forward(r, s, rh, &r->flow, evp_flow_len(&r->flow));
+		memcpy(r->wire, body, rh->len);
+		evp_flow_set_dest(r->wire, r->flow.iface, r->flow.iface_mask);
+		forward(r, s, rh, r->wire, rh->len);
 		return;
 	case EVP_IFCOUNTER:
 		count(r, RC_RX_IFCOUNTER);

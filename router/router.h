@@ -188,7 +188,9 @@ struct router {
 	uint64_t	 last_sender;
 	int		 last_iface;
 	struct router_state state;
-	struct evp_flow	 flow;		/* scratch: the record being patched */
+	struct evp_flow	 flow;		/* scratch: the network part of the
+					   flow being dispatched */
+	uint8_t		 wire[EVP_FLOW_WIRE_MAX]; /* its wire form, patched */
 	struct evp_stats stats;		/* scratch: the stats being sent */
 	/* Origins (proto EVP_ORIGIN): the origin the store takes the
 	 * next record of the output batch to have (sender 0: the

@@ -202,6 +202,75 @@ test_flow_app(void)
 	CHECK(evp_decode_flow(wire, len, &g) == -1);
 }
 
+/*
+ * evp_flow_check (the router's) accepts exactly what evp_decode_flow
+ * accepts, fills the same network part, and evp_flow_set_dest on the wire
+ * bytes gives what encoding the patched record would.
+ */
+static void
+test_flow_check(void)
+{
+	static uint8_t wire[EVP_FLOW_WIRE_MAX + 1], again[EVP_FLOW_WIRE_MAX];
+	static uint8_t bad[EVP_FLOW_WIRE_MAX + 1];
+	static const uint8_t vals[] = { 0, 1, 2, 0x7f, 0x80, 0xff };
+	static struct evp_flow f, g, h;
+	size_t len, i, k, mismatches = 0;
+	int d, c;
+
+	memset(&f, 0, sizeof(f));
+	f.source = EVP_SRC_EVENT;
+	f.ip_version = 4;
+	f.flags = EVP_F_HAS_APP;
+	f.port[0] = 40000;
+	strcpy(f.ifname, "eth0");
+	f.side[0].present = EVP_SIDE_PROC | EVP_SIDE_PARENT |
+	    EVP_SIDE_CONTAINER | EVP_SIDE_LOCAL;
+	strcpy(f.side[0].proc.path, "/usr/bin/curl");
+	strcpy(f.side[0].proc.uid_name, "root");
+	strcpy(f.side[0].parent.cmdline, "bash");
+	f.side[0].container.kind = EVP_CONT_DOCKER;
+	strcpy(f.side[0].container.id, "abc");
+	f.side[1].present = EVP_SIDE_PROC;
+	strcpy(f.side[1].proc.path, "/usr/sbin/nginx");
+	strcpy(f.app.sni, "example.org");
+	f.extra_len = (uint16_t)sprintf(f.extra, "{\"X\":1}");
+	len = evp_flow_encode(&f, wire);
+	CHECK(evp_decode_flow(wire, len, &g) == 0);
+	memset(&h, 0xa5, sizeof(h));
+	CHECK(evp_flow_check(wire, len, &h) == 0);
+	CHECK(memcmp(&h, &g, offsetof(struct evp_flow, side)) == 0);
+	CHECK_EQ_U(h.extra_len, g.extra_len);
+
+	/* The patched wire bytes are the encoding of the patched record. */
+	evp_flow_set_dest(wire, 5, 0x29);
+	g.iface = 5;
+	g.iface_mask = 0x29;
+	CHECK_EQ_U(evp_flow_encode(&g, again), len);
+	CHECK(memcmp(again, wire, len) == 0);
+	CHECK(evp_decode_flow(wire, len, &h) == 0);
+	CHECK(memcmp(&h, &g, sizeof(g)) == 0);
+
+	/* Every length, and every byte changed to a few values: the check
+	 * and the decode agree on what is malformed. */
+	for (i = 0; i <= len + 1; i++) {
+		d = evp_decode_flow(wire, i, &g);
+		c = evp_flow_check(wire, i, &h);
+		mismatches += d != c;
+	}
+	for (i = 0; i < len; i++)
+		for (k = 0; k < sizeof(vals); k++) {
+			memcpy(bad, wire, len);
+			bad[i] = vals[k];
+			d = evp_decode_flow(bad, len, &g);
+			c = evp_flow_check(bad, len, &h);
+			mismatches += d != c;
+			if (d == 0 && c == 0)
+				mismatches += memcmp(&g, &h,
+				    offsetof(struct evp_flow, side)) != 0;
+		}
+	CHECK_EQ_U(mismatches, 0);
+}
+
 static void
 test_hostname(void)
 {
@@ -264,6 +333,7 @@ main(void)
 	test_batch_roundtrip();
 	test_flow_checks();
 	test_flow_app();
+	test_flow_check();
 	test_hostname();
 	test_addr();
 	test_names();
