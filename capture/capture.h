@@ -496,6 +496,8 @@ void	dpi_packet(struct dpi *, uint32_t, struct flow *, const struct pkt *);
 /* After each batch: hands the packets given so far to the worker and
  * takes up the results it made final (`flows`: the flow table's). */
 void	dpi_poll(struct dpi *, struct flow *);
+/* Flow i's result toward the cache (its record comes soon). */
+void	dpi_prefetch(const struct dpi *, uint32_t);
 /* Flow i ends: a flow still inspected gets nDPI's final answer. */
 void	dpi_flow_end(struct dpi *, uint32_t, struct flow *);
 /* Fills rec->app and EVP_F_HAS_APP from flow i's result, if any, after

@@ -163,6 +163,7 @@ struct dpi {
 };
 
 #define DPI_NOTES	65536	/* power of 2 */
+#define DPI_NOTE_AHEAD	4	/* notices prefetched ahead */
 
 /* Set on the worker thread: its final results are noted for the packet
  * path (which, acting for an idle worker, sees its own at once). */
@@ -655,15 +656,27 @@ static void
 dpi_notes(struct dpi *d, struct flow *flows)
 {
 	uint64_t head, tail, n;
-	uint32_t i;
+	uint32_t i, j;
 
 	head = __atomic_load_n(&d->note_head, __ATOMIC_ACQUIRE);
 	for (tail = d->note_tail; tail != head; tail++) {
+		/* What the notice a few ahead needs, on its way to cache. */
+		if (head - tail > DPI_NOTE_AHEAD) {
+			j = (uint32_t)(d->note[(tail + DPI_NOTE_AHEAD) &
+			    (DPI_NOTES - 1)] >> 32);
+			if (j < d->cfg.max_flows) {
+				__builtin_prefetch(&d->pf[j]);
+				__builtin_prefetch(&flows[j]);
+				__builtin_prefetch(&d->res[j]);
+				__builtin_prefetch(d->res[j].name + 48);
+			}
+		}
 		n = d->note[tail & (DPI_NOTES - 1)];
 		i = (uint32_t)(n >> 32);
-		/* Still the inspection of the flow in that slot? */
+		/* Still the inspection of the flow in that slot?  (The worker
+		 * noted it after storing done.) */
 		if (i < d->cfg.max_flows && d->pf[i].gen == (uint32_t)n &&
-		    dpi_final(d, i, &flows[i]))
+		    flows[i].dpi == FLOW_DPI_ACTIVE)
 			dpi_take(d, i, &flows[i]);
 	}
 	__atomic_store_n(&d->note_tail, head, __ATOMIC_RELEASE);
@@ -719,7 +732,8 @@ dpi_packet(struct dpi *d, uint32_t i, struct flow *f, const struct pkt *k)
 	struct dpi_msg *m;
 	uint32_t len = k->l3_cap, gen;
 
-	dpi_observe(d, i, f);
+	/* A result made final is taken up by dpi_poll (or, inline, right
+	 * after the packet below), so f->dpi says whether to go on. */
 	if (f->dpi > FLOW_DPI_ACTIVE ||
 	    (f->dpi == FLOW_DPI_ACTIVE && pf->sent >= d->cfg.max_packets))
 		return;
@@ -755,6 +769,16 @@ dpi_packet(struct dpi *d, uint32_t i, struct flow *f, const struct pkt *k)
 	dpiq_commit(d->q);
 	dpi_committed(d, i, f, gen);
 	pf->pos = dpiq_head(d->q);
+}
+
+void
+dpi_prefetch(const struct dpi *d, uint32_t i)
+{
+	__builtin_prefetch(&d->pf[i]);
+	__builtin_prefetch(&d->done[i]);
+	__builtin_prefetch(&d->res[i]);
+	__builtin_prefetch(d->res[i].name + 48);
+	__builtin_prefetch(d->res[i].ja3 + 32);
 }
 
 void

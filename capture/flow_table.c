@@ -592,6 +592,18 @@ flow_report(struct flow_table *t, struct flow *f, uint64_t now)
 	    (uint32_t)((now - f->first_usec) / 1000000) : 0;
 }
 
+/* The next flow a timer list will report, and its inspection result,
+ * on their way to cache while this one is reported. */
+static inline void
+expire_prefetch(const struct flow_table *t, uint32_t next)
+{
+	if (next == FLOW_NIL)
+		return;
+	__builtin_prefetch(&t->flows[next]);
+	if (t->dpi != NULL)
+		dpi_prefetch(t->dpi, next);
+}
+
 void
 flow_table_expire(struct flow_table *t, uint64_t now)
 {
@@ -602,11 +614,13 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 		t->now = now;
 	while ((i = t->linger.head) != FLOW_NIL &&
 	    t->flows[i].linger_until <= now) {
+		expire_prefetch(t, t->flows[i].next);
 		t->cnt[CC_FLOWS_ENDED]++;
 		flow_end(t, i, FW_END);
 	}
 	while ((i = t->idle.head) != FLOW_NIL &&
 	    t->flows[i].last_usec + t->cfg.idle_usec <= now) {
+		expire_prefetch(t, t->flows[i].next);
 		t->cnt[CC_FLOWS_EXPIRED]++;
 		flow_end(t, i, FW_IDLE);
 	}
@@ -615,8 +629,7 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 	while ((i = t->fresh.head) != FLOW_NIL &&
 	    t->flows[i].next_update <= now) {
 		f = &t->flows[i];
-		if (f->unext != FLOW_NIL)
-			__builtin_prefetch(&t->flows[f->unext]);
+		expire_prefetch(t, f->unext);
 		if (!(f->flags & FLOW_LINGER) ||
 		    f->linger_until > now + t->tick) {
 			t->cnt[CC_FIRST_REPORTS]++;
@@ -628,8 +641,7 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 	while ((i = t->update.head) != FLOW_NIL &&
 	    t->flows[i].next_update <= now) {
 		f = &t->flows[i];
-		if (f->unext != FLOW_NIL)
-			__builtin_prefetch(&t->flows[f->unext]);
+		expire_prefetch(t, f->unext);
 		if (f->changed || now >= f->first_usec +
 		    (uint64_t)f->report_sec * 1000000 + t->cfg.active_usec)
 			flow_report(t, f, now);
