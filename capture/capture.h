@@ -238,6 +238,12 @@ struct flow {
 	uint8_t		changed;	/* packets since its last record */
 	uint8_t		dpi;		/* FLOW_DPI_* */
 	uint32_t	report_sec;	/* last record: seconds after first_usec */
+	/* Deep inspection, the packet path's side (dpi.c): here, in the
+	 * entry it has at hand, rather than in an array of its own. */
+	uint64_t	dpi_pos;	/* worker's ring after its last packet */
+	uint32_t	dpi_gen;	/* generation of its inspection */
+	uint8_t		dpi_sent;	/* payload packets given to nDPI */
+	uint8_t		pad[3];
 };
 
 /* Deep inspection state of a flow (struct flow.dpi). */

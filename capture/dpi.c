@@ -31,9 +31,9 @@
  * payload packet into a bounded ring (dpi_queue.c) and nDPI uses the
  * other core.  The two sides share nothing but the ring and, per flow
  * table slot, a generation number:
- *   - the packet path (producer) owns struct flow, the per-slot struct
- *     dpi_pflow (the generation of the flow's inspection, packets sent)
- *     and the name cache;
+ *   - the packet path (producer) owns struct flow (with dpi_gen, the
+ *     generation of the flow's inspection, dpi_sent and dpi_pos) and the
+ *     name cache;
  *   - the worker owns nDPI, the inspection states and struct dpi_result,
  *     except `done`, which it stores (release) once a result is final:
  *     the packet path reads a result only after loading done (acquire)
@@ -87,14 +87,6 @@ struct dpi_result {
 	char		ja3[33], ja3s[33];
 };
 
-/* Per flow-table slot, the packet path's. */
-struct dpi_pflow {
-	uint64_t	pos;		/* ring position after its last record */
-	uint32_t	gen;		/* of the flow's inspection */
-	uint8_t		sent;		/* payload packets given */
-	uint8_t		pad[3];
-};
-
 /* One flow under inspection.  `mem` is what nDPI allocated for it. */
 struct dpi_slot {
 	struct ndpi_flow_struct fl;
@@ -144,7 +136,6 @@ struct dpi {
 	uint64_t	*wcnt;		/* its counters: cnt, or own */
 	uint64_t	 own[CC_MAX];
 	/* The packet path's. */
-	struct dpi_pflow *pf;		/* cfg.max_flows entries */
 	uint32_t	 gen;		/* last generation given */
 	uint64_t	*cnt;		/* CC_MAX counters, borrowed */
 	struct names	*names;		/* borrowed, may be NULL */
@@ -253,10 +244,8 @@ dpi_new(const struct dpi_cfg *cfg, uint64_t *cnt, struct names *names,
 	set_ndpi_free(dpi_mfree);
 	d->res = calloc(cfg->max_flows, sizeof(*d->res));
 	d->done = calloc(cfg->max_flows, sizeof(*d->done));
-	d->pf = calloc(cfg->max_flows, sizeof(*d->pf));
 	d->slot = calloc(cfg->slots, sizeof(*d->slot));
-	if (d->res == NULL || d->done == NULL || d->pf == NULL ||
-	    d->slot == NULL ||
+	if (d->res == NULL || d->done == NULL || d->slot == NULL ||
 	    (d->mod = ndpi_init_detection_module(ndpi_no_prefs)) == NULL) {
 		snprintf(err, errlen, "dpi: out of memory for %u flows and "
 		    "%u states", cfg->max_flows, cfg->slots);
@@ -282,7 +271,7 @@ size_t
 dpi_bytes(const struct dpi *d)
 {
 	return (size_t)d->cfg.max_flows * (sizeof(*d->res) +
-	    sizeof(*d->done) + sizeof(*d->pf)) +
+	    sizeof(*d->done)) +
 	    (size_t)d->cfg.slots * sizeof(*d->slot) + (d->q != NULL ?
 	    dpiq_bytes(d->q) + DPI_NOTES * sizeof(*d->note) : 0);
 }
@@ -605,7 +594,6 @@ dpi_free(struct dpi *d)
 	free(d->note);
 	free(d->res);
 	free(d->done);
-	free(d->pf);
 	free(d->slot);
 	free(d);
 }
@@ -644,7 +632,7 @@ static int
 dpi_final(const struct dpi *d, uint32_t i, const struct flow *f)
 {
 	return f->dpi == FLOW_DPI_ACTIVE && __atomic_load_n(&d->done[i],
-	    __ATOMIC_ACQUIRE) == d->pf[i].gen;
+	    __ATOMIC_ACQUIRE) == f->dpi_gen;
 }
 
 /*
@@ -665,7 +653,6 @@ dpi_notes(struct dpi *d, struct flow *flows)
 			j = (uint32_t)(d->note[(tail + DPI_NOTE_AHEAD) &
 			    (DPI_NOTES - 1)] >> 32);
 			if (j < d->cfg.max_flows) {
-				__builtin_prefetch(&d->pf[j]);
 				__builtin_prefetch(&flows[j]);
 				__builtin_prefetch(&d->res[j]);
 				__builtin_prefetch(d->res[j].name + 48);
@@ -675,7 +662,7 @@ dpi_notes(struct dpi *d, struct flow *flows)
 		i = (uint32_t)(n >> 32);
 		/* Still the inspection of the flow in that slot?  (The worker
 		 * noted it after storing done.) */
-		if (i < d->cfg.max_flows && d->pf[i].gen == (uint32_t)n &&
+		if (i < d->cfg.max_flows && flows[i].dpi_gen == (uint32_t)n &&
 		    flows[i].dpi == FLOW_DPI_ACTIVE)
 			dpi_take(d, i, &flows[i]);
 	}
@@ -711,38 +698,35 @@ dpi_reserve(struct dpi *d, size_t len)
 }
 
 static void
-dpi_committed(struct dpi *d, uint32_t i, struct flow *f, uint32_t gen)
+dpi_committed(struct dpi *d, struct flow *f, uint32_t gen)
 {
-	struct dpi_pflow *pf = &d->pf[i];
-
 	if (f->dpi == FLOW_DPI_NONE) {
-		pf->gen = gen;
-		pf->sent = 0;
+		f->dpi_gen = gen;
+		f->dpi_sent = 0;
 		f->dpi = FLOW_DPI_ACTIVE;
 		d->cnt[CC_DPI_FLOWS]++;
 	}
-	pf->sent++;
+	f->dpi_sent++;
 	d->cnt[CC_DPI_PACKETS]++;
 }
 
 void
 dpi_packet(struct dpi *d, uint32_t i, struct flow *f, const struct pkt *k)
 {
-	struct dpi_pflow *pf = &d->pf[i];
 	struct dpi_msg *m;
 	uint32_t len = k->l3_cap, gen;
 
 	/* A result made final is taken up by dpi_poll (or, inline, right
 	 * after the packet below), so f->dpi says whether to go on. */
 	if (f->dpi > FLOW_DPI_ACTIVE ||
-	    (f->dpi == FLOW_DPI_ACTIVE && pf->sent >= d->cfg.max_packets))
+	    (f->dpi == FLOW_DPI_ACTIVE && f->dpi_sent >= d->cfg.max_packets))
 		return;
 	gen = f->dpi == FLOW_DPI_NONE ? (++d->gen == 0 ? ++d->gen : d->gen) :
-	    pf->gen;
+	    f->dpi_gen;
 	if (len > 65535)
 		len = 65535;
 	if (d->q == NULL || !d->running) {
-		dpi_committed(d, i, f, gen);
+		dpi_committed(d, f, gen);
 		w_packet(d, i, gen, k->proto, k->l3, (uint16_t)len,
 		    k->ts_usec);
 		dpi_observe(d, i, f);
@@ -767,14 +751,13 @@ dpi_packet(struct dpi *d, uint32_t i, struct flow *f, const struct pkt *k)
 	m->pad = 0;
 	memcpy(m->data, k->l3, len);
 	dpiq_commit(d->q);
-	dpi_committed(d, i, f, gen);
-	pf->pos = dpiq_head(d->q);
+	dpi_committed(d, f, gen);
+	f->dpi_pos = dpiq_head(d->q);
 }
 
 void
 dpi_prefetch(const struct dpi *d, uint32_t i)
 {
-	__builtin_prefetch(&d->pf[i]);
 	__builtin_prefetch(&d->done[i]);
 	__builtin_prefetch(&d->res[i]);
 	__builtin_prefetch(d->res[i].name + 48);
@@ -794,7 +777,7 @@ void
 dpi_flow_end(struct dpi *d, uint32_t i, struct flow *f)
 {
 	struct dpi_msg *m;
-	uint32_t gen = d->pf[i].gen;
+	uint32_t gen = f->dpi_gen;
 
 	dpi_observe(d, i, f);
 	if (f->dpi != FLOW_DPI_ACTIVE)
@@ -854,14 +837,14 @@ dpi_export(struct dpi *d, uint32_t i, const struct flow *f,
 	if ((st = dpi_state(d, i, f)) == FLOW_DPI_ACTIVE && d->q != NULL &&
 	    d->running && d->cfg.lossless) {
 		/* A file: what the worker makes of the packets so far. */
-		(void)dpi_wait(d, d->pf[i].pos, UINT64_MAX);
+		(void)dpi_wait(d, f->dpi_pos, UINT64_MAX);
 		dpi_sync_counters(d);
 		st = dpi_state(d, i, f);
 	}
 	if (st == FLOW_DPI_ACTIVE) {
 		/* Still looking: what is known so far, if anything. */
 		if (__atomic_load_n(&r->part_gen, __ATOMIC_ACQUIRE) !=
-		    d->pf[i].gen)
+		    f->dpi_gen)
 			return;
 		part = __atomic_load_n(&r->part, __ATOMIC_RELAXED);
 		p.master_protocol = (uint16_t)(part >> 32);
