@@ -28,8 +28,12 @@
 #           (within 2%, the sampling's precision)
 # Per run: rates, join ratio (joins / events that reached eth0, must be
 # 1), misses, the store's memory and RSS, CPU seconds of the producer,
-# collector, router and store (and of each store thread), loss upstream.
-# Medians of 3 rounds.
+# collector, router and store (and of each store thread), loss upstream,
+# and the store's CPU per written row (inserted or rewritten, committed:
+# its counter flows_written).  Medians of 3 rounds; then issue 14's
+# verdict: the store at most 3 us of CPU per written row with the join
+# on (join) and off (base), PASS or FAIL, with its ratio to this
+# machine's cJSON cost per event measured in the same run (bench_json).
 #
 # Then the cap: the same N events published BEFORE any packet into a
 # store with store.max_pending = CAP: the pending gauge stays at CAP,
@@ -38,7 +42,7 @@
 # afterwards join the CAP events that waited.
 #
 #   tests/bench/join.sh BUILD     (make bench)
-#   JOIN_EVENTS=N  JOIN_RUNS=R  JOIN_ARRAY=K  JOIN_CAP=C
+#   JOIN_EVENTS=N  JOIN_RUNS=R  JOIN_ARRAY=K  JOIN_CAP=C (0: no cap run)
 #   JOIN_MODES="join base live paced"   the runs of each round
 #   JOIN_PACE=R   events/s of the paced run (default the floor): above
 #                 it, how much headroom the pipeline has
@@ -47,7 +51,9 @@
 #                 installed): its top symbols
 #
 # Fails (exit 1) if a run does not join every event, or the cap is not
-# held; the floor is reported, not enforced (a shared machine).
+# held, or the store's CPU per written row is above issue 14's bound
+# (FAIL); the 150k events/s floor is reported, not enforced (a shared
+# machine).
 #
 # Measured 2026-11-27 (2 vCPU; N = 600000, K = 10, medians of 3), with
 # schema 4 (processes in rows of their own), the WAL restarted past
@@ -74,6 +80,9 @@ MODES=${JOIN_MODES:-join base live paced}
 ARRAY=${JOIN_ARRAY:-10}
 CAP=${JOIN_CAP:-10000}
 FLOOR=150000
+ROW_BOUND=3.0	# us of the store's CPU per written row (issue 14)
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+SAMPLES=tests/tools/samples/sample-events.jsonl	# bench_json's events
 PACE=${JOIN_PACE:-$FLOOR}	# events/s of the paced run
 WAIT=120	# seconds any one wait may take
 
@@ -353,7 +362,7 @@ echo "join: $N flows, one SYN each in a pcap read as eth0; $N matching" \
     "CONNECT events, $ARRAY per message, into a ZMQ interface whose" \
     "companion is eth0 (join, live) or none (base: the same events, no" \
     "join); join and base read the packets first, live at the same time"
-rates="" brates="" wrates="" bwrates="" lrates="" lwrates=""
+rates="" brates="" wrates="" bwrates="" lrates="" lwrates="" jrow="" brow=""
 pwrates="" plags="" pbacks=""
 bad=0
 r=1
@@ -376,6 +385,7 @@ while [ $r -le "$RUNS" ]; do
 		perfp=$!
 	fi
 	c0=$(cpus)
+	fw0=$(sctr flows_written)
 	tc0=$(thread_cpus "$PID_store")
 	[ $MODE = live ] && start_capture
 	if [ $MODE = paced ]; then
@@ -396,6 +406,11 @@ while [ $r -le "$RUNS" ]; do
 	fi
 	w=$(watch) || die "run $r $MODE: $w"
 	c1=$(cpus)
+	fw1=$(sctr flows_written)
+	# The store's CPU per written row (inserted or rewritten, all
+	# committed): issue 14's bound, join on (join) and off (base).
+	rowus=$(echo "$c0 $c1" | awk -v n=$((fw1 - fw0)) \
+	    '{ printf "%.2f", (n > 0 ? ($6 - $3) * 1e6 / n : 0) }')
 	tcpu=$(echo "$tc0 / $(thread_cpus "$PID_store")" | awk '{
 	    for (i = 1; $i != "/"; i += 2) { n[i] = $i; v[i] = $(i + 1); m = i }
 	    for (i = 1; i <= m; i += 2)
@@ -425,11 +440,13 @@ while [ $r -le "$RUNS" ]; do
 		    "ZMQ interface $(sif "$Z" live_flows); store mem_bytes" \
 		    "$(sctr mem_bytes), RSS $(rss_kb "$PID_store") kB; CPU s:" \
 		    "$cpu; lost upstream: collector send drops $cdrop, store" \
-		    "no_memory $(sctr no_memory); store threads, CPU s: $tcpu"
+		    "no_memory $(sctr no_memory); store threads, CPU s: $tcpu;" \
+		    "store $rowus us CPU per written row ($((fw1 - fw0)) rows)"
 		[ "$joins" = "$delivered" ] && [ "$misses" = 0 ] ||
 			die "run $r: an event that reached eth0 did not join"
 		if [ $MODE = join ]; then
 			rates="$rates $rate" wrates="$wrates $wrate"
+			jrow="$jrow $rowus"
 		elif [ $MODE = live ]; then
 			lrates="$lrates $rate" lwrates="$lwrates $wrate"
 		else
@@ -467,7 +484,9 @@ while [ $r -le "$RUNS" ]; do
 		echo "run $r base: $rate events/s merged ($zm in $secs s)," \
 		    "$wrate/s merged and written ($wsecs s), eth0" \
 		    "untouched (joins $joins), RSS $(rss_kb "$PID_store") kB;" \
-		    "CPU s: $cpu; collector send drops $cdrop"
+		    "CPU s: $cpu; collector send drops $cdrop; store $rowus us" \
+		    "CPU per written row ($((fw1 - fw0)) rows)"
+		brow="$brow $rowus"
 		[ "$joins" = 0 ] || die "run $r base: joins without a companion"
 		brates="$brates $rate" bwrates="$bwrates $wrate"
 	fi
@@ -526,10 +545,31 @@ fi
     "(runs:$bwrates); joined/base $(awk -v a="$med" -v b="$bmed" \
     'BEGIN { printf "%.2f", a / b }') in memory, $(awk -v a="$wmed" \
     -v b="$bwmed" 'BEGIN { printf "%.2f", a / b }') written"
+# Issue 14: the store at most ROW_BOUND us of CPU per written row, join
+# on and off; and as a ratio to this machine's cJSON cost per event
+# (bench_json, measured now), so it reads the same on a slower machine.
+cj="" verdict_rc=0
+[ -x "$EVFLOW_BUILD/bench/bench_json" ] && [ -f "$TOP/$SAMPLES" ] &&
+	cj=$("$EVFLOW_BUILD/bench/bench_json" -q "$TOP/$SAMPLES" 2>/dev/null)
+for what in "on join $jrow" "off base $brow"; do
+	# shellcheck disable=SC2086	# the words of $what
+	set -- $what
+	onoff=$1 m=$2; shift 2
+	[ $# -gt 0 ] || continue
+	us=$(median "$@")
+	ratio=""
+	[ -n "$cj" ] && ratio=$(awk -v a="$us" -v b="$cj" 'BEGIN {
+	    printf ", %.2fx the cJSON baseline'"'"'s %.2f us per event", a / b, b }')
+	v=$(awk -v a="$us" -v b="$ROW_BOUND" 'BEGIN { print (a <= b ? "PASS" : "FAIL") }')
+	echo "join: $v: store CPU per written row, join $onoff ($m runs):" \
+	    "median $us us (runs: $*)$ratio; bound $ROW_BOUND us"
+	[ "$v" = PASS ] || verdict_rc=1
+done
 [ $bad = 0 ] || echo "join: WARNING: events were lost before the store" \
     "in some runs (see above)"
 
-# The cap: events first, no packets yet.
+# The cap: events first, no packets yet (JOIN_CAP=0: left out).
+[ "$CAP" = 0 ] && exit $verdict_rc
 MODE="join"
 pipeline "$T/cap" -o store.max_pending="$CAP"
 rss0=$(rss_kb "$PID_store")
@@ -554,3 +594,4 @@ set -- $(sif eth0 joins pending)
 echo "cap: the packets then joined the $1 events that waited (pending $2)"
 [ "$1" = "$CAP" ] || die "joins $1 after the cap, want $CAP"
 stop_all
+exit $verdict_rc
