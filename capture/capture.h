@@ -480,6 +480,8 @@ struct dpi_cfg {
 	int		lossless;	/* worker: wait for ring space (a
 					   file) instead of counting the
 					   packet out (a NIC) */
+	const char	*protocols;	/* nDPI's names to look for (commas
+					   or spaces), NULL or "": all */
 };
 
 /* NULL with a reason in err.  A worker starts with dpi_start. */

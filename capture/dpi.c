@@ -63,6 +63,7 @@
 
 #include <ndpi/ndpi_api.h>
 
+#include "../common/config.h"
 #include "capture.h"
 
 #define DPI_NAME_LEN	80	/* nDPI 4.2's host_server_name */
@@ -214,6 +215,42 @@ dpi_state_bytes(void)
 	return sizeof(struct ndpi_flow_struct);
 }
 
+/*
+ * The protocols nDPI looks for: every one, or those named in `list`
+ * (nDPI's names, any case, separated by commas or spaces).  nDPI runs
+ * each enabled dissector on a payload it has not recognized yet, so a
+ * short list costs much less on traffic it does not know; a flow of
+ * another protocol gets nDPI's guess by port when inspection ends.
+ */
+static int
+dpi_bitmask(struct ndpi_detection_module_struct *mod, const char *list,
+    NDPI_PROTOCOL_BITMASK *bm, char *err, size_t errlen)
+{
+	char buf[CONF_STR_LEN], *tok, *save = NULL;
+	int id, n = 0;
+
+	NDPI_BITMASK_SET_ALL(*bm);
+	if (list == NULL || list[0] == '\0')
+		return 0;
+	NDPI_BITMASK_RESET(*bm);
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if ((id = ndpi_get_protocol_id(mod, tok)) < 0) {
+			snprintf(err, errlen, "capture.dpi_protocols: nDPI "
+			    "has no protocol '%s'", tok);
+			return -1;
+		}
+		NDPI_ADD_PROTOCOL_TO_BITMASK(*bm, id);
+		n++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "capture.dpi_protocols: no protocol");
+		return -1;
+	}
+	return 0;
+}
+
 struct dpi *
 dpi_new(const struct dpi_cfg *cfg, uint64_t *cnt, struct names *names,
     char *err, size_t errlen)
@@ -261,7 +298,10 @@ dpi_new(const struct dpi_cfg *cfg, uint64_t *cnt, struct names *names,
 		dpi_free(d);
 		return NULL;
 	}
-	NDPI_BITMASK_SET_ALL(all);
+	if (dpi_bitmask(d->mod, cfg->protocols, &all, err, errlen) == -1) {
+		dpi_free(d);
+		return NULL;
+	}
 	ndpi_set_protocol_detection_bitmask2(d->mod, &all);
 	ndpi_finalize_initialization(d->mod);
 	return d;

@@ -64,6 +64,7 @@ struct capture_conf {
 	long long	dpi_flow_memory;
 	long long	dpi_flows;
 	long long	dpi_queue;
+	char		dpi_protocols[CONF_STR_LEN];
 	long long	name_cache;
 	struct link_conf link;		/* common/nnlink.h */
 };
@@ -133,6 +134,10 @@ static const struct conf_directive capture_directives[] = {
 	    "it full is not inspected, counted: dpi_queue_full, "
 	    "dpi_not_inspected; a file waits); 0 = nDPI on the packet "
 	    "path" },
+	{ "capture.dpi_protocols", CONF_STR, C(dpi_protocols), CONF_STR_LEN,
+	    NULL, 0, 0, "nDPI protocols to look for, by nDPI's names "
+	    "(\"TLS,DNS,HTTP,QUIC\"); others get nDPI's guess by port; "
+	    "empty = all (costs more on payloads nDPI does not know)" },
 	{ "capture.name_cache", CONF_INT, C(name_cache), 0, "16384", 0,
 	    1 << 22, "addresses in the name cache fed by DNS answers, SNI "
 	    "and HTTP Host (least recently seen evicted, counted: "
@@ -494,6 +499,7 @@ main(int argc, char *argv[])
 			.queue_bytes = (size_t)c->conf.dpi_queue,
 			/* A file waits for the worker; a NIC does not. */
 			.lossless = c->src->live == 0,
+			.protocols = c->conf.dpi_protocols,
 		};
 
 		if ((c->dpi = dpi_new(&dc, c->cnt, c->names, err,

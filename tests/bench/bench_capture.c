@@ -19,6 +19,8 @@
  *                                        cost ratios
  *   -Q BYTES                             the worker's ring (default 4M,
  *                                        capture.dpi_queue's)
+ *   -p LIST                              nDPI's protocols
+ *                                        (capture.dpi_protocols)
  *   capture-bench -P FILE MODE           3 runs of one mode (0 no nDPI, 1
  *                                        nDPI inline, 2 worker), for a
  *                                        profiler
@@ -71,6 +73,7 @@ put32(uint8_t *p, uint32_t v)
 static int bench_app_payloads;
 static unsigned bench_active = ACTIVE;	/* -S: sessions open at once */
 static size_t bench_queue = 4u << 20;	/* -Q: capture.dpi_queue */
+static const char *bench_protocols;	/* -p: capture.dpi_protocols */
 
 /* A DNS name in wire form at p; returns its length. */
 static size_t
@@ -348,7 +351,7 @@ bench_run(const char *path, enum bench_dpi dpi, uint64_t *pkts,
     uint64_t *flows, size_t *bpf, uint64_t *peak, double *wall, double *thr)
 {
 	struct dpi_cfg dc = { 262144, 8192, 32, 8192,
-	    dpi == BD_WORKER ? bench_queue : 0, 1 };
+	    dpi == BD_WORKER ? bench_queue : 0, 1, bench_protocols };
 	double tc0;
 	struct names *names = NULL;
 	double c0;
@@ -456,8 +459,9 @@ main(int argc, char *argv[])
 	size_t bpf = 0;
 	int ch, runs = 5, i, dpi = 0, h, below = 0;
 
-	while ((ch = getopt(argc, argv, "aDk:n:P:Q:r:S:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "aDk:n:p:P:Q:r:S:w:")) != -1) {
 		switch (ch) {
+		case 'p': bench_protocols = optarg; break;
 		case 'Q': bench_queue = strtoull(optarg, NULL, 10); break;
 		case 'P':
 			/* Profiling: runs of one mode only, nothing else. */

@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint64_t cnt[CC_MAX], now = 1000000;
 	static struct names *names;
 	struct flow_cfg cfg = { 64, 10000000, 5000000, 1000000, 2000000 };
-	struct dpi_cfg dc = { 64, 4, 4, 2048, 0, 0 };
+	struct dpi_cfg dc = { 64, 4, 4, 2048, 0, 0, NULL };
 	char err[256];
 	enum dissect_result r;
 	struct pkt k;

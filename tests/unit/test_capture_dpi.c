@@ -326,7 +326,8 @@ static void
 test_dpi_file(void)
 {
 	struct flow_cfg cfg = run_cfg();
-	struct dpi_cfg dc = { cfg.max_flows, 64, 8, 8192, test_queue, 1 };
+	struct dpi_cfg dc = { cfg.max_flows, 64, 8, 8192, test_queue, 1,
+	    NULL };
 	static const char http[] = "GET / HTTP/1.1\r\nHost: Web.Example.ORG"
 	    "\r\nUser-Agent: t\r\n\r\n";
 	const struct evp_flow *f;
@@ -428,7 +429,8 @@ static void
 test_dpi_bounds(void)
 {
 	struct flow_cfg cfg = run_cfg();
-	struct dpi_cfg dc = { cfg.max_flows, 64, 3, 8192, test_queue, 1 };
+	struct dpi_cfg dc = { cfg.max_flows, 64, 3, 8192, test_queue, 1,
+	    NULL };
 	const struct evp_flow *f;
 	uint8_t buf[1200];
 	struct run *r;
@@ -508,6 +510,50 @@ test_dpi_bounds(void)
 	}
 }
 
+
+/* capture.dpi_protocols: only the named dissectors run (the HTTP flow of
+ * test_dpi_file's file has no Host then); an unknown name is refused. */
+static void
+test_dpi_protocols(void)
+{
+	struct flow_cfg cfg = run_cfg();
+	struct dpi_cfg dc = { cfg.max_flows, 64, 8, 8192, 0, 1,
+	    "NoSuchProto" };
+	const struct evp_flow *f;
+	uint64_t cnt[CC_MAX];
+	char err[256];
+	struct run *r;
+	struct dpi *d;
+
+	CHECK(dpi_new(&dc, cnt, NULL, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "capture.dpi_protocols") != NULL);
+	CHECK(strstr(err, "NoSuchProto") != NULL);
+	dc.protocols = " , ";
+	CHECK(dpi_new(&dc, cnt, NULL, err, sizeof(err)) == NULL);
+	dc.protocols = "";
+	CHECK((d = dpi_new(&dc, cnt, NULL, err, sizeof(err))) != NULL);
+	dpi_free(d);
+
+	dc.protocols = "tls, DNS";
+	snprintf(path, sizeof(path), "%s/app.pcap", dir);
+	r = run_file_dpi(path, &cfg, NULL, &dc, 0);
+	CHECK_EQ_U(r->read_rc, 0);
+	CHECK((f = find_srv(r, 443)) != NULL);
+	if (f != NULL) {
+		CHECK_STR(f->app.proto, "TLS");
+		CHECK_STR(f->app.sni, "secure.example.org");
+	}
+	CHECK((f = find_srv(r, 53)) != NULL);
+	if (f != NULL)
+		CHECK_STR(f->app.dns_query, "names.example.org");
+	CHECK((f = find_srv(r, 8080)) != NULL);
+	if (f != NULL) {
+		CHECK(f->flags & EVP_F_HAS_APP);
+		CHECK(strcmp(f->app.proto, "HTTP") != 0);
+		CHECK_STR(f->app.http_host, "");
+	}
+	free(r);
+}
 
 /* The ring alone, one thread: order, bounds, wrap-around, waits. */
 static void
@@ -672,7 +718,7 @@ static void
 test_dpi_lossy(void)
 {
 	struct flow_cfg cfg = run_cfg();
-	struct dpi_cfg dc = { cfg.max_flows, 64, 8, 8192, 4096, 0 };
+	struct dpi_cfg dc = { cfg.max_flows, 64, 8, 8192, 4096, 0, NULL };
 	unsigned i, tls = 0, skipped = 0, none = 0, part = 0, other = 0;
 	uint8_t buf[1024];
 	struct run *r;
@@ -736,6 +782,7 @@ main(void)
 	test_dpi_file();
 	test_dpi_bounds();
 	test_queue = 0;
+	test_dpi_protocols();
 	test_dpi_queue();
 	test_dpi_queue_threads();
 	test_dpi_lossy();
