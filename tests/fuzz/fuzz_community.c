@@ -4,7 +4,9 @@
  * are read from) after two bytes choosing the protocol and the address
  * family; the hash of every input is a 30-character ID, or none for
  * ICMP without a type.  The SQL function the migration uses gets the
- * same text as addresses.
+ * same text as addresses.  The index key (schema 7) of every ID made
+ * is the same in C and in SQL, and the key of the raw text, read as an
+ * ID, is -1 or within its 30 bits.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,7 +21,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static sqlite3 *db;
-static sqlite3_stmt *st;
+static sqlite3_stmt *st, *kst;
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -29,7 +31,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct flow f;
 	char cid[COMMUNITY_ID_LEN];
 	const char *id;
+	char text[40];
 	size_t n;
+	int64_t h, key = -1;
 
 	if (size < 2)
 		return 0;
@@ -51,13 +55,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (id != NULL && (strlen(id) != COMMUNITY_ID_LEN - 1 ||
 	    strncmp(id, "1:", 2) != 0))
 		abort();
+	if (id != NULL && (key = community_id_key((uint64_t)data[0] << 16 |
+	    data[1], id)) < 0)
+		abort();
 	free(m);
+	n = size - 2 < sizeof(text) - 1 ? size - 2 : sizeof(text) - 1;
+	memcpy(text, data + 2, n);
+	text[n] = '\0';
+	h = community_id_hash30(text);
+	if (h < -1 || h >= COMMUNITY_KEY_SPAN)
+		abort();
 	if (db == NULL) {
 		if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
 		    community_sql_register(db) != 0 ||
 		    sqlite3_prepare_v2(db, "SELECT evflow_community_id(?1, ?2,"
-		    " ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK)
+		    " ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(db, "SELECT " COMMUNITY_KEY_SQL("?1",
+		    "?2"), -1, &kst, NULL) != SQLITE_OK)
 			abort();
+	}
+	if (id != NULL) {
+		sqlite3_bind_int64(kst, 1, (int64_t)data[0] << 16 | data[1]);
+		sqlite3_bind_text(kst, 2, id, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(kst) != SQLITE_ROW ||
+		    sqlite3_column_int64(kst, 0) != key)
+			abort();
+		sqlite3_reset(kst);
 	}
 	sqlite3_bind_int(st, 1, data[0]);
 	sqlite3_bind_text(st, 2, (const char *)data + 2, (int)((size - 2) / 2),
