@@ -18,8 +18,11 @@
 #
 # Env: BENCH_CH_RUNS (default 3), BENCH_CH_EVENTS (default 300000),
 # BENCH_STORE_N (records per bench_store run, default 200000),
-# BENCH_CH_BATCH (store.clickhouse_batch of the pipeline, default the
-# store's).
+# BENCH_CH_CONFIGS, the pipeline's configurations (default "sqlite both
+# clickhouse"): a sink, then optionally +SIZE (store.clickhouse_batch)
+# and @base (the evflow-store of the build in BENCH_CH_BASE, another
+# version measured in the same run), e.g. "sqlite both both+16M
+# both@base"; BENCH_CH_PIPE_ONLY=1 skips part 2.
 BUILD=${1:-build}
 EVFLOW_BUILD=$(cd "$BUILD" && pwd)
 export EVFLOW_BUILD
@@ -33,8 +36,7 @@ ch_start 2
 runs=${BENCH_CH_RUNS:-3}
 NEV=${BENCH_CH_EVENTS:-300000}
 BIN="$EVFLOW_BUILD/bin"
-batchopt=""
-[ -n "$BENCH_CH_BATCH" ] && batchopt="-o store.clickhouse_batch=$BENCH_CH_BATCH"
+CONFIGS=${BENCH_CH_CONFIGS:-sqlite both clickhouse}
 
 cpu_of() {
 	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' \
@@ -44,11 +46,22 @@ now_f() {
 	date +%s.%N
 }
 
-# One pipeline run with store.sink = $1 (run $2): appends "sink
+# One pipeline run of configuration $1 (run $2): appends "config
 # store_rate clickhouse_rate store_cpu_s" to $T/pipe.
 pipe_run() {
-	sink=$1
-	D="$T/pipe$2.$sink/data"
+	cfg=$1
+	sink=${cfg%%[+@]*}
+	batchopt="" store_bin="$BIN/evflow-store"
+	case $cfg in *+*)
+		b=${cfg#*+}
+		batchopt="-o store.clickhouse_batch=${b%%@*}" ;;
+	esac
+	case $cfg in *@base)
+		[ -x "$BENCH_CH_BASE/bin/evflow-store" ] ||
+			fail "$cfg: no BENCH_CH_BASE/bin/evflow-store"
+		store_bin="$BENCH_CH_BASE/bin/evflow-store" ;;
+	esac
+	D="$T/pipe$2.$(echo "$cfg" | tr -c 'a-z0-9\n' _)/data"
 	DB="$D/evflow.db"
 	mkdir -p "$D"
 	for s in 1 2; do
@@ -56,7 +69,7 @@ pipe_run() {
 	done
 	ep="tcp://127.0.0.1:$(free_port)c"
 	# shellcheck disable=SC2086
-	start_daemon store "$BIN/evflow-store" -d "$D" -N store \
+	start_daemon store "$store_bin" -d "$D" -N store \
 	    -o store.max_flows=4000000 -o store.sink="$sink" \
 	    -o clickhouse_shards="$CH_SHARDS" -o clickhouse_database=evflow_pipe \
 	    -o store.clickhouse_max_memory=1G -o store.retention=0 $batchopt
@@ -108,22 +121,22 @@ pipe_run() {
 		kill -TERM "$p"
 		wait "$p" || fail "$name ($sink) exited with status $?"
 	done
-	awk -v s="$sink" -v n="$NEV" -v a="$t0" -v b="$t1" -v c="$t2" \
+	awk -v s="$cfg" -v n="$NEV" -v a="$t0" -v b="$t1" -v c="$t2" \
 	    -v cpu="$(awk -v x="$s1" -v y="$s0" 'BEGIN { print x - y }')" \
 	    'BEGIN { printf "%s %.0f %.0f %.2f\n", s, n / (b - a),
-	    (s == "sqlite" ? 0 : n / (c - a)), cpu }' >>"$T/pipe"
+	    (b == c ? 0 : n / (c - a)), cpu }' >>"$T/pipe"
 	D="$T/data"
 	DB="$D/evflow.db"
 }
 
 i=0
 while [ $i -lt "$runs" ]; do
-	for sink in sqlite both clickhouse; do
-		pipe_run $sink $i
+	for cfg in $CONFIGS; do
+		pipe_run "$cfg" $i
 	done
 	i=$((i + 1))
 done
-python3 - "$T/pipe" "$NEV" "$runs" <<'PY'
+python3 - "$T/pipe" "$NEV" "$runs" $CONFIGS <<'PY'
 import statistics, sys
 r = {}
 for line in open(sys.argv[1]):
@@ -133,16 +146,17 @@ med = {s: [statistics.median(x[k] for x in v) for k in range(3)]
        for s, v in r.items()}
 print("clickhouse: the pipeline, %s events per run, medians of %s runs "
       "alternating, 2 shards on this machine" % (sys.argv[2], sys.argv[3]))
-base = med["sqlite"]
-for s in ("sqlite", "both", "clickhouse"):
+base = med.get("sqlite") or med[sys.argv[4]]
+for s in sys.argv[4:]:
     st, ch, cpu = med[s]
-    print("  store.sink = %-10s store %7.0f events/s (x%.2f of sqlite), "
+    print("  %-16s store %7.0f events/s (x%.2f of sqlite), "
           "store CPU %5.2f s (x%.2f)%s" % (s, st, st / base[0], cpu,
-          cpu / base[2], "" if s == "sqlite" else
+          cpu / base[2], "" if ch == 0 else
           "; every row in ClickHouse at %.0f rows/s (x%.2f of the "
           "store's sqlite rate)" % (ch, ch / base[0])))
 PY
 [ $? -eq 0 ] || fail "pipeline numbers"
+[ -n "$BENCH_CH_PIPE_ONLY" ] && pass
 
 export BENCH_STORE_N=${BENCH_STORE_N:-200000}
 export BENCH_STORE_MODES=events BENCH_STORE_RUNS=1 BENCH_STORE_CH="$CH_SHARDS"
