@@ -22,7 +22,9 @@
 # clickhouse"): a sink, then optionally +SIZE (store.clickhouse_batch)
 # and @base (the evflow-store of the build in BENCH_CH_BASE, another
 # version measured in the same run), e.g. "sqlite both both+16M
-# both@base"; BENCH_CH_PIPE_ONLY=1 skips part 2.
+# both@base"; BENCH_CH_PIPE_ONLY=1 skips part 2; BENCH_CH_NICE=N runs
+# the servers at nice level N (the store first: as if ClickHouse ran on
+# other hosts, where it belongs).
 BUILD=${1:-build}
 EVFLOW_BUILD=$(cd "$BUILD" && pwd)
 export EVFLOW_BUILD
@@ -31,6 +33,7 @@ lib_init
 skip() { echo "clickhouse: skipped: $*"; exit 0; }
 . "$(dirname "$0")/../integration/clickhouse_lib.inc"
 ch_need
+CH_NICE=${BENCH_CH_NICE:-}
 ch_start 1
 ch_start 2
 runs=${BENCH_CH_RUNS:-3}
@@ -136,8 +139,8 @@ while [ $i -lt "$runs" ]; do
 	done
 	i=$((i + 1))
 done
-python3 - "$T/pipe" "$NEV" "$runs" $CONFIGS <<'PY'
-import statistics, sys
+CH_NICE=$CH_NICE python3 - "$T/pipe" "$NEV" "$runs" $CONFIGS <<'PY'
+import os, statistics, sys
 r = {}
 for line in open(sys.argv[1]):
     s, st, ch, cpu = line.split()
@@ -145,7 +148,9 @@ for line in open(sys.argv[1]):
 med = {s: [statistics.median(x[k] for x in v) for k in range(3)]
        for s, v in r.items()}
 print("clickhouse: the pipeline, %s events per run, medians of %s runs "
-      "alternating, 2 shards on this machine" % (sys.argv[2], sys.argv[3]))
+      "alternating, 2 shards on this machine%s" % (sys.argv[2], sys.argv[3],
+      " (nice %s)" % os.environ["CH_NICE"] if os.environ.get("CH_NICE")
+      else ""))
 base = med.get("sqlite") or med[sys.argv[4]]
 for s in sys.argv[4:]:
     st, ch, cpu = med[s]
