@@ -118,10 +118,10 @@ static const struct conf_directive store_conf_table_[] = {
 	  "cluster (remote_servers) of the Distributed tables" },
 	{ "clickhouse_user", CONF_STR, STR(ch.user), NULL, 0, 0,
 	  "ClickHouse user (default: the server's default)" },
-	{ "store.clickhouse_max_memory", CONF_BYTES, NUM(ch.max_memory), "64M",
+	{ "store.clickhouse_max_memory", CONF_BYTES, NUM(ch.max_memory), "256M",
 	  1 << 20, 1LL << 40, "rows queued for ClickHouse; past it rows are"
 	  " dropped and counted (clickhouse_rows_dropped)" },
-	{ "store.clickhouse_batch", CONF_BYTES, NUM(ch.batch_bytes), "4M",
+	{ "store.clickhouse_batch", CONF_BYTES, NUM(ch.batch_bytes), "16M",
 	  65536, 1 << 30, "bytes per insert at most" },
 	{ "store.clickhouse_flush", CONF_SECONDS, NUM(ch.flush_sec), "1s", 1,
 	  3600, "a partial batch is sent after this long" },
