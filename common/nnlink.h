@@ -69,7 +69,7 @@ struct link_conf {
 	  "allow binding record inputs to non-loopback tcp:// addresses "	\
 	  "(the links are unauthenticated: trusted networks only)" },	\
 	{ "link_replay", CONF_BYTES, offsetof(type, m.replay_bytes), 0,	\
-	  "64M", 0, 1LL << 36, "records a collector or capture keeps "	\
+	  "128M", 0, 1LL << 36, "records a collector or capture keeps "	\
 	  "until the store acknowledges them committed, to resend after "	\
 	  "a crash; past it new records are dropped (counted); 0 = off" },	\
 	{ "link_ack_timeout", CONF_SECONDS, offsetof(type, m.ack_timeout),	\

@@ -2,10 +2,14 @@
  * libFuzzer target: the inter-process record decoder.  Feeds arbitrary
  * bytes to link_in_dispatch(), which opens the batch, checks the hello
  * and decodes each record the way the router and store do; and the
- * same bytes as a store's ack message, as a sender reads it.
+ * same bytes as a store's ack message, as a sender reads it.  A flow is
+ * also checked as the router does (evp_flow_check): the check and the
+ * decode must agree, on the verdict and on the network part.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/nnlink.h"
 
@@ -24,12 +28,17 @@ on_record(void *arg, const struct link_sender *s, const struct evp_rec_hdr *rh,
 		struct evp_iface i;
 		struct evp_origin o;
 	} u;
+	static struct evp_flow head;
+	int d;
 
 	(void)arg;
 	(void)s;
 	switch (rh->type) {
 	case EVP_FLOW:
-		(void)evp_decode_flow(body, rh->len, &u.f);
+		d = evp_decode_flow(body, rh->len, &u.f);
+		if (evp_flow_check(body, rh->len, &head) != d || (d == 0 &&
+		    memcmp(&head, &u.f, offsetof(struct evp_flow, side)) != 0))
+			abort();
 		break;
 	case EVP_IFCOUNTER:
 		(void)evp_decode_ifcounter(body, rh->len, &u.c);

@@ -94,7 +94,7 @@ test_check_config(const char *bin)
 	    "link_max_message = 1048576\n"
 	    "link_queue = 4194304\n"
 	    "link_trusted_network = no\n"
-	    "link_replay = 67108864\n"
+	    "link_replay = 134217728\n"
 	    "link_ack_timeout = 10\n"
 	    "link_ack_endpoint = \n";
 	char cmd[700], out[4096];
