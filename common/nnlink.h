@@ -55,15 +55,19 @@ struct link_conf {
 };
 
 /* The rows of a daemon's configuration table for a struct link_conf
- * member `m` of its settings struct `type`. */
+ * member `m` of its settings struct `type`; LINK_CONF_DIRECTIVES_Q with
+ * the default of link_queue (the router's is larger: it is the one
+ * buffer between every sender and a store that stalls). */
 #define LINK_CONF_DIRECTIVES(type, m)					\
+	LINK_CONF_DIRECTIVES_Q(type, m, "4M")
+#define LINK_CONF_DIRECTIVES_Q(type, m, queue_default)			\
 	{ "link_max_message", CONF_BYTES,				\
 	  offsetof(type, m.max_message), 0, "1M", EVP_BATCH_MAX_BYTES,	\
 	  1LL << 30, "largest nanomsg message a record input accepts; "	\
 	  "a larger one drops its connection (counted)" },		\
 	{ "link_queue", CONF_BYTES, offsetof(type, m.queue_bytes), 0,	\
-	  "4M", 0, 1LL << 32, "batches a sender keeps while its peer is "	\
-	  "down; beyond, batches are dropped (counted)" },		\
+	  queue_default, 0, 1LL << 32, "batches a sender keeps while its "	\
+	  "peer is down; beyond, batches are dropped (counted)" },	\
 	{ "link_trusted_network", CONF_BOOL,				\
 	  offsetof(type, m.trusted_network), 0, "no", 0, 0,		\
 	  "allow binding record inputs to non-loopback tcp:// addresses "	\

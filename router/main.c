@@ -44,7 +44,9 @@ static const struct conf_directive router_conf_table[] = {
 	{ "companion", CONF_LIST, offsetof(struct router_conf, companion), 0,
 	  NULL, 0, 0, "'ZMQIFACE PACKETIFACE': the packet interface (must be "
 	  "mirrored) that also gets the ZMQ interface's events" },
-	LINK_CONF_DIRECTIVES(struct router_conf, link),
+	/* A store that stalls (a long commit, a busy machine) for less
+	 * than ~1.5 s of input at 100,000 records/s costs no resends. */
+	LINK_CONF_DIRECTIVES_Q(struct router_conf, link, "64M"),
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
