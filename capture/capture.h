@@ -141,7 +141,10 @@ struct pkt {
 	 * frame, or into the source's copy of it (see struct source). */
 	const uint8_t	*l3, *l4;
 	uint32_t	l3_cap, l4_cap, l4_len;
-	uint32_t	pad2;
+	uint8_t		icmp_type;	/* ICMP/ICMPv6 message type and code, */
+	uint8_t		icmp_code;	/* with has_icmp */
+	uint8_t		has_icmp;
+	uint8_t		pad2;
 };
 
 /* L4 payload bytes of a dissected packet (0 for a later fragment). */
@@ -243,8 +246,13 @@ struct flow {
 	uint64_t	dpi_pos;	/* worker's ring after its last packet */
 	uint32_t	dpi_gen;	/* generation of its inspection */
 	uint8_t		dpi_sent;	/* payload packets given to nDPI */
-	uint8_t		pad[3];
+	/* ICMP/ICMPv6: the client's first message (the Community ID's
+	 * ports, computed by the store), with FLOW_ICMP in flags2. */
+	uint8_t		icmp_type, icmp_code;
+	uint8_t		flags2;
 };
+
+#define FLOW_ICMP	0x01	/* flags2: icmp_type/icmp_code set */
 
 /* Deep inspection state of a flow (struct flow.dpi). */
 #define FLOW_DPI_NONE	0	/* no payload packet seen yet */

@@ -40,6 +40,7 @@
 #define LT_RAW		101	/* LINKTYPE_RAW, if a file reports it */
 
 #define IPP_HOPOPTS	0
+#define IPP_ICMP	1
 #define IPP_TCP		6
 #define IPP_UDP		17
 #define IPP_ROUTING	43
@@ -47,6 +48,7 @@
 #define IPP_ESP		50
 #define IPP_AH		51
 #define IPP_NONE	59
+#define IPP_ICMPV6	58
 #define IPP_DSTOPTS	60
 #define IPP_SCTP	132
 #define IPP_MOBILITY	135
@@ -134,6 +136,14 @@ dissect_l4(const uint8_t *p, uint32_t cap, uint32_t l4len, struct pkt *k)
 			k->l4 = p;
 			k->l4_cap = cap;
 			k->l4_len = l4len;
+		}
+		/* ICMP: the message's type and code (a later fragment has
+		 * no header here: dissect_l4 is not called for it). */
+		if ((k->proto == IPP_ICMP || k->proto == IPP_ICMPV6) &&
+		    cap >= 2) {
+			k->icmp_type = p[0];
+			k->icmp_code = p[1];
+			k->has_icmp = 1;
 		}
 		return DIS_OK;		/* ports 0 */
 	}
@@ -314,6 +324,7 @@ dissect(int dlt, const uint8_t *p, uint32_t caplen, uint32_t len,
 	k->vlan = k->sport = k->dport = 0;
 	k->ipver = k->proto = k->tcp_flags = 0;
 	k->has_ports = k->has_seq = k->frag = 0;
+	k->icmp_type = k->icmp_code = k->has_icmp = 0;
 	k->l3 = k->l4 = NULL;
 	k->l3_cap = k->l4_cap = k->l4_len = 0;
 	k->truncated = caplen < len;

@@ -2,6 +2,7 @@
  * A capture flow -> struct evp_flow: source EVP_SRC_PACKET, absolute
  * counters, side 0 = client.  The router fills iface and iface_mask.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "capture.h"
@@ -12,7 +13,7 @@ flow_export(struct evp_flow *r, const struct flow *f, enum flow_why why)
 	int s;
 
 	/* Only the fixed part before the sides is written: the sides and
-	 * extra are zeroed once by the caller and never touched here; the
+	 * extra are zeroed once by the caller (extra_len is set below); the
 	 * application block is cleared if the last record had one
 	 * (dpi_export fills it). */
 	if (r->flags & EVP_F_HAS_APP)
@@ -38,6 +39,13 @@ flow_export(struct evp_flow *r, const struct flow *f, enum flow_why why)
 	}
 	r->cli_latency_us = f->cli_lat_us;
 	r->srv_latency_us = f->srv_lat_us;
+	/* ICMP's type and code as NetFlow's keys, which the store hashes
+	 * into the flow's Community ID (store/community.c). */
+	r->extra_len = 0;
+	if (f->flags2 & FLOW_ICMP)
+		r->extra_len = (uint16_t)snprintf(r->extra, sizeof(r->extra),
+		    "{\"ICMP_TYPE\":%u,\"ICMP_CODE\":%u}", f->icmp_type,
+		    f->icmp_code);
 	if (evp_addr_is_loopback(r->addr[0]) ||
 	    evp_addr_is_loopback(r->addr[1]))
 		r->flags |= EVP_F_LOOPBACK;

@@ -516,6 +516,12 @@ flow_table_account(struct flow_table *t, const struct pkt *k,
 		f->last_usec = k->ts_usec;
 	if (k->proto == 6 && k->has_ports)
 		flow_tcp(t, i, dir, k);
+	/* ICMP: the client's first message names the flow (Community ID). */
+	if (k->has_icmp && dir == 0 && !(f->flags2 & FLOW_ICMP)) {
+		f->icmp_type = k->icmp_type;
+		f->icmp_code = k->icmp_code;
+		f->flags2 |= FLOW_ICMP;
+	}
 	t->cnt[CC_IP_PACKETS]++;
 	/* Deep inspection sees payload packets only (source.c keeps their
 	 * bytes, and only theirs, for a batch). */

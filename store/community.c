@@ -7,11 +7,12 @@
  *
  * The client is hashed as the source: for everything but one-way ICMP
  * the order does not matter.  ICMP and ICMPv6 need the message type,
- * which a flow has only when the record said it (NetFlow's type and
- * code, kept as ICMP_TYPE / ICMP_CODE in the row's extra); the
- * capture keeps all ICMP between two addresses in one flow with ports
- * 0, so its ICMP flows have no Community ID (NULL; the spec allows an
- * empty value for what a monitor cannot tell).
+ * which a flow has only when the record said it (ICMP_TYPE / ICMP_CODE
+ * in the row's extra: NetFlow's type and code, or the capture's, which
+ * keeps all ICMP between two addresses in one flow with ports 0 and
+ * sends its client's first message); without them the flow has no
+ * Community ID (NULL; the spec allows an empty value for what a monitor
+ * cannot tell).
  */
 #include <ctype.h>
 #include <stdlib.h>

@@ -225,6 +225,79 @@ test_udp_icmp_vlan(void)
 	free(r);
 }
 
+/*
+ * ICMP's type and code: the client's first message goes out in every
+ * record as NetFlow's ICMP_TYPE / ICMP_CODE (the store hashes them into
+ * the Community ID): an echo exchange (request first), a one-way time
+ * exceeded, an ICMPv6 echo whose reply is seen first (the replier is
+ * then the client), and none for a flow without an ICMP header.
+ */
+static void
+test_icmp_type(void)
+{
+	struct flow_cfg cfg = run_cfg();
+	FILE *fp = open_pcap("icmp", DLT_EN10MB);
+	struct tp t = { .src = "192.168.0.89", .dst = "192.168.0.1",
+	    .proto = 1, .payload = 8, .icmp = 8 + 1 };
+	const char *w;
+	struct run *r;
+	struct pb p;
+	unsigned i, n = 0;
+
+	frame_eth(&p, &t, 0, 0, 0);
+	pw_pb(fp, 1 * SEC, &p);
+	t.src = "192.168.0.1";
+	t.dst = "192.168.0.89";
+	t.icmp = 0 + 1;				/* echo reply */
+	frame_eth(&p, &t, 0, 0, 0);
+	pw_pb(fp, 1 * SEC + 1, &p);
+	t.src = "10.0.0.1";
+	t.dst = "10.0.0.2";
+	t.icmp = 11 + 1;			/* time exceeded */
+	t.icmp_code = 1;
+	frame_eth(&p, &t, 0, 0, 0);
+	pw_pb(fp, 1 * SEC + 2, &p);
+	t.src = "2001:db8::2";
+	t.dst = "2001:db8::1";
+	t.proto = 58;
+	t.icmp = 129 + 1;			/* echo reply */
+	t.icmp_code = 0;
+	frame_eth(&p, &t, 0, 0, 0);
+	pw_pb(fp, 1 * SEC + 3, &p);
+	t.src = "2001:db8::1";
+	t.dst = "2001:db8::2";
+	t.icmp = 128 + 1;
+	frame_eth(&p, &t, 0, 0, 0);
+	pw_pb(fp, 1 * SEC + 4, &p);
+	fclose(fp);
+
+	r = run_file(path, &cfg, NULL);
+	CHECK_EQ_U(r->n, 3);
+	for (i = 0; i < r->n; i++) {
+		const struct evp_flow *f = &r->rec[i];
+		char a[46];
+
+		evp_addr_str(f->addr[0], a, sizeof(a));
+		if (strcmp(a, "192.168.0.89") == 0)
+			w = "{\"ICMP_TYPE\":8,\"ICMP_CODE\":0}";
+		else if (strcmp(a, "10.0.0.1") == 0)
+			w = "{\"ICMP_TYPE\":11,\"ICMP_CODE\":1}";
+		else if (strcmp(a, "2001:db8::2") == 0)
+			w = "{\"ICMP_TYPE\":129,\"ICMP_CODE\":0}";
+		else
+			w = NULL;
+		CHECK(w != NULL);
+		if (w == NULL)
+			continue;
+		n++;
+		CHECK_EQ_U(f->extra_len, strlen(w));
+		CHECK(f->extra_len == strlen(w) &&
+		    memcmp(f->extra, w, f->extra_len) == 0);
+	}
+	CHECK_EQ_U(n, 3);
+	free(r);
+}
+
 static void
 test_fragments(void)
 {
@@ -802,6 +875,7 @@ main(void)
 	test_tcp_full();
 	test_tcp_odd();
 	test_udp_icmp_vlan();
+	test_icmp_type();
 	test_fragments();
 	test_timers();
 	test_idle_split();

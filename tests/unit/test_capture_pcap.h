@@ -75,6 +75,8 @@ struct tp {
 	const uint8_t	*ext;		/* IPv6 extension chain bytes */
 	size_t		 extlen;
 	uint8_t		 ext_nh;	/* next header of the v6 header */
+	int		 icmp;		/* ICMP type + 1 (0: echo request 8) */
+	uint8_t		 icmp_code;
 };
 
 /* Appends the L4 header (TCP 20 bytes, UDP 8, ICMP 8) and payload. */
@@ -97,8 +99,8 @@ tp_l4(struct pb *p, const struct tp *t)
 			pb_u16(p, 8 + t->payload);
 			pb_u16(p, 0);
 		} else if (t->proto == 1 || t->proto == 58) {
-			pb_u8(p, 8);
-			pb_u8(p, 0);
+			pb_u8(p, t->icmp ? (uint8_t)(t->icmp - 1) : 8);
+			pb_u8(p, t->icmp_code);
 			pb_u16(p, 0);
 			pb_u32(p, 1);
 		}
