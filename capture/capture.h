@@ -465,6 +465,8 @@ int	dpiq_wait(struct dpiq *, uint64_t, uint64_t);
  * dpiq_idle: every record. */
 int	dpiq_done(struct dpiq *, uint64_t);
 int	dpiq_idle(struct dpiq *);
+/* Producer: bytes of records the consumer has not finished. */
+uint64_t dpiq_backlog(struct dpiq *);
 /* Consumer: the oldest record and its length, or NULL if empty. */
 const void *dpiq_peek(struct dpiq *, size_t *);
 void	dpiq_release(struct dpiq *, size_t);

@@ -47,7 +47,8 @@
  * results are those of inline inspection; a NIC never waits for ring
  * room: a packet without it is counted (dpi_queue_full) and a flow whose
  * first payload packet had none is "Not inspected" (dpi_not_inspected);
- * a flow ending while the worker is still busy for DPI_END_WAIT_USEC is
+ * a flow ending while the worker is more than DPI_END_WAIT_BYTES behind,
+ * or still busy after DPI_END_WAIT_USEC, is
  * sent without a result (dpi_late).
  *
  * Which host name: nDPI 4.2 keeps one (host_server_name, up to 79
@@ -67,6 +68,9 @@
 #include "capture.h"
 
 #define DPI_NAME_LEN	80	/* nDPI 4.2's host_server_name */
+#define DPI_END_WAIT_BYTES 65536 /* ... only if the worker is less than this
+				   far behind (a few hundred packets): an
+				   overloaded worker is not waited for */
 #define DPI_END_WAIT_USEC 1000	/* a NIC: a flow's end waits this long for
 				   the worker to catch up */
 #define DPI_NOT_INSPECTED "Not inspected"
@@ -838,8 +842,9 @@ dpi_flow_end(struct dpi *d, uint32_t i, struct flow *f)
 		m->gen = gen;
 		m->type = DPI_MSG_END;
 		dpiq_commit(d->q);
-		if (dpi_wait(d, dpiq_head(d->q), d->cfg.lossless ?
-		    UINT64_MAX : DPI_END_WAIT_USEC))
+		if (d->cfg.lossless ? dpi_wait(d, dpiq_head(d->q),
+		    UINT64_MAX) : dpiq_backlog(d->q) <= DPI_END_WAIT_BYTES &&
+		    dpi_wait(d, dpiq_head(d->q), DPI_END_WAIT_USEC))
 			dpi_observe(d, i, f);
 	}
 	dpi_sync_counters(d);

@@ -209,6 +209,12 @@ dpiq_done(struct dpiq *q, uint64_t pos)
 	return __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE) >= pos;
 }
 
+uint64_t
+dpiq_backlog(struct dpiq *q)
+{
+	return q->head - __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE);
+}
+
 int
 dpiq_idle(struct dpiq *q)
 {

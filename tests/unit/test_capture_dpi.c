@@ -581,6 +581,7 @@ test_dpi_queue(void)
 	}
 	CHECK_EQ_U(nw, 36);
 	CHECK(!dpiq_idle(q));
+	CHECK_EQ_U(dpiq_backlog(q), 36 * 112);
 	/* No consumer: a bounded wait ends unsatisfied. */
 	CHECK_EQ_U(dpiq_wait(q, dpiq_head(q), 2000), 0);
 	dpiq_publish(q);
@@ -615,6 +616,7 @@ test_dpi_queue(void)
 	}
 	CHECK_EQ_U(nr, nw);
 	CHECK(dpiq_idle(q));
+	CHECK_EQ_U(dpiq_backlog(q), 0);
 	CHECK_EQ_U(dpiq_wait(q, dpiq_head(q), 0), 1);
 	dpiq_free(q);
 }
