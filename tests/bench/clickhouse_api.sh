@@ -40,14 +40,16 @@ IFID=$(sql "SELECT id FROM interfaces LIMIT 1")
 NOW=$(date +%s)
 
 # Columns the list shows, values spread like traffic: 1000 clients, 50
-# servers, 3 protocols, 200 processes, a flow a second per 1000 ids.
+# servers, 3 protocols, 200 processes, 1000 flows a second, the newest
+# now (ids from 100,000,000: the ClickHouse rows span CHN / 1000 s,
+# SQLite's LITEN / 1000 s).
 COLS="id, iface_id, first_seen, last_seen, ip_version, protocol, vlan,
  cli_addr, cli_port, srv_addr, srv_port, source, last_event, events,
  updates, sides_guessed, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes"
 ch_rows() {	# shard, first id, count
 	out=$(chq "$1" "INSERT INTO evflow.flows_local ($COLS, cli_pid, cli_process,
 	  cli_ip, srv_ip, day, ver) SELECT id, $IFID,
-	  toFloat64($NOW - intDiv($CHN - id, 1000)) AS t, t + id % 60, 4,
+	  toFloat64($NOW - intDiv(100000000 + $CHN - id, 1000)) AS t, t + id % 60, 4,
 	  [6, 17, 1][id % 3 + 1], 0,
 	  concat('10.0.', toString(intDiv(id % 1000, 250)), '.',
 	  toString(id % 250)), 1024 + id % 60000,
