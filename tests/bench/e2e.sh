@@ -24,6 +24,8 @@
 #   tests/bench/e2e.sh BUILD    (make bench)
 #   E2E_EVENTS=N  E2E_RUNS=R  E2E_ARRAYS="1 10"  to change the load
 #   E2E_RATE=R    publish at R events/s instead of as fast as possible
+#   E2E_STORE_OPTS, E2E_ROUTER_OPTS, E2E_COLLECTOR_OPTS  more arguments
+#                 of that daemon (-o key=value ...), to compare settings
 #   E2E_PERF=1    profile the first run of each configuration with perf
 #                 (if installed): CPU share per process, top symbols,
 #                 and `perf stat` context switches and CPU migrations
@@ -132,14 +134,19 @@ run_once() {
 	port=$(python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	ep="tcp://127.0.0.1:${port}c"
+	# shellcheck disable=SC2086
 	"$BIN/evflow-store" -d "$D" -N store -o store.max_flows=4000000 \
-	    >"$R/store.log" 2>&1 &
+	    $E2E_STORE_OPTS >"$R/store.log" 2>&1 &
 	sp=$!
 	wait_ping store
-	"$BIN/evflow-router" -d "$D" -N router -i "$ep" >"$R/router.log" 2>&1 &
+	# shellcheck disable=SC2086
+	"$BIN/evflow-router" -d "$D" -N router -i "$ep" $E2E_ROUTER_OPTS \
+	    >"$R/router.log" 2>&1 &
 	rp=$!
 	wait_ping router
-	"$BIN/evflow-collector" -d "$D" -N col0 -i "$ep" >"$R/col0.log" 2>&1 &
+	# shellcheck disable=SC2086
+	"$BIN/evflow-collector" -d "$D" -N col0 -i "$ep" $E2E_COLLECTOR_OPTS \
+	    >"$R/col0.log" 2>&1 &
 	cp=$!
 	PIDS="$cp $rp $sp"
 	wait_ping col0
