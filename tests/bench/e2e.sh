@@ -157,7 +157,15 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	[ "$per" -gt 1 ] && arr="--array $per"
 	t0=$(now)
 	# shellcheck disable=SC2086
-	"$BIN/evflow-testpub" -z "$ep" --gen "$N" $arr --hwm 100000 $rateopt \
+	# The producer's CPU and context switches (every thread) from its
+	# rusage at exit, not by polling /proc while the pipeline runs.
+	python3 -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as f:
+    f.write("%.3f %d\n" % (r.ru_utime + r.ru_stime, r.ru_nvcsw + r.ru_nivcsw))
+sys.exit(rc)' "$R/testpub.rusage" \
+	    "$BIN/evflow-testpub" -z "$ep" --gen "$N" $arr --hwm 100000 $rateopt \
 	    >"$R/testpub.out" 2>&1 &
 	pp=$!
 	if [ "$run" = 1 ] && [ -n "$E2E_PERF" ] && command -v perf >/dev/null
@@ -172,15 +180,12 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	else
 		perfp="" perfsp=""
 	fi
-	tp=0 tpx=0 last=-1 still=0 t1=""
+	last=-1 still=0 t1=""
 	deadline=$(( $(date +%s) + N / 10000 + 120 ))
 	# The store has written every row when it inserted N; if
 	# rows stop coming (records dropped on the way) for 3 s after the
 	# publisher is done, the run ends at the last row that came.
 	while :; do
-		if kill -0 $pp 2>/dev/null; then
-			tp=$(cpu_of $pp) tpx=$(ctx_of $pp)
-		fi
 		rows=$(ctr store rows_inserted 2>/dev/null || echo 0)
 		[ "${rows:-0}" -ge "$N" ] && break
 		if [ "$rows" != "$last" ]; then
@@ -209,6 +214,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		t1=$(now)
 	fi
 	wait $pp
+	read -r tp tpx <"$R/testpub.rusage" || tp=0 tpx=0
 	if [ -n "$perfp" ]; then
 		kill -INT "$perfp" "$perfsp"; wait "$perfp" "$perfsp"
 	fi
