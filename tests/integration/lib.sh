@@ -208,7 +208,11 @@ start_pipeline() {
 	done
 	[ "$1" = "--" ] && shift
 	ZMQ_IFACES="$*"
-	start_daemon store "$BIN/evflow-store" -d "$D" -N store
+	# No retention: the sample and hostile events carry fixed times
+	# years old, and a retention pass (its first runs at start, the
+	# next a minute later) would delete them in the middle of a test.
+	start_daemon store "$BIN/evflow-store" -d "$D" -N store \
+	    -o store.retention=0
 	wait_ctl store
 	iargs=""
 	for i in $ZMQ_IFACES; do iargs="$iargs -i $i"; done
