@@ -4,11 +4,14 @@
  * One poll loop on the record input, the control socket and the
  * writer's wake-up pipe.  The loop owns the flow tables; the writer
  * thread writes rows (writer.c).  A change settles for half of
- * store.flush_interval (more changes to the flow join it: a packet flow
- * and the event that joins it are usually one row), then, whenever the
- * writer is free, the loop hands it the rows of the flows that settled,
- * oldest first, store.write_slice at a time; a commit is due every half
- * interval.  So a change is committed within store.flush_interval, the
+ * store.flush_interval while the writer is busy (more changes to the
+ * flow join it: a packet flow and the event that joins it are usually
+ * one row), a tenth of it while the writer has nothing to do (waiting
+ * then only leaves it idle: a burst's first rows waited half a second
+ * for an idle writer), then, whenever the writer is free, the loop
+ * hands it the rows of the flows that settled, oldest first,
+ * store.write_slice at a time; a commit is due every half interval.
+ * So a change is committed within store.flush_interval, the
  * writer works continuously under load instead of in bursts, and its
  * backlog is bounded by the live flows, not by the input: a flow
  * changed again while its row waits makes one more row, not one per
@@ -73,7 +76,8 @@ static const struct conf_directive store_conf_table_[] = {
 	  0, "1", 0, 2, "0 warnings, 1 info, 2 debug" },
 	{ "store.flush_interval", CONF_SECONDS, NUM(flush_interval), "1s",
 	  1, 3600, "longest time a change waits before it is committed "
-	  "(it settles for half of it)" },
+	  "(it settles for half of it, a tenth while the writer is "
+	  "idle)" },
 	{ "store.flow_idle", CONF_SECONDS, NUM(flow_idle), "120s", 1, 86400,
 	  "a flow without records for this long is written and freed" },
 	{ "store.max_flows", CONF_INT, NUM(max_flows), "1000000", 1024,
@@ -300,6 +304,7 @@ loop(struct store_main *m)
 	/* A change waits `settle` to coalesce with the next ones, then is
 	 * written and committed within another `settle`. */
 	uint64_t settle = (uint64_t)st->conf.flush_interval * 1000000 / 2;
+	uint64_t settle_idle = settle / 5, s;
 	unsigned slice = (unsigned)st->conf.write_slice;
 	int timeout, due;
 
@@ -318,10 +323,12 @@ loop(struct store_main *m)
 		wake = deadline_min(deadline_min(next_counters, next_ret),
 		    deadline_min(store_deadline(st),
 		    delivery_tick(st->dlv, clock_mono_usec())));
-		if (writer_ready(st->w))
+		if (writer_ready(st->w)) {
+			s = writer_idle(st->w) ? settle_idle : settle;
 			wake = deadline_min(wake, deadline_min(next_commit,
 			    sat_add(store_dirty_since(st, clock_mono_usec()),
-			    settle)));
+			    s)));
+		}
 		timeout = st->ret.active ? 0 : deadline_timeout(wake,
 		    clock_mono_usec(), 1000);
 		if (poll(pfd, 3, timeout) == -1 && errno != EINTR)
@@ -345,7 +352,8 @@ loop(struct store_main *m)
 		taken(st);
 		if (writer_ready(st->w)) {
 			due = now >= next_commit;
-			if (store_queue_dirty(st, slice, now - settle) > 0 ||
+			s = writer_idle(st->w) ? settle_idle : settle;
+			if (store_queue_dirty(st, slice, now - s) > 0 ||
 			    due) {
 				hand(st, due, store_dirty_since(st, now));
 				if (due)

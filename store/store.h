@@ -497,12 +497,17 @@ void	writer_free(struct writer *);
 void	writer_add(struct writer *, int64_t, const struct flow *,
 	    const struct flow_tcpinfo *);
 /* 1 if the writer can take a batch now (taking back the batches it
- * committed).  0 while it is busy, or while commits fail: changed flows
+ * committed): nothing queued (it may be writing one; the next batch
+ * overlaps it).  0 while a batch waits, or while commits fail: changed flows
  * then wait in their tables (a flow changed again is still one row),
  * and only the rows of flows that leave their table are queued. */
 int	writer_ready(struct writer *);
+/* 1 if the thread has nothing to write: no batch queued or in hand
+ * (loop thread). */
+int	writer_idle(struct writer *);
 /* Hands the queued rows over and commits after them if `commit`: waits
- * if the writer is still busy, never while commits fail.  Inline:
+ * while a batch handed before is not taken yet, never while commits
+ * fail.  Inline:
  * writes them now.  Returns the batch's number (increasing; see
  * writer_stats' committed_seq), 0 if nothing could be handed. */
 uint64_t writer_hand(struct writer *, int);

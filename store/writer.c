@@ -548,6 +548,17 @@ writer_ready(struct writer *w)
 	return collect(w);
 }
 
+int
+writer_idle(struct writer *w)
+{
+	int idle;
+
+	pthread_mutex_lock(&w->mu);
+	idle = w->todo.head == NULL && !w->busy;
+	pthread_mutex_unlock(&w->mu);
+	return idle;
+}
+
 /* Waits until the thread has taken everything handed to it and is not
  * working (loop thread). */
 static void
