@@ -357,6 +357,8 @@ void	flow_table_expire(struct flow_table *, uint64_t);
 uint64_t flow_table_next_deadline(const struct flow_table *);
 /* Ends every flow (FW_FLUSH). */
 void	flow_table_flush(struct flow_table *);
+/* Ends at most `max` flows; 1 while some remain, else 0. */
+int	flow_table_flush_some(struct flow_table *, uint32_t);
 /* Bytes of memory the table holds per flow slot (entry + buckets). */
 size_t	flow_table_bytes_per_flow(const struct flow_table *);
 

@@ -662,12 +662,23 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 void
 flow_table_flush(struct flow_table *t)
 {
-	uint32_t i;
+	while (flow_table_flush_some(t, UINT32_MAX) > 0)
+		;
+}
 
-	while ((i = t->fresh.head) != FLOW_NIL ||
-	    (i = t->update.head) != FLOW_NIL) {
+int
+flow_table_flush_some(struct flow_table *t, uint32_t max)
+{
+	uint32_t i, n = 0;
+
+	while (n < max && ((i = t->fresh.head) != FLOW_NIL ||
+	    (i = t->update.head) != FLOW_NIL)) {
 		t->cnt[CC_FLOWS_FLUSHED]++;
 		flow_end(t, i, FW_FLUSH);
+		n++;
 	}
+	if (t->fresh.head != FLOW_NIL || t->update.head != FLOW_NIL)
+		return 1;
 	t->due = UINT64_MAX;
+	return 0;
 }

@@ -77,10 +77,13 @@ checks=$((checks + 1))
 if [ -z "$CAPTURE_FILE_SINK" ] && [ -x "$BIN/evflow-store" ] &&
     [ -x "$BIN/evflow-router" ]; then
 	MODE=store
-	start_daemon store "$BIN/evflow-store" -d "$D" -N store
+	# No retention: the files' packets are from 2023, and a pass (ten
+	# seconds after start) would delete their flows mid-test.
+	start_daemon store "$BIN/evflow-store" -d "$D" -N store \
+	    -o store.retention=0
 	wait_ctl store
 	start_daemon router "$BIN/evflow-router" -d "$D" -N router -i filecap \
-	    -i cutcap
+	    -i cutcap -i manycap
 	wait_ctl router
 else
 	MODE=sink
@@ -117,8 +120,8 @@ if [ "$MODE" = store ]; then
 	    f.srv_port, f.c2s_packets, f.c2s_bytes, f.c2s_wire_bytes,
 	    f.s2c_packets, f.s2c_bytes, f.s2c_wire_bytes,
 	    coalesce(f.tcp_state, '-') FROM flows f JOIN interfaces i ON
-	    i.id = f.iface_id WHERE f.source = 'packet' ORDER BY i.name,
-	    f.protocol"
+	    i.id = f.iface_id WHERE f.source = 'packet' AND i.name IN
+	    ('filecap', 'cutcap') ORDER BY i.name, f.protocol"
 	wait_sql "four packet flows" "SELECT count(*) FROM ($Q)" 4
 	# The capture's closing EVP_STATS reached the store.
 	wait_sql "capture counters stored" "SELECT key || '=' || value FROM
@@ -138,6 +141,48 @@ read_errors=1"
 	    daemon_counters WHERE daemon = 'capgood' AND key = 'records_sent'" 1
 	wait_sql "records_sent of the cut file" "SELECT value >= 2 FROM
 	    daemon_counters WHERE daemon = 'capcut' AND key = 'records_sent'" 1
+
+	# A file's reading waits for the store's acknowledgements instead
+	# of dropping what overflows the replay buffer: 40,000 one-packet
+	# flows (~9 MB of records, ended together at the file's end) through
+	# a 4M link_replay, nothing dropped, every flow stored.  The file
+	# comes through a FIFO that pauses 2 s after its first packet, so
+	# the capture has heard the store's acknowledgements (before the
+	# first, a sender forgets its oldest unacknowledged records rather
+	# than drop new ones: replay_evicted).
+	mkfifo "$T/many.pcap"
+	python3 - "$T/many.pcap" <<'PY' &
+import struct, sys, time
+out = [struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1)]
+for i in range(40000):
+    src = bytes((10, 9, i >> 8 & 255, i & 255))
+    l4 = struct.pack("!HHIIBBHHH", 20000 + i % 40000, 80, 1, 0, 0x50, 2,
+                     65535, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0, 64, 6, 0, src,
+                     bytes((192, 0, 2, 80)))
+    f = bytes(12) + b"\x08\x00" + ip + l4
+    t = 1700000000 * 1000000 + i * 100
+    out.append(struct.pack("<IIII", t // 1000000, t % 1000000, len(f),
+                           len(f)) + f)
+with open(sys.argv[1], "wb") as fifo:
+    fifo.write(b"".join(out[:2]))
+    fifo.flush()
+    time.sleep(2)
+    fifo.write(b"".join(out[2:]))
+PY
+	HELPER_PIDS="$HELPER_PIDS $!"	# (killed at exit if still there)
+	"$BIN/evflow-capture" -d "$D" -N capmany -r "$T/many.pcap" \
+	    -I manycap -o link_replay=4M >"$T/capmany.log" 2>&1 ||
+	    fail "-r many.pcap: $(tail -3 "$T/capmany.log")"
+	grep -q "replay buffer full" "$T/capmany.log" &&
+	    fail "the capture dropped at its replay buffer: $(cat "$T/capmany.log")"
+	wait_sql "40,000 flows of many.pcap stored" "SELECT count(*) FROM flows
+	    f JOIN interfaces i ON i.id = f.iface_id WHERE i.name = 'manycap'
+	    AND f.source = 'packet'" 40000
+	wait_sql "many.pcap: nothing dropped" "SELECT key || '=' || value FROM
+	    daemon_counters WHERE daemon = 'capmany' AND key IN ('packets',
+	    'records_dropped') ORDER BY key" "packets=40000
+records_dropped=0"
 	# The store may still hold a newer version of a row: wait for the
 	# expected text, then compare.
 	end=$(( $(now_s) + WAIT_SECS ))
