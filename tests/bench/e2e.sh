@@ -185,7 +185,8 @@ sys.exit(rc)' "$R/testpub.rusage" \
 	# The store counts rows_inserted when their transaction commits:
 	# every row is committed when it reaches N.  One evflow-ctlq polls
 	# it every 10 ms (a shell loop forking a poller 20 times a second
-	# took ~8 % of the machine from the pipeline it measured).  If rows
+	# took ~8 % of a core in the shell alone, and its children more,
+	# from the pipeline it measured).  If rows
 	# stop coming (records dropped on the way) for 3 s after the
 	# publisher is done, the run ends at the last row that came.
 	while :; do

@@ -14,8 +14,9 @@
  * With -u the request is repeated every 10 ms until the value at -g is
  * at least N (exit 0, the value printed), or has not changed for -q
  * milliseconds (default 1000: exit 3, the value printed): one process
- * polling instead of a shell loop forking one per poll, which took ~8 %
- * of the machine from the pipeline tests/bench/e2e.sh measures.
+ * polling instead of a shell loop forking one per poll, whose shell
+ * alone took ~8 % of a core (perf stat), and its children more, from
+ * the pipeline tests/bench/e2e.sh measures.
  */
 #include <math.h>
 #include <stdio.h>
