@@ -165,6 +165,8 @@ struct capture {
 	uint64_t	 cnt[CC_MAX];
 	struct counters	 counters;
 	uint64_t	 next_stats;	/* monotonic usec */
+	int		 window_stalled; /* capture_wait_window() gave up */
+	uint64_t	 stalled_acked;	/* ... with acks at this count */
 	int		 dropped_root;	/* became capture.user */
 	uint64_t	 unreach_since;	/* monotonic; 0: router reachable */
 };
@@ -314,12 +316,14 @@ capture_drain(struct capture *c)
  * File mode: the store's acknowledgements pace the reading.  A file can
  * wait, so rather than read on and drop what overflows the replay
  * buffer (link_replay), the capture waits, serving its control socket,
- * until the store acknowledges enough to leave room for a slice
- * (FILE_SLACK, or a quarter of the buffer if that is less).  Measured:
- * 600,000 one-packet flows ended at a file's end dropped 498,802 records
- * (counted) in tests/bench/join.sh.  If acks make no progress for
- * FILE_STALL_USEC (no store), it stops waiting: the overflow is then
- * dropped and counted, as before.
+ * while a store acknowledges and there is no room for a slice
+ * (FILE_SLACK, or a quarter of the buffer if that is less; before the
+ * first ack the link forgets its oldest records instead of dropping).
+ * Measured: 600,000 one-packet flows ended at a file's end dropped
+ * 498,802 records (counted) in tests/bench/join.sh.  If acks make no
+ * progress for FILE_STALL_USEC (the store is gone), it stops waiting
+ * until they move again: the overflow is then dropped and counted, as
+ * before.
  */
 static void
 capture_wait_window(struct capture *c)
@@ -329,12 +333,14 @@ capture_wait_window(struct capture *c)
 	size_t slack;
 	uint64_t acked, since, now;
 
-	if (o->ack_sock == -1 || c->src->live)
+	if (c->src->live || (c->window_stalled &&
+	    o->acked_records == c->stalled_acked))
 		return;
+	c->window_stalled = 0;
 	slack = o->rmax / 4 < FILE_SLACK ? o->rmax / 4 : FILE_SLACK;
 	acked = o->acked_records;
 	since = clock_mono_usec();
-	while (!sig_quit && o->rbytes + o->batch.len + slack > o->rmax) {
+	while (!sig_quit && link_out_full_for(o, slack)) {
 		pfd[0].fd = nnlink_recv_fd(o->ack_sock);
 		pfd[1].fd = ctl_fd(c->d.ctl);
 		pfd[0].events = pfd[1].events = POLLIN;
@@ -355,6 +361,8 @@ capture_wait_window(struct capture *c)
 			    "for %d s: reading on (what overflows the replay "
 			    "buffer is dropped and counted)", c->iface,
 			    FILE_STALL_USEC / 1000000);
+			c->window_stalled = 1;
+			c->stalled_acked = acked;
 			break;
 		}
 	}

@@ -647,8 +647,14 @@ link_out_flush(struct link_out *o)
 int
 link_out_full(const struct link_out *o)
 {
+	return link_out_full_for(o, 2 * EVP_BATCH_MAX_BYTES);
+}
+
+int
+link_out_full_for(const struct link_out *o, size_t room)
+{
 	return o->ack_sock != -1 && o->epoch != 0 &&
-	    o->rbytes + o->batch.len + 2 * EVP_BATCH_MAX_BYTES > o->rmax;
+	    o->rbytes + o->batch.len + room > o->rmax;
 }
 
 int

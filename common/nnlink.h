@@ -199,6 +199,9 @@ void	link_out_poll_acks(struct link_out *);
  * batches of room: a sender that can wait for input (the collector
  * stops reading its producers) waits instead of dropping. */
 int	link_out_full(const struct link_out *);
+/* The same with `room` bytes of room wanted beyond the pending batch
+ * (a sender that puts many records between two checks). */
+int	link_out_full_for(const struct link_out *, size_t);
 /* 1 while the peer does not take batches (since o->down_since). */
 int	link_out_down(const struct link_out *);
 /* Monotonic deadline of the pending batch or of the next retry of the
