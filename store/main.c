@@ -294,6 +294,14 @@ hand(struct store *st, int commit, uint64_t clean)
 		(void)writer_hand(st->w, commit);
 }
 
+/* How long a change settles now: `busy` while the writer works, `idle`
+ * while it has nothing to write. */
+static uint64_t
+settle_now(struct store *st, uint64_t busy, uint64_t idle)
+{
+	return writer_idle(st->w) ? idle : busy;
+}
+
 static void
 loop(struct store_main *m)
 {
@@ -304,7 +312,7 @@ loop(struct store_main *m)
 	/* A change waits `settle` to coalesce with the next ones, then is
 	 * written and committed within another `settle`. */
 	uint64_t settle = (uint64_t)st->conf.flush_interval * 1000000 / 2;
-	uint64_t settle_idle = settle / 5, s;
+	uint64_t settle_idle = settle / 5;
 	unsigned slice = (unsigned)st->conf.write_slice;
 	int timeout, due;
 
@@ -323,12 +331,10 @@ loop(struct store_main *m)
 		wake = deadline_min(deadline_min(next_counters, next_ret),
 		    deadline_min(store_deadline(st),
 		    delivery_tick(st->dlv, clock_mono_usec())));
-		if (writer_ready(st->w)) {
-			s = writer_idle(st->w) ? settle_idle : settle;
+		if (writer_ready(st->w))
 			wake = deadline_min(wake, deadline_min(next_commit,
 			    sat_add(store_dirty_since(st, clock_mono_usec()),
-			    s)));
-		}
+			    settle_now(st, settle, settle_idle))));
 		timeout = st->ret.active ? 0 : deadline_timeout(wake,
 		    clock_mono_usec(), 1000);
 		if (poll(pfd, 3, timeout) == -1 && errno != EINTR)
@@ -352,9 +358,8 @@ loop(struct store_main *m)
 		taken(st);
 		if (writer_ready(st->w)) {
 			due = now >= next_commit;
-			s = writer_idle(st->w) ? settle_idle : settle;
-			if (store_queue_dirty(st, slice, now - s) > 0 ||
-			    due) {
+			if (store_queue_dirty(st, slice, now - settle_now(st,
+			    settle, settle_idle)) > 0 || due) {
 				hand(st, due, store_dirty_since(st, now));
 				if (due)
 					next_commit = now + settle;

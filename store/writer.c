@@ -559,29 +559,15 @@ writer_idle(struct writer *w)
 	return idle;
 }
 
-/* Waits until the thread has taken everything handed to it and is not
- * working (loop thread). */
+/* Waits until the thread has taken everything handed to it and, if
+ * `idle`, is not working either (loop thread).  Without: one batch in
+ * its hands, one filling here, the bound on what is queued. */
 static void
-wait_idle(struct writer *w)
+wait_taken(struct writer *w, int idle)
 {
 	if (w->running) {
 		pthread_mutex_lock(&w->mu);
-		while (w->todo.head != NULL || w->busy)
-			pthread_cond_wait(&w->cv, &w->mu);
-		pthread_mutex_unlock(&w->mu);
-	}
-	(void)collect(w);
-}
-
-/* Waits until the thread has taken everything handed to it: one batch
- * in its hands, one filling here, the bound on what is queued (loop
- * thread). */
-static void
-wait_taken(struct writer *w)
-{
-	if (w->running) {
-		pthread_mutex_lock(&w->mu);
-		while (w->todo.head != NULL)
+		while (w->todo.head != NULL || (idle && w->busy))
 			pthread_cond_wait(&w->cv, &w->mu);
 		pthread_mutex_unlock(&w->mu);
 	}
@@ -595,7 +581,7 @@ writer_hand(struct writer *w, int commit)
 
 	/* A batch still queued: wait.  Failing: never. */
 	if (!failing(w))
-		wait_taken(w);
+		wait_taken(w, 0);
 	if (w->spare != NULL) {
 		nb = w->spare;
 		w->spare = nb->next;
@@ -644,7 +630,7 @@ void
 writer_sync(struct writer *w)
 {
 	writer_hand(w, 1);
-	wait_idle(w);
+	wait_taken(w, 1);
 }
 
 void
@@ -780,7 +766,7 @@ writer_add(struct writer *w, int64_t iface_id, const struct flow *f,
 		LOG_RATELIMITED(log_warnx, "writer: out of memory for its "
 		    "queue; writing in the loop");
 		writer_hand(w, 0);
-		wait_idle(w);
+		wait_taken(w, 1);
 		flow_row_make(w->in, &one, iface_id, f, t);
 		one.epoch = w->epoch;
 		if (w->ch != NULL)
