@@ -40,34 +40,37 @@ usage(void)
 	exit(2);
 }
 
-/* Prints the value at the dotted path of the JSON text (if `print`)
- * and stores a number in *num (else NAN); 0 or -1. */
+/* The value at the dotted path of parsed JSON, or NULL. */
+static cJSON *
+find_path(cJSON *root, const char *dotted)
+{
+	char path[256], *tok, *save = NULL;
+	cJSON *v = root;
+
+	snprintf(path, sizeof(path), "%s", dotted);
+	for (tok = strtok_r(path, ".", &save); tok != NULL && v != NULL;
+	    tok = strtok_r(NULL, ".", &save))
+		v = cJSON_GetObjectItemCaseSensitive(v, tok);
+	return v;
+}
+
+/* Prints the value at the dotted path of the JSON text; 0 or -1. */
 static int
-print_path(const char *text, const char *dotted, int print, double *num)
+print_path(const char *text, const char *dotted)
 {
 	cJSON *root, *v;
-	char path[256], *tok, *save = NULL, *s;
+	char *s;
 
-	*num = NAN;
-	snprintf(path, sizeof(path), "%s", dotted);
 	if ((root = cJSON_Parse(text)) == NULL) {
 		fprintf(stderr, "evflow-ctlq: reply is not JSON\n");
 		return -1;
 	}
-	v = root;
-	for (tok = strtok_r(path, ".", &save); tok != NULL && v != NULL;
-	    tok = strtok_r(NULL, ".", &save))
-		v = cJSON_GetObjectItemCaseSensitive(v, tok);
-	if (v == NULL) {
+	if ((v = find_path(root, dotted)) == NULL) {
 		cJSON_Delete(root);
 		return -1;
 	}
-	if (cJSON_IsNumber(v))
-		*num = v->valuedouble;
-	if (!print)
-		;
-	else if (cJSON_IsNumber(v) && v->valuedouble ==
-	    floor(v->valuedouble) && fabs(v->valuedouble) < 9.2e18)
+	if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+	    fabs(v->valuedouble) < 9.2e18)
 		printf("%lld\n", (long long)v->valuedouble);
 	else if (cJSON_IsString(v))
 		printf("%s\n", v->valuestring);
@@ -77,6 +80,21 @@ print_path(const char *text, const char *dotted, int print, double *num)
 	}
 	cJSON_Delete(root);
 	return 0;
+}
+
+/* The number at the dotted path of the JSON text, or NAN. */
+static double
+number_at(const char *text, const char *dotted)
+{
+	cJSON *root, *v;
+	double n = NAN;
+
+	if ((root = cJSON_Parse(text)) == NULL)
+		return NAN;
+	if ((v = find_path(root, dotted)) != NULL && cJSON_IsNumber(v))
+		n = v->valuedouble;
+	cJSON_Delete(root);
+	return n;
 }
 
 /* -u: polls until the value reaches `until` or stays still for
@@ -99,7 +117,7 @@ poll_until(const char *ep, const char *cmd, const char *path, int timeout,
 			break;
 		}
 		buf_add(&reply, "", 1);
-		if (print_path(reply.p, path, 0, &v) == -1 || isnan(v)) {
+		if (isnan(v = number_at(reply.p, path))) {
 			fprintf(stderr, "evflow-ctlq: no number at %s\n", path);
 			break;
 		}
@@ -129,7 +147,7 @@ main(int argc, char *argv[])
 {
 	struct buf cmd, reply;
 	char ep[512], *path = NULL;
-	double num, until = NAN;
+	double until = NAN;
 	int c, timeout = 2000, quiet = 1000, i, rc = 0;
 
 	while ((c = getopt(argc, argv, "t:g:u:q:h")) != -1) {
@@ -167,7 +185,7 @@ main(int argc, char *argv[])
 			fprintf(stderr, "%s\n", reply.p);
 			rc = 1;
 		} else if (path != NULL)
-			rc = print_path(reply.p, path, 1, &num) == 0 ? 0 : 1;
+			rc = print_path(reply.p, path) == 0 ? 0 : 1;
 		else
 			printf("%s\n", reply.p);
 	}
