@@ -1,7 +1,7 @@
 # collector: sources, programs and tests (see the top-level Makefile).
 COLLECTOR_SRCS := collector/zmq_frame.c collector/event_json.c collector/tlv.c \
 	collector/event_topics.c collector/json_text.c collector/producers.c \
-	collector/ingest.c collector/zmq_sock.c
+	collector/ingest.c collector/zmq_sock.c collector/json_number.c
 COLLECTOR_LIBS := -lzmq -lcjson -lz -lm
 COLLECTOR_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(COLLECTOR_SRCS))
 
@@ -14,7 +14,8 @@ $(BUILD)/bin/evflow-collector: $(OBJ)/collector/main.o $(COLLECTOR_OBJS) $(BUILD
 
 # (objs is defined after this fragment is read: paths are spelled out.)
 # Unit tests link the real sources (everything but main.c).
-UNIT_COLLECTOR := test_collector_json test_collector_frame test_collector_zmq
+UNIT_COLLECTOR := test_collector_json test_collector_frame test_collector_zmq \
+	test_collector_number
 UNIT_TESTS += $(addprefix $(BUILD)/tests/,$(UNIT_COLLECTOR))
 ALL_SRCS += $(addprefix tests/unit/,$(addsuffix .c,$(UNIT_COLLECTOR)))
 
