@@ -32,7 +32,7 @@ $(BUILD)/bench/bench_collector: $(OBJ)/tests/bench/bench_collector.o $(COLLECTOR
 	$(CC) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS) $(COMMON_LIBS)
 
 # libFuzzer targets (make fuzz).
-FUZZ_COLLECTOR := fuzz_zmq_frame fuzz_event_json fuzz_tlv
+FUZZ_COLLECTOR := fuzz_zmq_frame fuzz_event_json fuzz_tlv fuzz_json_number
 FUZZ_TARGETS += $(addprefix $(BUILD)/fuzz/,$(FUZZ_COLLECTOR))
 ALL_SRCS += $(addprefix tests/fuzz/,$(addsuffix .c,$(FUZZ_COLLECTOR)))
 
