@@ -23,5 +23,9 @@ void	sha1_update(struct sha1 *, const void *, size_t);
 void	sha1_final(struct sha1 *, uint8_t[SHA1_LEN]);
 /* The digest of one buffer. */
 void	sha1(const void *, size_t, uint8_t[SHA1_LEN]);
+/* Uses the CPU's SHA instructions (on: 1, the default where present) or
+ * the portable code (0); 0 if the CPU has none.  For tests and benches:
+ * not thread-safe. */
+int	sha1_accel(int);
 
 #endif

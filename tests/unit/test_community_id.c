@@ -239,6 +239,44 @@ test_key(void)
 	CHECK(community_id_key(7, "1:A") == -1);
 }
 
+/* The CPU's SHA instructions (where present) and the portable code give
+ * the same digest for every length 0..300 of pseudo-random bytes; then
+ * the standard's examples and the Community ID vectors again with the
+ * portable code. */
+static void
+test_sha1_accel(void)
+{
+	uint8_t buf[300], a[SHA1_LEN], b[SHA1_LEN];
+	uint32_t x = 2463534242u;
+	size_t i, n;
+	unsigned diff = 0;
+
+	if (!sha1_accel(1)) {
+		printf("test_community_id: no SHA instructions on this CPU:"
+		    " portable code only\n");
+		return;
+	}
+	for (i = 0; i < sizeof(buf); i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (uint8_t)x;
+	}
+	for (n = 0; n <= sizeof(buf); n++) {
+		(void)sha1_accel(1);
+		sha1(buf, n, a);
+		(void)sha1_accel(0);
+		sha1(buf, n, b);
+		diff += memcmp(a, b, SHA1_LEN) != 0;
+	}
+	CHECK_EQ_U(diff, 0);
+	/* sha1_accel(0) holds: the examples with the portable code. */
+	test_sha1();
+	test_vectors();
+	test_icmp_and_portless();
+	(void)sha1_accel(1);
+}
+
 int
 main(void)
 {
@@ -246,5 +284,6 @@ main(void)
 	test_vectors();
 	test_icmp_and_portless();
 	test_key();
+	test_sha1_accel();
 	return t_done("test_community_id");
 }
