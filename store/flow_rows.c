@@ -79,13 +79,14 @@ prepare(struct sink *k, const char *sql, sqlite3_stmt **s)
 int
 flow_stmts_prepare(struct sink *k, char *err, size_t errlen)
 {
-	struct buf ins, upd, nar;
-	size_t i;
+	struct buf ins, upd, nar, insn;
+	size_t i, j;
 	int rc = -1, n = 0;
 
 	buf_init(&ins);
 	buf_init(&upd);
 	buf_init(&nar);
+	buf_init(&insn);
 	buf_puts(&ins, "INSERT INTO flow_rows (id");
 	buf_puts(&upd, "UPDATE flow_rows SET ");
 	buf_puts(&nar, "UPDATE flow_rows SET ");
@@ -100,31 +101,51 @@ flow_stmts_prepare(struct sink *k, char *err, size_t errlen)
 		buf_printf(&nar, "%s%s = ?%zu", n++ ? ", " : "", flow_cols[i],
 		    i + 2);
 	}
-	buf_puts(&ins, ") VALUES (?1");
+	buf_puts(&ins, ")");
+	/* The multi-row INSERT: the same columns, INS_GROUP tuples. */
+	buf_add(&insn, ins.p, ins.len);
+	buf_puts(&insn, " VALUES ");
+	for (j = 0; j < INS_GROUP; j++) {
+		size_t b = j * (ROW_PARAMS - 1);
+
+		buf_printf(&insn, "%s(?%zu", j ? ", " : "", b + 1);
+		for (i = 0; i < NFLOW_COLS; i++)
+			buf_printf(&insn, ", ?%zu", b + i + 2);
+		buf_puts(&insn, ")");
+	}
+	buf_puts(&ins, " VALUES (?1");
 	for (i = 0; i < NFLOW_COLS; i++)
 		buf_printf(&ins, ", ?%zu", i + 2);
 	buf_puts(&ins, ")");
 	buf_puts(&upd, " WHERE id = ?1");
 	buf_puts(&nar, " WHERE id = ?1 AND iface_id = ?2");
-	if (!buf_ok(&ins) || !buf_ok(&upd) || !buf_ok(&nar))
+	if (!buf_ok(&ins) || !buf_ok(&upd) || !buf_ok(&nar) || !buf_ok(&insn))
 		snprintf(err, errlen, "out of memory");
 	else if (prepare(k, ins.p, &k->rows.ins.s) == -1 ||
 	    prepare(k, upd.p, &k->rows.upd.s) == -1 ||
 	    prepare(k, nar.p, &k->rows.nar.s) == -1 ||
+	    prepare(k, insn.p, &k->rows.insn[0].s) == -1 ||
 	    prepare(k, proc_insert, &k->rows.proc) == -1 ||
 	    prepare(k, cont_insert, &k->rows.cont) == -1)
 		snprintf(err, errlen, "prepare flows: %s", sqlite3_errmsg(k->db));
-	else
+	else {
+		for (j = 1; j < INS_GROUP; j++) {
+			k->rows.insn[j].s = k->rows.insn[0].s;
+			k->rows.insn[j].base = (int)(j * (ROW_PARAMS - 1));
+		}
 		rc = 0;
+	}
 	buf_free(&ins);
 	buf_free(&upd);
 	buf_free(&nar);
+	buf_free(&insn);
 	return rc;
 }
 
 void
 flow_stmts_finalize(struct sink *k)
 {
+	sqlite3_finalize(k->rows.insn[0].s);
 	sqlite3_finalize(k->rows.ins.s);
 	sqlite3_finalize(k->rows.upd.s);
 	sqlite3_finalize(k->rows.nar.s);
@@ -153,7 +174,7 @@ static void
 row_null(struct row *r, int i)
 {
 	if (r->kind[i] != PV_NULL) {
-		sqlite3_bind_null(r->s, i);
+		sqlite3_bind_null(r->s, r->base + i);
 		r->kind[i] = PV_NULL;
 	}
 }
@@ -164,7 +185,7 @@ row_int(struct row *r, int i, uint64_t u)
 	int64_t v = (int64_t)u;
 
 	if (r->kind[i] != PV_INT || r->v[i] != v) {
-		sqlite3_bind_int64(r->s, i, v);
+		sqlite3_bind_int64(r->s, r->base + i, v);
 		r->kind[i] = PV_INT;
 		r->v[i] = v;
 	}
@@ -187,7 +208,7 @@ row_double(struct row *r, int i, double d)
 
 	memcpy(&bits, &d, sizeof(bits));
 	if (r->kind[i] != PV_DOUBLE || r->v[i] != bits) {
-		sqlite3_bind_double(r->s, i, d);
+		sqlite3_bind_double(r->s, r->base + i, d);
 		r->kind[i] = PV_DOUBLE;
 		r->v[i] = bits;
 	}
@@ -209,7 +230,8 @@ row_text(struct row *r, int i, const char *p, size_t n)
 	if (n == 0)
 		row_null(r, i);
 	else {
-		sqlite3_bind_text(r->s, i, p, (int)n, SQLITE_STATIC);
+		sqlite3_bind_text(r->s, r->base + i, p, (int)n,
+		    SQLITE_STATIC);
 		r->kind[i] = PV_TEXT;
 	}
 }
@@ -511,6 +533,57 @@ sink_write_flow(struct sink *k, const struct flow_row *w)
 	return sink_unlocked(k, rc);
 }
 
+/* Rows from w (at most n) that are new flows, in a row, up to
+ * INS_GROUP. */
+static size_t
+new_run(const struct flow_row *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < INS_GROUP; i++)
+		if (w[i].f.flags & FL_WRITTEN)
+			break;
+	return i;
+}
+
+/* Inserts INS_GROUP new flows with one statement (the mutex held), the
+ * rows of their fresh references first, as write_flow() would; rows
+ * that failed.  A constraint refusing one row refuses the statement:
+ * then they go in one by one, so that the others still do. */
+static size_t
+insert_group(struct sink *k, const struct flow_row *w)
+{
+	char abuf[INS_GROUP][3][64], cid[INS_GROUP][COMMUNITY_ID_LEN];
+	sqlite3_stmt *s = k->rows.insn[0].s;
+	size_t j, bad = 0;
+	int rc;
+
+	if (sink_txn(k) == -1)
+		return INS_GROUP;
+	for (j = 0; j < INS_GROUP; j++)
+		write_fresh_refs(k, &w[j]);
+	for (j = 0; j < INS_GROUP; j++)
+		bind_flow(&k->rows.insn[j], &w[j], abuf[j], cid[j]);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		k->txn_rows += INS_GROUP;
+		k->pend.rows_inserted += INS_GROUP;
+		k->pend.flows_written += INS_GROUP;
+		return 0;
+	}
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		for (j = 0; j < INS_GROUP; j++)
+			if (write_flow(k, &w[j]) == -1)
+				bad++;
+		return bad;
+	}
+	sink_write_error(k);
+	LOG_RATELIMITED(log_warnx, "sqlite insert flows %llu..: %s",
+	    (unsigned long long)w[0].f.id, sqlite3_errmsg(k->db));
+	return INS_GROUP;
+}
+
 size_t
 sink_write_flows(struct sink *k, const struct flow_row *w, size_t n)
 {
@@ -518,10 +591,13 @@ sink_write_flows(struct sink *k, const struct flow_row *w, size_t n)
 
 	while (i < n) {
 		sink_lock(k);
-		for (end = i + SINK_CHUNK < n ? i + SINK_CHUNK : n; i < end;
-		    i++)
-			if (write_flow(k, &w[i]) == -1)
+		for (end = i + SINK_CHUNK < n ? i + SINK_CHUNK : n; i < end;) {
+			if (new_run(w + i, end - i) == INS_GROUP) {
+				bad += insert_group(k, w + i);
+				i += INS_GROUP;
+			} else if (write_flow(k, &w[i++]) == -1)
 				bad++;
+		}
 		sink_unlock(k);
 		/* The loop waits for the connection: let it have it. */
 		while (atomic_load(&k->waiting) > 0)

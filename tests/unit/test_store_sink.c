@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/nnlink.h"
 #include "store/clickhouse.h"
+#include "store/sink.h"
 #include "store/store.h"
 #include "t.h"
 #include "test_store_rec.h"
@@ -1737,6 +1738,111 @@ test_row_binding(void)
 	free(r);
 }
 
+/* New flows go in INS_GROUP rows per INSERT (flow_rows.c): 40 varied
+ * rows written as the writer writes them (two groups, then eight one by
+ * one) equal the same rows written one at a time; and a group with a
+ * row whose id is already there still inserts the other rows, the one
+ * refused counted. */
+static void
+test_insert_groups(void)
+{
+	struct intern *in = intern_new();
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct flow_table *ft;
+	struct flow *fl[40];
+	struct flow_row w[40];
+	struct sink *k;
+	char other[160], dup[160], err[256], sql[400];
+	const char *paths[3];
+	uint64_t ids = 0;
+	unsigned i, p;
+	sqlite3 *db;
+
+	ft = flow_table_new(in, &ids, 0, 4096, 1024, 120000000ULL,
+	    30000000ULL);
+	for (i = 0; i < 40; i++) {
+		struct flow_key key;
+
+		rec_flow(r, i % 3 == 0 ? EVP_SRC_PACKET : EVP_SRC_EVENT,
+		    i % 2 ? EVP_EV_CONNECT : EVP_EV_ACCEPT, "10.8.0.1",
+		    2000 + i, i % 4 == 1 ? "2001:db8::2" : "10.8.0.2", 443, 1);
+		if (i % 4 == 1)
+			(void)evp_addr_parse("2001:db8::1", r->addr[0]);
+		r->ts_usec += i * 1000;
+		if (i % 2)
+			rec_proc(r, 0, 200 + i % 3, i % 5 ? "/bin/c" : "/d",
+			    "v");
+		if (i % 5 == 2)
+			rec_parent(r, 0, 9, "/sbin/init");
+		if (i % 7 == 3)
+			rec_container(r, 1, "beef", "pod2");
+		if (i % 3 != 1)
+			rec_counts(r, i, 3 * i);
+		r->nw_latency_us = i % 2 ? 0 : 2000 + i;
+		CHECK(flow_merge(ft, r, NULL, 1) == 0);
+		(void)flow_key_make(&key, r);
+		fl[i] = flow_table_find(ft, &key);
+		CHECK(fl[i] != NULL);
+		if (fl[i] == NULL)
+			goto out;
+		flow_row_make(in, &w[i], 1 + i % 2, fl[i], NULL);
+	}
+	snprintf(other, sizeof(other), "%s/one.db", dir);
+	snprintf(dup, sizeof(dup), "%s/dup.db", dir);
+	paths[0] = dbpath;
+	paths[1] = other;
+	paths[2] = dup;
+	for (p = 0; p < 3; p++) {
+		unlink(paths[p]);
+		k = sink_open(paths[p], 0, SINK_SCHEMA_VERSION, err,
+		    sizeof(err));
+		CHECK(k != NULL);
+		if (k == NULL)
+			goto out;
+		CHECK(sink_begin(k) == 0);
+		if (p == 0)
+			CHECK_EQ_U(sink_write_flows(k, w, 40), 0);
+		else if (p == 1)
+			for (i = 0; i < 40; i++)
+				CHECK(sink_write_flow(k, &w[i]) == 0);
+		else {
+			CHECK(sink_write_flow(k, &w[20]) == 0);
+			CHECK_EQ_U(sink_write_flows(k, w + 16, INS_GROUP), 1);
+		}
+		CHECK(sink_commit(k) == 0);
+		sink_close(k);
+	}
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	snprintf(sql, sizeof(sql), "ATTACH '%s' AS one; ATTACH '%s' AS dup",
+	    other, dup);
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 40);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM one.flows"), 40);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM (SELECT * FROM flows "
+	    "EXCEPT SELECT * FROM one.flows)"), 0);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"),
+	    q_int(db, "SELECT count(*) FROM one.processes"));
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flow_rows WHERE "
+	    "community_key IS NULL"), 0);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM dup.flows"), INS_GROUP);
+	/* (The table: dup has not the process rows that rows 0-15 were
+	 * the first to name, so the view's joins differ.) */
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM (SELECT * FROM "
+	    "dup.flow_rows EXCEPT SELECT * FROM flow_rows)"), 0);
+	sqlite3_close(db);
+	for (p = 1; p < 3; p++) {
+		unlink(paths[p]);
+		snprintf(sql, sizeof(sql), "%s-wal", paths[p]);
+		unlink(sql);
+		snprintf(sql, sizeof(sql), "%s-shm", paths[p]);
+		unlink(sql);
+	}
+out:
+	flow_table_free(ft);
+	intern_free(in);
+	free(r);
+}
+
 /* The writer thread (writer.c), as the daemon runs it: rows handed over
  * while records keep arriving, a queue larger than one batch, a flow
  * changed again after its first row was queued (its last state must
@@ -1835,6 +1941,7 @@ main(void)
 	test_migrate_v7();
 	test_app_rows();
 	test_row_binding();
+	test_insert_groups();
 	test_deferred_order();
 	test_writer_thread();
 	test_checkpointer();
