@@ -5,6 +5,12 @@
  * relay over ZMQ with CURVE (it knows the central's public key, and the
  * central admits its own key).
  *
+ * The central sends back, on the same connection, its store's
+ * acknowledgements of this host's senders (central.c); the relay
+ * publishes them on this host's ack endpoint (ipc://<datadir>/ack.ipc,
+ * where a local store would), so the collectors and captures keep
+ * their replay buffers and resend as they do for a local store.
+ *
  * Nothing is dropped here while the central is away: ZMQ queues up to
  * relay.hwm batches, then the relay holds one batch and stops reading
  * its input, so the collectors and captures queue in their own links
@@ -18,6 +24,7 @@
 
 #include <nanomsg/nn.h>
 #include <nanomsg/pipeline.h>
+#include <nanomsg/pubsub.h>
 #include <zmq.h>
 
 #include "common/clock.h"
@@ -33,6 +40,8 @@ edge_setup(struct relay *r)
 	char ep[CONF_STR_LEN + 16], err[512];
 	unsigned char bin[32];
 	int one = 1, linger = RELAY_LINGER_MS, hwm = (int)r->conf.hwm;
+	int ackhwm = (int)r->conf.ack_hwm;
+	int64_t ackmax = (int64_t)RELAY_ACK_BYTES;
 
 	if (curve_key_decode(r->conf.server_key, bin) == -1)
 		fatalx("relay.server_key: not a 40-character z85 public key");
@@ -43,12 +52,21 @@ edge_setup(struct relay *r)
 	    (int)r->conf.link.max_message, r->conf.link.trusted_network, err,
 	    sizeof(err))) == -1)
 		fatalx("input: %s", err);
-	if ((r->zsock = zmq_socket(r->zctx, ZMQ_PUSH)) == NULL ||
+	/* Where this host's senders listen for a store's acks. */
+	if ((r->ack = nnlink_socket(NN_PUB, nnlink_ack_endpoint(), 1, 1,
+	    r->conf.link.trusted_network, err, sizeof(err))) == -1)
+		fatalx("acks: %s", err);
+	/* DEALER: batches out, the central's acks back (ROUTER there). */
+	if ((r->zsock = zmq_socket(r->zctx, ZMQ_DEALER)) == NULL ||
 	    zmq_setsockopt(r->zsock, ZMQ_CURVE_SERVERKEY, r->conf.server_key,
 	    40) != 0 ||
 	    zmq_setsockopt(r->zsock, ZMQ_CURVE_PUBLICKEY, r->public, 40) != 0 ||
 	    zmq_setsockopt(r->zsock, ZMQ_CURVE_SECRETKEY, r->secret, 40) != 0 ||
 	    zmq_setsockopt(r->zsock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
+	    zmq_setsockopt(r->zsock, ZMQ_RCVHWM, &ackhwm,
+	    sizeof(ackhwm)) != 0 ||
+	    zmq_setsockopt(r->zsock, ZMQ_MAXMSGSIZE, &ackmax,
+	    sizeof(ackmax)) != 0 ||
 	    zmq_setsockopt(r->zsock, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0 ||
 	    zmq_setsockopt(r->zsock, ZMQ_LINGER, &linger,
 	    sizeof(linger)) != 0 ||
@@ -60,8 +78,9 @@ edge_setup(struct relay *r)
 		fatalx("connect %s: %s", r->conf.upstream,
 		    zmq_strerror(zmq_errno()));
 	r->down_since = clock_wall_usec();
-	log_info("edge: input %s, upstream %s (CURVE, server key %s)", ep,
-	    r->conf.upstream, r->conf.server_key);
+	log_info("edge: input %s, upstream %s (CURVE, server key %s), acks "
+	    "to %s", ep, r->conf.upstream, r->conf.server_key,
+	    nnlink_ack_endpoint());
 }
 
 /* Offers one batch to ZMQ without waiting.  1 if taken, 0 if not. */
@@ -114,6 +133,53 @@ edge_drain(struct relay *r)
 	}
 }
 
+/*
+ * Publishes the acks the central sent to this host's senders.  Checked
+ * first (a whole ack message with an epoch): the central is known by
+ * its key, but a bad message is counted and logged, never passed on.
+ */
+static void
+edge_acks(struct relay *r)
+{
+	zmq_msg_t m;
+	size_t len, sz;
+	int more, k;
+
+	for (k = 0; k < RELAY_POLL_BATCH; k++) {
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, r->zsock, ZMQ_DONTWAIT) == -1) {
+			zmq_msg_close(&m);
+			return;
+		}
+		r->ctr[RLC_ACKS_IN]++;
+		len = zmq_msg_size(&m);
+		more = 0;
+		sz = sizeof(more);
+		if (zmq_getsockopt(r->zsock, ZMQ_RCVMORE, &more, &sz) == 0 &&
+		    more) {
+			while (more && zmq_msg_recv(&m, r->zsock, 0) != -1 &&
+			    zmq_getsockopt(r->zsock, ZMQ_RCVMORE, &more,
+			    &sz) == 0)
+				;
+			r->ctr[RLC_BAD_ACKS]++;
+			LOG_RATELIMITED(log_warnx, "multi-part message from "
+			    "the central dropped");
+		} else if (relay_ack_check(zmq_msg_data(&m), len) == -1) {
+			r->ctr[RLC_BAD_ACKS]++;
+			LOG_RATELIMITED(log_warnx, "malformed ack message of "
+			    "%zu bytes from the central dropped", len);
+		} else if (nn_send(r->ack, zmq_msg_data(&m), len,
+		    NN_DONTWAIT) == (int)len) {
+			r->ctr[RLC_ACKS_OUT]++;
+			r->ctr[RLC_ACK_ENTRIES_OUT] += (len -
+			    sizeof(struct evp_ack_hdr)) /
+			    sizeof(struct evp_ack);
+		} else
+			r->ctr[RLC_ACKS_DROPPED]++;
+		zmq_msg_close(&m);
+	}
+}
+
 void
 edge_loop(struct relay *r)
 {
@@ -132,13 +198,14 @@ edge_loop(struct relay *r)
 		fatalx("no pollable descriptor");
 	next_stats = clock_mono_usec() + RELAY_STATS_USEC;
 	while (!sig_quit) {
-		it[0].events = r->pend_len ? ZMQ_POLLOUT : 0;
+		it[0].events = ZMQ_POLLIN | (r->pend_len ? ZMQ_POLLOUT : 0);
 		it[1].events = r->pend_len ? 0 : ZMQ_POLLIN;
 		timeout = deadline_timeout(next_stats, clock_mono_usec(), 1000);
 		if (zmq_poll(it, 4, timeout) == -1 && zmq_errno() != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(zmq_errno()));
 		relay_monitor_read(r);
 		ctl_poll(r->ctl);
+		edge_acks(r);
 		if (r->pend_len && offer(r, r->pend, r->pend_len,
 		    r->pend_records))
 			r->pend_len = 0;
@@ -169,4 +236,5 @@ edge_loop(struct relay *r)
 	len = relay_own_batch(r);
 	(void)zmq_send(r->zsock, r->own, len, ZMQ_DONTWAIT);
 	nn_close(r->nn);
+	nn_close(r->ack);
 }

@@ -35,6 +35,14 @@ const char *const relay_counter_names[RLC_MAX] = {
 	[RLC_UNKNOWN_KEYS] = "unknown_keys",
 	[RLC_DISCONNECTS] = "disconnects",
 	[RLC_STATS_SENT] = "stats_sent",
+	[RLC_ACKS_IN] = "acks_received",
+	[RLC_ACKS_OUT] = "acks_forwarded",
+	[RLC_ACK_ENTRIES_OUT] = "ack_entries_forwarded",
+	[RLC_ACKS_DROPPED] = "acks_dropped",
+	[RLC_BAD_ACKS] = "bad_acks",
+	[RLC_ACK_UNKNOWN] = "ack_unknown_origin",
+	[RLC_ACK_EVICTED] = "ack_origins_evicted",
+	[RLC_ACK_CONFLICTS] = "ack_origin_conflicts",
 };
 
 #define STR(field) offsetof(struct relay_conf, field), \
@@ -67,6 +75,15 @@ static const struct conf_directive relay_conf_table[] = {
 	{ "relay.hwm", CONF_INT, offsetof(struct relay_conf, hwm), 0, "64",
 	  1, 100000, "batches ZMQ queues on the hop (each at most 512k); "
 	  "beyond, the relay stops reading and its senders queue" },
+	{ "relay.ack_hwm", CONF_INT, offsetof(struct relay_conf, ack_hwm), 0,
+	  "16", 1, 100000, "acknowledgement messages ZMQ queues on the hop "
+	  "(each at most 8k) per edge; beyond, they are dropped (counted: "
+	  "the next one supersedes them)" },
+	{ "relay.ack_origins", CONF_INT,
+	  offsetof(struct relay_conf, ack_origins), 0, "1024", 1, 1000000,
+	  "central: edge senders remembered, to send each its store's "
+	  "acknowledgements; past it the least recent is forgotten "
+	  "(counted) until its next batch" },
 	LINK_CONF_DIRECTIVES(struct relay_conf, link),
 	{ NULL, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -339,11 +356,16 @@ stats_extra(void *arg, struct buf *b)
 	    r->pend_records : 0);
 	for (i = 0; i < r->nclients; i++)
 		buf_printf(b, "%s{\"host\": \"%s\", \"public_key\": \"%s\", "
-		    "\"msgs\": %llu, \"records\": %llu}", i ? ", " : "",
+		    "\"msgs\": %llu, \"records\": %llu, \"acks\": %llu, "
+		    "\"connected\": %s}", i ? ", " : "",
 		    r->clients[i].host, r->clients[i].public,
 		    (unsigned long long)r->clients[i].msgs,
-		    (unsigned long long)r->clients[i].records);
-	buf_puts(b, "]}");
+		    (unsigned long long)r->clients[i].records,
+		    (unsigned long long)r->clients[i].acks,
+		    r->clients[i].rid_len ? "true" : "false");
+	buf_printf(b, "], \"ack_endpoint\": ");
+	buf_json_str(b, nnlink_ack_endpoint());
+	buf_printf(b, ", \"ack_origins\": %u}", r->origins.n);
 }
 
 int
@@ -355,6 +377,7 @@ main(int argc, char **argv)
 	log_init("evflow-relay", LOG_LVL_INFO);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("calloc");
+	r->ack = -1;
 	configure(r, &d, argc, argv);
 	if (print_key) {
 		keys(r);
@@ -378,7 +401,10 @@ main(int argc, char **argv)
 		fatal("getrandom");
 	if ((r->zctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
-	(void)nnlink_configure(&r->conf.link, NULL);
+	/* The ack endpoint: the edge binds it for its senders, the
+	 * central reads its store's there. */
+	if (nnlink_configure(&r->conf.link, r->conf.datadir) == -1)
+		fatalx("link_ack_endpoint: path too long");
 	daemon_counters(&d, relay_counter_names, r->ctr, RLC_MAX);
 	d.stats_extra = stats_extra;
 	daemon_ctl_open(&d, "relay", NULL, r);
@@ -402,6 +428,9 @@ main(int argc, char **argv)
 		zmq_close(r->zap);
 	zmq_close(r->zsock);
 	zmq_ctx_term(r->zctx);
+	relay_origins_free(&r->origins);
+	free(r->ackbuf);
+	free(r->acklen);
 	free(r->own);
 	free(r->pend);
 	free(r);

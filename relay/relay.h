@@ -16,6 +16,8 @@
  * never from the edge: an edge cannot speak for another host.
  *
  *   rewrite.c   the central's checks and renaming of a received batch
+ *   acks.c      the central's table of edge origins and its split of
+ *               the store's acknowledgements per edge
  *   edge.c      the edge loop: nanomsg PULL -> ZMQ PUSH (CURVE client)
  *   central.c   the central loop: ZMQ PULL (CURVE server, ZAP) -> nanomsg
  *   main.c      options, configuration, keys, the relay's own stats
@@ -37,6 +39,8 @@
 #define RELAY_RETRY_USEC	50000	/* a refused send, retried */
 #define RELAY_LINGER_MS		2000	/* ZMQ: at exit, to send what is queued */
 #define RELAY_POLL_BATCH	64	/* messages per wake-up */
+#define RELAY_ACK_BYTES		(sizeof(struct evp_ack_hdr) + \
+				 EVP_ACK_MAX * sizeof(struct evp_ack))
 
 enum relay_role { RELAY_EDGE = 1, RELAY_CENTRAL = 2 };
 
@@ -55,6 +59,21 @@ enum relay_counter {
 	RLC_UNKNOWN_KEYS,	/* central: client key not in relay.client */
 	RLC_DISCONNECTS,	/* edge: connection to the central lost */
 	RLC_STATS_SENT,
+	/* acknowledgements back across the hop (docs/scale-out.md) */
+	RLC_ACKS_IN,		/* ack messages: central from the store,
+				   edge from the central */
+	RLC_ACKS_OUT,		/* central: sent to an edge; edge:
+				   published on its ack endpoint */
+	RLC_ACK_ENTRIES_OUT,	/* origins in those */
+	RLC_ACKS_DROPPED,	/* not passed on: the edge gone or its
+				   queue (relay.ack_hwm) full */
+	RLC_BAD_ACKS,		/* malformed ack messages */
+	RLC_ACK_UNKNOWN,	/* central: entries of an origin no edge
+				   sent through this relay */
+	RLC_ACK_EVICTED,	/* central: origins forgotten past
+				   relay.ack_origins */
+	RLC_ACK_CONFLICTS,	/* central: one origin id from two hosts
+				   (its acks go to neither) */
 	RLC_MAX
 };
 
@@ -67,6 +86,37 @@ struct relay_client {
 	unsigned char	 key[32];
 	uint64_t	 mix;		/* XORed into its sender ids (main.c) */
 	uint64_t	 msgs, records;
+	/* the ZMQ routing id of its latest connection: where its acks go
+	 * (learned from its batches; rid_len 0 = none) */
+	uint8_t		 rid[256];
+	size_t		 rid_len;
+	uint64_t	 acks;		/* ack messages sent to it */
+};
+
+/*
+ * Central: the origins (senders) each edge sent batches from, by the
+ * id the store knows them by (the edge's id XOR its host's mix), so an
+ * ack goes back to the edge whose sender it names and to no other.
+ * Bounded (relay.ack_origins); the least recently seen is forgotten
+ * first, and learnt again from its next batch.
+ */
+struct relay_origin {
+	uint64_t	 id;		/* as the store knows it (mixed) */
+	uint64_t	 last_usec;	/* monotonic, its last batch */
+	int		 client;	/* index in clients; -1: two hosts */
+};
+
+struct relay_origins {
+	struct relay_origin *o;
+	unsigned	 n, max;
+	uint64_t	 evicted;	/* forgotten: table full */
+	uint64_t	 conflicts;	/* an id from a second host */
+};
+
+/* What relay_ack_split() found in one ack message. */
+struct relay_ack_count {
+	unsigned	 entries;	/* for some edge */
+	unsigned	 unknown;	/* of origins of no edge */
 };
 
 struct relay_conf {
@@ -81,6 +131,8 @@ struct relay_conf {
 	struct conf_list client;		/* central: HOST KEY */
 	char		 secret_key_file[CONF_STR_LEN];
 	long long	 hwm;			/* messages ZMQ queues */
+	long long	 ack_hwm;		/* ack messages ZMQ queues */
+	long long	 ack_origins;		/* central: origins kept */
 	struct link_conf link;
 };
 
@@ -88,10 +140,15 @@ struct relay {
 	struct relay_conf conf;
 	enum relay_role	 role;
 	void		*zctx;
-	void		*zsock;		/* edge: PUSH; central: PULL */
+	void		*zsock;		/* edge: DEALER; central: ROUTER */
 	void		*zap;		/* central: the ZAP handler (REP) */
 	void		*mon;		/* PAIR on zsock's monitor */
 	int		 nn;		/* edge: PULL in; central: PUSH out */
+	int		 ack;		/* edge: PUB of the acks to its senders;
+					   central: SUB to the store's */
+	struct relay_origins origins;	/* central */
+	uint8_t		*ackbuf;	/* central: nclients x RELAY_ACK_BYTES */
+	size_t		*acklen;
 	struct ctl	*ctl;		/* borrowed from the skeleton */
 	char		 public[CURVE_KEY_Z85];
 	char		 secret[CURVE_KEY_Z85];
@@ -128,6 +185,35 @@ int	relay_rewrite(uint8_t *, size_t, const char *, uint64_t,
 int	relay_batch_records(const void *, size_t);
 /* 0 if `h` is a host name: 1-23 letters, digits, '.', '_', '-'. */
 int	relay_host_check(const char *);
+
+/* acks.c */
+/* 0, or -1 (out of memory).  relay_origins_free() frees what it made. */
+int	relay_origins_init(struct relay_origins *, unsigned);
+void	relay_origins_free(struct relay_origins *);
+/*
+ * Notes that the edge of index `client` sent a batch as `id` (mixed)
+ * at `now`.  Returns 1 if that id was first seen from another host (a
+ * conflict: its acks go to neither from now on), else 0.
+ */
+int	relay_origin_note(struct relay_origins *, uint64_t, int, uint64_t);
+/* The client index of origin `id`, or -1 (not an edge's, or two). */
+int	relay_origin_client(const struct relay_origins *, uint64_t);
+/*
+ * Splits a store's ack message (`len` bytes, from the network of the
+ * central host: checked) per edge.  For each of the `n` clients,
+ * out + i * RELAY_ACK_BYTES gets an ack message with the store's epoch
+ * and the entries of that client's origins, their sender ids unmixed
+ * (XOR its mix) as the edge knows them; outlen[i] its length.  No
+ * entry of one client's origin ever goes into another's message.
+ * Returns 0 and *cnt, or -1 if the message is malformed (epoch 0
+ * included: senders take it for none).
+ */
+int	relay_ack_split(const struct relay_origins *,
+	    const struct relay_client *, unsigned, const void *, size_t,
+	    uint8_t *, size_t *, struct relay_ack_count *);
+/* An ack message from the central, as an edge checks it before its
+ * senders see it: 0 if well-formed with an epoch, else -1. */
+int	relay_ack_check(const void *, size_t);
 
 /* edge.c, central.c: set up, then run until SIGTERM. */
 void	edge_setup(struct relay *);
