@@ -277,7 +277,8 @@ handshake_reason(uint16_t id, uint32_t val)
 	if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 		return "key not admitted (not in the central's relay.client)";
 	if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-		return "connection ended in the handshake";
+		return "connection ended in the handshake (also what a "
+		    "relay of another version does: upgrade both ends)";
 	if (val == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
 		return "not CURVE";
 	if (val == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)

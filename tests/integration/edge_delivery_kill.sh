@@ -45,12 +45,14 @@ ZP=$(free_port)
 Z="tcp://127.0.0.1:${ZP}c"
 
 stop_all() {
+	rc=$?	# the test's status, for netns_cleanup
 	for k in 1 2; do
 		[ -d "$T/h$k" ] && ip netns exec "evd$k$$" \
 		    "$BIN/evflowctl" stop -d "$T/h$k" >/dev/null 2>&1
 	done
 	[ -d "$T/c" ] && ip netns exec "$C" "$BIN/evflowctl" stop -d "$T/c" \
 	    >/dev/null 2>&1
+	(exit $rc)
 	netns_cleanup
 }
 trap stop_all EXIT

@@ -46,12 +46,14 @@ Z="tcp://127.0.0.1:${ZP}c"
 SRV_PORT=8080 CLI_PORT=41001
 
 edge_stop() {
+	rc=$?	# the test's status, for netns_cleanup
 	for k in 1 2 3; do
 		[ -d "$T/h$k" ] && ip netns exec "evh$k$$" \
 		    "$BIN/evflowctl" stop -d "$T/h$k" >/dev/null 2>&1
 	done
 	[ -d "$T/c" ] && ip netns exec "$C" "$BIN/evflowctl" stop -d "$T/c" \
 	    >/dev/null 2>&1
+	(exit $rc)
 	netns_cleanup
 }
 trap edge_stop EXIT
