@@ -22,15 +22,16 @@
 #     ack.ipc (read by a SUB of its own) names host1's collector, with
 #     the store's epoch;
 #   - the relays' ack counters move, nothing is counted malformed, and
-#     they reach the central store as host1:relay's counters.
+#     they reach the central store as host1:relay's counters, and its
+#     webd's /metrics.
 #
 # Needs root and `ip netns` (exit 77 otherwise).  Names are unique per
 # run; namespaces, processes and the temp dir are removed on exit.
 . "$(dirname "$0")/lib.sh"
 
-need_netns python3 sqlite3
+need_netns python3 sqlite3 curl
 need_bins evflowctl evflow-relay evflow-store evflow-router \
-    evflow-collector evflow-testpub evflow-ctlq
+    evflow-collector evflow-testpub evflow-ctlq evflow-webd
 python3 -c 'import ctypes.util, sys
 sys.exit(ctypes.util.find_library("nanomsg") is None)' ||
 	skip "no libnanomsg for the ack reader"
@@ -301,6 +302,23 @@ done
 wait_sql "the edges' ack counters reach the central store" \
     "SELECT count(*) FROM daemon_counters WHERE daemon IN ('host1:relay',
      'host2:relay') AND key = 'acks_forwarded' AND value > 0" 2
+# ... and the central webd's /metrics, with a read-only token.
+TOK=$("$BIN/evflow-webd" -d "$T/c" -f "$T/c.conf" --add-token "t$$" \
+    2>/dev/null) || fail "webd --add-token"
+# (webd takes a token added while it runs within a moment)
+wait_true "GET /metrics" "ip netns exec $C curl -s -f -o $T/metrics \
+    -H 'Authorization: Bearer $TOK' \
+    http://127.0.0.1:\$(cat $T/c/webd.port)/metrics"
+for k in 1 2; do
+	v=$(sed -n "s/^evflow_acks_forwarded{daemon=\"host$k:relay\",.*} //p" \
+	    "$T/metrics")
+	[ -n "$v" ] && [ "$v" -gt 0 ] ||
+		fail "/metrics: host$k:relay acks_forwarded '$v'"
+	checks=$((checks + 1))
+done
+grep -q '^evflow_ack_unknown_origin{daemon="relay",' "$T/metrics" ||
+	fail "/metrics: no ack_unknown_origin of the central relay"
+checks=$((checks + 1))
 
 # Everything stops cleanly, edges first; the central's supervisor
 # restarted the store and the relay once each, nothing else.
