@@ -43,12 +43,47 @@ find(const struct relay_origins *t, uint64_t id)
 	return NULL;
 }
 
+/* The bucket of a client index for victim(): conflicts apart. */
+static unsigned
+bucket(int client)
+{
+	return client >= 0 && client < RELAY_MAX_CLIENTS ? (unsigned)client :
+	    RELAY_MAX_CLIENTS;
+}
+
+/*
+ * The entry a full table gives up for a new origin of `client`: the
+ * least recently seen of the host that holds the most entries (on a
+ * tie, the newcomer's own host), so an edge that makes up sender ids
+ * evicts its own origins, not another host's.
+ */
+static unsigned
+victim(const struct relay_origins *t, int client)
+{
+	unsigned cnt[RELAY_MAX_CLIENTS + 1], i, b, heavy = bucket(client);
+	int found = 0;
+	unsigned v = 0;
+
+	memset(cnt, 0, sizeof(cnt));
+	for (i = 0; i < t->n; i++)
+		cnt[bucket(t->o[i].client)]++;
+	for (b = 0; b <= RELAY_MAX_CLIENTS; b++)
+		if (cnt[b] > cnt[heavy])
+			heavy = b;
+	for (i = 0; i < t->n; i++)
+		if (bucket(t->o[i].client) == heavy && (!found ||
+		    t->o[i].last_usec < t->o[v].last_usec)) {
+			v = i;
+			found = 1;
+		}
+	return v;
+}
+
 int
 relay_origin_note(struct relay_origins *t, uint64_t id, int client,
     uint64_t now)
 {
 	struct relay_origin *o;
-	unsigned i, old = 0;
 
 	if ((o = find(t, id)) != NULL) {
 		o->last_usec = now;
@@ -63,10 +98,7 @@ relay_origin_note(struct relay_origins *t, uint64_t id, int client,
 	if (t->n < t->max)
 		o = &t->o[t->n++];
 	else {
-		for (i = 1; i < t->n; i++)
-			if (t->o[i].last_usec < t->o[old].last_usec)
-				old = i;
-		o = &t->o[old];
+		o = &t->o[victim(t, client)];
 		t->evicted++;
 	}
 	o->id = id;

@@ -97,8 +97,9 @@ struct relay_client {
  * Central: the origins (senders) each edge sent batches from, by the
  * id the store knows them by (the edge's id XOR its host's mix), so an
  * ack goes back to the edge whose sender it names and to no other.
- * Bounded (relay.ack_origins); the least recently seen is forgotten
- * first, and learnt again from its next batch.
+ * Bounded (relay.ack_origins); when full, the least recently seen
+ * origin of the host holding the most is forgotten (learnt again from
+ * its next batch), so one edge cannot push out another's.
  */
 struct relay_origin {
 	uint64_t	 id;		/* as the store knows it (mixed) */

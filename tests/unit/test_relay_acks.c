@@ -116,14 +116,44 @@ main(void)
 	CHECK_EQ_U(cnt.unknown, 1);
 	CHECK_EQ_U(outlen[0] + outlen[1], 2 * sizeof(h));
 
-	/* The bound: a fifth origin evicts the least recently seen (host0's
-	 * 7, seen at 10). */
+	/* The bound: a fifth origin evicts the least recently seen of the
+	 * host holding the most (host0: its 7, seen at 10, and 1000). */
 	CHECK(relay_origin_note(&t, 1000, 0, 20) == 0);
 	CHECK(relay_origin_note(&t, 1001, 1, 21) == 0);
 	CHECK_EQ_U(t.n, 4);
 	CHECK_EQ_U(t.evicted, 1);
 	CHECK(relay_origin_client(&t, 7 ^ cl[0].mix) == -1);
 	CHECK(relay_origin_client(&t, 1001) == 1);
+
+	/* One edge that makes up sender ids evicts its own origins: host0
+	 * keeps both of its own through host1's flood of 100. */
+	relay_origins_free(&t);
+	CHECK(relay_origins_init(&t, 4) == 0);
+	CHECK(relay_origin_note(&t, 1, 0, 1) == 0);
+	CHECK(relay_origin_note(&t, 2, 0, 2) == 0);
+	for (i = 0; i < 100; i++)
+		CHECK(relay_origin_note(&t, 500 + i, 1, 3 + i) == 0);
+	CHECK_EQ_U(t.evicted, 98);
+	CHECK(relay_origin_client(&t, 1) == 0);
+	CHECK(relay_origin_client(&t, 2) == 0);
+	CHECK(relay_origin_client(&t, 599) == 1);
+	CHECK(relay_origin_client(&t, 598) == 1);
+	CHECK(relay_origin_client(&t, 597) == -1);
+	/* ... on a tie a newcomer takes its own host's oldest ... */
+	CHECK(relay_origin_note(&t, 3, 0, 200) == 0);
+	CHECK(relay_origin_client(&t, 1) == -1);
+	CHECK(relay_origin_client(&t, 2) == 0);
+	CHECK(relay_origin_client(&t, 3) == 0);
+	CHECK(relay_origin_client(&t, 598) == 1);
+	/* ... and a host with fewer takes the heaviest one's oldest. */
+	relay_origins_free(&t);
+	CHECK(relay_origins_init(&t, 4) == 0);
+	for (i = 0; i < 4; i++)
+		CHECK(relay_origin_note(&t, 500 + i, 1, 10 + i) == 0);
+	CHECK(relay_origin_note(&t, 1, 0, 20) == 0);
+	CHECK(relay_origin_client(&t, 500) == -1);
+	CHECK(relay_origin_client(&t, 501) == 1);
+	CHECK(relay_origin_client(&t, 1) == 0);
 
 	/* Malformed: every truncation, a bad magic, a count beyond the
 	 * bytes, epoch 0; nothing is split. */
