@@ -1806,10 +1806,21 @@ test_insert_groups(void)
 			for (i = 0; i < 40; i++)
 				CHECK(sink_write_flow(k, &w[i]) == 0);
 		else {
+			struct sink_stats st;
+
 			CHECK(sink_write_flow(k, &w[20]) == 0);
 			CHECK_EQ_U(sink_write_flows(k, w + 16, INS_GROUP), 1);
+			sink_stats(k, &st);
+			CHECK_EQ_U(st.write_errors, 1);
 		}
 		CHECK(sink_commit(k) == 0);
+		if (p == 2) {
+			struct sink_stats st;
+
+			/* w[20] alone, then the group's 15 others */
+			sink_stats(k, &st);
+			CHECK_EQ_U(st.rows_inserted, INS_GROUP);
+		}
 		sink_close(k);
 	}
 	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
