@@ -16,7 +16,8 @@ struct intern_ent {
 	uint32_t	next;		/* chain: id, or free list: id */
 	uint64_t	hash;
 	int64_t		row;		/* database row, 0 = none yet */
-	size_t		len;
+	uint32_t	len;
+	uint32_t	serial;		/* in->serial when made (memos) */
 	uint8_t		data[];
 };
 
@@ -89,7 +90,7 @@ intern_get(struct intern *in, const void *data, size_t len)
 	uint32_t id, b;
 	size_t sz;
 
-	if (len == 0)
+	if (len == 0 || len > UINT32_MAX)
 		return 0;
 	h = hash_bytes(data, len, in->seed);
 	assert(in->nbucket > 0 && (in->nbucket & (in->nbucket - 1)) == 0);
@@ -140,7 +141,8 @@ intern_get(struct intern *in, const void *data, size_t len)
 	e->refs = 1;
 	e->hash = h;
 	e->row = 0;
-	e->len = len;
+	e->len = (uint32_t)len;
+	e->serial = ++in->serial;
 	memcpy(e->data, data, len);
 	e->next = in->bucket[b];
 	in->bucket[b] = id;
@@ -293,11 +295,45 @@ struct tagged_cont {
 	struct evp_container c;
 };
 
+/* The memo slot of a key. */
+static unsigned
+memo_slot(uint32_t k)
+{
+	return (k * 0x9e3779b1u) >> (32 - INTERN_MEMO_BITS);
+}
+
+/* A memo's entry, with one more reference, if it is still the entry
+ * it names; else 0. */
+static uint32_t
+memo_take(struct intern *in, uint32_t id, uint32_t serial)
+{
+	struct intern_ent *e;
+
+	if (id == 0 || id > in->nent || (e = in->ent[id - 1]) == NULL ||
+	    e->serial != serial)
+		return 0;
+	e->refs++;
+	return id;
+}
+
+/* Remembers that `raw` was interned as `id`. */
+#define MEMO_SET(in, m, p, i) do {					\
+	(m)->raw = *(p);						\
+	(m)->id = (i);							\
+	(m)->serial = (i) ? (in)->ent[(i) - 1]->serial : 0;		\
+} while (0)
+
 uint32_t
 intern_proc(struct intern *in, const struct evp_proc *p)
 {
+	struct intern_memo_proc *m = &in->mproc[memo_slot(p->pid ^
+	    p->tid << 16)];
 	struct tagged_proc t;
+	uint32_t id;
 
+	if (m->id != 0 && memcmp(&m->raw, p, sizeof(*p)) == 0 &&
+	    (id = memo_take(in, m->id, m->serial)) != 0)
+		return id;
 	memset(&t, 0, sizeof(t));
 	t.tag = INTERN_PROC;
 	t.p.pid = p->pid;
@@ -310,14 +346,23 @@ intern_proc(struct intern *in, const struct evp_proc *p)
 	norm_str(t.p.gid_name, p->gid_name, sizeof(t.p.gid_name));
 	norm_str(t.p.path, p->path, sizeof(t.p.path));
 	norm_str(t.p.cmdline, p->cmdline, sizeof(t.p.cmdline));
-	return intern_get(in, &t, sizeof(t));
+	id = intern_get(in, &t, sizeof(t));
+	MEMO_SET(in, m, p, id);
+	return id;
 }
 
 uint32_t
 intern_container(struct intern *in, const struct evp_container *c)
 {
+	struct intern_memo_cont *m = &in->mcont[memo_slot(c->kind ^
+	    (unsigned char)c->id[0] << 8 ^ (unsigned char)c->id[1] << 16 ^
+	    (uint32_t)(unsigned char)c->id[2] << 24)];
 	struct tagged_cont t;
+	uint32_t id;
 
+	if (m->id != 0 && memcmp(&m->raw, c, sizeof(*c)) == 0 &&
+	    (id = memo_take(in, m->id, m->serial)) != 0)
+		return id;
 	memset(&t, 0, sizeof(t));
 	t.tag = INTERN_CONT;
 	t.c.kind = c->kind;
@@ -325,7 +370,9 @@ intern_container(struct intern *in, const struct evp_container *c)
 	norm_str(t.c.name, c->name, sizeof(t.c.name));
 	norm_str(t.c.pod, c->pod, sizeof(t.c.pod));
 	norm_str(t.c.ns, c->ns, sizeof(t.c.ns));
-	return intern_get(in, &t, sizeof(t));
+	id = intern_get(in, &t, sizeof(t));
+	MEMO_SET(in, m, c, id);
+	return id;
 }
 
 const struct evp_proc *

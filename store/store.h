@@ -71,6 +71,29 @@ void	mem_release(struct mem_budget *, size_t);
  * Allocates once per distinct value, never per reference.
  */
 struct intern_ent;
+
+/*
+ * The last process or container values seen, as they came (not
+ * normalized), with the entry they were interned as: a record naming
+ * one of them again takes a reference without building, hashing and
+ * comparing the normalized key (~1,200 instructions a process, two or
+ * three times per event: a third of the store loop's work per event,
+ * callgrind on e2e.sh).  `serial` tells that the entry is still the
+ * one: an id is reused once its value is freed, a serial never.
+ */
+#define INTERN_MEMO_BITS 6
+#define INTERN_MEMO	(1 << INTERN_MEMO_BITS)	/* slots per kind, by
+				   pid and tid (processes) or the first
+				   bytes of the id (containers) */
+struct intern_memo_proc {
+	uint32_t	 id, serial;
+	struct evp_proc	 raw;
+};
+struct intern_memo_cont {
+	uint32_t	 id, serial;
+	struct evp_container raw;
+};
+
 struct intern {
 	struct intern_ent **ent;	/* by id - 1 */
 	uint32_t	 nent;		/* slots used in ent[] */
@@ -84,6 +107,9 @@ struct intern {
 	size_t		 bytes;		/* heap bytes held by values
 					   (malloc_usable_size) */
 	int64_t		 last_row;	/* last database row given out */
+	uint32_t	 serial;	/* entries made, for the memos */
+	struct intern_memo_proc mproc[INTERN_MEMO];
+	struct intern_memo_cont mcont[INTERN_MEMO];
 	/* The store's budget: held here because the flow tables and
 	 * the writer share this table (ft->in, w->in).  Unbounded after
 	 * intern_new(); the store sets its max. */

@@ -8,6 +8,7 @@
  * refused and counted, and once every flow is gone the accounting is
  * back to the intern table's bare arrays (no leak in accounting).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -378,6 +379,82 @@ test_intern(void)
 	intern_free(in);
 }
 
+/* The memos of intern_proc()/intern_container(): a value seen again
+ * is the same entry with one more reference; a memo whose entry was
+ * freed and whose id went to another value is not believed; bytes after
+ * a string's NUL do not make another value; every value is freed at
+ * its last unref. */
+static void
+test_intern_memo(void)
+{
+	struct intern *in = intern_new();
+	struct evp_proc p, q, g;
+	struct evp_container c, c2;
+	const struct evp_proc *pp;
+	uint32_t a, b, x, y, i;
+
+	CHECK(in != NULL);
+	if (in == NULL)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.pid = 4242;
+	p.uid = 1000;
+	snprintf(p.path, sizeof(p.path), "/usr/bin/curl");
+	snprintf(p.uid_name, sizeof(p.uid_name), "alice");
+	a = intern_proc(in, &p);
+	CHECK(a != 0);
+	CHECK_EQ_U(intern_proc(in, &p), a);	/* the memo */
+	CHECK_EQ_U(in->live, 1);
+	intern_unref(in, a);
+	intern_unref(in, a);
+	CHECK_EQ_U(in->live, 0);		/* two refs, two unrefs */
+	/* Freed; another value (in another memo slot) takes the id. */
+	q = p;
+	q.pid = 4243;
+	snprintf(q.path, sizeof(q.path), "/usr/bin/wget");
+	b = intern_proc(in, &q);
+	CHECK_EQ_U(b, a);
+	x = intern_proc(in, &p);		/* must not be q's entry */
+	CHECK(x != 0 && x != b);
+	pp = intern_get_proc(in, x);
+	CHECK(pp != NULL && pp->pid == 4242 &&
+	    strcmp(pp->path, "/usr/bin/curl") == 0);
+	/* Garbage after the NUL: a memo miss, the same value. */
+	g = p;
+	memset(g.cmdline + 1, 'z', sizeof(g.cmdline) - 2);
+	g.cmdline[0] = '\0';
+	y = intern_proc(in, &g);
+	CHECK_EQ_U(y, x);
+	CHECK_EQ_U(intern_proc(in, &g), x);	/* and now its memo */
+	for (i = 0; i < 3; i++)
+		intern_unref(in, x);
+	intern_unref(in, b);
+	CHECK_EQ_U(in->live, 0);
+	/* Containers alike. */
+	memset(&c, 0, sizeof(c));
+	c.kind = EVP_CONT_DOCKER;
+	snprintf(c.id, sizeof(c.id), "c0ffee");
+	snprintf(c.name, sizeof(c.name), "web");
+	a = intern_container(in, &c);
+	CHECK(a != 0);
+	CHECK_EQ_U(intern_container(in, &c), a);
+	intern_unref(in, a);
+	intern_unref(in, a);
+	c2 = c;
+	snprintf(c2.name, sizeof(c2.name), "db");
+	b = intern_container(in, &c2);		/* same slot, same id */
+	CHECK_EQ_U(b, a);
+	x = intern_container(in, &c);
+	CHECK(x != 0 && x != b);
+	CHECK(intern_get_container(in, x) != NULL &&
+	    strcmp(intern_get_container(in, x)->name, "web") == 0);
+	intern_unref(in, x);
+	intern_unref(in, b);
+	CHECK_EQ_U(in->live, 0);
+	CHECK_EQ_U(in->bytes, 0);
+	intern_free(in);
+}
+
 int
 main(void)
 {
@@ -387,6 +464,7 @@ main(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/evflow.db", dir);
 	log_init("test_store_memory", LOG_LVL_WARN);
 	test_intern();
+	test_intern_memo();
 	test_refuse();
 	test_order();
 	test_bound(4 << 20, 20000, 0);
