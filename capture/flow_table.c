@@ -440,9 +440,19 @@ void
 flow_table_prefetch(const struct flow_table *t, const struct flow_prep *pp)
 {
 	uint32_t i = t->bucket[pp->bucket];
+	const char *e;
 
-	if (i != FLOW_NIL)
-		__builtin_prefetch(&t->flows[i]);
+	if (i == FLOW_NIL)
+		return;
+	/* Every line of the entry: accounting touches all of it (key,
+	 * counters, links, flags, inspection), and an entry is not
+	 * aligned to a line, so it spans 4 or 5 of them. */
+	e = (const char *)&t->flows[i];
+	__builtin_prefetch(e);
+	__builtin_prefetch(e + 64);
+	__builtin_prefetch(e + 128);
+	__builtin_prefetch(e + 192);
+	__builtin_prefetch(e + sizeof(struct flow) - 1);
 }
 
 void
