@@ -362,6 +362,15 @@ int	flow_table_flush_some(struct flow_table *, uint32_t);
 /* Bytes of memory the table holds per flow slot (entry + buckets). */
 size_t	flow_table_bytes_per_flow(const struct flow_table *);
 
+/*
+ * Asks for huge pages under a large table (the aligned 2 MB extents of
+ * [p, p + bytes), a calloc'ed array): a packet lands on a random entry
+ * of tens of MB, which with 4 KB pages is a TLB miss each time.  Pages
+ * are still only touched as entries are used (2 MB at a time).
+ */
+#define CAPTURE_HUGE_PAGE	(2u << 20)	/* bytes */
+void	capture_huge_pages(void *, size_t);
+
 /* Client/server view of a flow's key. */
 const uint8_t *flow_addr(const struct flow *, int);
 uint16_t flow_port(const struct flow *, int);

@@ -293,6 +293,9 @@ dpi_new(const struct dpi_cfg *cfg, uint64_t *cnt, struct names *names,
 		dpi_free(d);
 		return NULL;
 	}
+	capture_huge_pages(d->res, (size_t)cfg->max_flows * sizeof(*d->res));
+	capture_huge_pages(d->done, (size_t)cfg->max_flows *
+	    sizeof(*d->done));
 	if (cfg->queue_bytes != 0 && ((d->q = dpiq_new(cfg->queue_bytes)) ==
 	    NULL || dpiq_max_record(d->q) < sizeof(struct dpi_msg) + 64 ||
 	    (d->note = calloc(DPI_NOTES, sizeof(*d->note))) == NULL)) {

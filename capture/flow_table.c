@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../common/hash.h"
 #include "capture.h"
@@ -119,6 +120,18 @@ flow_port(const struct flow *f, int side)
 	    f->key.bport;
 }
 
+void
+capture_huge_pages(void *p, size_t bytes)
+{
+	uintptr_t a = ((uintptr_t)p + CAPTURE_HUGE_PAGE - 1) &
+	    ~(uintptr_t)(CAPTURE_HUGE_PAGE - 1);
+	uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(CAPTURE_HUGE_PAGE -
+	    1);
+
+	if (p != NULL && e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
 struct flow_table *
 flow_table_new(const struct flow_cfg *cfg, flow_emit_fn emit, void *arg,
     uint64_t *cnt)
@@ -143,6 +156,10 @@ flow_table_new(const struct flow_cfg *cfg, flow_emit_fn emit, void *arg,
 		errno = ENOMEM;
 		return NULL;
 	}
+	capture_huge_pages(t->flows, (size_t)cfg->max_flows *
+	    sizeof(*t->flows));
+	capture_huge_pages(t->bucket, (size_t)t->nbuckets *
+	    sizeof(*t->bucket));
 	for (i = 0; i < t->nbuckets; i++)
 		t->bucket[i] = FLOW_NIL;
 	/* Entries are taken in order the first time (t->unused), so the
