@@ -17,17 +17,23 @@
 #include "../common/hash.h"
 #include "capture.h"
 
+/* What a lookup and the LRU touch, kept small (48 bytes) and apart from
+ * the names: a learn costs the bucket, its entry, the LRU neighbours and
+ * one line of the name, and the entries stay in cache between packets. */
 struct name_entry {
 	uint8_t		addr[16];
 	uint64_t	sent_usec;	/* packet time of its last record */
 	uint32_t	hnext, prev, next;	/* bucket chain, LRU list */
+	uint32_t	hash;		/* of its name, to skip strcmp */
 	uint8_t		source;		/* enum evp_name_source */
 	uint8_t		ipver;
-	char		name[DNS_NAME_MAX];
+	uint8_t		pad[6];
 };
+_Static_assert(sizeof(struct name_entry) == 48, "name entry layout");
 
 struct names {
 	struct name_entry *e;
+	char		(*name)[DNS_NAME_MAX];	/* entry i's name */
 	uint32_t	*bucket;
 	uint32_t	 max, nbuckets, used;
 	uint32_t	 head, tail;	/* LRU: head is the oldest */
@@ -55,13 +61,14 @@ names_new(uint32_t max, names_emit_fn emit, void *arg, uint64_t *cnt)
 	while (n->nbuckets < 2 * max)
 		n->nbuckets <<= 1;
 	n->e = calloc(max, sizeof(*n->e));
+	n->name = calloc(max, sizeof(*n->name));
 	n->bucket = malloc((size_t)n->nbuckets * sizeof(*n->bucket));
-	if (n->e == NULL || n->bucket == NULL) {
+	if (n->e == NULL || n->name == NULL || n->bucket == NULL) {
 		names_free(n);
 		errno = ENOMEM;
 		return NULL;
 	}
-	capture_huge_pages(n->e, (size_t)max * sizeof(*n->e));
+	capture_huge_pages(n->name, (size_t)max * sizeof(*n->name));
 	for (i = 0; i < n->nbuckets; i++)
 		n->bucket[i] = FLOW_NIL;
 	n->head = n->tail = FLOW_NIL;
@@ -78,6 +85,7 @@ names_free(struct names *n)
 	if (n == NULL)
 		return;
 	free(n->e);
+	free(n->name);
 	free(n->bucket);
 	free(n);
 }
@@ -85,7 +93,7 @@ names_free(struct names *n)
 size_t
 names_bytes(const struct names *n)
 {
-	return (size_t)n->max * sizeof(*n->e) +
+	return (size_t)n->max * (sizeof(*n->e) + sizeof(*n->name)) +
 	    (size_t)n->nbuckets * sizeof(*n->bucket);
 }
 
@@ -141,17 +149,20 @@ names_evict(struct names *n)
 	return i;
 }
 
+/* The record of entry i's pair; the name is `len` bytes. */
 static void
-names_send(struct names *n, const struct name_entry *e, uint64_t ts,
+names_send(struct names *n, uint32_t i, size_t len, uint64_t ts,
     uint32_t ttl)
 {
+	const struct name_entry *e = &n->e[i];
+
 	memset(&n->rec, 0, sizeof(n->rec));
 	n->rec.ts_usec = ts;
 	n->rec.ttl = ttl;
 	memcpy(n->rec.addr, e->addr, 16);
 	n->rec.ip_version = e->ipver;
 	n->rec.source = e->source;
-	memcpy(n->rec.name, e->name, sizeof(n->rec.name));
+	memcpy(n->rec.name, n->name[i], len + 1);
 	n->cnt[CC_HOSTNAME_RECORDS]++;
 	n->emit(n->arg, &n->rec);
 }
@@ -162,10 +173,11 @@ names_learn(struct names *n, const uint8_t addr[16], const char *name,
 {
 	struct name_entry *e;
 	size_t len = strnlen(name, DNS_NAME_MAX);
-	uint32_t b, i;
+	uint32_t b, i, h;
 
 	if (len == 0 || len >= DNS_NAME_MAX)
 		return;
+	h = (uint32_t)hash_bytes(name, len, n->seed);
 	b = names_bucket(n, addr);
 	for (i = n->bucket[b]; i != FLOW_NIL; i = n->e[i].hnext)
 		if (memcmp(n->e[i].addr, addr, 16) == 0)
@@ -174,7 +186,8 @@ names_learn(struct names *n, const uint8_t addr[16], const char *name,
 		e = &n->e[i];
 		lru_unlink(n, i);
 		lru_append(n, i);
-		if (e->source == src && strcmp(e->name, name) == 0) {
+		if (e->source == src && e->hash == h &&
+		    strcmp(n->name[i], name) == 0) {
 			if (ts >= e->sent_usec && ts - e->sent_usec <
 			    (uint64_t)EVP_HOSTNAME_REFRESH_SEC * 1000000u)
 				return;
@@ -194,9 +207,10 @@ names_learn(struct names *n, const uint8_t addr[16], const char *name,
 		n->cnt[CC_NAMES_LEARNED]++;
 	}
 	e->source = (uint8_t)src;
-	memcpy(e->name, name, len + 1);
+	e->hash = h;
+	memcpy(n->name[i], name, len + 1);
 	e->sent_usec = ts;
-	names_send(n, e, ts, ttl);
+	names_send(n, i, len, ts, ttl);
 }
 
 const char *
@@ -207,7 +221,7 @@ names_get(const struct names *n, const uint8_t addr[16])
 	for (i = n->bucket[names_bucket(n, addr)]; i != FLOW_NIL;
 	    i = n->e[i].hnext)
 		if (memcmp(n->e[i].addr, addr, 16) == 0)
-			return n->e[i].name;
+			return n->name[i];
 	return NULL;
 }
 
