@@ -415,6 +415,16 @@ size_t	names_bytes(const struct names *);
  * ttl seconds from DNS or 0); emits a record if new, changed or due. */
 void	names_learn(struct names *, const uint8_t[16], const char *,
 	    enum evp_name_source, uint64_t, uint32_t);
+/*
+ * The same, learned later: with the next NAMES_BATCH - 1 pairs noted, or
+ * at names_flush (the reader calls it after each read and the flow table
+ * at its flush; names_learn first learns what is noted), so that the
+ * misses of a batch overlap.  The strings are copied.
+ */
+#define NAMES_BATCH	32	/* pairs learned at once */
+void	names_note(struct names *, const uint8_t[16], const char *,
+	    enum evp_name_source, uint64_t, uint32_t);
+void	names_flush(struct names *);
 /* The name known for an address, or NULL (borrowed until the next
  * names_learn). */
 const char *names_get(const struct names *, const uint8_t[16]);

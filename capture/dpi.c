@@ -661,6 +661,14 @@ dpi_wait(struct dpi *d, uint64_t pos, uint64_t usec)
 	return dpiq_wait(d->q, pos, usec);
 }
 
+/* 1 if result r has a server name for the name cache. */
+static int
+dpi_named(const struct dpi *d, const struct dpi_result *r)
+{
+	return d->names != NULL && r->name[0] != '\0' &&
+	    (r->name_src == EVP_NAME_SNI || r->name_src == EVP_NAME_HTTP);
+}
+
 /* Flow i's result is final: done, its server's name learned (at the
  * time of the packet that made it final). */
 static void
@@ -669,8 +677,7 @@ dpi_take(struct dpi *d, uint32_t i, struct flow *f)
 	const struct dpi_result *r = &d->res[i];
 
 	f->dpi = FLOW_DPI_DONE;
-	if (d->names != NULL && r->name[0] != '\0' &&
-	    (r->name_src == EVP_NAME_SNI || r->name_src == EVP_NAME_HTTP))
+	if (dpi_named(d, r))
 		names_learn(d->names, flow_addr(f, 1), r->name, r->name_src,
 		    r->ts_usec, 0);
 }
@@ -684,12 +691,13 @@ dpi_final(const struct dpi *d, uint32_t i, const struct flow *f)
 
 /*
  * Takes up the results the worker noted, in the order it made them
- * final (so names are learned in that order).  `flows` is the flow
- * table's array.
+ * final (so names are noted in that order; see names_note).  `flows` is
+ * the flow table's array.
  */
 static void
 dpi_notes(struct dpi *d, struct flow *flows)
 {
+	const struct dpi_result *r;
 	uint64_t head, tail, n;
 	uint32_t i, j;
 
@@ -701,6 +709,7 @@ dpi_notes(struct dpi *d, struct flow *flows)
 			    (DPI_NOTES - 1)] >> 32);
 			if (j < d->cfg.max_flows) {
 				__builtin_prefetch(&flows[j]);
+				__builtin_prefetch(&flows[j].dpi_gen);
 				__builtin_prefetch(&d->res[j]);
 				__builtin_prefetch(d->res[j].name + 48);
 			}
@@ -709,9 +718,14 @@ dpi_notes(struct dpi *d, struct flow *flows)
 		i = (uint32_t)(n >> 32);
 		/* Still the inspection of the flow in that slot?  (The worker
 		 * noted it after storing done.) */
-		if (i < d->cfg.max_flows && flows[i].dpi_gen == (uint32_t)n &&
-		    flows[i].dpi == FLOW_DPI_ACTIVE)
-			dpi_take(d, i, &flows[i]);
+		if (i >= d->cfg.max_flows || flows[i].dpi_gen != (uint32_t)n ||
+		    flows[i].dpi != FLOW_DPI_ACTIVE)
+			continue;
+		flows[i].dpi = FLOW_DPI_DONE;
+		r = &d->res[i];
+		if (dpi_named(d, r))
+			names_note(d->names, flow_addr(&flows[i], 1), r->name,
+			    r->name_src, r->ts_usec, 0);
 	}
 	__atomic_store_n(&d->note_tail, head, __ATOMIC_RELEASE);
 }

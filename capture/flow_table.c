@@ -704,6 +704,8 @@ flow_table_flush_some(struct flow_table *t, uint32_t max)
 		flow_end(t, i, FW_FLUSH);
 		n++;
 	}
+	if (t->names != NULL)
+		names_flush(t->names);
 	if (t->fresh.head != FLOW_NIL || t->update.head != FLOW_NIL)
 		return 1;
 	t->due = UINT64_MAX;

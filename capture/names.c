@@ -42,6 +42,15 @@ struct names {
 	names_emit_fn	 emit;
 	void		*arg;
 	struct evp_hostname rec;	/* reused record */
+	unsigned	 npend;		/* pairs noted, not learned yet */
+	struct names_pend {
+		uint8_t		addr[16];
+		uint64_t	ts;
+		uint32_t	ttl;
+		uint32_t	bucket;
+		uint8_t		src;
+		char		name[DNS_NAME_MAX];
+	} pend[NAMES_BATCH];
 };
 
 struct names *
@@ -167,18 +176,18 @@ names_send(struct names *n, uint32_t i, size_t len, uint64_t ts,
 	n->emit(n->arg, &n->rec);
 }
 
-void
-names_learn(struct names *n, const uint8_t addr[16], const char *name,
-    enum evp_name_source src, uint64_t ts, uint32_t ttl)
+/* names_learn with the address's bucket `b` computed. */
+static void
+names_learn_at(struct names *n, uint32_t b, const uint8_t addr[16],
+    const char *name, enum evp_name_source src, uint64_t ts, uint32_t ttl)
 {
 	struct name_entry *e;
 	size_t len = strnlen(name, DNS_NAME_MAX);
-	uint32_t b, i, h;
+	uint32_t i, h;
 
 	if (len == 0 || len >= DNS_NAME_MAX)
 		return;
 	h = (uint32_t)hash_bytes(name, len, n->seed);
-	b = names_bucket(n, addr);
 	for (i = n->bucket[b]; i != FLOW_NIL; i = n->e[i].hnext)
 		if (memcmp(n->e[i].addr, addr, 16) == 0)
 			break;
@@ -211,6 +220,75 @@ names_learn(struct names *n, const uint8_t addr[16], const char *name,
 	memcpy(n->name[i], name, len + 1);
 	e->sent_usec = ts;
 	names_send(n, i, len, ts, ttl);
+}
+
+void
+names_learn(struct names *n, const uint8_t addr[16], const char *name,
+    enum evp_name_source src, uint64_t ts, uint32_t ttl)
+{
+	names_flush(n);		/* the pairs noted before come first */
+	names_learn_at(n, names_bucket(n, addr), addr, name, src, ts, ttl);
+}
+
+void
+names_note(struct names *n, const uint8_t addr[16], const char *name,
+    enum evp_name_source src, uint64_t ts, uint32_t ttl)
+{
+	struct names_pend *p = &n->pend[n->npend];
+	size_t len = strnlen(name, DNS_NAME_MAX);
+
+	if (len == 0 || len >= DNS_NAME_MAX)
+		return;
+	memcpy(p->addr, addr, 16);
+	memcpy(p->name, name, len + 1);
+	p->src = (uint8_t)src;
+	p->ts = ts;
+	p->ttl = ttl;
+	if (++n->npend == NAMES_BATCH)
+		names_flush(n);
+}
+
+/*
+ * The pairs noted are learned in order, their memory fetched in stages
+ * across the batch first (the bucket, then its first entry and name,
+ * then that entry's LRU neighbours), so that the misses of a cache
+ * larger than the CPU's overlap instead of adding up.  Prefetches are
+ * only hints: the learning itself runs as names_learn would, one pair
+ * after the other.
+ */
+void
+names_flush(struct names *n)
+{
+	const struct name_entry *e;
+	struct names_pend *p = n->pend;
+	unsigned k, count = n->npend;
+	uint32_t i;
+
+	if (count == 0)
+		return;
+	n->npend = 0;
+	for (k = 0; k < count; k++) {
+		p[k].bucket = names_bucket(n, p[k].addr);
+		__builtin_prefetch(&n->bucket[p[k].bucket]);
+	}
+	for (k = 0; k < count; k++)
+		if ((i = n->bucket[p[k].bucket]) != FLOW_NIL) {
+			__builtin_prefetch(&n->e[i]);
+			__builtin_prefetch((const char *)&n->e[i] +
+			    sizeof(n->e[i]) - 1);
+			__builtin_prefetch(n->name[i]);
+		}
+	for (k = 0; k < count; k++)
+		if ((i = n->bucket[p[k].bucket]) != FLOW_NIL) {
+			e = &n->e[i];
+			if (e->prev != FLOW_NIL)
+				__builtin_prefetch(&n->e[e->prev]);
+			if (e->next != FLOW_NIL)
+				__builtin_prefetch(&n->e[e->next]);
+		}
+	for (k = 0; k < count; k++)
+		names_learn_at(n, p[k].bucket, p[k].addr, p[k].name,
+		    (enum evp_name_source)p[k].src, p[k].ts, p[k].ttl);
 }
 
 const char *
@@ -246,6 +324,6 @@ names_dns(struct names *n, const struct pkt *k)
 		return;
 	}
 	for (i = 0; i < r.nanswers; i++)
-		names_learn(n, r.answer[i].addr, r.qname, EVP_NAME_DNS,
+		names_note(n, r.answer[i].addr, r.qname, EVP_NAME_DNS,
 		    k->ts_usec, r.answer[i].ttl);
 }

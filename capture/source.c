@@ -228,6 +228,8 @@ source_read(struct source *s, int max)
 
 	n = pcap_dispatch(s->pcap, max, source_packet, (u_char *)s);
 	source_drain(s);
+	if (s->ft->names != NULL)
+		names_flush(s->ft->names);	/* at most a read late */
 	if (n == PCAP_ERROR) {
 		s->cnt[CC_READ_ERRORS]++;
 		snprintf(s->err, sizeof(s->err), "%s", pcap_geterr(s->pcap));
