@@ -91,6 +91,8 @@ struct dpi_result {
 	char		name[DPI_NAME_LEN];
 	char		ja3[33], ja3s[33];
 };
+_Static_assert(sizeof(struct dpi_result) == 3 * 64, "a result is three "
+    "cache lines (the array is aligned to a line)");
 
 /* One flow under inspection.  `mem` is what nDPI allocated for it. */
 struct dpi_slot {
@@ -131,7 +133,9 @@ struct dpi {
 	struct dpi_pname pname[DPI_NAME_CACHE];
 	struct ndpi_detection_module_struct *mod;
 	/* The worker's (see above). */
-	struct dpi_result *res;		/* cfg.max_flows entries */
+	struct dpi_result *res;		/* cfg.max_flows entries, aligned to
+					   a cache line in res_mem */
+	void		*res_mem;
 	uint32_t	*done;		/* per slot: res's gen once final
 					   (atomic; apart, so the packet
 					   path reads 4 bytes a flow) */
@@ -283,7 +287,10 @@ dpi_new(const struct dpi_cfg *cfg, uint64_t *cnt, struct names *names,
 	d->free_head = d->old_head = d->old_tail = FLOW_NIL;
 	set_ndpi_malloc(dpi_malloc);
 	set_ndpi_free(dpi_mfree);
-	d->res = calloc(cfg->max_flows, sizeof(*d->res));
+	if ((d->res_mem = calloc((size_t)cfg->max_flows + 1,
+	    sizeof(*d->res))) != NULL)
+		d->res = (struct dpi_result *)(((uintptr_t)d->res_mem + 63) &
+		    ~(uintptr_t)63);
 	d->done = calloc(cfg->max_flows, sizeof(*d->done));
 	d->slot = calloc(cfg->slots, sizeof(*d->slot));
 	if (d->res == NULL || d->done == NULL || d->slot == NULL ||
@@ -639,7 +646,7 @@ dpi_free(struct dpi *d)
 		ndpi_exit_detection_module(d->mod);
 	dpiq_free(d->q);
 	free(d->note);
-	free(d->res);
+	free(d->res_mem);
 	free(d->done);
 	free(d->slot);
 	free(d);
@@ -819,10 +826,12 @@ dpi_packet(struct dpi *d, uint32_t i, struct flow *f, const struct pkt *k)
 void
 dpi_prefetch(const struct dpi *d, uint32_t i)
 {
+	const char *r = (const char *)&d->res[i];
+
 	__builtin_prefetch(&d->done[i]);
-	__builtin_prefetch(&d->res[i]);
-	__builtin_prefetch(d->res[i].name + 48);
-	__builtin_prefetch(d->res[i].ja3 + 32);
+	__builtin_prefetch(r);
+	__builtin_prefetch(r + 64);
+	__builtin_prefetch(r + 128);
 }
 
 void

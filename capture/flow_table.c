@@ -453,23 +453,29 @@ flow_table_prepare(struct flow_table *t, struct pkt *k, struct flow_prep *pp)
 	__builtin_prefetch(&t->bucket[pp->bucket]);
 }
 
-void
-flow_table_prefetch(const struct flow_table *t, const struct flow_prep *pp)
+/* Every line of entry i: accounting touches all of it (key, counters,
+ * links, flags, inspection), and an entry is not aligned to a line, so
+ * it spans 4 or 5 of them.  (Inlined by force: GCC takes a function of
+ * prefetches alone for one without effects and drops its calls.) */
+static inline __attribute__((always_inline)) void
+flow_prefetch_entry(const struct flow_table *t, uint32_t i)
 {
-	uint32_t i = t->bucket[pp->bucket];
-	const char *e;
+	const char *e = (const char *)&t->flows[i];
 
-	if (i == FLOW_NIL)
-		return;
-	/* Every line of the entry: accounting touches all of it (key,
-	 * counters, links, flags, inspection), and an entry is not
-	 * aligned to a line, so it spans 4 or 5 of them. */
-	e = (const char *)&t->flows[i];
 	__builtin_prefetch(e);
 	__builtin_prefetch(e + 64);
 	__builtin_prefetch(e + 128);
 	__builtin_prefetch(e + 192);
 	__builtin_prefetch(e + sizeof(struct flow) - 1);
+}
+
+void
+flow_table_prefetch(const struct flow_table *t, const struct flow_prep *pp)
+{
+	uint32_t i = t->bucket[pp->bucket];
+
+	if (i != FLOW_NIL)
+		flow_prefetch_entry(t, i);
 }
 
 void
@@ -625,14 +631,27 @@ flow_report(struct flow_table *t, struct flow *f, uint64_t now)
 	    (uint32_t)((now - f->first_usec) / 1000000) : 0;
 }
 
-/* The next flow a timer list will report, and its inspection result,
- * on their way to cache while this one is reported. */
+/*
+ * While a timer list's flow is reported or ended: the next one's bucket
+ * head (flow_end unlinks it) and inspection result, and the entry after
+ * it, on their way to cache.  The next entry itself was asked for at the
+ * previous flow, so its key and links are at hand.  `u`: the fresh or
+ * update list (linked by unext, reported, not ended).
+ */
 static inline void
-expire_prefetch(const struct flow_table *t, uint32_t next)
+expire_prefetch(const struct flow_table *t, uint32_t next, int u)
 {
+	const struct flow *n;
+	uint32_t after;
+
 	if (next == FLOW_NIL)
 		return;
-	__builtin_prefetch(&t->flows[next]);
+	n = &t->flows[next];
+	after = u ? n->unext : n->next;
+	if (after != FLOW_NIL)
+		flow_prefetch_entry(t, after);
+	if (!u)
+		__builtin_prefetch(&t->bucket[key_bucket(t, &n->key)]);
 	if (t->dpi != NULL)
 		dpi_prefetch(t->dpi, next);
 }
@@ -647,13 +666,13 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 		t->now = now;
 	while ((i = t->linger.head) != FLOW_NIL &&
 	    t->flows[i].linger_until <= now) {
-		expire_prefetch(t, t->flows[i].next);
+		expire_prefetch(t, t->flows[i].next, 0);
 		t->cnt[CC_FLOWS_ENDED]++;
 		flow_end(t, i, FW_END);
 	}
 	while ((i = t->idle.head) != FLOW_NIL &&
 	    t->flows[i].last_usec + t->cfg.idle_usec <= now) {
-		expire_prefetch(t, t->flows[i].next);
+		expire_prefetch(t, t->flows[i].next, 0);
 		t->cnt[CC_FLOWS_EXPIRED]++;
 		flow_end(t, i, FW_IDLE);
 	}
@@ -662,7 +681,7 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 	while ((i = t->fresh.head) != FLOW_NIL &&
 	    t->flows[i].next_update <= now) {
 		f = &t->flows[i];
-		expire_prefetch(t, f->unext);
+		expire_prefetch(t, f->unext, 1);
 		if (!(f->flags & FLOW_LINGER) ||
 		    f->linger_until > now + t->tick) {
 			t->cnt[CC_FIRST_REPORTS]++;
@@ -674,7 +693,7 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 	while ((i = t->update.head) != FLOW_NIL &&
 	    t->flows[i].next_update <= now) {
 		f = &t->flows[i];
-		expire_prefetch(t, f->unext);
+		expire_prefetch(t, f->unext, 1);
 		if (f->changed || now >= f->first_usec +
 		    (uint64_t)f->report_sec * 1000000 + t->cfg.active_usec)
 			flow_report(t, f, now);

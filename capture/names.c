@@ -77,7 +77,6 @@ names_new(uint32_t max, names_emit_fn emit, void *arg, uint64_t *cnt)
 		errno = ENOMEM;
 		return NULL;
 	}
-	capture_huge_pages(n->name, (size_t)max * sizeof(*n->name));
 	for (i = 0; i < n->nbuckets; i++)
 		n->bucket[i] = FLOW_NIL;
 	n->head = n->tail = FLOW_NIL;
