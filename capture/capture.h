@@ -521,6 +521,9 @@ struct dpi *dpi_new(const struct dpi_cfg *, uint64_t *, struct names *,
 /* Starts the worker thread (cfg.queue_bytes != 0; else nothing).  -1
  * with a reason in err. */
 int	dpi_start(struct dpi *, char *, size_t);
+/* CPU seconds the worker thread has used so far (0 without one): the
+ * benchmark counts both threads. */
+double	dpi_worker_cpu(const struct dpi *);
 /* Stops the worker (after the ring is empty) and frees everything. */
 void	dpi_free(struct dpi *);
 /* Copies the worker's counters into the counter array (the thread that

@@ -61,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ndpi/ndpi_api.h>
 
@@ -624,6 +625,18 @@ dpi_start(struct dpi *d, char *err, size_t errlen)
 	(void)pthread_setname_np(d->thread, "evflow-dpi");
 	d->running = 1;
 	return 0;
+}
+
+double
+dpi_worker_cpu(const struct dpi *d)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (!d->running || pthread_getcpuclockid(d->thread, &cid) != 0 ||
+	    clock_gettime(cid, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void
