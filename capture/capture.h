@@ -527,7 +527,8 @@ double	dpi_worker_cpu(const struct dpi *);
 /* Stops the worker (after the ring is empty) and frees everything. */
 void	dpi_free(struct dpi *);
 /* Copies the worker's counters into the counter array (the thread that
- * owns the counters calls it before reading them). */
+ * owns the counters calls it before reading them; the flow table does
+ * at its flush). */
 void	dpi_sync_counters(struct dpi *);
 /* Bytes preallocated (results per flow slot + inspection states). */
 size_t	dpi_bytes(const struct dpi *);

@@ -130,23 +130,18 @@ struct dpi_pname {
 };
 
 struct dpi {
+	/* Set at start, read by both threads. */
 	struct dpi_cfg	 cfg;
-	struct dpi_pname pname[DPI_NAME_CACHE];
 	struct ndpi_detection_module_struct *mod;
-	/* The worker's (see above). */
 	struct dpi_result *res;		/* cfg.max_flows entries, aligned to
-					   a cache line in res_mem */
+					   a cache line in res_mem; the
+					   worker's (see above) */
 	void		*res_mem;
 	uint32_t	*done;		/* per slot: res's gen once final
 					   (atomic; apart, so the packet
 					   path reads 4 bytes a flow) */
 	struct dpi_slot	*slot;		/* cfg.slots entries */
-	uint32_t	 free_head, unused;
-	uint32_t	 old_head, old_tail;	/* active, by start */
-	uint64_t	*wcnt;		/* its counters: cnt, or own */
-	uint64_t	 own[CC_MAX];
-	/* The packet path's. */
-	uint32_t	 gen;		/* last generation given */
+	uint64_t	*wcnt;		/* the worker's counters: cnt, or own */
 	uint64_t	*cnt;		/* CC_MAX counters, borrowed */
 	struct names	*names;		/* borrowed, may be NULL */
 	/* Results made final on the worker, for the packet path to take up
@@ -155,16 +150,25 @@ struct dpi {
 	 * notice finding it full is left out (the packet path then sees the
 	 * result at the flow's next packet, record or end). */
 	uint64_t	*note;		/* DPI_NOTES entries */
-	uint64_t	 note_head;	/* the worker's (atomic) */
-	uint64_t	 note_tail;	/* the packet path's (atomic) */
-	/* The worker thread, if any. */
-	struct dpiq	*q;
+	struct dpiq	*q;		/* the worker's ring, if any */
 	pthread_t	 thread;
 	int		 running;
+	/* What each thread writes is on lines of its own: a line the other
+	 * core wrote costs a transfer each time it is read. */
+	/* The worker's (or the packet path's for an idle worker). */
+	_Alignas(64) uint32_t free_head, unused;
+	uint32_t	 old_head, old_tail;	/* active, by start */
+	uint64_t	 note_head;	/* atomic */
+	uint64_t	 note_tail_seen;	/* note_tail when last read */
+	uint64_t	 own[CC_MAX];	/* its counters, with a worker */
+	/* The packet path's. */
+	_Alignas(64) uint32_t gen;	/* last generation given */
+	uint64_t	 note_tail;	/* atomic */
+	struct dpi_pname pname[DPI_NAME_CACHE];
 };
 
 #define DPI_NOTES	65536	/* power of 2 */
-#define DPI_NOTE_AHEAD	4	/* notices prefetched ahead */
+#define DPI_NOTE_CHUNK	16	/* notices prefetched at once */
 
 /* Set on the worker thread: its final results are noted for the packet
  * path (which, acting for an idle worker, sees its own at once). */
@@ -474,8 +478,12 @@ w_finish(struct dpi *d, uint32_t i, int giveup, uint64_t ts_usec)
 	r->active = 0;
 	r->ts_usec = ts_usec;
 	__atomic_store_n(&d->done[i], r->gen, __ATOMIC_RELEASE);
-	if (dpi_on_worker && d->note_head - __atomic_load_n(&d->note_tail,
-	    __ATOMIC_ACQUIRE) < DPI_NOTES) {
+	/* The packet path's position is read again only when the notices
+	 * look full. */
+	if (dpi_on_worker && d->note_head - d->note_tail_seen >= DPI_NOTES)
+		d->note_tail_seen = __atomic_load_n(&d->note_tail,
+		    __ATOMIC_ACQUIRE);
+	if (dpi_on_worker && d->note_head - d->note_tail_seen < DPI_NOTES) {
 		d->note[d->note_head & (DPI_NOTES - 1)] = (uint64_t)i << 32 |
 		    r->gen;
 		__atomic_store_n(&d->note_head, d->note_head + 1,
@@ -718,34 +726,40 @@ static void
 dpi_notes(struct dpi *d, struct flow *flows)
 {
 	const struct dpi_result *r;
-	uint64_t head, tail, n;
-	uint32_t i, j;
+	uint64_t head, tail, end, k, n;
+	uint32_t i;
 
 	head = __atomic_load_n(&d->note_head, __ATOMIC_ACQUIRE);
-	for (tail = d->note_tail; tail != head; tail++) {
-		/* What the notice a few ahead needs, on its way to cache. */
-		if (head - tail > DPI_NOTE_AHEAD) {
-			j = (uint32_t)(d->note[(tail + DPI_NOTE_AHEAD) &
-			    (DPI_NOTES - 1)] >> 32);
-			if (j < d->cfg.max_flows) {
-				__builtin_prefetch(&flows[j]);
-				__builtin_prefetch(&flows[j].dpi_gen);
-				__builtin_prefetch(&d->res[j]);
-				__builtin_prefetch(d->res[j].name + 48);
+	for (tail = d->note_tail; tail != head; ) {
+		/* A chunk's flows and results on their way to cache first
+		 * (a batch of packets brings a few notices). */
+		end = head - tail > DPI_NOTE_CHUNK ? tail + DPI_NOTE_CHUNK :
+		    head;
+		for (k = tail; k != end; k++) {
+			i = (uint32_t)(d->note[k & (DPI_NOTES - 1)] >> 32);
+			if (i < d->cfg.max_flows) {
+				__builtin_prefetch(&flows[i]);
+				__builtin_prefetch(&flows[i].dpi_gen);
+				__builtin_prefetch(&d->res[i]);
+				__builtin_prefetch((const char *)&d->res[i] +
+				    64);
 			}
 		}
-		n = d->note[tail & (DPI_NOTES - 1)];
-		i = (uint32_t)(n >> 32);
-		/* Still the inspection of the flow in that slot?  (The worker
-		 * noted it after storing done.) */
-		if (i >= d->cfg.max_flows || flows[i].dpi_gen != (uint32_t)n ||
-		    flows[i].dpi != FLOW_DPI_ACTIVE)
-			continue;
-		flows[i].dpi = FLOW_DPI_DONE;
-		r = &d->res[i];
-		if (dpi_named(d, r))
-			names_note(d->names, flow_addr(&flows[i], 1), r->name,
-			    r->name_src, r->ts_usec, 0);
+		for (; tail != end; tail++) {
+			n = d->note[tail & (DPI_NOTES - 1)];
+			i = (uint32_t)(n >> 32);
+			/* Still the inspection of the flow in that slot?  (The
+			 * worker noted it after storing done.) */
+			if (i >= d->cfg.max_flows ||
+			    flows[i].dpi_gen != (uint32_t)n ||
+			    flows[i].dpi != FLOW_DPI_ACTIVE)
+				continue;
+			flows[i].dpi = FLOW_DPI_DONE;
+			r = &d->res[i];
+			if (dpi_named(d, r))
+				names_note(d->names, flow_addr(&flows[i], 1),
+				    r->name, r->name_src, r->ts_usec, 0);
+		}
 	}
 	__atomic_store_n(&d->note_tail, head, __ATOMIC_RELEASE);
 }
@@ -871,7 +885,6 @@ dpi_flow_end(struct dpi *d, uint32_t i, struct flow *f)
 	    dpiq_idle(d->q))) {
 		w_end(d, i, gen, f->last_usec);
 		dpi_observe(d, i, f);
-		dpi_sync_counters(d);
 		return;
 	}
 	if ((m = dpi_reserve(d, sizeof(*m))) != NULL) {
@@ -886,7 +899,6 @@ dpi_flow_end(struct dpi *d, uint32_t i, struct flow *f)
 		    dpi_wait(d, dpiq_head(d->q), DPI_END_WAIT_USEC))
 			dpi_observe(d, i, f);
 	}
-	dpi_sync_counters(d);
 	/* The worker is busy: the record leaves without the result. */
 	if (f->dpi == FLOW_DPI_ACTIVE)
 		d->cnt[CC_DPI_LATE]++;
@@ -915,14 +927,12 @@ dpi_export(struct dpi *d, uint32_t i, const struct flow *f,
 	uint32_t key;
 	int st;
 
-	dpi_sync_counters(d);
 	/* Still looking: what is known so far, if anything, when the
 	 * worker's state may be read (a file waits for it). */
 	if ((st = dpi_state(d, i, f)) == FLOW_DPI_ACTIVE && d->q != NULL &&
 	    d->running && d->cfg.lossless) {
 		/* A file: what the worker makes of the packets so far. */
 		(void)dpi_wait(d, f->dpi_pos, UINT64_MAX);
-		dpi_sync_counters(d);
 		st = dpi_state(d, i, f);
 	}
 	if (st == FLOW_DPI_ACTIVE) {

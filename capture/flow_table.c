@@ -633,13 +633,13 @@ flow_report(struct flow_table *t, struct flow *f, uint64_t now)
 
 /*
  * While a timer list's flow is reported or ended: the next one's bucket
- * head (flow_end unlinks it) and inspection result, and the entry after
- * it, on their way to cache.  The next entry itself was asked for at the
- * previous flow, so its key and links are at hand.  `u`: the fresh or
- * update list (linked by unext, reported, not ended).
+ * head (if it is to end: flow_end unlinks it), and the entry after it
+ * and its inspection result, on their way to cache.  The next entry
+ * itself was asked for at the previous flow, so its key and links are
+ * at hand.  `u`: a list linked by unext (fresh, update), else by next.
  */
 static inline void
-expire_prefetch(const struct flow_table *t, uint32_t next, int u)
+expire_prefetch(const struct flow_table *t, uint32_t next, int u, int ends)
 {
 	const struct flow *n;
 	uint32_t after;
@@ -648,12 +648,13 @@ expire_prefetch(const struct flow_table *t, uint32_t next, int u)
 		return;
 	n = &t->flows[next];
 	after = u ? n->unext : n->next;
-	if (after != FLOW_NIL)
+	if (after != FLOW_NIL) {
 		flow_prefetch_entry(t, after);
-	if (!u)
+		if (t->dpi != NULL)
+			dpi_prefetch(t->dpi, after);
+	}
+	if (ends)
 		__builtin_prefetch(&t->bucket[key_bucket(t, &n->key)]);
-	if (t->dpi != NULL)
-		dpi_prefetch(t->dpi, next);
 }
 
 void
@@ -666,13 +667,13 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 		t->now = now;
 	while ((i = t->linger.head) != FLOW_NIL &&
 	    t->flows[i].linger_until <= now) {
-		expire_prefetch(t, t->flows[i].next, 0);
+		expire_prefetch(t, t->flows[i].next, 0, 1);
 		t->cnt[CC_FLOWS_ENDED]++;
 		flow_end(t, i, FW_END);
 	}
 	while ((i = t->idle.head) != FLOW_NIL &&
 	    t->flows[i].last_usec + t->cfg.idle_usec <= now) {
-		expire_prefetch(t, t->flows[i].next, 0);
+		expire_prefetch(t, t->flows[i].next, 0, 1);
 		t->cnt[CC_FLOWS_EXPIRED]++;
 		flow_end(t, i, FW_IDLE);
 	}
@@ -681,7 +682,7 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 	while ((i = t->fresh.head) != FLOW_NIL &&
 	    t->flows[i].next_update <= now) {
 		f = &t->flows[i];
-		expire_prefetch(t, f->unext, 1);
+		expire_prefetch(t, f->unext, 1, 0);
 		if (!(f->flags & FLOW_LINGER) ||
 		    f->linger_until > now + t->tick) {
 			t->cnt[CC_FIRST_REPORTS]++;
@@ -693,7 +694,7 @@ flow_table_expire(struct flow_table *t, uint64_t now)
 	while ((i = t->update.head) != FLOW_NIL &&
 	    t->flows[i].next_update <= now) {
 		f = &t->flows[i];
-		expire_prefetch(t, f->unext, 1);
+		expire_prefetch(t, f->unext, 1, 0);
 		if (f->changed || now >= f->first_usec +
 		    (uint64_t)f->report_sec * 1000000 + t->cfg.active_usec)
 			flow_report(t, f, now);
@@ -719,12 +720,15 @@ flow_table_flush_some(struct flow_table *t, uint32_t max)
 
 	while (n < max && ((i = t->fresh.head) != FLOW_NIL ||
 	    (i = t->update.head) != FLOW_NIL)) {
+		expire_prefetch(t, t->flows[i].unext, 1, 1);
 		t->cnt[CC_FLOWS_FLUSHED]++;
 		flow_end(t, i, FW_FLUSH);
 		n++;
 	}
 	if (t->names != NULL)
 		names_flush(t->names);
+	if (t->dpi != NULL)
+		dpi_sync_counters(t->dpi);
 	if (t->fresh.head != FLOW_NIL || t->update.head != FLOW_NIL)
 		return 1;
 	t->due = UINT64_MAX;
