@@ -306,6 +306,7 @@ struct flow_table {
 	struct flow_cfg	 cfg;
 	struct flow	*flows;		/* cfg.max_flows entries */
 	uint32_t	*bucket;	/* heads, nbuckets entries */
+	void		*flows_mem, *bucket_mem;	/* allocations */
 	uint32_t	 nbuckets;	/* power of 2, >= 2 * max_flows */
 	uint32_t	 free_head;	/* free list through hnext */
 	uint32_t	 unused;	/* entries [unused, max) never used */
@@ -363,13 +364,16 @@ int	flow_table_flush_some(struct flow_table *, uint32_t);
 size_t	flow_table_bytes_per_flow(const struct flow_table *);
 
 /*
- * Asks for huge pages under a large table (the aligned 2 MB extents of
- * [p, p + bytes), a calloc'ed array): a packet lands on a random entry
- * of tens of MB, which with 4 KB pages is a TLB miss each time.  Pages
- * are still only touched as entries are used (2 MB at a time).
+ * A zeroed table of `bytes` for random access (the flows, their bucket
+ * heads, nDPI's results), aligned to a cache line; from 1 MB, to 2 MB
+ * and on huge pages
+ * where the kernel has them (madvise), since with 4 KB pages a packet
+ * landing on a random entry of tens of MB is a TLB miss each time.
+ * Pages are still only touched as entries are used.  Free *mem (what
+ * was allocated), not the table.  NULL if out of memory.
  */
 #define CAPTURE_HUGE_PAGE	(2u << 20)	/* bytes */
-void	capture_huge_pages(void *, size_t);
+void	*capture_table_new(size_t, void **);
 
 /* Client/server view of a flow's key. */
 const uint8_t *flow_addr(const struct flow *, int);

@@ -133,13 +133,13 @@ struct dpi {
 	/* Set at start, read by both threads. */
 	struct dpi_cfg	 cfg;
 	struct ndpi_detection_module_struct *mod;
-	struct dpi_result *res;		/* cfg.max_flows entries, aligned to
-					   a cache line in res_mem; the
-					   worker's (see above) */
-	void		*res_mem;
+	struct dpi_result *res;		/* cfg.max_flows entries (aligned:
+					   three lines each); the worker's
+					   (see above) */
 	uint32_t	*done;		/* per slot: res's gen once final
 					   (atomic; apart, so the packet
 					   path reads 4 bytes a flow) */
+	void		*res_mem, *done_mem;	/* allocations */
 	struct dpi_slot	*slot;		/* cfg.slots entries */
 	uint64_t	*wcnt;		/* the worker's counters: cnt, or own */
 	uint64_t	*cnt;		/* CC_MAX counters, borrowed */
@@ -292,11 +292,10 @@ dpi_new(const struct dpi_cfg *cfg, uint64_t *cnt, struct names *names,
 	d->free_head = d->old_head = d->old_tail = FLOW_NIL;
 	set_ndpi_malloc(dpi_malloc);
 	set_ndpi_free(dpi_mfree);
-	if ((d->res_mem = calloc((size_t)cfg->max_flows + 1,
-	    sizeof(*d->res))) != NULL)
-		d->res = (struct dpi_result *)(((uintptr_t)d->res_mem + 63) &
-		    ~(uintptr_t)63);
-	d->done = calloc(cfg->max_flows, sizeof(*d->done));
+	d->res = capture_table_new((size_t)cfg->max_flows * sizeof(*d->res),
+	    &d->res_mem);
+	d->done = capture_table_new((size_t)cfg->max_flows *
+	    sizeof(*d->done), &d->done_mem);
 	d->slot = calloc(cfg->slots, sizeof(*d->slot));
 	if (d->res == NULL || d->done == NULL || d->slot == NULL ||
 	    (d->mod = ndpi_init_detection_module(ndpi_no_prefs)) == NULL) {
@@ -305,9 +304,6 @@ dpi_new(const struct dpi_cfg *cfg, uint64_t *cnt, struct names *names,
 		dpi_free(d);
 		return NULL;
 	}
-	capture_huge_pages(d->res, (size_t)cfg->max_flows * sizeof(*d->res));
-	capture_huge_pages(d->done, (size_t)cfg->max_flows *
-	    sizeof(*d->done));
 	if (cfg->queue_bytes != 0 && ((d->q = dpiq_new(cfg->queue_bytes)) ==
 	    NULL || dpiq_max_record(d->q) < sizeof(struct dpi_msg) + 64 ||
 	    (d->note = calloc(DPI_NOTES, sizeof(*d->note))) == NULL)) {
@@ -668,7 +664,7 @@ dpi_free(struct dpi *d)
 	dpiq_free(d->q);
 	free(d->note);
 	free(d->res_mem);
-	free(d->done);
+	free(d->done_mem);
 	free(d->slot);
 	free(d);
 }

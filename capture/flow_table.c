@@ -120,16 +120,19 @@ flow_port(const struct flow *f, int side)
 	    f->key.bport;
 }
 
-void
-capture_huge_pages(void *p, size_t bytes)
+void *
+capture_table_new(size_t bytes, void **mem)
 {
-	uintptr_t a = ((uintptr_t)p + CAPTURE_HUGE_PAGE - 1) &
-	    ~(uintptr_t)(CAPTURE_HUGE_PAGE - 1);
-	uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(CAPTURE_HUGE_PAGE -
-	    1);
+	size_t align = bytes < CAPTURE_HUGE_PAGE / 2 ? 64 : CAPTURE_HUGE_PAGE;
+	uintptr_t a;
 
-	if (p != NULL && e > a)
-		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+	if (bytes > SIZE_MAX - align ||
+	    (*mem = calloc(1, bytes + align)) == NULL)
+		return *mem = NULL;
+	a = ((uintptr_t)*mem + align - 1) & ~(uintptr_t)(align - 1);
+	if (align == CAPTURE_HUGE_PAGE)
+		(void)madvise((void *)a, bytes, MADV_HUGEPAGE);
+	return (void *)a;
 }
 
 struct flow_table *
@@ -149,17 +152,15 @@ flow_table_new(const struct flow_cfg *cfg, flow_emit_fn emit, void *arg,
 	t->nbuckets = 1;
 	while (t->nbuckets < 2 * cfg->max_flows)
 		t->nbuckets <<= 1;
-	t->flows = calloc(cfg->max_flows, sizeof(*t->flows));
-	t->bucket = malloc((size_t)t->nbuckets * sizeof(*t->bucket));
+	t->flows = capture_table_new((size_t)cfg->max_flows *
+	    sizeof(*t->flows), &t->flows_mem);
+	t->bucket = capture_table_new((size_t)t->nbuckets *
+	    sizeof(*t->bucket), &t->bucket_mem);
 	if (t->flows == NULL || t->bucket == NULL) {
 		flow_table_free(t);
 		errno = ENOMEM;
 		return NULL;
 	}
-	capture_huge_pages(t->flows, (size_t)cfg->max_flows *
-	    sizeof(*t->flows));
-	capture_huge_pages(t->bucket, (size_t)t->nbuckets *
-	    sizeof(*t->bucket));
 	for (i = 0; i < t->nbuckets; i++)
 		t->bucket[i] = FLOW_NIL;
 	/* Entries are taken in order the first time (t->unused), so the
@@ -190,8 +191,8 @@ flow_table_free(struct flow_table *t)
 {
 	if (t == NULL)
 		return;
-	free(t->flows);
-	free(t->bucket);
+	free(t->flows_mem);
+	free(t->bucket_mem);
 	free(t);
 }
 
