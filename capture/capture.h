@@ -147,8 +147,19 @@ struct pkt {
 	uint8_t		pad2;
 };
 
-/* L4 payload bytes of a dissected packet (0 for a later fragment). */
-uint32_t pkt_payload(const struct pkt *);
+/* L4 payload bytes of a dissected packet (0 for a later fragment).
+ * Inline: the packet path asks it of every packet with nDPI on. */
+static inline uint32_t
+pkt_payload(const struct pkt *k)
+{
+	if (k->l4 == NULL || k->frag == PKT_FRAG_LATER)
+		return 0;
+	if (k->proto == 6)			/* TCP */
+		return k->has_seq ? k->payload_len : 0;
+	if (k->proto == 17 || k->proto == 136)	/* UDP, UDP-Lite */
+		return k->l4_len > 8 ? k->l4_len - 8 : 0;
+	return k->l4_len;
+}
 
 /*
  * Dissects one frame of pcap link type `dlt` (DLT_* value as returned

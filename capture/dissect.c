@@ -67,18 +67,6 @@ rd32(const uint8_t *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-uint32_t
-pkt_payload(const struct pkt *k)
-{
-	if (k->l4 == NULL || k->frag == PKT_FRAG_LATER)
-		return 0;
-	if (k->proto == IPP_TCP)
-		return k->has_seq ? k->payload_len : 0;
-	if (k->proto == IPP_UDP || k->proto == IPP_UDPLITE)
-		return k->l4_len > 8 ? k->l4_len - 8 : 0;
-	return k->l4_len;
-}
-
 int
 dissect_linktype_ok(int dlt)
 {
