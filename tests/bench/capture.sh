@@ -14,8 +14,9 @@
 #      the packet path, and with it on its worker thread with the name
 #      cache (runs interleaved, medians of 5, the ratios); the floor
 #      holds for the packet path's thread with nDPI on its worker (a
-#      verdict, PASS or FAIL; the process's CPU, both threads, is
-#      printed beside it).
+#      verdict, PASS or FAIL).  Beside it: the worker thread's CPU in
+#      the same window, counted apart, both threads per packet, and the
+#      process's CPU (set-up included).
 #   3. evflow-capture -r, the whole daemon, records sent over nanomsg to
 #      evflow-capture-sink (output discarded); median of 3 runs, with
 #      capture.dpi=no on the first file and with nDPI on the second.

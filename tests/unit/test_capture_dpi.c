@@ -217,6 +217,56 @@ test_names_cache(void)
 	CHECK(names_new(0, names_collect, &g, cnt) == NULL);
 }
 
+/* Noted pairs are learned later, in order, as names_learn would: at
+ * names_flush, with the NAMES_BATCH-th pair, or before a names_learn. */
+static void
+test_names_note(void)
+{
+	uint64_t cnt[CC_MAX] = { 0 };
+	struct names_got g = { .n = 0 };
+	struct names *n = names_new(64, names_collect, &g, cnt);
+	uint8_t a[16], b[16];
+	unsigned i;
+
+	CHECK(n != NULL);
+	if (n == NULL)
+		return;
+	evp_addr_from_v4(a, htonl(0xc0000301u));
+	evp_addr_from_v4(b, htonl(0xc0000302u));
+	names_note(n, a, "first.example", EVP_NAME_DNS, 1 * SEC, 60);
+	names_note(n, a, "second.example", EVP_NAME_SNI, 2 * SEC, 0);
+	names_note(n, b, "", EVP_NAME_DNS, 2 * SEC, 60);	/* ignored */
+	CHECK_EQ_U(g.n, 0);
+	CHECK(names_get(n, a) == NULL);
+	names_flush(n);
+	CHECK_EQ_U(g.n, 2);
+	CHECK_STR(g.h[0].name, "first.example");
+	CHECK_STR(g.h[1].name, "second.example");
+	CHECK_EQ_U(g.h[1].source, EVP_NAME_SNI);
+	CHECK_STR(names_get(n, a), "second.example");
+	CHECK_EQ_U(cnt[CC_NAMES_LEARNED], 1);
+	CHECK_EQ_U(cnt[CC_NAMES_CHANGED], 1);
+	names_flush(n);				/* nothing noted: no record */
+	CHECK_EQ_U(g.n, 2);
+	/* A learn comes after what was noted before it. */
+	names_note(n, b, "b1.example", EVP_NAME_DNS, 3 * SEC, 60);
+	names_learn(n, b, "b2.example", EVP_NAME_HTTP, 4 * SEC, 0);
+	CHECK_EQ_U(g.n, 4);
+	CHECK_STR(g.h[2].name, "b1.example");
+	CHECK_STR(g.h[3].name, "b2.example");
+	CHECK_STR(names_get(n, b), "b2.example");
+	/* The batch's last pair learns the batch. */
+	g.n = 0;
+	for (i = 0; i < NAMES_BATCH; i++) {
+		evp_addr_from_v4(a, htonl(0xc0000400u + i));
+		names_note(n, a, "many.example", EVP_NAME_DNS, 5 * SEC, 60);
+		CHECK_EQ_U(g.n, i + 1 < NAMES_BATCH ? 0 : NAMES_BATCH > 16 ?
+		    16 : NAMES_BATCH);
+	}
+	CHECK_EQ_U(cnt[CC_HOSTNAME_RECORDS], 4 + NAMES_BATCH);
+	names_free(n);
+}
+
 /* A TLS ClientHello with SNI `host` into p; returns its length. */
 static size_t
 tls_hello(uint8_t *p, const char *host)
@@ -777,6 +827,7 @@ main(void)
 	}
 	test_dns_parse();
 	test_names_cache();
+	test_names_note();
 	test_dpi_file();
 	test_dpi_bounds();
 	/* The same on the worker thread: a file's results are the same. */
