@@ -122,7 +122,9 @@ source_open_file(const struct source_opts *o, char *err, size_t errlen)
 	 * worker the process has two threads, and glibc then takes a real
 	 * lock in each call), and a larger buffer (fewer read calls).
 	 */
-	if ((fp = fopen(o->file, "rb")) == NULL) {
+	if (strcmp(o->file, "-") == 0)
+		fp = stdin;	/* as libpcap's own open: "-" is stdin */
+	else if ((fp = fopen(o->file, "rb")) == NULL) {
 		snprintf(err, errlen, "%s: %s", o->file, strerror(errno));
 		free(s);
 		return NULL;
@@ -133,7 +135,8 @@ source_open_file(const struct source_opts *o, char *err, size_t errlen)
 	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
 	if (s->pcap == NULL) {
 		snprintf(err, errlen, "%s: %s", o->file, ebuf);
-		fclose(fp);
+		if (fp != stdin)
+			fclose(fp);
 		free(s);
 		return NULL;
 	}
