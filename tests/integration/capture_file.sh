@@ -74,6 +74,16 @@ fi
 grep -q "bad.pcap" "$T/bad.log" || fail "no reason given: $(cat "$T/bad.log")"
 checks=$((checks + 1))
 
+# "-" is standard input, as with libpcap's own open (no router here:
+# the summary says what was read).
+mkdir -p "$T/stdin"
+"$BIN/evflow-capture" -d "$T/stdin" -N capstdin -r - -o capture.linger=1 \
+    <"$T/good.pcap" >"$T/stdin.log" 2>&1 ||
+	fail "-r - failed: $(cat "$T/stdin.log")"
+grep -q -- "-: 10 packets, 2 flows" "$T/stdin.log" ||
+	fail "-r - did not read the file: $(cat "$T/stdin.log")"
+checks=$((checks + 1))
+
 if [ -z "$CAPTURE_FILE_SINK" ] && [ -x "$BIN/evflow-store" ] &&
     [ -x "$BIN/evflow-router" ]; then
 	MODE=store
