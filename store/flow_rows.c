@@ -576,7 +576,8 @@ insert_group(struct sink *k, const struct flow_row *w)
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		sink_write_error(k);
+		sink_write_error(k);	/* one, and the group's others: */
+		k->s.write_errors += INS_GROUP - 1;
 		LOG_RATELIMITED(log_warnx, "sqlite insert flows %llu..: %s",
 		    (unsigned long long)w[0].f.id, sqlite3_errmsg(k->db));
 		return INS_GROUP;
