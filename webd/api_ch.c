@@ -5,10 +5,12 @@
  * api_flows.c and api_stats.c do (the same keys, order, values and
  * cursors; tests/integration/clickhouse_api.sh compares them).  Every
  * query reads the last version of each flow: the list and one flow by
- * the primary key without FINAL (below), the summary with FINAL, which
- * must name `ver` (the server Debian ships needs the version column in
- * the query to apply FINAL through a Distributed table).  Interface
- * names come from SQLite's interfaces table.
+ * the primary key, the summary by excluding the older versions of the
+ * few flows that have several in its range (below); neither reads
+ * FINAL unless stale versions are too many, and then FINAL must name
+ * `ver` (the server Debian ships needs the version column in the query
+ * to apply FINAL through a Distributed table).  Interface names come
+ * from SQLite's interfaces table.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,8 +457,8 @@ api_ch_flow(struct webd *w, struct req *q, struct resp *r)
 /* One ClickHouse part of the dashboard: appends ,"key":rows. */
 static int
 ch_part(struct webd *w, struct buf *b, const struct ch_ifaces *ifs,
-    const char *key, const char *fmt, double from, double to, long long step,
-    int join)
+    const char *key, const char *fmt, const char *range, double from,
+    double to, long long step, int join)
 {
 	struct ch_result res;
 	struct buf sql;
@@ -464,9 +466,13 @@ ch_part(struct webd *w, struct buf *b, const struct ch_ifaces *ifs,
 	const char *p;
 
 	buf_init(&sql);
-	/* :from, :to, :step, :db, :range as in api_stats.c's statements */
+	/* :from, :to, :step, :db as in api_stats.c's statements; :range,
+	 * the rows to aggregate (range_sql()) */
 	for (p = fmt; *p != '\0'; p++) {
-		if (strncmp(p, ":from", 5) == 0) {
+		if (strncmp(p, ":range", 6) == 0) {
+			buf_puts(&sql, range);
+			p += 5;
+		} else if (strncmp(p, ":from", 5) == 0) {
 			ch_real(&sql, from);
 			p += 4;
 		} else if (strncmp(p, ":to", 3) == 0) {
@@ -527,8 +533,98 @@ lite_part(struct webd *w, struct buf *b, const char *key, const char *sql,
 	return rc;
 }
 
-#define CH_RANGE " FROM :db.flows AS f FINAL WHERE f.ver > 0 AND" \
-	" f.last_seen >= :from AND f.last_seen <= :to"
+#define CH_RANGE " :range"
+
+/*
+ * The summary without FINAL.  Its parts aggregate the last version of
+ * each flow last seen in [from, to].  The store writes a flow's
+ * last_seen never lower than in its earlier versions (flow_merge.c
+ * keeps the latest), so a flow's last version is among its versions
+ * with last_seen >= from, and a flow with one such version has it as
+ * its last (then the range check decides).  Only flows with several
+ * there need a choice: one query (each shard alone: a flow's versions
+ * are all on its shard) lists them with their highest ver, and every
+ * part reads the rows in range minus those flows' other versions.
+ * Merges collapse versions, so the list is short; past
+ * CH_SUMMARY_DUPS_MAX (the SQL stays well under the server's 256 KiB
+ * max_query_size, twice in a UNION) the parts read FINAL instead.
+ */
+#define CH_SUMMARY_DUPS_MAX	1024	/* flows with several versions */
+
+static int
+digits_ok(const char *v)
+{
+	return v != NULL && *v != '\0' && strlen(v) <= 20 &&
+	    strspn(v, "0123456789") == strlen(v);
+}
+
+/*
+ * Makes `range` (" FROM ... WHERE ...": the rows of flows `f` the parts
+ * aggregate) for [from, to].  0, or -1 with err (a shard failed).
+ */
+static int
+range_sql(struct webd *w, double from, double to, struct buf *range,
+    char *err, size_t errlen)
+{
+	struct ch_result res;
+	struct buf sql;
+	size_t i;
+	int final = 0;
+
+	buf_init(&sql);
+	buf_printf(&sql, "SELECT id, max(ver) FROM %s.flows WHERE"
+	    " last_seen >= ", w->ch->database);
+	ch_real(&sql, from);
+	buf_printf(&sql, " GROUP BY id HAVING count() > 1 LIMIT %d"
+	    " SETTINGS distributed_group_by_no_merge = 1",
+	    CH_SUMMARY_DUPS_MAX + 1);
+	if (!buf_ok(&sql)) {
+		buf_free(&sql);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (ch_select(w->ch, sql.p, &res, err, errlen) == -1) {
+		buf_free(&sql);
+		return -1;
+	}
+	buf_free(&sql);
+	if (res.ncol != 2) {
+		snprintf(err, errlen, "summary versions: %d columns", res.ncol);
+		ch_result_free(&res);
+		return -1;
+	}
+	/* (each shard stops at the bound: the sum may pass it) */
+	if (res.nrow > CH_SUMMARY_DUPS_MAX)
+		final = 1;
+	for (i = 0; !final && i < res.nrow * 2; i++)
+		if (!digits_ok(res.cell[i]))
+			final = 1;
+	buf_printf(range, " FROM %s.flows AS f%s WHERE f.last_seen >= ",
+	    w->ch->database, final ? " FINAL" : "");
+	ch_real(range, from);
+	buf_puts(range, " AND f.last_seen <= ");
+	ch_real(range, to);
+	if (final) {
+		WEBD_COUNT(w, WC_CH_SUMMARY_FINAL);
+		buf_puts(range, " AND f.ver > 0");
+	} else if (res.nrow > 0) {
+		buf_puts(range, " AND (f.id NOT IN (");
+		for (i = 0; i < res.nrow; i++)
+			buf_printf(range, "%s%s", i ? "," : "",
+			    res.cell[i * 2]);
+		buf_puts(range, ") OR (f.id, f.ver) IN (");
+		for (i = 0; i < res.nrow; i++)
+			buf_printf(range, "%s(%s,%s)", i ? "," : "",
+			    res.cell[i * 2], res.cell[i * 2 + 1]);
+		buf_puts(range, "))");
+	}
+	ch_result_free(&res);
+	if (!buf_ok(range)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
 
 /* api_summary() with the flow parts from ClickHouse. */
 void
@@ -537,8 +633,10 @@ api_ch_summary(struct webd *w, struct req *q, struct resp *r)
 	const struct qp_value *win, *vfrom, *vto;
 	struct ch_ifaces ifs;
 	struct query qy;
+	struct buf range;
 	long long window, step;
 	double now, from, to;
+	char err[512];
 	int rc = 0;
 
 	query_init(&qy, summary_params, NULL, 0);
@@ -576,12 +674,19 @@ api_ch_summary(struct webd *w, struct req *q, struct resp *r)
 		resp_error(r, 503, "database unavailable");
 		return;
 	}
+	buf_init(&range);
+	if (range_sql(w, from, to, &range, err, sizeof(err)) == -1) {
+		ch_ifaces_free(&ifs);
+		buf_free(&range);
+		ch_fail(w, r, err);
+		return;
+	}
 	buf_printf(&r->body, "{\"now\":%.3f,\"from\":%.3f,\"to\":%.3f,"
 	    "\"window\":%lld,\"step\":%lld", now, from, to, window, step);
 	rc |= ch_part(w, &r->body, &ifs, "throughput",
 	    "SELECT f.iface_id AS iface, toInt64(f.last_seen / :step) * :step"
 	    " AS t, sum(" CH_BYTES ") AS bytes, count() AS flows" CH_RANGE
-	    " GROUP BY iface, t ORDER BY t, iface", from, to, step, 1);
+	    " GROUP BY iface, t ORDER BY t, iface", range.p, from, to, step, 1);
 	rc |= lite_part(w, &r->body, "capture_bytes",
 	    "SELECT h.daemon, h.ts AS t, h.value AS bytes FROM counter_history h"
 	    " WHERE h.key = 'bytes' AND h.ts >= :from - :step AND h.ts <= :to"
@@ -597,19 +702,19 @@ api_ch_summary(struct webd *w, struct req *q, struct resp *r)
 	    " SELECT f.srv_process AS process, " CH_BYTES " AS b" CH_RANGE
 	    " AND f.srv_process IS NOT NULL) GROUP BY process"
 	    " ORDER BY coalesce(toInt64(sum(b)), -1) DESC, flows DESC"
-	    " LIMIT 10", from, to, step, 0);
+	    " LIMIT 10", range.p, from, to, step, 0);
 	rc |= ch_part(w, &r->body, &ifs, "top_talkers",
 	    "SELECT addr, sum(b) AS bytes, count() AS flows FROM ("
 	    " SELECT f.cli_addr AS addr, " CH_BYTES " AS b" CH_RANGE
 	    " UNION ALL SELECT f.srv_addr AS addr, " CH_BYTES " AS b"
 	    CH_RANGE ") GROUP BY addr"
 	    " ORDER BY coalesce(toInt64(sum(b)), -1) DESC, flows DESC"
-	    " LIMIT 10", from, to, step, 0);
+	    " LIMIT 10", range.p, from, to, step, 0);
 	rc |= ch_part(w, &r->body, &ifs, "attribution",
 	    "SELECT f.iface_id AS iface, count() AS packet_flows,"
 	    " sum(f.cli_proc_id IS NOT NULL OR f.srv_proc_id IS NOT NULL)"
 	    " AS with_process" CH_RANGE " AND f.source IN ('packet', 'joined')"
-	    " GROUP BY iface", from, to, step, 1);
+	    " GROUP BY iface", range.p, from, to, step, 1);
 	rc |= lite_part(w, &r->body, "drops",
 	    "SELECT daemon, role, key, value, updated FROM daemon_counters"
 	    " WHERE key IN ('lost', 'dropped', 'bad_msgs', 'bad_records',"
@@ -623,8 +728,9 @@ api_ch_summary(struct webd *w, struct req *q, struct resp *r)
 	    " (f.cli_proc_id IS NOT NULL OR f.srv_proc_id IS NOT NULL)")
 	    " AS attributed, " CH_SUM("f.cli_proc_id IS NOT NULL OR"
 	    " f.srv_proc_id IS NOT NULL") " AS with_process" CH_RANGE,
-	    from, to, step, 0);
+	    range.p, from, to, step, 0);
 	ch_ifaces_free(&ifs);
+	buf_free(&range);
 	if (rc != 0) {
 		buf_reset(&r->body);
 		ch_fail(w, r, "summary");

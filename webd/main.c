@@ -43,6 +43,7 @@ const char *const webd_counter_names[WC_COUNTER_MAX] = {
 	"conn_evicted", "proxy_forwarded", "metrics_labels_cut",
 	"db_timeouts", "rejected_login_account", "rate_evicted", "bad_utf8",
 	"conn_idle_timeout", "ch_list_retries", "ch_list_final",
+	"ch_summary_final",
 };
 
 #define O(f)	offsetof(struct webd_conf, f)

@@ -100,6 +100,7 @@ enum webd_counter {
 	WC_CONN_IDLE,		/* closed by webd.idle_timeout mid-request */
 	WC_CH_LIST_RETRIES,	/* ClickHouse list: more candidates asked */
 	WC_CH_LIST_FINAL,	/* ClickHouse list: answered with FINAL */
+	WC_CH_SUMMARY_FINAL,	/* ClickHouse summary: read with FINAL */
 	WC_COUNTER_MAX
 };
 
