@@ -5,6 +5,9 @@
 # (default 1 M), the same requests in one run, alternating: p50 and p99
 # per request kind, and their ratios.  The rows are made by each
 # database itself (INSERT ... SELECT), shaped as the store writes them.
+# BENCH_API_BASE=DIR adds DIR/bin/evflow-webd (another build, say the
+# one before a change) on the same ClickHouse rows to the same run:
+# its p50/p99 too, and this build's p99 over its.
 BUILD=${1:-build}
 EVFLOW_BUILD=$(cd "$BUILD" && pwd)
 export EVFLOW_BUILD
@@ -85,11 +88,25 @@ URL_LITE=$W_URL TOK_LITE=$W_TOKEN
 start_webd wch -o webd.history=clickhouse -o clickhouse_shards="$CH_SHARDS" \
     -o webd.clickhouse_timeout=60s -o webd.request_timeout=60s
 URL_CH=$W_URL TOK_CH=$W_TOKEN
+URL_BASE="" TOK_BASE=""
+if [ -n "$BENCH_API_BASE" ]; then
+	[ -x "$BENCH_API_BASE/bin/evflow-webd" ] ||
+		fail "BENCH_API_BASE: no $BENCH_API_BASE/bin/evflow-webd"
+	BIN_THIS=$BIN BIN=$(cd "$BENCH_API_BASE/bin" && pwd)
+	start_webd wbase -o webd.history=clickhouse \
+	    -o clickhouse_shards="$CH_SHARDS" -o webd.clickhouse_timeout=60s \
+	    -o webd.request_timeout=60s
+	BIN=$BIN_THIS
+	URL_BASE=$W_URL TOK_BASE=$W_TOKEN
+fi
 python3 - "$URL_LITE" "$TOK_LITE" "$URL_CH" "$TOK_CH" "$REQS" "$CHN" \
-    "$LITEN" <<'PY'
+    "$LITEN" "$URL_BASE" "$TOK_BASE" <<'PY'
 import statistics, sys, time, urllib.error, urllib.request
-lite, tl, ch, tc, reqs, chn, liten = sys.argv[1:8]
+lite, tl, ch, tc, reqs, chn, liten, base, tb = sys.argv[1:10]
 import json
+backends = [("sqlite", lite, tl), ("clickhouse", ch, tc)]
+if base:
+    backends.append(("base", base, tb))
 # The UI's requests: the list's first page (by last_seen, its default),
 # filtered, sorted otherwise, the next page through its cursor (each
 # backend's own cursor), and the dashboard.
@@ -104,7 +121,7 @@ kinds = {
     "cursor bytes p2": "@/api/v1/flows?limit=100&sort=bytes",
     "summary 1 h": "/api/v1/summary?window=3600",
 }
-t = {(b, k): [] for b in ("sqlite", "clickhouse") for k in kinds}
+t = {(b, k): [] for b, _, _ in backends for k in kinds}
 def get(base, tok, path, body=False):
     req = urllib.request.Request(base + path,
         headers={"Authorization": "Bearer " + tok})
@@ -123,9 +140,9 @@ failed = {}
 # A cursor kind: the second page, through the cursor each backend gave.
 paths = {}
 for k, p in kinds.items():
-    for b, base, tok in (("sqlite", lite, tl), ("clickhouse", ch, tc)):
+    for b, url, tok in backends:
         if p.startswith("@"):
-            ms, out = get(base, tok, p[1:], True)
+            ms, out = get(url, tok, p[1:], True)
             nxt = json.loads(out)["next"] if out else None
             if nxt is None:
                 sys.exit("clickhouse_api: %s: no cursor from %s" % (k, b))
@@ -134,8 +151,8 @@ for k, p in kinds.items():
             paths[(b, k)] = p
 for i in range(int(reqs)):
     for k in kinds:
-        t[("sqlite", k)].append(get(lite, tl, paths[("sqlite", k)]))
-        t[("clickhouse", k)].append(get(ch, tc, paths[("clickhouse", k)]))
+        for b, url, tok in backends:
+            t[(b, k)].append(get(url, tok, paths[(b, k)]))
 def p99(v):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(0.99 * (len(v) - 1))))]
@@ -146,8 +163,16 @@ for k in kinds:
     print("  %-18s sqlite p50 %7.1f p99 %7.1f | clickhouse p50 %7.1f "
           "p99 %7.1f | p99 ratio x%.2f" % (k, statistics.median(a), p99(a),
           statistics.median(b), p99(b), p99(b) / p99(a)))
-print("  failed requests: sqlite %d, clickhouse %d" % (failed.get(lite, 0),
-      failed.get(ch, 0)))
+if base:
+    print("clickhouse_api: this build against BENCH_API_BASE's webd on the "
+          "same ClickHouse rows, alternating in the same run")
+    for k in kinds:
+        a, b = t[("base", k)], t[("clickhouse", k)]
+        print("  %-18s base p50 %7.1f p99 %7.1f | this p50 %7.1f p99 %7.1f"
+              " | p99 this/base x%.2f" % (k, statistics.median(a), p99(a),
+              statistics.median(b), p99(b), p99(b) / p99(a)))
+print("  failed requests: %s" % ", ".join("%s %d" % (b, failed.get(url, 0))
+      for b, url, _ in backends))
 PY
 [ $? -eq 0 ] || fail "requests"
 pass
