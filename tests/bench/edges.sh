@@ -19,6 +19,8 @@
 #
 #   tests/bench/edges.sh BUILD    (make bench)
 #   EDGES_EVENTS=N  EDGES_RUNS=R
+#   EDGES_ROUTER_OPTS="-o key=value ..."   given to the router in both
+#                                 configurations (e.g. its link_queue)
 #
 # Fails (exit 1) if a run loses an event without counting it (a loaded
 # machine makes the store slow and the router drop, counted: that is
@@ -71,12 +73,33 @@ print(sum(v for k, v in c.items() if r.fullmatch(k) and isinstance(v, int)))' "$
 # named $2...: every drop counter of a collector, relay, router, store
 # (records of any type: a dropped stats record counts too, so rows +
 # drops may pass the events sent; less would be a loss without count).
+# Each counter that is not 0 goes to $R/drops as "dir/name.counter=N".
+# Since acknowledgements cross the hop (and on one host before), a
+# record dropped on a link is resent by its collector (see resent).
+DROP_KEYS='records_send_dropped|send_dropped|dropped_.*|drop_ev_.*|unknown_iface|bad_records|no_iface|no_memory|write_drops|names_too_long|no_host'
 drops() {
 	d=$1; shift
 	t=0
 	for n in "$@"; do
-		v=$(ctr_sum "$d" "$n" 'records_send_dropped|send_dropped|dropped_.*|drop_ev_.*|unknown_iface|bad_records|no_iface|no_memory|write_drops|names_too_long|no_host')
+		v=$(ctr_sum "$d" "$n" "$DROP_KEYS")
 		t=$((t + v))
+		"$BIN/evflow-ctlq" -t 5000 -g counters "ipc://$d/$n.ctl" stats |
+		    python3 -c 'import json, re, sys
+c = json.load(sys.stdin); r = re.compile(sys.argv[1])
+for k, v in sorted(c.items()):
+    if r.fullmatch(k) and isinstance(v, int) and v:
+        print("%s.%s=%d" % (sys.argv[2], k, v))' "$DROP_KEYS" \
+		    "${d#"$R"/}/$n" >>"$R/drops"
+	done
+	echo "$t"
+}
+# Records the collectors in dirs $@ sent again (replayed: after a gap
+# the store found, or an ack timeout), and the stores' refusals past a
+# gap (delivery_refused) in $R/resent.
+resent() {
+	t=0
+	for d in "$@"; do
+		t=$((t + $(ctr_sum "$d" col0 'replayed')))
 	done
 	echo "$t"
 }
@@ -95,7 +118,25 @@ start() {
 	d=$1 n=$2; shift 2
 	"$@" >"$d/$n.log" 2>&1 &
 	PIDS="$! $PIDS"
+	case $d in
+	*/h[0-9]*) echo "$! edge_$n" ;;
+	*) echo "$! $n" ;;
+	esac >>"$T/daemons"
 	wait_ping "$d" "$n"
+}
+
+# The CPU seconds (user + system) of the daemons started since the last
+# call, summed per name (store, router, relay, col0; edge_relay and
+# edge_col0 for the three edges' together), as "name s, ...".
+cpu_of() {
+	while read -r p n; do
+		echo "$n $(cut -d')' -f2 "/proc/$p/stat" 2>/dev/null |
+		    awk '{ print $12 + $13 }')"
+	done <"$T/daemons" | awk -v hz="$(getconf CLK_TCK)" '
+	    $2 != "" { c[$1] += $2 } END {
+	    for (n in c) { printf "%s%s %.1f", sep, n, c[n] / hz; sep = ", " }
+	    }'
+	: >"$T/daemons"
 }
 
 # Waits until the store in $1 committed $2 rows; prints the end time:
@@ -133,7 +174,9 @@ single() {
 	ep="tcp://127.0.0.1:$(port)c"
 	start "$R" store "$BIN/evflow-store" -d "$R" -N store \
 	    -o store.max_flows=4000000
-	start "$R" router "$BIN/evflow-router" -d "$R" -N router -i "$ep"
+	# shellcheck disable=SC2086
+	start "$R" router "$BIN/evflow-router" -d "$R" -N router -i "$ep" \
+	    $EDGES_ROUTER_OPTS
 	start "$R" col0 "$BIN/evflow-collector" -d "$R" -N col0 -i "$ep"
 	t0=$(now)
 	"$BIN/evflow-testpub" -z "${ep%c}" --gen "$N" --array 10 --hwm 100000 \
@@ -141,12 +184,18 @@ single() {
 	t1=$(wait_rows "$R" "$N")
 	rows=$(sqlite3 -readonly "$R/evflow.db" 'SELECT count(*) FROM flows')
 	sleep 1.5	# the last stats
+	: >"$R/drops"
 	dr=$(drops "$R" col0 router store)
+	rs=$(resent "$R")
+	ref=$(ctr_sum "$R" store 'delivery_refused')
+	cpu=$(cpu_of)
 	stop_all
 	rate=$(rate_of "$rows" "$t0" "$t1")
 	echo "$rate" >>"$T/rates.single"
-	printf "  single run %d: %7d events/s, %d of %d rows, %d dropped and counted\n" \
-	    "$1" "$rate" "$rows" "$N" "$dr"
+	printf "  single run %d: %7d events/s, %d of %d rows, %d dropped and counted, %d resent (store refused %d past gaps)%s\n" \
+	    "$1" "$rate" "$rows" "$N" "$dr" "$rs" "$ref" \
+	    "$(tr '\n' ' ' <"$R/drops" | sed 's/^\(..*\) $/: \1/')"
+	echo "    CPU s: $cpu"
 	[ $((rows + dr)) -ge "$N" ] || { FAILED=1; keep "$R"; }
 	rm -rf "$R"
 }
@@ -173,7 +222,8 @@ edges() {
 	start "$C" store "$BIN/evflow-store" -d "$C" -N store \
 	    -o store.max_flows=4000000
 	# shellcheck disable=SC2086
-	start "$C" router "$BIN/evflow-router" -d "$C" -N router $ifs
+	start "$C" router "$BIN/evflow-router" -d "$C" -N router $ifs \
+	    $EDGES_ROUTER_OPTS
 	start "$C" relay "$BIN/evflow-relay" -m central -d "$C" -N relay \
 	    -f "$C/relay.conf"
 	for k in 1 2 3; do
@@ -199,16 +249,22 @@ edges() {
 	    ORDER BY iface)")
 	hs=$(ctr "$C" relay handshakes) uk=$(ctr "$C" relay unknown_keys)
 	sleep 1.5	# the last stats
+	: >"$R/drops"
 	dr=$(drops "$C" relay router store)
 	for k in 1 2 3; do
 		dr=$((dr + $(drops "$R/h$k" col0 relay)))
 	done
+	rs=$(resent "$R/h1" "$R/h2" "$R/h3")
+	ref=$(ctr_sum "$C" store 'delivery_refused')
+	cpu=$(cpu_of)
 	stop_all
 	rate=$(rate_of "$rows" "$t0" "$t1")
 	echo "$rate" >>"$T/rates.edges"
-	printf "  edges  run %d: %7d events/s, %d of %d rows, %d dropped and counted (per host %s;" \
-	    "$1" "$rate" "$rows" "$N" "$dr" "$per_host"
+	printf "  edges  run %d: %7d events/s, %d of %d rows, %d dropped and counted, %d resent (store refused %d past gaps)%s (per host %s;" \
+	    "$1" "$rate" "$rows" "$N" "$dr" "$rs" "$ref" \
+	    "$(tr '\n' ' ' <"$R/drops" | sed 's/^\(..*\) $/: \1/')" "$per_host"
 	printf " CURVE handshakes %s, refused %s)\n" "$hs" "$uk"
+	echo "    CPU s: $cpu"
 	[ $((rows + dr)) -ge "$N" ] || { FAILED=1; keep "$R"; }
 	rm -rf "$R"
 }
@@ -228,9 +284,11 @@ median() {
 
 FAILED=0
 echo "edges: $N distinct flows per run ($PER per edge), $RUNS runs each;" \
-    "load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+    "load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc)" \
+    "cores${EDGES_ROUTER_OPTS:+; router $EDGES_ROUTER_OPTS}"
 : >"$T/rates.single"
 : >"$T/rates.edges"
+: >"$T/daemons"
 r=1
 while [ $r -le "$RUNS" ]; do
 	single $r
