@@ -560,7 +560,7 @@ digits_ok(const char *v)
 
 /*
  * Makes `range` (" FROM ... WHERE ...": the rows of flows `f` the parts
- * aggregate) for [from, to].  0, or -1 with err (a shard failed).
+ * aggregate) for [from, to].  0, or -1 with err (out of memory).
  */
 static int
 range_sql(struct webd *w, double from, double to, struct buf *range,
@@ -583,16 +583,19 @@ range_sql(struct webd *w, double from, double to, struct buf *range,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* It hashes every id since `from`: over a long range a server
+	 * may refuse it (max_memory_usage) where FINAL, which streams,
+	 * answers; if no shard answers, the parts fail as well. */
 	if (ch_select(w->ch, sql.p, &res, err, errlen) == -1) {
-		buf_free(&sql);
-		return -1;
+		LOG_RATELIMITED(log_warnx, "clickhouse history: summary "
+		    "versions: %s (FINAL instead)", err);
+		final = 1;
+	} else if (res.ncol != 2) {
+		LOG_RATELIMITED(log_warnx, "clickhouse history: summary "
+		    "versions: %d columns (FINAL instead)", res.ncol);
+		final = 1;
 	}
 	buf_free(&sql);
-	if (res.ncol != 2) {
-		snprintf(err, errlen, "summary versions: %d columns", res.ncol);
-		ch_result_free(&res);
-		return -1;
-	}
 	/* (each shard stops at the bound: the sum may pass it) */
 	if (res.nrow > CH_SUMMARY_DUPS_MAX)
 		final = 1;

@@ -77,6 +77,9 @@ ch_select(struct webd_ch *c, const char *sql, struct ch_result *res,
 	}
 	rc = ch_result_parse(res, err, errlen);
 out:
+	/* (a failed query's answer, the server's error text, is in err) */
+	if (rc == -1)
+		ch_result_free(res);
 	buf_free(&q);
 	return rc;
 }
