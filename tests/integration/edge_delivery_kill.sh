@@ -28,6 +28,7 @@
 # Needs root and `ip netns` (exit 77 otherwise).  Names are unique per
 # run; namespaces, processes and the temp dir are removed on exit.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/edge_lib.inc"
 
 need_netns python3 sqlite3 curl
 need_bins evflowctl evflow-relay evflow-store evflow-router \
@@ -39,6 +40,8 @@ sys.exit(ctypes.util.find_library("nanomsg") is None)' ||
 lib_init
 chmod 0711 "$T"
 C=evdc$$
+EDGE_NS=evd
+EDGE_HOSTS="1 2"
 RATE=${EDGE_RATE:-1500}		# events/s per edge
 N=$((RATE * 16))		# ~16 s of traffic per edge
 WAN=10.218.$(( $$ % 250 ))	# edge k: $WAN.(4k+1), central .(4k+2)
@@ -46,18 +49,7 @@ RP=$(free_port)
 ZP=$(free_port)
 Z="tcp://127.0.0.1:${ZP}c"
 
-stop_all() {
-	rc=$?	# the test's status, for netns_cleanup
-	for k in 1 2; do
-		[ -d "$T/h$k" ] && ip netns exec "evd$k$$" \
-		    "$BIN/evflowctl" stop -d "$T/h$k" >/dev/null 2>&1
-	done
-	[ -d "$T/c" ] && ip netns exec "$C" "$BIN/evflowctl" stop -d "$T/c" \
-	    >/dev/null 2>&1
-	(exit $rc)
-	netns_cleanup
-}
-trap stop_all EXIT
+trap edge_stop EXIT
 
 ip netns add "$C" || skip "cannot create a network namespace"
 NETNS_LIST="$C"
@@ -67,31 +59,11 @@ for k in 1 2; do
 	ip netns add "$H" || fail "netns $H"
 	NETNS_LIST="$NETNS_LIST $H"
 	ip -n "$H" link set lo up
-	a=$(( 4 * k + 1 )) b=$(( 4 * k + 2 ))
-	ip -n "$H" link add wan0 type veth peer name "d$k-$$" netns "$C" ||
-		fail "wan veth $k"
-	ip -n "$H" addr add "$WAN.$a/30" dev wan0
-	ip -n "$C" addr add "$WAN.$b/30" dev "d$k-$$"
-	ip -n "$H" link set wan0 up
-	ip -n "$C" link set "d$k-$$" up
+	edge_wan "$k" "$H" "d$k-$$"
 done
 
-mkdir -p "$T/c" "$T/h1" "$T/h2"
-CK=$("$BIN/evflow-relay" -d "$T/c" -N relay -k) || fail "central key"
-K1=$("$BIN/evflow-relay" -d "$T/h1" -N relay -k) || fail "edge key 1"
-K2=$("$BIN/evflow-relay" -d "$T/h2" -N relay -k) || fail "edge key 2"
-cat >"$T/c.conf" <<EOF
-relay.listen = tcp://0.0.0.0:$RP
-relay.client = host1 $K1
-relay.client = host2 $K2
-store.retention = 0
-EOF
-for k in 1 2; do
-	cat >"$T/h$k.conf" <<EOF
-relay.upstream = tcp://$WAN.$(( 4 * k + 2 )):$RP
-relay.server_key = $CK
-EOF
-done
+edge_confs
+echo "store.retention = 0" >>"$T/c.conf"
 
 ip netns exec "$C" "$BIN/evflowctl" start --role central -d "$T/c" \
     -f "$T/c.conf" -p 0 -i "host1:$Z" -i "host2:$Z" \
@@ -117,6 +89,16 @@ sup_pid() {
 for d in json.load(sys.stdin)["daemons"]:
     if d["name"] == sys.argv[1] and d.get("pid"):
         print(d["pid"])' "$2"
+}
+# kill_back DIR WHAT COND: kill -9 the relay of data directory DIR and
+# wait until its supervisor runs a new one and COND (shell) holds.
+kill_back() {
+	pid=$(sup_pid "$1" relay)
+	[ -n "$pid" ] || fail "no pid for $2"
+	kill -KILL "$pid" || fail "kill -9 $2"
+	wait_true "$2 is back" \
+	    "p=\$(sup_pid $1 relay) && [ -n \"\$p\" ] && [ \"\$p\" != $pid ] &&
+	     $3" 30
 }
 DB="$T/c/evflow.db"
 stored() { sql "SELECT count(*) FROM flows_v WHERE iface = 'host$1:$Z'"; }
@@ -196,22 +178,12 @@ check_eq "the store's kill: nothing counted lost so far" "$(replay_lost)" 0
 sleep 2
 # kill -9 the central relay: what it held and what was on the hop is
 # lost with it; the edges reconnect to the new one and resend.
-RPID=$(sup_pid c relay)
-[ -n "$RPID" ] || fail "no central relay pid"
-kill -KILL "$RPID" || fail "kill -9 central relay"
-wait_true "the central relay is back" \
-    "p=\$(sup_pid c relay) && [ -n \"\$p\" ] && [ \"\$p\" != $RPID ] &&
-     [ \$(cnt c relay handshakes) -ge 2 ]" 30
+kill_back c "the central relay" "[ \$(cnt c relay handshakes) -ge 2 ]"
 sleep 2
 # kill -9 host2's edge relay: the batches it held are lost; its
 # collector's acks stop until the new one binds ack.ipc again.
-EPID=$(sup_pid h2 relay)
-[ -n "$EPID" ] || fail "no edge relay pid"
-kill -KILL "$EPID" || fail "kill -9 edge relay"
-wait_true "host2's edge relay is back and connected" \
-    "p=\$(sup_pid h2 relay) && [ -n \"\$p\" ] && [ \"\$p\" != $EPID ] &&
-     [ \$(cnt h2 relay handshakes) -ge 1 ] &&
-     [ \$(cnt h2 relay acks_forwarded) -ge 1 ]" 30
+kill_back h2 "host2's edge relay" "[ \$(cnt h2 relay handshakes) -ge 1 ] &&
+     [ \$(cnt h2 relay acks_forwarded) -ge 1 ]"
 
 for k in 1 2; do
 	eval "p=\$TP$k"

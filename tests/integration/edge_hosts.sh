@@ -28,6 +28,7 @@
 # Needs root and `ip netns` (exit 77 otherwise).  Names are unique per
 # run; namespaces, processes and the temp dir are removed on exit.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/edge_lib.inc"
 JL="$(dirname "$0")/join_lib"
 
 need_netns python3 sqlite3 ss tcpdump
@@ -37,6 +38,8 @@ need_bins evflowctl evflow-relay evflow-capture evflow-store evflow-router \
 lib_init
 chmod 0711 "$T"
 C=evhc$$
+EDGE_NS=evh
+EDGE_HOSTS="1 2 3"
 GEN=3000			# generated events per host
 WAN=10.216.$(( $$ % 250 ))	# hop k: $WAN.(4k+1) edge, .(4k+2) central
 LAN=10.217.$(( $$ % 250 ))	# traffic: .1 host, .2 peer, on every host
@@ -45,17 +48,6 @@ ZP=$(free_port)
 Z="tcp://127.0.0.1:${ZP}c"
 SRV_PORT=8080 CLI_PORT=41001
 
-edge_stop() {
-	rc=$?	# the test's status, for netns_cleanup
-	for k in 1 2 3; do
-		[ -d "$T/h$k" ] && ip netns exec "evh$k$$" \
-		    "$BIN/evflowctl" stop -d "$T/h$k" >/dev/null 2>&1
-	done
-	[ -d "$T/c" ] && ip netns exec "$C" "$BIN/evflowctl" stop -d "$T/c" \
-	    >/dev/null 2>&1
-	(exit $rc)
-	netns_cleanup
-}
 trap edge_stop EXIT
 
 ip netns add "$C" || skip "cannot create a network namespace"
@@ -71,13 +63,7 @@ for k in 1 2 3; do
 		ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 \
 		    net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
 	done
-	a=$(( 4 * k + 1 )) b=$(( 4 * k + 2 ))
-	ip -n "$H" link add wan0 type veth peer name "h$k-$$" netns "$C" ||
-		fail "wan veth $k"
-	ip -n "$H" addr add "$WAN.$a/30" dev wan0
-	ip -n "$C" addr add "$WAN.$b/30" dev "h$k-$$"
-	ip -n "$H" link set wan0 up
-	ip -n "$C" link set "h$k-$$" up
+	edge_wan "$k" "$H" "h$k-$$"
 	ip -n "$H" link add up0 type veth peer name dn0 netns "$P" ||
 		fail "lan veth $k"
 	ip -n "$H" addr add "$LAN.1/30" dev up0
@@ -86,26 +72,9 @@ for k in 1 2 3; do
 	ip -n "$P" link set dn0 up
 done
 
-# Keys: each relay makes its own at `-k` (what the docs tell a user).
-mkdir -p "$T/c" "$T/h1" "$T/h2" "$T/h3" "$T/bad1" "$T/bad2"
-CK=$("$BIN/evflow-relay" -d "$T/c" -N relay -k) || fail "central key"
-for k in 1 2 3; do
-	eval "K$k=\$(\"\$BIN/evflow-relay\" -d \"\$T/h$k\" -N relay -k)" ||
-		fail "edge key $k"
-done
+mkdir -p "$T/bad1" "$T/bad2"
+edge_confs
 OTHER=$("$BIN/evflow-relay" -d "$T/bad2" -N other -k)	# not the central's
-cat >"$T/c.conf" <<EOF
-relay.listen = tcp://0.0.0.0:$RP
-relay.client = host1 $K1
-relay.client = host2 $K2
-relay.client = host3 $K3
-EOF
-for k in 1 2 3; do
-	cat >"$T/h$k.conf" <<EOF
-relay.upstream = tcp://$WAN.$(( 4 * k + 2 )):$RP
-relay.server_key = $CK
-EOF
-done
 
 # The hop, as captured on host2's WAN link in the central.
 helper tcpdump ip netns exec "$C" tcpdump -i "h2-$$" -U -w "$T/wan2.pcap" \
