@@ -1614,23 +1614,17 @@ test_deferred_order(void)
  * row (struct row in sqlite_sink.c): rows written one after another by
  * one sink equal the same rows each written by a fresh sink (every
  * parameter bound), column for column, inserts and updates. */
+/* n flows of varied shapes into ft (fl[i]: flow i, NULL if missing):
+ * both sources and events, IPv4 and IPv6, processes, parents and
+ * containers on some, counters and latency on others, extra on some. */
 static void
-test_row_binding(void)
+varied_flows(struct flow_table *ft, struct evp_flow *r, struct flow **fl,
+    unsigned n)
 {
-	struct intern *in = intern_new();
-	struct evp_flow *r = calloc(1, sizeof(*r));
-	struct flow_table *ft;
-	struct flow *fl[16];
-	struct flow_row w;
-	struct sink *k, *k1;
-	char fresh[160], err[256], sql[256];
-	uint64_t ids = 0, events = 0;
-	unsigned i, pass;
-	sqlite3 *db;
+	struct flow_key key;
+	unsigned i;
 
-	ft = flow_table_new(in, &ids, 0, 4096, 1024, 120000000ULL,
-	    30000000ULL);
-	for (i = 0; i < 16; i++) {
+	for (i = 0; i < n; i++) {
 		rec_flow(r, i % 3 == 0 ? EVP_SRC_PACKET : EVP_SRC_EVENT,
 		    i % 2 ? EVP_EV_CONNECT : EVP_EV_ACCEPT, "10.7.0.1",
 		    1000 + i, i % 4 == 1 ? "2001:db8::2" : "10.7.0.2", 80, 1);
@@ -1650,14 +1644,29 @@ test_row_binding(void)
 		r->extra_len = i % 4 == 0 ? 2 : 0;
 		memcpy(r->extra, "{}", 2);
 		CHECK(flow_merge(ft, r, NULL, 1) == 0);
-		{
-			struct flow_key key;
-
-			(void)flow_key_make(&key, r);
-			fl[i] = flow_table_find(ft, &key);
-			CHECK(fl[i] != NULL);
-		}
+		(void)flow_key_make(&key, r);
+		fl[i] = flow_table_find(ft, &key);
+		CHECK(fl[i] != NULL);
 	}
+}
+
+static void
+test_row_binding(void)
+{
+	struct intern *in = intern_new();
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct flow_table *ft;
+	struct flow *fl[16];
+	struct flow_row w;
+	struct sink *k, *k1;
+	char fresh[160], err[256], sql[256];
+	uint64_t ids = 0, events = 0;
+	unsigned i, pass;
+	sqlite3 *db;
+
+	ft = flow_table_new(in, &ids, 0, 4096, 1024, 120000000ULL,
+	    30000000ULL);
+	varied_flows(ft, r, fl, 16);
 	snprintf(fresh, sizeof(fresh), "%s/fresh.db", dir);
 	unlink(dbpath);
 	unlink(fresh);
@@ -1760,29 +1769,8 @@ test_insert_groups(void)
 
 	ft = flow_table_new(in, &ids, 0, 4096, 1024, 120000000ULL,
 	    30000000ULL);
+	varied_flows(ft, r, fl, 40);
 	for (i = 0; i < 40; i++) {
-		struct flow_key key;
-
-		rec_flow(r, i % 3 == 0 ? EVP_SRC_PACKET : EVP_SRC_EVENT,
-		    i % 2 ? EVP_EV_CONNECT : EVP_EV_ACCEPT, "10.8.0.1",
-		    2000 + i, i % 4 == 1 ? "2001:db8::2" : "10.8.0.2", 443, 1);
-		if (i % 4 == 1)
-			(void)evp_addr_parse("2001:db8::1", r->addr[0]);
-		r->ts_usec += i * 1000;
-		if (i % 2)
-			rec_proc(r, 0, 200 + i % 3, i % 5 ? "/bin/c" : "/d",
-			    "v");
-		if (i % 5 == 2)
-			rec_parent(r, 0, 9, "/sbin/init");
-		if (i % 7 == 3)
-			rec_container(r, 1, "beef", "pod2");
-		if (i % 3 != 1)
-			rec_counts(r, i, 3 * i);
-		r->nw_latency_us = i % 2 ? 0 : 2000 + i;
-		CHECK(flow_merge(ft, r, NULL, 1) == 0);
-		(void)flow_key_make(&key, r);
-		fl[i] = flow_table_find(ft, &key);
-		CHECK(fl[i] != NULL);
 		if (fl[i] == NULL)
 			goto out;
 		flow_row_make(in, &w[i], 1 + i % 2, fl[i], NULL);
