@@ -402,6 +402,10 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 	st->ret.max_bytes = conf->max_db_size;
 	st->ret.in = st->in;
 	st->ret.refs_interval = STORE_REFS_SWEEP_SEC;
+	/* The first sweep an interval after the start, not with the first
+	 * pass a minute in: a (re)started store is then busy with the
+	 * collectors' replays, and rows a sweep could find wait an hour. */
+	st->ret.refs_last = (double)clock_wall_usec() / 1e6;
 	st->hash_seed = hash_random_seed();
 	return 0;
 }

@@ -69,7 +69,8 @@ retention_start(struct retention *r)
 static void
 refs_start(struct retention *r, struct sink *k, double now)
 {
-	if (r->in == NULL || now - r->refs_last < (double)r->refs_interval) {
+	if (r->in == NULL || (r->refs_interval > 0 &&
+	    now - r->refs_last < (double)r->refs_interval)) {
 		r->active = 0;
 		return;
 	}

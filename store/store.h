@@ -741,7 +741,8 @@ struct retention {
 	int		size_counted;
 	/* process and container rows no flow refers to (retention.c) */
 	struct intern	*in;		/* the loop's; NULL: never swept */
-	long long	refs_interval;	/* seconds between sweeps */
+	long long	refs_interval;	/* seconds between sweeps (0: every
+					   pass) */
 	double		refs_last;	/* wall time of the last sweep */
 	uint64_t	refs_deleted;	/* rows */
 	int64_t		below;		/* rows under it may go */

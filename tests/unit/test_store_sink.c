@@ -840,10 +840,19 @@ test_process_rows(void)
 	    NULL, NULL) == SQLITE_OK);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE"
 	    " cli_pid = 9"), 0);
+	/* A started store's first sweep waits an interval: the old flows
+	 * go by age, their rows stay for now. */
 	st->ret.max_age = 7 * 86400;
+	CHECK_EQ_U(st->ret.refs_interval, STORE_REFS_SWEEP_SEC);
+	CHECK(sink_begin(st->sink) == 0);
+	CHECK_EQ_U(retention_run(&st->ret, st->sink,
+	    (double)clock_wall_usec() / 1e6 + 60), 300);
+	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(st->ret.refs_deleted, 0);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), 5);
 	st->ret.refs_interval = 0;
 	CHECK(sink_begin(st->sink) == 0);
-	CHECK_EQ_U(retention_run(&st->ret, st->sink, now), 300);
+	CHECK_EQ_U(retention_run(&st->ret, st->sink, now), 0);
 	CHECK(sink_commit(st->sink) == 0);
 	CHECK_EQ_U(st->ret.refs_deleted, 5);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), 1);
@@ -898,6 +907,70 @@ retry_now(struct store *st)
 	usleep(WRITER_RETRY_MIN_USEC * 3 / 2);
 	(void)writer_ready(st->w);
 	store_sync_counters(st);
+}
+
+/*
+ * The sweep's scan reads each flow row once, and a small memo skips the
+ * references it just added: with more processes than the memo has
+ * slots (ids k and k + 1024 share one), it keeps every row a flow names
+ * and deletes exactly those no flow names any more.
+ */
+static void
+test_refs_scan(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct evp_flow *r = calloc(1, sizeof(*r));
+	struct store_conf c;
+	char err[256];
+	double now = (double)clock_wall_usec() / 1e6;
+	unsigned k, n = 3000;
+	sqlite3 *db, *rw;
+
+	unlink(dbpath);
+	conf_init(&c);
+	c.retention = 0;
+	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
+	    sizeof(err)) == 0);
+	declare_zmq(st);
+	/* n processes, each named by two flows far apart: the scan meets
+	 * every id twice, the second time after 1,023 others */
+	for (k = 0; k < 2 * n; k++) {
+		memset(r, 0, sizeof(*r));
+		rec_flow(r, EVP_SRC_EVENT, EVP_EV_CONNECT, "10.9.0.1", 1 + k,
+		    "10.9.0.2", 80, 1);
+		rec_proc(r, 0, 100 + k % n, "/bin/z", "u");
+		r->ts_usec = (uint64_t)(now * 1e6);
+		store_flow(st, r, 1);
+	}
+	commit_all(st);
+	store_flush_all(st);	/* none held: every row may go */
+	db = reader();
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), n);
+	st->ret.refs_interval = 0;
+	CHECK(sink_begin(st->sink) == 0);
+	CHECK(retention_run(&st->ret, st->sink, now) == 0);
+	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(st->ret.refs_deleted, 0);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), n);
+	/* Both flows of the processes with an odd pid go. */
+	CHECK(sqlite3_open(dbpath, &rw) == SQLITE_OK);
+	sqlite3_busy_timeout(rw, 5000);
+	CHECK(sqlite3_exec(rw, "DELETE FROM flows WHERE cli_pid % 2 = 1",
+	    NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(rw);
+	CHECK(sink_begin(st->sink) == 0);
+	CHECK(retention_run(&st->ret, st->sink, now) == 0);
+	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(st->ret.refs_deleted, n / 2);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes WHERE"
+	    " pid % 2 = 0"), n / 2);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), n / 2);
+	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE"
+	    " cli_process = '/bin/z'"), n);
+	sqlite3_close(db);
+	store_fini(st);
+	free(st);
+	free(r);
 }
 
 /*
@@ -1933,6 +2006,7 @@ main(void)
 	test_pipeline();
 	test_retention();
 	test_process_rows();
+	test_refs_scan();
 	test_rollback_refs();
 	test_migrate_processes();
 	test_migrate_v5();
