@@ -357,7 +357,8 @@ store_init(struct store *st, const struct store_conf *conf, const char *name,
 	}
 	st->in->mem.max = conf->max_memory > 0 ? (size_t)conf->max_memory :
 	    0;
-	if ((st->sink = sink_open(path, conf->cache_size, schema_target, err,
+	if ((st->sink = sink_open(path, conf->cache_size,
+	    conf->max_db_size > 0, schema_target, err,
 	    errlen)) == NULL) {
 		intern_free(st->in);
 		st->in = NULL;

@@ -16,8 +16,9 @@
  * so the file stays within RET_HIGH_PCT plus what a second of rows
  * adds.  A file larger than that with free pages in it (deletions by
  * age, a lowered bound, a converted database) gives them back to the
- * file system: a database with incremental auto_vacuum (every new one;
- * an older one is converted at start when a bound is set, store_init())
+ * file system: a database with incremental auto_vacuum (every one
+ * created with a bound; another is converted at start when a bound is
+ * set, store_init())
  * runs PRAGMA incremental_vacuum, RET_VACUUM_PAGES per step and at most
  * a quarter of the WAL's limit per transaction (page moves are WAL
  * frames: the WAL stays bounded too; sqlite_sink.c); the file shrinks at

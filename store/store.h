@@ -606,9 +606,11 @@ struct sink_stats {
 	char		error[128];	/* last failure, "" if none */
 };
 
-/* Opens (creating or migrating) the database.  `target_version` is
- * SINK_SCHEMA_VERSION except in tests of migrations.  NULL with err. */
-struct sink *sink_open(const char *, long long, int, char *, size_t);
+/* Opens (creating or migrating) the database: path, cache bytes,
+ * `incremental` (a new file gets incremental auto_vacuum: its size has
+ * a bound), `target_version` (SINK_SCHEMA_VERSION except in tests of
+ * migrations).  NULL with err. */
+struct sink *sink_open(const char *, long long, int, int, char *, size_t);
 void	sink_close(struct sink *);
 void	sink_stats(struct sink *, struct sink_stats *);
 /* Counter history samples go to ClickHouse sink ch too (NULL: not). */

@@ -64,7 +64,7 @@ test_sequence(void)
 	struct sink *k;
 	char err[256];
 
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	d = delivery_open(k, ep, 0, 16, 500000, err, sizeof(err));
 	CHECK(d != NULL);

@@ -185,7 +185,7 @@ test_schema(void)
 
 	unlink(dbpath);
 	/* An older database: version 1, with a row in it. */
-	k = sink_open(dbpath, 0, 1, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, 1, err, sizeof(err));
 	CHECK(k != NULL);
 	CHECK_EQ_U(sink_schema_version(k), 1);
 	sink_close(k);
@@ -198,7 +198,7 @@ test_schema(void)
 	    "name = 'flows_v'"), 0);
 	sqlite3_close(db);
 	/* Migrated to the current version; the row survives. */
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	CHECK_EQ_U(sink_schema_version(k), SINK_SCHEMA_VERSION);
 	CHECK_EQ_U(sink_max_flow_id(k), 41);
@@ -220,16 +220,17 @@ test_schema(void)
 	    NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	err[0] = '\0';
-	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
+	CHECK(sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == NULL);
 	CHECK(strstr(err, "newer") != NULL);
 	unlink(dbpath);
 }
 
 /*
- * A database made before incremental auto_vacuum is converted at start
- * when store.max_db_size is set (a VACUUM: the bound is on the file),
- * and left as it is when it is not.
+ * A new database gets incremental auto_vacuum only when its file has a
+ * bound.  One without it (made before auto_vacuum, or with no bound) is
+ * converted at start when store.max_db_size is set (a VACUUM: the bound
+ * is on the file), and left as it is when it is not.
  */
 static void
 test_vacuum_convert(void)
@@ -241,9 +242,18 @@ test_vacuum_convert(void)
 	char err[256];
 
 	unlink(dbpath);
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 1, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	CHECK_EQ_U(sink_auto_vacuum(k), 2);
+	sink_close(k);
+	unlink(dbpath);
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	CHECK_EQ_U(sink_auto_vacuum(k), 0);
+	sink_close(k);
+	unlink(dbpath);
+	k = sink_open(dbpath, 0, 1, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
 	sink_close(k);
 	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "PRAGMA auto_vacuum = NONE; VACUUM", NULL,
@@ -297,7 +307,7 @@ test_schema_refuse(void)
 
 	/* A new database gets our application_id and user_version. */
 	make_db("");
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	sink_close(k);
 	db = reader();
@@ -309,14 +319,14 @@ test_schema_refuse(void)
 	unlink(dbpath);
 	CHECK((fd = open(dbpath, O_CREAT | O_WRONLY, 0600)) >= 0);
 	close(fd);
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	sink_close(k);
 	/* Another application's file: its application_id. */
 	make_db("PRAGMA application_id = 1234; CREATE TABLE t (a);"
 	    " INSERT INTO t VALUES (1)");
 	err[0] = '\0';
-	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
+	CHECK(sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == NULL);
 	CHECK(strstr(err, "another application") != NULL);
 	db = reader();
@@ -325,7 +335,7 @@ test_schema_refuse(void)
 	/* Tables, no application_id, no schema_version: not ours. */
 	make_db("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)");
 	err[0] = '\0';
-	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
+	CHECK(sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == NULL);
 	CHECK(strstr(err, "not an evflow database") != NULL);
 	db = reader();
@@ -333,7 +343,7 @@ test_schema_refuse(void)
 	sqlite3_close(db);
 	/* A newer schema by user_version alone. */
 	make_db("");
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	sink_close(k);
 	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
@@ -341,19 +351,19 @@ test_schema_refuse(void)
 	    NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	err[0] = '\0';
-	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
+	CHECK(sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == NULL);
 	CHECK(strstr(err, "newer") != NULL);
 	/* An evflow database from before application_id is adopted. */
 	make_db("");
-	k = sink_open(dbpath, 0, 3, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, 3, err, sizeof(err));
 	CHECK(k != NULL);
 	sink_close(k);
 	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "PRAGMA application_id = 0; PRAGMA "
 	    "user_version = 0", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	CHECK_EQ_U(sink_schema_version(k), SINK_SCHEMA_VERSION);
 	sink_close(k);
@@ -372,7 +382,7 @@ test_schema_refuse(void)
 	}
 	close(fd);
 	err[0] = '\0';
-	CHECK(sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err,
+	CHECK(sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == NULL);
 	CHECK(strstr(err, "not a database") != NULL);
 	make_db("");
@@ -663,6 +673,7 @@ test_retention(void)
 
 	unlink(dbpath);
 	conf_init(&c);
+	c.max_db_size = 1LL << 40;	/* a bound: incremental auto_vacuum */
 	CHECK(store_init(st, &c, "store", SINK_SCHEMA_VERSION, err,
 	    sizeof(err)) == 0);
 	declare_zmq(st);
@@ -1109,7 +1120,7 @@ test_migrate_processes(void)
 	int i;
 
 	unlink(dbpath);
-	k = sink_open(dbpath, 0, 3, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, 3, err, sizeof(err));
 	CHECK(k != NULL);
 	sink_close(k);
 	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
@@ -1135,7 +1146,7 @@ test_migrate_processes(void)
 	CHECK(sqlite3_exec(db, "CREATE TABLE before AS SELECT * FROM flows",
 	    NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	k = sink_open(dbpath, 0, 4, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, 4, err, sizeof(err));
 	CHECK(k != NULL);
 	CHECK_EQ_U(sink_schema_version(k), 4);
 	sink_close(k);
@@ -1329,7 +1340,7 @@ test_migrate_v5(void)
 	char err[256];
 
 	unlink(dbpath);
-	k = sink_open(dbpath, 0, 4, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, 4, err, sizeof(err));
 	CHECK(k != NULL);
 	sink_close(k);
 	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
@@ -1349,7 +1360,7 @@ test_migrate_v5(void)
 	    " '{\"ICMP_TYPE\":135,\"ICMP_CODE\":0}' WHERE id = 4;", NULL,
 	    NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	CHECK_EQ_U(sink_schema_version(k), SINK_SCHEMA_VERSION);
 	sink_close(k);
@@ -1390,7 +1401,7 @@ test_migrate_v7(void)
 	char err[256];
 
 	unlink(dbpath);
-	k = sink_open(dbpath, 0, 6, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, 6, err, sizeof(err));
 	CHECK(k != NULL);
 	sink_close(k);
 	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
@@ -1405,7 +1416,7 @@ test_migrate_v7(void)
 	    " '1:wCb3OG7yAFWelaUydu0D+125CLM=');", NULL, NULL, NULL) ==
 	    SQLITE_OK);
 	sqlite3_close(db);
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	CHECK_EQ_U(sink_schema_version(k), SINK_SCHEMA_VERSION);
 	sink_close(k);
@@ -1573,7 +1584,7 @@ test_checkpointer(void)
 	unsigned i, waited = 0;
 
 	unlink(dbpath);
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	if (k == NULL)
 		return;
@@ -1606,7 +1617,7 @@ test_wal_limit(void)
 
 	unlink(dbpath);
 	snprintf(wal, sizeof(wal), "%s-wal", dbpath);
-	k = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k != NULL);
 	if (k == NULL)
 		return;
@@ -1743,7 +1754,7 @@ test_row_binding(void)
 	snprintf(fresh, sizeof(fresh), "%s/fresh.db", dir);
 	unlink(dbpath);
 	unlink(fresh);
-	k1 = sink_open(dbpath, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	k1 = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
 	CHECK(k1 != NULL);
 	/* Pass 0 inserts; pass 1 updates (new counters, fewer fields);
 	 * pass 2 updates rows whose last_seen did not move (the narrow
@@ -1770,7 +1781,7 @@ test_row_binding(void)
 			flow_row_make(in, &w, ifid, fl[i], NULL);
 			CHECK(sink_write_flow(k1, &w) == 0);
 			fl[i]->flags |= FL_WRITTEN;
-			k = sink_open(fresh, 0, SINK_SCHEMA_VERSION, err,
+			k = sink_open(fresh, 0, 0, SINK_SCHEMA_VERSION, err,
 			    sizeof(err));
 			CHECK(k != NULL);
 			if (k == NULL)
@@ -1855,7 +1866,7 @@ test_insert_groups(void)
 	paths[2] = dup;
 	for (p = 0; p < 3; p++) {
 		unlink(paths[p]);
-		k = sink_open(paths[p], 0, SINK_SCHEMA_VERSION, err,
+		k = sink_open(paths[p], 0, 0, SINK_SCHEMA_VERSION, err,
 		    sizeof(err));
 		CHECK(k != NULL);
 		if (k == NULL)
