@@ -379,6 +379,83 @@ test_intern(void)
 	intern_free(in);
 }
 
+/*
+ * Processes and containers hash their numbers and their strings up to
+ * the NUL (proc_hash()): equal values (garbage after a NUL or not) get
+ * one entry, values that differ only in where one string ends and the
+ * next begins get two.
+ */
+static void
+test_intern_hash(void)
+{
+	struct intern *in = intern_new();
+	struct evp_proc p, q;
+	struct evp_container c, d;
+	uint32_t id[5000], a, b, i;
+
+	CHECK(in != NULL);
+	if (in == NULL)
+		return;
+	for (i = 0; i < 5000; i++) {
+		memset(&p, 0, sizeof(p));
+		p.pid = 1000 + i % 2500;
+		p.uid = i < 2500 ? 0 : 1000;
+		snprintf(p.path, sizeof(p.path), "/usr/bin/p%u", i % 7);
+		snprintf(p.cmdline, sizeof(p.cmdline), "p -n %u", i);
+		snprintf(p.uid_name, sizeof(p.uid_name), "u%u", i % 3);
+		id[i] = intern_proc(in, &p);
+		CHECK(id[i] != 0);
+	}
+	CHECK_EQ_U(in->live, 5000);
+	for (i = 0; i < 5000; i += 7) {	/* again, garbage after the NULs */
+		memset(&q, 'z', sizeof(q));
+		q.pid = 1000 + i % 2500;
+		q.uid = i < 2500 ? 0 : 1000;
+		q.tid = 0;
+		q.gid = 0;
+		q.vm_size = q.vm_peak = 0;
+		snprintf(q.path, sizeof(q.path), "/usr/bin/p%u", i % 7);
+		snprintf(q.cmdline, sizeof(q.cmdline), "p -n %u", i);
+		snprintf(q.uid_name, sizeof(q.uid_name), "u%u", i % 3);
+		q.gid_name[0] = '\0';
+		CHECK_EQ_U(intern_proc(in, &q), id[i]);
+		intern_unref(in, id[i]);
+	}
+	CHECK_EQ_U(in->live, 5000);
+	for (i = 0; i < 5000; i++)
+		intern_unref(in, id[i]);
+	CHECK_EQ_U(in->live, 0);
+	/* "ab" + "c" is not "a" + "bc". */
+	memset(&p, 0, sizeof(p));
+	p.pid = 7;
+	snprintf(p.uid_name, sizeof(p.uid_name), "ab");
+	snprintf(p.gid_name, sizeof(p.gid_name), "c");
+	q = p;
+	snprintf(q.uid_name, sizeof(q.uid_name), "a");
+	snprintf(q.gid_name, sizeof(q.gid_name), "bc");
+	a = intern_proc(in, &p);
+	b = intern_proc(in, &q);
+	CHECK(a != 0 && b != 0 && a != b);
+	intern_unref(in, a);
+	intern_unref(in, b);
+	memset(&c, 0, sizeof(c));
+	c.kind = EVP_CONT_DOCKER;
+	snprintf(c.id, sizeof(c.id), "ab");
+	snprintf(c.name, sizeof(c.name), "c");
+	d = c;
+	snprintf(d.id, sizeof(d.id), "a");
+	snprintf(d.name, sizeof(d.name), "bc");
+	a = intern_container(in, &c);
+	b = intern_container(in, &d);
+	CHECK(a != 0 && b != 0 && a != b);
+	CHECK_EQ_U(intern_container(in, &d), b);
+	intern_unref(in, a);
+	intern_unref(in, b);
+	intern_unref(in, b);
+	CHECK_EQ_U(in->live, 0);
+	intern_free(in);
+}
+
 /* The memos of intern_proc()/intern_container(): a value seen again
  * is the same entry with one more reference; a memo whose entry was
  * freed and whose id went to another value is not believed; bytes after
@@ -465,6 +542,7 @@ main(void)
 	log_init("test_store_memory", LOG_LVL_WARN);
 	test_intern();
 	test_intern_memo();
+	test_intern_hash();
 	test_refuse();
 	test_order();
 	test_bound(4 << 20, 20000, 0);
