@@ -176,6 +176,17 @@ nnlink_recv_fd(int s)
 	return fd;
 }
 
+int
+nnlink_send_fd(int s)
+{
+	int fd;
+	size_t sz = sizeof(fd);
+
+	if (nn_getsockopt(s, NN_SOL_SOCKET, NN_SNDFD, &fd, &sz) < 0)
+		return -1;
+	return fd;
+}
+
 struct link_out *
 link_out_new(const char *endpoint, int bind, unsigned role, const char *name,
     const char *iface, int send_timeout_ms, char *err, size_t errlen)

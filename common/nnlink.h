@@ -103,6 +103,9 @@ int	nnlink_socket(int, const char *, int, int, int, char *, size_t);
 void	nnlink_stats_json(struct buf *);
 /* Returns the pollable fd of a nanomsg socket for POLLIN, or -1. */
 int	nnlink_recv_fd(int);
+/* The same for POLLIN when a message can be sent (a sender waiting for
+ * its peer to take queued batches), or -1. */
+int	nnlink_send_fd(int);
 
 struct link_qmsg;
 
