@@ -2,6 +2,7 @@
 ROUTER_LIB_SRCS = \
 	router/control.c \
 	router/dispatch.c \
+	router/hold.c \
 	router/iface_state.c \
 	router/iface_table.c
 ROUTER_SRCS = router/main.c $(ROUTER_LIB_SRCS)

@@ -1,9 +1,12 @@
 /*
  * evflow-router: options, configuration, set-up and the loop.
  *
- * One poll loop on the record input and the control socket; its timeout
- * is the nearest deadline of: the pending output batch, the stats tick
- * (every second) and the interface table resend (every iface_resend).
+ * One poll loop on the record input, the control socket and, while
+ * batches wait for the store, the output's send descriptor; its timeout
+ * is the nearest deadline of: the pending output batch or the retry of
+ * the queue, the stats tick (every second), the interface table resend
+ * (every iface_resend) and the end of a hold (router.hold_max).  The
+ * input is not read while the output is full (hold.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,6 +39,12 @@ static const struct conf_directive router_conf_table[] = {
 	{ "router.iface_resend", CONF_SECONDS,
 	  offsetof(struct router_conf, iface_resend), 0, "5s", 1, 3600,
 	  "period of sending the interface table to the store" },
+	{ "router.hold_max", CONF_SECONDS,
+	  offsetof(struct router_conf, hold_max), 0, "60s", 1, 86400,
+	  "while the link to the store is full the router stops reading "
+	  "its input (the senders wait); a store that takes nothing for "
+	  "this long is gone: read on, dropping what does not fit "
+	  "(counted: hold_expired, send_dropped)" },
 	{ "interface", CONF_LIST, offsetof(struct router_conf, interface), 0,
 	  NULL, 0, 0, "an interface: a ZMQ endpoint list (tcp://*:1234c) or "
 	  "a packet interface (eth0, a pcap path); repeat, ids in order" },
@@ -122,35 +131,51 @@ setup(struct router *r, struct daemon *d)
 	    r->tab.n, in_ep, out_ep, d->ctl_endpoint);
 }
 
+/* Polls the input only while the router may read it (hold.c), and
+ * the output's send descriptor while batches wait for the store (they
+ * go as soon as it takes them, not at the next retry). */
 static void
 loop(struct router *r)
 {
-	struct pollfd pfd[2];
-	uint64_t now, next_stats, next_table;
-	int timeout;
+	struct pollfd pfd[3];
+	uint64_t now, next_stats, next_table, msgs;
+	int timeout, in_fd, out_fd, budget;
 
 	if (control_send_table(r) == -1)
 		log_info("store not reachable yet; table will be resent");
 	now = clock_mono_usec();
 	next_stats = now + ROUTER_STATS_USEC;
 	next_table = now + (uint64_t)r->conf.iface_resend * 1000000u;
-	pfd[0].fd = nnlink_recv_fd(r->in->sock);
+	in_fd = nnlink_recv_fd(r->in->sock);
+	out_fd = nnlink_send_fd(r->out->sock);
 	pfd[1].fd = ctl_fd(r->ctl);
-	if (pfd[0].fd == -1 || pfd[1].fd == -1)
+	if (in_fd == -1 || out_fd == -1 || pfd[1].fd == -1)
 		fatalx("nanomsg: no pollable descriptor");
-	pfd[0].events = pfd[1].events = POLLIN;
+	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 	while (!sig_quit) {
+		now = clock_mono_usec();
+		pfd[0].fd = hold_budget(r, now) > 0 ? in_fd : -1;
+		pfd[2].fd = r->out->qsend != NULL && !r->out_stuck ? out_fd :
+		    -1;
 		timeout = deadline_timeout(deadline_min(deadline_min(
-		    link_out_deadline(r->out), next_stats), next_table),
-		    clock_mono_usec(), 1000);
-		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
+		    deadline_min(link_out_deadline(r->out), next_stats),
+		    next_table), hold_deadline(r)), now, 1000);
+		if (poll(pfd, 3, timeout) == -1 && errno != EINTR)
 			fatal("poll");
-		if (link_in_poll(r->in, ROUTER_POLL_BATCH) == -1)
+		now = clock_mono_usec();
+		if (now >= link_out_deadline(r->out)) {
+			r->out_stuck = 0;
+			(void)link_out_flush(r->out);
+		} else if (pfd[2].fd != -1 && (pfd[2].revents & POLLIN)) {
+			msgs = r->out->msgs;
+			(void)link_out_flush(r->out);
+			r->out_stuck = r->out->msgs == msgs;
+		}
+		if ((budget = hold_budget(r, now)) > 0 &&
+		    link_in_poll(r->in, budget) == -1)
 			LOG_RATELIMITED(log_warnx, "input socket error");
 		ctl_poll(r->ctl);
 		now = clock_mono_usec();
-		if (now >= link_out_deadline(r->out))
-			(void)link_out_flush(r->out);
 		if (deadline_due(&next_stats, now, ROUTER_STATS_USEC))
 			control_send_stats(r);
 		if (deadline_due(&next_table, now,

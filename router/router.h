@@ -7,6 +7,8 @@
  *   iface_state.c   runtime settings in the router's own state file
  *   dispatch.c      the rules: origin, IF_NAME match, companion
  *   control.c       the control socket commands (stats, iface ...)
+ *   hold.c          backpressure: no input read while the store's link
+ *                   is full
  *   main.c          options, configuration, the loop
  */
 #ifndef EVFLOW_ROUTER_H
@@ -23,6 +25,14 @@
 #define ROUTER_STATS_USEC	1000000	/* stats to the store, period */
 #define ROUTER_SEND_TIMEOUT_MS	1000	/* link_out backpressure bound */
 #define ROUTER_POLL_BATCH	64	/* messages per link_in_poll */
+/* Bytes of the store link's queue one input message may need: a legal
+ * batch (at most EVP_BATCH_MAX_BYTES), an origin before each of its
+ * records at worst, over at most two output batches, each with a hello. */
+#define ROUTER_HOLD_ROOM	(2 * EVP_BATCH_MAX_BYTES)
+_Static_assert(EVP_BATCH_MAX_BYTES + EVP_BATCH_MAX_RECORDS *
+    (sizeof(struct evp_rec_hdr) + sizeof(struct evp_origin)) +
+    2 * (sizeof(struct evp_rec_hdr) + sizeof(struct evp_hello)) <=
+    ROUTER_HOLD_ROOM, "ROUTER_HOLD_ROOM holds one input batch forwarded");
 
 /* Per-interface counters: what each rule delivered or skipped there. */
 enum ifc_counter {
@@ -136,6 +146,9 @@ enum router_counter {
 	RC_DROP_UNEXPECTED_TYPE,/* a type senders must not send */
 	RC_DROP_SEND,		/* link_out_put refused the record */
 	RC_SEND_DROPPED,	/* link_out lost records on send */
+	RC_HOLDS,		/* times input stopped: store link full */
+	RC_HOLD_MS,		/* milliseconds spent so, in all */
+	RC_HOLD_EXPIRED,	/* router.hold_max reached: read on */
 	RC_LOST,		/* link_in sequence gaps */
 	RC_BAD_MSGS,		/* link_in malformed batches */
 	RC_IFNAME_MATCHED,
@@ -163,6 +176,7 @@ struct router_conf {
 	char		 store_endpoint[CONF_STR_LEN];
 	long long	 log_level;
 	long long	 iface_resend;	/* seconds */
+	long long	 hold_max;	/* seconds */
 	struct conf_list interface;
 	struct conf_list mirrored;
 	struct conf_list companion;
@@ -199,6 +213,12 @@ struct router {
 	uint64_t	 org_sender, org_next;
 	struct router_track trk[LINK_MAX_SENDERS];
 	int		 replay;	/* the record being handled is one */
+	/* hold.c: monotonic usec the hold in progress began (0: reading),
+	 * the last router.hold_max expiry (0: none since the store last
+	 * took a batch), and the time of the holds that ended */
+	uint64_t	 hold_since, hold_expired_usec, hold_usec;
+	int		 out_stuck;	/* the send fd said writable and
+					   nothing went: wait for the retry */
 };
 
 /* dispatch.c */
@@ -215,6 +235,17 @@ int	router_put_own(struct router *, uint16_t, const void *, size_t);
 /* link_in callback: decodes, dispatches and forwards one record. */
 void	dispatch_record(void *, const struct link_sender *,
 	    const struct evp_rec_hdr *, const void *);
+
+/* hold.c */
+/* Messages the loop may read from its input now (at most
+ * ROUTER_POLL_BATCH): 0 while the store's link is full and the router
+ * holds; starts, ends and counts holds and their router.hold_max. */
+int	hold_budget(struct router *, uint64_t);
+/* Monotonic usec the hold in progress reaches router.hold_max, or
+ * UINT64_MAX when not holding. */
+uint64_t hold_deadline(const struct router *);
+/* Milliseconds held in all, the hold in progress included. */
+uint64_t hold_ms(const struct router *);
 
 /* control.c */
 void	control_handle(void *, int, char **, struct buf *);
