@@ -1,13 +1,15 @@
 #!/bin/sh
 # Issue 13: a sender never blocks its loop while the next daemon is down.
 # The store is stopped (SIGSTOP) while events flow: the router's link to
-# it goes "peer down" (with since-when) in its stats frame, queues
-# batches up to link_queue and drops beyond it, counted; the router's and
-# the collector's control sockets keep answering within a second.  After
-# SIGCONT nothing is lost: with a queue large enough, every event is
-# stored; with a small one, the router's drops are counted and the
-# collector resends them (at-least-once delivery).  Run twice:
-# link_queue = 64M (no drop) and 256k (drops).
+# it goes "peer down" (with since-when) in its stats frame and queues
+# batches up to link_queue; the router's and the collector's control
+# sockets keep answering within a second.  After SIGCONT nothing is
+# lost: with a queue large enough, every event is stored; with a small
+# one the router holds its input (router_hold.sh), and once the store
+# has taken nothing for router.hold_max (1 s here) it reads on and drops
+# what does not fit, counted (hold_expired, send_dropped), and the
+# collector resends it (at-least-once delivery).  Run twice:
+# link_queue = 64M (no drop) and 256k with router.hold_max = 1s (drops).
 if [ -z "$QUEUE" ]; then
 	for q in 64M 256k; do
 		echo "== link_queue = $q"
@@ -22,7 +24,10 @@ lib_init
 
 P0=$(free_port)
 IF="tcp://127.0.0.1:${P0}c"
-start_pipeline -o "link_queue=$QUEUE" -- "$IF"
+HOLD=""
+[ "$QUEUE" = 64M ] || HOLD="-o router.hold_max=1s"
+# shellcheck disable=SC2086
+start_pipeline -o "link_queue=$QUEUE" $HOLD -- "$IF"
 # A stopped store would not see the cleanup's SIGTERM.
 trap 'st=$?; kill -CONT "$(pid_of store)" 2>/dev/null; (exit $st); lib_cleanup' \
     EXIT
@@ -79,6 +84,12 @@ now_us=$(( $(date +%s) * 1000000 ))
 checks=$((checks + 1))
 [ "$since" -gt $((now_us - 120000000)) ] && [ "$since" -le $((now_us + 1000000)) ] ||
     fail "down_since_usec $since is not a recent time ($now_us)"
+# The small queue: the router holds, then reads on past its bound.
+if [ "$QUEUE" != 64M ]; then
+	wait_true "the router's hold reached router.hold_max" \
+	    '[ "$(counter router hold_expired)" -ge 1 ]'
+	answers_fast router
+fi
 # Still answering while down, with events still coming in.
 send 5000
 answers_fast router
@@ -97,7 +108,7 @@ if [ "$QUEUE" = 64M ]; then
 	    "SELECT count(*) FROM flows_v WHERE iface = '$IF'" "$sent"
 else
 	checks=$((checks + 1))
-	[ "$dropped" -gt 0 ] || fail "a $QUEUE queue dropped nothing"
+	[ "$dropped" -gt 0 ] || fail "a $QUEUE queue dropped nothing past hold_max"
 	# The router's drops are counted, and recovered: the collector
 	# keeps what the store has not acknowledged and resends it when
 	# the store refuses the records after the gap (docs/design.md,
