@@ -24,7 +24,9 @@
 #
 # Fails (exit 1) if a run loses an event without counting it (a loaded
 # machine makes the store slow and the router drop, counted: that is
-# reported with the rate).
+# reported with the rate).  Each run also says how often and how long
+# the router held its input while its link to the store was full
+# (router counters holds, hold_ms; "-" for a router without them).
 BUILD=${1:-build}
 EVFLOW_BUILD=$(cd "$BUILD" && pwd)
 BIN="$EVFLOW_BUILD/bin"
@@ -139,6 +141,17 @@ cpu_of() {
 	: >"$T/daemons"
 }
 
+# The router in $1 held its input: "N times, S s" (docs/design.md).
+held() {
+	if ! h=$(ctr "$1" router holds 2>/dev/null) ||
+	    ! ms=$(ctr "$1" router hold_ms 2>/dev/null) ||
+	    [ -z "$h" ] || [ -z "$ms" ]; then
+		echo "-"
+		return
+	fi
+	awk -v h="$h" -v ms="$ms" 'BEGIN { printf "%d times, %.1f s", h, ms / 1000 }'
+}
+
 # Waits until the store in $1 committed $2 rows; prints the end time:
 # then, or when the last row came if rows stopped short (records were
 # dropped on the way: counted, see drops).
@@ -188,6 +201,7 @@ single() {
 	dr=$(drops "$R" col0 router store)
 	rs=$(resent "$R")
 	ref=$(ctr_sum "$R" store 'delivery_refused')
+	hd=$(held "$R")
 	cpu=$(cpu_of)
 	stop_all
 	rate=$(rate_of "$rows" "$t0" "$t1")
@@ -195,7 +209,7 @@ single() {
 	printf "  single run %d: %7d events/s, %d of %d rows, %d dropped and counted, %d resent (store refused %d past gaps)%s\n" \
 	    "$1" "$rate" "$rows" "$N" "$dr" "$rs" "$ref" \
 	    "$(tr '\n' ' ' <"$R/drops" | sed 's/^\(..*\) $/: \1/')"
-	echo "    CPU s: $cpu"
+	echo "    CPU s: $cpu; router held its input: $hd"
 	[ $((rows + dr)) -ge "$N" ] || { FAILED=1; keep "$R"; }
 	rm -rf "$R"
 }
@@ -256,6 +270,7 @@ edges() {
 	done
 	rs=$(resent "$R/h1" "$R/h2" "$R/h3")
 	ref=$(ctr_sum "$C" store 'delivery_refused')
+	hd=$(held "$C")
 	cpu=$(cpu_of)
 	stop_all
 	rate=$(rate_of "$rows" "$t0" "$t1")
@@ -264,7 +279,7 @@ edges() {
 	    "$1" "$rate" "$rows" "$N" "$dr" "$rs" "$ref" \
 	    "$(tr '\n' ' ' <"$R/drops" | sed 's/^\(..*\) $/: \1/')" "$per_host"
 	printf " CURVE handshakes %s, refused %s)\n" "$hs" "$uk"
-	echo "    CPU s: $cpu"
+	echo "    CPU s: $cpu; router held its input: $hd"
 	[ $((rows + dr)) -ge "$N" ] || { FAILED=1; keep "$R"; }
 	rm -rf "$R"
 }
