@@ -33,6 +33,7 @@ router_endpoint =
 store_endpoint = 
 log_level = 2
 router.iface_resend = 120
+router.hold_max = 60
 interface = tcp://*:1234c
 interface = ipc:///run/a.ipc,tcp://10.0.0.1:5556
 interface = eth0
@@ -66,6 +67,8 @@ checks=$((checks + 1))
 	fail "-i without a file"
 grep -qx '# iface 1 tcp://\*:9c zmq' "$T/got" || fail "ids follow -i order"
 grep -qx 'router.iface_resend = 7' "$T/got" || fail "-o applied"
+"$R" -n -i lo -d "$T" -o router.hold_max=2m >"$T/got" || fail "hold_max"
+grep -qx 'router.hold_max = 120' "$T/got" || fail "router.hold_max in minutes"
 checks=$((checks + 1))
 
 bad() {	# bad REASON LINE: a file with LINE fails -n saying REASON
@@ -83,5 +86,7 @@ bad "only a ZMQ interface has a companion" "companion = eth0 eth0"
 bad "expected 'ZMQIFACE PACKETIFACE'" "companion = tcp://*:1c"
 bad "unknown key 'bogus'" "bogus = 1"
 bad "out of range" "router.iface_resend = 0"
+bad "out of range" "router.hold_max = 0"
+bad "out of range" "router.hold_max = 2d"
 bad "bad.conf:3:" "interface"
 echo "ctl_router_conf: $checks checks passed"
