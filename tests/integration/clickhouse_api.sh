@@ -91,31 +91,36 @@ check_eq "clickhouse holds every flow after the stop" \
 # Another third gets 3 older versions as the store writes them (an
 # earlier last_seen: 400 s earlier, so a recent flow's old versions lie
 # in the summary's custom range below while its last does not).
+#
+# versions COLUMNS NAME=EXPR...: the SELECT list that copies a row of
+# flows_local (COLUMNS, its column names in order) into another version
+# of it: each column as it is, but NAME as EXPR.
+versions() {
+	sel_="" cols_=$1
+	shift
+	for c_ in $cols_; do
+		e_=$c_
+		for o_ in "$@"; do
+			[ "${o_%%=*}" = "$c_" ] && e_=${o_#*=}
+		done
+		sel_="$sel_${sel_:+, }$e_"
+	done
+	echo "$sel_"
+}
 stale=0
 for s in 1 2; do
 	chq $s "SYSTEM STOP MERGES" >/dev/null
 	cols=$(chq $s "SELECT name FROM system.columns WHERE database =
 	    'evflow' AND table = 'flows_local'" | tr '\n' ' ')
-	sel=""
-	for c in $cols; do
-		case $c in
-		last_seen) e="last_seen + 100000" ;;
-		c2s_bytes) e="toNullable(toInt64(1000000000000))" ;;
-		protocol) e="if(protocol = 6, 17, 6)" ;;
-		cli_process) e="toNullable('/stale')" ;;
-		ver) e="ver - 1 - n" ;;
-		*) e=$c ;;
-		esac
-		sel="$sel${sel:+, }$e"
-	done
+	sel=$(versions "$cols" "last_seen=last_seen + 100000" \
+	    "c2s_bytes=toNullable(toInt64(1000000000000))" \
+	    "protocol=if(protocol = 6, 17, 6)" \
+	    "cli_process=toNullable('/stale')" "ver=ver - 1 - n")
 	out=$(chq $s "INSERT INTO evflow.flows_local SELECT $sel FROM
 	    evflow.flows_local FINAL ARRAY JOIN range(30) AS n WHERE ver > 0
 	    AND id % 3 = 0")
 	case $out in *Exception*) fail "stale versions: $out" ;; esac
-	old=$(echo "$sel" | sed 's/last_seen + 100000/last_seen - 400 - n/;
-	    s/toNullable(toInt64(1000000000000))/c2s_bytes/;
-	    s/if(protocol = 6, 17, 6)/protocol/;
-	    s#toNullable(./stale.)#cli_process#')
+	old=$(versions "$cols" "last_seen=last_seen - 400 - n" "ver=ver - 1 - n")
 	out=$(chq $s "INSERT INTO evflow.flows_local SELECT $old FROM
 	    evflow.flows_local FINAL ARRAY JOIN range(3) AS n WHERE ver > 0
 	    AND id % 3 = 1")
@@ -254,17 +259,9 @@ echo "pages that asked more candidates: $(counter wch ch_list_retries)," \
 # more flows (other ids, on each flow's shard), two versions each, last
 # seen in the future (outside every range, so both backends must still
 # answer the same).
+sel=$(versions "$cols" "id=id + 2000000 * (intDiv(n, 2) + 1)" \
+    "last_seen=last_seen + 1000000" "ver=ver - n % 2")
 for s in 1 2; do
-	sel=""
-	for c in $cols; do
-		case $c in
-		id) e="id + 2000000 * (intDiv(n, 2) + 1)" ;;
-		last_seen) e="last_seen + 1000000" ;;
-		ver) e="ver - n % 2" ;;
-		*) e=$c ;;
-		esac
-		sel="$sel${sel:+, }$e"
-	done
 	out=$(chq $s "INSERT INTO evflow.flows_local SELECT $sel FROM
 	    evflow.flows_local FINAL ARRAY JOIN range(6) AS n WHERE ver > 0
 	    AND id < 2000000")
