@@ -57,13 +57,14 @@ counters_to_stats(struct evp_stats *s, const struct counters *c,
 }
 
 /* Gauges among the daemons' counters (collector/collector.h,
- * capture/capture.h, probe/probe.h mark them). */
+ * capture/capture.h, probe/probe.h, router/router.h mark them). */
 const char *const counter_gauges[] = {
 	COUNTER_RUN_START,
 	"producers_active", "producers_stale", "records_pending",
 	"replay_buffered",
 	"flows_live",
 	"proc_cache_size", "diag_sockets", "mode_bpf", "memory_bound_bytes",
+	"holding",
 };
 
 const unsigned counter_ngauges = sizeof(counter_gauges) /

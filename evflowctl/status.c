@@ -435,17 +435,40 @@ blocked_entry(cJSON *blocked, const char *name, const char *role)
 	cJSON_AddBoolToObject(b, "answering", 1);
 	cJSON_AddNumberToObject(b, "since_usec", 0);
 	cJSON_AddArrayToObject(b, "senders");
+	cJSON_AddArrayToObject(b, "held_back");
 	cJSON_AddArrayToObject(b, "unacknowledged");
 	cJSON_AddItemToArray(blocked, b);
 	return b;
 }
 
 /*
+ * The stage a holding router waits for: the peer of its output link,
+ * when its counter `holding` says it stopped reading because that link
+ * is full (router/hold.c).  NULL if it is not holding.
+ */
+static const cJSON *
+held_by(const cJSON *list, const cJSON *router)
+{
+	const cJSON *st = cJSON_GetObjectItem(router, "stats"), *l;
+
+	if (strcmp(json_str(router, "role"), "router") != 0 ||
+	    num(cJSON_GetObjectItem(st, "counters"), "holding") != 1)
+		return NULL;
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(st, "links"))
+		if (strcmp(json_str(l, "dir"), "out") == 0)
+			return link_target(list, json_str(l, "endpoint"));
+	return NULL;
+}
+
+/*
  * Which stages hold the pipeline up: a daemon that does not answer its
  * control socket, and the peer of every output link that is down (its
  * sender queues, then drops: the peer is stopped, gone or too slow),
- * with the earliest down_since of the links to it.  An array of
- * {"name", "role", "running", "answering", "since_usec", "senders",
+ * with the earliest down_since of the links to it.  A router that holds
+ * its input because its own link is full is not the stage: a link down
+ * to it counts for the stage it waits for, its sender listed there as
+ * "SENDER via ROUTER" in held_back.  An array of {"name", "role",
+ * "running", "answering", "since_usec", "senders", "held_back",
  * "unacknowledged"}: a sender whose replay buffer is full waits for the
  * store's acknowledgements.
  */
@@ -453,8 +476,9 @@ static cJSON *
 find_blocked(const cJSON *list)
 {
 	cJSON *blocked = cJSON_CreateArray(), *b, *since;
-	const cJSON *d, *l, *t;
+	const cJSON *d, *l, *t, *h;
 	unsigned long long at;
+	char via[160];
 
 	cJSON_ArrayForEach(d, list)
 		if (!json_finished(d) && cJSON_GetObjectItem(d, "error") !=
@@ -473,11 +497,21 @@ find_blocked(const cJSON *list)
 			    strcmp(json_str(l, "peer"), "down") != 0)
 				continue;
 			t = link_target(list, json_str(l, "endpoint"));
-			b = blocked_entry(blocked, t ? json_str(t, "name") :
-			    json_str(l, "endpoint"), t ? json_str(t, "role") :
-			    "?");
-			cJSON_AddItemToArray(cJSON_GetObjectItem(b, "senders"),
-			    cJSON_CreateString(json_str(d, "name")));
+			if (t != NULL && (h = held_by(list, t)) != NULL) {
+				snprintf(via, sizeof(via), "%s via %s",
+				    json_str(d, "name"), json_str(t, "name"));
+				b = blocked_entry(blocked, json_str(h, "name"),
+				    json_str(h, "role"));
+				cJSON_AddItemToArray(cJSON_GetObjectItem(b,
+				    "held_back"), cJSON_CreateString(via));
+			} else {
+				b = blocked_entry(blocked, t ? json_str(t,
+				    "name") : json_str(l, "endpoint"), t ?
+				    json_str(t, "role") : "?");
+				cJSON_AddItemToArray(cJSON_GetObjectItem(b,
+				    "senders"), cJSON_CreateString(json_str(d,
+				    "name")));
+			}
 			since = cJSON_GetObjectItem(b, "since_usec");
 			at = num(l, "down_since_usec");
 			if (at != 0 && (since->valuedouble == 0 ||
@@ -544,6 +578,15 @@ print_blocked(const cJSON *blocked)
 			    "senders"))
 				printf(" %s", cJSON_GetStringValue(s));
 			printf(" (peer down)");
+		}
+		if (cJSON_GetArraySize(cJSON_GetObjectItem(b,
+		    "held_back")) > 0) {
+			printf(", holding back");
+			cJSON_ArrayForEach(s, cJSON_GetObjectItem(b,
+			    "held_back"))
+				printf(" %s", cJSON_GetStringValue(s));
+			printf(" (the router holds its input while its link"
+			    " is full)");
 		}
 		if (cJSON_GetArraySize(cJSON_GetObjectItem(b,
 		    "unacknowledged")) > 0) {

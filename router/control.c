@@ -37,6 +37,7 @@ const char *const router_counter_names[RC_MAX] = {
 	[RC_HOLDS] = "holds",
 	[RC_HOLD_MS] = "hold_ms",
 	[RC_HOLD_EXPIRED] = "hold_expired",
+	[RC_HOLDING] = "holding",
 	[RC_LOST] = "lost",
 	[RC_BAD_MSGS] = "bad_msgs",
 	[RC_IFNAME_MATCHED] = "ifname_matched",
@@ -63,6 +64,7 @@ control_sync_counters(void *arg)
 	r->ctr[RC_BAD_MSGS] = r->in ? r->in->bad_msgs : 0;
 	r->ctr[RC_SEND_DROPPED] = r->out ? r->out->dropped : 0;
 	r->ctr[RC_HOLD_MS] = hold_ms(r);
+	r->ctr[RC_HOLDING] = r->hold_since != 0;
 	r->ctr[RC_CTL_REQUESTS] = r->ctl ? r->ctl->requests : 0;
 	r->ctr[RC_STATE_DAMAGED] = r->state.damaged;
 	r->ctr[RC_STATE_WRITE_ERRORS] = r->state.write_errors;

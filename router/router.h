@@ -149,6 +149,8 @@ enum router_counter {
 	RC_HOLDS,		/* times input stopped: store link full */
 	RC_HOLD_MS,		/* milliseconds spent so, in all */
 	RC_HOLD_EXPIRED,	/* router.hold_max reached: read on */
+	RC_HOLDING,		/* 1 while it holds (a gauge): evflowctl
+				   status then names the store, not it */
 	RC_LOST,		/* link_in sequence gaps */
 	RC_BAD_MSGS,		/* link_in malformed batches */
 	RC_IFNAME_MATCHED,
