@@ -7,7 +7,10 @@
 # database itself (INSERT ... SELECT), shaped as the store writes them.
 # BENCH_API_BASE=DIR adds DIR/bin/evflow-webd (another build, say the
 # one before a change) on the same ClickHouse rows to the same run:
-# its p50/p99 too, and this build's p99 over its.
+# its p50/p99 too, and this build's p99 over its.  BENCH_SPAN=S spreads
+# each database's rows over the last S seconds (default: 1000 flows a
+# second, so ClickHouse's 10 M span ~2.8 h and SQLite's 1 M ~17 min);
+# "summary 7 d" (the longest window the API takes) then reads them all.
 BUILD=${1:-build}
 EVFLOW_BUILD=$(cd "$BUILD" && pwd)
 export EVFLOW_BUILD
@@ -22,6 +25,8 @@ ch_start 2
 CHN=${BENCH_CH_ROWS:-10000000}
 LITEN=${BENCH_LITE_ROWS:-1000000}
 REQS=${BENCH_API_REQS:-10}
+CHSPAN=${BENCH_SPAN:-$((CHN / 1000))}
+LITESPAN=${BENCH_SPAN:-$((LITEN / 1000))}
 
 # The schema of both (a store that saw one event), then the rows.
 EP="tcp://127.0.0.1:$(free_port)c"
@@ -52,7 +57,8 @@ COLS="id, iface_id, first_seen, last_seen, ip_version, protocol, vlan,
 ch_rows() {	# shard, first id, count
 	out=$(chq "$1" "INSERT INTO evflow.flows_local ($COLS, cli_pid, cli_process,
 	  cli_ip, srv_ip, day, ver) SELECT id, $IFID,
-	  toFloat64($NOW - intDiv(100000000 + $CHN - id, 1000)) AS t, t + id % 60, 4,
+	  toFloat64($NOW - intDiv((100000000 + $CHN - id) * $CHSPAN, $CHN)) AS t,
+	  t + id % 60, 4,
 	  [6, 17, 1][id % 3 + 1], 0,
 	  concat('10.0.', toString(intDiv(id % 1000, 250)), '.',
 	  toString(id % 250)), 1024 + id % 60000,
@@ -75,7 +81,8 @@ t0=$(date +%s)
 sqlite3 "$DB" "PRAGMA journal_mode=WAL; WITH RECURSIVE n(i) AS (SELECT 1
   UNION ALL SELECT i + 1 FROM n WHERE i < $LITEN)
   INSERT INTO flow_rows ($COLS, cli_proc_id) SELECT 100000000 + i, $IFID,
-  $NOW - ($LITEN - i) / 1000, $NOW - ($LITEN - i) / 1000 + i % 60, 4,
+  $NOW - ($LITEN - i) * $LITESPAN / $LITEN,
+  $NOW - ($LITEN - i) * $LITESPAN / $LITEN + i % 60, 4,
   CASE i % 3 WHEN 0 THEN 6 WHEN 1 THEN 17 ELSE 1 END, 0,
   '10.0.' || ((i % 1000) / 250) || '.' || (i % 250), 1024 + i % 60000,
   '192.0.2.' || (i % 50), 443, 'event', 'CONNECT', 1, 1, 0, i % 97,
@@ -100,9 +107,9 @@ if [ -n "$BENCH_API_BASE" ]; then
 	URL_BASE=$W_URL TOK_BASE=$W_TOKEN
 fi
 python3 - "$URL_LITE" "$TOK_LITE" "$URL_CH" "$TOK_CH" "$REQS" "$CHN" \
-    "$LITEN" "$URL_BASE" "$TOK_BASE" <<'PY'
+    "$LITEN" "$URL_BASE" "$TOK_BASE" "$CHSPAN" "$LITESPAN" <<'PY'
 import statistics, sys, time, urllib.error, urllib.request
-lite, tl, ch, tc, reqs, chn, liten, base, tb = sys.argv[1:10]
+lite, tl, ch, tc, reqs, chn, liten, base, tb, chspan, litespan = sys.argv[1:12]
 import json
 backends = [("sqlite", lite, tl), ("clickhouse", ch, tc)]
 if base:
@@ -120,6 +127,7 @@ kinds = {
     "cursor page 2": "@/api/v1/flows?limit=100",
     "cursor bytes p2": "@/api/v1/flows?limit=100&sort=bytes",
     "summary 1 h": "/api/v1/summary?window=3600",
+    "summary 7 d": "/api/v1/summary?window=604800",
 }
 t = {(b, k): [] for b, _, _ in backends for k in kinds}
 def get(base, tok, path, body=False):
@@ -157,7 +165,8 @@ def p99(v):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(0.99 * (len(v) - 1))))]
 print("clickhouse_api: latency in ms over %s requests each, alternating; "
-      "ClickHouse %s rows (2 shards), SQLite %s rows" % (reqs, chn, liten))
+      "ClickHouse %s rows (2 shards) over %s s, SQLite %s rows over %s s"
+      % (reqs, chn, chspan, liten, litespan))
 for k in kinds:
     a, b = t[("sqlite", k)], t[("clickhouse", k)]
     print("  %-18s sqlite p50 %7.1f p99 %7.1f | clickhouse p50 %7.1f "
