@@ -659,6 +659,19 @@ declare_zmq(struct store *st)
 	store_iface_rec(st, &i);
 }
 
+/* A whole retention pass at `now` in a transaction of its own: rows
+ * deleted, or -1. */
+static long long
+retention_pass(struct store *st, double now)
+{
+	long long n;
+
+	CHECK(sink_begin(st->sink) == 0);
+	n = retention_run(&st->ret, st->sink, now);
+	CHECK(sink_commit(st->sink) == 0);
+	return n;
+}
+
 static void
 test_retention(void)
 {
@@ -690,9 +703,7 @@ test_retention(void)
 	db = reader();
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 20100);
 	st->ret.max_age = 7 * 86400;
-	CHECK(sink_begin(st->sink) == 0);
-	n = retention_run(&st->ret, st->sink, now);
-	CHECK(sink_commit(st->sink) == 0);
+	n = retention_pass(st, now);
 	CHECK_EQ_U(n, 100);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows"), 20000);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM flows WHERE last_seen < "
@@ -712,9 +723,7 @@ test_retention(void)
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM counter_history WHERE "
 	    "daemon = 'old'"), 1500);
 	CHECK(st->ret.active);
-	CHECK(sink_begin(st->sink) == 0);
-	n = retention_run(&st->ret, st->sink, now);
-	CHECK(sink_commit(st->sink) == 0);
+	n = retention_pass(st, now);
 	CHECK_EQ_U(n, 1500);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM counter_history WHERE "
 	    "ts < strftime('%s','now') - 7 * 86400"), 0);
@@ -722,9 +731,7 @@ test_retention(void)
 	before = sink_db_bytes(st->sink);
 	CHECK(before > 0);
 	st->ret.max_bytes = before / 2;
-	CHECK(sink_begin(st->sink) == 0);
-	n = retention_run(&st->ret, st->sink, now);
-	CHECK(sink_commit(st->sink) == 0);
+	n = retention_pass(st, now);
 	size = sink_db_bytes(st->sink);
 	CHECK(n > 0);
 	CHECK(size <= before / 2);
@@ -813,13 +820,9 @@ test_process_rows(void)
 	/* Every row referenced: the sweep keeps them all, in memory or
 	 * not. */
 	st->ret.refs_interval = 0;
-	CHECK(sink_begin(st->sink) == 0);
-	CHECK(retention_run(&st->ret, st->sink, now) == 0);
-	CHECK(sink_commit(st->sink) == 0);
+	CHECK(retention_pass(st, now) == 0);
 	store_flush_all(st);
-	CHECK(sink_begin(st->sink) == 0);
-	CHECK(retention_run(&st->ret, st->sink, now) == 0);
-	CHECK(sink_commit(st->sink) == 0);
+	CHECK(retention_pass(st, now) == 0);
 	CHECK_EQ_U(st->ret.refs_deleted, 0);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), 4);
 	store_fini(st);
@@ -855,16 +858,12 @@ test_process_rows(void)
 	 * go by age, their rows stay for now. */
 	st->ret.max_age = 7 * 86400;
 	CHECK_EQ_U(st->ret.refs_interval, STORE_REFS_SWEEP_SEC);
-	CHECK(sink_begin(st->sink) == 0);
-	CHECK_EQ_U(retention_run(&st->ret, st->sink,
-	    (double)clock_wall_usec() / 1e6 + 60), 300);
-	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(retention_pass(st, (double)clock_wall_usec() / 1e6 + 60),
+	    300);
 	CHECK_EQ_U(st->ret.refs_deleted, 0);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), 5);
 	st->ret.refs_interval = 0;
-	CHECK(sink_begin(st->sink) == 0);
-	CHECK_EQ_U(retention_run(&st->ret, st->sink, now), 0);
-	CHECK(sink_commit(st->sink) == 0);
+	CHECK_EQ_U(retention_pass(st, now), 0);
 	CHECK_EQ_U(st->ret.refs_deleted, 5);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), 1);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes WHERE pid = 9"
@@ -875,9 +874,7 @@ test_process_rows(void)
 	    NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(rw);
 	st->ret.refs_interval = 3600;
-	CHECK(sink_begin(st->sink) == 0);
-	CHECK(retention_run(&st->ret, st->sink, now + 60) == 0);
-	CHECK(sink_commit(st->sink) == 0);
+	CHECK(retention_pass(st, now + 60) == 0);
 	CHECK_EQ_U(st->ret.refs_deleted, 5);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes WHERE"
 	    " pid = 77"), 1);
@@ -958,9 +955,7 @@ test_refs_scan(void)
 	db = reader();
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), n);
 	st->ret.refs_interval = 0;
-	CHECK(sink_begin(st->sink) == 0);
-	CHECK(retention_run(&st->ret, st->sink, now) == 0);
-	CHECK(sink_commit(st->sink) == 0);
+	CHECK(retention_pass(st, now) == 0);
 	CHECK_EQ_U(st->ret.refs_deleted, 0);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes"), n);
 	/* Both flows of the processes with an odd pid go. */
@@ -969,9 +964,7 @@ test_refs_scan(void)
 	CHECK(sqlite3_exec(rw, "DELETE FROM flows WHERE cli_pid % 2 = 1",
 	    NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(rw);
-	CHECK(sink_begin(st->sink) == 0);
-	CHECK(retention_run(&st->ret, st->sink, now) == 0);
-	CHECK(sink_commit(st->sink) == 0);
+	CHECK(retention_pass(st, now) == 0);
 	CHECK_EQ_U(st->ret.refs_deleted, n / 2);
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM processes WHERE"
 	    " pid % 2 = 0"), n / 2);
