@@ -24,10 +24,7 @@ status() {
 	checks=$((checks + 1))
 }
 N=120000
-"$BIN/evflow-testpub" -z "tcp://127.0.0.1:$P" --gen $N --array 20 \
-    --rate 20000 --ifname '' >"$T/pub.out" 2>&1 &
-PUB=$!
-echo "$PUB" >>"$T/pids"
+publish_gen "$P" $N
 stored_some() {
 	status
 	[ "$(jget "$T/st.json" pipeline.store.received)" -gt 0 ]

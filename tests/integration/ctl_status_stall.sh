@@ -58,10 +58,7 @@ check "nothing blocked before the traffic" \
 check "text status says nothing is blocked" grep -qx "blocked: none" "$T/st.txt"
 
 N=160000
-"$BIN/evflow-testpub" -z "tcp://127.0.0.1:$P" --gen $N --array 20 \
-    --rate 20000 --ifname '' >"$T/pub.out" 2>&1 &
-PUB=$!
-echo "$PUB" >>"$T/pids"
+publish_gen "$P" $N
 stored_some() {
 	timed_status
 	[ "$(jget "$T/st.json" pipeline.store.received)" -gt 0 ]
@@ -159,10 +156,7 @@ wait_until "every event stored or counted as dropped" 30 accounted
 # the router is the blocked stage.
 router=$(daemon_pid "$A" router)
 trap 'st=$?; kill -CONT "$store" "$router" 2>/dev/null; (exit $st); ctl_cleanup' EXIT
-"$BIN/evflow-testpub" -z "tcp://127.0.0.1:$P" --gen 100000 --first $N \
-    --array 20 --rate 20000 --ifname '' >"$T/pub2.out" 2>&1 &
-PUB=$!
-echo "$PUB" >>"$T/pids"
+publish_gen "$P" 100000 --first $N
 sleep 0.5
 kill -STOP "$router" || fail "SIGSTOP router"
 # (The collector's link to it goes down only if the collector still

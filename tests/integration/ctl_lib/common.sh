@@ -12,6 +12,10 @@
 #   wait_until DESC SECS CMD...  polls CMD until it succeeds, or fails
 #   jget JSONFILE PATH     a value from JSON (dotted path, [i] for arrays)
 #   daemon_pid DIR NAME    the pid of daemon NAME per the supervisor
+#   publish_gen PORT N [ARG...]  evflow-testpub sends N generated events
+#                          (20 a message, 20,000/s; more testpub ARGs) to
+#                          tcp://127.0.0.1:PORT in the background, its
+#                          output in $T/pub.out; $PUB is its pid
 #   check DESC CMD...      counts a check; fails with DESC unless CMD succeeds
 #   fail MSG               prints MSG and the logs' tails, exit 1
 
@@ -123,6 +127,15 @@ for part in re.findall(r'[^.\[\]]+|\[\d+\]', sys.argv[2]):
 print(json.dumps(v) if isinstance(v, (dict, list)) else
       ("null" if v is None else str(v).lower() if isinstance(v, bool) else v))
 PY
+}
+
+publish_gen() {
+	pg_port=$1 pg_n=$2
+	shift 2
+	"$BIN/evflow-testpub" -z "tcp://127.0.0.1:$pg_port" --gen "$pg_n" \
+	    --array 20 --rate 20000 --ifname '' "$@" >"$T/pub.out" 2>&1 &
+	PUB=$!
+	echo "$PUB" >>"$T/pids"
 }
 
 daemon_pid() {
