@@ -542,10 +542,26 @@ find_blocked(const cJSON *list)
 	return blocked;
 }
 
+/* The names in b's list `key` after `before`, then `after`; nothing if
+ * the list is empty. */
+static void
+print_names(const cJSON *b, const char *key, const char *before,
+    const char *after)
+{
+	const cJSON *l = cJSON_GetObjectItem(b, key), *s;
+
+	if (cJSON_GetArraySize(l) == 0)
+		return;
+	printf("%s", before);
+	cJSON_ArrayForEach(s, l)
+		printf(" %s", cJSON_GetStringValue(s));
+	printf("%s", after);
+}
+
 static void
 print_blocked(const cJSON *blocked)
 {
-	const cJSON *b, *s;
+	const cJSON *b;
 	char when[32];
 	time_t since;
 	unsigned n;
@@ -573,30 +589,12 @@ print_blocked(const cJSON *blocked)
 				printf("since %s (%llds) ", when,
 				    (long long)(time(NULL) - since));
 			}
-			printf("from");
-			cJSON_ArrayForEach(s, cJSON_GetObjectItem(b,
-			    "senders"))
-				printf(" %s", cJSON_GetStringValue(s));
-			printf(" (peer down)");
+			print_names(b, "senders", "from", " (peer down)");
 		}
-		if (cJSON_GetArraySize(cJSON_GetObjectItem(b,
-		    "held_back")) > 0) {
-			printf(", holding back");
-			cJSON_ArrayForEach(s, cJSON_GetObjectItem(b,
-			    "held_back"))
-				printf(" %s", cJSON_GetStringValue(s));
-			printf(" (the router holds its input while its link"
-			    " is full)");
-		}
-		if (cJSON_GetArraySize(cJSON_GetObjectItem(b,
-		    "unacknowledged")) > 0) {
-			printf(", not acknowledging what");
-			cJSON_ArrayForEach(s, cJSON_GetObjectItem(b,
-			    "unacknowledged"))
-				printf(" %s", cJSON_GetStringValue(s));
-			printf(" sent (replay buffer full: new records "
-			    "dropped)");
-		}
+		print_names(b, "held_back", ", holding back", " (the router "
+		    "holds its input while its link is full)");
+		print_names(b, "unacknowledged", ", not acknowledging what",
+		    " sent (replay buffer full: new records dropped)");
 		printf("\n");
 	}
 }
