@@ -379,6 +379,23 @@ test_intern(void)
 	intern_free(in);
 }
 
+/* Process number i of test_intern_hash(), its bytes past each string's
+ * NUL (and gid_name, empty) set to `fill`. */
+static void
+numbered_proc(struct evp_proc *p, unsigned i, int fill)
+{
+	memset(p, fill, sizeof(*p));
+	p->pid = 1000 + i % 2500;
+	p->uid = i < 2500 ? 0 : 1000;
+	p->tid = 0;
+	p->gid = 0;
+	p->vm_size = p->vm_peak = 0;
+	snprintf(p->path, sizeof(p->path), "/usr/bin/p%u", i % 7);
+	snprintf(p->cmdline, sizeof(p->cmdline), "p -n %u", i);
+	snprintf(p->uid_name, sizeof(p->uid_name), "u%u", i % 3);
+	p->gid_name[0] = '\0';
+}
+
 /*
  * Processes and containers hash their numbers and their strings up to
  * the NUL (proc_hash()): equal values (garbage after a NUL or not) get
@@ -397,27 +414,13 @@ test_intern_hash(void)
 	if (in == NULL)
 		return;
 	for (i = 0; i < 5000; i++) {
-		memset(&p, 0, sizeof(p));
-		p.pid = 1000 + i % 2500;
-		p.uid = i < 2500 ? 0 : 1000;
-		snprintf(p.path, sizeof(p.path), "/usr/bin/p%u", i % 7);
-		snprintf(p.cmdline, sizeof(p.cmdline), "p -n %u", i);
-		snprintf(p.uid_name, sizeof(p.uid_name), "u%u", i % 3);
+		numbered_proc(&p, i, 0);
 		id[i] = intern_proc(in, &p);
 		CHECK(id[i] != 0);
 	}
 	CHECK_EQ_U(in->live, 5000);
 	for (i = 0; i < 5000; i += 7) {	/* again, garbage after the NULs */
-		memset(&q, 'z', sizeof(q));
-		q.pid = 1000 + i % 2500;
-		q.uid = i < 2500 ? 0 : 1000;
-		q.tid = 0;
-		q.gid = 0;
-		q.vm_size = q.vm_peak = 0;
-		snprintf(q.path, sizeof(q.path), "/usr/bin/p%u", i % 7);
-		snprintf(q.cmdline, sizeof(q.cmdline), "p -n %u", i);
-		snprintf(q.uid_name, sizeof(q.uid_name), "u%u", i % 3);
-		q.gid_name[0] = '\0';
+		numbered_proc(&q, i, 'z');
 		CHECK_EQ_U(intern_proc(in, &q), id[i]);
 		intern_unref(in, id[i]);
 	}
