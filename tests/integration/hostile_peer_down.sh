@@ -40,14 +40,6 @@ send() {
 	first=$((first + $1)); sent=$((sent + $1))
 }
 
-# FIELD of the router's output link ("peer", "down_since_usec", ...).
-link_out() {
-	"$BIN/evflow-ctlq" -t 1000 "ipc://$D/$1.ctl" stats | python3 -c '
-import json, sys
-l = [l for l in json.load(sys.stdin)["links"] if l["dir"] == "out"][0]
-print(l[sys.argv[1]])' "$2"
-}
-
 # Answers within a second (evflow-ctlq -t 1000), timed here too.
 answers_fast() {
 	t0=$(date +%s%N)

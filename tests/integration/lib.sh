@@ -11,6 +11,9 @@
 #   wait_ctl NAME             waits until ipc://$D/NAME.ctl answers ping
 #   ctl NAME CMD...           one control request, reply on stdout
 #   counter NAME KEY          a counter from NAME's `stats` (dotted path)
+#   link_out NAME FIELD       FIELD of NAME's output link in its `stats`
+#                             ("peer", "down_since_usec", ...), asked with
+#                             a 1 s deadline
 #   start_pipeline ROUTER_ARGS -- ZMQ_IFACE...
 #                             store, router (with ROUTER_ARGS plus one -i
 #                             per ZMQ iface), one collector per ZMQ iface
@@ -178,6 +181,13 @@ ctl() {
 
 counter() {
 	"$BIN/evflow-ctlq" -t 2000 -g "counters.$2" "ipc://$D/$1.ctl" stats
+}
+
+link_out() {
+	"$BIN/evflow-ctlq" -t 1000 "ipc://$D/$1.ctl" stats | python3 -c '
+import json, sys
+l = [l for l in json.load(sys.stdin)["links"] if l["dir"] == "out"][0]
+print(l[sys.argv[1]])' "$2"
 }
 
 # Deadline helper: now in whole seconds.

@@ -41,14 +41,6 @@ STOPPER=""
 trap 'st=$?; [ -n "$STOPPER" ] && kill "$STOPPER" 2>/dev/null
 kill -CONT "$(pid_of store)" 2>/dev/null; (exit $st); lib_cleanup' EXIT
 
-# FIELD of NAME's output link ("peer", "store_epoch", ...).
-link_out() {
-	"$BIN/evflow-ctlq" -t 1000 "ipc://$D/$1.ctl" stats | python3 -c '
-import json, sys
-l = [l for l in json.load(sys.stdin)["links"] if l["dir"] == "out"][0]
-print(l[sys.argv[1]])' "$2"
-}
-
 # NAME answers `stats` within a second (evflow-ctlq -t 1000), timed here.
 answers_fast() {
 	t0=$(date +%s%N)
