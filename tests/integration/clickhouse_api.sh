@@ -138,8 +138,9 @@ URL_CH=$W_URL
 CID=$(sql "SELECT community_id FROM flows WHERE community_id IS NOT NULL
     ORDER BY id LIMIT 1")
 
-python3 - "$URL_LITE" "$URL_CH" "$TOK_LITE" "$W_TOKEN" "$CID" "$n" "$GEN" <<'PY' || fail "the backends differ"
+PYTHONPATH=$(dirname "$0") python3 - "$URL_LITE" "$URL_CH" "$TOK_LITE" "$W_TOKEN" "$CID" "$n" "$GEN" <<'PY' || fail "the backends differ"
 import json, sys, urllib.error, urllib.parse, urllib.request
+from webd_summary import comparable
 lite, ch, tok_lite, tok_ch, cid = sys.argv[1:6]
 N_ALL = int(sys.argv[6])
 GEN = int(sys.argv[7])
@@ -221,20 +222,7 @@ for i in (1, 2, 3, 50, 400, 899, 10 ** 12):
 # flows' older versions (see above), which must not count.
 def summary(base, path):
     s, j = get(base, path)
-    for k in ("now", "from", "to"):
-        j.pop(k, None)
-    # A top 10 cut among ties may keep any of them: the tied rows at
-    # its end are left out on both sides.
-    for k in ("top_processes", "top_talkers"):
-        v = j.get(k)
-        if isinstance(v, list) and len(v) == 10:
-            last = (v[-1]["bytes"], v[-1]["flows"])
-            while v and (v[-1]["bytes"], v[-1]["flows"]) == last:
-                v.pop()
-    for k, v in j.items():
-        if isinstance(v, list):
-            j[k] = sorted(v, key=lambda x: json.dumps(x, sort_keys=True))
-    return s, j
+    return s, comparable(j)
 for path in ("/api/v1/summary?window=86400",
         "/api/v1/summary?from=%d&to=%d" % (GEN - 600, GEN - 300)):
     s, j = summary(lite, path)
@@ -267,25 +255,18 @@ for s in 1 2; do
 	    AND id < 2000000")
 	case $out in *Exception*) fail "future versions: $out" ;; esac
 done
-python3 - "$URL_LITE" "$URL_CH" "$TOK_LITE" "$W_TOKEN" <<'PY' ||
+PYTHONPATH=$(dirname "$0") python3 - "$URL_LITE" "$URL_CH" "$TOK_LITE" "$W_TOKEN" <<'PY' ||
 import json, sys, urllib.request
+from webd_summary import comparable
 def get(base, tok):
     req = urllib.request.Request(base + "/api/v1/summary?window=86400",
         headers={"Authorization": "Bearer " + tok})
     with urllib.request.urlopen(req, timeout=20) as r:
         j = json.load(r)
-    for k in ("now", "from", "to"):
-        j.pop(k, None)
     for k in ("top_processes", "top_talkers"):
-        v = j[k]
-        if len(v) == 10:
-            last = (v[-1]["bytes"], v[-1]["flows"])
-            while v and (v[-1]["bytes"], v[-1]["flows"]) == last:
-                v.pop()
-    for k, v in j.items():
-        if isinstance(v, list):
-            j[k] = sorted(v, key=lambda x: json.dumps(x, sort_keys=True))
-    return j
+        if not isinstance(j.get(k), list):
+            sys.exit("the summary has no list %s" % k)
+    return comparable(j)
 a, b = get(sys.argv[1], sys.argv[3]), get(sys.argv[2], sys.argv[4])
 if a != b or not a["totals"][0]["flows"]:
     print("sqlite    ", json.dumps(a)[:600])
