@@ -294,6 +294,36 @@ make_db(const char *sql)
 	sqlite3_close(db);
 }
 
+/* A new database has 16 KB pages (fewer WAL frames, each a system
+ * call); a file that already has pages keeps their size (SQLite can
+ * only change it with a VACUUM outside WAL mode). */
+static void
+test_page_size(void)
+{
+	struct sink *k;
+	sqlite3 *db;
+	char err[256];
+
+	make_db("");
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK_EQ_U(q_int(db, "PRAGMA page_size"), 16384);
+	sqlite3_close(db);
+	/* Pages of 4 KB and no table yet: adopted as a new database. */
+	make_db("PRAGMA page_size = 4096; CREATE TABLE t (x); DROP TABLE t");
+	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
+	CHECK(k != NULL);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	CHECK_EQ_U(q_int(db, "PRAGMA page_size"), 4096);
+	CHECK_EQ_U(q_int(db, "SELECT version FROM schema_version"),
+	    SINK_SCHEMA_VERSION);
+	sqlite3_close(db);
+	unlink(dbpath);
+}
+
 /* Databases the store must not write are refused with a reason; its
  * own (new, empty, or from before application_id) are adopted and
  * marked. */
@@ -2007,6 +2037,7 @@ main(void)
 	test_schema();
 	test_schema_refuse();
 	test_vacuum_convert();
+	test_page_size();
 	test_pipeline();
 	test_retention();
 	test_process_rows();
