@@ -111,8 +111,9 @@ void	daemon_print_config(const struct daemon *);
 int	daemon_name_check(const char *, char *, size_t);
 /*
  * After the checks: sets the log level (log_level plus -v, at most
- * debug), installs the signal flags (common/sig.h) and creates the data
- * directory.  Exits with the reason on failure.
+ * debug), fixes malloc's thresholds (daemon.c), installs the signal
+ * flags (common/sig.h) and creates the data directory.  Exits with the
+ * reason on failure.
  */
 void	daemon_start(struct daemon *);
 /*
