@@ -1,7 +1,10 @@
 /* common/daemon.c: the one precedence (defaults < file < -o < flags, in
  * command-line order), own flags (keys, lists, callbacks, long ones),
- * name checks, the stats frame and the deadline arithmetic. */
+ * name checks, the stats frame, the deadline arithmetic and malloc's
+ * thresholds. */
+#include <malloc.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -189,6 +192,38 @@ test_deadlines(void)
 	CHECK_EQ_U(next, 6000300);	/* a period from when it ran */
 }
 
+/* After daemon_start, a block of 1 MB comes from the heap, not from a
+ * mmap() of its own, and 3 MB freed at the heap's top stay there (the
+ * defaults: mmap above 128 KB, trim above 128 KB).  glibc's malloc
+ * only: under ASan, malloc is ASan's. */
+static void
+test_malloc(const char *dir)
+{
+	struct daemon d;
+	struct cfg c;
+	const char *args[] = { "-d", dir, NULL };
+
+	run(&d, &c, args);
+	daemon_start(&d);
+#if defined(__SANITIZE_ADDRESS__)
+	printf("test_daemon: malloc thresholds not checked under ASan\n");
+#else
+	struct mallinfo2 a = mallinfo2(), b;
+	char *p;
+
+	CHECK((p = malloc(1 << 20)) != NULL);
+	memset(p, 1, 1 << 20);
+	b = mallinfo2();
+	CHECK_EQ_U(b.hblks, a.hblks);
+	free(p);
+	CHECK((p = malloc(3 << 20)) != NULL);
+	memset(p, 1, 3 << 20);
+	free(p);
+	b = mallinfo2();
+	CHECK(b.keepcost >= (size_t)3 << 20);
+#endif
+}
+
 int
 main(void)
 {
@@ -206,6 +241,7 @@ main(void)
 	test_names();
 	test_stats_frame();
 	test_deadlines();
+	test_malloc(dir);
 	unlink(file);
 	rmdir(dir);
 	return t_done("test_daemon");
