@@ -294,29 +294,37 @@ make_db(const char *sql)
 	sqlite3_close(db);
 }
 
+/* A fresh file from SQL (make_db()), opened and closed once by a sink
+ * of schema `version`; returns a connection to it that can write. */
+static sqlite3 *
+sink_made(const char *sql, int version)
+{
+	struct sink *k;
+	sqlite3 *db = NULL;
+	char err[256];
+
+	make_db(sql);
+	k = sink_open(dbpath, 0, 0, version, err, sizeof(err));
+	CHECK(k != NULL);
+	sink_close(k);
+	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	return db;
+}
+
 /* A new database has 16 KB pages (fewer WAL frames, each a system
  * call); a file that already has pages keeps their size (SQLite can
  * only change it with a VACUUM outside WAL mode). */
 static void
 test_page_size(void)
 {
-	struct sink *k;
 	sqlite3 *db;
-	char err[256];
 
-	make_db("");
-	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
-	CHECK(k != NULL);
-	sink_close(k);
-	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	db = sink_made("", SINK_SCHEMA_VERSION);
 	CHECK_EQ_U(q_int(db, "PRAGMA page_size"), 16384);
 	sqlite3_close(db);
 	/* Pages of 4 KB and no table yet: adopted as a new database. */
-	make_db("PRAGMA page_size = 4096; CREATE TABLE t (x); DROP TABLE t");
-	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
-	CHECK(k != NULL);
-	sink_close(k);
-	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	db = sink_made("PRAGMA page_size = 4096; CREATE TABLE t (x); "
+	    "DROP TABLE t", SINK_SCHEMA_VERSION);
 	CHECK_EQ_U(q_int(db, "PRAGMA page_size"), 4096);
 	CHECK_EQ_U(q_int(db, "SELECT version FROM schema_version"),
 	    SINK_SCHEMA_VERSION);
@@ -372,11 +380,7 @@ test_schema_refuse(void)
 	CHECK_EQ_U(q_int(db, "SELECT count(*) FROM sqlite_master"), 1);
 	sqlite3_close(db);
 	/* A newer schema by user_version alone. */
-	make_db("");
-	k = sink_open(dbpath, 0, 0, SINK_SCHEMA_VERSION, err, sizeof(err));
-	CHECK(k != NULL);
-	sink_close(k);
-	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	db = sink_made("", SINK_SCHEMA_VERSION);
 	CHECK(sqlite3_exec(db, "PRAGMA user_version = 40", NULL, NULL,
 	    NULL) == SQLITE_OK);
 	sqlite3_close(db);
@@ -385,11 +389,7 @@ test_schema_refuse(void)
 	    sizeof(err)) == NULL);
 	CHECK(strstr(err, "newer") != NULL);
 	/* An evflow database from before application_id is adopted. */
-	make_db("");
-	k = sink_open(dbpath, 0, 0, 3, err, sizeof(err));
-	CHECK(k != NULL);
-	sink_close(k);
-	CHECK(sqlite3_open(dbpath, &db) == SQLITE_OK);
+	db = sink_made("", 3);
 	CHECK(sqlite3_exec(db, "PRAGMA application_id = 0; PRAGMA "
 	    "user_version = 0", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
