@@ -559,9 +559,10 @@ void	dpi_prefetch(const struct dpi *, uint32_t);
 /* Flow i ends: a flow still inspected gets nDPI's final answer. */
 void	dpi_flow_end(struct dpi *, uint32_t, struct flow *);
 /* Fills rec->app and EVP_F_HAS_APP from flow i's result, if any, after
- * flow_export (which clears the block). */
+ * flow_export (which clears the block); `final`: the flow's last record
+ * (one without the final result is counted dpi_late). */
 void	dpi_export(struct dpi *, uint32_t, const struct flow *,
-	    struct evp_flow *);
+	    struct evp_flow *, int);
 
 /* ---- flow_export.c ---- */
 

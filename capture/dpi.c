@@ -48,8 +48,9 @@
  * room: a packet without it is counted (dpi_queue_full) and a flow whose
  * first payload packet had none is "Not inspected" (dpi_not_inspected);
  * a flow ending while the worker is more than DPI_END_WAIT_BYTES behind,
- * or still busy after DPI_END_WAIT_USEC, is
- * sent without a result (dpi_late).
+ * or still busy after DPI_END_WAIT_USEC, is sent with what was known so
+ * far and counted (dpi_late) unless its result became final before its
+ * record was made.
  *
  * Which host name: nDPI 4.2 keeps one (host_server_name, up to 79
  * bytes): the TLS/QUIC SNI, the HTTP Host, or the DNS query name, by
@@ -897,9 +898,8 @@ dpi_flow_end(struct dpi *d, uint32_t i, struct flow *f)
 		    dpi_wait(d, dpiq_head(d->q), DPI_END_WAIT_USEC))
 			dpi_observe(d, i, f);
 	}
-	/* The worker is busy: the record leaves without the result. */
-	if (f->dpi == FLOW_DPI_ACTIVE)
-		d->cnt[CC_DPI_LATE]++;
+	/* The worker may still be busy: dpi_export counts the record late
+	 * if it leaves without the final result. */
 }
 
 /* The state of flow i's inspection as the packet path may read it:
@@ -914,7 +914,7 @@ dpi_state(const struct dpi *d, uint32_t i, const struct flow *f)
 
 void
 dpi_export(struct dpi *d, uint32_t i, const struct flow *f,
-    struct evp_flow *rec)
+    struct evp_flow *rec, int final)
 {
 	const struct dpi_result *r = &d->res[i];
 	struct evp_app *a = &rec->app;
@@ -933,6 +933,11 @@ dpi_export(struct dpi *d, uint32_t i, const struct flow *f,
 		(void)dpi_wait(d, f->dpi_pos, UINT64_MAX);
 		st = dpi_state(d, i, f);
 	}
+	/* A flow's last record without the final result (the worker was
+	 * busy at its end and still is): counted here, not at the end, as
+	 * the result may have become final in between. */
+	if (final && st == FLOW_DPI_ACTIVE)
+		d->cnt[CC_DPI_LATE]++;
 	if (st == FLOW_DPI_ACTIVE) {
 		/* Still looking: what is known so far, if anything. */
 		if (__atomic_load_n(&r->part_gen, __ATOMIC_ACQUIRE) !=

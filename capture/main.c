@@ -191,7 +191,8 @@ capture_emit(void *arg, const struct flow *f, enum flow_why why)
 
 	flow_export(c->rec, f, why);
 	if (c->dpi != NULL)
-		dpi_export(c->dpi, (uint32_t)(f - c->ft->flows), f, c->rec);
+		dpi_export(c->dpi, (uint32_t)(f - c->ft->flows), f, c->rec,
+		    why != FW_UPDATE);
 	(void)link_out_put(c->link, EVP_FLOW, c->rec, evp_flow_len(c->rec));
 }
 

@@ -300,7 +300,7 @@ bench_emit(void *arg, const struct flow *f, enum flow_why why)
 	flow_export(&bench_rec, f, why);
 	if (bench_dpi != NULL)
 		dpi_export(bench_dpi, (uint32_t)(f - bench_ft->flows), f,
-		    &bench_rec);
+		    &bench_rec, why != FW_UPDATE);
 	bench_records++;
 }
 

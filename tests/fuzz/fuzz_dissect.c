@@ -38,7 +38,8 @@ fuzz_emit(void *arg, const struct flow *f, enum flow_why why)
 {
 	(void)arg;
 	flow_export(&fuzz_rec, f, why);
-	dpi_export(dpi, (uint32_t)(f - ft->flows), f, &fuzz_rec);
+	dpi_export(dpi, (uint32_t)(f - ft->flows), f, &fuzz_rec,
+	    why != FW_UPDATE);
 	if ((fuzz_rec.flags & EVP_F_HAS_APP) &&
 	    (memchr(fuzz_rec.app.proto, 0, sizeof(fuzz_rec.app.proto)) ==
 	    NULL || memchr(fuzz_rec.app.sni, 0, sizeof(fuzz_rec.app.sni)) ==

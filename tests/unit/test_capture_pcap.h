@@ -287,7 +287,7 @@ run_emit(void *arg, const struct flow *f, enum flow_why why)
 		flow_export(&r->rec[r->n], f, why);
 		if (r->dpi != NULL)
 			dpi_export(r->dpi, (uint32_t)(f - r->ft->flows), f,
-			    &r->rec[r->n]);
+			    &r->rec[r->n], why != FW_UPDATE);
 		r->why[r->n++] = why;
 	}
 }
