@@ -36,7 +36,17 @@ store=$(daemon_pid "$A" store)
 check "store pid known" test "${store:-0}" -gt 1
 trap 'st=$?; kill -CONT "$store" 2>/dev/null; (exit $st); ctl_cleanup' EXIT
 
-# Runs status (text and JSON), fails unless each answered within 1 s.
+# How long a status may take: 1 s, the bound, in a release
+# build.  Status waits up to 250 ms for the supervisor and 500 ms for
+# the daemons (a stopped one never answers), so 250 ms are left for
+# starting evflowctl and writing its answer; a sanitizer build starts
+# and runs 2-3x slower on a machine busy with its own daemons (1155 ms
+# once in CI), so it gets 2 s: what this test shows there is that a
+# stopped daemon does not hold status up, not how fast status is.
+STATUS_MS=1000
+ldd "$CTL" 2>/dev/null | grep -q -e libasan -e libtsan && STATUS_MS=2000
+
+# Runs status (text and JSON), fails unless each answered in STATUS_MS.
 timed_status() {
 	# JSON first: the waits test it, the text (later) shows the same
 	# stall or a later state of it
@@ -46,7 +56,7 @@ timed_status() {
 	"$CTL" status -d "$A" >"$T/st.txt" 2>&1
 	t2=$(date +%s%N)
 	ms2=$(( (t1 - t0) / 1000000 )) ms1=$(( (t2 - t1) / 1000000 ))
-	[ "$ms1" -lt 1000 ] && [ "$ms2" -lt 1000 ] ||
+	[ "$ms1" -lt "$STATUS_MS" ] && [ "$ms2" -lt "$STATUS_MS" ] ||
 	    fail "status took $ms1 ms (text), $ms2 ms (json)"
 	echo "$ms1 $ms2" >>"$T/times"
 	checks=$((checks + 1))
