@@ -79,6 +79,12 @@ cpu_of() {
 	    "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# Minor page faults of a process so far (every thread): a buffer the
+# kernel zero-fills at first touch costs more than the bytes it holds.
+flt_of() {
+	awk '{ printf "%d", $10 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 # Context switches (voluntary + involuntary) of every thread of a
 # process so far (/proc/PID/status counts one thread only).
 ctx_of() {
@@ -155,6 +161,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	wait_ping col0
 	c0=$(cpu_of $cp) r0=$(cpu_of $rp) s0=$(cpu_of $sp)
 	cx0=$(ctx_of $cp) rx0=$(ctx_of $rp) sx0=$(ctx_of $sp)
+	cf0=$(flt_of $cp) rf0=$(flt_of $rp) sf0=$(flt_of $sp)
 
 	arr=""
 	[ "$per" -gt 1 ] && arr="--array $per"
@@ -221,6 +228,7 @@ sys.exit(rc)' "$R/testpub.rusage" \
 	fi
 	c1=$(cpu_of $cp) r1=$(cpu_of $rp) s1=$(cpu_of $sp)
 	cx1=$(ctx_of $cp) rx1=$(ctx_of $rp) sx1=$(ctx_of $sp)
+	cf1=$(flt_of $cp) rf1=$(flt_of $rp) sf1=$(flt_of $sp)
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	rate=$(awk -v n="$rows" -v s="$secs" 'BEGIN { printf "%d", n / s }')
 	echo "$rate" >>"$T/rates.$per"
@@ -230,6 +238,8 @@ sys.exit(rc)' "$R/testpub.rusage" \
 	sc=$(per_ev "$(sub "$s1" "$s0")" "$N" 1e6)
 	px=$(per_ev "$tpx" "$N" 1000) cx=$(per_ev $((cx1 - cx0)) "$N" 1000)
 	rx=$(per_ev $((rx1 - rx0)) "$N" 1000) sx=$(per_ev $((sx1 - sx0)) "$N" 1000)
+	cfl=$(per_ev $((cf1 - cf0)) "$N" 1000) rfl=$(per_ev $((rf1 - rf0)) "$N" 1000)
+	sfl=$(per_ev $((sf1 - sf0)) "$N" 1000)
 	tc=$(awk -v a="$pc" -v b="$cc" -v c="$rc" -v d="$sc" \
 	    'BEGIN { printf "%.2f", a + b + c + d }')
 	for v in "pc $pc" "cc $cc" "rc $rc" "sc $sc" "tc $tc" "px $px" \
@@ -280,6 +290,9 @@ sys.exit(rc)' "$R/testpub.rusage" \
 	    "$rdrop" "$slost" "$creplayed"
 	printf "          cpu us/event: producer %s collector %s router %s store %s (all %s); context switches per 1000 events: producer %s collector %s router %s store %s\n" \
 	    "$pc" "$cc" "$rc" "$sc" "$tc" "$px" "$cx" "$rx" "$sx"
+	printf "          page faults per 1000 events: collector %s router %s store %s; collector peak RSS %s MB\n" \
+	    "$cfl" "$rfl" "$sfl" \
+	    "$(awk '/VmHWM/ { printf "%d", $2 / 1024 }' /proc/$cp/status)"
 	printf "          collector msgs %s = %s, events %s = %s, records %s = %s; router %s = %s; store %s = %s; store peak RSS %s MB\n" \
 	    "$cm" "$cmd" "$ce" "$cef" "$cq" "$cqs" "$rr" "$rf" "$sr" "$ss" \
 	    "$(awk '/VmHWM/ { printf "%d", $2 / 1024 }' /proc/$sp/status)"
