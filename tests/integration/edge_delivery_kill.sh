@@ -261,11 +261,17 @@ EOF
 checks=$((checks + 1))
 
 # The relays' ack counters: forwarded, none malformed; an edge relays
-# one entry per message at most (its one collector).
+# one entry per message at most (its one collector).  Both counters
+# from one answer: acks keep coming, and two questions apart an ack
+# message counted in between showed as 22 entries in 21 messages.
 check_eq "central: no malformed acks" "$(cnt c relay bad_acks)" 0
 for k in 1 2; do
-	f=$(cnt "h$k" relay acks_forwarded) e=$(cnt "h$k" relay ack_entries_forwarded)
-	[ "$f" -gt 0 ] && [ "$e" -gt 0 ] && [ "$e" -le "$f" ] ||
+	read -r f e <<EOF2
+$(q "ipc://$T/h$k/relay.ctl" stats | python3 -c 'import json, sys
+c = json.load(sys.stdin)["counters"]
+print(c["acks_forwarded"], c["ack_entries_forwarded"])')
+EOF2
+	[ "${f:-0}" -gt 0 ] && [ "${e:-0}" -gt 0 ] && [ "$e" -le "$f" ] ||
 		fail "host$k relay: acks_forwarded $f, entries $e"
 	check_eq "host$k relay: no malformed acks" "$(cnt "h$k" relay bad_acks)" 0
 	checks=$((checks + 1))
